@@ -1,0 +1,83 @@
+package auth
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Code is a stable, machine-readable error code. The HTTP layer maps each code
+// to a status once; clients branch on the code, never on the message.
+type Code string
+
+// Error codes. The string values are part of the public API (v1 error body).
+const (
+	EInvalid             Code = "invalid_request"       // malformed or out-of-range input
+	EWeakPassword        Code = "weak_password"         // password fails the policy
+	EInvalidCredentials  Code = "invalid_credentials"   // wrong email or password
+	EAccountDisabled     Code = "account_disabled"      // user exists but is disabled
+	ETooManyAttempts     Code = "too_many_attempts"     // rate limited; see Error.RetryAfter
+	EEmailTaken          Code = "email_taken"           // another user owns the email
+	EInvalidRefreshToken Code = "invalid_refresh_token" // unknown, expired, revoked or reused
+	EUnauthorized        Code = "unauthorized"          // missing or invalid access token
+	EForbidden           Code = "forbidden"             // authenticated but not allowed
+	ENotFound            Code = "not_found"             // no such resource (or not yours)
+	EConflict            Code = "conflict"              // concurrent modification lost the race
+	EUnavailable         Code = "unavailable"           // overloaded; retry after Error.RetryAfter
+	EInternal            Code = "internal"              // a bug or an unreachable dependency
+)
+
+// Error is the domain error. Message is safe to show to clients; Err, when set,
+// is the internal cause and is only logged.
+type Error struct {
+	Code       Code
+	Message    string
+	RetryAfter time.Duration // set with ETooManyAttempts and EUnavailable
+	Err        error
+}
+
+func (e *Error) Error() string {
+	if e.Err != nil {
+		return fmt.Sprintf("%s: %s: %v", e.Code, e.Message, e.Err)
+	}
+	return fmt.Sprintf("%s: %s", e.Code, e.Message)
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// Errorf returns an *Error with the given code and a client-safe message.
+func Errorf(code Code, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// ErrorCode returns the code of the first *Error in err's chain, EInternal for
+// any other non-nil error, and "" for nil.
+func ErrorCode(err error) Code {
+	if err == nil {
+		return ""
+	}
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return EInternal
+}
+
+// ErrorMessage returns the client-safe message of err. Internal errors get a
+// generic message so that no detail of a failure leaks to clients.
+func ErrorMessage(err error) string {
+	var e *Error
+	if errors.As(err, &e) && e.Code != EInternal {
+		return e.Message
+	}
+	return "An internal error occurred."
+}
+
+// ErrorRetryAfter returns the retry hint carried by err, or 0.
+func ErrorRetryAfter(err error) time.Duration {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.RetryAfter
+	}
+	return 0
+}

@@ -1,0 +1,106 @@
+package auth
+
+import "time"
+
+// UserStatus is the lifecycle state of an account.
+type UserStatus string
+
+const (
+	StatusActive   UserStatus = "active"
+	StatusDisabled UserStatus = "disabled"
+)
+
+// Built-in roles. Every new account gets RoleUser.
+const (
+	RoleAdmin = "admin"
+	RoleUser  = "user"
+)
+
+// User is an account. Email is stored normalised (see NormalizeEmail) and is
+// unique across all users.
+type User struct {
+	ID            string // UUIDv7
+	Email         string
+	EmailVerified bool
+	Name          string
+	PasswordHash  string // PHC string; empty for social-only accounts
+	Status        UserStatus
+	Roles         []string // sorted role names
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+	LastLoginAt   time.Time // zero if the user never signed in
+}
+
+// Session is one sign-in on one device. It owns a family of refresh tokens:
+// RefreshGeneration is the generation of the family's current token, and
+// revoking the session revokes the whole family.
+type Session struct {
+	ID                string // UUIDv7
+	UserID            string
+	CreatedAt         time.Time
+	LastSeenAt        time.Time
+	ExpiresAt         time.Time
+	RevokedAt         time.Time // zero while the session is not revoked
+	IP                string
+	UserAgent         string
+	RefreshGeneration int64
+}
+
+// Active reports whether the session may still be used at now.
+func (s *Session) Active(now time.Time) bool {
+	return s.RevokedAt.IsZero() && now.Before(s.ExpiresAt)
+}
+
+// RefreshToken is the stored form of an opaque refresh token: only its
+// SHA-256 hash is kept. Once rotated, Successor holds the successor token
+// sealed under a key derived from this token, so that only the holder of this
+// token can recover it during the reuse grace interval.
+type RefreshToken struct {
+	Hash       []byte // SHA-256 of the raw token bytes
+	UserID     string
+	SessionID  string
+	Generation int64 // 1 for the first token of a session, +1 per rotation
+	CreatedAt  time.Time
+	ExpiresAt  time.Time
+	RotatedAt  time.Time // zero while this is the session's current token
+	Successor  []byte    // sealed successor token; nil until rotated
+}
+
+// SigningKey is a JWT signing key as stored in the database. The private key
+// is sealed with the service secret; the public key is published in the JWKS
+// from CreatedAt on, and the key signs tokens from ActivatesAt on until a newer
+// key activates.
+type SigningKey struct {
+	ID          string // the JWT "kid"
+	Algorithm   string // ES256, EdDSA or RS256
+	PublicKey   []byte // PKIX, ASN.1 DER
+	PrivateKey  []byte // PKCS #8 DER sealed with AES-256-GCM
+	CreatedAt   time.Time
+	ActivatesAt time.Time
+}
+
+// AccessClaims are the claims of an access token that authd issues.
+type AccessClaims struct {
+	ID            string // jti
+	UserID        string // sub
+	SessionID     string // sid
+	Roles         []string
+	EmailVerified bool
+	IssuedAt      time.Time
+	ExpiresAt     time.Time
+}
+
+// TokenPair is what a successful sign-in or refresh returns to the client.
+type TokenPair struct {
+	AccessToken  string
+	RefreshToken string
+	TokenType    string // always "Bearer"
+	ExpiresIn    time.Duration
+	SessionID    string
+}
+
+// Client describes where a request came from; it is recorded on sessions.
+type Client struct {
+	IP        string
+	UserAgent string
+}

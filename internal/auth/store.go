@@ -1,0 +1,91 @@
+package auth
+
+import (
+	"context"
+	"time"
+)
+
+// Store is the persistence the Service needs. Every method that touches rows a
+// user owns takes that user's id, so that a sharded backend can route the call
+// by user. Implementations translate driver errors into *Error codes as
+// documented per method and return EInternal-coded (plain) errors otherwise.
+// The contract suite in package authtest pins this behaviour for every backend.
+type Store interface {
+	// CreateUser inserts u with its roles. Returns EEmailTaken if another user
+	// has the same email and EInvalid if a role does not exist.
+	CreateUser(ctx context.Context, u *User) error
+	// User returns the user with the given id, or ENotFound.
+	User(ctx context.Context, id string) (*User, error)
+	// UserByEmail returns the user with the given normalised email, or ENotFound.
+	UserByEmail(ctx context.Context, email string) (*User, error)
+	// UpdateUser writes u's Name, EmailVerified, Status and UpdatedAt.
+	// Returns ENotFound if the user does not exist.
+	UpdateUser(ctx context.Context, u *User) error
+	// SetPasswordHash replaces the user's password hash without touching
+	// sessions (used to upgrade a hash on login). Returns ENotFound.
+	SetPasswordHash(ctx context.Context, userID, hash string, at time.Time) error
+	// ChangePassword replaces the password hash and, in the same transaction,
+	// revokes every active session of the user except keepSessionID (all of them
+	// when keepSessionID is empty). Returns ENotFound.
+	ChangePassword(ctx context.Context, userID, hash, keepSessionID string, at time.Time) error
+	// DeleteUser removes the user with its sessions and refresh tokens, freeing
+	// the email. Returns ENotFound.
+	DeleteUser(ctx context.Context, userID string) error
+
+	// CreateSession inserts s and its first refresh token in one transaction
+	// and sets the user's LastLoginAt to s.CreatedAt.
+	CreateSession(ctx context.Context, s *Session, first *RefreshToken) error
+	// Session returns the user's session, revoked or not, or ENotFound (also
+	// when the session belongs to another user).
+	Session(ctx context.Context, userID, sessionID string) (*Session, error)
+	// ListSessions returns the user's sessions that are neither revoked nor
+	// expired at now, newest first.
+	ListSessions(ctx context.Context, userID string, now time.Time) ([]*Session, error)
+	// RevokeSession marks one active session of the user revoked at at.
+	// Returns ENotFound if the user has no such unrevoked session.
+	RevokeSession(ctx context.Context, userID, sessionID string, at time.Time) error
+	// RevokeSessions marks every unrevoked session of the user revoked at at,
+	// except exceptSessionID when it is not empty.
+	RevokeSessions(ctx context.Context, userID, exceptSessionID string, at time.Time) error
+
+	// RefreshToken returns the user's refresh token with the given hash, or
+	// ENotFound.
+	RefreshToken(ctx context.Context, userID string, hash []byte) (*RefreshToken, error)
+	// RotateRefreshToken atomically retires old (setting RotatedAt to at and
+	// Successor to sealedSuccessor), inserts next, and advances the session's
+	// RefreshGeneration to next.Generation, its LastSeenAt to at and its
+	// ExpiresAt to next.ExpiresAt. It succeeds only if the session is unrevoked
+	// and its RefreshGeneration still equals old.Generation; otherwise it
+	// changes nothing and returns EConflict, so that of many concurrent
+	// rotations of one token exactly one wins.
+	RotateRefreshToken(ctx context.Context, old *RefreshToken, sealedSuccessor []byte, next *RefreshToken, at time.Time) error
+
+	// Ping reports whether the database is reachable.
+	Ping(ctx context.Context) error
+}
+
+// PasswordHasher hashes and verifies passwords and enforces the password
+// policy. Implementations bound the number of concurrent hashes: when no slot
+// frees up in time, Hash and Verify return EUnavailable with a RetryAfter.
+type PasswordHasher interface {
+	// Check returns EWeakPassword (or EInvalid for a length violation) when
+	// password may not be set as a new password.
+	Check(password string) error
+	// Hash returns the PHC-encoded argon2id hash of password.
+	Hash(ctx context.Context, password string) (string, error)
+	// Verify reports whether password matches encoded, and whether encoded
+	// should be replaced by a fresh Hash (older algorithm or parameters).
+	// An empty encoded runs a dummy comparison that costs as much as a real
+	// one and reports false, so unknown accounts can't be told apart by timing.
+	Verify(ctx context.Context, password, encoded string) (ok, rehash bool, err error)
+}
+
+// TokenIssuer signs and verifies access tokens.
+type TokenIssuer interface {
+	// Issue signs an access token for c (ID, IssuedAt and ExpiresAt are filled
+	// in by the issuer and returned).
+	Issue(ctx context.Context, c AccessClaims) (string, AccessClaims, error)
+	// Verify checks the signature, algorithm, issuer, audience and lifetime of
+	// token and returns its claims, or EUnauthorized.
+	Verify(ctx context.Context, token string) (*AccessClaims, error)
+}

@@ -1,0 +1,16 @@
+package token
+
+import (
+	"context"
+
+	"github.com/talentforge/authd/internal/auth"
+)
+
+// KeyStore persists signing keys. Both database backends implement it.
+type KeyStore interface {
+	// CreateSigningKey inserts k. Returns auth.EConflict if a key with the same
+	// ID exists.
+	CreateSigningKey(ctx context.Context, k *auth.SigningKey) error
+	// SigningKeys returns every stored key ordered by ActivatesAt, then ID.
+	SigningKeys(ctx context.Context) ([]*auth.SigningKey, error)
+}
