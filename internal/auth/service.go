@@ -1,0 +1,542 @@
+package auth
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+)
+
+// Config holds the Service's tunables.
+type Config struct {
+	AccessTokenTTL    time.Duration // reported as expires_in; the issuer enforces it
+	RefreshTokenTTL   time.Duration // lifetime of each refresh token (default 720h)
+	RefreshReuseGrace time.Duration // see Refresh; 0 disables the grace interval
+	Now               func() time.Time
+	Logger            *slog.Logger
+}
+
+// Service implements sign-up, login, token refresh and session management.
+// It is safe for concurrent use.
+type Service struct {
+	store  Store
+	hasher PasswordHasher
+	tokens TokenIssuer
+	cfg    Config
+	log    *slog.Logger
+}
+
+// NewService returns a Service over its three dependencies.
+func NewService(store Store, hasher PasswordHasher, tokens TokenIssuer, cfg Config) *Service {
+	if cfg.RefreshTokenTTL <= 0 {
+		cfg.RefreshTokenTTL = 720 * time.Hour
+	}
+	if cfg.AccessTokenTTL <= 0 {
+		cfg.AccessTokenTTL = 15 * time.Minute
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Service{store: store, hasher: hasher, tokens: tokens, cfg: cfg, log: log}
+}
+
+// now is UTC at microsecond precision: the precision every backend keeps, so
+// a value read back equals the value written.
+func (s *Service) now() time.Time { return s.cfg.Now().UTC().Truncate(time.Microsecond) }
+
+// Principal is an authenticated caller: the claims of a verified access token
+// whose session was active when the request arrived.
+type Principal struct {
+	AccessClaims
+}
+
+// RegisterInput is the input of Register.
+type RegisterInput struct {
+	Email    string
+	Password string
+	Name     string
+	Client   Client
+}
+
+// Register creates an account with the default role and signs it in.
+// Returns EInvalid for a malformed email or name, EWeakPassword (or EInvalid)
+// for a password the policy rejects, EEmailTaken if the email is in use, and
+// EUnavailable when hashing capacity is exhausted.
+func (s *Service) Register(ctx context.Context, in RegisterInput) (*User, *TokenPair, error) {
+	email, err := NormalizeEmail(in.Email)
+	if err != nil {
+		return nil, nil, err
+	}
+	name, err := NormalizeName(in.Name)
+	if err != nil {
+		return nil, nil, err
+	}
+	u, err := s.createUser(ctx, email, name, in.Password, []string{RoleUser}, false)
+	if err != nil {
+		return nil, nil, err
+	}
+	pair, err := s.startSession(ctx, u, in.Client)
+	if err != nil {
+		return nil, nil, err
+	}
+	s.log.InfoContext(ctx, "user registered", "user_id", u.ID)
+	return u, pair, nil
+}
+
+// CreateUser creates an account with the given roles and a verified email,
+// for operators bootstrapping administrators. Errors as Register, plus
+// EInvalid for an unknown role.
+func (s *Service) CreateUser(ctx context.Context, email, password string, roles []string) (*User, error) {
+	email, err := NormalizeEmail(email)
+	if err != nil {
+		return nil, err
+	}
+	if len(roles) == 0 {
+		roles = []string{RoleUser}
+	}
+	return s.createUser(ctx, email, "", password, roles, true)
+}
+
+func (s *Service) createUser(ctx context.Context, email, name, password string, roles []string, verified bool) (*User, error) {
+	if err := s.hasher.Check(password); err != nil {
+		return nil, err
+	}
+	hash, err := s.hasher.Hash(ctx, password)
+	if err != nil {
+		return nil, err
+	}
+	id, err := uuid.NewV7()
+	if err != nil {
+		return nil, fmt.Errorf("new user id: %w", err)
+	}
+	roles = slices.Clone(roles)
+	slices.Sort(roles)
+	roles = slices.Compact(roles)
+	now := s.now()
+	u := &User{
+		ID:            id.String(),
+		Email:         email,
+		EmailVerified: verified,
+		Name:          name,
+		PasswordHash:  hash,
+		Status:        StatusActive,
+		Roles:         roles,
+		CreatedAt:     now,
+		UpdatedAt:     now,
+	}
+	if err := s.store.CreateUser(ctx, u); err != nil {
+		return nil, err
+	}
+	return u, nil
+}
+
+// LoginInput is the input of Login.
+type LoginInput struct {
+	Email    string
+	Password string
+	Client   Client
+}
+
+// errInvalidCredentials is the one answer for an unknown email, a wrong
+// password and an account without a password, so none can be told apart.
+var errInvalidCredentials = Errorf(EInvalidCredentials, "The email or password is incorrect.")
+
+// Login checks an email and password and starts a session. An unknown email
+// costs the same password-hash time as a wrong password and gets the same
+// error. Returns EInvalid for missing fields, EInvalidCredentials,
+// EAccountDisabled (only to a caller who knows the password) and EUnavailable.
+func (s *Service) Login(ctx context.Context, in LoginInput) (*User, *TokenPair, error) {
+	if strings.TrimSpace(in.Email) == "" || in.Password == "" {
+		return nil, nil, Errorf(EInvalid, "email and password are required")
+	}
+	if utf8.RuneCountInString(in.Password) > maxPasswordInput {
+		return nil, nil, Errorf(EInvalid, "password is too long")
+	}
+	var u *User
+	if email, err := NormalizeEmail(in.Email); err == nil {
+		u, err = s.store.UserByEmail(ctx, email)
+		if err != nil && ErrorCode(err) != ENotFound {
+			return nil, nil, err
+		}
+	}
+	encoded := ""
+	if u != nil {
+		encoded = u.PasswordHash
+	}
+	ok, rehash, err := s.hasher.Verify(ctx, in.Password, encoded)
+	if err != nil {
+		return nil, nil, err
+	}
+	if !ok || u == nil {
+		s.log.InfoContext(ctx, "login failed", "reason", "invalid_credentials")
+		return nil, nil, errInvalidCredentials
+	}
+	if u.Status != StatusActive {
+		return nil, nil, Errorf(EAccountDisabled, "This account is disabled.")
+	}
+	if rehash {
+		s.upgradeHash(ctx, u, in.Password)
+	}
+	pair, err := s.startSession(ctx, u, in.Client)
+	if err != nil {
+		return nil, nil, err
+	}
+	return u, pair, nil
+}
+
+// maxPasswordInput caps what Login will hash; the policy's maximum is lower.
+const maxPasswordInput = 4096
+
+// upgradeHash replaces an outdated hash (bcrypt import, old parameters). A
+// failure only delays the upgrade to the next login, so it is logged, not
+// returned.
+func (s *Service) upgradeHash(ctx context.Context, u *User, password string) {
+	hash, err := s.hasher.Hash(ctx, password)
+	if err == nil {
+		err = s.store.SetPasswordHash(ctx, u.ID, hash, s.now())
+	}
+	if err != nil {
+		s.log.WarnContext(ctx, "password rehash failed", "user_id", u.ID, "err", err)
+		return
+	}
+	u.PasswordHash = hash
+}
+
+// startSession creates a session with its first refresh token and signs an
+// access token for it.
+func (s *Service) startSession(ctx context.Context, u *User, c Client) (*TokenPair, error) {
+	sid, err := uuid.NewV7()
+	if err != nil {
+		return nil, fmt.Errorf("new session id: %w", err)
+	}
+	raw, hash, err := newRefreshToken(u.ID)
+	if err != nil {
+		return nil, err
+	}
+	now := s.now()
+	sess := &Session{
+		ID:                sid.String(),
+		UserID:            u.ID,
+		CreatedAt:         now,
+		LastSeenAt:        now,
+		ExpiresAt:         now.Add(s.cfg.RefreshTokenTTL),
+		IP:                truncate(c.IP, 64),
+		UserAgent:         truncate(c.UserAgent, 512),
+		RefreshGeneration: 1,
+	}
+	rt := &RefreshToken{
+		Hash:       hash,
+		UserID:     u.ID,
+		SessionID:  sess.ID,
+		Generation: 1,
+		CreatedAt:  now,
+		ExpiresAt:  sess.ExpiresAt,
+	}
+	if err := s.store.CreateSession(ctx, sess, rt); err != nil {
+		return nil, err
+	}
+	u.LastLoginAt = now
+	return s.pair(ctx, u, sess.ID, raw)
+}
+
+func (s *Service) pair(ctx context.Context, u *User, sessionID, refresh string) (*TokenPair, error) {
+	access, claims, err := s.tokens.Issue(ctx, AccessClaims{
+		UserID:        u.ID,
+		SessionID:     sessionID,
+		Roles:         u.Roles,
+		EmailVerified: u.EmailVerified,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &TokenPair{
+		AccessToken:  access,
+		RefreshToken: refresh,
+		TokenType:    "Bearer",
+		ExpiresIn:    claims.ExpiresAt.Sub(claims.IssuedAt),
+		SessionID:    sessionID,
+	}, nil
+}
+
+// Refresh exchanges a refresh token for a new token pair and retires it.
+//
+// Presenting a retired token again is reuse: the whole session is revoked.
+// The one exception is a burst of concurrent refreshes by the same client:
+// within RefreshReuseGrace of its rotation, the most recently retired token
+// gets the successor it was rotated to (recovered from the sealed copy only
+// its holder can open), so no two live successors ever exist.
+// Returns EInvalidRefreshToken for an unknown, expired, revoked or reused token.
+func (s *Service) Refresh(ctx context.Context, raw string, c Client) (*TokenPair, error) {
+	userID, hash, err := parseRefreshToken(raw)
+	if err != nil {
+		return nil, err
+	}
+	// Two passes: if a concurrent refresh wins the rotation race, the second
+	// pass sees the token as just retired and takes the grace path.
+	for range 2 {
+		rt, err := s.store.RefreshToken(ctx, userID, hash)
+		if err != nil {
+			return nil, notFoundAs(err, errInvalidRefresh)
+		}
+		sess, err := s.store.Session(ctx, userID, rt.SessionID)
+		if err != nil {
+			return nil, notFoundAs(err, errInvalidRefresh)
+		}
+		now := s.now()
+		if !sess.Active(now) || !now.Before(rt.ExpiresAt) {
+			return nil, errInvalidRefresh
+		}
+		u, err := s.store.User(ctx, userID)
+		if err != nil {
+			return nil, notFoundAs(err, errInvalidRefresh)
+		}
+		if u.Status != StatusActive {
+			return nil, errInvalidRefresh
+		}
+
+		if rt.RotatedAt.IsZero() && rt.Generation == sess.RefreshGeneration {
+			pair, err := s.rotate(ctx, u, rt, raw, now)
+			if ErrorCode(err) == EConflict {
+				continue
+			}
+			return pair, err
+		}
+
+		if s.cfg.RefreshReuseGrace > 0 && !rt.RotatedAt.IsZero() &&
+			rt.Generation == sess.RefreshGeneration-1 &&
+			now.Sub(rt.RotatedAt) <= s.cfg.RefreshReuseGrace {
+			next, err := openSuccessor(raw, rt.Successor)
+			if err != nil {
+				return nil, fmt.Errorf("refresh grace: %w", err)
+			}
+			return s.pair(ctx, u, sess.ID, next)
+		}
+
+		if err := s.store.RevokeSession(ctx, userID, sess.ID, now); err != nil && ErrorCode(err) != ENotFound {
+			return nil, err
+		}
+		s.log.WarnContext(ctx, "refresh token reuse detected; session revoked",
+			"user_id", userID, "session_id", sess.ID, "generation", rt.Generation)
+		return nil, errInvalidRefresh
+	}
+	// Lost the race twice: the family moved on twice during this call, which
+	// only a client replaying tokens can cause.
+	return nil, errInvalidRefresh
+}
+
+func (s *Service) rotate(ctx context.Context, u *User, old *RefreshToken, raw string, now time.Time) (*TokenPair, error) {
+	next, hash, err := newRefreshToken(u.ID)
+	if err != nil {
+		return nil, err
+	}
+	sealed, err := sealSuccessor(raw, next)
+	if err != nil {
+		return nil, err
+	}
+	rec := &RefreshToken{
+		Hash:       hash,
+		UserID:     u.ID,
+		SessionID:  old.SessionID,
+		Generation: old.Generation + 1,
+		CreatedAt:  now,
+		ExpiresAt:  now.Add(s.cfg.RefreshTokenTTL),
+	}
+	if err := s.store.RotateRefreshToken(ctx, old, sealed, rec, now); err != nil {
+		return nil, err
+	}
+	return s.pair(ctx, u, old.SessionID, next)
+}
+
+// Authenticate verifies an access token and checks that its session is still
+// active, so that logout and revocation take effect on the next request.
+// Returns EUnauthorized.
+func (s *Service) Authenticate(ctx context.Context, accessToken string) (*Principal, error) {
+	claims, err := s.tokens.Verify(ctx, accessToken)
+	if err != nil {
+		return nil, err
+	}
+	sess, err := s.store.Session(ctx, claims.UserID, claims.SessionID)
+	if err != nil {
+		return nil, notFoundAs(err, errSessionEnded)
+	}
+	if !sess.Active(s.now()) {
+		return nil, errSessionEnded
+	}
+	return &Principal{AccessClaims: *claims}, nil
+}
+
+var errSessionEnded = Errorf(EUnauthorized, "The session has ended.")
+
+// Logout ends the caller's session. When refreshToken is given and belongs to
+// another session of the same user, that session ends too; any other value is
+// ignored so that logout always succeeds for the caller's own session.
+func (s *Service) Logout(ctx context.Context, p *Principal, refreshToken string) error {
+	now := s.now()
+	if err := s.store.RevokeSession(ctx, p.UserID, p.SessionID, now); err != nil && ErrorCode(err) != ENotFound {
+		return err
+	}
+	if refreshToken == "" {
+		return nil
+	}
+	userID, hash, err := parseRefreshToken(refreshToken)
+	if err != nil || userID != p.UserID {
+		return nil
+	}
+	rt, err := s.store.RefreshToken(ctx, userID, hash)
+	if err != nil || rt.SessionID == p.SessionID {
+		return nil
+	}
+	if err := s.store.RevokeSession(ctx, userID, rt.SessionID, now); err != nil && ErrorCode(err) != ENotFound {
+		return err
+	}
+	return nil
+}
+
+// LogoutAll ends every session of the caller, the current one included.
+func (s *Service) LogoutAll(ctx context.Context, p *Principal) error {
+	return s.store.RevokeSessions(ctx, p.UserID, "", s.now())
+}
+
+// Sessions returns the caller's active sessions, newest first.
+func (s *Service) Sessions(ctx context.Context, p *Principal) ([]*Session, error) {
+	return s.store.ListSessions(ctx, p.UserID, s.now())
+}
+
+// RevokeSession ends one of the caller's sessions. Returns ENotFound for an
+// unknown session, one that already ended, or another user's session: the
+// three are indistinguishable to the caller.
+func (s *Service) RevokeSession(ctx context.Context, p *Principal, sessionID string) error {
+	if _, err := uuid.Parse(sessionID); err != nil {
+		return Errorf(ENotFound, "session not found")
+	}
+	err := s.store.RevokeSession(ctx, p.UserID, sessionID, s.now())
+	return notFoundAs(err, Errorf(ENotFound, "session not found"))
+}
+
+// ChangePassword replaces the caller's password after checking the current
+// one, and ends every other session of the caller. Returns
+// EInvalidCredentials for a wrong current password, EWeakPassword/EInvalid
+// for a rejected new one, and EUnavailable.
+func (s *Service) ChangePassword(ctx context.Context, p *Principal, current, next string) error {
+	u, err := s.store.User(ctx, p.UserID)
+	if err != nil {
+		return notFoundAs(err, errSessionEnded)
+	}
+	if u.PasswordHash != "" {
+		if utf8.RuneCountInString(current) > maxPasswordInput {
+			return Errorf(EInvalid, "current_password is too long")
+		}
+		ok, _, err := s.hasher.Verify(ctx, current, u.PasswordHash)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return Errorf(EInvalidCredentials, "The current password is incorrect.")
+		}
+	}
+	if err := s.hasher.Check(next); err != nil {
+		return err
+	}
+	hash, err := s.hasher.Hash(ctx, next)
+	if err != nil {
+		return err
+	}
+	if err := s.store.ChangePassword(ctx, u.ID, hash, p.SessionID, s.now()); err != nil {
+		return err
+	}
+	s.log.InfoContext(ctx, "password changed; other sessions revoked", "user_id", u.ID)
+	return nil
+}
+
+// Me returns the caller's account.
+func (s *Service) Me(ctx context.Context, p *Principal) (*User, error) {
+	u, err := s.store.User(ctx, p.UserID)
+	return u, notFoundAs(err, errSessionEnded)
+}
+
+// ProfilePatch lists the profile fields a user may change; nil leaves a field
+// unchanged.
+type ProfilePatch struct {
+	Name *string
+}
+
+// UpdateMe applies patch to the caller's profile. Returns EInvalid for a
+// malformed name.
+func (s *Service) UpdateMe(ctx context.Context, p *Principal, patch ProfilePatch) (*User, error) {
+	u, err := s.Me(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	if patch.Name == nil {
+		return u, nil
+	}
+	name, err := NormalizeName(*patch.Name)
+	if err != nil {
+		return nil, err
+	}
+	u.Name = name
+	u.UpdatedAt = s.now()
+	if err := s.store.UpdateUser(ctx, u); err != nil {
+		return nil, notFoundAs(err, errSessionEnded)
+	}
+	return u, nil
+}
+
+// DeleteMe deletes the caller's account with every session. Users with a
+// password must confirm it: EInvalidCredentials otherwise.
+func (s *Service) DeleteMe(ctx context.Context, p *Principal, password string) error {
+	u, err := s.Me(ctx, p)
+	if err != nil {
+		return err
+	}
+	if u.PasswordHash != "" {
+		if password == "" {
+			return Errorf(EInvalid, "password is required to delete the account")
+		}
+		if utf8.RuneCountInString(password) > maxPasswordInput {
+			return Errorf(EInvalid, "password is too long")
+		}
+		ok, _, err := s.hasher.Verify(ctx, password, u.PasswordHash)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return Errorf(EInvalidCredentials, "The password is incorrect.")
+		}
+	}
+	if err := s.store.DeleteUser(ctx, u.ID); err != nil {
+		return notFoundAs(err, errSessionEnded)
+	}
+	s.log.InfoContext(ctx, "user deleted their account", "user_id", u.ID)
+	return nil
+}
+
+// notFoundAs replaces an ENotFound error with replacement and passes any
+// other error (or nil) through.
+func notFoundAs(err error, replacement *Error) error {
+	if ErrorCode(err) == ENotFound {
+		return replacement
+	}
+	return err
+}
+
+func truncate(s string, n int) string {
+	s = strings.ToValidUTF8(s, "")
+	if len(s) <= n {
+		return s
+	}
+	// Cut on a rune boundary so the stored value stays valid UTF-8.
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}

@@ -1,0 +1,360 @@
+package config
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net/netip"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/joho/godotenv"
+)
+
+// Var describes one configuration variable.
+type Var struct {
+	Name    string
+	Default string
+	Help    string
+	Secret  bool // masked by Print
+}
+
+// Vars is every variable authd reads, in the order .env.example and
+// `authd config` present them.
+var Vars = []Var{
+	{Name: "AUTH_ENV", Default: "development", Help: "production turns on the strict start-up checks"},
+	{Name: "AUTH_ADDR", Default: ":8080", Help: "listen address"},
+	{Name: "AUTH_DATA_DIR", Default: "./data", Help: "embedded mode: SQLite file and generated secrets"},
+	{Name: "AUTH_DATABASE_URL", Default: "", Help: "postgres://… selects PostgreSQL; empty selects SQLite in AUTH_DATA_DIR", Secret: true},
+	{Name: "AUTH_REDIS_URL", Default: "", Help: "redis://…; empty keeps cache and limits in process", Secret: true},
+	{Name: "AUTH_ISSUER", Default: "http://localhost:8080", Help: "iss of tokens and base of the well-known URLs (https in production)"},
+	{Name: "AUTH_AUDIENCE", Default: "", Help: "aud of access tokens; empty means the issuer"},
+	{Name: "AUTH_SECRET_KEY", Default: "", Help: "at least 32 characters; encrypts signing keys at rest (generated in embedded mode)", Secret: true},
+	{Name: "AUTH_ACCESS_TOKEN_TTL", Default: "15m", Help: "access-token lifetime"},
+	{Name: "AUTH_REFRESH_TOKEN_TTL", Default: "720h", Help: "refresh-token lifetime"},
+	{Name: "AUTH_REFRESH_REUSE_GRACE", Default: "10s", Help: "grace interval for concurrent refreshes (0 disables)"},
+	{Name: "AUTH_SIGNING_ALG", Default: "ES256", Help: "access-token algorithm: ES256, EdDSA or RS256"},
+	{Name: "AUTH_KEY_ROTATION_PERIOD", Default: "720h", Help: "age at which the signing key is rotated automatically (0 disables)"},
+	{Name: "AUTH_KEY_PUBLISH_DELAY", Default: "10m", Help: "how long a new signing key is published in the JWKS before it signs"},
+	{Name: "AUTH_PASSWORD_MIN_LENGTH", Default: "8", Help: "minimum password length in characters (8..1024)"},
+	{Name: "AUTH_ARGON2_MEMORY_KIB", Default: "19456", Help: "argon2id memory cost in KiB (OWASP minimum 19456)"},
+	{Name: "AUTH_ARGON2_ITERATIONS", Default: "2", Help: "argon2id time cost"},
+	{Name: "AUTH_ARGON2_PARALLELISM", Default: "1", Help: "argon2id lanes"},
+	{Name: "AUTH_HASH_CONCURRENCY", Default: "", Help: "password hashes computed at once; empty means the number of CPUs"},
+	{Name: "AUTH_HASH_QUEUE_TIMEOUT", Default: "2s", Help: "how long a login waits for a hashing slot before 503 + Retry-After"},
+	{Name: "AUTH_TRUSTED_PROXIES", Default: "", Help: "comma-separated CIDRs whose X-Forwarded-For/-Proto are trusted"},
+	{Name: "AUTH_SMTP_URL", Default: "", Help: "smtp://user:pass@host:port; empty writes mail to the log", Secret: true},
+	{Name: "AUTH_SHUTDOWN_TIMEOUT", Default: "20s", Help: "how long SIGTERM waits for in-flight requests"},
+	{Name: "AUTH_LOG_LEVEL", Default: "info", Help: "debug, info, warn, error"},
+}
+
+// Config is the effective configuration.
+type Config struct {
+	Env               string
+	Addr              string
+	DataDir           string
+	DatabaseURL       string
+	RedisURL          string
+	Issuer            string
+	Audience          string
+	SecretKey         string
+	SecretGenerated   bool // SecretKey was read from or written to DataDir
+	AccessTokenTTL    time.Duration
+	RefreshTokenTTL   time.Duration
+	RefreshReuseGrace time.Duration
+	SigningAlg        string
+	KeyRotationPeriod time.Duration
+	KeyPublishDelay   time.Duration
+	PasswordMinLength int
+	Argon2MemoryKiB   uint32
+	Argon2Iterations  uint32
+	Argon2Parallelism uint8
+	HashConcurrency   int
+	HashQueueTimeout  time.Duration
+	TrustedProxies    []netip.Prefix
+	SMTPURL           string
+	ShutdownTimeout   time.Duration
+	LogLevel          slog.Level
+
+	raw map[string]string // effective string values, for Print
+}
+
+// Production reports whether the strict production checks apply.
+func (c *Config) Production() bool { return c.Env == "production" }
+
+// Embedded reports whether authd runs on SQLite in DataDir.
+func (c *Config) Embedded() bool { return c.DatabaseURL == "" }
+
+// Load reads the configuration: a variable set in the environment (getenv)
+// wins over the same variable in the .env file at dotenvPath (a missing file
+// is fine), which wins over the default. It returns an error naming the first
+// malformed variable. Load does not touch the file system otherwise; call
+// EnsureSecret and Validate next.
+func Load(getenv func(string) string, dotenvPath string) (*Config, error) {
+	file := map[string]string{}
+	if dotenvPath != "" {
+		m, err := godotenv.Read(dotenvPath)
+		switch {
+		case err == nil:
+			file = m
+		case errors.Is(err, fs.ErrNotExist):
+		default:
+			return nil, fmt.Errorf("read %s: %w", dotenvPath, err)
+		}
+	}
+	raw := make(map[string]string, len(Vars))
+	for _, v := range Vars {
+		val := getenv(v.Name)
+		if val == "" {
+			val = file[v.Name]
+		}
+		if val == "" {
+			val = v.Default
+		}
+		raw[v.Name] = strings.TrimSpace(val)
+	}
+	p := parser{raw: raw}
+	c := &Config{
+		Env:               raw["AUTH_ENV"],
+		Addr:              raw["AUTH_ADDR"],
+		DataDir:           raw["AUTH_DATA_DIR"],
+		DatabaseURL:       raw["AUTH_DATABASE_URL"],
+		RedisURL:          raw["AUTH_REDIS_URL"],
+		Issuer:            strings.TrimRight(raw["AUTH_ISSUER"], "/"),
+		Audience:          raw["AUTH_AUDIENCE"],
+		SecretKey:         raw["AUTH_SECRET_KEY"],
+		AccessTokenTTL:    p.duration("AUTH_ACCESS_TOKEN_TTL", time.Minute, 24*time.Hour),
+		RefreshTokenTTL:   p.duration("AUTH_REFRESH_TOKEN_TTL", time.Minute, 10*365*24*time.Hour),
+		RefreshReuseGrace: p.duration("AUTH_REFRESH_REUSE_GRACE", 0, 5*time.Minute),
+		SigningAlg:        raw["AUTH_SIGNING_ALG"],
+		KeyRotationPeriod: p.duration("AUTH_KEY_ROTATION_PERIOD", 0, 10*365*24*time.Hour),
+		KeyPublishDelay:   p.duration("AUTH_KEY_PUBLISH_DELAY", 0, 24*time.Hour),
+		PasswordMinLength: p.int("AUTH_PASSWORD_MIN_LENGTH", 8, 1024),
+		Argon2MemoryKiB:   uint32(p.int("AUTH_ARGON2_MEMORY_KIB", 8, 4<<20)),
+		Argon2Iterations:  uint32(p.int("AUTH_ARGON2_ITERATIONS", 1, 100)),
+		Argon2Parallelism: uint8(p.int("AUTH_ARGON2_PARALLELISM", 1, 255)),
+		HashQueueTimeout:  p.duration("AUTH_HASH_QUEUE_TIMEOUT", 0, time.Minute),
+		SMTPURL:           raw["AUTH_SMTP_URL"],
+		ShutdownTimeout:   p.duration("AUTH_SHUTDOWN_TIMEOUT", 0, 10*time.Minute),
+		raw:               raw,
+	}
+	if raw["AUTH_HASH_CONCURRENCY"] == "" {
+		c.HashConcurrency = runtime.NumCPU()
+	} else {
+		c.HashConcurrency = p.int("AUTH_HASH_CONCURRENCY", 1, 1024)
+	}
+	if c.Audience == "" {
+		c.Audience = c.Issuer
+	}
+	switch c.Env {
+	case "development", "production", "test":
+	default:
+		p.fail("AUTH_ENV", "must be development, production or test")
+	}
+	switch c.SigningAlg {
+	case "ES256", "EdDSA", "RS256":
+	default:
+		p.fail("AUTH_SIGNING_ALG", "must be ES256, EdDSA or RS256")
+	}
+	if err := c.LogLevel.UnmarshalText([]byte(raw["AUTH_LOG_LEVEL"])); err != nil {
+		p.fail("AUTH_LOG_LEVEL", "must be debug, info, warn or error")
+	}
+	if u, err := url.Parse(c.Issuer); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		p.fail("AUTH_ISSUER", "must be an absolute http(s) URL")
+	}
+	if c.DatabaseURL != "" && !strings.HasPrefix(c.DatabaseURL, "postgres://") && !strings.HasPrefix(c.DatabaseURL, "postgresql://") {
+		p.fail("AUTH_DATABASE_URL", "must start with postgres:// (or be empty for SQLite)")
+	}
+	for _, s := range strings.Split(raw["AUTH_TRUSTED_PROXIES"], ",") {
+		if s = strings.TrimSpace(s); s == "" {
+			continue
+		}
+		pfx, err := netip.ParsePrefix(s)
+		if err != nil {
+			addr, aerr := netip.ParseAddr(s)
+			if aerr != nil {
+				p.fail("AUTH_TRUSTED_PROXIES", fmt.Sprintf("%q is not a CIDR or an IP address", s))
+				continue
+			}
+			pfx = netip.PrefixFrom(addr, addr.BitLen())
+		}
+		c.TrustedProxies = append(c.TrustedProxies, pfx.Masked())
+	}
+	if p.err != nil {
+		return nil, p.err
+	}
+	return c, nil
+}
+
+// minSecretLength is the shortest AUTH_SECRET_KEY accepted: 32 characters of a
+// random base64 or hex string carry at least 128 bits.
+const minSecretLength = 32
+
+// secretFile is where embedded mode keeps its generated secret.
+const secretFile = "secret.key"
+
+// EnsureSecret fills SecretKey in embedded development setups: when it is
+// unset and the environment is not production, it is read from
+// DataDir/secret.key, which is created (mode 0600, DataDir 0700) on first use.
+// In production it does nothing, so Validate reports the missing secret.
+func (c *Config) EnsureSecret() error {
+	if c.SecretKey != "" || c.Production() {
+		return nil
+	}
+	path := filepath.Join(c.DataDir, secretFile)
+	b, err := os.ReadFile(path)
+	if err == nil {
+		c.SecretKey = strings.TrimSpace(string(b))
+		c.SecretGenerated = true
+		return nil
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("read generated secret: %w", err)
+	}
+	if err := os.MkdirAll(c.DataDir, 0o700); err != nil {
+		return fmt.Errorf("create data dir: %w", err)
+	}
+	secret := make([]byte, 32)
+	rand.Read(secret)
+	key := hex.EncodeToString(secret)
+	// O_EXCL: two processes starting at once must not each write a different
+	// secret; the loser reads the winner's.
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		return c.EnsureSecret()
+	}
+	if err != nil {
+		return fmt.Errorf("create generated secret: %w", err)
+	}
+	if _, err := f.WriteString(key + "\n"); err != nil {
+		f.Close()
+		return fmt.Errorf("write generated secret: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("write generated secret: %w", err)
+	}
+	c.SecretKey = key
+	c.SecretGenerated = true
+	return nil
+}
+
+// Validate returns an error describing, in one line, the first reason the
+// configuration can't be used. Production adds strict checks: a real secret,
+// an https issuer.
+func (c *Config) Validate() error {
+	switch {
+	case c.SecretKey == "" && c.Production():
+		return errors.New("AUTH_SECRET_KEY is required when AUTH_ENV=production")
+	case c.SecretKey == "":
+		return errors.New("AUTH_SECRET_KEY is empty")
+	case len(c.SecretKey) < minSecretLength:
+		return fmt.Errorf("AUTH_SECRET_KEY is too short: it needs at least %d characters", minSecretLength)
+	case distinctBytes(c.SecretKey) < 8:
+		return errors.New("AUTH_SECRET_KEY is too weak: it repeats too few characters; generate one with `openssl rand -hex 32`")
+	}
+	if c.Production() {
+		if c.SecretGenerated {
+			return errors.New("AUTH_SECRET_KEY must be set explicitly when AUTH_ENV=production (a generated development key would be used)")
+		}
+		if !strings.HasPrefix(c.Issuer, "https://") {
+			return fmt.Errorf("AUTH_ISSUER must be an https URL when AUTH_ENV=production (got %q)", c.Issuer)
+		}
+	}
+	return nil
+}
+
+func distinctBytes(s string) int {
+	var seen [256]bool
+	n := 0
+	for i := 0; i < len(s); i++ {
+		if !seen[s[i]] {
+			seen[s[i]] = true
+			n++
+		}
+	}
+	return n
+}
+
+// Print writes the effective configuration as NAME=value lines, secrets and
+// URL passwords masked.
+func (c *Config) Print(w io.Writer) error {
+	for _, v := range Vars {
+		val := c.raw[v.Name]
+		if v.Name == "AUTH_SECRET_KEY" && c.SecretGenerated {
+			val = c.SecretKey
+		}
+		if v.Secret {
+			val = mask(val)
+		}
+		if _, err := fmt.Fprintf(w, "%s=%s\n", v.Name, val); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// mask hides a secret: URLs keep everything but their password, anything
+// else becomes a fixed marker (its length would be a hint).
+func mask(s string) string {
+	if s == "" {
+		return ""
+	}
+	if u, err := url.Parse(s); err == nil && u.Scheme != "" && u.Host != "" {
+		if _, has := u.User.Password(); has {
+			u.User = url.UserPassword(u.User.Username(), "xxxxx")
+		}
+		q := u.Query()
+		for k := range q {
+			if strings.Contains(strings.ToLower(k), "password") {
+				q.Set(k, "xxxxx")
+			}
+		}
+		u.RawQuery = q.Encode()
+		return u.String()
+	}
+	return "********"
+}
+
+type parser struct {
+	raw map[string]string
+	err error
+}
+
+func (p *parser) fail(name, msg string) {
+	if p.err == nil {
+		p.err = fmt.Errorf("%s %s", name, msg)
+	}
+}
+
+func (p *parser) duration(name string, min, max time.Duration) time.Duration {
+	d, err := time.ParseDuration(p.raw[name])
+	if err != nil {
+		p.fail(name, fmt.Sprintf("is not a duration like 15m or 720h: %q", p.raw[name]))
+		return 0
+	}
+	if d < min || d > max {
+		p.fail(name, fmt.Sprintf("must be between %s and %s", min, max))
+	}
+	return d
+}
+
+func (p *parser) int(name string, min, max int) int {
+	n, err := strconv.Atoi(p.raw[name])
+	if err != nil {
+		p.fail(name, fmt.Sprintf("is not an integer: %q", p.raw[name]))
+		return 0
+	}
+	if n < min || n > max {
+		p.fail(name, fmt.Sprintf("must be between %d and %d", min, max))
+	}
+	return n
+}

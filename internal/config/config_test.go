@@ -1,0 +1,196 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/joho/godotenv"
+)
+
+func env(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+func TestLoadDefaults(t *testing.T) {
+	c, err := Load(env(nil), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Addr != ":8080" || c.Issuer != "http://localhost:8080" || c.Audience != c.Issuer {
+		t.Errorf("defaults: addr %q issuer %q audience %q", c.Addr, c.Issuer, c.Audience)
+	}
+	if c.AccessTokenTTL != 15*time.Minute || c.RefreshTokenTTL != 720*time.Hour || c.RefreshReuseGrace != 10*time.Second {
+		t.Errorf("token defaults: %v %v %v", c.AccessTokenTTL, c.RefreshTokenTTL, c.RefreshReuseGrace)
+	}
+	if !c.Embedded() || c.Production() {
+		t.Errorf("default mode: embedded %v production %v", c.Embedded(), c.Production())
+	}
+	if c.Argon2MemoryKiB < 19456 || c.Argon2Iterations < 2 {
+		t.Errorf("argon2id defaults below OWASP minimum: %d KiB, t=%d", c.Argon2MemoryKiB, c.Argon2Iterations)
+	}
+}
+
+func TestLoadPrecedence(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, ".env")
+	os.WriteFile(path, []byte("AUTH_ADDR=:9000\nAUTH_LOG_LEVEL=debug\n"), 0o600)
+	c, err := Load(env(map[string]string{"AUTH_ADDR": ":7000"}), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Addr != ":7000" {
+		t.Errorf("environment must win over .env: got %q", c.Addr)
+	}
+	if c.LogLevel.String() != "DEBUG" {
+		t.Errorf(".env must win over defaults: level %v", c.LogLevel)
+	}
+}
+
+func TestLoadRejectsMalformed(t *testing.T) {
+	for _, tc := range []struct{ name, value, want string }{
+		{"AUTH_ACCESS_TOKEN_TTL", "fifteen", "AUTH_ACCESS_TOKEN_TTL"},
+		{"AUTH_ACCESS_TOKEN_TTL", "1s", "between"},
+		{"AUTH_REFRESH_REUSE_GRACE", "-1s", "between"},
+		{"AUTH_SIGNING_ALG", "HS256", "AUTH_SIGNING_ALG"},
+		{"AUTH_ENV", "prod", "AUTH_ENV"},
+		{"AUTH_LOG_LEVEL", "loud", "AUTH_LOG_LEVEL"},
+		{"AUTH_ISSUER", "localhost:8080", "AUTH_ISSUER"},
+		{"AUTH_DATABASE_URL", "mysql://x", "AUTH_DATABASE_URL"},
+		{"AUTH_TRUSTED_PROXIES", "10.0.0.0/8, nonsense", "AUTH_TRUSTED_PROXIES"},
+		{"AUTH_PASSWORD_MIN_LENGTH", "4", "AUTH_PASSWORD_MIN_LENGTH"},
+		{"AUTH_HASH_CONCURRENCY", "0", "AUTH_HASH_CONCURRENCY"},
+	} {
+		_, err := Load(env(map[string]string{tc.name: tc.value}), "")
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s=%q: error %v, want one mentioning %q", tc.name, tc.value, err, tc.want)
+		}
+	}
+}
+
+func TestTrustedProxies(t *testing.T) {
+	c, err := Load(env(map[string]string{"AUTH_TRUSTED_PROXIES": "10.1.2.3/8, 127.0.0.1 ,::1"}), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := []string{}
+	for _, p := range c.TrustedProxies {
+		got = append(got, p.String())
+	}
+	if strings.Join(got, " ") != "10.0.0.0/8 127.0.0.1/32 ::1/128" {
+		t.Errorf("trusted proxies %v", got)
+	}
+}
+
+func TestValidateProduction(t *testing.T) {
+	good := "3f1c7a9e5b2d4c6f8a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e2f"
+	for _, tc := range []struct {
+		name string
+		vars map[string]string
+		want string // "" = valid
+	}{
+		{"missing secret", map[string]string{"AUTH_ENV": "production", "AUTH_ISSUER": "https://auth.example.com"}, "AUTH_SECRET_KEY is required"},
+		{"short secret", map[string]string{"AUTH_ENV": "production", "AUTH_ISSUER": "https://auth.example.com", "AUTH_SECRET_KEY": "short"}, "too short"},
+		{"repetitive", map[string]string{"AUTH_ENV": "production", "AUTH_ISSUER": "https://auth.example.com", "AUTH_SECRET_KEY": strings.Repeat("ab", 20)}, "too weak"},
+		{"http issuer", map[string]string{"AUTH_ENV": "production", "AUTH_ISSUER": "http://auth.example.com", "AUTH_SECRET_KEY": good}, "https"},
+		{"good", map[string]string{"AUTH_ENV": "production", "AUTH_ISSUER": "https://auth.example.com", "AUTH_SECRET_KEY": good}, ""},
+		{"development with http", map[string]string{"AUTH_SECRET_KEY": good}, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := Load(env(tc.vars), "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := c.EnsureSecret(); err != nil {
+				t.Fatal(err)
+			}
+			err = c.Validate()
+			if tc.want == "" {
+				if err != nil {
+					t.Fatalf("want valid, got %v", err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error %v, want one containing %q", err, tc.want)
+			}
+			if strings.Contains(err.Error(), "\n") {
+				t.Errorf("error must be one line: %q", err)
+			}
+		})
+	}
+}
+
+func TestEnsureSecretGeneratesOnceWithMode0600(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	c1, _ := Load(env(map[string]string{"AUTH_DATA_DIR": dir}), "")
+	if err := c1.EnsureSecret(); err != nil {
+		t.Fatal(err)
+	}
+	if err := c1.Validate(); err != nil {
+		t.Fatalf("generated secret must validate: %v", err)
+	}
+	st, err := os.Stat(filepath.Join(dir, secretFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Mode().Perm() != 0o600 {
+		t.Errorf("secret file mode %v, want 0600", st.Mode().Perm())
+	}
+	c2, _ := Load(env(map[string]string{"AUTH_DATA_DIR": dir}), "")
+	if err := c2.EnsureSecret(); err != nil {
+		t.Fatal(err)
+	}
+	if c1.SecretKey != c2.SecretKey {
+		t.Error("second start generated a different secret")
+	}
+	// Production never uses a generated key, even one left in the data dir.
+	c3, _ := Load(env(map[string]string{"AUTH_DATA_DIR": dir, "AUTH_ENV": "production", "AUTH_ISSUER": "https://a.example"}), "")
+	c3.EnsureSecret()
+	if err := c3.Validate(); err == nil {
+		t.Error("production accepted a missing AUTH_SECRET_KEY")
+	}
+}
+
+func TestPrintMasksSecrets(t *testing.T) {
+	c, err := Load(env(map[string]string{
+		"AUTH_SECRET_KEY":   "super-secret-value-0123456789abcdef",
+		"AUTH_DATABASE_URL": "postgres://app:hunter22@db:5432/auth?sslmode=require",
+		"AUTH_SMTP_URL":     "smtp://mailer:pw123456@smtp:587",
+	}), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	c.Print(&b)
+	out := b.String()
+	for _, secret := range []string{"super-secret-value", "hunter22", "pw123456"} {
+		if strings.Contains(out, secret) {
+			t.Errorf("config output leaks %q:\n%s", secret, out)
+		}
+	}
+	for _, want := range []string{"AUTH_DATABASE_URL=postgres://app:xxxxx@db:5432/auth", "AUTH_SECRET_KEY=********", "AUTH_ADDR=:8080"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("config output lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+// TestEnvExampleDocumentsEveryVariable keeps .env.example in step with Vars.
+func TestEnvExampleDocumentsEveryVariable(t *testing.T) {
+	m, err := godotenv.Read("../../.env.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range Vars {
+		if _, ok := m[v.Name]; !ok {
+			t.Errorf(".env.example does not document %s", v.Name)
+		}
+		delete(m, v.Name)
+	}
+	for name := range m {
+		t.Errorf(".env.example documents %s, which authd does not read", name)
+	}
+}
