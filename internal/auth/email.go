@@ -30,8 +30,9 @@ func NormalizeEmail(s string) (string, error) {
 	for _, r := range e {
 		// Control and format characters (CR/LF, NUL, zero-width joiners, bidi
 		// overrides) would let two different strings look like one address or
-		// smuggle headers into mail.
-		if unicode.IsControl(r) || unicode.IsSpace(r) || unicode.Is(unicode.Cf, r) {
+		// smuggle headers into mail; U+FFFD is what a JSON decoder leaves of
+		// invalid UTF-8.
+		if unicode.IsControl(r) || unicode.IsSpace(r) || unicode.Is(unicode.Cf, r) || r == utf8.RuneError {
 			return "", Errorf(EInvalid, "email contains a forbidden character")
 		}
 	}

@@ -1,0 +1,217 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// TestEndToEnd builds the real binary, runs it on a free port with a fresh
+// data directory and the production password-hashing defaults, walks the
+// main flows over HTTP, stops it with SIGTERM and checks that a restart on the
+// same data directory still honours earlier tokens (the keys persisted).
+func TestEndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	bin := filepath.Join(t.TempDir(), "authd")
+	build := exec.Command("go", "build", "-o", bin, ".")
+	build.Stderr = os.Stderr
+	if err := build.Run(); err != nil {
+		t.Fatalf("go build: %v", err)
+	}
+	dataDir := filepath.Join(t.TempDir(), "data")
+	addr := freeAddr(t)
+	base := "http://" + addr
+
+	srv := start(t, bin, dataDir, addr)
+	const pw = "end to end passphrase"
+
+	res := call(t, "POST", base+"/api/v1/auth/register", "", `{"email":"e2e@example.com","password":"`+pw+`","name":"E2E"}`)
+	res.want(t, 201)
+	res = call(t, "POST", base+"/api/v1/auth/login", "", `{"email":"e2e@example.com","password":"`+pw+`"}`)
+	res.want(t, 200)
+	login := res.tokens(t)
+	if res.header.Get("Cache-Control") != "no-store" {
+		t.Errorf("login Cache-Control %q", res.header.Get("Cache-Control"))
+	}
+
+	call(t, "GET", base+"/api/v1/users/me", login.Access, "").want(t, 200)
+
+	res = call(t, "POST", base+"/api/v1/auth/refresh", "", `{"refresh_token":"`+login.Refresh+`"}`)
+	res.want(t, 200)
+	refreshed := res.tokens(t)
+
+	// A second login whose refresh token will be reused outside the grace
+	// window: the server was started with AUTH_REFRESH_REUSE_GRACE=0.
+	res = call(t, "POST", base+"/api/v1/auth/login", "", `{"email":"e2e@example.com","password":"`+pw+`"}`)
+	res.want(t, 200)
+	victim := res.tokens(t)
+	call(t, "POST", base+"/api/v1/auth/refresh", "", `{"refresh_token":"`+victim.Refresh+`"}`).want(t, 200)
+	call(t, "POST", base+"/api/v1/auth/refresh", "", `{"refresh_token":"`+victim.Refresh+`"}`).want(t, 401)
+	call(t, "GET", base+"/api/v1/auth/verify", victim.Access, "").want(t, 401) // reuse ended that session
+
+	// Logout ends the first session at once.
+	session3 := call(t, "POST", base+"/api/v1/auth/login", "", `{"email":"e2e@example.com","password":"`+pw+`"}`)
+	session3.want(t, 200)
+	survivor := session3.tokens(t)
+	call(t, "POST", base+"/api/v1/auth/logout", refreshed.Access, "").want(t, 204)
+	call(t, "GET", base+"/api/v1/auth/verify", refreshed.Access, "").want(t, 401)
+	call(t, "GET", base+"/api/v1/auth/verify", survivor.Access, "").want(t, 200)
+
+	stop(t, srv)
+
+	// Restart on the same data dir: the surviving session's access and
+	// refresh tokens still work, the logged-out one stays dead.
+	srv = start(t, bin, dataDir, addr)
+	call(t, "GET", base+"/api/v1/auth/verify", survivor.Access, "").want(t, 200)
+	call(t, "GET", base+"/api/v1/auth/verify", refreshed.Access, "").want(t, 401)
+	call(t, "POST", base+"/api/v1/auth/refresh", "", `{"refresh_token":"`+survivor.Refresh+`"}`).want(t, 200)
+	stop(t, srv)
+
+	if info, err := os.Stat(filepath.Join(dataDir, "secret.key")); err != nil || info.Mode().Perm() != 0o600 {
+		t.Errorf("generated secret: %v, %v", info, err)
+	}
+}
+
+type server struct {
+	cmd  *exec.Cmd
+	logs *bytes.Buffer
+	done chan error
+}
+
+func start(t *testing.T, bin, dataDir, addr string) *server {
+	t.Helper()
+	cmd := exec.Command(bin, "serve")
+	cmd.Env = append(os.Environ(),
+		"AUTH_ADDR="+addr,
+		"AUTH_DATA_DIR="+dataDir,
+		"AUTH_ISSUER=http://"+addr,
+		"AUTH_REFRESH_REUSE_GRACE=0s",
+		"AUTH_DATABASE_URL=",
+		"AUTH_SECRET_KEY=",
+	)
+	cmd.Dir = t.TempDir() // no stray .env
+	logs := &bytes.Buffer{}
+	cmd.Stdout, cmd.Stderr = logs, logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	s := &server{cmd: cmd, logs: logs, done: make(chan error, 1)}
+	go func() { s.done <- cmd.Wait() }()
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		if t.Failed() {
+			t.Logf("server log:\n%s", logs.String())
+		}
+	})
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		resp, err := http.Get("http://" + addr + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return s
+			}
+		}
+		select {
+		case err := <-s.done:
+			t.Fatalf("authd exited during start-up: %v\n%s", err, logs.String())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	t.Fatalf("authd did not become healthy:\n%s", logs.String())
+	return nil
+}
+
+func stop(t *testing.T, s *server) {
+	t.Helper()
+	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-s.done:
+		if err != nil {
+			t.Fatalf("authd exited with %v after SIGTERM:\n%s", err, s.logs.String())
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("authd did not stop after SIGTERM")
+	}
+	if !strings.Contains(s.logs.String(), "authd stopped") {
+		t.Errorf("no clean shutdown in log:\n%s", s.logs.String())
+	}
+	for _, secret := range []string{"end to end passphrase", "refresh_token\":\"", "$argon2id$"} {
+		if strings.Contains(s.logs.String(), secret) {
+			t.Errorf("log contains %q", secret)
+		}
+	}
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+type result struct {
+	status int
+	header http.Header
+	body   []byte
+	what   string
+}
+
+func call(t *testing.T, method, url, bearer, body string) result {
+	t.Helper()
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if bearer != "" {
+		req.Header.Set("Authorization", "Bearer "+bearer)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, url, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return result{resp.StatusCode, resp.Header, b, fmt.Sprintf("%s %s", method, url)}
+}
+
+func (r result) want(t *testing.T, status int) {
+	t.Helper()
+	if r.status != status {
+		t.Fatalf("%s: status %d, want %d: %s", r.what, r.status, status, r.body)
+	}
+}
+
+type tokens struct {
+	Access  string `json:"access_token"`
+	Refresh string `json:"refresh_token"`
+}
+
+func (r result) tokens(t *testing.T) tokens {
+	t.Helper()
+	var tk tokens
+	if err := json.Unmarshal(r.body, &tk); err != nil || tk.Access == "" || tk.Refresh == "" {
+		t.Fatalf("%s: no token pair in %s", r.what, r.body)
+	}
+	return tk
+}

@@ -1,0 +1,110 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime/debug"
+
+	"github.com/talentforge/authd/internal/auth"
+	"github.com/talentforge/authd/internal/config"
+	"github.com/talentforge/authd/internal/password"
+	"github.com/talentforge/authd/internal/postgres"
+	"github.com/talentforge/authd/internal/sqlite"
+	"github.com/talentforge/authd/internal/token"
+)
+
+// database is what authd needs of a storage backend.
+type database interface {
+	auth.Store
+	token.KeyStore
+	MigrateUp(ctx context.Context) error
+	MigrateDown(ctx context.Context) error
+	MigrationStatus(ctx context.Context, w io.Writer) error
+	Close() error
+}
+
+func loadConfig(getenv func(string) string) (*config.Config, error) {
+	cfg, err := config.Load(getenv, ".env")
+	if err != nil {
+		return nil, err
+	}
+	if err := cfg.EnsureSecret(); err != nil {
+		return nil, err
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
+// openDatabase opens PostgreSQL when AUTH_DATABASE_URL is set and the SQLite
+// file in AUTH_DATA_DIR otherwise.
+func openDatabase(ctx context.Context, cfg *config.Config) (database, error) {
+	if !cfg.Embedded() {
+		db, err := postgres.Open(ctx, cfg.DatabaseURL)
+		if err != nil {
+			return nil, fmt.Errorf("open PostgreSQL: %w", err)
+		}
+		return db, nil
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("create data dir: %w", err)
+	}
+	db, err := sqlite.Open(ctx, filepath.Join(cfg.DataDir, "authd.db"))
+	if err != nil {
+		return nil, fmt.Errorf("open SQLite: %w", err)
+	}
+	return db, nil
+}
+
+func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: cfg.LogLevel}))
+}
+
+func tokenConfig(cfg *config.Config, log *slog.Logger) token.Config {
+	rotation := cfg.KeyRotationPeriod
+	if rotation == 0 {
+		rotation = -1 // AUTH_KEY_ROTATION_PERIOD=0 disables automatic rotation
+	}
+	return token.Config{
+		Issuer:         cfg.Issuer,
+		Audience:       cfg.Audience,
+		Algorithm:      cfg.SigningAlg,
+		AccessTTL:      cfg.AccessTokenTTL,
+		RotationPeriod: rotation,
+		PublishDelay:   cfg.KeyPublishDelay,
+		Secret:         []byte(cfg.SecretKey),
+		Logger:         log,
+	}
+}
+
+func newHasher(cfg *config.Config) *password.Hasher {
+	params := password.DefaultParams
+	params.Memory = cfg.Argon2MemoryKiB
+	params.Time = cfg.Argon2Iterations
+	params.Threads = cfg.Argon2Parallelism
+	return password.New(password.Config{
+		Params:        params,
+		MinLength:     cfg.PasswordMinLength,
+		MaxConcurrent: cfg.HashConcurrency,
+		QueueTimeout:  cfg.HashQueueTimeout,
+	})
+}
+
+func version() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "unknown"
+	}
+	v := bi.Main.Version
+	for _, s := range bi.Settings {
+		if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+			v += " " + s.Value[:12]
+		}
+	}
+	return v
+}

@@ -1,0 +1,91 @@
+package authtest
+
+import (
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/talentforge/authd/internal/auth"
+	"github.com/talentforge/authd/internal/password"
+	"github.com/talentforge/authd/internal/token"
+)
+
+// Clock is a settable clock for tests; the zero value is not usable, use
+// NewClock.
+type Clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+// NewClock returns a clock set to a fixed instant.
+func NewClock() *Clock {
+	return &Clock{now: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
+}
+
+// Now returns the clock's current time.
+func (c *Clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+// Advance moves the clock forward by d.
+func (c *Clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+// Options tune NewService. The zero value gives authd's defaults with a
+// real clock.
+type Options struct {
+	Clock             *Clock        // nil: real time
+	RefreshReuseGrace time.Duration // 0: the default 10s; negative: disabled
+	HashConcurrency   int           // 0: password package default
+	Algorithm         string        // "" : ES256
+}
+
+// Secret is the service secret tests seal signing keys with.
+const Secret = "test-secret-0123456789abcdefghijklmnopqrstuvwxyz"
+
+// Issuer is the issuer and audience of test tokens.
+const Issuer = "http://authd.test"
+
+// CheapParams are argon2id parameters far below production strength, so that
+// tests under -race (which slows argon2id about tenfold) stay fast. The
+// end-to-end test uses the real defaults.
+var CheapParams = password.Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}
+
+// NewService wires a real auth.Service over store: a cheap-parameter
+// password hasher and a token manager sealing keys with Secret.
+func NewService(tb testing.TB, store Backend, opts Options) (*auth.Service, *token.Manager) {
+	tb.Helper()
+	now := time.Now
+	if opts.Clock != nil {
+		now = opts.Clock.Now
+	}
+	tokens, err := token.New(tb.Context(), store, token.Config{
+		Issuer:    Issuer,
+		Algorithm: opts.Algorithm,
+		AccessTTL: 15 * time.Minute,
+		Secret:    []byte(Secret),
+		Now:       now,
+	})
+	if err != nil {
+		tb.Fatalf("token.New: %v", err)
+	}
+	grace := opts.RefreshReuseGrace
+	switch {
+	case grace == 0:
+		grace = 10 * time.Second
+	case grace < 0:
+		grace = 0
+	}
+	hasher := password.New(password.Config{Params: CheapParams, MaxConcurrent: opts.HashConcurrency})
+	svc := auth.NewService(store, hasher, tokens, auth.Config{
+		AccessTokenTTL:    15 * time.Minute,
+		RefreshReuseGrace: grace,
+		Now:               now,
+	})
+	return svc, tokens
+}

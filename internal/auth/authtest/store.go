@@ -1,0 +1,924 @@
+package authtest
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+	"github.com/google/uuid"
+
+	"github.com/talentforge/authd/internal/auth"
+	"github.com/talentforge/authd/internal/token"
+)
+
+// Backend is what a storage backend must implement to run the suite.
+type Backend interface {
+	auth.Store
+	token.KeyStore
+}
+
+// TestStore runs the contract suite. open must return a freshly migrated,
+// empty backend for the calling (sub)test and arrange its cleanup with
+// t.Cleanup; it is called once per subtest, from parallel subtests.
+func TestStore(t *testing.T, open func(t *testing.T) Backend) {
+	tests := []struct {
+		name string
+		fn   func(t *testing.T, s Backend)
+	}{
+		{"Ping", testPing},
+		{"CreateUser", testCreateUser},
+		{"CreateUserNoRoles", testCreateUserNoRoles},
+		{"CreateUserUnknownRole", testCreateUserUnknownRole},
+		{"CreateUserInvalid", testCreateUserInvalid},
+		{"CreateUserEmailTaken", testCreateUserEmailTaken},
+		{"CreateUserEmailTakenConcurrently", testCreateUserEmailTakenConcurrently},
+		{"CreateUserDuplicateID", testCreateUserDuplicateID},
+		{"UserNotFound", testUserNotFound},
+		{"UpdateUser", testUpdateUser},
+		{"SetPasswordHash", testSetPasswordHash},
+		{"ChangePasswordKeepsOneSession", testChangePasswordKeepOne},
+		{"ChangePasswordRevokesAll", testChangePasswordKeepNone},
+		{"DeleteUser", testDeleteUser},
+		{"CreateSession", testCreateSession},
+		{"CreateSessionErrors", testCreateSessionErrors},
+		{"SessionScopedByUser", testSessionScopedByUser},
+		{"ListSessions", testListSessions},
+		{"RevokeSession", testRevokeSession},
+		{"RevokeSessions", testRevokeSessions},
+		{"RefreshToken", testRefreshToken},
+		{"RotateRefreshToken", testRotate},
+		{"RotateRefreshTokenChain", testRotateChain},
+		{"RotateRefreshTokenStale", testRotateStale},
+		{"RotateRefreshTokenRevokedSession", testRotateRevokedSession},
+		{"RotateRefreshTokenOtherUser", testRotateOtherUser},
+		{"RotateRefreshTokenInvalid", testRotateInvalid},
+		{"RotateRefreshTokenConcurrently", testRotateConcurrently},
+		{"SigningKeys", testSigningKeys},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			tt.fn(t, open(t))
+		})
+	}
+}
+
+// now returns the current time in the form the domain writes: UTC, truncated
+// to the microsecond, which every backend must round-trip exactly.
+func now() time.Time {
+	return time.Now().UTC().Truncate(time.Microsecond)
+}
+
+// at returns a time with a non-zero microsecond part, so that a backend that
+// keeps only milliseconds fails the round-trip checks.
+func at(base time.Time, d time.Duration) time.Time {
+	return base.Add(d).Truncate(time.Microsecond).Add(123 * time.Microsecond)
+}
+
+func newID(t *testing.T) string {
+	t.Helper()
+	id, err := uuid.NewV7()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id.String()
+}
+
+func randomBytes(t *testing.T, n int) []byte {
+	t.Helper()
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func tokenHash(t *testing.T) []byte {
+	t.Helper()
+	h := sha256.Sum256(randomBytes(t, 32))
+	return h[:]
+}
+
+// wantCode fails the test unless err carries code ("" meaning nil).
+func wantCode(t *testing.T, err error, code auth.Code) {
+	t.Helper()
+	if got := auth.ErrorCode(err); got != code {
+		t.Fatalf("error code = %q, want %q (err: %v)", got, code, err)
+	}
+}
+
+func mustOK(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatalf("unexpected error: %v", err)
+	}
+}
+
+// diff compares everything; time.Time values compare with their Equal method,
+// and nil and empty slices are the same.
+func diff(want, got any) string {
+	return cmp.Diff(want, got, cmpopts.EquateEmpty())
+}
+
+// newUser returns a valid, not yet stored user with a unique email.
+func newUser(t *testing.T) *auth.User {
+	t.Helper()
+	id := newID(t)
+	ts := at(now(), -time.Hour)
+	return &auth.User{
+		ID:           id,
+		Email:        "u-" + id + "@example.com",
+		Name:         "Test User",
+		PasswordHash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA",
+		Status:       auth.StatusActive,
+		Roles:        []string{auth.RoleUser},
+		CreatedAt:    ts,
+		UpdatedAt:    ts,
+	}
+}
+
+func createUser(t *testing.T, s Backend) *auth.User {
+	t.Helper()
+	u := newUser(t)
+	mustOK(t, s.CreateUser(context.Background(), u))
+	return u
+}
+
+func getUser(t *testing.T, s Backend, id string) *auth.User {
+	t.Helper()
+	u, err := s.User(context.Background(), id)
+	mustOK(t, err)
+	return u
+}
+
+// newSession returns a valid, not yet stored session of userID created at
+// created, and its first refresh token.
+func newSession(t *testing.T, userID string, created time.Time) (*auth.Session, *auth.RefreshToken) {
+	t.Helper()
+	s := &auth.Session{
+		ID:                newID(t),
+		UserID:            userID,
+		CreatedAt:         created,
+		LastSeenAt:        created,
+		ExpiresAt:         created.Add(30 * 24 * time.Hour),
+		IP:                "203.0.113.7",
+		UserAgent:         "authtest/1.0",
+		RefreshGeneration: 1,
+	}
+	rt := &auth.RefreshToken{
+		Hash:       tokenHash(t),
+		UserID:     userID,
+		SessionID:  s.ID,
+		Generation: 1,
+		CreatedAt:  created,
+		ExpiresAt:  s.ExpiresAt,
+	}
+	return s, rt
+}
+
+func createSession(t *testing.T, st Backend, userID string, created time.Time) (*auth.Session, *auth.RefreshToken) {
+	t.Helper()
+	s, rt := newSession(t, userID, created)
+	mustOK(t, st.CreateSession(context.Background(), s, rt))
+	return s, rt
+}
+
+func getSession(t *testing.T, st Backend, userID, id string) *auth.Session {
+	t.Helper()
+	s, err := st.Session(context.Background(), userID, id)
+	mustOK(t, err)
+	return s
+}
+
+func getToken(t *testing.T, st Backend, userID string, hash []byte) *auth.RefreshToken {
+	t.Helper()
+	rt, err := st.RefreshToken(context.Background(), userID, hash)
+	mustOK(t, err)
+	return rt
+}
+
+// nextToken returns the token that succeeds old, as the Service would mint it.
+func nextToken(t *testing.T, old *auth.RefreshToken, created time.Time) *auth.RefreshToken {
+	t.Helper()
+	return &auth.RefreshToken{
+		Hash:       tokenHash(t),
+		UserID:     old.UserID,
+		SessionID:  old.SessionID,
+		Generation: old.Generation + 1,
+		CreatedAt:  created,
+		ExpiresAt:  created.Add(30 * 24 * time.Hour),
+	}
+}
+
+// wantUTC fails unless every time is in UTC, so that callers can format times
+// without converting them first.
+func wantUTC(t *testing.T, times ...time.Time) {
+	t.Helper()
+	for i, tm := range times {
+		if tm.Location() != time.UTC {
+			t.Errorf("time %d (%v) is in %v, want UTC", i, tm, tm.Location())
+		}
+	}
+}
+
+func testPing(t *testing.T, s Backend) {
+	mustOK(t, s.Ping(context.Background()))
+}
+
+func testCreateUser(t *testing.T, s Backend) {
+	ctx := context.Background()
+	u := newUser(t)
+	u.EmailVerified = true
+	u.Roles = []string{auth.RoleUser, auth.RoleAdmin, auth.RoleUser} // unsorted, duplicated
+	u.LastLoginAt = at(u.CreatedAt, time.Minute)
+	mustOK(t, s.CreateUser(ctx, u))
+
+	want := *u
+	want.Roles = []string{auth.RoleAdmin, auth.RoleUser}
+	got := getUser(t, s, u.ID)
+	if d := diff(&want, got); d != "" {
+		t.Errorf("User() mismatch (-want +got):\n%s", d)
+	}
+	wantUTC(t, got.CreatedAt, got.UpdatedAt, got.LastLoginAt)
+
+	got, err := s.UserByEmail(ctx, u.Email)
+	mustOK(t, err)
+	if d := diff(&want, got); d != "" {
+		t.Errorf("UserByEmail() mismatch (-want +got):\n%s", d)
+	}
+}
+
+func testCreateUserNoRoles(t *testing.T, s Backend) {
+	u := newUser(t)
+	u.Roles = nil
+	u.PasswordHash = "" // a social-only account
+	mustOK(t, s.CreateUser(context.Background(), u))
+	got := getUser(t, s, u.ID)
+	if d := diff(u, got); d != "" {
+		t.Errorf("User() mismatch (-want +got):\n%s", d)
+	}
+	if !got.LastLoginAt.IsZero() {
+		t.Errorf("LastLoginAt = %v, want zero", got.LastLoginAt)
+	}
+}
+
+func testCreateUserUnknownRole(t *testing.T, s Backend) {
+	ctx := context.Background()
+	u := newUser(t)
+	u.Roles = []string{auth.RoleUser, "no-such-role"}
+	wantCode(t, s.CreateUser(ctx, u), auth.EInvalid)
+
+	// Nothing of the failed call may remain: neither the user nor its email.
+	_, err := s.User(ctx, u.ID)
+	wantCode(t, err, auth.ENotFound)
+	u.Roles = []string{auth.RoleUser}
+	mustOK(t, s.CreateUser(ctx, u))
+}
+
+func testCreateUserInvalid(t *testing.T, s Backend) {
+	ctx := context.Background()
+	u := newUser(t)
+	u.ID = "not-a-uuid"
+	wantCode(t, s.CreateUser(ctx, u), auth.EInvalid)
+
+	u = newUser(t)
+	u.Status = "bogus"
+	wantCode(t, s.CreateUser(ctx, u), auth.EInvalid)
+}
+
+func testCreateUserEmailTaken(t *testing.T, s Backend) {
+	ctx := context.Background()
+	u := createUser(t, s)
+	other := newUser(t)
+	other.Email = u.Email
+	wantCode(t, s.CreateUser(ctx, other), auth.EEmailTaken)
+	_, err := s.User(ctx, other.ID)
+	wantCode(t, err, auth.ENotFound)
+}
+
+func testCreateUserEmailTakenConcurrently(t *testing.T, s Backend) {
+	const n = 8
+	email := "race-" + newID(t) + "@example.com"
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range n {
+		u := newUser(t)
+		u.Email = email
+		wg.Go(func() {
+			<-start
+			errs[i] = s.CreateUser(context.Background(), u)
+		})
+	}
+	close(start)
+	wg.Wait()
+	won := 0
+	for _, err := range errs {
+		switch auth.ErrorCode(err) {
+		case "":
+			won++
+		case auth.EEmailTaken:
+		default:
+			t.Errorf("CreateUser: %v, want nil or %s", err, auth.EEmailTaken)
+		}
+	}
+	if won != 1 {
+		t.Errorf("%d of %d concurrent CreateUser calls with one email succeeded, want 1", won, n)
+	}
+}
+
+func testCreateUserDuplicateID(t *testing.T, s Backend) {
+	u := createUser(t, s)
+	other := newUser(t)
+	other.ID = u.ID
+	wantCode(t, s.CreateUser(context.Background(), other), auth.EConflict)
+}
+
+func testUserNotFound(t *testing.T, s Backend) {
+	ctx := context.Background()
+	createUser(t, s) // a non-empty table, so "not found" is not "empty"
+	for _, id := range []string{newID(t), "not-a-uuid", ""} {
+		_, err := s.User(ctx, id)
+		wantCode(t, err, auth.ENotFound)
+	}
+	_, err := s.UserByEmail(ctx, "nobody@example.com")
+	wantCode(t, err, auth.ENotFound)
+}
+
+func testUpdateUser(t *testing.T, s Backend) {
+	ctx := context.Background()
+	u := createUser(t, s)
+	upd := *u
+	upd.Name = "Renamed"
+	upd.EmailVerified = true
+	upd.Status = auth.StatusDisabled
+	upd.UpdatedAt = at(u.UpdatedAt, time.Minute)
+	// Fields UpdateUser does not write.
+	upd.Email = "changed-" + u.Email
+	upd.PasswordHash = "changed"
+	upd.Roles = []string{auth.RoleAdmin}
+	upd.LastLoginAt = upd.UpdatedAt
+	mustOK(t, s.UpdateUser(ctx, &upd))
+
+	want := *u
+	want.Name, want.EmailVerified, want.Status, want.UpdatedAt = upd.Name, true, auth.StatusDisabled, upd.UpdatedAt
+	if d := diff(&want, getUser(t, s, u.ID)); d != "" {
+		t.Errorf("after UpdateUser (-want +got):\n%s", d)
+	}
+
+	missing := newUser(t)
+	wantCode(t, s.UpdateUser(ctx, missing), auth.ENotFound)
+	upd.Status = "bogus"
+	wantCode(t, s.UpdateUser(ctx, &upd), auth.EInvalid)
+}
+
+func testSetPasswordHash(t *testing.T, s Backend) {
+	ctx := context.Background()
+	u := createUser(t, s)
+	sess, _ := createSession(t, s, u.ID, now())
+	when := at(now(), time.Second)
+	mustOK(t, s.SetPasswordHash(ctx, u.ID, "new-hash", when))
+
+	got := getUser(t, s, u.ID)
+	if got.PasswordHash != "new-hash" || !got.UpdatedAt.Equal(when) {
+		t.Errorf("PasswordHash, UpdatedAt = %q, %v; want %q, %v", got.PasswordHash, got.UpdatedAt, "new-hash", when)
+	}
+	if !getSession(t, s, u.ID, sess.ID).RevokedAt.IsZero() {
+		t.Error("SetPasswordHash revoked a session")
+	}
+	wantCode(t, s.SetPasswordHash(ctx, newID(t), "h", when), auth.ENotFound)
+}
+
+func testChangePasswordKeepOne(t *testing.T, s Backend) {
+	ctx := context.Background()
+	u := createUser(t, s)
+	base := now()
+	s1, _ := createSession(t, s, u.ID, base)
+	s2, _ := createSession(t, s, u.ID, at(base, time.Second))
+	s3, _ := createSession(t, s, u.ID, at(base, 2*time.Second))
+	earlier := at(base, 3*time.Second)
+	mustOK(t, s.RevokeSession(ctx, u.ID, s3.ID, earlier))
+	other := createUser(t, s)
+	theirs, _ := createSession(t, s, other.ID, base)
+
+	when := at(base, time.Minute)
+	mustOK(t, s.ChangePassword(ctx, u.ID, "new-hash", s2.ID, when))
+
+	got := getUser(t, s, u.ID)
+	if got.PasswordHash != "new-hash" || !got.UpdatedAt.Equal(when) {
+		t.Errorf("PasswordHash, UpdatedAt = %q, %v; want %q, %v", got.PasswordHash, got.UpdatedAt, "new-hash", when)
+	}
+	for _, c := range []struct {
+		user, id string
+		revoked  time.Time
+	}{
+		{u.ID, s1.ID, when},
+		{u.ID, s2.ID, time.Time{}},
+		{u.ID, s3.ID, earlier}, // already revoked: keeps its time
+		{other.ID, theirs.ID, time.Time{}},
+	} {
+		if r := getSession(t, s, c.user, c.id).RevokedAt; !r.Equal(c.revoked) {
+			t.Errorf("session %s: RevokedAt = %v, want %v", c.id, r, c.revoked)
+		}
+	}
+	wantCode(t, s.ChangePassword(ctx, newID(t), "h", "", when), auth.ENotFound)
+}
+
+func testChangePasswordKeepNone(t *testing.T, s Backend) {
+	ctx := context.Background()
+	u := createUser(t, s)
+	s1, _ := createSession(t, s, u.ID, now())
+	s2, _ := createSession(t, s, u.ID, at(now(), time.Second))
+	when := at(now(), time.Minute)
+	mustOK(t, s.ChangePassword(ctx, u.ID, "new-hash", "", when))
+	for _, id := range []string{s1.ID, s2.ID} {
+		if r := getSession(t, s, u.ID, id).RevokedAt; !r.Equal(when) {
+			t.Errorf("session %s: RevokedAt = %v, want %v", id, r, when)
+		}
+	}
+	list, err := s.ListSessions(ctx, u.ID, when)
+	mustOK(t, err)
+	if len(list) != 0 {
+		t.Errorf("ListSessions after ChangePassword: %d sessions, want 0", len(list))
+	}
+}
+
+func testDeleteUser(t *testing.T, s Backend) {
+	ctx := context.Background()
+	u := createUser(t, s)
+	sess, rt := createSession(t, s, u.ID, now())
+	next := nextToken(t, rt, at(now(), time.Second))
+	mustOK(t, s.RotateRefreshToken(ctx, rt, []byte("sealed"), next, next.CreatedAt))
+	other := createUser(t, s)
+	osess, ort := createSession(t, s, other.ID, now())
+
+	mustOK(t, s.DeleteUser(ctx, u.ID))
+
+	_, err := s.User(ctx, u.ID)
+	wantCode(t, err, auth.ENotFound)
+	_, err = s.UserByEmail(ctx, u.Email)
+	wantCode(t, err, auth.ENotFound)
+	_, err = s.Session(ctx, u.ID, sess.ID)
+	wantCode(t, err, auth.ENotFound)
+	for _, h := range [][]byte{rt.Hash, next.Hash} {
+		_, err = s.RefreshToken(ctx, u.ID, h)
+		wantCode(t, err, auth.ENotFound)
+	}
+	wantCode(t, s.DeleteUser(ctx, u.ID), auth.ENotFound)
+
+	// The email is free again.
+	again := newUser(t)
+	again.Email = u.Email
+	mustOK(t, s.CreateUser(ctx, again))
+
+	// Nothing of another user went with it.
+	getUser(t, s, other.ID)
+	getSession(t, s, other.ID, osess.ID)
+	getToken(t, s, other.ID, ort.Hash)
+}
+
+func testCreateSession(t *testing.T, s Backend) {
+	u := createUser(t, s)
+	created := at(now(), 0)
+	sess, rt := createSession(t, s, u.ID, created)
+
+	if d := diff(sess, getSession(t, s, u.ID, sess.ID)); d != "" {
+		t.Errorf("Session() mismatch (-want +got):\n%s", d)
+	}
+	got := getToken(t, s, u.ID, rt.Hash)
+	if d := diff(rt, got); d != "" {
+		t.Errorf("RefreshToken() mismatch (-want +got):\n%s", d)
+	}
+	wantUTC(t, got.CreatedAt, got.ExpiresAt)
+	gs := getSession(t, s, u.ID, sess.ID)
+	wantUTC(t, gs.CreatedAt, gs.LastSeenAt, gs.ExpiresAt)
+
+	gu := getUser(t, s, u.ID)
+	if !gu.LastLoginAt.Equal(created) {
+		t.Errorf("LastLoginAt = %v, want the session's CreatedAt %v", gu.LastLoginAt, created)
+	}
+	if !gu.UpdatedAt.Equal(u.UpdatedAt) {
+		t.Errorf("CreateSession changed UpdatedAt to %v", gu.UpdatedAt)
+	}
+}
+
+func testCreateSessionErrors(t *testing.T, s Backend) {
+	ctx := context.Background()
+	u := createUser(t, s)
+
+	sess, rt := newSession(t, newID(t), now())
+	wantCode(t, s.CreateSession(ctx, sess, rt), auth.ENotFound)
+	_, err := s.Session(ctx, sess.UserID, sess.ID)
+	wantCode(t, err, auth.ENotFound)
+
+	// The first token must belong to the session.
+	sess, rt = newSession(t, u.ID, now())
+	rt.SessionID = newID(t)
+	wantCode(t, s.CreateSession(ctx, sess, rt), auth.EInvalid)
+	sess, rt = newSession(t, u.ID, now())
+	rt.UserID = createUser(t, s).ID
+	wantCode(t, s.CreateSession(ctx, sess, rt), auth.EInvalid)
+
+	// A taken session id or token hash changes nothing.
+	sess, rt = createSession(t, s, u.ID, now())
+	dup, dupRT := newSession(t, u.ID, at(now(), time.Second))
+	dup.ID, dupRT.SessionID = sess.ID, sess.ID
+	wantCode(t, s.CreateSession(ctx, dup, dupRT), auth.EConflict)
+	_, err = s.RefreshToken(ctx, u.ID, dupRT.Hash)
+	wantCode(t, err, auth.ENotFound)
+
+	fresh, freshRT := newSession(t, u.ID, at(now(), time.Second))
+	freshRT.Hash = rt.Hash
+	wantCode(t, s.CreateSession(ctx, fresh, freshRT), auth.EConflict)
+	_, err = s.Session(ctx, u.ID, fresh.ID)
+	wantCode(t, err, auth.ENotFound)
+	if got := getUser(t, s, u.ID).LastLoginAt; !got.Equal(sess.CreatedAt) {
+		t.Errorf("a failed CreateSession set LastLoginAt to %v", got)
+	}
+}
+
+func testSessionScopedByUser(t *testing.T, s Backend) {
+	ctx := context.Background()
+	alice, bob := createUser(t, s), createUser(t, s)
+	sess, rt := createSession(t, s, alice.ID, now())
+
+	_, err := s.Session(ctx, bob.ID, sess.ID)
+	wantCode(t, err, auth.ENotFound)
+	wantCode(t, s.RevokeSession(ctx, bob.ID, sess.ID, now()), auth.ENotFound)
+	mustOK(t, s.RevokeSessions(ctx, bob.ID, "", now()))
+	_, err = s.RefreshToken(ctx, bob.ID, rt.Hash)
+	wantCode(t, err, auth.ENotFound)
+	list, err := s.ListSessions(ctx, bob.ID, now())
+	mustOK(t, err)
+	if len(list) != 0 {
+		t.Errorf("ListSessions(bob) = %d sessions, want 0", len(list))
+	}
+
+	if !getSession(t, s, alice.ID, sess.ID).RevokedAt.IsZero() {
+		t.Error("another user revoked alice's session")
+	}
+	for _, id := range []string{newID(t), "not-a-uuid"} {
+		_, err = s.Session(ctx, alice.ID, id)
+		wantCode(t, err, auth.ENotFound)
+		wantCode(t, s.RevokeSession(ctx, alice.ID, id, now()), auth.ENotFound)
+	}
+}
+
+func testListSessions(t *testing.T, s Backend) {
+	ctx := context.Background()
+	u := createUser(t, s)
+	base := now()
+	oldest, _ := createSession(t, s, u.ID, at(base, -3*time.Hour))
+	revoked, _ := createSession(t, s, u.ID, at(base, -2*time.Hour))
+	middle, _ := createSession(t, s, u.ID, at(base, -time.Hour))
+	newest, _ := createSession(t, s, u.ID, at(base, -time.Minute))
+	mustOK(t, s.RevokeSession(ctx, u.ID, revoked.ID, base))
+
+	expired, ert := newSession(t, u.ID, at(base, -30*time.Minute))
+	expired.ExpiresAt = base // not active at base: Active needs now < ExpiresAt
+	ert.ExpiresAt = base
+	mustOK(t, s.CreateSession(ctx, expired, ert))
+	createSession(t, s, createUser(t, s).ID, base) // another user's
+
+	got, err := s.ListSessions(ctx, u.ID, base)
+	mustOK(t, err)
+	want := []*auth.Session{newest, middle, oldest}
+	if d := diff(want, got); d != "" {
+		t.Errorf("ListSessions mismatch (-want +got):\n%s", d)
+	}
+	for _, sess := range got {
+		if !sess.Active(base) {
+			t.Errorf("ListSessions returned inactive session %s", sess.ID)
+		}
+	}
+
+	// A moment earlier the expired session was still active.
+	got, err = s.ListSessions(ctx, u.ID, base.Add(-time.Microsecond))
+	mustOK(t, err)
+	if len(got) != 4 || got[1].ID != expired.ID {
+		t.Errorf("ListSessions just before expiry: got %d sessions, want 4 with the expiring one second", len(got))
+	}
+
+	got, err = s.ListSessions(ctx, newID(t), base)
+	mustOK(t, err)
+	if len(got) != 0 {
+		t.Errorf("ListSessions(unknown user) = %d sessions, want 0", len(got))
+	}
+}
+
+func testRevokeSession(t *testing.T, s Backend) {
+	ctx := context.Background()
+	u := createUser(t, s)
+	sess, _ := createSession(t, s, u.ID, now())
+	keep, _ := createSession(t, s, u.ID, now())
+	when := at(now(), time.Second)
+	mustOK(t, s.RevokeSession(ctx, u.ID, sess.ID, when))
+
+	want := *sess
+	want.RevokedAt = when
+	got := getSession(t, s, u.ID, sess.ID) // revoked sessions stay readable
+	if d := diff(&want, got); d != "" {
+		t.Errorf("after RevokeSession (-want +got):\n%s", d)
+	}
+	wantUTC(t, got.RevokedAt)
+	if got.Active(when) {
+		t.Error("revoked session is active")
+	}
+	wantCode(t, s.RevokeSession(ctx, u.ID, sess.ID, at(when, time.Second)), auth.ENotFound)
+	if r := getSession(t, s, u.ID, sess.ID).RevokedAt; !r.Equal(when) {
+		t.Errorf("second RevokeSession moved RevokedAt to %v", r)
+	}
+	if !getSession(t, s, u.ID, keep.ID).RevokedAt.IsZero() {
+		t.Error("RevokeSession revoked another session")
+	}
+}
+
+func testRevokeSessions(t *testing.T, s Backend) {
+	ctx := context.Background()
+	u := createUser(t, s)
+	base := now()
+	s1, _ := createSession(t, s, u.ID, base)
+	s2, _ := createSession(t, s, u.ID, at(base, time.Second))
+	s3, _ := createSession(t, s, u.ID, at(base, 2*time.Second))
+	earlier := at(base, 3*time.Second)
+	mustOK(t, s.RevokeSession(ctx, u.ID, s3.ID, earlier))
+	other := createUser(t, s)
+	theirs, _ := createSession(t, s, other.ID, base)
+
+	when := at(base, time.Minute)
+	mustOK(t, s.RevokeSessions(ctx, u.ID, s2.ID, when))
+	check := func(user, id string, want time.Time) {
+		t.Helper()
+		if r := getSession(t, s, user, id).RevokedAt; !r.Equal(want) {
+			t.Errorf("session %s: RevokedAt = %v, want %v", id, r, want)
+		}
+	}
+	check(u.ID, s1.ID, when)
+	check(u.ID, s2.ID, time.Time{})
+	check(u.ID, s3.ID, earlier)
+	check(other.ID, theirs.ID, time.Time{})
+
+	later := at(when, time.Minute)
+	mustOK(t, s.RevokeSessions(ctx, u.ID, "", later))
+	check(u.ID, s1.ID, when)
+	check(u.ID, s2.ID, later)
+	check(other.ID, theirs.ID, time.Time{})
+
+	// Nothing left to revoke, or no such user: not an error.
+	mustOK(t, s.RevokeSessions(ctx, u.ID, "", later))
+	mustOK(t, s.RevokeSessions(ctx, newID(t), "", later))
+}
+
+func testRefreshToken(t *testing.T, s Backend) {
+	ctx := context.Background()
+	alice, bob := createUser(t, s), createUser(t, s)
+	_, rt := createSession(t, s, alice.ID, now())
+	if d := diff(rt, getToken(t, s, alice.ID, rt.Hash)); d != "" {
+		t.Errorf("RefreshToken mismatch (-want +got):\n%s", d)
+	}
+	_, err := s.RefreshToken(ctx, bob.ID, rt.Hash)
+	wantCode(t, err, auth.ENotFound)
+	_, err = s.RefreshToken(ctx, alice.ID, tokenHash(t))
+	wantCode(t, err, auth.ENotFound)
+	_, err = s.RefreshToken(ctx, "not-a-uuid", rt.Hash)
+	wantCode(t, err, auth.ENotFound)
+}
+
+func testRotate(t *testing.T, s Backend) {
+	ctx := context.Background()
+	u := createUser(t, s)
+	sess, old := createSession(t, s, u.ID, at(now(), -time.Hour))
+	when := at(now(), 0)
+	next := nextToken(t, old, when)
+	sealed := randomBytes(t, 80)
+	mustOK(t, s.RotateRefreshToken(ctx, old, sealed, next, when))
+
+	wantOld := *old
+	wantOld.RotatedAt = when
+	wantOld.Successor = sealed
+	gotOld := getToken(t, s, u.ID, old.Hash)
+	if d := diff(&wantOld, gotOld); d != "" {
+		t.Errorf("old token after rotation (-want +got):\n%s", d)
+	}
+	wantUTC(t, gotOld.RotatedAt)
+	if d := diff(next, getToken(t, s, u.ID, next.Hash)); d != "" {
+		t.Errorf("new token after rotation (-want +got):\n%s", d)
+	}
+	wantSess := *sess
+	wantSess.RefreshGeneration = next.Generation
+	wantSess.LastSeenAt = when
+	wantSess.ExpiresAt = next.ExpiresAt
+	if d := diff(&wantSess, getSession(t, s, u.ID, sess.ID)); d != "" {
+		t.Errorf("session after rotation (-want +got):\n%s", d)
+	}
+}
+
+func testRotateChain(t *testing.T, s Backend) {
+	ctx := context.Background()
+	u := createUser(t, s)
+	sess, tok := createSession(t, s, u.ID, now())
+	for i := range 3 {
+		next := nextToken(t, tok, at(now(), time.Duration(i)*time.Second))
+		mustOK(t, s.RotateRefreshToken(ctx, tok, []byte{byte(i)}, next, next.CreatedAt))
+		tok = next
+	}
+	if g := getSession(t, s, u.ID, sess.ID).RefreshGeneration; g != 4 {
+		t.Errorf("RefreshGeneration after 3 rotations = %d, want 4", g)
+	}
+	if r := getToken(t, s, u.ID, tok.Hash); !r.RotatedAt.IsZero() || r.Successor != nil {
+		t.Errorf("current token: RotatedAt = %v, Successor = %x; want zero, nil", r.RotatedAt, r.Successor)
+	}
+}
+
+// rotateLoses asserts that rotating old to a fresh successor returns
+// EConflict and changes nothing.
+func rotateLoses(t *testing.T, s Backend, old *auth.RefreshToken) {
+	t.Helper()
+	ctx := context.Background()
+	beforeSess := getSession(t, s, old.UserID, old.SessionID)
+	beforeOld := getToken(t, s, old.UserID, old.Hash)
+
+	next := nextToken(t, old, at(now(), time.Hour))
+	wantCode(t, s.RotateRefreshToken(ctx, old, []byte("loser"), next, next.CreatedAt), auth.EConflict)
+
+	if d := diff(beforeSess, getSession(t, s, old.UserID, old.SessionID)); d != "" {
+		t.Errorf("losing rotation changed the session (-before +after):\n%s", d)
+	}
+	if d := diff(beforeOld, getToken(t, s, old.UserID, old.Hash)); d != "" {
+		t.Errorf("losing rotation changed the old token (-before +after):\n%s", d)
+	}
+	_, err := s.RefreshToken(ctx, old.UserID, next.Hash)
+	wantCode(t, err, auth.ENotFound)
+}
+
+func testRotateStale(t *testing.T, s Backend) {
+	ctx := context.Background()
+	u := createUser(t, s)
+	_, old := createSession(t, s, u.ID, now())
+	next := nextToken(t, old, at(now(), time.Second))
+	mustOK(t, s.RotateRefreshToken(ctx, old, []byte("winner"), next, next.CreatedAt))
+	rotateLoses(t, s, old)
+	if got := getToken(t, s, u.ID, old.Hash).Successor; !bytes.Equal(got, []byte("winner")) {
+		t.Errorf("Successor = %q, want the winner's", got)
+	}
+}
+
+func testRotateRevokedSession(t *testing.T, s Backend) {
+	ctx := context.Background()
+	u := createUser(t, s)
+	sess, old := createSession(t, s, u.ID, now())
+	mustOK(t, s.RevokeSession(ctx, u.ID, sess.ID, now()))
+	rotateLoses(t, s, old)
+}
+
+func testRotateOtherUser(t *testing.T, s Backend) {
+	ctx := context.Background()
+	alice, bob := createUser(t, s), createUser(t, s)
+	sess, old := createSession(t, s, alice.ID, now())
+	forged := *old
+	forged.UserID = bob.ID
+	next := nextToken(t, &forged, at(now(), time.Second))
+	wantCode(t, s.RotateRefreshToken(ctx, &forged, []byte("x"), next, next.CreatedAt), auth.EConflict)
+	if g := getSession(t, s, alice.ID, sess.ID).RefreshGeneration; g != 1 {
+		t.Errorf("RefreshGeneration = %d after a rotation under another user, want 1", g)
+	}
+
+	// A token whose hash is not the session's current one loses too, even
+	// with the right generation.
+	forged = *old
+	forged.Hash = tokenHash(t)
+	next = nextToken(t, &forged, at(now(), time.Second))
+	wantCode(t, s.RotateRefreshToken(ctx, &forged, []byte("x"), next, next.CreatedAt), auth.EConflict)
+	if g := getSession(t, s, alice.ID, sess.ID).RefreshGeneration; g != 1 {
+		t.Errorf("RefreshGeneration = %d after rotating an unknown token, want 1", g)
+	}
+	_, err := s.RefreshToken(ctx, alice.ID, next.Hash)
+	wantCode(t, err, auth.ENotFound)
+}
+
+func testRotateInvalid(t *testing.T, s Backend) {
+	ctx := context.Background()
+	u := createUser(t, s)
+	_, old := createSession(t, s, u.ID, now())
+	for name, mutate := range map[string]func(*auth.RefreshToken){
+		"same generation":  func(n *auth.RefreshToken) { n.Generation = old.Generation },
+		"other session":    func(n *auth.RefreshToken) { n.SessionID = newID(t) },
+		"other user":       func(n *auth.RefreshToken) { n.UserID = newID(t) },
+		"lower generation": func(n *auth.RefreshToken) { n.Generation = 0 },
+	} {
+		next := nextToken(t, old, now())
+		mutate(next)
+		if got := auth.ErrorCode(s.RotateRefreshToken(ctx, old, nil, next, now())); got != auth.EInvalid {
+			t.Errorf("%s: error code %q, want %q", name, got, auth.EInvalid)
+		}
+	}
+	// The token is still rotatable.
+	next := nextToken(t, old, now())
+	mustOK(t, s.RotateRefreshToken(ctx, old, []byte("s"), next, now()))
+}
+
+func testRotateConcurrently(t *testing.T, s Backend) {
+	const n = 20
+	u := createUser(t, s)
+	sess, old := createSession(t, s, u.ID, now())
+	nexts := make([]*auth.RefreshToken, n)
+	errs := make([]error, n)
+	for i := range nexts {
+		nexts[i] = nextToken(t, old, at(now(), time.Second))
+	}
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range n {
+		wg.Go(func() {
+			<-start
+			errs[i] = s.RotateRefreshToken(context.Background(), old, fmt.Appendf(nil, "sealed-%d", i), nexts[i], nexts[i].CreatedAt)
+		})
+	}
+	close(start)
+	wg.Wait()
+
+	winner := -1
+	for i, err := range errs {
+		switch auth.ErrorCode(err) {
+		case "":
+			if winner >= 0 {
+				t.Errorf("rotations %d and %d both succeeded", winner, i)
+			}
+			winner = i
+		case auth.EConflict:
+		default:
+			t.Errorf("rotation %d: %v, want nil or %s", i, err, auth.EConflict)
+		}
+	}
+	if winner < 0 {
+		t.Fatal("no concurrent rotation succeeded")
+	}
+	ctx := context.Background()
+	for i, next := range nexts {
+		_, err := s.RefreshToken(ctx, u.ID, next.Hash)
+		if i == winner {
+			mustOK(t, err)
+		} else {
+			wantCode(t, err, auth.ENotFound)
+		}
+	}
+	if got := getToken(t, s, u.ID, old.Hash).Successor; string(got) != fmt.Sprintf("sealed-%d", winner) {
+		t.Errorf("Successor = %q, want the winner's (sealed-%d)", got, winner)
+	}
+	if g := getSession(t, s, u.ID, sess.ID).RefreshGeneration; g != 2 {
+		t.Errorf("RefreshGeneration = %d, want 2", g)
+	}
+}
+
+func testSigningKeys(t *testing.T, s Backend) {
+	ctx := context.Background()
+	keys, err := s.SigningKeys(ctx)
+	mustOK(t, err)
+	if len(keys) != 0 {
+		t.Fatalf("SigningKeys on an empty store = %d keys, want 0", len(keys))
+	}
+
+	base := now()
+	key := func(id string, activates time.Time) *auth.SigningKey {
+		return &auth.SigningKey{
+			ID:          id,
+			Algorithm:   "ES256",
+			PublicKey:   randomBytes(t, 91),
+			PrivateKey:  append([]byte{0, 0xff}, randomBytes(t, 150)...), // not text
+			CreatedAt:   at(base, 0),
+			ActivatesAt: activates,
+		}
+	}
+	// Inserted out of order; "B" < "a" bytewise, which a locale collation
+	// would order the other way.
+	k3 := key("c", at(base, 2*time.Hour))
+	k2b := key("a", at(base, time.Hour))
+	k2a := key("B", at(base, time.Hour))
+	k1 := key("z", at(base, 0))
+	for _, k := range []*auth.SigningKey{k3, k2b, k2a, k1} {
+		mustOK(t, s.CreateSigningKey(ctx, k))
+	}
+	keys, err = s.SigningKeys(ctx)
+	mustOK(t, err)
+	if d := diff([]*auth.SigningKey{k1, k2a, k2b, k3}, keys); d != "" {
+		t.Errorf("SigningKeys mismatch (-want +got):\n%s", d)
+	}
+	for _, k := range keys {
+		wantUTC(t, k.CreatedAt, k.ActivatesAt)
+	}
+
+	dup := key("c", at(base, 3*time.Hour))
+	wantCode(t, s.CreateSigningKey(ctx, dup), auth.EConflict)
+	keys, err = s.SigningKeys(ctx)
+	mustOK(t, err)
+	if len(keys) != 4 || !bytes.Equal(keys[3].PublicKey, k3.PublicKey) {
+		t.Error("a duplicate CreateSigningKey changed the stored keys")
+	}
+}

@@ -1,0 +1,603 @@
+package auth_test
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/talentforge/authd/internal/auth"
+	"github.com/talentforge/authd/internal/auth/authtest"
+	"github.com/talentforge/authd/internal/postgres"
+	"github.com/talentforge/authd/internal/postgres/pgtest"
+	"github.com/talentforge/authd/internal/sqlite"
+)
+
+func openSQLite(t *testing.T) authtest.Backend {
+	t.Helper()
+	db, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "authd.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if err := db.MigrateUp(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	return db
+}
+
+func openPostgres(t *testing.T) authtest.Backend {
+	t.Helper()
+	db, err := postgres.Open(t.Context(), pgtest.URL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if err := db.MigrateUp(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	return db
+}
+
+// backends lists the stores the concurrency-sensitive tests run against.
+var backends = []struct {
+	name string
+	open func(*testing.T) authtest.Backend
+}{
+	{"sqlite", openSQLite},
+	{"postgres", openPostgres},
+}
+
+type env struct {
+	svc   *auth.Service
+	store authtest.Backend
+	clock *authtest.Clock
+}
+
+func newEnv(t *testing.T, opts authtest.Options) *env {
+	t.Helper()
+	return newEnvOn(t, openSQLite(t), opts)
+}
+
+func newEnvOn(t *testing.T, store authtest.Backend, opts authtest.Options) *env {
+	t.Helper()
+	if opts.Clock == nil {
+		opts.Clock = authtest.NewClock()
+	}
+	svc, _ := authtest.NewService(t, store, opts)
+	return &env{svc: svc, store: store, clock: opts.Clock}
+}
+
+const pw = "correct horse battery staple"
+
+func (e *env) register(t *testing.T, email string) (*auth.User, *auth.TokenPair) {
+	t.Helper()
+	u, pair, err := e.svc.Register(t.Context(), auth.RegisterInput{Email: email, Password: pw, Client: auth.Client{IP: "192.0.2.1", UserAgent: "test"}})
+	if err != nil {
+		t.Fatalf("register %s: %v", email, err)
+	}
+	return u, pair
+}
+
+func (e *env) principal(t *testing.T, pair *auth.TokenPair) *auth.Principal {
+	t.Helper()
+	p, err := e.svc.Authenticate(t.Context(), pair.AccessToken)
+	if err != nil {
+		t.Fatalf("authenticate: %v", err)
+	}
+	return p
+}
+
+func wantCode(t *testing.T, err error, want auth.Code) {
+	t.Helper()
+	if got := auth.ErrorCode(err); got != want {
+		t.Fatalf("error code %q (%v), want %q", got, err, want)
+	}
+}
+
+func TestRegister(t *testing.T) {
+	e := newEnv(t, authtest.Options{})
+	u, pair := e.register(t, "  Ada@Example.COM ")
+	if u.Email != "ada@example.com" || u.Status != auth.StatusActive || u.EmailVerified {
+		t.Errorf("user %+v", u)
+	}
+	if strings.Join(u.Roles, ",") != auth.RoleUser {
+		t.Errorf("roles %v, want [user]", u.Roles)
+	}
+	if !strings.HasPrefix(u.PasswordHash, "$argon2id$") {
+		t.Errorf("password stored as %q", u.PasswordHash)
+	}
+	if pair.TokenType != "Bearer" || pair.AccessToken == "" || pair.RefreshToken == "" || pair.ExpiresIn != 15*time.Minute {
+		t.Errorf("pair %+v", pair)
+	}
+	p := e.principal(t, pair)
+	if p.UserID != u.ID || p.SessionID != pair.SessionID {
+		t.Errorf("principal %+v", p)
+	}
+
+	for _, tc := range []struct {
+		name, email, password string
+		want                  auth.Code
+	}{
+		{"same email other case", "ADA@example.com", pw, auth.EEmailTaken},
+		{"weak password", "bob@example.com", "password1", auth.EWeakPassword},
+		{"short password", "bob@example.com", "short", auth.EWeakPassword},
+		{"overlong password", "bob@example.com", strings.Repeat("x", 1025), auth.EInvalid},
+		{"bad email", "not-an-email", pw, auth.EInvalid},
+		{"empty email", "", pw, auth.EInvalid},
+		{"email with CRLF", "bob@example.com\r\nBcc: x@y.z", pw, auth.EInvalid},
+		{"email with NUL", "bob\x00@example.com", pw, auth.EInvalid},
+		{"email with zero-width space", "bo\u200bb@example.com", pw, auth.EInvalid},
+		{"email with display name", "Bob <bob@example.com>", pw, auth.EInvalid},
+		{"overlong email", strings.Repeat("a", 250) + "@example.com", pw, auth.EInvalid},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, _, err := e.svc.Register(t.Context(), auth.RegisterInput{Email: tc.email, Password: tc.password})
+			wantCode(t, err, tc.want)
+		})
+	}
+}
+
+func TestRegisterNormalisesUnicodeEmail(t *testing.T) {
+	e := newEnv(t, authtest.Options{})
+	e.register(t, "jose\u0301@example.com") // e + combining acute
+	_, _, err := e.svc.Register(t.Context(), auth.RegisterInput{Email: "jos\u00e9@example.com", Password: pw})
+	wantCode(t, err, auth.EEmailTaken)
+}
+
+func TestLogin(t *testing.T) {
+	e := newEnv(t, authtest.Options{})
+	u, _ := e.register(t, "ada@example.com")
+
+	got, pair, err := e.svc.Login(t.Context(), auth.LoginInput{Email: "ADA@example.com", Password: pw})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.ID != u.ID || got.LastLoginAt.IsZero() {
+		t.Errorf("login user %+v", got)
+	}
+	e.principal(t, pair)
+
+	_, _, wrong := e.svc.Login(t.Context(), auth.LoginInput{Email: "ada@example.com", Password: "wrong password!"})
+	_, _, unknown := e.svc.Login(t.Context(), auth.LoginInput{Email: "nobody@example.com", Password: "wrong password!"})
+	_, _, malformed := e.svc.Login(t.Context(), auth.LoginInput{Email: "not an email", Password: "wrong password!"})
+	wantCode(t, wrong, auth.EInvalidCredentials)
+	if wrong.Error() != unknown.Error() || wrong.Error() != malformed.Error() {
+		t.Errorf("unknown email distinguishable from wrong password: %q vs %q vs %q", wrong, unknown, malformed)
+	}
+
+	_, _, err = e.svc.Login(t.Context(), auth.LoginInput{Email: "ada@example.com"})
+	wantCode(t, err, auth.EInvalid)
+}
+
+func TestLoginDisabledAccount(t *testing.T) {
+	e := newEnv(t, authtest.Options{})
+	u, _ := e.register(t, "ada@example.com")
+	u.Status = auth.StatusDisabled
+	if err := e.store.UpdateUser(t.Context(), u); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err := e.svc.Login(t.Context(), auth.LoginInput{Email: "ada@example.com", Password: pw})
+	wantCode(t, err, auth.EAccountDisabled)
+	// The disabled state is revealed only to someone who knows the password.
+	_, _, err = e.svc.Login(t.Context(), auth.LoginInput{Email: "ada@example.com", Password: "wrong password!"})
+	wantCode(t, err, auth.EInvalidCredentials)
+}
+
+func TestLoginWithoutPasswordHash(t *testing.T) {
+	e := newEnv(t, authtest.Options{})
+	u, _ := e.register(t, "ada@example.com")
+	if err := e.store.SetPasswordHash(t.Context(), u.ID, "", e.clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err := e.svc.Login(t.Context(), auth.LoginInput{Email: "ada@example.com", Password: pw})
+	wantCode(t, err, auth.EInvalidCredentials)
+}
+
+func TestLoginUpgradesImportedBcryptHash(t *testing.T) {
+	e := newEnv(t, authtest.Options{})
+	u, _ := e.register(t, "ada@example.com")
+	h, err := bcrypt.GenerateFromPassword([]byte(pw), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.store.SetPasswordHash(t.Context(), u.ID, string(h), e.clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := e.svc.Login(t.Context(), auth.LoginInput{Email: "ada@example.com", Password: pw}); err != nil {
+		t.Fatalf("login with bcrypt hash: %v", err)
+	}
+	after, err := e.store.User(t.Context(), u.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(after.PasswordHash, "$argon2id$") {
+		t.Errorf("hash not upgraded: %q", after.PasswordHash)
+	}
+	if _, _, err := e.svc.Login(t.Context(), auth.LoginInput{Email: "ada@example.com", Password: pw}); err != nil {
+		t.Fatalf("login after upgrade: %v", err)
+	}
+}
+
+func TestRefreshRotates(t *testing.T) {
+	e := newEnv(t, authtest.Options{})
+	_, p1 := e.register(t, "ada@example.com")
+	p2, err := e.svc.Refresh(t.Context(), p1.RefreshToken, auth.Client{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p2.RefreshToken == p1.RefreshToken || p2.SessionID != p1.SessionID {
+		t.Fatalf("refresh did not rotate: %+v", p2)
+	}
+	e.principal(t, p2)
+	e.clock.Advance(time.Minute)
+	p3, err := e.svc.Refresh(t.Context(), p2.RefreshToken, auth.Client{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sess, err := e.store.Session(t.Context(), e.principal(t, p3).UserID, p3.SessionID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sess.RefreshGeneration != 3 || !sess.LastSeenAt.Equal(e.clock.Now().Truncate(time.Microsecond)) {
+		t.Errorf("session after two refreshes: generation %d last seen %v", sess.RefreshGeneration, sess.LastSeenAt)
+	}
+}
+
+func TestRefreshReuseRevokesSession(t *testing.T) {
+	e := newEnv(t, authtest.Options{})
+	_, p1 := e.register(t, "ada@example.com")
+	p2, err := e.svc.Refresh(t.Context(), p1.RefreshToken, auth.Client{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Advance(11 * time.Second) // past the 10s grace
+	_, err = e.svc.Refresh(t.Context(), p1.RefreshToken, auth.Client{})
+	wantCode(t, err, auth.EInvalidRefreshToken)
+
+	// The whole family is gone: the current refresh token and the access
+	// tokens of the session.
+	_, err = e.svc.Refresh(t.Context(), p2.RefreshToken, auth.Client{})
+	wantCode(t, err, auth.EInvalidRefreshToken)
+	_, err = e.svc.Authenticate(t.Context(), p2.AccessToken)
+	wantCode(t, err, auth.EUnauthorized)
+}
+
+func TestRefreshGrace(t *testing.T) {
+	e := newEnv(t, authtest.Options{})
+	_, p1 := e.register(t, "ada@example.com")
+	p2, err := e.svc.Refresh(t.Context(), p1.RefreshToken, auth.Client{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Advance(10 * time.Second) // exactly at the end of the grace interval
+	again, err := e.svc.Refresh(t.Context(), p1.RefreshToken, auth.Client{})
+	if err != nil {
+		t.Fatalf("retry within grace: %v", err)
+	}
+	if again.RefreshToken != p2.RefreshToken {
+		t.Error("retry within grace must get the same successor, not a second live token")
+	}
+	// The successor is still the live token.
+	p3, err := e.svc.Refresh(t.Context(), p2.RefreshToken, auth.Client{})
+	if err != nil {
+		t.Fatalf("successor after grace retry: %v", err)
+	}
+	// p1 is now two rotations old: not the most recently retired, so reuse,
+	// even inside the grace interval.
+	_, err = e.svc.Refresh(t.Context(), p1.RefreshToken, auth.Client{})
+	wantCode(t, err, auth.EInvalidRefreshToken)
+	_, err = e.svc.Refresh(t.Context(), p3.RefreshToken, auth.Client{})
+	wantCode(t, err, auth.EInvalidRefreshToken)
+}
+
+func TestRefreshGraceDisabled(t *testing.T) {
+	e := newEnv(t, authtest.Options{RefreshReuseGrace: -1})
+	_, p1 := e.register(t, "ada@example.com")
+	p2, err := e.svc.Refresh(t.Context(), p1.RefreshToken, auth.Client{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = e.svc.Refresh(t.Context(), p1.RefreshToken, auth.Client{})
+	wantCode(t, err, auth.EInvalidRefreshToken)
+	_, err = e.svc.Refresh(t.Context(), p2.RefreshToken, auth.Client{})
+	wantCode(t, err, auth.EInvalidRefreshToken)
+}
+
+func TestRefreshRejects(t *testing.T) {
+	e := newEnv(t, authtest.Options{})
+	_, pair := e.register(t, "ada@example.com")
+	_, other := e.register(t, "bob@example.com")
+
+	// Another user's id spliced onto this token's secret must not resolve.
+	spliced := other.RefreshToken[:21] + pair.RefreshToken[21:]
+	for name, tok := range map[string]string{
+		"garbage":   "not-a-token",
+		"empty":     "",
+		"truncated": pair.RefreshToken[:len(pair.RefreshToken)-1],
+		"spliced":   spliced,
+		"bad chars": strings.Repeat("*", len(pair.RefreshToken)),
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := e.svc.Refresh(t.Context(), tok, auth.Client{})
+			wantCode(t, err, auth.EInvalidRefreshToken)
+		})
+	}
+
+	t.Run("expired", func(t *testing.T) {
+		e.clock.Advance(721 * time.Hour)
+		_, err := e.svc.Refresh(t.Context(), pair.RefreshToken, auth.Client{})
+		wantCode(t, err, auth.EInvalidRefreshToken)
+	})
+}
+
+func TestRefreshAfterLogout(t *testing.T) {
+	e := newEnv(t, authtest.Options{})
+	_, pair := e.register(t, "ada@example.com")
+	if err := e.svc.Logout(t.Context(), e.principal(t, pair), ""); err != nil {
+		t.Fatal(err)
+	}
+	_, err := e.svc.Refresh(t.Context(), pair.RefreshToken, auth.Client{})
+	wantCode(t, err, auth.EInvalidRefreshToken)
+}
+
+func TestRevocationTakesEffectAtOnce(t *testing.T) {
+	e := newEnv(t, authtest.Options{})
+	_, a := e.register(t, "ada@example.com")
+	_, b, err := e.svc.Login(t.Context(), auth.LoginInput{Email: "ada@example.com", Password: pw})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, c, err := e.svc.Login(t.Context(), auth.LoginInput{Email: "ada@example.com", Password: pw})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pa := e.principal(t, a)
+
+	list, err := e.svc.Sessions(t.Context(), pa)
+	if err != nil || len(list) != 3 {
+		t.Fatalf("sessions %d, %v", len(list), err)
+	}
+
+	// Revoking one session ends exactly that one.
+	if err := e.svc.RevokeSession(t.Context(), pa, b.SessionID); err != nil {
+		t.Fatal(err)
+	}
+	_, err = e.svc.Authenticate(t.Context(), b.AccessToken)
+	wantCode(t, err, auth.EUnauthorized)
+	e.principal(t, c)
+
+	// Logout-all ends the rest, the caller's included.
+	if err := e.svc.LogoutAll(t.Context(), pa); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []*auth.TokenPair{a, c} {
+		_, err = e.svc.Authenticate(t.Context(), p.AccessToken)
+		wantCode(t, err, auth.EUnauthorized)
+	}
+}
+
+func TestLogoutWithRefreshTokenOfAnotherSession(t *testing.T) {
+	e := newEnv(t, authtest.Options{})
+	_, a := e.register(t, "ada@example.com")
+	_, b, _ := e.svc.Login(t.Context(), auth.LoginInput{Email: "ada@example.com", Password: pw})
+	_, bob := e.register(t, "bob@example.com")
+
+	// Another user's refresh token is ignored, never revoked by this caller.
+	if err := e.svc.Logout(t.Context(), e.principal(t, a), bob.RefreshToken); err != nil {
+		t.Fatal(err)
+	}
+	e.principal(t, bob)
+
+	_, a2, _ := e.svc.Login(t.Context(), auth.LoginInput{Email: "ada@example.com", Password: pw})
+	if err := e.svc.Logout(t.Context(), e.principal(t, a2), b.RefreshToken); err != nil {
+		t.Fatal(err)
+	}
+	_, err := e.svc.Authenticate(t.Context(), b.AccessToken)
+	wantCode(t, err, auth.EUnauthorized)
+}
+
+func TestRevokeSessionOfAnotherUserIsNotFound(t *testing.T) {
+	e := newEnv(t, authtest.Options{})
+	_, a := e.register(t, "ada@example.com")
+	_, b := e.register(t, "bob@example.com")
+	err := e.svc.RevokeSession(t.Context(), e.principal(t, a), b.SessionID)
+	wantCode(t, err, auth.ENotFound)
+	e.principal(t, b) // untouched
+	for _, id := range []string{"", "not-a-uuid", "00000000-0000-0000-0000-000000000000"} {
+		wantCode(t, e.svc.RevokeSession(t.Context(), e.principal(t, a), id), auth.ENotFound)
+	}
+}
+
+func TestChangePassword(t *testing.T) {
+	e := newEnv(t, authtest.Options{})
+	_, a := e.register(t, "ada@example.com")
+	_, b, _ := e.svc.Login(t.Context(), auth.LoginInput{Email: "ada@example.com", Password: pw})
+	pa := e.principal(t, a)
+
+	wantCode(t, e.svc.ChangePassword(t.Context(), pa, "wrong current pw", "another good passphrase"), auth.EInvalidCredentials)
+	wantCode(t, e.svc.ChangePassword(t.Context(), pa, pw, "password"), auth.EWeakPassword)
+
+	if err := e.svc.ChangePassword(t.Context(), pa, pw, "another good passphrase"); err != nil {
+		t.Fatal(err)
+	}
+	e.principal(t, a) // the session that changed it lives on
+	_, err := e.svc.Authenticate(t.Context(), b.AccessToken)
+	wantCode(t, err, auth.EUnauthorized)
+	_, err = e.svc.Refresh(t.Context(), b.RefreshToken, auth.Client{})
+	wantCode(t, err, auth.EInvalidRefreshToken)
+
+	_, _, err = e.svc.Login(t.Context(), auth.LoginInput{Email: "ada@example.com", Password: pw})
+	wantCode(t, err, auth.EInvalidCredentials)
+	if _, _, err := e.svc.Login(t.Context(), auth.LoginInput{Email: "ada@example.com", Password: "another good passphrase"}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestProfile(t *testing.T) {
+	e := newEnv(t, authtest.Options{})
+	_, a := e.register(t, "ada@example.com")
+	p := e.principal(t, a)
+	name := "  Ada Lovelace "
+	u, err := e.svc.UpdateMe(t.Context(), p, auth.ProfilePatch{Name: &name})
+	if err != nil || u.Name != "Ada Lovelace" {
+		t.Fatalf("update name: %v, %+v", err, u)
+	}
+	for _, bad := range []string{strings.Repeat("n", 201), "a\x00b", "a\u202eb", "\xff"} {
+		_, err := e.svc.UpdateMe(t.Context(), p, auth.ProfilePatch{Name: &bad})
+		wantCode(t, err, auth.EInvalid)
+	}
+	me, err := e.svc.Me(t.Context(), p)
+	if err != nil || me.Name != "Ada Lovelace" {
+		t.Fatalf("me: %v %+v", err, me)
+	}
+}
+
+func TestDeleteMe(t *testing.T) {
+	e := newEnv(t, authtest.Options{})
+	_, a := e.register(t, "ada@example.com")
+	p := e.principal(t, a)
+	wantCode(t, e.svc.DeleteMe(t.Context(), p, ""), auth.EInvalid)
+	wantCode(t, e.svc.DeleteMe(t.Context(), p, "wrong password!"), auth.EInvalidCredentials)
+	if err := e.svc.DeleteMe(t.Context(), p, pw); err != nil {
+		t.Fatal(err)
+	}
+	_, err := e.svc.Authenticate(t.Context(), a.AccessToken)
+	wantCode(t, err, auth.EUnauthorized)
+	_, err = e.svc.Refresh(t.Context(), a.RefreshToken, auth.Client{})
+	wantCode(t, err, auth.EInvalidRefreshToken)
+	e.register(t, "ada@example.com") // the email is free again
+}
+
+func TestCreateUserWithRoles(t *testing.T) {
+	e := newEnv(t, authtest.Options{})
+	u, err := e.svc.CreateUser(t.Context(), "Root@Example.com", pw, []string{"admin", "admin"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(u.Roles, ",") != "admin" || !u.EmailVerified || u.Email != "root@example.com" {
+		t.Errorf("created %+v", u)
+	}
+	_, err = e.svc.CreateUser(t.Context(), "x@example.com", pw, []string{"no-such-role"})
+	wantCode(t, err, auth.EInvalid)
+}
+
+// TestConcurrentRefresh: many refreshes of one token at once never yield two
+// live successors. With the grace interval every caller gets the same one;
+// without it exactly one wins and the reuse by the rest ends the session.
+func TestConcurrentRefresh(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			t.Run("grace", func(t *testing.T) {
+				e := newEnvOn(t, b.open(t), authtest.Options{})
+				_, pair := e.register(t, "ada@example.com")
+				results := refreshConcurrently(t, e, pair.RefreshToken, 20)
+				successors := map[string]bool{}
+				for _, r := range results {
+					if r.err != nil {
+						t.Fatalf("refresh within grace failed: %v", r.err)
+					}
+					successors[r.pair.RefreshToken] = true
+				}
+				if len(successors) != 1 {
+					t.Fatalf("%d distinct successors, want 1", len(successors))
+				}
+				for s := range successors {
+					if _, err := e.svc.Refresh(t.Context(), s, auth.Client{}); err != nil {
+						t.Fatalf("the successor must be live: %v", err)
+					}
+				}
+			})
+			t.Run("no grace", func(t *testing.T) {
+				e := newEnvOn(t, b.open(t), authtest.Options{RefreshReuseGrace: -1})
+				_, pair := e.register(t, "ada@example.com")
+				results := refreshConcurrently(t, e, pair.RefreshToken, 20)
+				var wins []*auth.TokenPair
+				for _, r := range results {
+					if r.err == nil {
+						wins = append(wins, r.pair)
+					} else if auth.ErrorCode(r.err) != auth.EInvalidRefreshToken {
+						t.Fatalf("unexpected error: %v", r.err)
+					}
+				}
+				if len(wins) != 1 {
+					t.Fatalf("%d refreshes succeeded, want exactly 1", len(wins))
+				}
+				// Every loser presented a retired token: reuse, so the family is
+				// revoked and even the winner's successor is dead.
+				_, err := e.svc.Refresh(t.Context(), wins[0].RefreshToken, auth.Client{})
+				wantCode(t, err, auth.EInvalidRefreshToken)
+			})
+		})
+	}
+}
+
+type refreshResult struct {
+	pair *auth.TokenPair
+	err  error
+}
+
+func refreshConcurrently(t *testing.T, e *env, token string, n int) []refreshResult {
+	t.Helper()
+	results := make([]refreshResult, n)
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range n {
+		wg.Go(func() {
+			<-start
+			p, err := e.svc.Refresh(t.Context(), token, auth.Client{})
+			results[i] = refreshResult{p, err}
+		})
+	}
+	close(start)
+	wg.Wait()
+	return results
+}
+
+func TestConcurrentRegistrationOfOneEmail(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			e := newEnvOn(t, b.open(t), authtest.Options{})
+			const n = 10
+			errs := make([]error, n)
+			var wg sync.WaitGroup
+			for i := range n {
+				wg.Go(func() {
+					_, _, errs[i] = e.svc.Register(context.WithoutCancel(t.Context()), auth.RegisterInput{Email: "race@example.com", Password: pw})
+				})
+			}
+			wg.Wait()
+			won := 0
+			for _, err := range errs {
+				switch {
+				case err == nil:
+					won++
+				case auth.ErrorCode(err) != auth.EEmailTaken:
+					t.Errorf("loser got %v, want email_taken", err)
+				}
+			}
+			if won != 1 {
+				t.Fatalf("%d registrations won, want exactly 1", won)
+			}
+		})
+	}
+}
+
+func TestErrorHelpers(t *testing.T) {
+	internal := errors.New("connection refused to 10.0.0.3")
+	if auth.ErrorCode(internal) != auth.EInternal || strings.Contains(auth.ErrorMessage(internal), "10.0.0.3") {
+		t.Error("internal errors must map to EInternal and hide their detail")
+	}
+	wrapped := &auth.Error{Code: auth.EUnavailable, Message: "busy", RetryAfter: time.Second, Err: internal}
+	if auth.ErrorCode(wrapped) != auth.EUnavailable || auth.ErrorRetryAfter(wrapped) != time.Second || !errors.Is(wrapped, internal) {
+		t.Error("error helpers lost information")
+	}
+	if auth.ErrorCode(nil) != "" {
+		t.Error("nil error has a code")
+	}
+}

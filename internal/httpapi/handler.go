@@ -1,0 +1,145 @@
+package httpapi
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/talentforge/authd/internal/auth"
+)
+
+// KeySet publishes the public signing keys.
+type KeySet interface {
+	// JWKS returns the JSON Web Key Set of every published key.
+	JWKS() []byte
+	// JWKSMaxAge is how long clients may cache the JWKS.
+	JWKSMaxAge() time.Duration
+	// Algorithms lists the JWS algorithms of the published keys.
+	Algorithms() []string
+}
+
+// Pinger reports whether a dependency is reachable.
+type Pinger interface {
+	Ping(ctx context.Context) error
+}
+
+// Config is what the HTTP layer needs beyond its collaborators.
+type Config struct {
+	Issuer         string
+	TrustedProxies []netip.Prefix
+	CacheMode      string // reported by /readyz: "in-process" until Redis exists
+}
+
+type server struct {
+	svc            *auth.Service
+	keys           KeySet
+	db             Pinger
+	log            *slog.Logger
+	issuer         string
+	cacheMode      string
+	hsts           bool
+	trustedProxies []netip.Prefix
+	mux            *http.ServeMux
+}
+
+// New returns the authd HTTP handler.
+func New(svc *auth.Service, keys KeySet, db Pinger, cfg Config, log *slog.Logger) http.Handler {
+	s := &server{
+		svc:            svc,
+		keys:           keys,
+		db:             db,
+		log:            log,
+		issuer:         strings.TrimRight(cfg.Issuer, "/"),
+		cacheMode:      cfg.CacheMode,
+		hsts:           strings.HasPrefix(cfg.Issuer, "https://"),
+		trustedProxies: cfg.TrustedProxies,
+		mux:            http.NewServeMux(),
+	}
+	if s.cacheMode == "" {
+		s.cacheMode = "in-process"
+	}
+	s.routes()
+	return s.observe(http.HandlerFunc(s.dispatch))
+}
+
+// dispatch serves matched routes through the mux and answers unmatched ones
+// (404, 405) with the JSON error body instead of the mux's plain text.
+func (s *server) dispatch(w http.ResponseWriter, r *http.Request) {
+	h, pattern := s.mux.Handler(r)
+	if pattern != "" {
+		s.mux.ServeHTTP(w, r)
+		return
+	}
+	// Let the mux decide between 404 and 405 (and compute Allow), then
+	// replace its body.
+	rec := &headerRecorder{header: http.Header{}}
+	h.ServeHTTP(rec, r)
+	if allow := rec.header.Get("Allow"); allow != "" {
+		w.Header().Set("Allow", allow)
+	}
+	if rec.status == http.StatusMethodNotAllowed {
+		s.writeError(w, r, auth.Errorf(codeMethodNotAllowed, "method %s is not allowed here", r.Method))
+		return
+	}
+	s.writeError(w, r, auth.Errorf(auth.ENotFound, "no such endpoint"))
+}
+
+// handlerFunc is the shape of every authd handler: it writes a success
+// response itself and returns errors for writeError.
+type handlerFunc func(w http.ResponseWriter, r *http.Request) error
+
+// authedFunc is a handlerFunc that runs only for an authenticated caller.
+type authedFunc func(w http.ResponseWriter, r *http.Request, p *auth.Principal) error
+
+// handle registers fn for pattern.
+func (s *server) handle(pattern string, fn handlerFunc) {
+	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		if i := info(r.Context()); i != nil {
+			i.route = r.Pattern
+		}
+		if err := fn(w, r); err != nil {
+			s.writeError(w, r, err)
+		}
+	})
+}
+
+// handleAuthed registers fn for pattern behind bearer authentication.
+func (s *server) handleAuthed(pattern string, fn authedFunc) {
+	s.handle(pattern, func(w http.ResponseWriter, r *http.Request) error {
+		p, err := s.authenticate(r)
+		if err != nil {
+			return err
+		}
+		return fn(w, r, p)
+	})
+}
+
+func (s *server) authenticate(r *http.Request) (*auth.Principal, error) {
+	h := r.Header.Get("Authorization")
+	scheme, token, ok := strings.Cut(h, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
+		return nil, auth.Errorf(auth.EUnauthorized, "A bearer access token is required.")
+	}
+	p, err := s.svc.Authenticate(r.Context(), strings.TrimSpace(token))
+	if err != nil {
+		return nil, err
+	}
+	if i := info(r.Context()); i != nil {
+		i.userID = p.UserID
+	}
+	return p, nil
+}
+
+// headerRecorder captures the status and headers of the mux's own 404/405
+// responses and discards their plain-text bodies.
+type headerRecorder struct {
+	header http.Header
+	status int
+}
+
+func (r *headerRecorder) Header() http.Header         { return r.header }
+func (r *headerRecorder) Write(b []byte) (int, error) { return len(b), nil }
+func (r *headerRecorder) WriteHeader(status int)      { r.status = status }

@@ -1,0 +1,320 @@
+package httpapi
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/talentforge/authd/internal/auth"
+)
+
+// Wire types of API v1. Times are RFC 3339 in UTC; absent times are null.
+
+type userJSON struct {
+	ID            string     `json:"id"`
+	Email         string     `json:"email"`
+	EmailVerified bool       `json:"email_verified"`
+	Name          string     `json:"name"`
+	Status        string     `json:"status"`
+	Roles         []string   `json:"roles"`
+	HasPassword   bool       `json:"has_password"`
+	CreatedAt     time.Time  `json:"created_at"`
+	UpdatedAt     time.Time  `json:"updated_at"`
+	LastLoginAt   *time.Time `json:"last_login_at"`
+}
+
+func toUserJSON(u *auth.User) userJSON {
+	roles := u.Roles
+	if roles == nil {
+		roles = []string{}
+	}
+	return userJSON{
+		ID:            u.ID,
+		Email:         u.Email,
+		EmailVerified: u.EmailVerified,
+		Name:          u.Name,
+		Status:        string(u.Status),
+		Roles:         roles,
+		HasPassword:   u.PasswordHash != "",
+		CreatedAt:     u.CreatedAt,
+		UpdatedAt:     u.UpdatedAt,
+		LastLoginAt:   optionalTime(u.LastLoginAt),
+	}
+}
+
+func optionalTime(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
+}
+
+type tokensJSON struct {
+	User         *userJSON `json:"user,omitempty"`
+	AccessToken  string    `json:"access_token"`
+	RefreshToken string    `json:"refresh_token"`
+	TokenType    string    `json:"token_type"`
+	ExpiresIn    int64     `json:"expires_in"`
+	SessionID    string    `json:"session_id"`
+}
+
+func toTokensJSON(u *auth.User, p *auth.TokenPair) tokensJSON {
+	t := tokensJSON{
+		AccessToken:  p.AccessToken,
+		RefreshToken: p.RefreshToken,
+		TokenType:    p.TokenType,
+		ExpiresIn:    int64(p.ExpiresIn / time.Second),
+		SessionID:    p.SessionID,
+	}
+	if u != nil {
+		uj := toUserJSON(u)
+		t.User = &uj
+	}
+	return t
+}
+
+type sessionJSON struct {
+	ID         string    `json:"id"`
+	CreatedAt  time.Time `json:"created_at"`
+	LastSeenAt time.Time `json:"last_seen_at"`
+	ExpiresAt  time.Time `json:"expires_at"`
+	IP         string    `json:"ip"`
+	UserAgent  string    `json:"user_agent"`
+	Current    bool      `json:"current"`
+}
+
+func (s *server) register(w http.ResponseWriter, r *http.Request) error {
+	var in struct {
+		Email    string `json:"email"`
+		Password string `json:"password"`
+		Name     string `json:"name"`
+	}
+	if err := decode(w, r, &in, false); err != nil {
+		return err
+	}
+	if in.Password == "" {
+		return auth.Errorf(auth.EInvalid, "password is required")
+	}
+	u, pair, err := s.svc.Register(r.Context(), auth.RegisterInput{
+		Email: in.Email, Password: in.Password, Name: in.Name, Client: s.client(r),
+	})
+	if err != nil {
+		return err
+	}
+	info(r.Context()).userID = u.ID
+	writeJSON(w, http.StatusCreated, toTokensJSON(u, pair))
+	return nil
+}
+
+func (s *server) login(w http.ResponseWriter, r *http.Request) error {
+	var in struct {
+		Email    string `json:"email"`
+		Password string `json:"password"`
+	}
+	if err := decode(w, r, &in, false); err != nil {
+		return err
+	}
+	u, pair, err := s.svc.Login(r.Context(), auth.LoginInput{
+		Email: in.Email, Password: in.Password, Client: s.client(r),
+	})
+	if err != nil {
+		return err
+	}
+	info(r.Context()).userID = u.ID
+	writeJSON(w, http.StatusOK, toTokensJSON(u, pair))
+	return nil
+}
+
+func (s *server) refresh(w http.ResponseWriter, r *http.Request) error {
+	var in struct {
+		RefreshToken string `json:"refresh_token"`
+	}
+	if err := decode(w, r, &in, false); err != nil {
+		return err
+	}
+	if in.RefreshToken == "" {
+		return auth.Errorf(auth.EInvalid, "refresh_token is required")
+	}
+	pair, err := s.svc.Refresh(r.Context(), in.RefreshToken, s.client(r))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, toTokensJSON(nil, pair))
+	return nil
+}
+
+func (s *server) logout(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	var in struct {
+		RefreshToken string `json:"refresh_token"`
+	}
+	if err := decode(w, r, &in, true); err != nil {
+		return err
+	}
+	if err := s.svc.Logout(r.Context(), p, in.RefreshToken); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *server) logoutAll(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	if err := s.svc.LogoutAll(r.Context(), p); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *server) listSessions(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	list, err := s.svc.Sessions(r.Context(), p)
+	if err != nil {
+		return err
+	}
+	out := make([]sessionJSON, 0, len(list))
+	for _, x := range list {
+		out = append(out, sessionJSON{
+			ID: x.ID, CreatedAt: x.CreatedAt, LastSeenAt: x.LastSeenAt, ExpiresAt: x.ExpiresAt,
+			IP: x.IP, UserAgent: x.UserAgent, Current: x.ID == p.SessionID,
+		})
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"sessions": out})
+	return nil
+}
+
+func (s *server) revokeSession(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	if err := s.svc.RevokeSession(r.Context(), p, r.PathValue("id")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *server) changePassword(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	var in struct {
+		CurrentPassword string `json:"current_password"`
+		NewPassword     string `json:"new_password"`
+	}
+	if err := decode(w, r, &in, false); err != nil {
+		return err
+	}
+	if in.NewPassword == "" {
+		return auth.Errorf(auth.EInvalid, "new_password is required")
+	}
+	if err := s.svc.ChangePassword(r.Context(), p, in.CurrentPassword, in.NewPassword); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// verify is the forward-auth endpoint for gateways (Traefik forwardAuth,
+// nginx auth_request): 200 with identity headers, or 401.
+func (s *server) verify(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	h := w.Header()
+	h.Set("X-Auth-User-Id", p.UserID)
+	h.Set("X-Auth-Session-Id", p.SessionID)
+	h.Set("X-Auth-Roles", strings.Join(p.Roles, ","))
+	if p.EmailVerified {
+		h.Set("X-Auth-Email-Verified", "true")
+	} else {
+		h.Set("X-Auth-Email-Verified", "false")
+	}
+	roles := p.Roles
+	if roles == nil {
+		roles = []string{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{
+		"user_id": p.UserID, "session_id": p.SessionID, "roles": roles, "email_verified": p.EmailVerified,
+	})
+	return nil
+}
+
+func (s *server) me(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	u, err := s.svc.Me(r.Context(), p)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, toUserJSON(u))
+	return nil
+}
+
+func (s *server) updateMe(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	var in struct {
+		Name *string `json:"name"`
+	}
+	if err := decode(w, r, &in, false); err != nil {
+		return err
+	}
+	u, err := s.svc.UpdateMe(r.Context(), p, auth.ProfilePatch{Name: in.Name})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, toUserJSON(u))
+	return nil
+}
+
+func (s *server) deleteMe(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	var in struct {
+		Password string `json:"password"`
+	}
+	if err := decode(w, r, &in, true); err != nil {
+		return err
+	}
+	if err := s.svc.DeleteMe(r.Context(), p, in.Password); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *server) jwks(w http.ResponseWriter, r *http.Request) error {
+	w.Header().Set("Content-Type", "application/jwk-set+json")
+	w.Header().Set("Cache-Control", cacheFor(s.keys.JWKSMaxAge()))
+	w.Write(s.keys.JWKS())
+	return nil
+}
+
+func (s *server) openIDConfiguration(w http.ResponseWriter, r *http.Request) error {
+	w.Header().Set("Cache-Control", cacheFor(s.keys.JWKSMaxAge()))
+	writeJSON(w, http.StatusOK, map[string]any{
+		"issuer":                                s.issuer,
+		"jwks_uri":                              s.issuer + "/.well-known/jwks.json",
+		"subject_types_supported":               []string{"public"},
+		"id_token_signing_alg_values_supported": s.keys.Algorithms(),
+		"claims_supported":                      []string{"iss", "sub", "aud", "exp", "iat", "nbf", "jti", "sid", "roles", "email_verified"},
+	})
+	return nil
+}
+
+func cacheFor(d time.Duration) string {
+	return "public, max-age=" + strconv.FormatInt(int64(d/time.Second), 10)
+}
+
+func (s *server) healthz(w http.ResponseWriter, r *http.Request) error {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	return nil
+}
+
+// readyz reports each dependency. Only an unreachable database makes the
+// replica unready: a cache outage degrades service but must not take every
+// replica out of the load balancer at once.
+func (s *server) readyz(w http.ResponseWriter, r *http.Request) error {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	status, db := http.StatusOK, "ok"
+	if err := s.db.Ping(ctx); err != nil {
+		s.log.WarnContext(ctx, "readiness: database unreachable", "err", err)
+		status, db = http.StatusServiceUnavailable, "unreachable"
+	}
+	overall := "ok"
+	if status != http.StatusOK {
+		overall = "unavailable"
+	}
+	writeJSON(w, status, map[string]any{
+		"status": overall,
+		"checks": map[string]string{"database": db, "redis": s.cacheMode},
+	})
+	return nil
+}

@@ -1,0 +1,32 @@
+// Package password hashes and verifies passwords and enforces authd's
+// password policy. Hasher implements auth.PasswordHasher.
+//
+// New hashes are argon2id in the PHC string format
+//
+//	$argon2id$v=19$m=19456,t=2,p=1$<salt>$<hash>
+//
+// (salt and hash in unpadded standard base64), so every hash carries its own
+// parameters and old hashes keep verifying after the parameters are raised.
+// Verify also accepts bcrypt hashes ($2a$, $2b$, $2y$) so that users imported
+// from other systems can sign in; it reports that those, and argon2id hashes
+// with parameters other than the configured ones, should be re-hashed.
+//
+// Passwords are normalised to Unicode NFKC before hashing, as NIST SP 800-63B
+// recommends, so that the same password typed on different keyboards or
+// operating systems (a precomposed "é" or "e" plus a combining accent, a "ﬁ"
+// ligature or "fi") verifies.
+//
+// Hashing is deliberately expensive in memory and time, so a Hasher runs at
+// most Config.MaxConcurrent hashes at once. A call that can't get a slot
+// within Config.QueueTimeout fails with auth.EUnavailable and a RetryAfter,
+// which the HTTP layer turns into 503 with Retry-After: under a login flood
+// authd sheds load instead of running out of memory.
+//
+// Check implements the NIST SP 800-63B policy: a length range counted in
+// Unicode code points, no composition rules, and rejection of common and
+// breached passwords. The list of those, common-passwords.txt, is a generated
+// asset taken from zxcvbn; README.md in this folder says where it comes from
+// and the go:generate directive below rebuilds it.
+package password
+
+//go:generate sh gen-common-passwords.sh

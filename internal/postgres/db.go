@@ -1,0 +1,142 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/talentforge/authd/internal/auth"
+	"github.com/talentforge/authd/internal/token"
+)
+
+var (
+	_ auth.Store     = (*DB)(nil)
+	_ token.KeyStore = (*DB)(nil)
+)
+
+// DB is a pool of connections to one PostgreSQL database. It is safe for
+// concurrent use.
+type DB struct {
+	pool *pgxpool.Pool
+}
+
+// Open connects to the database named by url (a postgres:// URL or a
+// keyword/value string; pool_* parameters tune the pool, and any other
+// run-time parameter such as search_path is set on every connection) and
+// checks that it answers. It does not migrate: call MigrateUp.
+func Open(ctx context.Context, url string) (*DB, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		// pgconn redacts the password from the URL it quotes.
+		return nil, fmt.Errorf("postgres: open: %w", err)
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: open: %w", err)
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("postgres: open: %w", err)
+	}
+	return &DB{pool: pool}, nil
+}
+
+// Close waits for borrowed connections to be returned and closes the pool.
+func (db *DB) Close() {
+	db.pool.Close()
+}
+
+// Ping reports whether the database answers.
+func (db *DB) Ping(ctx context.Context) error {
+	if err := db.pool.Ping(ctx); err != nil {
+		return fmt.Errorf("postgres: ping: %w", err)
+	}
+	return nil
+}
+
+// nullTime stores the zero time (the domain's "never") as NULL.
+func nullTime(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
+}
+
+// fromNullTime returns the zero time for NULL. pgx returns times in the local
+// zone; the domain works in UTC.
+func fromNullTime(t *time.Time) time.Time {
+	if t == nil {
+		return time.Time{}
+	}
+	return t.UTC()
+}
+
+// validID reports whether id is a UUID in canonical form. A malformed id
+// can't name a row, and checking it here keeps PostgreSQL from failing the
+// query with invalid_text_representation, which would read as an internal
+// error.
+func validID(id string) bool {
+	u, err := uuid.Parse(id)
+	return err == nil && u.String() == id
+}
+
+// Constraint-violation SQLSTATEs.
+const (
+	uniqueViolation     = "23505"
+	foreignKeyViolation = "23503"
+	checkViolation      = "23514"
+)
+
+// violation returns the SQLSTATE and constraint name of a constraint
+// violation, or "" for any other error.
+func violation(err error) (state, constraint string) {
+	var e *pgconn.PgError
+	if errors.As(err, &e) && e.Code[:2] == "23" {
+		return e.Code, e.ConstraintName
+	}
+	return "", ""
+}
+
+// oneRow turns the result of a single-row write into nil, ENotFound with msg
+// when no row matched, or a wrapped driver error.
+func oneRow(tag pgconn.CommandTag, err error, op, msg string) error {
+	if err != nil {
+		return fmt.Errorf("postgres: %s: %w", op, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return auth.Errorf(auth.ENotFound, "%s", msg)
+	}
+	return nil
+}
+
+// querier is what a pool and a transaction have in common.
+type querier interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+var (
+	_ querier = (*pgxpool.Pool)(nil)
+	_ querier = (pgx.Tx)(nil)
+)
+
+// inTx runs fn in a READ COMMITTED transaction, committing if fn returns nil.
+func (db *DB) inTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
+	return pgx.BeginFunc(ctx, db.pool, fn)
+}
+
+// nullBytes turns an empty bytea back into nil, so that a value that was never
+// set reads back the way the domain wrote it.
+func nullBytes(b []byte) []byte {
+	if len(b) == 0 {
+		return nil
+	}
+	return b
+}

@@ -1,0 +1,11 @@
+// Package postgres is the production storage backend of authd: it implements
+// auth.Store and token.KeyStore on PostgreSQL through a pgx connection pool.
+//
+// The schema lives in migrations/*.sql, embedded in the binary and applied with
+// goose (each migration in its own transaction, serialised across processes by
+// an advisory lock). It is created in the connection's current schema (the
+// first entry of search_path), so that tests can give each test its own schema;
+// see package pgtest. Every query on rows a user owns filters on that user's
+// id, ready for sharding by user. The package passes the storage contract suite
+// in package authtest, like every other backend.
+package postgres

@@ -1,0 +1,190 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/talentforge/authd/internal/auth"
+)
+
+// CreateUser inserts u and grants it u.Roles (duplicates collapse). Returns
+// EEmailTaken if another user has u.Email, EInvalid if a role does not exist,
+// u.ID is not a canonical UUID or u.Status is unknown, and EConflict if a user
+// with u.ID exists.
+func (db *DB) CreateUser(ctx context.Context, u *auth.User) error {
+	if err := checkUser(u); err != nil {
+		return err
+	}
+	return db.inTx(ctx, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `
+			INSERT INTO users (id, email, email_verified, name, password_hash, status,
+			                   created_at, updated_at, last_login_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+			u.ID, u.Email, u.EmailVerified, u.Name, u.PasswordHash, string(u.Status),
+			u.CreatedAt, u.UpdatedAt, nullTime(u.LastLoginAt))
+		switch state, constraint := violation(err); {
+		case state == uniqueViolation && constraint == "users_email_key":
+			return auth.Errorf(auth.EEmailTaken, "The email address is already registered.")
+		case state == uniqueViolation:
+			return auth.Errorf(auth.EConflict, "A user with this id already exists.")
+		case state == checkViolation:
+			return &auth.Error{Code: auth.EInvalid, Message: "Invalid user.", Err: err}
+		case err != nil:
+			return fmt.Errorf("postgres: create user: %w", err)
+		}
+		roles := uniqueSorted(u.Roles)
+		if len(roles) == 0 {
+			return nil
+		}
+		// Selecting from roles grants only the roles that exist; comparing the
+		// count tells an unknown role apart without parsing a foreign-key error.
+		tag, err := tx.Exec(ctx, `
+			INSERT INTO user_roles (user_id, role)
+			SELECT $1, name FROM roles WHERE name = ANY($2)`, u.ID, roles)
+		if state, _ := violation(err); state == foreignKeyViolation {
+			// A role was deleted concurrently.
+			return auth.Errorf(auth.EInvalid, "Unknown role.")
+		}
+		if err != nil {
+			return fmt.Errorf("postgres: create user: grant roles: %w", err)
+		}
+		if tag.RowsAffected() != int64(len(roles)) {
+			return auth.Errorf(auth.EInvalid, "Unknown role in %q.", roles)
+		}
+		return nil
+	})
+}
+
+// checkUser rejects what the schema would reject anyway, with a clear message
+// and before a transaction is opened.
+func checkUser(u *auth.User) error {
+	if !validID(u.ID) {
+		return auth.Errorf(auth.EInvalid, "The user id must be a UUID.")
+	}
+	if u.Status != auth.StatusActive && u.Status != auth.StatusDisabled {
+		return auth.Errorf(auth.EInvalid, "Unknown user status %q.", u.Status)
+	}
+	return nil
+}
+
+func uniqueSorted(s []string) []string {
+	s = slices.Clone(s)
+	slices.Sort(s)
+	return slices.Compact(s)
+}
+
+// userColumns is the select list that scanUser reads; roles come along as an
+// array so that a user is one statement, hence one consistent snapshot.
+const userColumns = `
+	u.id, u.email, u.email_verified, u.name, u.password_hash, u.status,
+	u.created_at, u.updated_at, u.last_login_at,
+	array(SELECT role FROM user_roles WHERE user_id = u.id ORDER BY role COLLATE "C")`
+
+func scanUser(row pgx.Row) (*auth.User, error) {
+	var (
+		u         auth.User
+		status    string
+		lastLogin *time.Time
+	)
+	err := row.Scan(&u.ID, &u.Email, &u.EmailVerified, &u.Name, &u.PasswordHash, &status,
+		&u.CreatedAt, &u.UpdatedAt, &lastLogin, &u.Roles)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, auth.Errorf(auth.ENotFound, "User not found.")
+	}
+	if err != nil {
+		return nil, err
+	}
+	u.Status = auth.UserStatus(status)
+	u.CreatedAt, u.UpdatedAt = u.CreatedAt.UTC(), u.UpdatedAt.UTC()
+	u.LastLoginAt = fromNullTime(lastLogin)
+	if len(u.Roles) == 0 {
+		u.Roles = nil
+	}
+	return &u, nil
+}
+
+// User returns the user with the given id, or ENotFound.
+func (db *DB) User(ctx context.Context, id string) (*auth.User, error) {
+	if !validID(id) {
+		return nil, auth.Errorf(auth.ENotFound, "User not found.")
+	}
+	u, err := scanUser(db.pool.QueryRow(ctx,
+		`SELECT `+userColumns+` FROM users u WHERE u.id = $1`, id))
+	if err != nil && auth.ErrorCode(err) == auth.EInternal {
+		return nil, fmt.Errorf("postgres: user: %w", err)
+	}
+	return u, err
+}
+
+// UserByEmail returns the user with the given normalised email, or ENotFound.
+func (db *DB) UserByEmail(ctx context.Context, email string) (*auth.User, error) {
+	u, err := scanUser(db.pool.QueryRow(ctx,
+		`SELECT `+userColumns+` FROM users u WHERE u.email = $1`, email))
+	if err != nil && auth.ErrorCode(err) == auth.EInternal {
+		return nil, fmt.Errorf("postgres: user by email: %w", err)
+	}
+	return u, err
+}
+
+// UpdateUser writes u's Name, EmailVerified, Status and UpdatedAt; nothing
+// else of u is read. Returns ENotFound if the user does not exist and EInvalid
+// for an unknown status.
+func (db *DB) UpdateUser(ctx context.Context, u *auth.User) error {
+	if u.Status != auth.StatusActive && u.Status != auth.StatusDisabled {
+		return auth.Errorf(auth.EInvalid, "Unknown user status %q.", u.Status)
+	}
+	if !validID(u.ID) {
+		return auth.Errorf(auth.ENotFound, "User not found.")
+	}
+	tag, err := db.pool.Exec(ctx, `
+		UPDATE users SET name = $2, email_verified = $3, status = $4, updated_at = $5
+		WHERE id = $1`,
+		u.ID, u.Name, u.EmailVerified, string(u.Status), u.UpdatedAt)
+	return oneRow(tag, err, "update user", "User not found.")
+}
+
+// SetPasswordHash replaces the user's password hash and sets UpdatedAt to at,
+// leaving sessions alone. Returns ENotFound.
+func (db *DB) SetPasswordHash(ctx context.Context, userID, hash string, at time.Time) error {
+	if !validID(userID) {
+		return auth.Errorf(auth.ENotFound, "User not found.")
+	}
+	tag, err := db.pool.Exec(ctx,
+		`UPDATE users SET password_hash = $2, updated_at = $3 WHERE id = $1`, userID, hash, at)
+	return oneRow(tag, err, "set password hash", "User not found.")
+}
+
+// ChangePassword replaces the password hash, sets UpdatedAt to at and, in the
+// same transaction, revokes at at every unrevoked session of the user except
+// keepSessionID (all of them when it is empty). Returns ENotFound.
+func (db *DB) ChangePassword(ctx context.Context, userID, hash, keepSessionID string, at time.Time) error {
+	if !validID(userID) {
+		return auth.Errorf(auth.ENotFound, "User not found.")
+	}
+	return db.inTx(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx,
+			`UPDATE users SET password_hash = $2, updated_at = $3 WHERE id = $1`, userID, hash, at)
+		if err := oneRow(tag, err, "change password", "User not found."); err != nil {
+			return err
+		}
+		if err := revokeSessions(ctx, tx, userID, keepSessionID, at); err != nil {
+			return fmt.Errorf("postgres: change password: %w", err)
+		}
+		return nil
+	})
+}
+
+// DeleteUser removes the user; the schema cascades to its roles, sessions and
+// refresh tokens, and the email becomes free. Returns ENotFound.
+func (db *DB) DeleteUser(ctx context.Context, userID string) error {
+	if !validID(userID) {
+		return auth.Errorf(auth.ENotFound, "User not found.")
+	}
+	tag, err := db.pool.Exec(ctx, `DELETE FROM users WHERE id = $1`, userID)
+	return oneRow(tag, err, "delete user", "User not found.")
+}

@@ -1,0 +1,11 @@
+// Package sqlite is the embedded storage backend of authd: it implements
+// auth.Store and token.KeyStore on a single SQLite file through the pure-Go
+// driver modernc.org/sqlite, so `go run ./cmd/authd` needs neither cgo nor a
+// database server.
+//
+// The schema lives in migrations/*.sql, embedded in the binary and applied with
+// goose (each migration in its own transaction). Times are stored as fixed-width
+// UTC text with microsecond precision, so they sort and compare as strings and
+// round-trip exactly what the domain writes. The package passes the storage
+// contract suite in package authtest, like every other backend.
+package sqlite

@@ -1,0 +1,276 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/talentforge/authd/internal/auth"
+)
+
+// CreateSession inserts s and its first refresh token in one transaction and
+// sets the user's LastLoginAt to s.CreatedAt. Returns ENotFound if the user
+// does not exist, EInvalid if first does not belong to s or an id is not a
+// canonical UUID, and EConflict if the session id or token hash is taken.
+func (db *DB) CreateSession(ctx context.Context, s *auth.Session, first *auth.RefreshToken) error {
+	if !validID(s.ID) || !validID(s.UserID) {
+		return auth.Errorf(auth.EInvalid, "Session and user ids must be UUIDs.")
+	}
+	if first.UserID != s.UserID || first.SessionID != s.ID {
+		return auth.Errorf(auth.EInvalid, "The refresh token does not belong to the session.")
+	}
+	return db.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx,
+			`UPDATE users SET last_login_at = ? WHERE id = ?`, formatTime(s.CreatedAt), s.UserID)
+		if err := affectedOne(res, err, "create session", "User not found."); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `
+			INSERT INTO sessions (id, user_id, created_at, last_seen_at, expires_at, revoked_at,
+			                      ip, user_agent, refresh_generation)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			s.ID, s.UserID, formatTime(s.CreatedAt), formatTime(s.LastSeenAt),
+			formatTime(s.ExpiresAt), formatNullTime(s.RevokedAt), s.IP, s.UserAgent,
+			s.RefreshGeneration)
+		switch {
+		case isUnique(err):
+			return auth.Errorf(auth.EConflict, "A session with this id already exists.")
+		case isForeignKey(err):
+			// The user was deleted between the update above and this insert.
+			return auth.Errorf(auth.ENotFound, "User not found.")
+		case err != nil:
+			return fmt.Errorf("sqlite: create session: %w", err)
+		}
+		if err := insertRefreshToken(ctx, tx, first); err != nil {
+			return err
+		}
+		return nil
+	})
+}
+
+func insertRefreshToken(ctx context.Context, tx *sql.Tx, t *auth.RefreshToken) error {
+	_, err := tx.ExecContext(ctx, `
+		INSERT INTO refresh_tokens (token_hash, user_id, session_id, generation, created_at,
+		                            expires_at, rotated_at, successor)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		t.Hash, t.UserID, t.SessionID, t.Generation, formatTime(t.CreatedAt),
+		formatTime(t.ExpiresAt), formatNullTime(t.RotatedAt), nullBytes(t.Successor))
+	switch {
+	case isUnique(err):
+		return auth.Errorf(auth.EConflict, "The refresh token already exists.")
+	case isForeignKey(err):
+		return auth.Errorf(auth.ENotFound, "Session not found.")
+	case err != nil:
+		return fmt.Errorf("sqlite: insert refresh token: %w", err)
+	}
+	return nil
+}
+
+const sessionColumns = `id, user_id, created_at, last_seen_at, expires_at, revoked_at,
+	ip, user_agent, refresh_generation`
+
+type scanner interface{ Scan(dest ...any) error }
+
+func scanSession(row scanner) (*auth.Session, error) {
+	var (
+		s                      auth.Session
+		created, seen, expires string
+		revoked                sql.NullString
+	)
+	err := row.Scan(&s.ID, &s.UserID, &created, &seen, &expires, &revoked,
+		&s.IP, &s.UserAgent, &s.RefreshGeneration)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, auth.Errorf(auth.ENotFound, "Session not found.")
+	}
+	if err != nil {
+		return nil, err
+	}
+	if s.CreatedAt, err = parseTime(created); err != nil {
+		return nil, err
+	}
+	if s.LastSeenAt, err = parseTime(seen); err != nil {
+		return nil, err
+	}
+	if s.ExpiresAt, err = parseTime(expires); err != nil {
+		return nil, err
+	}
+	if s.RevokedAt, err = parseNullTime(revoked); err != nil {
+		return nil, err
+	}
+	return &s, nil
+}
+
+// Session returns the user's session, revoked or not, or ENotFound (also when
+// the session belongs to another user).
+func (db *DB) Session(ctx context.Context, userID, sessionID string) (*auth.Session, error) {
+	if !validID(userID) || !validID(sessionID) {
+		return nil, auth.Errorf(auth.ENotFound, "Session not found.")
+	}
+	s, err := scanSession(db.db.QueryRowContext(ctx,
+		`SELECT `+sessionColumns+` FROM sessions WHERE user_id = ? AND id = ?`, userID, sessionID))
+	if err != nil && auth.ErrorCode(err) == auth.EInternal {
+		return nil, fmt.Errorf("sqlite: session: %w", err)
+	}
+	return s, err
+}
+
+// ListSessions returns the user's sessions that are neither revoked nor
+// expired at now (ExpiresAt after now), newest first. A user without sessions,
+// or an unknown user, gets an empty list.
+func (db *DB) ListSessions(ctx context.Context, userID string, now time.Time) ([]*auth.Session, error) {
+	if !validID(userID) {
+		return nil, nil
+	}
+	rows, err := db.db.QueryContext(ctx, `
+		SELECT `+sessionColumns+` FROM sessions
+		WHERE user_id = ? AND revoked_at IS NULL AND expires_at > ?
+		ORDER BY created_at DESC, id DESC`, userID, formatTime(now))
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: list sessions: %w", err)
+	}
+	defer rows.Close()
+	var list []*auth.Session
+	for rows.Next() {
+		s, err := scanSession(rows)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: list sessions: %w", err)
+		}
+		list = append(list, s)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: list sessions: %w", err)
+	}
+	return list, nil
+}
+
+// RevokeSession marks one unrevoked session of the user revoked at at.
+// Returns ENotFound if the user has no such unrevoked session.
+func (db *DB) RevokeSession(ctx context.Context, userID, sessionID string, at time.Time) error {
+	if !validID(userID) || !validID(sessionID) {
+		return auth.Errorf(auth.ENotFound, "Session not found.")
+	}
+	res, err := db.db.ExecContext(ctx, `
+		UPDATE sessions SET revoked_at = ?
+		WHERE user_id = ? AND id = ? AND revoked_at IS NULL`,
+		formatTime(at), userID, sessionID)
+	return affectedOne(res, err, "revoke session", "Session not found.")
+}
+
+// RevokeSessions marks every unrevoked session of the user revoked at at,
+// except exceptSessionID when it is not empty. Sessions revoked earlier keep
+// their RevokedAt.
+func (db *DB) RevokeSessions(ctx context.Context, userID, exceptSessionID string, at time.Time) error {
+	if !validID(userID) {
+		return nil
+	}
+	if err := revokeSessions(ctx, db.db, userID, exceptSessionID, at); err != nil {
+		return fmt.Errorf("sqlite: revoke sessions: %w", err)
+	}
+	return nil
+}
+
+type execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+func revokeSessions(ctx context.Context, db execer, userID, exceptSessionID string, at time.Time) error {
+	_, err := db.ExecContext(ctx, `
+		UPDATE sessions SET revoked_at = ?
+		WHERE user_id = ? AND revoked_at IS NULL AND id <> ?`,
+		formatTime(at), userID, exceptSessionID)
+	return err
+}
+
+const refreshTokenColumns = `token_hash, user_id, session_id, generation, created_at,
+	expires_at, rotated_at, successor`
+
+func scanRefreshToken(row scanner) (*auth.RefreshToken, error) {
+	var (
+		t                auth.RefreshToken
+		created, expires string
+		rotated          sql.NullString
+	)
+	err := row.Scan(&t.Hash, &t.UserID, &t.SessionID, &t.Generation, &created, &expires,
+		&rotated, &t.Successor)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, auth.Errorf(auth.ENotFound, "Refresh token not found.")
+	}
+	if err != nil {
+		return nil, err
+	}
+	if t.CreatedAt, err = parseTime(created); err != nil {
+		return nil, err
+	}
+	if t.ExpiresAt, err = parseTime(expires); err != nil {
+		return nil, err
+	}
+	if t.RotatedAt, err = parseNullTime(rotated); err != nil {
+		return nil, err
+	}
+	t.Successor = nullBytes(t.Successor)
+	return &t, nil
+}
+
+// RefreshToken returns the user's refresh token with the given hash, or
+// ENotFound (also when the token belongs to another user).
+func (db *DB) RefreshToken(ctx context.Context, userID string, hash []byte) (*auth.RefreshToken, error) {
+	if !validID(userID) {
+		return nil, auth.Errorf(auth.ENotFound, "Refresh token not found.")
+	}
+	t, err := scanRefreshToken(db.db.QueryRowContext(ctx,
+		`SELECT `+refreshTokenColumns+` FROM refresh_tokens WHERE user_id = ? AND token_hash = ?`,
+		userID, hash))
+	if err != nil && auth.ErrorCode(err) == auth.EInternal {
+		return nil, fmt.Errorf("sqlite: refresh token: %w", err)
+	}
+	return t, err
+}
+
+// RotateRefreshToken atomically retires old (RotatedAt = at, Successor =
+// sealedSuccessor), inserts next, and advances the session's
+// RefreshGeneration to next.Generation, LastSeenAt to at and ExpiresAt to
+// next.ExpiresAt. It returns EConflict, changing nothing, unless the session is
+// unrevoked, its RefreshGeneration still equals old.Generation and old is its
+// unrotated token; so of many concurrent rotations of one token exactly one
+// wins. Returns EInvalid if next does not continue old's family with a higher
+// generation.
+func (db *DB) RotateRefreshToken(ctx context.Context, old *auth.RefreshToken, sealedSuccessor []byte, next *auth.RefreshToken, at time.Time) error {
+	if next.UserID != old.UserID || next.SessionID != old.SessionID || next.Generation <= old.Generation {
+		return auth.Errorf(auth.EInvalid, "The new refresh token does not continue the old one's family.")
+	}
+	if !validID(old.UserID) || !validID(old.SessionID) {
+		return auth.Errorf(auth.EConflict, "The refresh token was already rotated or its session revoked.")
+	}
+	lost := auth.Errorf(auth.EConflict, "The refresh token was already rotated or its session revoked.")
+	return db.inTx(ctx, func(tx *sql.Tx) error {
+		// The compare-and-set on the generation is what elects the single
+		// winner; BEGIN IMMEDIATE serialises the contenders, so each loser
+		// sees the winner's generation and matches no row.
+		res, err := tx.ExecContext(ctx, `
+			UPDATE sessions SET refresh_generation = ?, last_seen_at = ?, expires_at = ?
+			WHERE user_id = ? AND id = ? AND refresh_generation = ? AND revoked_at IS NULL`,
+			next.Generation, formatTime(at), formatTime(next.ExpiresAt),
+			old.UserID, old.SessionID, old.Generation)
+		if err := affectedOne(res, err, "rotate refresh token", ""); err != nil {
+			if auth.ErrorCode(err) == auth.ENotFound {
+				return lost
+			}
+			return err
+		}
+		res, err = tx.ExecContext(ctx, `
+			UPDATE refresh_tokens SET rotated_at = ?, successor = ?
+			WHERE user_id = ? AND token_hash = ? AND session_id = ? AND generation = ?
+			  AND rotated_at IS NULL`,
+			formatTime(at), nullBytes(sealedSuccessor),
+			old.UserID, old.Hash, old.SessionID, old.Generation)
+		if err := affectedOne(res, err, "rotate refresh token", ""); err != nil {
+			if auth.ErrorCode(err) == auth.ENotFound {
+				return lost
+			}
+			return err
+		}
+		return insertRefreshToken(ctx, tx, next)
+	})
+}

@@ -1,0 +1,55 @@
+package sqlite
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/talentforge/authd/internal/auth"
+)
+
+// CreateSigningKey inserts k. Returns EConflict if a key with k.ID exists.
+func (db *DB) CreateSigningKey(ctx context.Context, k *auth.SigningKey) error {
+	_, err := db.db.ExecContext(ctx, `
+		INSERT INTO signing_keys (id, algorithm, public_key, private_key, created_at, activates_at)
+		VALUES (?, ?, ?, ?, ?, ?)`,
+		k.ID, k.Algorithm, k.PublicKey, k.PrivateKey, formatTime(k.CreatedAt), formatTime(k.ActivatesAt))
+	switch {
+	case isUnique(err):
+		return auth.Errorf(auth.EConflict, "A signing key with this id already exists.")
+	case err != nil:
+		return fmt.Errorf("sqlite: create signing key: %w", err)
+	}
+	return nil
+}
+
+// SigningKeys returns every stored key ordered by ActivatesAt, then ID.
+func (db *DB) SigningKeys(ctx context.Context) ([]*auth.SigningKey, error) {
+	rows, err := db.db.QueryContext(ctx, `
+		SELECT id, algorithm, public_key, private_key, created_at, activates_at
+		FROM signing_keys ORDER BY activates_at, id`)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: signing keys: %w", err)
+	}
+	defer rows.Close()
+	var keys []*auth.SigningKey
+	for rows.Next() {
+		var (
+			k                  auth.SigningKey
+			created, activates string
+		)
+		if err := rows.Scan(&k.ID, &k.Algorithm, &k.PublicKey, &k.PrivateKey, &created, &activates); err != nil {
+			return nil, fmt.Errorf("sqlite: signing keys: %w", err)
+		}
+		if k.CreatedAt, err = parseTime(created); err != nil {
+			return nil, err
+		}
+		if k.ActivatesAt, err = parseTime(activates); err != nil {
+			return nil, err
+		}
+		keys = append(keys, &k)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: signing keys: %w", err)
+	}
+	return keys, nil
+}

@@ -1,0 +1,96 @@
+package sqlite_test
+
+import (
+	"bytes"
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/talentforge/authd/internal/auth"
+	"github.com/talentforge/authd/internal/auth/authtest"
+	"github.com/talentforge/authd/internal/sqlite"
+)
+
+// mustOpen opens and migrates a new database file in a temporary directory.
+func mustOpen(tb testing.TB) *sqlite.DB {
+	tb.Helper()
+	ctx := context.Background()
+	db, err := sqlite.Open(ctx, filepath.Join(tb.TempDir(), "authd.db"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { db.Close() })
+	if err := db.MigrateUp(ctx); err != nil {
+		tb.Fatal(err)
+	}
+	return db
+}
+
+func TestStore(t *testing.T) {
+	authtest.TestStore(t, func(t *testing.T) authtest.Backend { return mustOpen(t) })
+}
+
+func TestMigrations(t *testing.T) {
+	ctx := context.Background()
+	db := mustOpen(t)
+
+	status := func() string {
+		t.Helper()
+		var buf bytes.Buffer
+		if err := db.MigrationStatus(ctx, &buf); err != nil {
+			t.Fatal(err)
+		}
+		return buf.String()
+	}
+	out := status()
+	t.Logf("status after up:\n%s", out)
+	if !strings.HasPrefix(out, "VERSION") || !strings.Contains(out, "00001_init.sql") || strings.Contains(out, "pending") {
+		t.Errorf("status after up:\n%s", out)
+	}
+	// Up again is a no-op.
+	if err := db.MigrateUp(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	if err := db.MigrateDown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if out := status(); !strings.Contains(out, "pending") {
+		t.Errorf("status after down has no pending migration:\n%s", out)
+	}
+	if err := db.Ping(ctx); err != nil {
+		t.Errorf("Ping on an empty schema: %v", err)
+	}
+	// Only one migration so far: the schema is empty now.
+	if err := db.MigrateDown(ctx); err == nil {
+		t.Error("MigrateDown with nothing applied succeeded")
+	}
+
+	if err := db.MigrateUp(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if out := status(); strings.Contains(out, "pending") {
+		t.Errorf("status after down and up:\n%s", out)
+	}
+	// The schema works again, seeded roles included.
+	id, err := uuid.NewV7()
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	u := &auth.User{ID: id.String(), Email: "a@example.com", Status: auth.StatusActive,
+		Roles: []string{auth.RoleAdmin, auth.RoleUser}, CreatedAt: now, UpdatedAt: now}
+	if err := db.CreateUser(ctx, u); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestOpenRejectsMemory(t *testing.T) {
+	if _, err := sqlite.Open(context.Background(), ":memory:"); err == nil {
+		t.Error("Open(:memory:) succeeded")
+	}
+}

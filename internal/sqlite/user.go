@@ -1,0 +1,223 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/talentforge/authd/internal/auth"
+)
+
+// CreateUser inserts u and grants it u.Roles (duplicates collapse). Returns
+// EEmailTaken if another user has u.Email, EInvalid if a role does not exist,
+// u.ID is not a canonical UUID or u.Status is unknown, and EConflict if a user
+// with u.ID exists.
+func (db *DB) CreateUser(ctx context.Context, u *auth.User) error {
+	if err := checkUser(u); err != nil {
+		return err
+	}
+	return db.inTx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `
+			INSERT INTO users (id, email, email_verified, name, password_hash, status,
+			                   created_at, updated_at, last_login_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			u.ID, u.Email, u.EmailVerified, u.Name, u.PasswordHash, string(u.Status),
+			formatTime(u.CreatedAt), formatTime(u.UpdatedAt), formatNullTime(u.LastLoginAt))
+		switch {
+		case isUnique(err) && strings.Contains(err.Error(), "users.email"):
+			return auth.Errorf(auth.EEmailTaken, "The email address is already registered.")
+		case isUnique(err):
+			return auth.Errorf(auth.EConflict, "A user with this id already exists.")
+		case isCheck(err):
+			return &auth.Error{Code: auth.EInvalid, Message: "Invalid user.", Err: err}
+		case err != nil:
+			return fmt.Errorf("sqlite: create user: %w", err)
+		}
+		for _, role := range uniqueSorted(u.Roles) {
+			// Selecting from roles makes an unknown role insert nothing, which is
+			// clearer to detect than SQLite's anonymous foreign-key error.
+			res, err := tx.ExecContext(ctx, `
+				INSERT INTO user_roles (user_id, role)
+				SELECT ?, name FROM roles WHERE name = ?`, u.ID, role)
+			if err != nil {
+				if isForeignKey(err) {
+					return auth.Errorf(auth.EInvalid, "Unknown role %q.", role)
+				}
+				return fmt.Errorf("sqlite: create user: grant role: %w", err)
+			}
+			if n, err := res.RowsAffected(); err != nil {
+				return fmt.Errorf("sqlite: create user: grant role: %w", err)
+			} else if n == 0 {
+				return auth.Errorf(auth.EInvalid, "Unknown role %q.", role)
+			}
+		}
+		return nil
+	})
+}
+
+// checkUser rejects what the schema would reject anyway, with a clear message
+// and before a transaction is opened.
+func checkUser(u *auth.User) error {
+	if !validID(u.ID) {
+		return auth.Errorf(auth.EInvalid, "The user id must be a UUID.")
+	}
+	if u.Status != auth.StatusActive && u.Status != auth.StatusDisabled {
+		return auth.Errorf(auth.EInvalid, "Unknown user status %q.", u.Status)
+	}
+	return nil
+}
+
+func uniqueSorted(s []string) []string {
+	s = slices.Clone(s)
+	slices.Sort(s)
+	return slices.Compact(s)
+}
+
+// userColumns is the select list that scanUser reads; roles come along as a
+// JSON array so that a user is one statement, hence one consistent snapshot.
+const userColumns = `
+	u.id, u.email, u.email_verified, u.name, u.password_hash, u.status,
+	u.created_at, u.updated_at, u.last_login_at,
+	(SELECT json_group_array(role) FROM
+		(SELECT role FROM user_roles WHERE user_id = u.id ORDER BY role))`
+
+func scanUser(row *sql.Row) (*auth.User, error) {
+	var (
+		u                    auth.User
+		status, created, upd string
+		lastLogin            sql.NullString
+		roles                string
+	)
+	err := row.Scan(&u.ID, &u.Email, &u.EmailVerified, &u.Name, &u.PasswordHash, &status,
+		&created, &upd, &lastLogin, &roles)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, auth.Errorf(auth.ENotFound, "User not found.")
+	}
+	if err != nil {
+		return nil, err
+	}
+	u.Status = auth.UserStatus(status)
+	if u.CreatedAt, err = parseTime(created); err != nil {
+		return nil, err
+	}
+	if u.UpdatedAt, err = parseTime(upd); err != nil {
+		return nil, err
+	}
+	if u.LastLoginAt, err = parseNullTime(lastLogin); err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal([]byte(roles), &u.Roles); err != nil {
+		return nil, fmt.Errorf("sqlite: bad roles %q: %w", roles, err)
+	}
+	if len(u.Roles) == 0 {
+		u.Roles = nil
+	}
+	// SQLite's BINARY collation already orders bytewise, like Go; sorting again
+	// keeps the contract independent of that detail.
+	slices.Sort(u.Roles)
+	return &u, nil
+}
+
+// User returns the user with the given id, or ENotFound.
+func (db *DB) User(ctx context.Context, id string) (*auth.User, error) {
+	if !validID(id) {
+		return nil, auth.Errorf(auth.ENotFound, "User not found.")
+	}
+	u, err := scanUser(db.db.QueryRowContext(ctx,
+		`SELECT `+userColumns+` FROM users u WHERE u.id = ?`, id))
+	if err != nil && auth.ErrorCode(err) == auth.EInternal {
+		return nil, fmt.Errorf("sqlite: user: %w", err)
+	}
+	return u, err
+}
+
+// UserByEmail returns the user with the given normalised email, or ENotFound.
+func (db *DB) UserByEmail(ctx context.Context, email string) (*auth.User, error) {
+	u, err := scanUser(db.db.QueryRowContext(ctx,
+		`SELECT `+userColumns+` FROM users u WHERE u.email = ?`, email))
+	if err != nil && auth.ErrorCode(err) == auth.EInternal {
+		return nil, fmt.Errorf("sqlite: user by email: %w", err)
+	}
+	return u, err
+}
+
+// UpdateUser writes u's Name, EmailVerified, Status and UpdatedAt; nothing
+// else of u is read. Returns ENotFound if the user does not exist and EInvalid
+// for an unknown status.
+func (db *DB) UpdateUser(ctx context.Context, u *auth.User) error {
+	if u.Status != auth.StatusActive && u.Status != auth.StatusDisabled {
+		return auth.Errorf(auth.EInvalid, "Unknown user status %q.", u.Status)
+	}
+	if !validID(u.ID) {
+		return auth.Errorf(auth.ENotFound, "User not found.")
+	}
+	res, err := db.db.ExecContext(ctx, `
+		UPDATE users SET name = ?, email_verified = ?, status = ?, updated_at = ?
+		WHERE id = ?`,
+		u.Name, u.EmailVerified, string(u.Status), formatTime(u.UpdatedAt), u.ID)
+	return affectedOne(res, err, "update user", "User not found.")
+}
+
+// SetPasswordHash replaces the user's password hash and sets UpdatedAt to at,
+// leaving sessions alone. Returns ENotFound.
+func (db *DB) SetPasswordHash(ctx context.Context, userID, hash string, at time.Time) error {
+	if !validID(userID) {
+		return auth.Errorf(auth.ENotFound, "User not found.")
+	}
+	res, err := db.db.ExecContext(ctx,
+		`UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?`,
+		hash, formatTime(at), userID)
+	return affectedOne(res, err, "set password hash", "User not found.")
+}
+
+// ChangePassword replaces the password hash, sets UpdatedAt to at and, in the
+// same transaction, revokes at at every unrevoked session of the user except
+// keepSessionID (all of them when it is empty). Returns ENotFound.
+func (db *DB) ChangePassword(ctx context.Context, userID, hash, keepSessionID string, at time.Time) error {
+	if !validID(userID) {
+		return auth.Errorf(auth.ENotFound, "User not found.")
+	}
+	return db.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx,
+			`UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?`,
+			hash, formatTime(at), userID)
+		if err := affectedOne(res, err, "change password", "User not found."); err != nil {
+			return err
+		}
+		if err := revokeSessions(ctx, tx, userID, keepSessionID, at); err != nil {
+			return fmt.Errorf("sqlite: change password: %w", err)
+		}
+		return nil
+	})
+}
+
+// DeleteUser removes the user; the schema cascades to its roles, sessions and
+// refresh tokens, and the email becomes free. Returns ENotFound.
+func (db *DB) DeleteUser(ctx context.Context, userID string) error {
+	if !validID(userID) {
+		return auth.Errorf(auth.ENotFound, "User not found.")
+	}
+	res, err := db.db.ExecContext(ctx, `DELETE FROM users WHERE id = ?`, userID)
+	return affectedOne(res, err, "delete user", "User not found.")
+}
+
+// affectedOne turns the result of a single-row write into nil, ENotFound with
+// msg when no row matched, or a wrapped driver error.
+func affectedOne(res sql.Result, err error, op, msg string) error {
+	if err != nil {
+		return fmt.Errorf("sqlite: %s: %w", op, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return fmt.Errorf("sqlite: %s: %w", op, err)
+	}
+	if n == 0 {
+		return auth.Errorf(auth.ENotFound, "%s", msg)
+	}
+	return nil
+}
