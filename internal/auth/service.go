@@ -280,9 +280,10 @@ func (s *Service) Refresh(ctx context.Context, raw string, c Client) (*TokenPair
 	if err != nil {
 		return nil, err
 	}
-	// Two passes: if a concurrent refresh wins the rotation race, the second
-	// pass sees the token as just retired and takes the grace path.
-	for range 2 {
+	// A concurrent refresh can rotate the token between our reads (or win
+	// the rotation race); another pass then sees it as just retired and
+	// takes the grace path.
+	for range 3 {
 		rt, err := s.store.RefreshToken(ctx, userID, hash)
 		if err != nil {
 			return nil, notFoundAs(err, errInvalidRefresh)
@@ -303,7 +304,12 @@ func (s *Service) Refresh(ctx context.Context, raw string, c Client) (*TokenPair
 			return nil, errInvalidRefresh
 		}
 
-		if rt.RotatedAt.IsZero() && rt.Generation == sess.RefreshGeneration {
+		if rt.RotatedAt.IsZero() {
+			if rt.Generation != sess.RefreshGeneration {
+				// The token was read before, the session after a rotation
+				// that retired it in one commit: read again.
+				continue
+			}
 			pair, err := s.rotate(ctx, u, rt, raw, now)
 			if ErrorCode(err) == EConflict {
 				continue
@@ -328,8 +334,8 @@ func (s *Service) Refresh(ctx context.Context, raw string, c Client) (*TokenPair
 			"user_id", userID, "session_id", sess.ID, "generation", rt.Generation)
 		return nil, errInvalidRefresh
 	}
-	// Lost the race twice: the family moved on twice during this call, which
-	// only a client replaying tokens can cause.
+	// The family moved on during every pass, which only a client replaying
+	// tokens at a high rate can cause.
 	return nil, errInvalidRefresh
 }
 

@@ -10,9 +10,13 @@ import (
 // by user. Implementations translate driver errors into *Error codes as
 // documented per method and return EInternal-coded (plain) errors otherwise.
 // The contract suite in package authtest pins this behaviour for every backend.
+//
+// Ids are canonical UUID strings: a malformed id is ENotFound on lookups and
+// EInvalid on inserts.
 type Store interface {
 	// CreateUser inserts u with its roles. Returns EEmailTaken if another user
-	// has the same email and EInvalid if a role does not exist.
+	// has the same email, EConflict if the id is taken, and EInvalid if a role
+	// or the status does not exist.
 	CreateUser(ctx context.Context, u *User) error
 	// User returns the user with the given id, or ENotFound.
 	User(ctx context.Context, id string) (*User, error)
@@ -21,10 +25,11 @@ type Store interface {
 	// UpdateUser writes u's Name, EmailVerified, Status and UpdatedAt.
 	// Returns ENotFound if the user does not exist.
 	UpdateUser(ctx context.Context, u *User) error
-	// SetPasswordHash replaces the user's password hash without touching
-	// sessions (used to upgrade a hash on login). Returns ENotFound.
+	// SetPasswordHash replaces the user's password hash and sets UpdatedAt to
+	// at, without touching sessions (used to upgrade a hash on login).
+	// Returns ENotFound.
 	SetPasswordHash(ctx context.Context, userID, hash string, at time.Time) error
-	// ChangePassword replaces the password hash and, in the same transaction,
+	// ChangePassword replaces the password hash (UpdatedAt = at) and, in the same transaction,
 	// revokes every active session of the user except keepSessionID (all of them
 	// when keepSessionID is empty). Returns ENotFound.
 	ChangePassword(ctx context.Context, userID, hash, keepSessionID string, at time.Time) error
@@ -33,7 +38,9 @@ type Store interface {
 	DeleteUser(ctx context.Context, userID string) error
 
 	// CreateSession inserts s and its first refresh token in one transaction
-	// and sets the user's LastLoginAt to s.CreatedAt.
+	// and sets the user's LastLoginAt to s.CreatedAt. Returns ENotFound for an
+	// unknown user, EInvalid if first does not belong to s, and EConflict for
+	// a taken session id or token hash.
 	CreateSession(ctx context.Context, s *Session, first *RefreshToken) error
 	// Session returns the user's session, revoked or not, or ENotFound (also
 	// when the session belongs to another user).
@@ -57,7 +64,8 @@ type Store interface {
 	// ExpiresAt to next.ExpiresAt. It succeeds only if the session is unrevoked
 	// and its RefreshGeneration still equals old.Generation; otherwise it
 	// changes nothing and returns EConflict, so that of many concurrent
-	// rotations of one token exactly one wins.
+	// rotations of one token exactly one wins. Returns EInvalid if next
+	// belongs to another user or session or does not advance the generation.
 	RotateRefreshToken(ctx context.Context, old *RefreshToken, sealedSuccessor []byte, next *RefreshToken, at time.Time) error
 
 	// Ping reports whether the database is reachable.

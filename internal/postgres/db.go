@@ -48,8 +48,10 @@ func Open(ctx context.Context, url string) (*DB, error) {
 }
 
 // Close waits for borrowed connections to be returned and closes the pool.
-func (db *DB) Close() {
+// It returns nil; the error is there so that both backends close alike.
+func (db *DB) Close() error {
 	db.pool.Close()
+	return nil
 }
 
 // Ping reports whether the database answers.

@@ -54,10 +54,25 @@ func (db *DB) CreateUser(ctx context.Context, u *auth.User) error {
 			return fmt.Errorf("postgres: create user: grant roles: %w", err)
 		}
 		if tag.RowsAffected() != int64(len(roles)) {
-			return auth.Errorf(auth.EInvalid, "Unknown role in %q.", roles)
+			return auth.Errorf(auth.EInvalid, "Unknown role %q.", unknownRole(ctx, tx, roles))
 		}
 		return nil
 	})
+}
+
+// unknownRole names one of roles that does not exist, for the error message.
+func unknownRole(ctx context.Context, tx pgx.Tx, roles []string) string {
+	rows, _ := tx.Query(ctx, `SELECT name FROM roles WHERE name = ANY($1)`, roles)
+	known, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return ""
+	}
+	for _, r := range roles {
+		if !slices.Contains(known, r) {
+			return r
+		}
+	}
+	return ""
 }
 
 // checkUser rejects what the schema would reject anyway, with a clear message

@@ -58,7 +58,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	return &DB{db: db}, nil
 }
 
-// Close closes the database. Calls in flight fail.
+// Close waits for the calls in flight and closes the database; later calls fail.
 func (db *DB) Close() error {
 	return db.db.Close()
 }

@@ -277,7 +277,7 @@ func invalidToken(cause error) error {
 func (m *Manager) verificationKey(ctx context.Context, set *keySet, t *jwt.Token) (any, error) {
 	typ, _ := t.Header["typ"].(string)
 	// RFC 9068 §4 lets the media type be written in full, in any case.
-	if !strings.EqualFold(strings.TrimPrefix(strings.ToLower(typ), "application/"), headerType) {
+	if lt := strings.ToLower(typ); lt != headerType && lt != "application/"+headerType {
 		return nil, fmt.Errorf("header typ %.40q is not %q", typ, headerType)
 	}
 	kid, _ := t.Header["kid"].(string)
@@ -311,7 +311,10 @@ func (m *Manager) reloadForKid(ctx context.Context, kid string) *entry {
 	}
 	now := m.now().UnixNano()
 	next := m.nextKidReload.Load()
-	if now < next || !m.nextKidReload.CompareAndSwap(next, now+int64(kidReloadGap)) {
+	// A next more than one gap ahead means the clock was set back; don't let
+	// that silence reloads for as long as it moved.
+	wait := now < next && next-now <= int64(kidReloadGap)
+	if wait || !m.nextKidReload.CompareAndSwap(next, now+int64(kidReloadGap)) {
 		return nil
 	}
 	if err := m.reload(ctx); err != nil {

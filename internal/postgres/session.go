@@ -1,0 +1,248 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/talentforge/authd/internal/auth"
+)
+
+// CreateSession inserts s and its first refresh token in one transaction and
+// sets the user's LastLoginAt to s.CreatedAt. Returns ENotFound if the user
+// does not exist, EInvalid if first does not belong to s or an id is not a
+// canonical UUID, and EConflict if the session id or token hash is taken.
+func (db *DB) CreateSession(ctx context.Context, s *auth.Session, first *auth.RefreshToken) error {
+	if !validID(s.ID) || !validID(s.UserID) {
+		return auth.Errorf(auth.EInvalid, "Session and user ids must be UUIDs.")
+	}
+	if first.UserID != s.UserID || first.SessionID != s.ID {
+		return auth.Errorf(auth.EInvalid, "The refresh token does not belong to the session.")
+	}
+	return db.inTx(ctx, func(tx pgx.Tx) error {
+		// Updating the user first also locks its row, so a concurrent
+		// DeleteUser can't slip in before the session is inserted.
+		tag, err := tx.Exec(ctx,
+			`UPDATE users SET last_login_at = $2 WHERE id = $1`, s.UserID, s.CreatedAt)
+		if err := oneRow(tag, err, "create session", "User not found."); err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, `
+			INSERT INTO sessions (id, user_id, created_at, last_seen_at, expires_at, revoked_at,
+			                      ip, user_agent, refresh_generation)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+			s.ID, s.UserID, s.CreatedAt, s.LastSeenAt, s.ExpiresAt, nullTime(s.RevokedAt),
+			s.IP, s.UserAgent, s.RefreshGeneration)
+		switch state, _ := violation(err); {
+		case state == uniqueViolation:
+			return auth.Errorf(auth.EConflict, "A session with this id already exists.")
+		case state == foreignKeyViolation:
+			return auth.Errorf(auth.ENotFound, "User not found.")
+		case err != nil:
+			return fmt.Errorf("postgres: create session: %w", err)
+		}
+		return insertRefreshToken(ctx, tx, first)
+	})
+}
+
+func insertRefreshToken(ctx context.Context, tx pgx.Tx, t *auth.RefreshToken) error {
+	_, err := tx.Exec(ctx, `
+		INSERT INTO refresh_tokens (token_hash, user_id, session_id, generation, created_at,
+		                            expires_at, rotated_at, successor)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+		t.Hash, t.UserID, t.SessionID, t.Generation, t.CreatedAt, t.ExpiresAt,
+		nullTime(t.RotatedAt), nullBytes(t.Successor))
+	switch state, _ := violation(err); {
+	case state == uniqueViolation:
+		return auth.Errorf(auth.EConflict, "The refresh token already exists.")
+	case state == foreignKeyViolation:
+		return auth.Errorf(auth.ENotFound, "Session not found.")
+	case err != nil:
+		return fmt.Errorf("postgres: insert refresh token: %w", err)
+	}
+	return nil
+}
+
+const sessionColumns = `id, user_id, created_at, last_seen_at, expires_at, revoked_at,
+	ip, user_agent, refresh_generation`
+
+func scanSession(row pgx.Row) (*auth.Session, error) {
+	var (
+		s       auth.Session
+		revoked *time.Time
+	)
+	err := row.Scan(&s.ID, &s.UserID, &s.CreatedAt, &s.LastSeenAt, &s.ExpiresAt, &revoked,
+		&s.IP, &s.UserAgent, &s.RefreshGeneration)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, auth.Errorf(auth.ENotFound, "Session not found.")
+	}
+	if err != nil {
+		return nil, err
+	}
+	s.CreatedAt, s.LastSeenAt, s.ExpiresAt = s.CreatedAt.UTC(), s.LastSeenAt.UTC(), s.ExpiresAt.UTC()
+	s.RevokedAt = fromNullTime(revoked)
+	return &s, nil
+}
+
+// Session returns the user's session, revoked or not, or ENotFound (also when
+// the session belongs to another user).
+func (db *DB) Session(ctx context.Context, userID, sessionID string) (*auth.Session, error) {
+	if !validID(userID) || !validID(sessionID) {
+		return nil, auth.Errorf(auth.ENotFound, "Session not found.")
+	}
+	s, err := scanSession(db.pool.QueryRow(ctx,
+		`SELECT `+sessionColumns+` FROM sessions WHERE user_id = $1 AND id = $2`, userID, sessionID))
+	if err != nil && auth.ErrorCode(err) == auth.EInternal {
+		return nil, fmt.Errorf("postgres: session: %w", err)
+	}
+	return s, err
+}
+
+// ListSessions returns the user's sessions that are neither revoked nor
+// expired at now (ExpiresAt after now), newest first. A user without sessions,
+// or an unknown user, gets an empty list.
+func (db *DB) ListSessions(ctx context.Context, userID string, now time.Time) ([]*auth.Session, error) {
+	if !validID(userID) {
+		return nil, nil
+	}
+	rows, err := db.pool.Query(ctx, `
+		SELECT `+sessionColumns+` FROM sessions
+		WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2
+		ORDER BY created_at DESC, id DESC`, userID, now)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: list sessions: %w", err)
+	}
+	list, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (*auth.Session, error) {
+		return scanSession(row)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("postgres: list sessions: %w", err)
+	}
+	return list, nil
+}
+
+// RevokeSession marks one unrevoked session of the user revoked at at.
+// Returns ENotFound if the user has no such unrevoked session.
+func (db *DB) RevokeSession(ctx context.Context, userID, sessionID string, at time.Time) error {
+	if !validID(userID) || !validID(sessionID) {
+		return auth.Errorf(auth.ENotFound, "Session not found.")
+	}
+	tag, err := db.pool.Exec(ctx, `
+		UPDATE sessions SET revoked_at = $3
+		WHERE user_id = $1 AND id = $2 AND revoked_at IS NULL`,
+		userID, sessionID, at)
+	return oneRow(tag, err, "revoke session", "Session not found.")
+}
+
+// RevokeSessions marks every unrevoked session of the user revoked at at,
+// except exceptSessionID when it is not empty. Sessions revoked earlier keep
+// their RevokedAt.
+func (db *DB) RevokeSessions(ctx context.Context, userID, exceptSessionID string, at time.Time) error {
+	if !validID(userID) {
+		return nil
+	}
+	if err := revokeSessions(ctx, db.pool, userID, exceptSessionID, at); err != nil {
+		return fmt.Errorf("postgres: revoke sessions: %w", err)
+	}
+	return nil
+}
+
+func revokeSessions(ctx context.Context, q querier, userID, exceptSessionID string, at time.Time) error {
+	// A malformed except id can't name a session, so it excepts none, as an
+	// empty one does.
+	var except *string
+	if validID(exceptSessionID) {
+		except = &exceptSessionID
+	}
+	_, err := q.Exec(ctx, `
+		UPDATE sessions SET revoked_at = $2
+		WHERE user_id = $1 AND revoked_at IS NULL AND ($3::uuid IS NULL OR id <> $3::uuid)`,
+		userID, at, except)
+	return err
+}
+
+const refreshTokenColumns = `token_hash, user_id, session_id, generation, created_at,
+	expires_at, rotated_at, successor`
+
+func scanRefreshToken(row pgx.Row) (*auth.RefreshToken, error) {
+	var (
+		t       auth.RefreshToken
+		rotated *time.Time
+	)
+	err := row.Scan(&t.Hash, &t.UserID, &t.SessionID, &t.Generation, &t.CreatedAt, &t.ExpiresAt,
+		&rotated, &t.Successor)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, auth.Errorf(auth.ENotFound, "Refresh token not found.")
+	}
+	if err != nil {
+		return nil, err
+	}
+	t.CreatedAt, t.ExpiresAt = t.CreatedAt.UTC(), t.ExpiresAt.UTC()
+	t.RotatedAt = fromNullTime(rotated)
+	t.Successor = nullBytes(t.Successor)
+	return &t, nil
+}
+
+// RefreshToken returns the user's refresh token with the given hash, or
+// ENotFound (also when the token belongs to another user).
+func (db *DB) RefreshToken(ctx context.Context, userID string, hash []byte) (*auth.RefreshToken, error) {
+	if !validID(userID) {
+		return nil, auth.Errorf(auth.ENotFound, "Refresh token not found.")
+	}
+	t, err := scanRefreshToken(db.pool.QueryRow(ctx,
+		`SELECT `+refreshTokenColumns+` FROM refresh_tokens WHERE user_id = $1 AND token_hash = $2`,
+		userID, hash))
+	if err != nil && auth.ErrorCode(err) == auth.EInternal {
+		return nil, fmt.Errorf("postgres: refresh token: %w", err)
+	}
+	return t, err
+}
+
+// RotateRefreshToken atomically retires old (RotatedAt = at, Successor =
+// sealedSuccessor), inserts next, and advances the session's
+// RefreshGeneration to next.Generation, LastSeenAt to at and ExpiresAt to
+// next.ExpiresAt. It returns EConflict, changing nothing, unless the session is
+// unrevoked, its RefreshGeneration still equals old.Generation and old is its
+// unrotated token; so of many concurrent rotations of one token exactly one
+// wins. Returns EInvalid if next does not continue old's family with a higher
+// generation.
+func (db *DB) RotateRefreshToken(ctx context.Context, old *auth.RefreshToken, sealedSuccessor []byte, next *auth.RefreshToken, at time.Time) error {
+	if next.UserID != old.UserID || next.SessionID != old.SessionID || next.Generation <= old.Generation {
+		return auth.Errorf(auth.EInvalid, "The new refresh token does not continue the old one's family.")
+	}
+	lost := auth.Errorf(auth.EConflict, "The refresh token was already rotated or its session revoked.")
+	if !validID(old.UserID) || !validID(old.SessionID) {
+		return lost
+	}
+	return db.inTx(ctx, func(tx pgx.Tx) error {
+		// The compare-and-set on the generation elects the single winner:
+		// under READ COMMITTED a concurrent contender blocks on the row lock
+		// the winner's UPDATE holds, then re-checks the WHERE clause against
+		// the committed row, matches nothing, and loses.
+		tag, err := tx.Exec(ctx, `
+			UPDATE sessions SET refresh_generation = $4, last_seen_at = $5, expires_at = $6
+			WHERE user_id = $1 AND id = $2 AND refresh_generation = $3 AND revoked_at IS NULL`,
+			old.UserID, old.SessionID, old.Generation, next.Generation, at, next.ExpiresAt)
+		if err != nil {
+			return fmt.Errorf("postgres: rotate refresh token: %w", err)
+		}
+		if tag.RowsAffected() == 0 {
+			return lost
+		}
+		tag, err = tx.Exec(ctx, `
+			UPDATE refresh_tokens SET rotated_at = $5, successor = $6
+			WHERE user_id = $1 AND token_hash = $2 AND session_id = $3 AND generation = $4
+			  AND rotated_at IS NULL`,
+			old.UserID, old.Hash, old.SessionID, old.Generation, at, nullBytes(sealedSuccessor))
+		if err != nil {
+			return fmt.Errorf("postgres: rotate refresh token: %w", err)
+		}
+		if tag.RowsAffected() == 0 {
+			return lost
+		}
+		return insertRefreshToken(ctx, tx, next)
+	})
+}

@@ -1,0 +1,46 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/talentforge/authd/internal/auth"
+)
+
+// CreateSigningKey inserts k. Returns EConflict if a key with k.ID exists.
+func (db *DB) CreateSigningKey(ctx context.Context, k *auth.SigningKey) error {
+	_, err := db.pool.Exec(ctx, `
+		INSERT INTO signing_keys (id, algorithm, public_key, private_key, created_at, activates_at)
+		VALUES ($1, $2, $3, $4, $5, $6)`,
+		k.ID, k.Algorithm, k.PublicKey, k.PrivateKey, k.CreatedAt, k.ActivatesAt)
+	switch state, _ := violation(err); {
+	case state == uniqueViolation:
+		return auth.Errorf(auth.EConflict, "A signing key with this id already exists.")
+	case err != nil:
+		return fmt.Errorf("postgres: create signing key: %w", err)
+	}
+	return nil
+}
+
+// SigningKeys returns every stored key ordered by ActivatesAt, then ID
+// (bytewise, as Go orders strings).
+func (db *DB) SigningKeys(ctx context.Context) ([]*auth.SigningKey, error) {
+	rows, err := db.pool.Query(ctx, `
+		SELECT id, algorithm, public_key, private_key, created_at, activates_at
+		FROM signing_keys ORDER BY activates_at, id COLLATE "C"`)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: signing keys: %w", err)
+	}
+	keys, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (*auth.SigningKey, error) {
+		var k auth.SigningKey
+		err := row.Scan(&k.ID, &k.Algorithm, &k.PublicKey, &k.PrivateKey, &k.CreatedAt, &k.ActivatesAt)
+		k.CreatedAt, k.ActivatesAt = k.CreatedAt.UTC(), k.ActivatesAt.UTC()
+		return &k, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("postgres: signing keys: %w", err)
+	}
+	return keys, nil
+}
