@@ -115,7 +115,11 @@ func users(ctx context.Context, args []string, getenv func(string) string, stdin
 		}
 	}
 	// No tokens are issued here, so the service needs no issuer.
-	svc := auth.NewService(db, newHasher(cfg), nil, auth.Config{})
+	hasher, err := newHasher(cfg)
+	if err != nil {
+		return err
+	}
+	svc := auth.NewService(db, hasher, nil, auth.Config{})
 	u, err := svc.CreateUser(ctx, *email, pw, roles)
 	if err != nil {
 		return errors.New(auth.ErrorMessage(err))

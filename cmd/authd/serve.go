@@ -45,7 +45,11 @@ func serve(ctx context.Context, getenv func(string) string, logOut io.Writer) er
 	defer stopBG()
 	go tokens.Run(bg)
 
-	svc := auth.NewService(db, newHasher(cfg), tokens, auth.Config{
+	hasher, err := newHasher(cfg)
+	if err != nil {
+		return err
+	}
+	svc := auth.NewService(db, hasher, tokens, auth.Config{
 		AccessTokenTTL:    cfg.AccessTokenTTL,
 		RefreshTokenTTL:   cfg.RefreshTokenTTL,
 		RefreshReuseGrace: cfg.RefreshReuseGrace,

@@ -82,17 +82,21 @@ func tokenConfig(cfg *config.Config, log *slog.Logger) token.Config {
 	}
 }
 
-func newHasher(cfg *config.Config) *password.Hasher {
+func newHasher(cfg *config.Config) (*password.Hasher, error) {
 	params := password.DefaultParams
 	params.Memory = cfg.Argon2MemoryKiB
 	params.Time = cfg.Argon2Iterations
 	params.Threads = cfg.Argon2Parallelism
-	return password.New(password.Config{
+	pc := password.Config{
 		Params:        params,
 		MinLength:     cfg.PasswordMinLength,
 		MaxConcurrent: cfg.HashConcurrency,
 		QueueTimeout:  cfg.HashQueueTimeout,
-	})
+	}
+	if err := pc.Validate(); err != nil {
+		return nil, fmt.Errorf("password hashing settings (AUTH_ARGON2_*, AUTH_PASSWORD_MIN_LENGTH): %w", err)
+	}
+	return password.New(pc), nil
 }
 
 func version() string {

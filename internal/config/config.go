@@ -12,7 +12,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -49,7 +48,7 @@ var Vars = []Var{
 	{Name: "AUTH_ARGON2_MEMORY_KIB", Default: "19456", Help: "argon2id memory cost in KiB (OWASP minimum 19456)"},
 	{Name: "AUTH_ARGON2_ITERATIONS", Default: "2", Help: "argon2id time cost"},
 	{Name: "AUTH_ARGON2_PARALLELISM", Default: "1", Help: "argon2id lanes"},
-	{Name: "AUTH_HASH_CONCURRENCY", Default: "", Help: "password hashes computed at once; empty means the number of CPUs"},
+	{Name: "AUTH_HASH_CONCURRENCY", Default: "", Help: "password hashes computed at once; empty means GOMAXPROCS (the CPU limit)"},
 	{Name: "AUTH_HASH_QUEUE_TIMEOUT", Default: "2s", Help: "how long a login waits for a hashing slot before 503 + Retry-After"},
 	{Name: "AUTH_TRUSTED_PROXIES", Default: "", Help: "comma-separated CIDRs whose X-Forwarded-For/-Proto are trusted"},
 	{Name: "AUTH_SMTP_URL", Default: "", Help: "smtp://user:pass@host:port; empty writes mail to the log", Secret: true},
@@ -78,7 +77,7 @@ type Config struct {
 	Argon2MemoryKiB   uint32
 	Argon2Iterations  uint32
 	Argon2Parallelism uint8
-	HashConcurrency   int
+	HashConcurrency   int // 0: the hasher's default
 	HashQueueTimeout  time.Duration
 	TrustedProxies    []netip.Prefix
 	SMTPURL           string
@@ -147,9 +146,9 @@ func Load(getenv func(string) string, dotenvPath string) (*Config, error) {
 		ShutdownTimeout:   p.duration("AUTH_SHUTDOWN_TIMEOUT", 0, 10*time.Minute),
 		raw:               raw,
 	}
-	if raw["AUTH_HASH_CONCURRENCY"] == "" {
-		c.HashConcurrency = runtime.NumCPU()
-	} else {
+	// Empty leaves 0: the hasher then uses GOMAXPROCS, which follows a
+	// container's CPU limit.
+	if raw["AUTH_HASH_CONCURRENCY"] != "" {
 		c.HashConcurrency = p.int("AUTH_HASH_CONCURRENCY", 1, 1024)
 	}
 	if c.Audience == "" {

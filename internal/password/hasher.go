@@ -37,7 +37,7 @@ var DefaultParams = Params{Memory: 19 * 1024, Time: 2, Threads: 1, SaltLen: 16, 
 // hash New can be configured to produce stays within them.
 const (
 	maxMemory     = 4 << 20 // KiB, 4 GiB
-	maxTime       = 64
+	maxTime       = 100
 	minSaltLen    = 8 // RFC 9106's minimum
 	maxSaltLen    = 64
 	minKeyLen     = 16
@@ -265,7 +265,7 @@ func (h *Hasher) verifyBcrypt(ctx context.Context, password, encoded string) (ok
 		!isDigit(encoded[4]) || !isDigit(encoded[5]) || !isBcryptBase64(encoded[7:]) {
 		return false, false, fmt.Errorf("password: bcrypt hash syntax: %w", ErrMalformedHash)
 	}
-	if cost := int(encoded[4]-'0')*10 + int(encoded[5]-'0'); cost < bcrypt.MinCost || false {
+	if cost := int(encoded[4]-'0')*10 + int(encoded[5]-'0'); cost < bcrypt.MinCost || cost > maxBcryptCost {
 		return false, false, fmt.Errorf("password: bcrypt cost %d out of range %d..%d: %w",
 			cost, bcrypt.MinCost, maxBcryptCost, ErrMalformedHash)
 	}
