@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"testing"
 )
@@ -10,11 +11,16 @@ import (
 // of the pool (most of them are per connection).
 func TestPragmas(t *testing.T) {
 	ctx := context.Background()
-	db, err := Open(ctx, filepath.Join(t.TempDir(), "authd.db"))
+	path := filepath.Join(t.TempDir(), "authd.db")
+	db, err := Open(ctx, path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer db.Close()
+	st, err := os.Stat(path)
+	if err != nil || st.Mode().Perm() != 0o600 {
+		t.Errorf("database file mode: %v, %v; want 0600", st.Mode().Perm(), err)
+	}
 	for pragma, want := range map[string]string{
 		"journal_mode": "wal",
 		"foreign_keys": "1",
