@@ -54,16 +54,11 @@ func keys(ctx context.Context, args []string, getenv func(string) string, stdout
 	if err != nil {
 		return err
 	}
-	db, err := openDatabase(ctx, cfg)
+	db, err := openReady(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	if cfg.Embedded() {
-		if err := db.MigrateUp(ctx); err != nil {
-			return err
-		}
-	}
 	m, err := token.New(ctx, db, tokenConfig(cfg, newLogger(cfg, io.Discard)))
 	if err != nil {
 		return err
@@ -104,16 +99,11 @@ func users(ctx context.Context, args []string, getenv func(string) string, stdin
 	if err != nil {
 		return err
 	}
-	db, err := openDatabase(ctx, cfg)
+	db, err := openReady(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	if cfg.Embedded() {
-		if err := db.MigrateUp(ctx); err != nil {
-			return err
-		}
-	}
 	// No tokens are issued here, so the service needs no issuer.
 	hasher, err := newHasher(cfg)
 	if err != nil {

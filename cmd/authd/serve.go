@@ -24,18 +24,11 @@ func serve(ctx context.Context, getenv func(string) string, logOut io.Writer) er
 	}
 	log := newLogger(cfg, logOut)
 
-	db, err := openDatabase(ctx, cfg)
+	db, err := openReady(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	if cfg.Embedded() {
-		// Embedded mode must work with no set-up step; production runs
-		// `authd migrate up` as a deliberate, separately rolled-out job.
-		if err := db.MigrateUp(ctx); err != nil {
-			return fmt.Errorf("migrate: %w", err)
-		}
-	}
 
 	tokens, err := token.New(ctx, db, tokenConfig(cfg, log))
 	if err != nil {

@@ -61,6 +61,23 @@ func openDatabase(ctx context.Context, cfg *config.Config) (database, error) {
 	return db, nil
 }
 
+// openReady opens the database for serving: in embedded mode it applies the
+// migrations first, since that mode must work with no set-up step; production
+// runs `authd migrate up` as a deliberate, separately rolled-out job.
+func openReady(ctx context.Context, cfg *config.Config) (database, error) {
+	db, err := openDatabase(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Embedded() {
+		if err := db.MigrateUp(ctx); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("migrate: %w", err)
+		}
+	}
+	return db, nil
+}
+
 func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
 	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: cfg.LogLevel}))
 }
