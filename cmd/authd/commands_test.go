@@ -41,6 +41,12 @@ func TestCommandsOnBothBackends(t *testing.T) {
 			env["AUTH_ARGON2_MEMORY_KIB"] = "64"
 			env["AUTH_ARGON2_ITERATIONS"] = "1"
 
+			if name == "postgres" {
+				_, err := cli(t, env, "", "keys", "rotate")
+				if err == nil || !strings.Contains(err.Error(), "authd migrate up") {
+					t.Fatalf("keys rotate on an unmigrated database: %v", err)
+				}
+			}
 			out, err := cli(t, env, "", "migrate", "up")
 			if err != nil || !strings.Contains(out, "00001_init.sql") {
 				t.Fatalf("migrate up: %v\n%s", err, out)

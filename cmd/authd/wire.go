@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -24,6 +25,7 @@ type database interface {
 	MigrateUp(ctx context.Context) error
 	MigrateDown(ctx context.Context) error
 	MigrationStatus(ctx context.Context, w io.Writer) error
+	MigrationsPending(ctx context.Context) (bool, error)
 	Close() error
 }
 
@@ -62,8 +64,9 @@ func openDatabase(ctx context.Context, cfg *config.Config) (database, error) {
 }
 
 // openReady opens the database for serving: in embedded mode it applies the
-// migrations first, since that mode must work with no set-up step; production
-// runs `authd migrate up` as a deliberate, separately rolled-out job.
+// migrations first, since that mode must work with no set-up step; with
+// PostgreSQL, `authd migrate up` is a deliberate, separately rolled-out job, so
+// a schema that lags behind the binary is refused with a clear message.
 func openReady(ctx context.Context, cfg *config.Config) (database, error) {
 	db, err := openDatabase(ctx, cfg)
 	if err != nil {
@@ -74,6 +77,16 @@ func openReady(ctx context.Context, cfg *config.Config) (database, error) {
 			db.Close()
 			return nil, fmt.Errorf("migrate: %w", err)
 		}
+		return db, nil
+	}
+	pending, err := db.MigrationsPending(ctx)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	if pending {
+		db.Close()
+		return nil, errors.New("the database schema is not up to date: run `authd migrate up` first")
 	}
 	return db, nil
 }

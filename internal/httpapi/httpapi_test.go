@@ -13,7 +13,9 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/golang-jwt/jwt/v5"
 
@@ -29,6 +31,11 @@ type fixture struct {
 
 func newFixture(tb testing.TB) *fixture {
 	tb.Helper()
+	return newFixtureWith(tb, authtest.Options{})
+}
+
+func newFixtureWith(tb testing.TB, opts authtest.Options) *fixture {
+	tb.Helper()
 	db, err := sqlite.Open(tb.Context(), filepath.Join(tb.TempDir(), "authd.db"))
 	if err != nil {
 		tb.Fatal(err)
@@ -37,7 +44,7 @@ func newFixture(tb testing.TB) *fixture {
 	if err := db.MigrateUp(tb.Context()); err != nil {
 		tb.Fatal(err)
 	}
-	svc, tokens := authtest.NewService(tb, db, authtest.Options{})
+	svc, tokens := authtest.NewService(tb, db, opts)
 	h := httpapi.New(svc, tokens, db, httpapi.Config{Issuer: authtest.Issuer}, slog.New(slog.DiscardHandler))
 	return &fixture{h: h, store: db}
 }
@@ -560,4 +567,51 @@ func publicKeyDER(t *testing.T, raw json.RawMessage) []byte {
 		t.Fatal(err)
 	}
 	return der
+}
+
+// TestLoginFloodGets503WithRetryAfter: with one hashing slot and a 1 ms
+// queue, a burst of logins at the production argon2id cost (tens of
+// milliseconds each) can't all get a slot; the rest are turned away with 503
+// and Retry-After instead of queueing without bound, and the read path keeps
+// answering.
+func TestLoginFloodGets503WithRetryAfter(t *testing.T) {
+	f := newFixtureWith(t, authtest.Options{RealHashing: true, HashConcurrency: 1, HashQueueTimeout: time.Millisecond})
+	a := f.register(t, "ada@example.com")
+	const n = 8
+	statuses := make([]int, n)
+	retry := make([]string, n)
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range n {
+		wg.Go(func() {
+			<-start
+			req := httptest.NewRequest(post, "/api/v1/auth/login", strings.NewReader(`{"email":"ada@example.com","password":"`+pw+`"}`))
+			req.Header.Set("Content-Type", "application/json")
+			rec := httptest.NewRecorder()
+			f.h.ServeHTTP(rec, req)
+			statuses[i], retry[i] = rec.Code, rec.Header().Get("Retry-After")
+		})
+	}
+	close(start)
+	if res := f.do(t, get, "/api/v1/auth/verify", a.access, "", nil); res.status != 200 {
+		t.Errorf("verify during the flood: %d", res.status)
+	}
+	wg.Wait()
+	ok, busy := 0, 0
+	for i, s := range statuses {
+		switch s {
+		case 200:
+			ok++
+		case 503:
+			busy++
+			if retry[i] == "" {
+				t.Error("503 without Retry-After")
+			}
+		default:
+			t.Errorf("login during flood: status %d", s)
+		}
+	}
+	if ok == 0 || busy == 0 {
+		t.Fatalf("%d logins succeeded and %d were turned away; want some of each", ok, busy)
+	}
 }

@@ -123,3 +123,17 @@ func (db *DB) MigrationStatus(ctx context.Context, w io.Writer) error {
 	}
 	return nil
 }
+
+// MigrationsPending reports whether some embedded migration is not applied.
+func (db *DB) MigrationsPending(ctx context.Context) (bool, error) {
+	var pending bool
+	err := db.withProvider(ctx, func(p *goose.Provider) error {
+		var err error
+		pending, err = p.HasPending(ctx)
+		return err
+	})
+	if err != nil {
+		return false, fmt.Errorf("postgres: migration status: %w", err)
+	}
+	return pending, nil
+}

@@ -82,3 +82,16 @@ func (db *DB) MigrationStatus(ctx context.Context, w io.Writer) error {
 	}
 	return tw.Flush()
 }
+
+// MigrationsPending reports whether some embedded migration is not applied.
+func (db *DB) MigrationsPending(ctx context.Context) (bool, error) {
+	p, err := db.provider()
+	if err != nil {
+		return false, fmt.Errorf("sqlite: migration status: %w", err)
+	}
+	pending, err := p.HasPending(ctx)
+	if err != nil {
+		return false, fmt.Errorf("sqlite: migration status: %w", err)
+	}
+	return pending, nil
+}

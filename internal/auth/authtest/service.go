@@ -42,6 +42,8 @@ type Options struct {
 	Clock             *Clock        // nil: real time
 	RefreshReuseGrace time.Duration // 0: the default 10s; negative: disabled
 	HashConcurrency   int           // 0: password package default
+	HashQueueTimeout  time.Duration // 0: password package default
+	RealHashing       bool          // production argon2id parameters instead of CheapParams
 	Algorithm         string        // "" : ES256
 }
 
@@ -81,7 +83,11 @@ func NewService(tb testing.TB, store Backend, opts Options) (*auth.Service, *tok
 	case grace < 0:
 		grace = 0
 	}
-	hasher := password.New(password.Config{Params: CheapParams, MaxConcurrent: opts.HashConcurrency})
+	params := CheapParams
+	if opts.RealHashing {
+		params = password.DefaultParams
+	}
+	hasher := password.New(password.Config{Params: params, MaxConcurrent: opts.HashConcurrency, QueueTimeout: opts.HashQueueTimeout})
 	svc := auth.NewService(store, hasher, tokens, auth.Config{
 		AccessTokenTTL:    15 * time.Minute,
 		RefreshReuseGrace: grace,
