@@ -61,7 +61,6 @@ func serve(ctx context.Context, getenv func(string) string, logOut io.Writer) er
 		WriteTimeout:      30 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    32 << 10,
-		ErrorLog:          nil,
 	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -118,9 +117,7 @@ func (s *Service) createUser(ctx context.Context, email, name, password string, 
 	if err != nil {
 		return nil, fmt.Errorf("new user id: %w", err)
 	}
-	roles = slices.Clone(roles)
-	slices.Sort(roles)
-	roles = slices.Compact(roles)
+	roles = SortedRoles(roles)
 	now := s.now()
 	u := &User{
 		ID:            id.String(),

@@ -3,11 +3,10 @@ package httpapi
 import (
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"mime"
 	"net/http"
-	"strings"
+	"reflect"
 
 	"github.com/talentforge/authd/internal/auth"
 )
@@ -60,24 +59,30 @@ func decodeError(err error, optional bool) error {
 		if typ.Field == "" {
 			return auth.Errorf(auth.EInvalid, "request body must be a JSON object")
 		}
-		return auth.Errorf(auth.EInvalid, "field %q must be of type %s", typ.Field, jsonType(typ.Type.Kind().String()))
+		return auth.Errorf(auth.EInvalid, "field %q must be of type %s", typ.Field, jsonType(typ.Type))
 	default:
 		return auth.Errorf(auth.EInvalid, "request body could not be read")
 	}
 }
 
-func jsonType(kind string) string {
-	switch {
-	case kind == "string":
+// jsonType names the JSON type a Go field expects, for error messages.
+func jsonType(t reflect.Type) string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.String:
 		return "string"
-	case kind == "bool":
+	case reflect.Bool:
 		return "boolean"
-	case strings.HasPrefix(kind, "int"), strings.HasPrefix(kind, "uint"), strings.HasPrefix(kind, "float"):
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64,
+		reflect.Float32, reflect.Float64:
 		return "number"
-	case kind == "ptr":
-		return "string"
+	case reflect.Slice, reflect.Array:
+		return "array"
 	default:
-		return fmt.Sprint(kind)
+		return "object"
 	}
 }
 

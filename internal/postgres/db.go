@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -77,15 +76,6 @@ func fromNullTime(t *time.Time) time.Time {
 		return time.Time{}
 	}
 	return t.UTC()
-}
-
-// validID reports whether id is a UUID in canonical form. A malformed id
-// can't name a row, and checking it here keeps PostgreSQL from failing the
-// query with invalid_text_representation, which would read as an internal
-// error.
-func validID(id string) bool {
-	u, err := uuid.Parse(id)
-	return err == nil && u.String() == id
 }
 
 // Constraint-violation SQLSTATEs.

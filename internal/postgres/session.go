@@ -16,11 +16,8 @@ import (
 // does not exist, EInvalid if first does not belong to s or an id is not a
 // canonical UUID, and EConflict if the session id or token hash is taken.
 func (db *DB) CreateSession(ctx context.Context, s *auth.Session, first *auth.RefreshToken) error {
-	if !validID(s.ID) || !validID(s.UserID) {
-		return auth.Errorf(auth.EInvalid, "Session and user ids must be UUIDs.")
-	}
-	if first.UserID != s.UserID || first.SessionID != s.ID {
-		return auth.Errorf(auth.EInvalid, "The refresh token does not belong to the session.")
+	if err := s.CheckNew(first); err != nil {
+		return err
 	}
 	return db.inTx(ctx, func(tx pgx.Tx) error {
 		// Updating the user first also locks its row, so a concurrent
@@ -90,7 +87,7 @@ func scanSession(row pgx.Row) (*auth.Session, error) {
 // Session returns the user's session, revoked or not, or ENotFound (also when
 // the session belongs to another user).
 func (db *DB) Session(ctx context.Context, userID, sessionID string) (*auth.Session, error) {
-	if !validID(userID) || !validID(sessionID) {
+	if !auth.ValidID(userID) || !auth.ValidID(sessionID) {
 		return nil, auth.Errorf(auth.ENotFound, "Session not found.")
 	}
 	s, err := scanSession(db.pool.QueryRow(ctx,
@@ -105,7 +102,7 @@ func (db *DB) Session(ctx context.Context, userID, sessionID string) (*auth.Sess
 // expired at now (ExpiresAt after now), newest first. A user without sessions,
 // or an unknown user, gets an empty list.
 func (db *DB) ListSessions(ctx context.Context, userID string, now time.Time) ([]*auth.Session, error) {
-	if !validID(userID) {
+	if !auth.ValidID(userID) {
 		return nil, nil
 	}
 	rows, err := db.pool.Query(ctx, `
@@ -127,7 +124,7 @@ func (db *DB) ListSessions(ctx context.Context, userID string, now time.Time) ([
 // RevokeSession marks one unrevoked session of the user revoked at at.
 // Returns ENotFound if the user has no such unrevoked session.
 func (db *DB) RevokeSession(ctx context.Context, userID, sessionID string, at time.Time) error {
-	if !validID(userID) || !validID(sessionID) {
+	if !auth.ValidID(userID) || !auth.ValidID(sessionID) {
 		return auth.Errorf(auth.ENotFound, "Session not found.")
 	}
 	tag, err := db.pool.Exec(ctx, `
@@ -141,7 +138,7 @@ func (db *DB) RevokeSession(ctx context.Context, userID, sessionID string, at ti
 // except exceptSessionID when it is not empty. Sessions revoked earlier keep
 // their RevokedAt.
 func (db *DB) RevokeSessions(ctx context.Context, userID, exceptSessionID string, at time.Time) error {
-	if !validID(userID) {
+	if !auth.ValidID(userID) {
 		return nil
 	}
 	if err := revokeSessions(ctx, db.pool, userID, exceptSessionID, at); err != nil {
@@ -154,7 +151,7 @@ func revokeSessions(ctx context.Context, q querier, userID, exceptSessionID stri
 	// A malformed except id can't name a session, so it excepts none, as an
 	// empty one does.
 	var except *string
-	if validID(exceptSessionID) {
+	if auth.ValidID(exceptSessionID) {
 		except = &exceptSessionID
 	}
 	_, err := q.Exec(ctx, `
@@ -189,7 +186,7 @@ func scanRefreshToken(row pgx.Row) (*auth.RefreshToken, error) {
 // RefreshToken returns the user's refresh token with the given hash, or
 // ENotFound (also when the token belongs to another user).
 func (db *DB) RefreshToken(ctx context.Context, userID string, hash []byte) (*auth.RefreshToken, error) {
-	if !validID(userID) {
+	if !auth.ValidID(userID) {
 		return nil, auth.Errorf(auth.ENotFound, "Refresh token not found.")
 	}
 	t, err := scanRefreshToken(db.pool.QueryRow(ctx,
@@ -210,11 +207,11 @@ func (db *DB) RefreshToken(ctx context.Context, userID string, hash []byte) (*au
 // wins. Returns EInvalid if next does not continue old's family with a higher
 // generation.
 func (db *DB) RotateRefreshToken(ctx context.Context, old *auth.RefreshToken, sealedSuccessor []byte, next *auth.RefreshToken, at time.Time) error {
-	if next.UserID != old.UserID || next.SessionID != old.SessionID || next.Generation <= old.Generation {
-		return auth.Errorf(auth.EInvalid, "The new refresh token does not continue the old one's family.")
+	if err := old.CheckSuccessor(next); err != nil {
+		return err
 	}
 	lost := auth.Errorf(auth.EConflict, "The refresh token was already rotated or its session revoked.")
-	if !validID(old.UserID) || !validID(old.SessionID) {
+	if !auth.ValidID(old.UserID) || !auth.ValidID(old.SessionID) {
 		return lost
 	}
 	return db.inTx(ctx, func(tx pgx.Tx) error {

@@ -17,7 +17,7 @@ import (
 // u.ID is not a canonical UUID or u.Status is unknown, and EConflict if a user
 // with u.ID exists.
 func (db *DB) CreateUser(ctx context.Context, u *auth.User) error {
-	if err := checkUser(u); err != nil {
+	if err := u.CheckNew(); err != nil {
 		return err
 	}
 	return db.inTx(ctx, func(tx pgx.Tx) error {
@@ -37,7 +37,7 @@ func (db *DB) CreateUser(ctx context.Context, u *auth.User) error {
 		case err != nil:
 			return fmt.Errorf("postgres: create user: %w", err)
 		}
-		roles := uniqueSorted(u.Roles)
+		roles := auth.SortedRoles(u.Roles)
 		if len(roles) == 0 {
 			return nil
 		}
@@ -75,24 +75,6 @@ func unknownRole(ctx context.Context, tx pgx.Tx, roles []string) string {
 	return ""
 }
 
-// checkUser rejects what the schema would reject anyway, with a clear message
-// and before a transaction is opened.
-func checkUser(u *auth.User) error {
-	if !validID(u.ID) {
-		return auth.Errorf(auth.EInvalid, "The user id must be a UUID.")
-	}
-	if u.Status != auth.StatusActive && u.Status != auth.StatusDisabled {
-		return auth.Errorf(auth.EInvalid, "Unknown user status %q.", u.Status)
-	}
-	return nil
-}
-
-func uniqueSorted(s []string) []string {
-	s = slices.Clone(s)
-	slices.Sort(s)
-	return slices.Compact(s)
-}
-
 // userColumns is the select list that scanUser reads; roles come along as an
 // array so that a user is one statement, hence one consistent snapshot.
 const userColumns = `
@@ -125,7 +107,7 @@ func scanUser(row pgx.Row) (*auth.User, error) {
 
 // User returns the user with the given id, or ENotFound.
 func (db *DB) User(ctx context.Context, id string) (*auth.User, error) {
-	if !validID(id) {
+	if !auth.ValidID(id) {
 		return nil, auth.Errorf(auth.ENotFound, "User not found.")
 	}
 	u, err := scanUser(db.pool.QueryRow(ctx,
@@ -153,7 +135,7 @@ func (db *DB) UpdateUser(ctx context.Context, u *auth.User) error {
 	if u.Status != auth.StatusActive && u.Status != auth.StatusDisabled {
 		return auth.Errorf(auth.EInvalid, "Unknown user status %q.", u.Status)
 	}
-	if !validID(u.ID) {
+	if !auth.ValidID(u.ID) {
 		return auth.Errorf(auth.ENotFound, "User not found.")
 	}
 	tag, err := db.pool.Exec(ctx, `
@@ -166,7 +148,7 @@ func (db *DB) UpdateUser(ctx context.Context, u *auth.User) error {
 // SetPasswordHash replaces the user's password hash and sets UpdatedAt to at,
 // leaving sessions alone. Returns ENotFound.
 func (db *DB) SetPasswordHash(ctx context.Context, userID, hash string, at time.Time) error {
-	if !validID(userID) {
+	if !auth.ValidID(userID) {
 		return auth.Errorf(auth.ENotFound, "User not found.")
 	}
 	tag, err := db.pool.Exec(ctx,
@@ -178,7 +160,7 @@ func (db *DB) SetPasswordHash(ctx context.Context, userID, hash string, at time.
 // same transaction, revokes at at every unrevoked session of the user except
 // keepSessionID (all of them when it is empty). Returns ENotFound.
 func (db *DB) ChangePassword(ctx context.Context, userID, hash, keepSessionID string, at time.Time) error {
-	if !validID(userID) {
+	if !auth.ValidID(userID) {
 		return auth.Errorf(auth.ENotFound, "User not found.")
 	}
 	return db.inTx(ctx, func(tx pgx.Tx) error {
@@ -197,7 +179,7 @@ func (db *DB) ChangePassword(ctx context.Context, userID, hash, keepSessionID st
 // DeleteUser removes the user; the schema cascades to its roles, sessions and
 // refresh tokens, and the email becomes free. Returns ENotFound.
 func (db *DB) DeleteUser(ctx context.Context, userID string) error {
-	if !validID(userID) {
+	if !auth.ValidID(userID) {
 		return auth.Errorf(auth.ENotFound, "User not found.")
 	}
 	tag, err := db.pool.Exec(ctx, `DELETE FROM users WHERE id = $1`, userID)

@@ -10,7 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/uuid"
 	"modernc.org/sqlite" // registers the "sqlite" database/sql driver
 	sqlite3 "modernc.org/sqlite/lib"
 
@@ -123,14 +122,6 @@ func parseNullTime(s sql.NullString) (time.Time, error) {
 		return time.Time{}, nil
 	}
 	return parseTime(s.String)
-}
-
-// validID reports whether id is a UUID in canonical form. Ids are checked here
-// rather than left to the database so that this backend treats a malformed id
-// exactly as the PostgreSQL backend, whose uuid columns reject it.
-func validID(id string) bool {
-	u, err := uuid.Parse(id)
-	return err == nil && u.String() == id
 }
 
 // errCode returns the extended SQLite result code of err, or 0.

@@ -18,7 +18,7 @@ import (
 // u.ID is not a canonical UUID or u.Status is unknown, and EConflict if a user
 // with u.ID exists.
 func (db *DB) CreateUser(ctx context.Context, u *auth.User) error {
-	if err := checkUser(u); err != nil {
+	if err := u.CheckNew(); err != nil {
 		return err
 	}
 	return db.inTx(ctx, func(tx *sql.Tx) error {
@@ -38,7 +38,7 @@ func (db *DB) CreateUser(ctx context.Context, u *auth.User) error {
 		case err != nil:
 			return fmt.Errorf("sqlite: create user: %w", err)
 		}
-		for _, role := range uniqueSorted(u.Roles) {
+		for _, role := range auth.SortedRoles(u.Roles) {
 			// Selecting from roles makes an unknown role insert nothing, which is
 			// clearer to detect than SQLite's anonymous foreign-key error.
 			res, err := tx.ExecContext(ctx, `
@@ -58,24 +58,6 @@ func (db *DB) CreateUser(ctx context.Context, u *auth.User) error {
 		}
 		return nil
 	})
-}
-
-// checkUser rejects what the schema would reject anyway, with a clear message
-// and before a transaction is opened.
-func checkUser(u *auth.User) error {
-	if !validID(u.ID) {
-		return auth.Errorf(auth.EInvalid, "The user id must be a UUID.")
-	}
-	if u.Status != auth.StatusActive && u.Status != auth.StatusDisabled {
-		return auth.Errorf(auth.EInvalid, "Unknown user status %q.", u.Status)
-	}
-	return nil
-}
-
-func uniqueSorted(s []string) []string {
-	s = slices.Clone(s)
-	slices.Sort(s)
-	return slices.Compact(s)
 }
 
 // userColumns is the select list that scanUser reads; roles come along as a
@@ -125,7 +107,7 @@ func scanUser(row *sql.Row) (*auth.User, error) {
 
 // User returns the user with the given id, or ENotFound.
 func (db *DB) User(ctx context.Context, id string) (*auth.User, error) {
-	if !validID(id) {
+	if !auth.ValidID(id) {
 		return nil, auth.Errorf(auth.ENotFound, "User not found.")
 	}
 	u, err := scanUser(db.db.QueryRowContext(ctx,
@@ -153,7 +135,7 @@ func (db *DB) UpdateUser(ctx context.Context, u *auth.User) error {
 	if u.Status != auth.StatusActive && u.Status != auth.StatusDisabled {
 		return auth.Errorf(auth.EInvalid, "Unknown user status %q.", u.Status)
 	}
-	if !validID(u.ID) {
+	if !auth.ValidID(u.ID) {
 		return auth.Errorf(auth.ENotFound, "User not found.")
 	}
 	res, err := db.db.ExecContext(ctx, `
@@ -166,7 +148,7 @@ func (db *DB) UpdateUser(ctx context.Context, u *auth.User) error {
 // SetPasswordHash replaces the user's password hash and sets UpdatedAt to at,
 // leaving sessions alone. Returns ENotFound.
 func (db *DB) SetPasswordHash(ctx context.Context, userID, hash string, at time.Time) error {
-	if !validID(userID) {
+	if !auth.ValidID(userID) {
 		return auth.Errorf(auth.ENotFound, "User not found.")
 	}
 	res, err := db.db.ExecContext(ctx,
@@ -179,7 +161,7 @@ func (db *DB) SetPasswordHash(ctx context.Context, userID, hash string, at time.
 // same transaction, revokes at at every unrevoked session of the user except
 // keepSessionID (all of them when it is empty). Returns ENotFound.
 func (db *DB) ChangePassword(ctx context.Context, userID, hash, keepSessionID string, at time.Time) error {
-	if !validID(userID) {
+	if !auth.ValidID(userID) {
 		return auth.Errorf(auth.ENotFound, "User not found.")
 	}
 	return db.inTx(ctx, func(tx *sql.Tx) error {
@@ -199,7 +181,7 @@ func (db *DB) ChangePassword(ctx context.Context, userID, hash, keepSessionID st
 // DeleteUser removes the user; the schema cascades to its roles, sessions and
 // refresh tokens, and the email becomes free. Returns ENotFound.
 func (db *DB) DeleteUser(ctx context.Context, userID string) error {
-	if !validID(userID) {
+	if !auth.ValidID(userID) {
 		return auth.Errorf(auth.ENotFound, "User not found.")
 	}
 	res, err := db.db.ExecContext(ctx, `DELETE FROM users WHERE id = ?`, userID)

@@ -1,0 +1,59 @@
+package auth
+
+import (
+	"slices"
+
+	"github.com/google/uuid"
+)
+
+// The checks below are part of the Store contract: every backend applies them
+// before touching the database, so they live here once rather than in each
+// backend.
+
+// ValidID reports whether id is a UUID in canonical (lower-case, hyphenated)
+// form, the only form Store accepts.
+func ValidID(id string) bool {
+	u, err := uuid.Parse(id)
+	return err == nil && u.String() == id
+}
+
+// SortedRoles returns roles sorted with duplicates removed, without changing
+// the argument.
+func SortedRoles(roles []string) []string {
+	roles = slices.Clone(roles)
+	slices.Sort(roles)
+	return slices.Compact(roles)
+}
+
+// CheckNew returns EInvalid if u can't be inserted: an id that is not a
+// canonical UUID or an unknown status.
+func (u *User) CheckNew() error {
+	if !ValidID(u.ID) {
+		return Errorf(EInvalid, "The user id must be a UUID.")
+	}
+	if u.Status != StatusActive && u.Status != StatusDisabled {
+		return Errorf(EInvalid, "Unknown user status %q.", u.Status)
+	}
+	return nil
+}
+
+// CheckNew returns EInvalid if s can't be inserted with first as its first
+// refresh token.
+func (s *Session) CheckNew(first *RefreshToken) error {
+	if !ValidID(s.ID) || !ValidID(s.UserID) {
+		return Errorf(EInvalid, "Session and user ids must be UUIDs.")
+	}
+	if first.UserID != s.UserID || first.SessionID != s.ID {
+		return Errorf(EInvalid, "The refresh token does not belong to the session.")
+	}
+	return nil
+}
+
+// CheckSuccessor returns EInvalid if next does not continue old's family:
+// another user or session, or a generation that does not advance.
+func (old *RefreshToken) CheckSuccessor(next *RefreshToken) error {
+	if next.UserID != old.UserID || next.SessionID != old.SessionID || next.Generation <= old.Generation {
+		return Errorf(EInvalid, "The new refresh token does not continue the old one's family.")
+	}
+	return nil
+}
