@@ -1,0 +1,189 @@
+// Package redistest gives tests the real Redis servers: the standalone server
+// named by AUTH_TEST_REDIS_URL, the Cluster named by
+// AUTH_TEST_REDIS_CLUSTER_URL, and private redis-server processes that a fault
+// test may stop, flush and restart without disturbing other tests. It is a
+// regular (non-test) package so that the tests of any package can import it.
+package redistest
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"net"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+)
+
+// URL returns AUTH_TEST_REDIS_URL. Without it the test is skipped, or fails
+// when AUTH_TEST_REQUIRE_SERVERS=1.
+func URL(tb testing.TB) string { return env(tb, "AUTH_TEST_REDIS_URL") }
+
+// ClusterURL returns AUTH_TEST_REDIS_CLUSTER_URL (scripts/redis-cluster
+// starts one on ports 7000-7002), skipping or failing like URL.
+func ClusterURL(tb testing.TB) string { return env(tb, "AUTH_TEST_REDIS_CLUSTER_URL") }
+
+func env(tb testing.TB, name string) string {
+	tb.Helper()
+	v := os.Getenv(name)
+	if v == "" {
+		if os.Getenv("AUTH_TEST_REQUIRE_SERVERS") == "1" {
+			tb.Fatalf("%s is not set and AUTH_TEST_REQUIRE_SERVERS=1", name)
+		}
+		tb.Skipf("set %s to run this test", name)
+	}
+	return v
+}
+
+// Prefix returns a key prefix unique to this test ("authdtest:<random>:"),
+// so that tests sharing one server run in parallel without seeing each
+// other's keys. Keys under it are deleted when the test ends.
+func Prefix(tb testing.TB, rawURL string) string {
+	tb.Helper()
+	var b [6]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		tb.Fatal(err)
+	}
+	prefix := "authdtest:" + hex.EncodeToString(b[:]) + ":"
+	tb.Cleanup(func() { deletePrefix(tb, rawURL, prefix) })
+	return prefix
+}
+
+func deletePrefix(tb testing.TB, rawURL, prefix string) {
+	opts, err := goredis.ParseURL(rawURL)
+	var rdb goredis.UniversalClient
+	if err == nil {
+		rdb = goredis.NewClient(opts)
+	} else if copts, cerr := goredis.ParseClusterURL(stripCluster(rawURL)); cerr == nil {
+		rdb = goredis.NewClusterClient(copts)
+	} else {
+		return
+	}
+	defer rdb.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	scan := func(ctx context.Context, c *goredis.Client) error {
+		iter := c.Scan(ctx, 0, prefix+"*", 1000).Iterator()
+		for iter.Next(ctx) {
+			c.Del(ctx, iter.Val())
+		}
+		return iter.Err()
+	}
+	if cc, ok := rdb.(*goredis.ClusterClient); ok {
+		_ = cc.ForEachMaster(ctx, scan)
+		return
+	}
+	_ = scan(ctx, rdb.(*goredis.Client))
+}
+
+// stripCluster removes the cluster=true marker of authd's URL form, which
+// go-redis's own parser does not know.
+func stripCluster(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return raw
+	}
+	q := u.Query()
+	q.Del("cluster")
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// Server is a redis-server process owned by one test, on a free loopback
+// port, keeping nothing on disk. It is shut down when the test ends.
+type Server struct {
+	tb   testing.TB
+	Port int
+	dir  string
+	cmd  *exec.Cmd
+}
+
+// StartServer starts a private redis-server. The test fails if the binary is
+// missing (it is part of the machine's set-up, not optional).
+func StartServer(tb testing.TB) *Server {
+	tb.Helper()
+	if _, err := exec.LookPath("redis-server"); err != nil {
+		tb.Fatalf("redis-server not found: %v", err)
+	}
+	s := &Server{tb: tb, Port: freePort(tb), dir: tb.TempDir()}
+	s.Start()
+	tb.Cleanup(s.Stop)
+	return s
+}
+
+// URL is the server's redis:// URL.
+func (s *Server) URL() string { return "redis://127.0.0.1:" + strconv.Itoa(s.Port) + "/0" }
+
+// Start starts the server (again) on the same port and waits until it answers.
+func (s *Server) Start() {
+	s.tb.Helper()
+	if s.cmd != nil {
+		return
+	}
+	cmd := exec.Command("redis-server", "--port", strconv.Itoa(s.Port), "--bind", "127.0.0.1",
+		"--save", "", "--appendonly", "no", "--dir", s.dir, "--daemonize", "no",
+		"--logfile", filepath.Join(s.dir, "redis.log"))
+	if err := cmd.Start(); err != nil {
+		s.tb.Fatalf("start redis-server: %v", err)
+	}
+	s.cmd = cmd
+	rdb := goredis.NewClient(&goredis.Options{Addr: s.addr(), MaxRetries: -1})
+	defer rdb.Close()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+		err := rdb.Ping(ctx).Err()
+		cancel()
+		if err == nil {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	s.tb.Fatalf("redis-server on port %d did not answer within 10s", s.Port)
+}
+
+// Stop kills the server (as a crash would: nothing is saved) and waits for
+// it to exit.
+func (s *Server) Stop() {
+	if s.cmd == nil {
+		return
+	}
+	_ = s.cmd.Process.Kill()
+	_ = s.cmd.Wait()
+	s.cmd = nil
+}
+
+// Restart stops the server and starts an empty one on the same port.
+func (s *Server) Restart() {
+	s.tb.Helper()
+	s.Stop()
+	s.Start()
+}
+
+// Flush deletes every key, as FLUSHALL by an operator would.
+func (s *Server) Flush() {
+	s.tb.Helper()
+	rdb := goredis.NewClient(&goredis.Options{Addr: s.addr()})
+	defer rdb.Close()
+	if err := rdb.FlushAll(context.Background()).Err(); err != nil {
+		s.tb.Fatalf("flushall: %v", err)
+	}
+}
+
+func (s *Server) addr() string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(s.Port)) }
+
+func freePort(tb testing.TB) int {
+	tb.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
