@@ -8,10 +8,6 @@ import (
 	"net"
 	"net/http"
 	"time"
-
-	"github.com/talentforge/authd/internal/auth"
-	"github.com/talentforge/authd/internal/httpapi"
-	"github.com/talentforge/authd/internal/token"
 )
 
 // serve runs the HTTP server until ctx is cancelled (SIGTERM, SIGINT), then
@@ -30,32 +26,18 @@ func serve(ctx context.Context, getenv func(string) string, logOut io.Writer) er
 	}
 	defer db.Close()
 
-	tokens, err := token.New(ctx, db, tokenConfig(cfg, log))
+	a, err := newApp(ctx, cfg, db, log)
 	if err != nil {
 		return err
 	}
+	defer a.Close()
 	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopBG()
-	go tokens.Run(bg)
-
-	hasher, err := newHasher(cfg)
-	if err != nil {
-		return err
-	}
-	svc := auth.NewService(db, hasher, tokens, auth.Config{
-		AccessTokenTTL:    cfg.AccessTokenTTL,
-		RefreshTokenTTL:   cfg.RefreshTokenTTL,
-		RefreshReuseGrace: cfg.RefreshReuseGrace,
-		Logger:            log,
-	})
-	handler := httpapi.New(svc, tokens, db, httpapi.Config{
-		Issuer:         cfg.Issuer,
-		TrustedProxies: cfg.TrustedProxies,
-	}, log)
+	go a.tokens.Run(bg)
 
 	srv := &http.Server{
 		Addr:              cfg.Addr,
-		Handler:           handler,
+		Handler:           a.handler,
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       15 * time.Second,
 		WriteTimeout:      30 * time.Second,
@@ -66,9 +48,14 @@ func serve(ctx context.Context, getenv func(string) string, logOut io.Writer) er
 	if err != nil {
 		return err
 	}
-	mode := "embedded (SQLite, in-process cache)"
+	mode := "embedded (SQLite)"
 	if !cfg.Embedded() {
 		mode = "PostgreSQL"
+	}
+	if a.redis != nil {
+		mode += ", Redis " + a.redis.Mode()
+	} else {
+		mode += ", in-process cache and limits"
 	}
 	log.Info("authd listening", "addr", ln.Addr().String(), "issuer", cfg.Issuer, "mode", mode, "version", version())
 

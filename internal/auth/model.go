@@ -23,12 +23,23 @@ type User struct {
 	Email         string
 	EmailVerified bool
 	Name          string
-	PasswordHash  string // PHC string; empty for social-only accounts
+	PasswordHash  string // PHC string; empty for social-only accounts and in redacted copies
+	HasPassword   bool   // the account has a password hash (kept by redacted copies)
 	Status        UserStatus
 	Roles         []string // sorted role names
 	CreatedAt     time.Time
 	UpdatedAt     time.Time
 	LastLoginAt   time.Time // zero if the user never signed in
+}
+
+// Redacted returns a copy of u without its password hash, for copies that
+// leave the database's keeping (the cache, API responses).
+func (u *User) Redacted() *User {
+	c := *u
+	c.HasPassword = u.PasswordHash != "" || u.HasPassword
+	c.PasswordHash = ""
+	c.Roles = append([]string(nil), u.Roles...)
+	return &c
 }
 
 // Session is one sign-in on one device. It owns a family of refresh tokens:

@@ -9,6 +9,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/google/uuid"
+
+	"github.com/talentforge/authd/internal/ratelimit"
 )
 
 // Config holds the Service's tunables.
@@ -18,16 +20,25 @@ type Config struct {
 	RefreshReuseGrace time.Duration // see Refresh; 0 disables the grace interval
 	Now               func() time.Time
 	Logger            *slog.Logger
+
+	// Cache speeds up Authenticate and Me; nil reads the database every time.
+	Cache Cache
+	// Limiter enforces Limits; nil counts in process.
+	Limiter Limiter
+	Limits  Limits // the zero value turns every limit off
 }
 
 // Service implements sign-up, login, token refresh and session management.
 // It is safe for concurrent use.
 type Service struct {
-	store  Store
-	hasher PasswordHasher
-	tokens TokenIssuer
-	cfg    Config
-	log    *slog.Logger
+	store   Store
+	hasher  PasswordHasher
+	tokens  TokenIssuer
+	cache   Cache
+	limiter Limiter
+	limits  Limits
+	cfg     Config
+	log     *slog.Logger
 }
 
 // NewService returns a Service over its three dependencies.
@@ -45,7 +56,18 @@ func NewService(store Store, hasher PasswordHasher, tokens TokenIssuer, cfg Conf
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Service{store: store, hasher: hasher, tokens: tokens, cfg: cfg, log: log}
+	s := &Service{
+		store: store, hasher: hasher, tokens: tokens,
+		cache: cfg.Cache, limiter: cfg.Limiter, limits: cfg.Limits,
+		cfg: cfg, log: log,
+	}
+	if s.cache == nil {
+		s.cache = noCache{}
+	}
+	if s.limiter == nil {
+		s.limiter = ratelimit.NewMemory(ratelimit.MemoryOptions{Now: cfg.Now})
+	}
+	return s
 }
 
 // now is UTC at microsecond precision: the precision every backend keeps, so
@@ -53,9 +75,12 @@ func NewService(store Store, hasher PasswordHasher, tokens TokenIssuer, cfg Conf
 func (s *Service) now() time.Time { return s.cfg.Now().UTC().Truncate(time.Microsecond) }
 
 // Principal is an authenticated caller: the claims of a verified access token
-// whose session was active when the request arrived.
+// whose session was active when the request arrived. Roles and
+// EmailVerified are the user's current values, not the token's, so that a
+// change applies at once to everything authd answers itself.
 type Principal struct {
 	AccessClaims
+	user *User // the caller's profile, without the password hash
 }
 
 // RegisterInput is the input of Register.
@@ -77,6 +102,9 @@ func (s *Service) Register(ctx context.Context, in RegisterInput) (*User, *Token
 	}
 	name, err := NormalizeName(in.Name)
 	if err != nil {
+		return nil, nil, err
+	}
+	if err := s.take(ctx, s.limits.RegisterIP, in.Client.IP); err != nil {
 		return nil, nil, err
 	}
 	u, err := s.createUser(ctx, email, name, in.Password, []string{RoleUser}, false)
@@ -125,6 +153,7 @@ func (s *Service) createUser(ctx context.Context, email, name, password string, 
 		EmailVerified: verified,
 		Name:          name,
 		PasswordHash:  hash,
+		HasPassword:   true,
 		Status:        StatusActive,
 		Roles:         roles,
 		CreatedAt:     now,
@@ -149,8 +178,10 @@ var errInvalidCredentials = Errorf(EInvalidCredentials, "The email or password i
 
 // Login checks an email and password and starts a session. An unknown email
 // costs the same password-hash time as a wrong password and gets the same
-// error. Returns EInvalid for missing fields, EInvalidCredentials,
-// EAccountDisabled (only to a caller who knows the password) and EUnavailable.
+// error, and is locked out the same way. Returns EInvalid for missing fields,
+// ETooManyAttempts (per account or per client IP, see Limits),
+// EInvalidCredentials, EAccountDisabled (only to a caller who knows the
+// password) and EUnavailable.
 func (s *Service) Login(ctx context.Context, in LoginInput) (*User, *TokenPair, error) {
 	if strings.TrimSpace(in.Email) == "" || in.Password == "" {
 		return nil, nil, Errorf(EInvalid, "email and password are required")
@@ -158,10 +189,15 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (*User, *TokenPair, 
 	if utf8.RuneCountInString(in.Password) > maxPasswordInput {
 		return nil, nil, Errorf(EInvalid, "password is too long")
 	}
+	done, err := s.loginAttempt(ctx, in.Email, in.Client.IP)
+	if err != nil {
+		return nil, nil, err
+	}
 	var u *User
 	if email, err := NormalizeEmail(in.Email); err == nil {
 		u, err = s.store.UserByEmail(ctx, email)
 		if err != nil && ErrorCode(err) != ENotFound {
+			done(loginNotJudged)
 			return nil, nil, err
 		}
 	}
@@ -171,12 +207,15 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (*User, *TokenPair, 
 	}
 	ok, rehash, err := s.hasher.Verify(ctx, in.Password, encoded)
 	if err != nil {
+		done(loginNotJudged)
 		return nil, nil, err
 	}
 	if !ok || u == nil {
+		done(loginFailed)
 		s.log.InfoContext(ctx, "login failed", "reason", "invalid_credentials")
 		return nil, nil, errInvalidCredentials
 	}
+	done(loginSucceeded)
 	if u.Status != StatusActive {
 		return nil, nil, Errorf(EAccountDisabled, "This account is disabled.")
 	}
@@ -205,6 +244,7 @@ func (s *Service) upgradeHash(ctx context.Context, u *User, password string) {
 		s.log.WarnContext(ctx, "password rehash failed", "user_id", u.ID, "err", err)
 		return
 	}
+	s.invalidate(ctx, u.ID)
 	u.PasswordHash = hash
 }
 
@@ -241,6 +281,7 @@ func (s *Service) startSession(ctx context.Context, u *User, c Client) (*TokenPa
 	if err := s.store.CreateSession(ctx, sess, rt); err != nil {
 		return nil, err
 	}
+	s.invalidate(ctx, u.ID) // LastLoginAt changed
 	u.LastLoginAt = now
 	return s.pair(ctx, u, sess.ID, raw)
 }
@@ -273,6 +314,9 @@ func (s *Service) pair(ctx context.Context, u *User, sessionID, refresh string) 
 // its holder can open), so no two live successors ever exist.
 // Returns EInvalidRefreshToken for an unknown, expired, revoked or reused token.
 func (s *Service) Refresh(ctx context.Context, raw string, c Client) (*TokenPair, error) {
+	if err := s.take(ctx, s.limits.RefreshIP, c.IP); err != nil {
+		return nil, err
+	}
 	userID, hash, err := parseRefreshToken(raw)
 	if err != nil {
 		return nil, err
@@ -327,6 +371,7 @@ func (s *Service) Refresh(ctx context.Context, raw string, c Client) (*TokenPair
 		if err := s.store.RevokeSession(ctx, userID, sess.ID, now); err != nil && ErrorCode(err) != ENotFound {
 			return nil, err
 		}
+		s.invalidate(ctx, userID)
 		s.log.WarnContext(ctx, "refresh token reuse detected; session revoked",
 			"user_id", userID, "session_id", sess.ID, "generation", rt.Generation)
 		return nil, errInvalidRefresh
@@ -360,21 +405,25 @@ func (s *Service) rotate(ctx context.Context, u *User, old *RefreshToken, raw st
 }
 
 // Authenticate verifies an access token and checks that its session is still
-// active, so that logout and revocation take effect on the next request.
-// Returns EUnauthorized.
+// active and its user still enabled, so that logout, revocation and
+// disabling take effect on the next request. On a warm cache it reads no
+// database. Returns EUnauthorized.
 func (s *Service) Authenticate(ctx context.Context, accessToken string) (*Principal, error) {
 	claims, err := s.tokens.Verify(ctx, accessToken)
 	if err != nil {
 		return nil, err
 	}
-	sess, err := s.store.Session(ctx, claims.UserID, claims.SessionID)
+	st, err := s.sessionState(ctx, claims.UserID, claims.SessionID)
 	if err != nil {
-		return nil, notFoundAs(err, errSessionEnded)
+		return nil, err
 	}
-	if !sess.Active(s.now()) {
+	if !st.active(s.now()) {
 		return nil, errSessionEnded
 	}
-	return &Principal{AccessClaims: *claims}, nil
+	p := &Principal{AccessClaims: *claims, user: st.User}
+	p.Roles = st.User.Roles
+	p.EmailVerified = st.User.EmailVerified
+	return p, nil
 }
 
 var errSessionEnded = Errorf(EUnauthorized, "The session has ended.")
@@ -387,6 +436,7 @@ func (s *Service) Logout(ctx context.Context, p *Principal, refreshToken string)
 	if err := s.store.RevokeSession(ctx, p.UserID, p.SessionID, now); err != nil && ErrorCode(err) != ENotFound {
 		return err
 	}
+	s.invalidate(ctx, p.UserID)
 	if refreshToken == "" {
 		return nil
 	}
@@ -401,12 +451,17 @@ func (s *Service) Logout(ctx context.Context, p *Principal, refreshToken string)
 	if err := s.store.RevokeSession(ctx, userID, rt.SessionID, now); err != nil && ErrorCode(err) != ENotFound {
 		return err
 	}
+	s.invalidate(ctx, userID)
 	return nil
 }
 
 // LogoutAll ends every session of the caller, the current one included.
 func (s *Service) LogoutAll(ctx context.Context, p *Principal) error {
-	return s.store.RevokeSessions(ctx, p.UserID, "", s.now())
+	if err := s.store.RevokeSessions(ctx, p.UserID, "", s.now()); err != nil {
+		return err
+	}
+	s.invalidate(ctx, p.UserID)
+	return nil
 }
 
 // Sessions returns the caller's active sessions, newest first.
@@ -421,8 +476,11 @@ func (s *Service) RevokeSession(ctx context.Context, p *Principal, sessionID str
 	if _, err := uuid.Parse(sessionID); err != nil {
 		return Errorf(ENotFound, "session not found")
 	}
-	err := s.store.RevokeSession(ctx, p.UserID, sessionID, s.now())
-	return notFoundAs(err, Errorf(ENotFound, "session not found"))
+	if err := s.store.RevokeSession(ctx, p.UserID, sessionID, s.now()); err != nil {
+		return notFoundAs(err, Errorf(ENotFound, "session not found"))
+	}
+	s.invalidate(ctx, p.UserID)
+	return nil
 }
 
 // ChangePassword replaces the caller's password after checking the current
@@ -430,9 +488,9 @@ func (s *Service) RevokeSession(ctx context.Context, p *Principal, sessionID str
 // EInvalidCredentials for a wrong current password, EWeakPassword/EInvalid
 // for a rejected new one, and EUnavailable.
 func (s *Service) ChangePassword(ctx context.Context, p *Principal, current, next string) error {
-	u, err := s.store.User(ctx, p.UserID)
+	u, err := s.account(ctx, p)
 	if err != nil {
-		return notFoundAs(err, errSessionEnded)
+		return err
 	}
 	if u.PasswordHash != "" {
 		if utf8.RuneCountInString(current) > maxPasswordInput {
@@ -456,12 +514,27 @@ func (s *Service) ChangePassword(ctx context.Context, p *Principal, current, nex
 	if err := s.store.ChangePassword(ctx, u.ID, hash, p.SessionID, s.now()); err != nil {
 		return err
 	}
+	s.invalidate(ctx, u.ID)
 	s.log.InfoContext(ctx, "password changed; other sessions revoked", "user_id", u.ID)
 	return nil
 }
 
-// Me returns the caller's account.
+// Me returns the caller's account, without its password hash. It is the
+// copy Authenticate loaded (from the cache when warm).
 func (s *Service) Me(ctx context.Context, p *Principal) (*User, error) {
+	if p.user != nil {
+		return p.user.Redacted(), nil
+	}
+	u, err := s.store.User(ctx, p.UserID)
+	if err != nil {
+		return nil, notFoundAs(err, errSessionEnded)
+	}
+	return u.Redacted(), nil
+}
+
+// account reads the caller's account from the database, for changes that
+// must start from the current row (never a cached copy).
+func (s *Service) account(ctx context.Context, p *Principal) (*User, error) {
 	u, err := s.store.User(ctx, p.UserID)
 	return u, notFoundAs(err, errSessionEnded)
 }
@@ -475,10 +548,11 @@ type ProfilePatch struct {
 // UpdateMe applies patch to the caller's profile. Returns EInvalid for a
 // malformed name.
 func (s *Service) UpdateMe(ctx context.Context, p *Principal, patch ProfilePatch) (*User, error) {
-	u, err := s.Me(ctx, p)
+	u, err := s.account(ctx, p)
 	if err != nil {
 		return nil, err
 	}
+	u = u.Redacted()
 	if patch.Name == nil {
 		return u, nil
 	}
@@ -491,13 +565,14 @@ func (s *Service) UpdateMe(ctx context.Context, p *Principal, patch ProfilePatch
 	if err := s.store.UpdateUser(ctx, u); err != nil {
 		return nil, notFoundAs(err, errSessionEnded)
 	}
+	s.invalidate(ctx, u.ID)
 	return u, nil
 }
 
 // DeleteMe deletes the caller's account with every session. Users with a
 // password must confirm it: EInvalidCredentials otherwise.
 func (s *Service) DeleteMe(ctx context.Context, p *Principal, password string) error {
-	u, err := s.Me(ctx, p)
+	u, err := s.account(ctx, p)
 	if err != nil {
 		return err
 	}
@@ -519,6 +594,7 @@ func (s *Service) DeleteMe(ctx context.Context, p *Principal, password string) e
 	if err := s.store.DeleteUser(ctx, u.ID); err != nil {
 		return notFoundAs(err, errSessionEnded)
 	}
+	s.invalidate(ctx, u.ID)
 	s.log.InfoContext(ctx, "user deleted their account", "user_id", u.ID)
 	return nil
 }

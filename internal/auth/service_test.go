@@ -452,7 +452,8 @@ func TestProfile(t *testing.T) {
 		_, err := e.svc.UpdateMe(t.Context(), p, auth.ProfilePatch{Name: &bad})
 		wantCode(t, err, auth.EInvalid)
 	}
-	me, err := e.svc.Me(t.Context(), p)
+	// The next request authenticates again and sees the new name.
+	me, err := e.svc.Me(t.Context(), e.principal(t, a))
 	if err != nil || me.Name != "Ada Lovelace" {
 		t.Fatalf("me: %v %+v", err, me)
 	}

@@ -35,6 +35,7 @@ var Vars = []Var{
 	{Name: "AUTH_DATA_DIR", Default: "./data", Help: "embedded mode: SQLite file and generated secrets"},
 	{Name: "AUTH_DATABASE_URL", Default: "", Help: "postgres://… selects PostgreSQL; empty selects SQLite in AUTH_DATA_DIR", Secret: true},
 	{Name: "AUTH_REDIS_URL", Default: "", Help: "redis://…; empty keeps cache and limits in process", Secret: true},
+	{Name: "AUTH_REDIS_KEY_PREFIX", Default: "authd:", Help: "prefix of every key authd writes to Redis (to share one Redis between deployments)"},
 	{Name: "AUTH_ISSUER", Default: "http://localhost:8080", Help: "iss of tokens and base of the well-known URLs (https in production)"},
 	{Name: "AUTH_AUDIENCE", Default: "", Help: "aud of access tokens; empty means the issuer"},
 	{Name: "AUTH_SECRET_KEY", Default: "", Help: "at least 32 characters; encrypts signing keys at rest (generated in embedded mode)", Secret: true},
@@ -50,6 +51,12 @@ var Vars = []Var{
 	{Name: "AUTH_ARGON2_PARALLELISM", Default: "1", Help: "argon2id lanes"},
 	{Name: "AUTH_HASH_CONCURRENCY", Default: "", Help: "password hashes computed at once; empty means GOMAXPROCS (the CPU limit)"},
 	{Name: "AUTH_HASH_QUEUE_TIMEOUT", Default: "2s", Help: "how long a login waits for a hashing slot before 503 + Retry-After"},
+	{Name: "AUTH_CACHE_TTL", Default: "5m", Help: "longest a cached session or profile is kept (every write invalidates it at once)"},
+	{Name: "AUTH_RATE_LOGIN_ACCOUNT", Default: "5/15m", Help: "failed logins per email before a lockout (N/period, or off)"},
+	{Name: "AUTH_LOGIN_MAX_LOCKOUT", Default: "1h", Help: "cap of the account lockout, which doubles with each repeated lockout (0: no escalation)"},
+	{Name: "AUTH_RATE_LOGIN_IP", Default: "50/15m", Help: "failed logins per client IP (N/period, or off)"},
+	{Name: "AUTH_RATE_REGISTER_IP", Default: "20/1h", Help: "registrations per client IP (N/period, or off)"},
+	{Name: "AUTH_RATE_REFRESH_IP", Default: "120/1m", Help: "token refreshes per client IP (N/period, or off)"},
 	{Name: "AUTH_TRUSTED_PROXIES", Default: "", Help: "comma-separated CIDRs whose X-Forwarded-For/-Proto are trusted"},
 	{Name: "AUTH_SMTP_URL", Default: "", Help: "smtp://user:pass@host:port; empty writes mail to the log", Secret: true},
 	{Name: "AUTH_SHUTDOWN_TIMEOUT", Default: "20s", Help: "how long SIGTERM waits for in-flight requests"},
@@ -63,6 +70,7 @@ type Config struct {
 	DataDir           string
 	DatabaseURL       string
 	RedisURL          string
+	RedisKeyPrefix    string
 	Issuer            string
 	Audience          string
 	SecretKey         string
@@ -79,6 +87,12 @@ type Config struct {
 	Argon2Parallelism uint8
 	HashConcurrency   int // 0: the hasher's default
 	HashQueueTimeout  time.Duration
+	CacheTTL          time.Duration
+	LoginAccountRate  Rate
+	LoginMaxLockout   time.Duration
+	LoginIPRate       Rate
+	RegisterIPRate    Rate
+	RefreshIPRate     Rate
 	TrustedProxies    []netip.Prefix
 	SMTPURL           string
 	ShutdownTimeout   time.Duration
@@ -128,6 +142,7 @@ func Load(getenv func(string) string, dotenvPath string) (*Config, error) {
 		DataDir:           raw["AUTH_DATA_DIR"],
 		DatabaseURL:       raw["AUTH_DATABASE_URL"],
 		RedisURL:          raw["AUTH_REDIS_URL"],
+		RedisKeyPrefix:    raw["AUTH_REDIS_KEY_PREFIX"],
 		Issuer:            strings.TrimRight(raw["AUTH_ISSUER"], "/"),
 		Audience:          raw["AUTH_AUDIENCE"],
 		SecretKey:         raw["AUTH_SECRET_KEY"],
@@ -142,6 +157,12 @@ func Load(getenv func(string) string, dotenvPath string) (*Config, error) {
 		Argon2Iterations:  uint32(p.int("AUTH_ARGON2_ITERATIONS", 1, 100)),
 		Argon2Parallelism: uint8(p.int("AUTH_ARGON2_PARALLELISM", 1, 255)),
 		HashQueueTimeout:  p.duration("AUTH_HASH_QUEUE_TIMEOUT", 0, time.Minute),
+		CacheTTL:          p.duration("AUTH_CACHE_TTL", time.Second, 24*time.Hour),
+		LoginAccountRate:  p.rate("AUTH_RATE_LOGIN_ACCOUNT"),
+		LoginMaxLockout:   p.duration("AUTH_LOGIN_MAX_LOCKOUT", 0, 30*24*time.Hour),
+		LoginIPRate:       p.rate("AUTH_RATE_LOGIN_IP"),
+		RegisterIPRate:    p.rate("AUTH_RATE_REGISTER_IP"),
+		RefreshIPRate:     p.rate("AUTH_RATE_REFRESH_IP"),
 		SMTPURL:           raw["AUTH_SMTP_URL"],
 		ShutdownTimeout:   p.duration("AUTH_SHUTDOWN_TIMEOUT", 0, 10*time.Minute),
 		raw:               raw,
@@ -356,4 +377,34 @@ func (p *parser) int(name string, min, max int) int {
 		p.fail(name, fmt.Sprintf("must be between %d and %d", min, max))
 	}
 	return n
+}
+
+// Rate is "N attempts per Period"; the zero Rate is off.
+type Rate struct {
+	Limit  int
+	Period time.Duration
+}
+
+// rate parses "N/period" (e.g. "5/15m"), or "off" / "0" for no limit.
+func (p *parser) rate(name string) Rate {
+	v := p.raw[name]
+	if v == "off" || v == "0" {
+		return Rate{}
+	}
+	n, per, ok := strings.Cut(v, "/")
+	limit, err := strconv.Atoi(strings.TrimSpace(n))
+	if !ok || err != nil || limit < 1 || limit > 1_000_000 {
+		p.fail(name, "must be N/period, e.g. 5/15m (N from 1 to 1000000), or off")
+		return Rate{}
+	}
+	period, err := time.ParseDuration(strings.TrimSpace(per))
+	if err != nil || period < time.Second || period > 30*24*time.Hour {
+		p.fail(name, "the period must be a duration from 1s to 720h, e.g. 5/15m")
+		return Rate{}
+	}
+	if period/time.Duration(limit) < time.Millisecond {
+		p.fail(name, "more than one attempt per millisecond can't be limited")
+		return Rate{}
+	}
+	return Rate{Limit: limit, Period: period}
 }

@@ -30,7 +30,11 @@ type Pinger interface {
 type Config struct {
 	Issuer         string
 	TrustedProxies []netip.Prefix
-	CacheMode      string // reported by /readyz: "in-process" until Redis exists
+	// RedisState is reported by /readyz as the "redis" check: "ok" or
+	// "degraded". Nil reports "in-process" (embedded mode, no Redis).
+	RedisState func() string
+	// Metrics serves GET /metrics; nil answers 404.
+	Metrics http.Handler
 }
 
 type server struct {
@@ -39,7 +43,8 @@ type server struct {
 	db             Pinger
 	log            *slog.Logger
 	issuer         string
-	cacheMode      string
+	redisState     func() string
+	metrics        http.Handler
 	hsts           bool
 	trustedProxies []netip.Prefix
 	mux            *http.ServeMux
@@ -53,13 +58,14 @@ func New(svc *auth.Service, keys KeySet, db Pinger, cfg Config, log *slog.Logger
 		db:             db,
 		log:            log,
 		issuer:         strings.TrimRight(cfg.Issuer, "/"),
-		cacheMode:      cfg.CacheMode,
+		redisState:     cfg.RedisState,
+		metrics:        cfg.Metrics,
 		hsts:           strings.HasPrefix(cfg.Issuer, "https://"),
 		trustedProxies: cfg.TrustedProxies,
 		mux:            http.NewServeMux(),
 	}
-	if s.cacheMode == "" {
-		s.cacheMode = "in-process"
+	if s.redisState == nil {
+		s.redisState = func() string { return "in-process" }
 	}
 	s.routes()
 	return s.observe(http.HandlerFunc(s.dispatch))

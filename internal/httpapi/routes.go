@@ -1,5 +1,7 @@
 package httpapi
 
+import "net/http"
+
 // routes registers every endpoint; this is the one place to find them.
 func (s *server) routes() {
 	s.handle("POST /api/v1/auth/register", s.register)
@@ -20,4 +22,10 @@ func (s *server) routes() {
 	s.handle("GET /.well-known/openid-configuration", s.openIDConfiguration)
 	s.handle("GET /healthz", s.healthz)
 	s.handle("GET /readyz", s.readyz)
+	if s.metrics != nil {
+		s.handle("GET /metrics", func(w http.ResponseWriter, r *http.Request) error {
+			s.metrics.ServeHTTP(w, r)
+			return nil
+		})
+	}
 }

@@ -37,7 +37,7 @@ func toUserJSON(u *auth.User) userJSON {
 		Name:          u.Name,
 		Status:        string(u.Status),
 		Roles:         roles,
-		HasPassword:   u.PasswordHash != "",
+		HasPassword:   u.HasPassword,
 		CreatedAt:     u.CreatedAt,
 		UpdatedAt:     u.UpdatedAt,
 		LastLoginAt:   optionalTime(u.LastLoginAt),
@@ -298,8 +298,8 @@ func (s *server) healthz(w http.ResponseWriter, r *http.Request) error {
 }
 
 // readyz reports each dependency. Only an unreachable database makes the
-// replica unready: a cache outage degrades service but must not take every
-// replica out of the load balancer at once.
+// replica unready: a Redis outage degrades service ("redis": "degraded") but
+// must not take every replica out of the load balancer at once.
 func (s *server) readyz(w http.ResponseWriter, r *http.Request) error {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
@@ -314,7 +314,7 @@ func (s *server) readyz(w http.ResponseWriter, r *http.Request) error {
 	}
 	writeJSON(w, status, map[string]any{
 		"status": overall,
-		"checks": map[string]string{"database": db, "redis": s.cacheMode},
+		"checks": map[string]string{"database": db, "redis": s.redisState()},
 	})
 	return nil
 }

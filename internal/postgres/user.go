@@ -97,6 +97,7 @@ func scanUser(row pgx.Row) (*auth.User, error) {
 		return nil, err
 	}
 	u.Status = auth.UserStatus(status)
+	u.HasPassword = u.PasswordHash != ""
 	u.CreatedAt, u.UpdatedAt = u.CreatedAt.UTC(), u.UpdatedAt.UTC()
 	u.LastLoginAt = fromNullTime(lastLogin)
 	if len(u.Roles) == 0 {

@@ -1,9 +1,3 @@
-// Package ratelimit counts attempts per key with GCRA (the generic cell rate
-// algorithm, a token bucket written as one timestamp), optionally escalating
-// into lockouts that double with each repeated refusal. Memory keeps the
-// counters in process (embedded mode, and the fallback when Redis is down);
-// Redis keeps them in Redis, shared by every replica, with the same
-// arithmetic in a Lua script so both give the same answers.
 package ratelimit
 
 import (

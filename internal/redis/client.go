@@ -225,13 +225,23 @@ func (c *Client) markDown(err error) {
 	}
 	c.probing = true
 	c.wg.Add(1)
-	go c.probe()
+	go c.probe(c.interval)
+}
+
+// SetProbeInterval changes how often a degraded client pings Redis, from the
+// next outage on.
+func (c *Client) SetProbeInterval(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if d > 0 {
+		c.interval = d
+	}
 }
 
 // probe pings until Redis answers and every recovery hook succeeds.
-func (c *Client) probe() {
+func (c *Client) probe(interval time.Duration) {
 	defer c.wg.Done()
-	t := time.NewTicker(c.interval)
+	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
 		select {

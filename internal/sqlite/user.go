@@ -84,6 +84,7 @@ func scanUser(row *sql.Row) (*auth.User, error) {
 		return nil, err
 	}
 	u.Status = auth.UserStatus(status)
+	u.HasPassword = u.PasswordHash != ""
 	if u.CreatedAt, err = parseTime(created); err != nil {
 		return nil, err
 	}

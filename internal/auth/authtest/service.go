@@ -45,6 +45,9 @@ type Options struct {
 	HashQueueTimeout  time.Duration // 0: password package default
 	RealHashing       bool          // production argon2id parameters instead of CheapParams
 	Algorithm         string        // "" : ES256
+	Cache             auth.Cache    // nil: no cache
+	Limiter           auth.Limiter  // nil: in process
+	Limits            auth.Limits   // zero: no limits
 }
 
 // Secret is the service secret tests seal signing keys with.
@@ -92,6 +95,9 @@ func NewService(tb testing.TB, store Backend, opts Options) (*auth.Service, *tok
 		AccessTokenTTL:    15 * time.Minute,
 		RefreshReuseGrace: grace,
 		Now:               now,
+		Cache:             opts.Cache,
+		Limiter:           opts.Limiter,
+		Limits:            opts.Limits,
 	})
 	return svc, tokens
 }

@@ -137,6 +137,7 @@ func newUser(t *testing.T) *auth.User {
 		Email:        "u-" + id + "@example.com",
 		Name:         "Test User",
 		PasswordHash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA",
+		HasPassword:  true,
 		Status:       auth.StatusActive,
 		Roles:        []string{auth.RoleUser},
 		CreatedAt:    ts,
@@ -258,7 +259,7 @@ func testCreateUser(t *testing.T, s Backend) {
 func testCreateUserNoRoles(t *testing.T, s Backend) {
 	u := newUser(t)
 	u.Roles = nil
-	u.PasswordHash = "" // a social-only account
+	u.PasswordHash, u.HasPassword = "", false // a social-only account
 	mustOK(t, s.CreateUser(context.Background(), u))
 	got := getUser(t, s, u.ID)
 	if d := diff(u, got); d != "" {

@@ -1,0 +1,108 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/talentforge/authd/internal/auth"
+	"github.com/talentforge/authd/internal/cache"
+	"github.com/talentforge/authd/internal/config"
+	"github.com/talentforge/authd/internal/httpapi"
+	"github.com/talentforge/authd/internal/ratelimit"
+	"github.com/talentforge/authd/internal/redis"
+	"github.com/talentforge/authd/internal/token"
+)
+
+// app is one replica's running parts over an open database.
+type app struct {
+	handler http.Handler
+	tokens  *token.Manager
+	redis   *redis.Client // nil without AUTH_REDIS_URL
+}
+
+// newApp wires the service, its cache and limits (in Redis when
+// AUTH_REDIS_URL is set, in process otherwise) and the HTTP handler. An
+// unreachable Redis is not an error: the replica starts degraded.
+func newApp(ctx context.Context, cfg *config.Config, db database, log *slog.Logger) (*app, error) {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	tokens, err := token.New(ctx, db, tokenConfig(cfg, log))
+	if err != nil {
+		return nil, err
+	}
+	hasher, err := newHasher(cfg)
+	if err != nil {
+		return nil, err
+	}
+	limits := authLimits(cfg)
+	if err := limits.Validate(); err != nil {
+		return nil, err
+	}
+
+	a := &app{tokens: tokens}
+	local := ratelimit.NewMemory(ratelimit.MemoryOptions{})
+	var (
+		backend    cache.Backend
+		limiter    auth.Limiter = local
+		redisState func() string
+	)
+	if cfg.RedisURL != "" {
+		rc, err := redis.Open(ctx, redis.Options{URL: cfg.RedisURL, Logger: log})
+		if err != nil {
+			return nil, err
+		}
+		a.redis = rc
+		reg.MustRegister(rc.Collectors()...)
+		backend = cache.NewRedis(rc, cache.RedisOptions{Prefix: cfg.RedisKeyPrefix})
+		limiter = ratelimit.NewRedis(rc, local, ratelimit.RedisOptions{Prefix: cfg.RedisKeyPrefix})
+		redisState = rc.State
+	} else {
+		backend = cache.NewMemory(cache.MemoryOptions{})
+	}
+
+	svc := auth.NewService(db, hasher, tokens, auth.Config{
+		AccessTokenTTL:    cfg.AccessTokenTTL,
+		RefreshTokenTTL:   cfg.RefreshTokenTTL,
+		RefreshReuseGrace: cfg.RefreshReuseGrace,
+		Logger:            log,
+		Cache:             cache.New(backend, cache.Options{MaxTTL: cfg.CacheTTL, Registerer: reg}),
+		Limiter:           limiter,
+		Limits:            limits,
+	})
+	a.handler = httpapi.New(svc, tokens, db, httpapi.Config{
+		Issuer:         cfg.Issuer,
+		TrustedProxies: cfg.TrustedProxies,
+		RedisState:     redisState,
+		Metrics:        promhttp.HandlerFor(reg, promhttp.HandlerOpts{}),
+	}, log)
+	return a, nil
+}
+
+// Close releases what newApp opened (not the database).
+func (a *app) Close() error {
+	if a.redis != nil {
+		return a.redis.Close()
+	}
+	return nil
+}
+
+// authLimits turns the AUTH_RATE_* settings into the service's rules.
+func authLimits(cfg *config.Config) auth.Limits {
+	rule := func(name string, r config.Rate) ratelimit.Rule {
+		return ratelimit.Rule{Name: name, Limit: r.Limit, Period: r.Period}
+	}
+	l := auth.Limits{
+		LoginAccount: rule(auth.DefaultLimits.LoginAccount.Name, cfg.LoginAccountRate),
+		LoginIP:      rule(auth.DefaultLimits.LoginIP.Name, cfg.LoginIPRate),
+		RegisterIP:   rule(auth.DefaultLimits.RegisterIP.Name, cfg.RegisterIPRate),
+		RefreshIP:    rule(auth.DefaultLimits.RefreshIP.Name, cfg.RefreshIPRate),
+	}
+	l.LoginAccount.MaxLockout = cfg.LoginMaxLockout
+	return l
+}

@@ -1,0 +1,278 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/talentforge/authd/internal/config"
+	"github.com/talentforge/authd/internal/postgres/pgtest"
+	"github.com/talentforge/authd/internal/redis/redistest"
+)
+
+// replica is one authd instance wired exactly as `authd serve` wires it.
+type replica struct {
+	t   *testing.T
+	app *app
+	srv *httptest.Server
+}
+
+// startReplicas starts n authd instances over one migrated PostgreSQL schema
+// and the Redis at redisURL, as n replicas behind a load balancer would run.
+func startReplicas(t *testing.T, n int, redisURL string, extra map[string]string) []*replica {
+	t.Helper()
+	vars := map[string]string{
+		"AUTH_DATABASE_URL":      pgtest.URL(t),
+		"AUTH_REDIS_URL":         redisURL,
+		"AUTH_REDIS_KEY_PREFIX":  redistest.Prefix(t, redisURL),
+		"AUTH_SECRET_KEY":        "0123456789abcdef0123456789abcdef-replicas",
+		"AUTH_ARGON2_MEMORY_KIB": "64",
+		"AUTH_ARGON2_ITERATIONS": "1",
+	}
+	for k, v := range extra {
+		vars[k] = v
+	}
+	if out, err := cli(t, vars, "", "migrate", "up"); err != nil {
+		t.Fatalf("migrate: %v\n%s", err, out)
+	}
+	cfg, err := config.Load(func(k string) string { return vars[k] }, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rs []*replica
+	for range n {
+		db, err := openReady(t.Context(), cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, err := newApp(t.Context(), cfg, db, slog.New(slog.DiscardHandler))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a.redis != nil {
+			// Probe often so recovery tests don't wait a second per step.
+			a.redis.SetProbeInterval(50 * time.Millisecond)
+		}
+		srv := httptest.NewServer(a.handler)
+		t.Cleanup(func() {
+			srv.Close()
+			a.Close()
+			db.Close()
+		})
+		rs = append(rs, &replica{t: t, app: a, srv: srv})
+	}
+	return rs
+}
+
+// call sends a JSON request and returns the status and decoded body.
+func (r *replica) call(method, path, bearer string, body any) (int, map[string]any, http.Header) {
+	r.t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		rd = bytes.NewReader(b)
+	}
+	req, _ := http.NewRequestWithContext(r.t.Context(), method, r.srv.URL+path, rd)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if bearer != "" {
+		req.Header.Set("Authorization", "Bearer "+bearer)
+	}
+	resp, err := r.srv.Client().Do(req)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	_ = json.NewDecoder(resp.Body).Decode(&out)
+	return resp.StatusCode, out, resp.Header
+}
+
+func (r *replica) register(email string) (access, refresh string) {
+	r.t.Helper()
+	status, body, _ := r.call("POST", "/api/v1/auth/register", "", map[string]string{"email": email, "password": "correct horse battery staple"})
+	if status != http.StatusCreated {
+		r.t.Fatalf("register: %d %v", status, body)
+	}
+	return body["access_token"].(string), body["refresh_token"].(string)
+}
+
+func (r *replica) login(email, password string) (int, string) {
+	r.t.Helper()
+	status, body, _ := r.call("POST", "/api/v1/auth/login", "", map[string]string{"email": email, "password": password})
+	if status == http.StatusOK {
+		return status, body["access_token"].(string)
+	}
+	return status, ""
+}
+
+func (r *replica) verify(access string) int {
+	r.t.Helper()
+	status, _, _ := r.call("GET", "/api/v1/auth/verify", access, nil)
+	return status
+}
+
+func (r *replica) redisCheck() (int, string) {
+	r.t.Helper()
+	status, body, _ := r.call("GET", "/readyz", "", nil)
+	checks, _ := body["checks"].(map[string]any)
+	s, _ := checks["redis"].(string)
+	return status, s
+}
+
+func TestReplicasShareRevocationAndLockouts(t *testing.T) {
+	for name, url := range map[string]func(testing.TB) string{"redis": redistest.URL, "redis-cluster": redistest.ClusterURL} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			rs := startReplicas(t, 2, url(t), nil)
+			a, b := rs[0], rs[1]
+
+			access, _ := a.register("ada@example.com")
+			if a.verify(access) != 200 || b.verify(access) != 200 {
+				t.Fatal("a fresh token must verify on both replicas")
+			}
+			// Both replicas have the session cached; a logout on one is
+			// honoured by the other on the very next request.
+			if status, _, _ := a.call("POST", "/api/v1/auth/logout", access, map[string]string{}); status != http.StatusNoContent {
+				t.Fatalf("logout: %d", status)
+			}
+			if got := b.verify(access); got != http.StatusUnauthorized {
+				t.Fatalf("verify on the other replica after logout: %d, want 401", got)
+			}
+
+			// Failed logins count across replicas: 5 in all, whichever
+			// replica they hit, lock the account on both.
+			for i := range 5 {
+				r := rs[i%2]
+				if status, _ := r.login("ada@example.com", "wrong password"); status != http.StatusUnauthorized {
+					t.Fatalf("failed login %d: %d", i+1, status)
+				}
+			}
+			for _, r := range rs {
+				status, body, h := r.call("POST", "/api/v1/auth/login", "", map[string]string{"email": "ada@example.com", "password": "correct horse battery staple"})
+				if status != http.StatusTooManyRequests || h.Get("Retry-After") == "" {
+					t.Fatalf("login after 5 failures: %d %v (Retry-After %q)", status, body, h.Get("Retry-After"))
+				}
+			}
+			if status, state := a.redisCheck(); status != 200 || state != "ok" {
+				t.Fatalf("readyz: %d redis=%q", status, state)
+			}
+		})
+	}
+}
+
+// TestRedisFaults stops, restarts and flushes a private Redis under two
+// replicas: requests keep being answered correctly from the database,
+// revoked tokens stay revoked, and the replicas recover by themselves.
+func TestRedisFaults(t *testing.T) {
+	t.Parallel()
+	redis := redistest.StartServer(t)
+	rs := startReplicas(t, 2, redis.URL(), nil)
+	a, b := rs[0], rs[1]
+
+	live, _ := a.register("ada@example.com")
+	dead, _ := a.register("bob@example.com")
+	for _, r := range rs {
+		if r.verify(live) != 200 || r.verify(dead) != 200 {
+			t.Fatal("warm-up verify failed")
+		}
+	}
+	if status, _, _ := a.call("POST", "/api/v1/auth/logout", dead, map[string]string{}); status != http.StatusNoContent {
+		t.Fatal("logout failed")
+	}
+
+	// Flush: the cache is gone, the database still says revoked.
+	redis.Flush()
+	for _, r := range rs {
+		if r.verify(live) != 200 || r.verify(dead) != 401 {
+			t.Fatal("after a flush: live must verify and revoked must not")
+		}
+	}
+
+	// Stop: every replica goes degraded, keeps answering from the database.
+	redis.Stop()
+	for _, r := range rs {
+		if got := r.verify(live); got != 200 {
+			t.Fatalf("verify with Redis down: %d", got)
+		}
+		if got := r.verify(dead); got != 401 {
+			t.Fatalf("revoked token with Redis down: %d", got)
+		}
+		if status, state := r.redisCheck(); status != 200 || state != "degraded" {
+			t.Fatalf("readyz with Redis down: %d redis=%q, want 200 degraded", status, state)
+		}
+	}
+	metrics := scrape(t, a)
+	if !strings.Contains(metrics, "authd_redis_up{mode=\"standalone\"} 0") {
+		t.Fatalf("metrics do not report Redis down:\n%s", grepLines(metrics, "authd_redis"))
+	}
+	// A logout while Redis is down is honoured everywhere at once.
+	second, _ := b.register("cy@example.com")
+	if a.verify(second) != 200 {
+		t.Fatal("verify of a new session with Redis down")
+	}
+	if status, _, _ := b.call("POST", "/api/v1/auth/logout", second, map[string]string{}); status != http.StatusNoContent {
+		t.Fatal("logout with Redis down failed")
+	}
+	if a.verify(second) != 401 {
+		t.Fatal("logout with Redis down not honoured by the other replica")
+	}
+	// Limits fall back to in-process counters: still enforced.
+	for range 5 {
+		a.login("ada@example.com", "wrong password")
+	}
+	if status, _ := a.login("ada@example.com", "correct horse battery staple"); status != http.StatusTooManyRequests {
+		t.Fatalf("in-process lockout with Redis down: %d", status)
+	}
+
+	// Restart (empty): both replicas recover without a restart of their own.
+	redis.Start()
+	deadline := time.Now().Add(10 * time.Second)
+	for _, r := range rs {
+		for {
+			if _, state := r.redisCheck(); state == "ok" {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("replica did not leave degraded mode within 10s of Redis returning")
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	for _, r := range rs {
+		if r.verify(live) != 200 || r.verify(dead) != 401 || r.verify(second) != 401 {
+			t.Fatal("after recovery: wrong verify answers")
+		}
+	}
+	if !strings.Contains(scrape(t, a), "authd_redis_up{mode=\"standalone\"} 1") {
+		t.Fatal("metrics do not report Redis back up")
+	}
+}
+
+func scrape(t *testing.T, r *replica) string {
+	t.Helper()
+	resp, err := r.srv.Client().Get(r.srv.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
+}
+
+func grepLines(s, sub string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, sub) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
+}

@@ -1,0 +1,93 @@
+package auth
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+// sessionState is what the cache keeps per session: the state Authenticate
+// decides on and the profile GET /users/me returns, so that neither touches
+// the database on a warm cache. It never holds the password hash.
+type sessionState struct {
+	Found     bool      `json:"f"`
+	RevokedAt time.Time `json:"r,omitzero"`
+	ExpiresAt time.Time `json:"e,omitzero"`
+	User      *User     `json:"u,omitempty"`
+}
+
+func (st *sessionState) active(now time.Time) bool {
+	return st.Found && st.RevokedAt.IsZero() && now.Before(st.ExpiresAt) &&
+		st.User != nil && st.User.Status == StatusActive
+}
+
+// sessionState returns the state of the user's session through the cache.
+func (s *Service) sessionState(ctx context.Context, userID, sessionID string) (*sessionState, error) {
+	raw, err := s.cache.Get(ctx, userID, "s:"+sessionID, func(ctx context.Context) ([]byte, time.Duration, error) {
+		st, ttl, err := s.loadSessionState(ctx, userID, sessionID)
+		if err != nil {
+			return nil, 0, err
+		}
+		b, err := json.Marshal(st)
+		return b, ttl, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	var st sessionState
+	if err := json.Unmarshal(raw, &st); err != nil {
+		return nil, fmt.Errorf("decode cached session state: %w", err)
+	}
+	return &st, nil
+}
+
+// loadSessionState reads the state from the database and says how long it
+// may be cached. An ended (or unknown) session is final, and remembered for
+// as long as an access token naming it can still be valid, so replayed
+// tokens of revoked sessions are turned away without a database read. A live
+// session's entry never outlives the session.
+func (s *Service) loadSessionState(ctx context.Context, userID, sessionID string) (*sessionState, time.Duration, error) {
+	ended := s.cfg.AccessTokenTTL
+	sess, err := s.store.Session(ctx, userID, sessionID)
+	if ErrorCode(err) == ENotFound {
+		return &sessionState{}, ended, nil
+	}
+	if err != nil {
+		return nil, 0, err
+	}
+	st := &sessionState{Found: true, RevokedAt: sess.RevokedAt, ExpiresAt: sess.ExpiresAt}
+	now := s.now()
+	if !sess.Active(now) {
+		return st, ended, nil
+	}
+	u, err := s.store.User(ctx, userID)
+	if ErrorCode(err) == ENotFound {
+		return &sessionState{}, ended, nil
+	}
+	if err != nil {
+		return nil, 0, err
+	}
+	st.User = u.Redacted()
+	return st, sess.ExpiresAt.Sub(now), nil
+}
+
+// invalidate drops the user's cached entries after a committed write. The
+// cache retries undeliverable invalidations itself, so a failure here is
+// only logged.
+func (s *Service) invalidate(ctx context.Context, userID string) {
+	if err := s.cache.Invalidate(ctx, userID); err != nil {
+		s.log.WarnContext(ctx, "cache invalidation failed", "user_id", userID, "err", err)
+	}
+}
+
+// noCache is the Cache of a Service configured without one: every read goes
+// to the database.
+type noCache struct{}
+
+func (noCache) Get(ctx context.Context, _, _ string, load func(context.Context) ([]byte, time.Duration, error)) ([]byte, error) {
+	b, _, err := load(ctx)
+	return b, err
+}
+
+func (noCache) Invalidate(context.Context, string) error { return nil }

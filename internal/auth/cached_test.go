@@ -1,0 +1,177 @@
+package auth_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/talentforge/authd/internal/auth"
+	"github.com/talentforge/authd/internal/auth/authtest"
+	"github.com/talentforge/authd/internal/cache"
+	"github.com/talentforge/authd/internal/redis/redistest"
+)
+
+// caches are the Cache implementations the service's cached paths run
+// against: in process, and in real Redis standalone and Cluster.
+var caches = []struct {
+	name string
+	open func(t *testing.T, clock *authtest.Clock) auth.Cache
+}{
+	{"memory", func(t *testing.T, clock *authtest.Clock) auth.Cache {
+		return cache.New(cache.NewMemory(cache.MemoryOptions{Now: clock.Now}), cache.Options{})
+	}},
+	{"redis", func(t *testing.T, clock *authtest.Clock) auth.Cache { return redisCache(t, redistest.URL(t)) }},
+	{"redis-cluster", func(t *testing.T, clock *authtest.Clock) auth.Cache { return redisCache(t, redistest.ClusterURL(t)) }},
+}
+
+func redisCache(t *testing.T, url string) auth.Cache {
+	c := openRedis(t, url)
+	return cache.New(cache.NewRedis(c, cache.RedisOptions{Prefix: redistest.Prefix(t, url)}), cache.Options{})
+}
+
+func forEachCache(t *testing.T, fn func(t *testing.T, e *env, store *authtest.CountingStore)) {
+	for _, c := range caches {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			clock := authtest.NewClock()
+			store := &authtest.CountingStore{Backend: openSQLite(t)}
+			e := newEnvOn(t, store, authtest.Options{Clock: clock, Cache: c.open(t, clock)})
+			fn(t, e, store)
+		})
+	}
+}
+
+// TestWarmCacheReadsNoDatabase: once a session is cached, Authenticate and
+// Me are answered without a database read.
+func TestWarmCacheReadsNoDatabase(t *testing.T) {
+	forEachCache(t, func(t *testing.T, e *env, store *authtest.CountingStore) {
+		_, pair := e.register(t, "ada@example.com")
+		e.principal(t, pair) // warms the cache
+		before := store.Reads()
+		for range 10 {
+			p := e.principal(t, pair)
+			u, err := e.svc.Me(t.Context(), p)
+			if err != nil || u.Email != "ada@example.com" || u.PasswordHash != "" {
+				t.Fatalf("me: %+v, %v", u, err)
+			}
+		}
+		if n := store.Reads() - before; n != 0 {
+			t.Fatalf("%d database reads on a warm cache, want 0", n)
+		}
+	})
+}
+
+// TestCachedWritesTakeEffectAtOnce primes the cache before every write and
+// checks that the next read sees the write.
+func TestCachedWritesTakeEffectAtOnce(t *testing.T) {
+	forEachCache(t, func(t *testing.T, e *env, store *authtest.CountingStore) {
+		ctx := t.Context()
+		_, a := e.register(t, "ada@example.com")
+		loginAda := func() *auth.TokenPair {
+			t.Helper()
+			_, p, err := e.svc.Login(ctx, auth.LoginInput{Email: "ada@example.com", Password: pw})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return p
+		}
+		b, c := loginAda(), loginAda()
+		pa, pb, pc := e.principal(t, a), e.principal(t, b), e.principal(t, c)
+
+		// Profile change.
+		name := "Ada Lovelace"
+		if _, err := e.svc.UpdateMe(ctx, pa, auth.ProfilePatch{Name: &name}); err != nil {
+			t.Fatal(err)
+		}
+		if u, _ := e.svc.Me(ctx, e.principal(t, b)); u.Name != name {
+			t.Fatalf("profile after update: name %q", u.Name)
+		}
+
+		// Session revoke, logout.
+		if err := e.svc.RevokeSession(ctx, pa, b.SessionID); err != nil {
+			t.Fatal(err)
+		}
+		_, err := e.svc.Authenticate(ctx, b.AccessToken)
+		wantCode(t, err, auth.EUnauthorized)
+		if err := e.svc.Logout(ctx, pc, ""); err != nil {
+			t.Fatal(err)
+		}
+		_, err = e.svc.Authenticate(ctx, c.AccessToken)
+		wantCode(t, err, auth.EUnauthorized)
+		_ = pb
+
+		// Password change ends the other sessions.
+		d := loginAda()
+		e.principal(t, d)
+		if err := e.svc.ChangePassword(ctx, e.principal(t, a), pw, pw+" 2"); err != nil {
+			t.Fatal(err)
+		}
+		_, err = e.svc.Authenticate(ctx, d.AccessToken)
+		wantCode(t, err, auth.EUnauthorized)
+		e.principal(t, a)
+
+		// Refresh-token reuse revokes the session.
+		next, err := e.svc.Refresh(ctx, a.RefreshToken, auth.Client{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.principal(t, next)
+		e.clock.Advance(time.Minute) // past the reuse grace
+		_, err = e.svc.Refresh(ctx, a.RefreshToken, auth.Client{})
+		wantCode(t, err, auth.EInvalidRefreshToken)
+		_, err = e.svc.Authenticate(ctx, next.AccessToken)
+		wantCode(t, err, auth.EUnauthorized)
+
+		// Logout-all and account deletion.
+		_, x, err := e.svc.Login(ctx, auth.LoginInput{Email: "ada@example.com", Password: pw + " 2"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		y := loginAdaWith(t, e, pw+" 2")
+		px := e.principal(t, x)
+		e.principal(t, y)
+		if err := e.svc.LogoutAll(ctx, px); err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range []*auth.TokenPair{x, y} {
+			_, err = e.svc.Authenticate(ctx, p.AccessToken)
+			wantCode(t, err, auth.EUnauthorized)
+		}
+		z := loginAdaWith(t, e, pw+" 2")
+		pz := e.principal(t, z)
+		if err := e.svc.DeleteMe(ctx, pz, pw+" 2"); err != nil {
+			t.Fatal(err)
+		}
+		_, err = e.svc.Authenticate(ctx, z.AccessToken)
+		wantCode(t, err, auth.EUnauthorized)
+	})
+}
+
+func loginAdaWith(t *testing.T, e *env, password string) *auth.TokenPair {
+	t.Helper()
+	_, p, err := e.svc.Login(t.Context(), auth.LoginInput{Email: "ada@example.com", Password: password})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// TestRevokedSessionIsRememberedWithoutDatabase: a revoked session's
+// tokens are turned away from the cache while they could still be valid.
+func TestRevokedSessionIsRememberedWithoutDatabase(t *testing.T) {
+	forEachCache(t, func(t *testing.T, e *env, store *authtest.CountingStore) {
+		_, a := e.register(t, "ada@example.com")
+		if err := e.svc.Logout(t.Context(), e.principal(t, a), ""); err != nil {
+			t.Fatal(err)
+		}
+		_, err := e.svc.Authenticate(t.Context(), a.AccessToken)
+		wantCode(t, err, auth.EUnauthorized)
+		before := store.Reads()
+		for range 5 {
+			_, err := e.svc.Authenticate(t.Context(), a.AccessToken)
+			wantCode(t, err, auth.EUnauthorized)
+		}
+		if n := store.Reads() - before; n != 0 {
+			t.Fatalf("%d database reads for a known-revoked session, want 0", n)
+		}
+	})
+}

@@ -1,0 +1,71 @@
+package cache
+
+import (
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+)
+
+func TestMemory(t *testing.T) {
+	testBackend(t, func(t *testing.T) fixture {
+		clk := newClock()
+		m := NewMemory(MemoryOptions{Now: clk.Now})
+		return fixture{backend: m, replica: m, ttl: time.Minute, wait: clk.Add}
+	})
+}
+
+func TestMemoryIsBounded(t *testing.T) {
+	const limit = 16
+	m := NewMemory(MemoryOptions{MaxEntries: limit})
+	c := New(m, Options{})
+	for i := range 10 * limit {
+		get(t, c, strconv.Itoa(i%(3*limit)), strconv.Itoa(i), constant("v"))
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if len(m.entries) > limit || len(m.versions) > limit {
+		t.Fatalf("%d entries, %d versions; want at most %d of each", len(m.entries), len(m.versions), limit)
+	}
+}
+
+func TestMemoryEvictsExpiredEntriesFirst(t *testing.T) {
+	clk := newClock()
+	c := New(NewMemory(MemoryOptions{Now: clk.Now, MaxEntries: 4}), Options{})
+	short, _ := counting("short", time.Second)
+	for _, k := range []string{"s1", "s2"} {
+		get(t, c, "u1", k, short)
+	}
+	long, calls := counting("long", time.Hour)
+	for _, k := range []string{"l1", "l2"} {
+		get(t, c, "u1", k, long)
+	}
+	clk.Add(2 * time.Second)
+	get(t, c, "u1", "l3", long) // full: the two expired entries make room
+	for _, k := range []string{"l1", "l2", "l3"} {
+		get(t, c, "u1", k, long)
+	}
+	if n := calls.Load(); n != 3 {
+		t.Fatalf("long entries loaded %d times, want 3: a live entry was evicted before expired ones", n)
+	}
+}
+
+// clock is a fake time source that moves only when told to.
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func newClock() *clock { return &clock{now: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)} }
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *clock) Add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}

@@ -1,0 +1,58 @@
+package ratelimit_test
+
+import (
+	"context"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/talentforge/authd/internal/ratelimit"
+	"github.com/talentforge/authd/internal/redis/redistest"
+)
+
+// benchRule allows about a third of the attempts of a tight loop on one key,
+// so both the allowed and the refused paths are measured.
+var benchRule = ratelimit.Rule{Name: "bench", Limit: 100, Period: 100 * time.Millisecond, MaxLockout: time.Second}
+
+func BenchmarkMemoryAllow(b *testing.B) {
+	benchAllow(b, ratelimit.NewMemory(ratelimit.MemoryOptions{}))
+}
+
+func BenchmarkRedisAllow(b *testing.B) {
+	for _, s := range servers {
+		b.Run(s.name, func(b *testing.B) {
+			url := s.url(b)
+			client := openClient(b, url, 0)
+			benchAllow(b, ratelimit.NewRedis(client, nil, ratelimit.RedisOptions{Prefix: redistest.Prefix(b, url)}))
+		})
+	}
+}
+
+func benchAllow(b *testing.B, l limiter) {
+	ctx := context.Background()
+	keys := make([]string, 1024)
+	for i := range keys {
+		keys[i] = "user" + strconv.Itoa(i) + "@example.com"
+	}
+	b.Run("one-key", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := l.Allow(ctx, benchRule, keys[0], 1); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("parallel-1024-keys", func(b *testing.B) {
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			i := 0
+			for pb.Next() {
+				if _, err := l.Allow(ctx, benchRule, keys[i%len(keys)], 1); err != nil {
+					b.Error(err)
+					return
+				}
+				i++
+			}
+		})
+	})
+}

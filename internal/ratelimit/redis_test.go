@@ -1,0 +1,255 @@
+package ratelimit_test
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"math/rand/v2"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/talentforge/authd/internal/ratelimit"
+	"github.com/talentforge/authd/internal/redis"
+	"github.com/talentforge/authd/internal/redis/redistest"
+)
+
+// servers are the shared Redis topologies every Redis test runs on.
+var servers = []struct {
+	name string
+	url  func(testing.TB) string
+}{
+	{"standalone", redistest.URL},
+	{"cluster", redistest.ClusterURL},
+}
+
+func openClient(tb testing.TB, url string, probe time.Duration) *redis.Client {
+	tb.Helper()
+	c, err := redis.Open(context.Background(), redis.Options{URL: url, ProbeInterval: probe})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { c.Close() })
+	return c
+}
+
+// TestRedis runs the contract without a fallback, so that every answer comes
+// from Redis (an outage would fail the test rather than hide in Memory).
+func TestRedis(t *testing.T) {
+	for _, s := range servers {
+		t.Run(s.name, func(t *testing.T) {
+			t.Parallel()
+			url := s.url(t)
+			client := openClient(t, url, 0)
+			testLimiter(t, func(t *testing.T, now func() time.Time) limiter {
+				return ratelimit.NewRedis(client, nil, ratelimit.RedisOptions{Prefix: redistest.Prefix(t, url), Now: now})
+			})
+		})
+	}
+}
+
+func TestRedisKeys(t *testing.T) {
+	for _, s := range servers {
+		t.Run(s.name, func(t *testing.T) {
+			t.Parallel()
+			url := s.url(t)
+			prefix := redistest.Prefix(t, url)
+			client := openClient(t, url, 0)
+			clk := newClock()
+			l := ratelimit.NewRedis(client, nil, ratelimit.RedisOptions{Prefix: prefix, Now: clk.Now})
+			const email = "alice@example.com"
+			sum := sha256.Sum256([]byte(email))
+			name := prefix + "rl:{" + strict.Name + ":" + hex.EncodeToString(sum[:])[:32] + "}"
+			ttl := func() time.Duration {
+				t.Helper()
+				d, err := client.Universal().PTTL(context.Background(), name).Result()
+				if err != nil {
+					t.Fatal(err)
+				}
+				return d
+			}
+
+			check(t, l, strict, email, 1, ok(4))
+			keys := redisKeys(t, client.Universal(), prefix)
+			if len(keys) != 1 || keys[0] != name {
+				t.Fatalf("keys = %q, want [%q]", keys, name)
+			}
+			if strings.Contains(keys[0], "alice") || strings.Contains(keys[0], "example") {
+				t.Fatalf("key %q shows the caller's key in the clear", keys[0])
+			}
+			// Kept until the allowance is full again: one interval.
+			if d := ttl(); d > 3*time.Minute || d < 3*time.Minute-10*time.Second {
+				t.Fatalf("PTTL = %s, want about 3m", d)
+			}
+			check(t, l, strict, email, -1, ok(5))
+			if keys := redisKeys(t, client.Universal(), prefix); len(keys) != 0 {
+				t.Fatalf("full allowance still stored: %q", keys)
+			}
+			// A strike is kept for StrikeMemory.
+			exhaust(t, l, strict, email)
+			check(t, l, strict, email, 1, no(0, 3*time.Minute))
+			if d := ttl(); d > ratelimit.StrikeMemory || d < ratelimit.StrikeMemory-10*time.Second {
+				t.Fatalf("PTTL = %s, want about %s", d, ratelimit.StrikeMemory)
+			}
+			reset(t, l, strict, email)
+			if keys := redisKeys(t, client.Universal(), prefix); len(keys) != 0 {
+				t.Fatalf("keys after Reset: %q", keys)
+			}
+		})
+	}
+}
+
+// TestRedisMatchesMemory drives the Lua script and the Go reference with the
+// same random attempts on the same clock: they must agree on every answer.
+func TestRedisMatchesMemory(t *testing.T) {
+	rules := []ratelimit.Rule{
+		strict,
+		{Name: "small", Limit: 2, Period: 7 * time.Second, MaxLockout: 100 * time.Second},
+		{Name: "uneven", Limit: 7, Period: 10 * time.Second},
+		{Name: "long", Limit: 3, Period: time.Hour, MaxLockout: 48 * time.Hour},
+	}
+	steps := []time.Duration{0, 0, time.Millisecond, 999 * time.Millisecond, 3 * time.Second, 2 * time.Minute, 20 * time.Minute, 25 * time.Hour}
+	for _, s := range servers {
+		t.Run(s.name, func(t *testing.T) {
+			t.Parallel()
+			url := s.url(t)
+			clk := newClock()
+			r := ratelimit.NewRedis(openClient(t, url, 0), nil, ratelimit.RedisOptions{Prefix: redistest.Prefix(t, url), Now: clk.Now})
+			m := ratelimit.NewMemory(ratelimit.MemoryOptions{Now: clk.Now})
+			ctx := context.Background()
+			rnd := rand.New(rand.NewPCG(1, 2))
+			for i := range 3000 {
+				clk.Advance(steps[rnd.IntN(len(steps))])
+				rule, key, cost := rules[rnd.IntN(len(rules))], []string{"x", "y"}[rnd.IntN(2)], rnd.IntN(7)-2
+				if rnd.IntN(100) == 0 {
+					reset(t, r, rule, key)
+					reset(t, m, rule, key)
+					continue
+				}
+				want, err := m.Allow(ctx, rule, key, cost)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got, err := r.Allow(ctx, rule, key, cost)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got != want {
+					t.Fatalf("step %d, Allow(%s, %s, %d): Redis %+v, Memory %+v", i, rule.Name, key, cost, got, want)
+				}
+			}
+		})
+	}
+}
+
+// TestRedisFallback stops a private server: Allow answers from Memory, and
+// from Redis again once the client has found it back.
+func TestRedisFallback(t *testing.T) {
+	srv := redistest.StartServer(t)
+	client := openClient(t, srv.URL(), 50*time.Millisecond)
+	clk := newClock()
+	mem := ratelimit.NewMemory(ratelimit.MemoryOptions{Now: clk.Now})
+	l := ratelimit.NewRedis(client, mem, ratelimit.RedisOptions{Prefix: "fallback:", Now: clk.Now})
+
+	check(t, l, login, "a", 1, ok(4))
+	if n := len(redisKeys(t, client.Universal(), "fallback:")); n != 1 || mem.Len() != 0 {
+		t.Fatalf("%d keys in Redis, %d in Memory; want 1 and 0", n, mem.Len())
+	}
+
+	srv.Stop()
+	check(t, l, login, "a", 1, ok(4)) // Memory starts from zero
+	check(t, l, login, "a", 1, ok(3))
+	if client.Up() || mem.Len() != 1 {
+		t.Fatalf("Up = %v, Memory keys = %d; want degraded, 1", client.Up(), mem.Len())
+	}
+	reset(t, l, login, "a")
+	check(t, l, login, "a", 0, ok(5))
+
+	srv.Start()
+	waitUp(t, client)
+	check(t, l, login, "b", 1, ok(4))
+	if n := len(redisKeys(t, client.Universal(), "fallback:")); n != 1 || mem.Len() != 0 {
+		t.Fatalf("%d keys in Redis, %d in Memory; want 1 and 0", n, mem.Len())
+	}
+}
+
+// TestRedisResetReplay resets keys while the client is degraded: the resets
+// reach Redis when the client recovers, before it serves from Redis again.
+func TestRedisResetReplay(t *testing.T) {
+	for _, s := range servers {
+		t.Run(s.name, func(t *testing.T) {
+			t.Parallel()
+			url := s.url(t)
+			prefix := redistest.Prefix(t, url)
+			client := openClient(t, url, time.Second)
+			clk := newClock()
+			l := ratelimit.NewRedis(client, ratelimit.NewMemory(ratelimit.MemoryOptions{Now: clk.Now}),
+				ratelimit.RedisOptions{Prefix: prefix, Now: clk.Now})
+			bare := ratelimit.NewRedis(client, nil, ratelimit.RedisOptions{Prefix: prefix, Now: clk.Now})
+			keys := []string{"j", "k", "l"} // several, on several Cluster nodes
+
+			for _, k := range keys {
+				exhaust(t, l, strict, k)
+				check(t, l, strict, k, 1, no(0, 3*time.Minute))
+			}
+			client.MarkDown(errors.New("test outage"))
+			for _, k := range keys {
+				reset(t, l, strict, k)
+			}
+			if _, err := bare.Allow(context.Background(), strict, "k", 1); !errors.Is(err, redis.ErrDegraded) {
+				t.Fatalf("Allow without fallback while degraded: %v, want ErrDegraded", err)
+			}
+			if n := len(redisKeys(t, client.Universal(), prefix)); n != len(keys) {
+				t.Fatalf("%d keys in Redis during the outage, want %d (resets not delivered yet)", n, len(keys))
+			}
+
+			waitUp(t, client)
+			if left := redisKeys(t, client.Universal(), prefix); len(left) != 0 {
+				t.Fatalf("keys after recovery: %q, want the resets replayed", left)
+			}
+			exhaust(t, l, strict, "k")
+			check(t, l, strict, "k", 1, no(0, 3*time.Minute)) // first strike again
+		})
+	}
+}
+
+// waitUp polls until the client's probe has found Redis again.
+func waitUp(t *testing.T, c *redis.Client) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); !c.Up(); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("client still degraded after 10s")
+		}
+	}
+}
+
+// redisKeys lists the keys under prefix, on every master of a Cluster.
+func redisKeys(t *testing.T, c goredis.UniversalClient, prefix string) []string {
+	t.Helper()
+	var mu sync.Mutex
+	var keys []string
+	scan := func(ctx context.Context, n *goredis.Client) error {
+		iter := n.Scan(ctx, 0, prefix+"*", 100).Iterator()
+		for iter.Next(ctx) {
+			mu.Lock()
+			keys = append(keys, iter.Val())
+			mu.Unlock()
+		}
+		return iter.Err()
+	}
+	ctx := context.Background()
+	var err error
+	if cc, ok := c.(*goredis.ClusterClient); ok {
+		err = cc.ForEachMaster(ctx, scan)
+	} else {
+		err = scan(ctx, c.(*goredis.Client))
+	}
+	if err != nil {
+		t.Fatalf("scan %s*: %v", prefix, err)
+	}
+	return keys
+}

@@ -1,0 +1,259 @@
+package ratelimit_test
+
+import (
+	"context"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/talentforge/authd/internal/auth"
+	"github.com/talentforge/authd/internal/ratelimit"
+)
+
+var (
+	_ auth.Limiter       = (*ratelimit.Memory)(nil)
+	_ auth.Limiter       = (*ratelimit.Redis)(nil)
+	_ ratelimit.Fallback = (*ratelimit.Memory)(nil)
+)
+
+// limiter is the method set every backend shares (auth.Limiter).
+type limiter interface {
+	Allow(ctx context.Context, rule ratelimit.Rule, key string, cost int) (ratelimit.Decision, error)
+	Reset(ctx context.Context, rule ratelimit.Rule, key string) error
+}
+
+// openFunc gives a subtest a fresh, empty limiter on the clock now.
+type openFunc func(t *testing.T, now func() time.Time) limiter
+
+// clock is a fake clock shared by a limiter and its test, so that time
+// passes only when the test says so.
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func newClock() *clock { return &clock{now: time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)} }
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+var (
+	login  = ratelimit.Rule{Name: "login", Limit: 5, Period: 15 * time.Minute}
+	strict = ratelimit.Rule{Name: "strict", Limit: 5, Period: 15 * time.Minute, MaxLockout: time.Hour}
+)
+
+func ok(remaining int) ratelimit.Decision {
+	return ratelimit.Decision{Allowed: true, Remaining: remaining}
+}
+
+func no(remaining int, retryAfter time.Duration) ratelimit.Decision {
+	return ratelimit.Decision{Remaining: remaining, RetryAfter: retryAfter}
+}
+
+// check calls Allow and compares its decision with want.
+func check(t *testing.T, l limiter, rule ratelimit.Rule, key string, cost int, want ratelimit.Decision) {
+	t.Helper()
+	got, err := l.Allow(context.Background(), rule, key, cost)
+	if err != nil {
+		t.Fatalf("Allow(%s, %q, %d): %v", rule.Name, key, cost, err)
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Fatalf("Allow(%s, %q, %d) (-want +got):\n%s", rule.Name, key, cost, diff)
+	}
+}
+
+func exhaust(t *testing.T, l limiter, rule ratelimit.Rule, key string) {
+	t.Helper()
+	for i := range rule.Limit {
+		check(t, l, rule, key, 1, ok(rule.Limit-1-i))
+	}
+}
+
+func reset(t *testing.T, l limiter, rule ratelimit.Rule, key string) {
+	t.Helper()
+	if err := l.Reset(context.Background(), rule, key); err != nil {
+		t.Fatalf("Reset(%s, %q): %v", rule.Name, key, err)
+	}
+}
+
+// testLimiter is the contract every backend must pass.
+func testLimiter(t *testing.T, open openFunc) {
+	// T = 15m / 5 = 3m for login and strict.
+	tests := []struct {
+		name string
+		run  func(t *testing.T, l limiter, clk *clock)
+	}{
+		{"burst then exact retry-after", func(t *testing.T, l limiter, clk *clock) {
+			exhaust(t, l, login, "k")
+			check(t, l, login, "k", 1, no(0, 3*time.Minute))
+			clk.Advance(90*time.Second + 500*time.Millisecond)
+			check(t, l, login, "k", 1, no(0, 89500*time.Millisecond))
+		}},
+		{"refill one per interval", func(t *testing.T, l limiter, clk *clock) {
+			exhaust(t, l, login, "k")
+			clk.Advance(3 * time.Minute)
+			check(t, l, login, "k", 1, ok(0))
+			check(t, l, login, "k", 1, no(0, 3*time.Minute))
+			clk.Advance(7 * time.Minute)
+			check(t, l, login, "k", 0, ok(2))
+			clk.Advance(time.Hour)
+			check(t, l, login, "k", 0, ok(5))
+		}},
+		{"cost above one", func(t *testing.T, l limiter, clk *clock) {
+			check(t, l, login, "k", 3, ok(2))
+			check(t, l, login, "k", 3, no(2, 3*time.Minute))
+			check(t, l, login, "k", 2, ok(0))
+			if d, _ := l.Allow(context.Background(), login, "k", 1000); d.Allowed || d.RetryAfter <= 0 {
+				t.Fatalf("cost above the limit: %+v, want refused with a RetryAfter", d)
+			}
+		}},
+		{"uneven period still bursts exactly limit", func(t *testing.T, l limiter, clk *clock) {
+			rule := ratelimit.Rule{Name: "uneven", Limit: 3, Period: 10 * time.Second} // T = 3333ms
+			exhaust(t, l, rule, "k")
+			check(t, l, rule, "k", 1, no(0, 3333*time.Millisecond))
+		}},
+		{"peek does not consume", func(t *testing.T, l limiter, clk *clock) {
+			check(t, l, strict, "k", 0, ok(5))
+			check(t, l, strict, "k", 0, ok(5))
+			exhaust(t, l, strict, "k")
+			for range 3 {
+				check(t, l, strict, "k", 0, no(0, 3*time.Minute))
+			}
+			// The peeks struck nothing: this is the first lockout.
+			check(t, l, strict, "k", 1, no(0, 3*time.Minute))
+		}},
+		{"give back restores one, never beyond full", func(t *testing.T, l limiter, clk *clock) {
+			check(t, l, login, "k", 1, ok(4))
+			check(t, l, login, "k", 1, ok(3))
+			check(t, l, login, "k", -1, ok(4))
+			check(t, l, login, "k", -1, ok(5))
+			check(t, l, login, "k", -1, ok(5))
+			check(t, l, login, "k", -10, ok(5))
+			exhaust(t, l, login, "k")
+			check(t, l, login, "k", 1, no(0, 3*time.Minute))
+			check(t, l, login, "k", -1, ok(1))
+			check(t, l, login, "k", 1, ok(0))
+			check(t, l, login, "k", 1, no(0, 3*time.Minute))
+		}},
+		{"lockouts double up to the maximum", func(t *testing.T, l limiter, clk *clock) {
+			exhaust(t, l, strict, "k")
+			var got []time.Duration
+			for range 7 {
+				d := ratelimit.Decision{Allowed: true}
+				for d.Allowed {
+					var err error
+					if d, err = l.Allow(context.Background(), strict, "k", 1); err != nil {
+						t.Fatal(err)
+					}
+				}
+				got = append(got, d.RetryAfter)
+				// Refused throughout, without extending the lockout.
+				clk.Advance(d.RetryAfter / 2)
+				rest := d.RetryAfter - d.RetryAfter/2
+				check(t, l, strict, "k", 1, no(0, rest))
+				check(t, l, strict, "k", 0, no(0, rest))
+				clk.Advance(rest - time.Millisecond)
+				check(t, l, strict, "k", 1, no(0, time.Millisecond))
+				clk.Advance(time.Millisecond)
+			}
+			want := []time.Duration{3 * time.Minute, 6 * time.Minute, 12 * time.Minute, 24 * time.Minute, 48 * time.Minute, time.Hour, time.Hour}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Fatalf("lockouts (-want +got):\n%s", diff)
+			}
+			// Strikes are remembered for a day after the last one …
+			clk.Advance(22 * time.Hour) // 23h after the last strike
+			exhaust(t, l, strict, "k")
+			check(t, l, strict, "k", 1, no(0, time.Hour))
+			// … and then forgotten.
+			clk.Advance(ratelimit.StrikeMemory)
+			exhaust(t, l, strict, "k")
+			check(t, l, strict, "k", 1, no(0, 3*time.Minute))
+		}},
+		{"reset clears counts and strikes", func(t *testing.T, l limiter, clk *clock) {
+			exhaust(t, l, strict, "k")
+			check(t, l, strict, "k", 1, no(0, 3*time.Minute))
+			reset(t, l, strict, "k")
+			exhaust(t, l, strict, "k")
+			check(t, l, strict, "k", 1, no(0, 3*time.Minute)) // not 6m
+			reset(t, l, strict, "never-seen")
+		}},
+		{"rules are independent", func(t *testing.T, l limiter, clk *clock) {
+			other := login
+			other.Name = "login-ip"
+			exhaust(t, l, login, "k")
+			check(t, l, login, "k", 1, no(0, 3*time.Minute))
+			exhaust(t, l, other, "k")
+			reset(t, l, other, "k")
+			check(t, l, login, "k", 1, no(0, 3*time.Minute))
+		}},
+		{"keys are independent", func(t *testing.T, l limiter, clk *clock) {
+			exhaust(t, l, strict, "alice@example.com")
+			check(t, l, strict, "alice@example.com", 1, no(0, 3*time.Minute))
+			exhaust(t, l, strict, "bob@example.com")
+			reset(t, l, strict, "bob@example.com")
+			check(t, l, strict, "alice@example.com", 1, no(0, 3*time.Minute))
+		}},
+		{"disabled rule always allows", func(t *testing.T, l limiter, clk *clock) {
+			off := ratelimit.Rule{Name: "off", Period: time.Minute}
+			for range 100 {
+				check(t, l, off, "k", 1, ok(0))
+			}
+		}},
+		{"invalid rule is an error", func(t *testing.T, l limiter, clk *clock) {
+			for _, rule := range []ratelimit.Rule{
+				{Name: "negative", Limit: -1, Period: time.Minute},
+				{Name: "no-period", Limit: 5},
+				{Name: "too-fine", Limit: 1000, Period: 999 * time.Millisecond},
+			} {
+				if d, err := l.Allow(context.Background(), rule, "k", 1); err == nil || d.Allowed {
+					t.Errorf("Allow(%s) = %+v, %v; want an error", rule.Name, d, err)
+				}
+			}
+		}},
+		{"concurrent attempts never exceed the limit", func(t *testing.T, l limiter, clk *clock) {
+			if runtime.GOMAXPROCS(0) < 2 {
+				t.Log("GOMAXPROCS < 2: no real parallelism")
+			}
+			var allowed atomic.Int32
+			var wg sync.WaitGroup
+			start := make(chan struct{})
+			for range 50 {
+				wg.Go(func() {
+					<-start
+					d, err := l.Allow(context.Background(), strict, "k", 1)
+					if err != nil {
+						t.Error(err)
+					}
+					if d.Allowed {
+						allowed.Add(1)
+					}
+				})
+			}
+			close(start)
+			wg.Wait()
+			if n := allowed.Load(); n != 5 {
+				t.Fatalf("%d of 50 concurrent attempts allowed, want 5", n)
+			}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			clk := newClock()
+			tt.run(t, open(t, clk.Now), clk)
+		})
+	}
+}
