@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
 	"log/slog"
 	"net/http"
 
@@ -60,7 +62,10 @@ func newApp(ctx context.Context, cfg *config.Config, db database, log *slog.Logg
 		a.redis = rc
 		reg.MustRegister(rc.Collectors()...)
 		backend = cache.NewRedis(rc, cache.RedisOptions{Prefix: cfg.RedisKeyPrefix})
-		limiter = ratelimit.NewRedis(rc, local, ratelimit.RedisOptions{Prefix: cfg.RedisKeyPrefix})
+		limiter = ratelimit.NewRedis(rc, local, ratelimit.RedisOptions{
+			Prefix:    cfg.RedisKeyPrefix,
+			KeySecret: derive(cfg.SecretKey, "authd rate-limit keys"),
+		})
 		redisState = rc.State
 	} else {
 		backend = cache.NewMemory(cache.MemoryOptions{})
@@ -72,7 +77,7 @@ func newApp(ctx context.Context, cfg *config.Config, db database, log *slog.Logg
 		RefreshReuseGrace: cfg.RefreshReuseGrace,
 		Logger:            log,
 		Cache:             cache.New(backend, cache.Options{MaxTTL: cfg.CacheTTL, Registerer: reg}),
-		Limiter:           limiter,
+		Limiter:           ratelimit.NewMetered(limiter, reg),
 		Limits:            limits,
 	})
 	a.handler = httpapi.New(svc, tokens, db, httpapi.Config{
@@ -90,6 +95,14 @@ func (a *app) Close() error {
 		return a.redis.Close()
 	}
 	return nil
+}
+
+// derive returns a key for one purpose from the service secret, so that no
+// two uses share key material.
+func derive(secret, purpose string) []byte {
+	m := hmac.New(sha256.New, []byte(secret))
+	m.Write([]byte(purpose))
+	return m.Sum(nil)
 }
 
 // authLimits turns the AUTH_RATE_* settings into the service's rules.

@@ -2,6 +2,7 @@ package ratelimit
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/sha256"
 	_ "embed"
 	"encoding/hex"
@@ -15,8 +16,9 @@ import (
 	"github.com/talentforge/authd/internal/redis"
 )
 
-// Fallback is what Redis answers from while Redis is unreachable: a *Memory.
-type Fallback interface {
+// Limiter is the method set of Memory and Redis (and of auth.Limiter): what
+// Redis falls back to while Redis is unreachable, and what Metered wraps.
+type Limiter interface {
 	Allow(ctx context.Context, rule Rule, key string, cost int) (Decision, error)
 	Reset(ctx context.Context, rule Rule, key string) error
 }
@@ -28,6 +30,11 @@ type RedisOptions struct {
 	// Now is the clock (default time.Now). It is read here rather than in
 	// Redis so that tests can drive a fake one against a real server.
 	Now func() time.Time
+	// KeySecret, when set, keys the hash of each caller's key (HMAC-SHA256),
+	// so that the key names in Redis can't be matched against a list of
+	// candidate emails or IPs by someone who can read Redis but not the
+	// secret.
+	KeySecret []byte
 }
 
 // maxPending bounds the resets remembered during an outage; past it further
@@ -44,10 +51,11 @@ const maxPending = 100_000
 // returned, wrapped; so is redis.ErrDegraded when there is no fallback.
 type Redis struct {
 	client   *redis.Client
-	fallback Fallback
+	fallback Limiter
 	prefix   string
 	now      func() time.Time
 	script   *goredis.Script
+	secret   []byte
 
 	mu      sync.Mutex
 	pending map[string]struct{} // keys reset while Redis was unreachable
@@ -58,13 +66,14 @@ var allowLua string
 
 // NewRedis returns a limiter on client that falls back to fallback (nil: no
 // fallback) while client is degraded. It registers a recovery hook on client.
-func NewRedis(client *redis.Client, fallback Fallback, opts RedisOptions) *Redis {
+func NewRedis(client *redis.Client, fallback Limiter, opts RedisOptions) *Redis {
 	r := &Redis{
 		client:   client,
 		fallback: fallback,
 		prefix:   opts.Prefix,
 		now:      opts.Now,
 		script:   goredis.NewScript(allowLua),
+		secret:   opts.KeySecret,
 		pending:  make(map[string]struct{}),
 	}
 	if r.prefix == "" {
@@ -130,7 +139,15 @@ func (r *Redis) Reset(ctx context.Context, rule Rule, key string) error {
 // Cluster hash tag, so that any further key of the same (rule, key) would
 // share its slot.
 func (r *Redis) key(rule Rule, key string) string {
-	sum := sha256.Sum256([]byte(key))
+	var sum []byte
+	if len(r.secret) > 0 {
+		m := hmac.New(sha256.New, r.secret)
+		m.Write([]byte(key))
+		sum = m.Sum(nil)
+	} else {
+		s := sha256.Sum256([]byte(key))
+		sum = s[:]
+	}
 	return r.prefix + "rl:{" + rule.Name + ":" + hex.EncodeToString(sum[:16]) + "}"
 }
 

@@ -2,6 +2,7 @@ package ratelimit_test
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -101,6 +102,27 @@ func TestRedisKeys(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestRedisKeySecret: with a KeySecret, key names are an HMAC of the
+// caller's key, so a list of candidate emails can't be hashed and matched.
+func TestRedisKeySecret(t *testing.T) {
+	url := redistest.URL(t)
+	prefix := redistest.Prefix(t, url)
+	client := openClient(t, url, 0)
+	secret := []byte("0123456789abcdef0123456789abcdef")
+	l := ratelimit.NewRedis(client, nil, ratelimit.RedisOptions{Prefix: prefix, Now: newClock().Now, KeySecret: secret})
+	const email = "alice@example.com"
+	check(t, l, strict, email, 1, ok(4))
+	mac := hmac.New(sha256.New, secret)
+	mac.Write([]byte(email))
+	want := prefix + "rl:{" + strict.Name + ":" + hex.EncodeToString(mac.Sum(nil))[:32] + "}"
+	if keys := redisKeys(t, client.Universal(), prefix); len(keys) != 1 || keys[0] != want {
+		t.Fatalf("keys = %q, want [%q]", keys, want)
+	}
+	// Another limiter with the same secret (another replica) shares the count.
+	other := ratelimit.NewRedis(client, nil, ratelimit.RedisOptions{Prefix: prefix, Now: newClock().Now, KeySecret: secret})
+	check(t, other, strict, email, 1, ok(3))
 }
 
 // TestRedisMatchesMemory drives the Lua script and the Go reference with the

@@ -15,9 +15,9 @@ import (
 )
 
 var (
-	_ auth.Limiter       = (*ratelimit.Memory)(nil)
-	_ auth.Limiter       = (*ratelimit.Redis)(nil)
-	_ ratelimit.Fallback = (*ratelimit.Memory)(nil)
+	_ auth.Limiter      = (*ratelimit.Memory)(nil)
+	_ auth.Limiter      = (*ratelimit.Redis)(nil)
+	_ ratelimit.Limiter = (*ratelimit.Memory)(nil)
 )
 
 // limiter is the method set every backend shares (auth.Limiter).

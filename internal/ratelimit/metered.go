@@ -1,0 +1,37 @@
+package ratelimit
+
+import (
+	"context"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Metered counts the attempts a Limiter refuses, per rule, as
+// authd_rate_limited_total{rule}: a rising count is a brute-force attempt
+// (login-account, login-ip) or a misbehaving client (refresh-ip).
+type Metered struct {
+	Limiter
+	refused *prometheus.CounterVec
+}
+
+// NewMetered wraps l and registers its counter on reg.
+func NewMetered(l Limiter, reg prometheus.Registerer) *Metered {
+	m := &Metered{
+		Limiter: l,
+		refused: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "authd_rate_limited_total",
+			Help: "Attempts refused by a rate limit or lockout, by rule.",
+		}, []string{"rule"}),
+	}
+	reg.MustRegister(m.refused)
+	return m
+}
+
+// Allow calls the wrapped Limiter and counts a refusal.
+func (m *Metered) Allow(ctx context.Context, rule Rule, key string, cost int) (Decision, error) {
+	d, err := m.Limiter.Allow(ctx, rule, key, cost)
+	if err == nil && !d.Allowed && cost > 0 {
+		m.refused.WithLabelValues(rule.Name).Inc()
+	}
+	return d, err
+}
