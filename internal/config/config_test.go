@@ -62,11 +62,36 @@ func TestLoadRejectsMalformed(t *testing.T) {
 		{"AUTH_TRUSTED_PROXIES", "10.0.0.0/8, nonsense", "AUTH_TRUSTED_PROXIES"},
 		{"AUTH_PASSWORD_MIN_LENGTH", "4", "AUTH_PASSWORD_MIN_LENGTH"},
 		{"AUTH_HASH_CONCURRENCY", "0", "AUTH_HASH_CONCURRENCY"},
+		{"AUTH_RATE_LOGIN_ACCOUNT", "5", "N/period"},
+		{"AUTH_RATE_LOGIN_ACCOUNT", "five/15m", "N/period"},
+		{"AUTH_RATE_LOGIN_IP", "0/1m", "N/period"},
+		{"AUTH_RATE_LOGIN_IP", "-3/1m", "N/period"},
+		{"AUTH_RATE_REGISTER_IP", "5/soon", "period"},
+		{"AUTH_RATE_REGISTER_IP", "5/100ms", "period"},
+		{"AUTH_RATE_REFRESH_IP", "5000/1s", "millisecond"},
+		{"AUTH_LOGIN_MAX_LOCKOUT", "-1m", "AUTH_LOGIN_MAX_LOCKOUT"},
+		{"AUTH_CACHE_TTL", "0", "AUTH_CACHE_TTL"},
 	} {
 		_, err := Load(env(map[string]string{tc.name: tc.value}), "")
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s=%q: error %v, want one mentioning %q", tc.name, tc.value, err, tc.want)
 		}
+	}
+}
+
+func TestRates(t *testing.T) {
+	c, err := Load(env(map[string]string{"AUTH_RATE_LOGIN_IP": " 30 / 1m ", "AUTH_RATE_REGISTER_IP": "off", "AUTH_RATE_REFRESH_IP": "0"}), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.LoginAccountRate != (Rate{5, 15 * time.Minute}) || c.LoginMaxLockout != time.Hour {
+		t.Errorf("login-account default: %+v, lockout %v", c.LoginAccountRate, c.LoginMaxLockout)
+	}
+	if c.LoginIPRate != (Rate{30, time.Minute}) {
+		t.Errorf("AUTH_RATE_LOGIN_IP: %+v", c.LoginIPRate)
+	}
+	if c.RegisterIPRate != (Rate{}) || c.RefreshIPRate != (Rate{}) {
+		t.Errorf("off and 0 must disable: %+v %+v", c.RegisterIPRate, c.RefreshIPRate)
 	}
 }
 

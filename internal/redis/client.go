@@ -81,6 +81,11 @@ func Open(ctx context.Context, opts Options) (*Client, error) {
 	if uopts.MaxRetries == 0 {
 		uopts.MaxRetries = 1
 	}
+	if uopts.DialerRetries == 0 {
+		// go-redis redials a refused connection 5 times, 100ms apart: half a
+		// second before a request learns that Redis is gone.
+		uopts.DialerRetries = 1
+	}
 	log := opts.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -125,6 +130,7 @@ func ParseURL(raw string) (*goredis.UniversalOptions, string, error) {
 			SentinelUsername: o.SentinelUsername, SentinelPassword: o.SentinelPassword,
 			TLSConfig: o.TLSConfig, DialTimeout: o.DialTimeout, ReadTimeout: o.ReadTimeout,
 			WriteTimeout: o.WriteTimeout, PoolSize: o.PoolSize, MinIdleConns: o.MinIdleConns,
+			DialerRetries: o.DialerRetries, DialerRetryTimeout: o.DialerRetryTimeout,
 			MaxIdleConns: o.MaxIdleConns, PoolTimeout: o.PoolTimeout, MaxRetries: o.MaxRetries,
 		}, "sentinel", nil
 	case q.Has("addr") || q.Has("cluster"):
@@ -141,6 +147,7 @@ func ParseURL(raw string) (*goredis.UniversalOptions, string, error) {
 			Addrs: o.Addrs, IsClusterMode: true, Username: o.Username, Password: o.Password,
 			TLSConfig: o.TLSConfig, DialTimeout: o.DialTimeout, ReadTimeout: o.ReadTimeout,
 			WriteTimeout: o.WriteTimeout, PoolSize: o.PoolSize, MinIdleConns: o.MinIdleConns,
+			DialerRetries: o.DialerRetries, DialerRetryTimeout: o.DialerRetryTimeout,
 			MaxIdleConns: o.MaxIdleConns, PoolTimeout: o.PoolTimeout, MaxRetries: o.MaxRetries,
 			MaxRedirects: o.MaxRedirects,
 		}, "cluster", nil
@@ -153,6 +160,7 @@ func ParseURL(raw string) (*goredis.UniversalOptions, string, error) {
 			Addrs: []string{o.Addr}, DB: o.DB, Username: o.Username, Password: o.Password,
 			TLSConfig: o.TLSConfig, DialTimeout: o.DialTimeout, ReadTimeout: o.ReadTimeout,
 			WriteTimeout: o.WriteTimeout, PoolSize: o.PoolSize, MinIdleConns: o.MinIdleConns,
+			DialerRetries: o.DialerRetries, DialerRetryTimeout: o.DialerRetryTimeout,
 			MaxIdleConns: o.MaxIdleConns, PoolTimeout: o.PoolTimeout, MaxRetries: o.MaxRetries,
 		}, "standalone", nil
 	}

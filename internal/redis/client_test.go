@@ -1,0 +1,213 @@
+package redis_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/talentforge/authd/internal/redis"
+	"github.com/talentforge/authd/internal/redis/redistest"
+)
+
+func TestParseURL(t *testing.T) {
+	tests := []struct {
+		url, mode string
+		check     func(t *testing.T, o *goredis.UniversalOptions)
+	}{
+		{"redis://127.0.0.1:6379/2?pool_size=7&read_timeout=250ms", "standalone", func(t *testing.T, o *goredis.UniversalOptions) {
+			if len(o.Addrs) != 1 || o.Addrs[0] != "127.0.0.1:6379" || o.DB != 2 || o.PoolSize != 7 || o.ReadTimeout != 250*time.Millisecond {
+				t.Errorf("options %+v", o)
+			}
+		}},
+		{"rediss://user:secret@cache.example:6380/0", "standalone", func(t *testing.T, o *goredis.UniversalOptions) {
+			if o.TLSConfig == nil || o.Username != "user" || o.Password != "secret" {
+				t.Errorf("TLS or credentials lost: %+v", o)
+			}
+		}},
+		{"redis://s1:26379?master_name=mymaster&addr=s2:26379&addr=s3:26379", "sentinel", func(t *testing.T, o *goredis.UniversalOptions) {
+			if o.MasterName != "mymaster" || len(o.Addrs) != 3 {
+				t.Errorf("sentinel options %+v", o)
+			}
+		}},
+		{"redis://n1:7000?addr=n2:7000&addr=n3:7000&pool_size=3", "cluster", func(t *testing.T, o *goredis.UniversalOptions) {
+			if !o.IsClusterMode || len(o.Addrs) != 3 || o.PoolSize != 3 {
+				t.Errorf("cluster options %+v", o)
+			}
+		}},
+		{"redis://n1:7000?cluster=true", "cluster", func(t *testing.T, o *goredis.UniversalOptions) {
+			if !o.IsClusterMode || len(o.Addrs) != 1 {
+				t.Errorf("single-seed cluster options %+v", o)
+			}
+		}},
+	}
+	for _, tt := range tests {
+		o, mode, err := redis.ParseURL(tt.url)
+		if err != nil || mode != tt.mode {
+			t.Fatalf("%s: mode %q, %v; want %q", tt.url, mode, err, tt.mode)
+		}
+		tt.check(t, o)
+	}
+	for _, bad := range []string{
+		"http://127.0.0.1:6379",
+		"redis://127.0.0.1:6379?no_such_option=1",
+		"redis://127.0.0.1:6379?cluster=yes",
+		"redis://127.0.0.1:6379/notanumber",
+		"redis://%zz",
+	} {
+		if _, _, err := redis.ParseURL(bad); err == nil || !strings.Contains(err.Error(), "AUTH_REDIS_URL") {
+			t.Errorf("%s: error %v, want one naming AUTH_REDIS_URL", bad, err)
+		}
+	}
+}
+
+// TestDegradedModeAndRecovery drives a private server down and up again:
+// commands fail fast with ErrDegraded while it is down, recovery hooks run
+// before the client is up again, and a failing hook keeps it degraded.
+func TestDegradedModeAndRecovery(t *testing.T) {
+	srv := redistest.StartServer(t)
+	c, err := redis.Open(t.Context(), redis.Options{URL: srv.URL(), ProbeInterval: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	if !c.Up() || c.State() != "ok" || c.Mode() != "standalone" {
+		t.Fatalf("fresh client: up=%v state=%q mode=%q", c.Up(), c.State(), c.Mode())
+	}
+	set := func(ctx context.Context) error {
+		return c.Do(ctx, func(rdb goredis.UniversalClient) error { return rdb.Set(ctx, "k", "v", 0).Err() })
+	}
+	if err := set(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	// redis.Nil and command errors are not outages.
+	err = c.Do(t.Context(), func(rdb goredis.UniversalClient) error { return rdb.Get(t.Context(), "missing").Err() })
+	if !errors.Is(err, goredis.Nil) || !c.Up() {
+		t.Fatalf("GET of a missing key: %v, up=%v", err, c.Up())
+	}
+	err = c.Do(t.Context(), func(rdb goredis.UniversalClient) error { return rdb.Incr(t.Context(), "k").Err() })
+	if err == nil || errors.Is(err, redis.ErrDegraded) || !c.Up() {
+		t.Fatalf("INCR of a string: %v, up=%v", err, c.Up())
+	}
+	// The caller's own cancellation is not an outage either.
+	cancelled, cancel := context.WithCancel(t.Context())
+	cancel()
+	if err := set(cancelled); err == nil || !c.Up() {
+		t.Fatalf("cancelled command: %v, up=%v", err, c.Up())
+	}
+
+	var hookRuns atomic.Int64
+	failHook := atomic.Bool{}
+	failHook.Store(true)
+	c.OnRecover(func(ctx context.Context, rdb goredis.UniversalClient) error {
+		hookRuns.Add(1)
+		if failHook.Load() {
+			return errors.New("not yet")
+		}
+		return rdb.Set(ctx, "recovered", "1", 0).Err()
+	})
+
+	srv.Stop()
+	if err := set(t.Context()); !errors.Is(err, redis.ErrDegraded) {
+		t.Fatalf("command with the server down: %v, want ErrDegraded", err)
+	}
+	if c.Up() || c.State() != "degraded" || c.Degradations() != 1 {
+		t.Fatalf("after the outage: up=%v state=%q degradations=%d", c.Up(), c.State(), c.Degradations())
+	}
+	start := time.Now()
+	if err := set(t.Context()); !errors.Is(err, redis.ErrDegraded) || time.Since(start) > 100*time.Millisecond {
+		t.Fatalf("degraded command: %v after %v, want ErrDegraded at once", err, time.Since(start))
+	}
+
+	srv.Start()
+	waitFor(t, func() bool { return hookRuns.Load() >= 2 }, "the recovery hook to run")
+	if c.Up() {
+		t.Fatal("client up although its recovery hook failed")
+	}
+	failHook.Store(false)
+	waitFor(t, c.Up, "the client to recover")
+	if err := set(t.Context()); err != nil {
+		t.Fatalf("command after recovery: %v", err)
+	}
+	if v, _ := c.Universal().Get(t.Context(), "recovered").Result(); v != "1" {
+		t.Fatal("the recovery hook's write is missing")
+	}
+
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(c.Collectors()...)
+	if got := metricValue(t, reg, "authd_redis_up"); got != 1 {
+		t.Fatalf("authd_redis_up = %v", got)
+	}
+	if got := metricValue(t, reg, "authd_redis_degraded_total"); got != 1 {
+		t.Fatalf("authd_redis_degraded_total = %v", got)
+	}
+}
+
+// TestOpenUnreachableStartsDegraded: a replica whose Redis is down at start
+// serves degraded rather than refusing to start, and recovers later.
+func TestOpenUnreachableStartsDegraded(t *testing.T) {
+	srv := redistest.StartServer(t)
+	srv.Stop()
+	c, err := redis.Open(t.Context(), redis.Options{URL: srv.URL(), ProbeInterval: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatalf("Open with Redis down: %v", err)
+	}
+	t.Cleanup(func() { c.Close() })
+	if c.Up() || c.Degradations() != 1 {
+		t.Fatalf("up=%v degradations=%d", c.Up(), c.Degradations())
+	}
+	srv.Start()
+	waitFor(t, c.Up, "the client to come up")
+}
+
+func TestCloseStopsProbe(t *testing.T) {
+	srv := redistest.StartServer(t)
+	srv.Stop()
+	c, err := redis.Open(t.Context(), redis.Options{URL: srv.URL(), ProbeInterval: 10 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { c.Close(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Close did not return while the probe was running")
+	}
+	if err := c.Close(); err != nil {
+		t.Fatalf("second Close: %v", err)
+	}
+}
+
+func waitFor(t *testing.T, cond func() bool, what string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// metricValue reads the value of the registered gauge or counter name.
+func metricValue(t *testing.T, reg *prometheus.Registry, name string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() == name {
+			m := mf.GetMetric()[0]
+			return m.GetGauge().GetValue() + m.GetCounter().GetValue()
+		}
+	}
+	t.Fatalf("metric %s not registered", name)
+	return 0
+}
