@@ -100,15 +100,22 @@ func (r *Redis) Allow(ctx context.Context, rule Rule, key string, cost int) (Dec
 			p.interval, p.tau, p.maxLock, p.memory, clampCost(cost, rule.Limit)).Int64Slice()
 		return err
 	})
-	switch {
-	case err == nil && len(res) == 3:
+	if err == nil && len(res) == 3 {
 		return Decision{Allowed: res[0] == 1, Remaining: int(res[1]), RetryAfter: time.Duration(res[2]) * time.Millisecond}, nil
-	case err == nil:
-		err = fmt.Errorf("unexpected script reply %v", res)
-	case errors.Is(err, redis.ErrDegraded) && r.fallback != nil:
-		return r.fallback.Allow(ctx, rule, key, cost)
 	}
-	return Decision{}, fmt.Errorf("rate limit %s: %w", rule.Name, err)
+	if err == nil {
+		err = fmt.Errorf("unexpected script reply %v", res)
+	}
+	if r.fallback == nil || ctx.Err() != nil {
+		return Decision{}, fmt.Errorf("rate limit %s: %w", rule.Name, err)
+	}
+	if !errors.Is(err, redis.ErrDegraded) {
+		// Redis answers but refuses the script (out of memory, a read-only
+		// replica after a failover, …): limits must not turn into errors
+		// on every login, so count in process until Redis recovers.
+		r.client.MarkDown(fmt.Errorf("rate limit %s: %w", rule.Name, err))
+	}
+	return r.fallback.Allow(ctx, rule, key, cost)
 }
 
 // Reset forgets key's attempts and lockouts under rule, in Redis and in the

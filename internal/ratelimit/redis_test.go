@@ -200,6 +200,37 @@ func TestRedisFallback(t *testing.T) {
 }
 
 // TestRedisResetReplay resets keys while the client is degraded: the resets
+
+// TestRedisRefusingWritesFallsBack: a Redis that answers but refuses writes
+// (out of memory here) must not turn logins into errors: the limiter counts
+// in process and the client stays degraded until Redis accepts writes.
+func TestRedisRefusingWritesFallsBack(t *testing.T) {
+	srv := redistest.StartServer(t)
+	client := openClient(t, srv.URL(), 50*time.Millisecond)
+	clk := newClock()
+	mem := ratelimit.NewMemory(ratelimit.MemoryOptions{Now: clk.Now})
+	l := ratelimit.NewRedis(client, mem, ratelimit.RedisOptions{Prefix: "oom:", Now: clk.Now})
+	rdb := client.Universal()
+	if err := rdb.ConfigSet(t.Context(), "maxmemory-policy", "noeviction").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := rdb.ConfigSet(t.Context(), "maxmemory", "1").Err(); err != nil {
+		t.Fatal(err)
+	}
+	check(t, l, login, "a", 1, ok(4))
+	if client.Up() || mem.Len() != 1 {
+		t.Fatalf("Up = %v, Memory keys = %d; want degraded, 1", client.Up(), mem.Len())
+	}
+	if err := rdb.ConfigSet(t.Context(), "maxmemory", "0").Err(); err != nil {
+		t.Fatal(err)
+	}
+	waitUp(t, client)
+	check(t, l, login, "b", 1, ok(4))
+	if n := len(redisKeys(t, rdb, "oom:")); n != 1 {
+		t.Fatalf("%d keys in Redis after recovery, want 1", n)
+	}
+}
+
 // reach Redis when the client recovers, before it serves from Redis again.
 func TestRedisResetReplay(t *testing.T) {
 	for _, s := range servers {
