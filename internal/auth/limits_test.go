@@ -106,9 +106,8 @@ func TestLoginLockout(t *testing.T) {
 		if err := login(e, t, "ada@example.com", pw, "198.51.100.3"); err != nil {
 			t.Fatalf("login after the lockout: %v", err)
 		}
-		for i := range 5 {
+		for range 5 {
 			wantCode(t, login(e, t, "ada@example.com", "wrong", "198.51.100.3"), auth.EInvalidCredentials)
-			_ = i
 		}
 		wantRetryAfter(t, login(e, t, "ada@example.com", "wrong", "198.51.100.3"), 3*time.Minute)
 		// Another account is not affected.
@@ -200,6 +199,28 @@ func TestRegisterAndRefreshIPLimits(t *testing.T) {
 		e.clock.Advance(15 * time.Second)
 		if _, err := e.svc.Refresh(t.Context(), pair.RefreshToken, client); err != nil {
 			t.Fatalf("refresh after waiting: %v", err)
+		}
+	})
+}
+
+// TestPasswordConfirmationsCountAsLogins: a stolen access token can't be
+// used to guess the password through password change or account deletion.
+func TestPasswordConfirmationsCountAsLogins(t *testing.T) {
+	forEachLimiter(t, testLimits, func(t *testing.T, e *env) {
+		_, pair := e.register(t, "ada@example.com")
+		p := e.principal(t, pair)
+		for range 3 {
+			wantCode(t, e.svc.ChangePassword(t.Context(), p, "guess", "a brand new passphrase"), auth.EInvalidCredentials)
+		}
+		for range 2 {
+			wantCode(t, e.svc.DeleteMe(t.Context(), p, "guess"), auth.EInvalidCredentials)
+		}
+		err := e.svc.ChangePassword(t.Context(), p, pw, "a brand new passphrase")
+		wantRetryAfter(t, err, 3*time.Minute)
+		wantRetryAfter(t, login(e, t, "ada@example.com", pw, "192.0.2.1"), 3*time.Minute)
+		e.clock.Advance(3 * time.Minute)
+		if err := e.svc.ChangePassword(t.Context(), p, pw, "a brand new passphrase"); err != nil {
+			t.Fatalf("change with the right password after the lockout: %v", err)
 		}
 	})
 }

@@ -496,7 +496,7 @@ func (s *Service) ChangePassword(ctx context.Context, p *Principal, current, nex
 		if utf8.RuneCountInString(current) > maxPasswordInput {
 			return Errorf(EInvalid, "current_password is too long")
 		}
-		ok, _, err := s.hasher.Verify(ctx, current, u.PasswordHash)
+		ok, err := s.confirmPassword(ctx, u, current)
 		if err != nil {
 			return err
 		}
@@ -583,7 +583,7 @@ func (s *Service) DeleteMe(ctx context.Context, p *Principal, password string) e
 		if utf8.RuneCountInString(password) > maxPasswordInput {
 			return Errorf(EInvalid, "password is too long")
 		}
-		ok, _, err := s.hasher.Verify(ctx, password, u.PasswordHash)
+		ok, err := s.confirmPassword(ctx, u, password)
 		if err != nil {
 			return err
 		}
@@ -597,6 +597,28 @@ func (s *Service) DeleteMe(ctx context.Context, p *Principal, password string) e
 	s.invalidate(ctx, u.ID)
 	s.log.InfoContext(ctx, "user deleted their account", "user_id", u.ID)
 	return nil
+}
+
+// confirmPassword checks the password of a signed-in user before a sensitive
+// change. It counts against the account's login allowance like a login, so a
+// stolen access token can't be used to guess the password either: past the
+// limit it returns ETooManyAttempts.
+func (s *Service) confirmPassword(ctx context.Context, u *User, password string) (bool, error) {
+	done, err := s.loginAttempt(ctx, u.Email, "")
+	if err != nil {
+		return false, err
+	}
+	ok, _, err := s.hasher.Verify(ctx, password, u.PasswordHash)
+	switch {
+	case err != nil:
+		done(loginNotJudged)
+		return false, err
+	case !ok:
+		done(loginFailed)
+		return false, nil
+	}
+	done(loginSucceeded)
+	return true, nil
 }
 
 // notFoundAs replaces an ENotFound error with replacement and passes any
