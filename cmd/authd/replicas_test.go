@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -196,6 +198,11 @@ func TestRedisFaults(t *testing.T) {
 		}
 	}
 
+	// From here until the end, clients verify both tokens on both replicas
+	// without pause: through the outage and the recovery, every answer must
+	// be right and none may be a 5xx.
+	load := startVerifyLoad(t, rs, map[string]int{live: 200, dead: 401})
+
 	// Stop: every replica goes degraded, keeps answering from the database.
 	redis.Stop()
 	for _, r := range rs {
@@ -254,6 +261,64 @@ func TestRedisFaults(t *testing.T) {
 	if !strings.Contains(scrape(t, a), "authd_redis_up{mode=\"standalone\"} 1") {
 		t.Fatal("metrics do not report Redis back up")
 	}
+	n, wrong := load.stop()
+	t.Logf("%d verifications during the faults", n)
+	if wrong != 0 || n < 10 {
+		t.Fatalf("verify under faults: %d wrong answers out of %d", wrong, n)
+	}
+}
+
+// verifyLoad verifies tokens in a loop until stopped, counting answers that
+// differ from the expected status.
+type verifyLoad struct {
+	done        chan struct{}
+	wg          sync.WaitGroup
+	total, errs atomic.Int64
+}
+
+func startVerifyLoad(t *testing.T, rs []*replica, want map[string]int) *verifyLoad {
+	l := &verifyLoad{done: make(chan struct{})}
+	for _, r := range rs {
+		for token, status := range want {
+			l.wg.Add(1)
+			go func() {
+				defer l.wg.Done()
+				for {
+					select {
+					case <-l.done:
+						return
+					default:
+					}
+					req, _ := http.NewRequest("GET", r.srv.URL+"/api/v1/auth/verify", nil)
+					req.Header.Set("Authorization", "Bearer "+token)
+					resp, err := r.srv.Client().Do(req)
+					l.total.Add(1)
+					if err != nil || resp.StatusCode != status {
+						l.errs.Add(1)
+						if err == nil {
+							t.Errorf("verify under faults: %d, want %d", resp.StatusCode, status)
+						}
+					}
+					if resp != nil {
+						resp.Body.Close()
+					}
+				}
+			}()
+		}
+	}
+	t.Cleanup(func() { l.stop() })
+	return l
+}
+
+// stop ends the load (once) and returns the answers counted and the wrong ones.
+func (l *verifyLoad) stop() (total, wrong int64) {
+	select {
+	case <-l.done:
+	default:
+		close(l.done)
+	}
+	l.wg.Wait()
+	return l.total.Load(), l.errs.Load()
 }
 
 func scrape(t *testing.T, r *replica) string {

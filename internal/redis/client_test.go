@@ -3,6 +3,7 @@ package redis_test
 import (
 	"context"
 	"errors"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -210,4 +211,35 @@ func metricValue(t *testing.T, reg *prometheus.Registry, name string) float64 {
 	}
 	t.Fatalf("metric %s not registered", name)
 	return 0
+}
+
+// TestSentinel reaches a master through a real Sentinel with the
+// master_name URL form.
+func TestSentinel(t *testing.T) {
+	master := redistest.StartServer(t)
+	port := redistest.StartSentinel(t, master)
+	url := "redis://127.0.0.1:" + strconv.Itoa(port) + "?master_name=mymaster"
+	c, err := redis.Open(t.Context(), redis.Options{URL: url})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	if !c.Up() || c.Mode() != "sentinel" {
+		t.Fatalf("up=%v mode=%q", c.Up(), c.Mode())
+	}
+	err = c.Do(t.Context(), func(rdb goredis.UniversalClient) error {
+		return rdb.Set(t.Context(), "through-sentinel", "1", 0).Err()
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The write landed on the master the Sentinel named.
+	direct, err := redis.Open(t.Context(), redis.Options{URL: master.URL()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { direct.Close() })
+	if v, _ := direct.Universal().Get(t.Context(), "through-sentinel").Result(); v != "1" {
+		t.Fatalf("value on the master: %q", v)
+	}
 }

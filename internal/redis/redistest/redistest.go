@@ -176,6 +176,43 @@ func (s *Server) Flush() {
 	}
 }
 
+// StartSentinel starts a Sentinel on a free loopback port that monitors
+// master under the name "mymaster", and waits until it reports the master.
+// It is stopped when the test ends. It returns the Sentinel's port.
+func StartSentinel(tb testing.TB, master *Server) int {
+	tb.Helper()
+	port := freePort(tb)
+	dir := tb.TempDir()
+	conf := filepath.Join(dir, "sentinel.conf")
+	body := "port " + strconv.Itoa(port) + "\nbind 127.0.0.1\ndir " + dir + "\n" +
+		"sentinel monitor mymaster 127.0.0.1 " + strconv.Itoa(master.Port) + " 1\n"
+	if err := os.WriteFile(conf, []byte(body), 0o600); err != nil {
+		tb.Fatal(err)
+	}
+	cmd := exec.Command("redis-server", conf, "--sentinel", "--logfile", filepath.Join(dir, "sentinel.log"))
+	if err := cmd.Start(); err != nil {
+		tb.Fatalf("start redis sentinel: %v", err)
+	}
+	tb.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	})
+	sc := goredis.NewSentinelClient(&goredis.Options{Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), MaxRetries: -1})
+	defer sc.Close()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+		addr, err := sc.GetMasterAddrByName(ctx, "mymaster").Result()
+		cancel()
+		if err == nil && len(addr) == 2 && addr[1] == strconv.Itoa(master.Port) {
+			return port
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	tb.Fatalf("redis sentinel on port %d did not report its master within 10s", port)
+	return 0
+}
+
 func (s *Server) addr() string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(s.Port)) }
 
 func freePort(tb testing.TB) int {
