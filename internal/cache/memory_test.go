@@ -2,16 +2,17 @@ package cache
 
 import (
 	"strconv"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/talentforge/authd/internal/testclock"
 )
 
 func TestMemory(t *testing.T) {
 	testBackend(t, func(t *testing.T) fixture {
 		clk := newClock()
 		m := NewMemory(MemoryOptions{Now: clk.Now})
-		return fixture{backend: m, replica: m, ttl: time.Minute, wait: clk.Add}
+		return fixture{backend: m, replica: m, ttl: time.Minute, wait: clk.Advance}
 	})
 }
 
@@ -40,7 +41,7 @@ func TestMemoryEvictsExpiredEntriesFirst(t *testing.T) {
 	for _, k := range []string{"l1", "l2"} {
 		get(t, c, "u1", k, long)
 	}
-	clk.Add(2 * time.Second)
+	clk.Advance(2 * time.Second)
 	get(t, c, "u1", "l3", long) // full: the two expired entries make room
 	for _, k := range []string{"l1", "l2", "l3"} {
 		get(t, c, "u1", k, long)
@@ -50,22 +51,4 @@ func TestMemoryEvictsExpiredEntriesFirst(t *testing.T) {
 	}
 }
 
-// clock is a fake time source that moves only when told to.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func newClock() *clock { return &clock{now: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
+func newClock() *testclock.Clock { return testclock.At(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)) }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/talentforge/authd/internal/auth"
 	"github.com/talentforge/authd/internal/ratelimit"
+	"github.com/talentforge/authd/internal/testclock"
 )
 
 var (
@@ -28,27 +29,6 @@ type limiter interface {
 
 // openFunc gives a subtest a fresh, empty limiter on the clock now.
 type openFunc func(t *testing.T, now func() time.Time) limiter
-
-// clock is a fake clock shared by a limiter and its test, so that time
-// passes only when the test says so.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func newClock() *clock { return &clock{now: time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
 
 var (
 	login  = ratelimit.Rule{Name: "login", Limit: 5, Period: 15 * time.Minute}
@@ -94,15 +74,15 @@ func testLimiter(t *testing.T, open openFunc) {
 	// T = 15m / 5 = 3m for login and strict.
 	tests := []struct {
 		name string
-		run  func(t *testing.T, l limiter, clk *clock)
+		run  func(t *testing.T, l limiter, clk *testclock.Clock)
 	}{
-		{"burst then exact retry-after", func(t *testing.T, l limiter, clk *clock) {
+		{"burst then exact retry-after", func(t *testing.T, l limiter, clk *testclock.Clock) {
 			exhaust(t, l, login, "k")
 			check(t, l, login, "k", 1, no(0, 3*time.Minute))
 			clk.Advance(90*time.Second + 500*time.Millisecond)
 			check(t, l, login, "k", 1, no(0, 89500*time.Millisecond))
 		}},
-		{"refill one per interval", func(t *testing.T, l limiter, clk *clock) {
+		{"refill one per interval", func(t *testing.T, l limiter, clk *testclock.Clock) {
 			exhaust(t, l, login, "k")
 			clk.Advance(3 * time.Minute)
 			check(t, l, login, "k", 1, ok(0))
@@ -112,7 +92,7 @@ func testLimiter(t *testing.T, open openFunc) {
 			clk.Advance(time.Hour)
 			check(t, l, login, "k", 0, ok(5))
 		}},
-		{"cost above one", func(t *testing.T, l limiter, clk *clock) {
+		{"cost above one", func(t *testing.T, l limiter, clk *testclock.Clock) {
 			check(t, l, login, "k", 3, ok(2))
 			check(t, l, login, "k", 3, no(2, 3*time.Minute))
 			check(t, l, login, "k", 2, ok(0))
@@ -120,12 +100,12 @@ func testLimiter(t *testing.T, open openFunc) {
 				t.Fatalf("cost above the limit: %+v, want refused with a RetryAfter", d)
 			}
 		}},
-		{"uneven period still bursts exactly limit", func(t *testing.T, l limiter, clk *clock) {
+		{"uneven period still bursts exactly limit", func(t *testing.T, l limiter, clk *testclock.Clock) {
 			rule := ratelimit.Rule{Name: "uneven", Limit: 3, Period: 10 * time.Second} // T = 3333ms
 			exhaust(t, l, rule, "k")
 			check(t, l, rule, "k", 1, no(0, 3333*time.Millisecond))
 		}},
-		{"peek does not consume", func(t *testing.T, l limiter, clk *clock) {
+		{"peek does not consume", func(t *testing.T, l limiter, clk *testclock.Clock) {
 			check(t, l, strict, "k", 0, ok(5))
 			check(t, l, strict, "k", 0, ok(5))
 			exhaust(t, l, strict, "k")
@@ -135,7 +115,7 @@ func testLimiter(t *testing.T, open openFunc) {
 			// The peeks struck nothing: this is the first lockout.
 			check(t, l, strict, "k", 1, no(0, 3*time.Minute))
 		}},
-		{"give back restores one, never beyond full", func(t *testing.T, l limiter, clk *clock) {
+		{"give back restores one, never beyond full", func(t *testing.T, l limiter, clk *testclock.Clock) {
 			check(t, l, login, "k", 1, ok(4))
 			check(t, l, login, "k", 1, ok(3))
 			check(t, l, login, "k", -1, ok(4))
@@ -148,7 +128,7 @@ func testLimiter(t *testing.T, open openFunc) {
 			check(t, l, login, "k", 1, ok(0))
 			check(t, l, login, "k", 1, no(0, 3*time.Minute))
 		}},
-		{"lockouts double up to the maximum", func(t *testing.T, l limiter, clk *clock) {
+		{"lockouts double up to the maximum", func(t *testing.T, l limiter, clk *testclock.Clock) {
 			exhaust(t, l, strict, "k")
 			var got []time.Duration
 			for range 7 {
@@ -182,7 +162,7 @@ func testLimiter(t *testing.T, open openFunc) {
 			exhaust(t, l, strict, "k")
 			check(t, l, strict, "k", 1, no(0, 3*time.Minute))
 		}},
-		{"reset clears counts and strikes", func(t *testing.T, l limiter, clk *clock) {
+		{"reset clears counts and strikes", func(t *testing.T, l limiter, clk *testclock.Clock) {
 			exhaust(t, l, strict, "k")
 			check(t, l, strict, "k", 1, no(0, 3*time.Minute))
 			reset(t, l, strict, "k")
@@ -190,7 +170,7 @@ func testLimiter(t *testing.T, open openFunc) {
 			check(t, l, strict, "k", 1, no(0, 3*time.Minute)) // not 6m
 			reset(t, l, strict, "never-seen")
 		}},
-		{"rules are independent", func(t *testing.T, l limiter, clk *clock) {
+		{"rules are independent", func(t *testing.T, l limiter, clk *testclock.Clock) {
 			other := login
 			other.Name = "login-ip"
 			exhaust(t, l, login, "k")
@@ -199,20 +179,20 @@ func testLimiter(t *testing.T, open openFunc) {
 			reset(t, l, other, "k")
 			check(t, l, login, "k", 1, no(0, 3*time.Minute))
 		}},
-		{"keys are independent", func(t *testing.T, l limiter, clk *clock) {
+		{"keys are independent", func(t *testing.T, l limiter, clk *testclock.Clock) {
 			exhaust(t, l, strict, "alice@example.com")
 			check(t, l, strict, "alice@example.com", 1, no(0, 3*time.Minute))
 			exhaust(t, l, strict, "bob@example.com")
 			reset(t, l, strict, "bob@example.com")
 			check(t, l, strict, "alice@example.com", 1, no(0, 3*time.Minute))
 		}},
-		{"disabled rule always allows", func(t *testing.T, l limiter, clk *clock) {
+		{"disabled rule always allows", func(t *testing.T, l limiter, clk *testclock.Clock) {
 			off := ratelimit.Rule{Name: "off", Period: time.Minute}
 			for range 100 {
 				check(t, l, off, "k", 1, ok(0))
 			}
 		}},
-		{"invalid rule is an error", func(t *testing.T, l limiter, clk *clock) {
+		{"invalid rule is an error", func(t *testing.T, l limiter, clk *testclock.Clock) {
 			for _, rule := range []ratelimit.Rule{
 				{Name: "negative", Limit: -1, Period: time.Minute},
 				{Name: "no-period", Limit: 5},
@@ -223,7 +203,7 @@ func testLimiter(t *testing.T, open openFunc) {
 				}
 			}
 		}},
-		{"concurrent attempts never exceed the limit", func(t *testing.T, l limiter, clk *clock) {
+		{"concurrent attempts never exceed the limit", func(t *testing.T, l limiter, clk *testclock.Clock) {
 			if runtime.GOMAXPROCS(0) < 2 {
 				t.Log("GOMAXPROCS < 2: no real parallelism")
 			}
@@ -257,3 +237,5 @@ func testLimiter(t *testing.T, open openFunc) {
 		})
 	}
 }
+
+func newClock() *testclock.Clock { return testclock.At(time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)) }

@@ -14,6 +14,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/talentforge/authd/internal/auth"
+	"github.com/talentforge/authd/internal/testclock"
 )
 
 // memKeyStore is an in-memory test double of the KeyStore contract, for this
@@ -82,28 +83,6 @@ func (failingKeyStore) SigningKeys(context.Context) ([]*auth.SigningKey, error) 
 	return nil, errStoreDown
 }
 
-// clock is a settable clock for Config.Now.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *clock {
-	return &clock{t: time.Date(2031, 3, 4, 5, 6, 7, 123456789, time.UTC)}
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 var (
 	testSecret  = []byte("0123456789abcdef0123456789abcdef")
 	otherSecret = []byte("fedcba9876543210fedcba9876543210")
@@ -115,7 +94,7 @@ const (
 	testAudience = "https://api.example.test"
 )
 
-func testConfig(clk *clock, alg string) Config {
+func testConfig(clk *testclock.Clock, alg string) Config {
 	return Config{
 		Issuer:         testIssuer,
 		Audience:       testAudience,
@@ -230,4 +209,8 @@ func wantUnauthorized(tb testing.TB, err error) {
 	if ae.Err == nil {
 		tb.Error("the cause is not kept in Err")
 	}
+}
+
+func newClock() *testclock.Clock {
+	return testclock.At(time.Date(2031, 3, 4, 5, 6, 7, 123456789, time.UTC))
 }

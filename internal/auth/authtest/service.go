@@ -1,40 +1,20 @@
 package authtest
 
 import (
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/talentforge/authd/internal/auth"
 	"github.com/talentforge/authd/internal/password"
+	"github.com/talentforge/authd/internal/testclock"
 	"github.com/talentforge/authd/internal/token"
 )
 
-// Clock is a settable clock for tests; the zero value is not usable, use
-// NewClock.
-type Clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
+// Clock is the settable test clock of package testclock.
+type Clock = testclock.Clock
 
 // NewClock returns a clock set to a fixed instant.
-func NewClock() *Clock {
-	return &Clock{now: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
-}
-
-// Now returns the clock's current time.
-func (c *Clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-// Advance moves the clock forward by d.
-func (c *Clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
+func NewClock() *Clock { return testclock.New() }
 
 // Options tune NewService. The zero value gives authd's defaults with a
 // real clock.
