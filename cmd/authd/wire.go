@@ -100,6 +100,10 @@ func tokenConfig(cfg *config.Config, log *slog.Logger) token.Config {
 	if rotation == 0 {
 		rotation = -1 // AUTH_KEY_ROTATION_PERIOD=0 disables automatic rotation
 	}
+	verified := cfg.VerifiedTokens
+	if verified == 0 {
+		verified = -1 // AUTH_VERIFIED_TOKEN_CACHE=0 disables the cache
+	}
 	return token.Config{
 		Issuer:         cfg.Issuer,
 		Audience:       cfg.Audience,
@@ -109,6 +113,8 @@ func tokenConfig(cfg *config.Config, log *slog.Logger) token.Config {
 		PublishDelay:   cfg.KeyPublishDelay,
 		Secret:         []byte(cfg.SecretKey),
 		Logger:         log,
+
+		VerifiedCacheSize: verified,
 	}
 }
 

@@ -42,6 +42,7 @@ var Vars = []Var{
 	{Name: "AUTH_ACCESS_TOKEN_TTL", Default: "15m", Help: "access-token lifetime"},
 	{Name: "AUTH_REFRESH_TOKEN_TTL", Default: "720h", Help: "refresh-token lifetime"},
 	{Name: "AUTH_REFRESH_REUSE_GRACE", Default: "10s", Help: "grace interval for concurrent refreshes (0 disables)"},
+	{Name: "AUTH_VERIFIED_TOKEN_CACHE", Default: "16384", Help: "access tokens each replica remembers as verified, to skip repeat signature checks (0 disables)"},
 	{Name: "AUTH_SIGNING_ALG", Default: "ES256", Help: "access-token algorithm: ES256, EdDSA or RS256"},
 	{Name: "AUTH_KEY_ROTATION_PERIOD", Default: "720h", Help: "age at which the signing key is rotated automatically (0 disables)"},
 	{Name: "AUTH_KEY_PUBLISH_DELAY", Default: "10m", Help: "how long a new signing key is published in the JWKS before it signs"},
@@ -79,6 +80,7 @@ type Config struct {
 	RefreshTokenTTL   time.Duration
 	RefreshReuseGrace time.Duration
 	SigningAlg        string
+	VerifiedTokens    int
 	KeyRotationPeriod time.Duration
 	KeyPublishDelay   time.Duration
 	PasswordMinLength int
@@ -150,6 +152,7 @@ func Load(getenv func(string) string, dotenvPath string) (*Config, error) {
 		RefreshTokenTTL:   p.duration("AUTH_REFRESH_TOKEN_TTL", time.Minute, 10*365*24*time.Hour),
 		RefreshReuseGrace: p.duration("AUTH_REFRESH_REUSE_GRACE", 0, 5*time.Minute),
 		SigningAlg:        raw["AUTH_SIGNING_ALG"],
+		VerifiedTokens:    p.int("AUTH_VERIFIED_TOKEN_CACHE", 0, 10_000_000),
 		KeyRotationPeriod: p.duration("AUTH_KEY_ROTATION_PERIOD", 0, 10*365*24*time.Hour),
 		KeyPublishDelay:   p.duration("AUTH_KEY_PUBLISH_DELAY", 0, 24*time.Hour),
 		PasswordMinLength: p.int("AUTH_PASSWORD_MIN_LENGTH", 8, 1024),

@@ -74,6 +74,10 @@ type Config struct {
 	Now func() time.Time
 	// Logger receives rotations and reload failures; nil discards them.
 	Logger *slog.Logger
+	// VerifiedCacheSize is how many verified tokens Verify remembers, so
+	// that a token presented again skips the signature check (0: 16384,
+	// about 4 MB; negative: off).
+	VerifiedCacheSize int
 }
 
 // withDefaults returns c completed with defaults, or an error naming the
@@ -142,6 +146,8 @@ type Manager struct {
 	nextKidReload atomic.Int64
 
 	jwks jwksCache
+
+	verified *verifiedCache
 }
 
 var _ auth.TokenIssuer = (*Manager)(nil)
@@ -164,7 +170,11 @@ func New(ctx context.Context, store KeyStore, cfg Config) (*Manager, error) {
 		return nil, fmt.Errorf("token: sealing key: %w", err)
 	}
 	cfg.Secret = nil
-	m := &Manager{cfg: cfg, store: store, sealer: sealer, log: cfg.Logger}
+	size := cfg.VerifiedCacheSize
+	if size == 0 {
+		size = 16384
+	}
+	m := &Manager{cfg: cfg, store: store, sealer: sealer, log: cfg.Logger, verified: newVerifiedCache(size)}
 	m.keys.Store(m.newKeySet(nil))
 	if err := m.reload(ctx); err != nil {
 		return nil, err
@@ -244,8 +254,17 @@ func (m *Manager) Verify(ctx context.Context, token string) (*auth.AccessClaims,
 		return nil, invalidToken(errors.New("token is not three base64url segments"))
 	}
 	set := m.keys.Load()
-	var c accessClaims
+	now := m.now()
+	claims, key, ok := m.verified.get(token, now, set)
+	if ok {
+		return claims, nil
+	}
+	var (
+		c   accessClaims
+		kid string
+	)
 	_, err := set.parser.ParseWithClaims(token, &c, func(t *jwt.Token) (any, error) {
+		kid, _ = t.Header["kid"].(string)
 		return m.verificationKey(ctx, set, t)
 	})
 	if err != nil {
@@ -255,7 +274,7 @@ func (m *Manager) Verify(ctx context.Context, token string) (*auth.AccessClaims,
 	if roles == nil {
 		roles = []string{}
 	}
-	return &auth.AccessClaims{
+	claims = &auth.AccessClaims{
 		ID:            c.ID,
 		UserID:        c.Subject,
 		SessionID:     c.SessionID,
@@ -263,7 +282,9 @@ func (m *Manager) Verify(ctx context.Context, token string) (*auth.AccessClaims,
 		EmailVerified: c.EmailVerified,
 		IssuedAt:      c.IssuedAt.UTC(),
 		ExpiresAt:     c.ExpiresAt.UTC(),
-	}, nil
+	}
+	m.verified.put(key, kid, claims, now)
+	return claims, nil
 }
 
 func notJWTChar(r rune) bool { return r != '.' && notBase64URL(r) }
