@@ -34,6 +34,7 @@ commands:
   keys rotate                         add a signing key (published now, signs after AUTH_KEY_PUBLISH_DELAY)
   users create --email E [--role R]   create a user; the password is read from stdin
   config                              print the effective configuration, secrets masked
+  bench [--url U] [flags]             load a running authd; figures next to the machine's limits (bench -h)
   version                             print the version
 
 configuration: AUTH_* environment variables or a .env file (see .env.example)
@@ -55,6 +56,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return keys(ctx, args, getenv, stdout)
 	case "users":
 		return users(ctx, args, getenv, stdin, stdout, stderr)
+	case "bench":
+		return benchmark(ctx, args, getenv, stdout, stderr)
 	case "config":
 		cfg, err := loadConfig(getenv)
 		if err != nil {

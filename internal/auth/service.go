@@ -321,34 +321,24 @@ func (s *Service) Refresh(ctx context.Context, raw string, c Client) (*TokenPair
 	if err != nil {
 		return nil, err
 	}
-	// A concurrent refresh can rotate the token between our reads (or win
-	// the rotation race); another pass then sees it as just retired and
+	// A concurrent refresh can win the rotation race between our read and
+	// our rotation; another pass then sees the token as just retired and
 	// takes the grace path.
 	for range 3 {
-		rt, err := s.store.RefreshToken(ctx, userID, hash)
-		if err != nil {
-			return nil, notFoundAs(err, errInvalidRefresh)
-		}
-		sess, err := s.store.Session(ctx, userID, rt.SessionID)
+		rt, sess, u, err := s.store.RefreshState(ctx, userID, hash)
 		if err != nil {
 			return nil, notFoundAs(err, errInvalidRefresh)
 		}
 		now := s.now()
-		if !sess.Active(now) || !now.Before(rt.ExpiresAt) {
-			return nil, errInvalidRefresh
-		}
-		u, err := s.store.User(ctx, userID)
-		if err != nil {
-			return nil, notFoundAs(err, errInvalidRefresh)
-		}
-		if u.Status != StatusActive {
+		if !sess.Active(now) || !now.Before(rt.ExpiresAt) || u.Status != StatusActive {
 			return nil, errInvalidRefresh
 		}
 
 		if rt.RotatedAt.IsZero() {
 			if rt.Generation != sess.RefreshGeneration {
-				// The token was read before, the session after a rotation
-				// that retired it in one commit: read again.
+				// One consistent read never shows an unrotated token behind
+				// its session; if a store's read does, the rotation would
+				// lose anyway: read again.
 				continue
 			}
 			pair, err := s.rotate(ctx, u, rt, raw, now)

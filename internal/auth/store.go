@@ -60,6 +60,11 @@ type Store interface {
 	// RefreshToken returns the user's refresh token with the given hash, or
 	// ENotFound.
 	RefreshToken(ctx context.Context, userID string, hash []byte) (*RefreshToken, error)
+	// RefreshState returns, in one consistent read, the user's refresh token
+	// with the given hash, its session (revoked or not) and the user (with
+	// roles): what a refresh decides on. Returns ENotFound if any of the
+	// three is missing.
+	RefreshState(ctx context.Context, userID string, hash []byte) (*RefreshToken, *Session, *User, error)
 	// RotateRefreshToken atomically retires old (setting RotatedAt to at and
 	// Successor to sealedSuccessor), inserts next, and advances the session's
 	// RefreshGeneration to next.Generation, its LastSeenAt to at and its

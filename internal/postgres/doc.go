@@ -1,5 +1,6 @@
 // Package postgres is the production storage backend of authd: it implements
-// auth.Store and token.KeyStore on PostgreSQL through a pgx connection pool.
+// auth.Store and token.KeyStore on PostgreSQL through a pgx connection pool,
+// and ImportUsers for seeding and bulk imports.
 //
 // The schema lives in migrations/*.sql, embedded in the binary and applied with
 // goose (each migration in its own transaction, serialised across processes by

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -63,25 +64,38 @@ func insertRefreshToken(ctx context.Context, tx pgx.Tx, t *auth.RefreshToken) er
 	return nil
 }
 
-const sessionColumns = `id, user_id, created_at, last_seen_at, expires_at, revoked_at,
-	ip, user_agent, refresh_generation`
+// sessionColumns is the select list of sessions s.
+const sessionColumns = `s.id, s.user_id, s.created_at, s.last_seen_at, s.expires_at,
+	s.revoked_at, s.ip, s.user_agent, s.refresh_generation`
+
+// sessionRow receives one row of sessionColumns.
+type sessionRow struct {
+	s       auth.Session
+	revoked *time.Time
+}
+
+func (r *sessionRow) dest() []any {
+	return []any{&r.s.ID, &r.s.UserID, &r.s.CreatedAt, &r.s.LastSeenAt, &r.s.ExpiresAt, &r.revoked,
+		&r.s.IP, &r.s.UserAgent, &r.s.RefreshGeneration}
+}
+
+func (r *sessionRow) session() *auth.Session {
+	s := r.s
+	s.CreatedAt, s.LastSeenAt, s.ExpiresAt = s.CreatedAt.UTC(), s.LastSeenAt.UTC(), s.ExpiresAt.UTC()
+	s.RevokedAt = fromNullTime(r.revoked)
+	return &s
+}
 
 func scanSession(row pgx.Row) (*auth.Session, error) {
-	var (
-		s       auth.Session
-		revoked *time.Time
-	)
-	err := row.Scan(&s.ID, &s.UserID, &s.CreatedAt, &s.LastSeenAt, &s.ExpiresAt, &revoked,
-		&s.IP, &s.UserAgent, &s.RefreshGeneration)
+	var r sessionRow
+	err := row.Scan(r.dest()...)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, auth.Errorf(auth.ENotFound, "Session not found.")
 	}
 	if err != nil {
 		return nil, err
 	}
-	s.CreatedAt, s.LastSeenAt, s.ExpiresAt = s.CreatedAt.UTC(), s.LastSeenAt.UTC(), s.ExpiresAt.UTC()
-	s.RevokedAt = fromNullTime(revoked)
-	return &s, nil
+	return r.session(), nil
 }
 
 // Session returns the user's session, revoked or not, or ENotFound (also when
@@ -91,7 +105,7 @@ func (db *DB) Session(ctx context.Context, userID, sessionID string) (*auth.Sess
 		return nil, auth.Errorf(auth.ENotFound, "Session not found.")
 	}
 	s, err := scanSession(db.pool.QueryRow(ctx,
-		`SELECT `+sessionColumns+` FROM sessions WHERE user_id = $1 AND id = $2`, userID, sessionID))
+		`SELECT `+sessionColumns+` FROM sessions s WHERE s.user_id = $1 AND s.id = $2`, userID, sessionID))
 	if err != nil && auth.ErrorCode(err) == auth.EInternal {
 		return nil, fmt.Errorf("postgres: session: %w", err)
 	}
@@ -106,9 +120,9 @@ func (db *DB) ListSessions(ctx context.Context, userID string, now time.Time) ([
 		return nil, nil
 	}
 	rows, err := db.pool.Query(ctx, `
-		SELECT `+sessionColumns+` FROM sessions
-		WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2
-		ORDER BY created_at DESC, id DESC`, userID, now)
+		SELECT `+sessionColumns+` FROM sessions s
+		WHERE s.user_id = $1 AND s.revoked_at IS NULL AND s.expires_at > $2
+		ORDER BY s.created_at DESC, s.id DESC`, userID, now)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: list sessions: %w", err)
 	}
@@ -161,26 +175,39 @@ func revokeSessions(ctx context.Context, q querier, userID, exceptSessionID stri
 	return err
 }
 
-const refreshTokenColumns = `token_hash, user_id, session_id, generation, created_at,
-	expires_at, rotated_at, successor`
+// refreshTokenColumns is the select list of refresh_tokens t.
+const refreshTokenColumns = `t.token_hash, t.user_id, t.session_id, t.generation,
+	t.created_at, t.expires_at, t.rotated_at, t.successor`
+
+// tokenRow receives one row of refreshTokenColumns.
+type tokenRow struct {
+	t       auth.RefreshToken
+	rotated *time.Time
+}
+
+func (r *tokenRow) dest() []any {
+	return []any{&r.t.Hash, &r.t.UserID, &r.t.SessionID, &r.t.Generation, &r.t.CreatedAt, &r.t.ExpiresAt,
+		&r.rotated, &r.t.Successor}
+}
+
+func (r *tokenRow) token() *auth.RefreshToken {
+	t := r.t
+	t.CreatedAt, t.ExpiresAt = t.CreatedAt.UTC(), t.ExpiresAt.UTC()
+	t.RotatedAt = fromNullTime(r.rotated)
+	t.Successor = nullBytes(t.Successor)
+	return &t
+}
 
 func scanRefreshToken(row pgx.Row) (*auth.RefreshToken, error) {
-	var (
-		t       auth.RefreshToken
-		rotated *time.Time
-	)
-	err := row.Scan(&t.Hash, &t.UserID, &t.SessionID, &t.Generation, &t.CreatedAt, &t.ExpiresAt,
-		&rotated, &t.Successor)
+	var r tokenRow
+	err := row.Scan(r.dest()...)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, auth.Errorf(auth.ENotFound, "Refresh token not found.")
 	}
 	if err != nil {
 		return nil, err
 	}
-	t.CreatedAt, t.ExpiresAt = t.CreatedAt.UTC(), t.ExpiresAt.UTC()
-	t.RotatedAt = fromNullTime(rotated)
-	t.Successor = nullBytes(t.Successor)
-	return &t, nil
+	return r.token(), nil
 }
 
 // RefreshToken returns the user's refresh token with the given hash, or
@@ -190,12 +217,40 @@ func (db *DB) RefreshToken(ctx context.Context, userID string, hash []byte) (*au
 		return nil, auth.Errorf(auth.ENotFound, "Refresh token not found.")
 	}
 	t, err := scanRefreshToken(db.pool.QueryRow(ctx,
-		`SELECT `+refreshTokenColumns+` FROM refresh_tokens WHERE user_id = $1 AND token_hash = $2`,
+		`SELECT `+refreshTokenColumns+` FROM refresh_tokens t WHERE t.user_id = $1 AND t.token_hash = $2`,
 		userID, hash))
 	if err != nil && auth.ErrorCode(err) == auth.EInternal {
 		return nil, fmt.Errorf("postgres: refresh token: %w", err)
 	}
 	return t, err
+}
+
+// RefreshState returns, in one statement (one snapshot), the user's refresh
+// token with the given hash, its session, revoked or not, and the user with
+// its roles. Returns ENotFound if any of the three is missing.
+func (db *DB) RefreshState(ctx context.Context, userID string, hash []byte) (*auth.RefreshToken, *auth.Session, *auth.User, error) {
+	if !auth.ValidID(userID) {
+		return nil, nil, nil, auth.Errorf(auth.ENotFound, "Refresh token not found.")
+	}
+	var (
+		t tokenRow
+		s sessionRow
+		u userRow
+	)
+	err := db.pool.QueryRow(ctx, `
+		SELECT `+refreshTokenColumns+`, `+sessionColumns+`, `+userColumns+`
+		FROM refresh_tokens t
+		JOIN sessions s ON s.id = t.session_id AND s.user_id = t.user_id
+		JOIN users u ON u.id = t.user_id
+		WHERE t.user_id = $1 AND t.token_hash = $2`,
+		userID, hash).Scan(slices.Concat(t.dest(), s.dest(), u.dest())...)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, nil, nil, auth.Errorf(auth.ENotFound, "Refresh token not found.")
+	}
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("postgres: refresh state: %w", err)
+	}
+	return t.token(), s.session(), u.user(), nil
 }
 
 // RotateRefreshToken atomically retires old (RotatedAt = at, Successor =
@@ -205,7 +260,7 @@ func (db *DB) RefreshToken(ctx context.Context, userID string, hash []byte) (*au
 // unrevoked, its RefreshGeneration still equals old.Generation and old is its
 // unrotated token; so of many concurrent rotations of one token exactly one
 // wins. Returns EInvalid if next does not continue old's family with a higher
-// generation.
+// generation, and EConflict if next's hash or generation is taken.
 func (db *DB) RotateRefreshToken(ctx context.Context, old *auth.RefreshToken, sealedSuccessor []byte, next *auth.RefreshToken, at time.Time) error {
 	if err := old.CheckSuccessor(next); err != nil {
 		return err
@@ -214,32 +269,49 @@ func (db *DB) RotateRefreshToken(ctx context.Context, old *auth.RefreshToken, se
 	if !auth.ValidID(old.UserID) || !auth.ValidID(old.SessionID) {
 		return lost
 	}
-	return db.inTx(ctx, func(tx pgx.Tx) error {
-		// The compare-and-set on the generation elects the single winner:
-		// under READ COMMITTED a concurrent contender blocks on the row lock
-		// the winner's UPDATE holds, then re-checks the WHERE clause against
-		// the committed row, matches nothing, and loses.
-		tag, err := tx.Exec(ctx, `
-			UPDATE sessions SET refresh_generation = $4, last_seen_at = $5, expires_at = $6
-			WHERE user_id = $1 AND id = $2 AND refresh_generation = $3 AND revoked_at IS NULL`,
-			old.UserID, old.SessionID, old.Generation, next.Generation, at, next.ExpiresAt)
-		if err != nil {
-			return fmt.Errorf("postgres: rotate refresh token: %w", err)
-		}
-		if tag.RowsAffected() == 0 {
-			return lost
-		}
-		tag, err = tx.Exec(ctx, `
-			UPDATE refresh_tokens SET rotated_at = $5, successor = $6
+	// One statement, so one round trip and one implicit transaction. Its
+	// parts share one snapshot and can't see each other's writes, so each
+	// writes only when the part before it returned a row:
+	//   - the compare-and-set on the session's generation elects the single
+	//     winner: under READ COMMITTED a concurrent contender blocks on the
+	//     row lock the winner's UPDATE holds, then re-checks the WHERE
+	//     clause against the committed row, matches nothing, and loses. It
+	//     also requires old to be the session's unrotated token, so that it
+	//     advances nothing for a token that the next part would not retire;
+	//   - the old token is retired only if the session moved;
+	//   - next is inserted only if the old token was retired.
+	// An error (a taken hash) rolls all three back.
+	tag, err := db.pool.Exec(ctx, `
+		WITH moved AS (
+			UPDATE sessions SET refresh_generation = $5, last_seen_at = $6, expires_at = $7
+			WHERE user_id = $1 AND id = $3 AND refresh_generation = $4 AND revoked_at IS NULL
+			  AND EXISTS (
+				SELECT FROM refresh_tokens
+				WHERE user_id = $1 AND token_hash = $2 AND session_id = $3 AND generation = $4
+				  AND rotated_at IS NULL)
+			RETURNING id
+		), retired AS (
+			UPDATE refresh_tokens SET rotated_at = $6, successor = $8
 			WHERE user_id = $1 AND token_hash = $2 AND session_id = $3 AND generation = $4
-			  AND rotated_at IS NULL`,
-			old.UserID, old.Hash, old.SessionID, old.Generation, at, nullBytes(sealedSuccessor))
-		if err != nil {
-			return fmt.Errorf("postgres: rotate refresh token: %w", err)
-		}
-		if tag.RowsAffected() == 0 {
-			return lost
-		}
-		return insertRefreshToken(ctx, tx, next)
-	})
+			  AND rotated_at IS NULL
+			  AND EXISTS (SELECT FROM moved)
+			RETURNING session_id
+		)
+		INSERT INTO refresh_tokens (token_hash, user_id, session_id, generation, created_at,
+		                            expires_at, rotated_at, successor)
+		SELECT $9, $1, session_id, $5, $10, $7, $11, $12 FROM retired`,
+		old.UserID, old.Hash, old.SessionID, old.Generation,
+		next.Generation, at, next.ExpiresAt, nullBytes(sealedSuccessor),
+		next.Hash, next.CreatedAt, nullTime(next.RotatedAt), nullBytes(next.Successor))
+	switch state, _ := violation(err); {
+	case state == uniqueViolation:
+		return auth.Errorf(auth.EConflict, "The refresh token already exists.")
+	case state == foreignKeyViolation:
+		return auth.Errorf(auth.ENotFound, "Session not found.")
+	case err != nil:
+		return fmt.Errorf("postgres: rotate refresh token: %w", err)
+	case tag.RowsAffected() == 0:
+		return lost
+	}
+	return nil
 }

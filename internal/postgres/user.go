@@ -75,35 +75,47 @@ func unknownRole(ctx context.Context, tx pgx.Tx, roles []string) string {
 	return ""
 }
 
-// userColumns is the select list that scanUser reads; roles come along as an
-// array so that a user is one statement, hence one consistent snapshot.
+// userColumns is the select list of users u; roles come along as an array
+// so that a user is one statement, hence one consistent snapshot.
 const userColumns = `
 	u.id, u.email, u.email_verified, u.name, u.password_hash, u.status,
 	u.created_at, u.updated_at, u.last_login_at,
 	array(SELECT role FROM user_roles WHERE user_id = u.id ORDER BY role COLLATE "C")`
 
+// userRow receives one row of userColumns.
+type userRow struct {
+	u         auth.User
+	status    string
+	lastLogin *time.Time
+}
+
+func (r *userRow) dest() []any {
+	return []any{&r.u.ID, &r.u.Email, &r.u.EmailVerified, &r.u.Name, &r.u.PasswordHash, &r.status,
+		&r.u.CreatedAt, &r.u.UpdatedAt, &r.lastLogin, &r.u.Roles}
+}
+
+func (r *userRow) user() *auth.User {
+	u := r.u
+	u.Status = auth.UserStatus(r.status)
+	u.HasPassword = u.PasswordHash != ""
+	u.CreatedAt, u.UpdatedAt = u.CreatedAt.UTC(), u.UpdatedAt.UTC()
+	u.LastLoginAt = fromNullTime(r.lastLogin)
+	if len(u.Roles) == 0 {
+		u.Roles = nil
+	}
+	return &u
+}
+
 func scanUser(row pgx.Row) (*auth.User, error) {
-	var (
-		u         auth.User
-		status    string
-		lastLogin *time.Time
-	)
-	err := row.Scan(&u.ID, &u.Email, &u.EmailVerified, &u.Name, &u.PasswordHash, &status,
-		&u.CreatedAt, &u.UpdatedAt, &lastLogin, &u.Roles)
+	var r userRow
+	err := row.Scan(r.dest()...)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, auth.Errorf(auth.ENotFound, "User not found.")
 	}
 	if err != nil {
 		return nil, err
 	}
-	u.Status = auth.UserStatus(status)
-	u.HasPassword = u.PasswordHash != ""
-	u.CreatedAt, u.UpdatedAt = u.CreatedAt.UTC(), u.UpdatedAt.UTC()
-	u.LastLoginAt = fromNullTime(lastLogin)
-	if len(u.Roles) == 0 {
-		u.Roles = nil
-	}
-	return &u, nil
+	return r.user(), nil
 }
 
 // User returns the user with the given id, or ENotFound.

@@ -1,6 +1,7 @@
 // Package sqlite is the embedded storage backend of authd: it implements
-// auth.Store and token.KeyStore on a single SQLite file through the pure-Go
-// driver modernc.org/sqlite, so `go run ./cmd/authd` needs neither cgo nor a
+// auth.Store and token.KeyStore (and ImportUsers, for seeding and bulk
+// imports) on a single SQLite file through the pure-Go driver
+// modernc.org/sqlite, so `go run ./cmd/authd` needs neither cgo nor a
 // database server.
 //
 // The schema lives in migrations/*.sql, embedded in the binary and applied with

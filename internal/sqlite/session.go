@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/talentforge/authd/internal/auth"
@@ -65,38 +66,52 @@ func insertRefreshToken(ctx context.Context, tx *sql.Tx, t *auth.RefreshToken) e
 	return nil
 }
 
-const sessionColumns = `id, user_id, created_at, last_seen_at, expires_at, revoked_at,
-	ip, user_agent, refresh_generation`
+// sessionColumns is the select list of sessions s.
+const sessionColumns = `s.id, s.user_id, s.created_at, s.last_seen_at, s.expires_at,
+	s.revoked_at, s.ip, s.user_agent, s.refresh_generation`
 
 type scanner interface{ Scan(dest ...any) error }
 
+// sessionRow receives one row of sessionColumns.
+type sessionRow struct {
+	s                      auth.Session
+	created, seen, expires string
+	revoked                sql.NullString
+}
+
+func (r *sessionRow) dest() []any {
+	return []any{&r.s.ID, &r.s.UserID, &r.created, &r.seen, &r.expires, &r.revoked,
+		&r.s.IP, &r.s.UserAgent, &r.s.RefreshGeneration}
+}
+
+func (r *sessionRow) session() (*auth.Session, error) {
+	s := r.s
+	var err error
+	if s.CreatedAt, err = parseTime(r.created); err != nil {
+		return nil, err
+	}
+	if s.LastSeenAt, err = parseTime(r.seen); err != nil {
+		return nil, err
+	}
+	if s.ExpiresAt, err = parseTime(r.expires); err != nil {
+		return nil, err
+	}
+	if s.RevokedAt, err = parseNullTime(r.revoked); err != nil {
+		return nil, err
+	}
+	return &s, nil
+}
+
 func scanSession(row scanner) (*auth.Session, error) {
-	var (
-		s                      auth.Session
-		created, seen, expires string
-		revoked                sql.NullString
-	)
-	err := row.Scan(&s.ID, &s.UserID, &created, &seen, &expires, &revoked,
-		&s.IP, &s.UserAgent, &s.RefreshGeneration)
+	var r sessionRow
+	err := row.Scan(r.dest()...)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, auth.Errorf(auth.ENotFound, "Session not found.")
 	}
 	if err != nil {
 		return nil, err
 	}
-	if s.CreatedAt, err = parseTime(created); err != nil {
-		return nil, err
-	}
-	if s.LastSeenAt, err = parseTime(seen); err != nil {
-		return nil, err
-	}
-	if s.ExpiresAt, err = parseTime(expires); err != nil {
-		return nil, err
-	}
-	if s.RevokedAt, err = parseNullTime(revoked); err != nil {
-		return nil, err
-	}
-	return &s, nil
+	return r.session()
 }
 
 // Session returns the user's session, revoked or not, or ENotFound (also when
@@ -106,7 +121,7 @@ func (db *DB) Session(ctx context.Context, userID, sessionID string) (*auth.Sess
 		return nil, auth.Errorf(auth.ENotFound, "Session not found.")
 	}
 	s, err := scanSession(db.db.QueryRowContext(ctx,
-		`SELECT `+sessionColumns+` FROM sessions WHERE user_id = ? AND id = ?`, userID, sessionID))
+		`SELECT `+sessionColumns+` FROM sessions s WHERE s.user_id = ? AND s.id = ?`, userID, sessionID))
 	if err != nil && auth.ErrorCode(err) == auth.EInternal {
 		return nil, fmt.Errorf("sqlite: session: %w", err)
 	}
@@ -121,9 +136,9 @@ func (db *DB) ListSessions(ctx context.Context, userID string, now time.Time) ([
 		return nil, nil
 	}
 	rows, err := db.db.QueryContext(ctx, `
-		SELECT `+sessionColumns+` FROM sessions
-		WHERE user_id = ? AND revoked_at IS NULL AND expires_at > ?
-		ORDER BY created_at DESC, id DESC`, userID, formatTime(now))
+		SELECT `+sessionColumns+` FROM sessions s
+		WHERE s.user_id = ? AND s.revoked_at IS NULL AND s.expires_at > ?
+		ORDER BY s.created_at DESC, s.id DESC`, userID, formatTime(now))
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: list sessions: %w", err)
 	}
@@ -180,34 +195,48 @@ func revokeSessions(ctx context.Context, db execer, userID, exceptSessionID stri
 	return err
 }
 
-const refreshTokenColumns = `token_hash, user_id, session_id, generation, created_at,
-	expires_at, rotated_at, successor`
+// refreshTokenColumns is the select list of refresh_tokens t.
+const refreshTokenColumns = `t.token_hash, t.user_id, t.session_id, t.generation,
+	t.created_at, t.expires_at, t.rotated_at, t.successor`
+
+// tokenRow receives one row of refreshTokenColumns.
+type tokenRow struct {
+	t                auth.RefreshToken
+	created, expires string
+	rotated          sql.NullString
+}
+
+func (r *tokenRow) dest() []any {
+	return []any{&r.t.Hash, &r.t.UserID, &r.t.SessionID, &r.t.Generation, &r.created, &r.expires,
+		&r.rotated, &r.t.Successor}
+}
+
+func (r *tokenRow) token() (*auth.RefreshToken, error) {
+	t := r.t
+	var err error
+	if t.CreatedAt, err = parseTime(r.created); err != nil {
+		return nil, err
+	}
+	if t.ExpiresAt, err = parseTime(r.expires); err != nil {
+		return nil, err
+	}
+	if t.RotatedAt, err = parseNullTime(r.rotated); err != nil {
+		return nil, err
+	}
+	t.Successor = nullBytes(t.Successor)
+	return &t, nil
+}
 
 func scanRefreshToken(row scanner) (*auth.RefreshToken, error) {
-	var (
-		t                auth.RefreshToken
-		created, expires string
-		rotated          sql.NullString
-	)
-	err := row.Scan(&t.Hash, &t.UserID, &t.SessionID, &t.Generation, &created, &expires,
-		&rotated, &t.Successor)
+	var r tokenRow
+	err := row.Scan(r.dest()...)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, auth.Errorf(auth.ENotFound, "Refresh token not found.")
 	}
 	if err != nil {
 		return nil, err
 	}
-	if t.CreatedAt, err = parseTime(created); err != nil {
-		return nil, err
-	}
-	if t.ExpiresAt, err = parseTime(expires); err != nil {
-		return nil, err
-	}
-	if t.RotatedAt, err = parseNullTime(rotated); err != nil {
-		return nil, err
-	}
-	t.Successor = nullBytes(t.Successor)
-	return &t, nil
+	return r.token()
 }
 
 // RefreshToken returns the user's refresh token with the given hash, or
@@ -217,12 +246,52 @@ func (db *DB) RefreshToken(ctx context.Context, userID string, hash []byte) (*au
 		return nil, auth.Errorf(auth.ENotFound, "Refresh token not found.")
 	}
 	t, err := scanRefreshToken(db.db.QueryRowContext(ctx,
-		`SELECT `+refreshTokenColumns+` FROM refresh_tokens WHERE user_id = ? AND token_hash = ?`,
+		`SELECT `+refreshTokenColumns+` FROM refresh_tokens t WHERE t.user_id = ? AND t.token_hash = ?`,
 		userID, hash))
 	if err != nil && auth.ErrorCode(err) == auth.EInternal {
 		return nil, fmt.Errorf("sqlite: refresh token: %w", err)
 	}
 	return t, err
+}
+
+// RefreshState returns, in one statement (one snapshot), the user's refresh
+// token with the given hash, its session, revoked or not, and the user with
+// its roles. Returns ENotFound if any of the three is missing.
+func (db *DB) RefreshState(ctx context.Context, userID string, hash []byte) (*auth.RefreshToken, *auth.Session, *auth.User, error) {
+	if !auth.ValidID(userID) {
+		return nil, nil, nil, auth.Errorf(auth.ENotFound, "Refresh token not found.")
+	}
+	var (
+		tr tokenRow
+		sr sessionRow
+		ur userRow
+	)
+	err := db.db.QueryRowContext(ctx, `
+		SELECT `+refreshTokenColumns+`, `+sessionColumns+`, `+userColumns+`
+		FROM refresh_tokens t
+		JOIN sessions s ON s.id = t.session_id AND s.user_id = t.user_id
+		JOIN users u ON u.id = t.user_id
+		WHERE t.user_id = ? AND t.token_hash = ?`,
+		userID, hash).Scan(slices.Concat(tr.dest(), sr.dest(), ur.dest())...)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil, nil, auth.Errorf(auth.ENotFound, "Refresh token not found.")
+	}
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("sqlite: refresh state: %w", err)
+	}
+	t, err := tr.token()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	s, err := sr.session()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	u, err := ur.user()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return t, s, u, nil
 }
 
 // RotateRefreshToken atomically retires old (RotatedAt = at, Successor =

@@ -60,42 +60,43 @@ func (db *DB) CreateUser(ctx context.Context, u *auth.User) error {
 	})
 }
 
-// userColumns is the select list that scanUser reads; roles come along as a
-// JSON array so that a user is one statement, hence one consistent snapshot.
+// userColumns is the select list of users u; roles come along as a JSON array
+// so that a user is one statement, hence one consistent snapshot.
 const userColumns = `
 	u.id, u.email, u.email_verified, u.name, u.password_hash, u.status,
 	u.created_at, u.updated_at, u.last_login_at,
 	(SELECT json_group_array(role) FROM
 		(SELECT role FROM user_roles WHERE user_id = u.id ORDER BY role))`
 
-func scanUser(row *sql.Row) (*auth.User, error) {
-	var (
-		u                    auth.User
-		status, created, upd string
-		lastLogin            sql.NullString
-		roles                string
-	)
-	err := row.Scan(&u.ID, &u.Email, &u.EmailVerified, &u.Name, &u.PasswordHash, &status,
-		&created, &upd, &lastLogin, &roles)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, auth.Errorf(auth.ENotFound, "User not found.")
-	}
-	if err != nil {
-		return nil, err
-	}
-	u.Status = auth.UserStatus(status)
+// userRow receives one row of userColumns.
+type userRow struct {
+	u                    auth.User
+	status, created, upd string
+	lastLogin            sql.NullString
+	roles                string
+}
+
+func (r *userRow) dest() []any {
+	return []any{&r.u.ID, &r.u.Email, &r.u.EmailVerified, &r.u.Name, &r.u.PasswordHash, &r.status,
+		&r.created, &r.upd, &r.lastLogin, &r.roles}
+}
+
+func (r *userRow) user() (*auth.User, error) {
+	u := r.u
+	u.Status = auth.UserStatus(r.status)
 	u.HasPassword = u.PasswordHash != ""
-	if u.CreatedAt, err = parseTime(created); err != nil {
+	var err error
+	if u.CreatedAt, err = parseTime(r.created); err != nil {
 		return nil, err
 	}
-	if u.UpdatedAt, err = parseTime(upd); err != nil {
+	if u.UpdatedAt, err = parseTime(r.upd); err != nil {
 		return nil, err
 	}
-	if u.LastLoginAt, err = parseNullTime(lastLogin); err != nil {
+	if u.LastLoginAt, err = parseNullTime(r.lastLogin); err != nil {
 		return nil, err
 	}
-	if err := json.Unmarshal([]byte(roles), &u.Roles); err != nil {
-		return nil, fmt.Errorf("sqlite: bad roles %q: %w", roles, err)
+	if err := json.Unmarshal([]byte(r.roles), &u.Roles); err != nil {
+		return nil, fmt.Errorf("sqlite: bad roles %q: %w", r.roles, err)
 	}
 	if len(u.Roles) == 0 {
 		u.Roles = nil
@@ -104,6 +105,18 @@ func scanUser(row *sql.Row) (*auth.User, error) {
 	// keeps the contract independent of that detail.
 	slices.Sort(u.Roles)
 	return &u, nil
+}
+
+func scanUser(row scanner) (*auth.User, error) {
+	var r userRow
+	err := row.Scan(r.dest()...)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, auth.Errorf(auth.ENotFound, "User not found.")
+	}
+	if err != nil {
+		return nil, err
+	}
+	return r.user()
 }
 
 // User returns the user with the given id, or ENotFound.

@@ -53,6 +53,8 @@ func TestStore(t *testing.T, open func(t *testing.T) Backend) {
 		{"RevokeSession", testRevokeSession},
 		{"RevokeSessions", testRevokeSessions},
 		{"RefreshToken", testRefreshToken},
+		{"RefreshState", testRefreshState},
+		{"RefreshStateNotFound", testRefreshStateNotFound},
 		{"RotateRefreshToken", testRotate},
 		{"RotateRefreshTokenChain", testRotateChain},
 		{"RotateRefreshTokenStale", testRotateStale},
@@ -61,6 +63,9 @@ func TestStore(t *testing.T, open func(t *testing.T) Backend) {
 		{"RotateRefreshTokenInvalid", testRotateInvalid},
 		{"RotateRefreshTokenConcurrently", testRotateConcurrently},
 		{"SigningKeys", testSigningKeys},
+		{"ImportUsers", testImportUsers},
+		{"ImportUsersEmpty", testImportUsersEmpty},
+		{"ImportUsersInvalid", testImportUsersInvalid},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -692,6 +697,74 @@ func testRefreshToken(t *testing.T, s Backend) {
 	wantCode(t, err, auth.ENotFound)
 }
 
+// wantRefreshState fails unless RefreshState returns what the single reads
+// return for the token.
+func wantRefreshState(t *testing.T, s Backend, userID string, hash []byte) {
+	t.Helper()
+	rt, sess, u, err := s.RefreshState(context.Background(), userID, hash)
+	mustOK(t, err)
+	wantRT := getToken(t, s, userID, hash)
+	if d := diff(wantRT, rt); d != "" {
+		t.Errorf("RefreshState token mismatch (-want +got):\n%s", d)
+	}
+	if d := diff(getSession(t, s, userID, wantRT.SessionID), sess); d != "" {
+		t.Errorf("RefreshState session mismatch (-want +got):\n%s", d)
+	}
+	if d := diff(getUser(t, s, userID), u); d != "" {
+		t.Errorf("RefreshState user mismatch (-want +got):\n%s", d)
+	}
+	wantUTC(t, rt.CreatedAt, rt.ExpiresAt, sess.CreatedAt, sess.LastSeenAt, sess.ExpiresAt, u.CreatedAt, u.UpdatedAt)
+}
+
+func testRefreshState(t *testing.T, s Backend) {
+	ctx := context.Background()
+	u := newUser(t)
+	u.Roles = []string{auth.RoleUser, auth.RoleAdmin}
+	mustOK(t, s.CreateUser(ctx, u))
+	createSession(t, s, u.ID, at(now(), -time.Minute)) // another session of the user
+	sess, old := createSession(t, s, u.ID, now())
+	wantRefreshState(t, s, u.ID, old.Hash)
+	_, _, got, err := s.RefreshState(ctx, u.ID, old.Hash)
+	mustOK(t, err)
+	if d := diff([]string{auth.RoleAdmin, auth.RoleUser}, got.Roles); d != "" {
+		t.Errorf("RefreshState roles mismatch (-want +got):\n%s", d)
+	}
+
+	// After a rotation: the retired token with its successor, and the
+	// session at the new generation.
+	next := nextToken(t, old, at(now(), time.Second))
+	mustOK(t, s.RotateRefreshToken(ctx, old, []byte("sealed"), next, next.CreatedAt))
+	wantRefreshState(t, s, u.ID, old.Hash)
+	wantRefreshState(t, s, u.ID, next.Hash)
+
+	// A revoked session is still returned, so that the caller can tell.
+	mustOK(t, s.RevokeSession(ctx, u.ID, sess.ID, at(now(), 2*time.Second)))
+	wantRefreshState(t, s, u.ID, next.Hash)
+}
+
+func testRefreshStateNotFound(t *testing.T, s Backend) {
+	ctx := context.Background()
+	alice, bob := createUser(t, s), createUser(t, s)
+	_, rt := createSession(t, s, alice.ID, now())
+	for name, c := range map[string]struct {
+		userID string
+		hash   []byte
+	}{
+		"unknown hash":       {alice.ID, tokenHash(t)},
+		"other user's token": {bob.ID, rt.Hash},
+		"unknown user":       {newID(t), rt.Hash},
+		"malformed user id":  {"not-a-uuid", rt.Hash},
+	} {
+		_, _, _, err := s.RefreshState(ctx, c.userID, c.hash)
+		if got := auth.ErrorCode(err); got != auth.ENotFound {
+			t.Errorf("%s: error code %q, want %q (err: %v)", name, got, auth.ENotFound, err)
+		}
+	}
+	mustOK(t, s.DeleteUser(ctx, alice.ID))
+	_, _, _, err := s.RefreshState(ctx, alice.ID, rt.Hash)
+	wantCode(t, err, auth.ENotFound)
+}
+
 func testRotate(t *testing.T, s Backend) {
 	ctx := context.Background()
 	u := createUser(t, s)
@@ -921,5 +994,119 @@ func testSigningKeys(t *testing.T, s Backend) {
 	mustOK(t, err)
 	if len(keys) != 4 || !bytes.Equal(keys[3].PublicKey, k3.PublicKey) {
 		t.Error("a duplicate CreateSigningKey changed the stored keys")
+	}
+}
+
+// importer is the bulk import every backend offers outside auth.Store, for
+// seeding and imports.
+type importer interface {
+	ImportUsers(ctx context.Context, users []*auth.User) (int, error)
+}
+
+func mustImporter(t *testing.T, s Backend) importer {
+	t.Helper()
+	im, ok := s.(importer)
+	if !ok {
+		t.Fatalf("%T has no ImportUsers method", s)
+	}
+	return im
+}
+
+func testImportUsers(t *testing.T, s Backend) {
+	ctx := context.Background()
+	im := mustImporter(t, s)
+	stored := createUser(t, s)
+
+	admin := newUser(t)
+	admin.EmailVerified = true
+	admin.Roles = []string{auth.RoleUser, auth.RoleAdmin, auth.RoleUser} // unsorted, duplicated
+	admin.LastLoginAt = at(admin.CreatedAt, time.Minute)
+	social := newUser(t)
+	social.Roles = nil
+	social.PasswordHash, social.HasPassword = "", false
+	disabled := newUser(t)
+	disabled.Status = auth.StatusDisabled
+	takenEmail := newUser(t)
+	takenEmail.Email = stored.Email
+	takenEmail.Roles = []string{auth.RoleAdmin}
+	takenID := newUser(t)
+	takenID.ID = stored.ID
+	takenID.Roles = []string{auth.RoleAdmin}
+	repeatedEmail := newUser(t) // of a user earlier in the same call
+	repeatedEmail.Email = admin.Email
+	repeatedID := newUser(t)
+	repeatedID.ID = social.ID
+	repeatedID.Roles = []string{auth.RoleAdmin}
+
+	users := []*auth.User{admin, takenEmail, social, takenID, repeatedEmail, disabled, repeatedID}
+	n, err := im.ImportUsers(ctx, users)
+	mustOK(t, err)
+	if n != 3 {
+		t.Errorf("ImportUsers inserted %d users, want 3", n)
+	}
+
+	wantAdmin := *admin
+	wantAdmin.Roles = []string{auth.RoleAdmin, auth.RoleUser}
+	for _, want := range []*auth.User{&wantAdmin, social, disabled, stored} {
+		if d := diff(want, getUser(t, s, want.ID)); d != "" {
+			t.Errorf("User(%s) after import (-want +got):\n%s", want.Email, d)
+		}
+		got, err := s.UserByEmail(ctx, want.Email)
+		mustOK(t, err)
+		if d := diff(want, got); d != "" {
+			t.Errorf("UserByEmail(%s) after import (-want +got):\n%s", want.Email, d)
+		}
+	}
+	for _, skipped := range []*auth.User{takenEmail, repeatedEmail} {
+		_, err := s.User(ctx, skipped.ID)
+		wantCode(t, err, auth.ENotFound)
+	}
+	for _, skipped := range []*auth.User{takenID, repeatedID} {
+		_, err := s.UserByEmail(ctx, skipped.Email)
+		wantCode(t, err, auth.ENotFound)
+	}
+
+	// Importing the same users again inserts none, and the imported users
+	// work like created ones.
+	n, err = im.ImportUsers(ctx, users)
+	mustOK(t, err)
+	if n != 0 {
+		t.Errorf("second ImportUsers inserted %d users, want 0", n)
+	}
+	sess, rt := createSession(t, s, admin.ID, now())
+	getSession(t, s, admin.ID, sess.ID)
+	wantRefreshState(t, s, admin.ID, rt.Hash)
+}
+
+func testImportUsersEmpty(t *testing.T, s Backend) {
+	im := mustImporter(t, s)
+	for _, users := range [][]*auth.User{nil, {}} {
+		n, err := im.ImportUsers(context.Background(), users)
+		mustOK(t, err)
+		if n != 0 {
+			t.Errorf("ImportUsers(%#v) = %d, want 0", users, n)
+		}
+	}
+}
+
+func testImportUsersInvalid(t *testing.T, s Backend) {
+	ctx := context.Background()
+	im := mustImporter(t, s)
+	for name, mutate := range map[string]func(*auth.User){
+		"malformed id":   func(u *auth.User) { u.ID = "not-a-uuid" },
+		"unknown status": func(u *auth.User) { u.Status = "bogus" },
+		"unknown role":   func(u *auth.User) { u.Roles = []string{auth.RoleUser, "no-such-role"} },
+	} {
+		valid, invalid := newUser(t), newUser(t)
+		mutate(invalid)
+		n, err := im.ImportUsers(ctx, []*auth.User{valid, invalid})
+		if got := auth.ErrorCode(err); got != auth.EInvalid || n != 0 {
+			t.Errorf("%s: ImportUsers = %d, %v; want 0 and code %q", name, n, err, auth.EInvalid)
+		}
+		// Nothing of the call remains, not even the valid user.
+		_, err = s.UserByEmail(ctx, valid.Email)
+		if got := auth.ErrorCode(err); got != auth.ENotFound {
+			t.Errorf("%s: the valid user of a rejected import: error code %q, want %q", name, got, auth.ENotFound)
+		}
 	}
 }

@@ -1,0 +1,17 @@
+# Shortcuts; each target is one documented command.
+.PHONY: run test ci bench bench-embedded
+
+run:            ## serve on :8080 with SQLite in ./data
+	go run ./cmd/authd
+
+test:           ## the README's test command
+	go test ./...
+
+ci:             ## what CI runs (starts PostgreSQL, Redis and the Redis Cluster if needed)
+	.ci/run
+
+bench:          ## the load suite against PostgreSQL + Redis on loopback (see BENCHMARKS.md)
+	scripts/bench $(ARGS)
+
+bench-embedded: ## the load suite against embedded SQLite + in-process cache
+	scripts/bench --embedded $(ARGS)

@@ -1,0 +1,160 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/talentforge/authd/internal/bench"
+	"github.com/talentforge/authd/internal/config"
+	"github.com/talentforge/authd/internal/sqlite"
+	"github.com/talentforge/authd/internal/token"
+)
+
+const benchUsage = "usage: authd bench [--url U] [--scenarios register,login,refresh,verify,me] [--concurrency N] [--duration D] [--users N] [--seed-only] [--json] [--limits=false]"
+
+// benchmark runs `authd bench`: it seeds users into the database of the
+// configuration (the same AUTH_* environment as the server's), then loads
+// the running server at --url and prints the figures next to the machine's
+// limits. Progress goes to stderr, the report to stdout.
+func benchmark(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, benchUsage)
+		fs.PrintDefaults()
+	}
+	url := fs.String("url", "http://127.0.0.1:8080", "base URL of the running authd")
+	scenarios := fs.String("scenarios", strings.Join(bench.AllScenarios(), ","), "comma-separated scenarios to run, in order")
+	concurrency := fs.Int("concurrency", 64, "workers per scenario, each with one request in flight")
+	duration := fs.Duration("duration", 10*time.Second, "how long each scenario runs (at most 10m)")
+	users := fs.Int("users", 1000, "seeded users bench-<i>@bench.authd.test that must exist")
+	seedOnly := fs.Bool("seed-only", false, "seed the users and stop")
+	asJSON := fs.Bool("json", false, "print the report as one JSON document")
+	limits := fs.Bool("limits", true, "measure the machine's limits (argon2id, token verification, bare net/http)")
+	if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	if fs.NArg() != 0 {
+		return errors.New(benchUsage)
+	}
+	var names []string
+	for s := range strings.SplitSeq(*scenarios, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			names = append(names, s)
+		}
+	}
+
+	cfg, err := loadConfig(getenv)
+	if err != nil {
+		return err
+	}
+	opts := bench.Options{
+		URL:         *url,
+		Scenarios:   names,
+		Concurrency: *concurrency,
+		Duration:    *duration,
+		Users:       *users,
+		SeedOnly:    *seedOnly,
+		Limits:      *limits && !*seedOnly,
+		Server: bench.Server{
+			Argon2MemoryKiB:   cfg.Argon2MemoryKiB,
+			Argon2Iterations:  cfg.Argon2Iterations,
+			Argon2Parallelism: cfg.Argon2Parallelism,
+			Algorithm:         cfg.SigningAlg,
+		},
+		Progress: stderr,
+	}
+	if err := opts.Validate(); err != nil {
+		return err
+	}
+
+	// The server's hashing parameters, so that the seeded hash is the one the
+	// server would make (else each login re-hashes), with one slot per CPU
+	// and a queue that never refuses, so the argon2id limit measures the CPU
+	// and nothing else.
+	hcfg := *cfg
+	hcfg.HashConcurrency = runtime.GOMAXPROCS(0)
+	hcfg.HashQueueTimeout = time.Hour
+	hasher, err := newHasher(&hcfg)
+	if err != nil {
+		return err
+	}
+	deps := bench.Deps{Hasher: hasher}
+
+	if opts.SeedsUsers() {
+		db, err := openReady(ctx, cfg)
+		if err != nil {
+			return err
+		}
+		defer db.Close()
+		store, ok := db.(bench.Importer)
+		if !ok {
+			return errors.New("this storage backend can't import users in bulk")
+		}
+		deps.Store = store
+	}
+	if opts.Limits {
+		tokens, cleanup, err := scratchTokens(ctx, cfg)
+		if err != nil {
+			return err
+		}
+		defer cleanup()
+		deps.Tokens = tokens
+	}
+
+	rep, err := bench.Run(ctx, opts, deps)
+	if rep != nil {
+		var werr error
+		if *asJSON {
+			werr = rep.WriteJSON(stdout)
+		} else {
+			werr = rep.WriteText(stdout)
+		}
+		err = errors.Join(err, werr)
+	}
+	return err
+}
+
+// scratchTokens returns a token manager with the configured algorithm over a
+// throwaway SQLite database, so that measuring token verification neither
+// reads nor adds keys in the server's database, and a function that removes
+// it. Its verified-token cache is off: the bench verifies one token over and
+// over, and the limit is the cost of checking a signature, not of a cache hit.
+func scratchTokens(ctx context.Context, cfg *config.Config) (*token.Manager, func(), error) {
+	dir, err := os.MkdirTemp("", "authd-bench-")
+	if err != nil {
+		return nil, nil, err
+	}
+	cleanup := func() { os.RemoveAll(dir) }
+	db, err := sqlite.Open(ctx, filepath.Join(dir, "keys.db"))
+	if err != nil {
+		cleanup()
+		return nil, nil, err
+	}
+	cleanup = func() {
+		db.Close()
+		os.RemoveAll(dir)
+	}
+	if err := db.MigrateUp(ctx); err != nil {
+		cleanup()
+		return nil, nil, fmt.Errorf("migrate the scratch token database: %w", err)
+	}
+	tc := tokenConfig(cfg, newLogger(cfg, io.Discard))
+	tc.VerifiedCacheSize = -1
+	m, err := token.New(ctx, db, tc)
+	if err != nil {
+		cleanup()
+		return nil, nil, err
+	}
+	return m, cleanup, nil
+}

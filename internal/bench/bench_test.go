@@ -1,0 +1,202 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/talentforge/authd/internal/password"
+	"github.com/talentforge/authd/internal/sqlite"
+	"github.com/talentforge/authd/internal/token"
+)
+
+func TestOptionsValidate(t *testing.T) {
+	good := Options{URL: "http://127.0.0.1:8080/", Scenarios: []string{Login, Verify, Login}, Concurrency: 4, Duration: time.Second, Users: 1}
+	o, err := good.validate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.URL != "http://127.0.0.1:8080" || len(o.Scenarios) != 2 || o.LimitDuration != time.Second {
+		t.Errorf("normalised to %+v", o)
+	}
+	long := good
+	long.Duration = MaxDuration
+	if o, err := long.validate(); err != nil || o.LimitDuration != maxLimitDuration {
+		t.Errorf("10m run: %v, limit duration %v", err, o.LimitDuration)
+	}
+	for name, change := range map[string]func(*Options){
+		"no scheme":        func(o *Options) { o.URL = "127.0.0.1:8080" },
+		"unknown scenario": func(o *Options) { o.Scenarios = []string{"logout"} },
+		"no scenario":      func(o *Options) { o.Scenarios = nil },
+		"no worker":        func(o *Options) { o.Concurrency = 0 },
+		"zero duration":    func(o *Options) { o.Duration = 0 },
+		"over 10m":         func(o *Options) { o.Duration = MaxDuration + time.Second },
+		"no user to login": func(o *Options) { o.Users = 0 },
+	} {
+		o := good
+		change(&o)
+		if _, err := o.validate(); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+	registerOnly := good
+	registerOnly.Scenarios, registerOnly.Users = []string{Register}, 0
+	if _, err := registerOnly.validate(); err != nil {
+		t.Errorf("register needs no seeded user: %v", err)
+	}
+}
+
+func TestLimits(t *testing.T) {
+	ctx := t.Context()
+	h := password.New(password.Config{Params: password.Params{Memory: 64, Time: 1}, MaxConcurrent: 2, QueueTimeout: time.Minute})
+	hash, err := h.Hash(ctx, Password)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, err := measureArgon2id(ctx, h, hash, 2, 50*time.Millisecond); err != nil || r <= 0 {
+		t.Errorf("argon2id: %v/s, %v", r, err)
+	}
+	other, _ := h.Hash(ctx, "another passphrase entirely")
+	if _, err := measureArgon2id(ctx, h, other, 2, time.Minute); err == nil {
+		t.Error("a hash of another password measured without error")
+	}
+
+	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "keys.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if err := db.MigrateUp(ctx); err != nil {
+		t.Fatal(err)
+	}
+	tm, err := token.New(ctx, db, token.Config{Issuer: "http://localhost", Algorithm: token.EdDSA, Secret: bytes.Repeat([]byte("k"), 32)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := issueToken(ctx, tm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, err := measureTokens(ctx, tm, tok, 2, 50*time.Millisecond); err != nil || r <= 0 {
+		t.Errorf("tokens: %v/s, %v", r, err)
+	}
+	if _, err := measureTokens(ctx, tm, tok+"x", 2, time.Minute); err == nil {
+		t.Error("a broken token measured without error")
+	}
+
+	bare, err := measureBare(ctx, NewClient(2), 2, 50*time.Millisecond, tok)
+	if err != nil || bare.Requests == 0 || bare.ErrorCount() != 0 {
+		t.Errorf("bare handler: %+v, %v", bare, err)
+	}
+}
+
+func TestParallelRate(t *testing.T) {
+	r, err := parallelRate(t.Context(), 2, 200*time.Millisecond, func(context.Context) error {
+		time.Sleep(10 * time.Millisecond)
+		return nil
+	})
+	// Two goroutines at 10ms a call: 200/s, less scheduling overhead.
+	if err != nil || r < 100 || r > 200 {
+		t.Errorf("rate %v, %v; want about 200/s", r, err)
+	}
+}
+
+func TestParallelRateStopsOnError(t *testing.T) {
+	boom := errors.New("boom")
+	calls := 0
+	start := time.Now()
+	_, err := parallelRate(t.Context(), 1, time.Minute, func(context.Context) error {
+		calls++
+		if calls == 3 {
+			return boom
+		}
+		return nil
+	})
+	if !errors.Is(err, boom) || time.Since(start) > time.Second {
+		t.Errorf("err %v after %v", err, time.Since(start))
+	}
+}
+
+func TestWriteReport(t *testing.T) {
+	rep := &Report{
+		Machine: thisMachine(),
+		Options: Options{URL: "http://127.0.0.1:8080", Scenarios: []string{Login, Verify}, Concurrency: 8, Duration: time.Second, Users: 10,
+			Server: Server{Argon2MemoryKiB: 19456, Argon2Iterations: 2, Argon2Parallelism: 1, Algorithm: "ES256"}},
+		Seed:   &SeedResult{Users: 10, Inserted: 10, Elapsed: 10 * time.Millisecond},
+		Limits: &Limits{Workers: 2, Argon2id: 40, Tokens: 9000, Bare: &Summary{Requests: 20000, Elapsed: time.Second, P50: 300 * time.Microsecond, Errors: map[string]int{}}},
+		Scenarios: []Result{
+			{Name: Login, Summary: Summary{Requests: 30, Elapsed: time.Second, P50: 50 * time.Millisecond, P95: 70 * time.Millisecond, P99: 80 * time.Millisecond, Max: 1200 * time.Millisecond,
+				Errors: map[string]int{"429": 2}}, LimitName: "argon2id", Limit: 40, Memory: &Memory{Before: 1 << 20, After: 2 << 20, Max: 48 << 20}},
+			{Name: Verify, Err: "prepare worker 0: log in bench-0@bench.authd.test: status 401", Summary: Summary{Errors: map[string]int{}}},
+		},
+	}
+	rep.Warnings = warnings(rep)
+	if len(rep.Warnings) != 1 || !strings.Contains(rep.Warnings[0], "AUTH_RATE_LOGIN_ACCOUNT=off") {
+		t.Errorf("warnings %q", rep.Warnings)
+	}
+	var text bytes.Buffer
+	if err := rep.WriteText(&text); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"seed: 10 users, 10 inserted", "argon2id 40.0/s", "0.75", "1.20s", "429×2", "48.0 MiB", "(bare net/http)", "20000", "verify could not start", "warning: login: 2 responses were 429"} {
+		if !strings.Contains(text.String(), want) {
+			t.Errorf("text report lacks %q:\n%s", want, text.String())
+		}
+	}
+	var js bytes.Buffer
+	if err := rep.WriteJSON(&js); err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Machine struct {
+			GOMAXPROCS int `json:"gomaxprocs"`
+		} `json:"machine"`
+		Config struct {
+			Argon2 struct {
+				MemoryKiB int `json:"memory_kib"`
+			} `json:"argon2"`
+		} `json:"config"`
+		Scenarios []struct {
+			Name              string         `json:"name"`
+			RequestsPerSecond float64        `json:"requests_per_second"`
+			Errors            map[string]int `json:"errors"`
+			Limit             *struct {
+				Ratio float64 `json:"ratio"`
+			} `json:"limit"`
+			LatencyMS struct {
+				Max float64 `json:"max"`
+			} `json:"latency_ms"`
+		} `json:"scenarios"`
+	}
+	if err := json.Unmarshal(js.Bytes(), &doc); err != nil {
+		t.Fatalf("%v\n%s", err, js.String())
+	}
+	s := doc.Scenarios[0]
+	if doc.Machine.GOMAXPROCS == 0 || doc.Config.Argon2.MemoryKiB != 19456 || s.RequestsPerSecond != 30 ||
+		s.Limit == nil || s.Limit.Ratio != 0.75 || s.LatencyMS.Max != 1200 || s.Errors["429"] != 2 {
+		t.Errorf("JSON report:\n%s", js.String())
+	}
+}
+
+func TestWarnings(t *testing.T) {
+	ok := Summary{Requests: 100, Elapsed: time.Second, Errors: map[string]int{}}
+	rep := &Report{Scenarios: []Result{
+		{Name: Login, Summary: ok, LimitName: "argon2id", Limit: 95},                  // 1.05: noise
+		{Name: Verify, Summary: ok, LimitName: "bare net/http", Limit: 50},            // 2.00: the load changed
+		{Name: Refresh, Summary: Summary{Errors: map[string]int{"503": 3, "401": 1}}}, // nothing succeeded
+	}}
+	got := strings.Join(warnings(rep), "\n")
+	for _, want := range []string{"verify ran at 2.00× its limit", "refresh: 3 responses were 503", "refresh: no request succeeded"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("warnings lack %q:\n%s", want, got)
+		}
+	}
+	if strings.Contains(got, "login") {
+		t.Errorf("a ratio of 1.05 is within noise:\n%s", got)
+	}
+}
