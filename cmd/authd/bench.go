@@ -18,7 +18,7 @@ import (
 	"github.com/talentforge/authd/internal/token"
 )
 
-const benchUsage = "usage: authd bench [--url U] [--scenarios register,login,refresh,verify,me] [--concurrency N] [--duration D] [--users N] [--seed-only] [--json] [--limits=false]"
+const benchUsage = "usage: authd bench [--url U] [--scenarios register,login,refresh,verify,me] [--concurrency N] [--duration D] [--users N] [--flood-logins N] [--seed-only] [--json] [--limits=false]"
 
 // benchmark runs `authd bench`: it seeds users into the database of the
 // configuration (the same AUTH_* environment as the server's), then loads
@@ -35,6 +35,7 @@ func benchmark(ctx context.Context, args []string, getenv func(string) string, s
 	scenarios := fs.String("scenarios", strings.Join(bench.AllScenarios(), ","), "comma-separated scenarios to run, in order")
 	concurrency := fs.Int("concurrency", 64, "workers per scenario, each with one request in flight")
 	duration := fs.Duration("duration", 10*time.Second, "how long each scenario runs (at most 10m)")
+	floodLogins := fs.Int("flood-logins", 1000, "login workers of the flood scenario (--scenarios flood)")
 	users := fs.Int("users", 1000, "seeded users bench-<i>@bench.authd.test that must exist")
 	seedOnly := fs.Bool("seed-only", false, "seed the users and stop")
 	asJSON := fs.Bool("json", false, "print the report as one JSON document")
@@ -64,6 +65,7 @@ func benchmark(ctx context.Context, args []string, getenv func(string) string, s
 		Concurrency: *concurrency,
 		Duration:    *duration,
 		Users:       *users,
+		FloodLogins: *floodLogins,
 		SeedOnly:    *seedOnly,
 		Limits:      *limits && !*seedOnly,
 		Server: bench.Server{

@@ -191,6 +191,11 @@ func TestBenchAgainstAuthd(t *testing.T) {
 			t.Errorf("text report lacks %q:\n%s", want, out.String())
 		}
 	}
+
+	// The flood: many logins at once next to verify; both halves reported.
+	rep = benchJSON(t, vars, "--url", url, "--scenarios", "flood", "--flood-logins", "16", "--concurrency", "2",
+		"--duration", "300ms", "--users", "50", "--limits=false")
+	checkScenarios(t, rep, "flood-login", "flood-verify")
 }
 
 // TestBenchSeedsPostgres seeds through the PostgreSQL backend and logs the

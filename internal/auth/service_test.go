@@ -18,7 +18,7 @@ import (
 	"github.com/talentforge/authd/internal/sqlite"
 )
 
-func openSQLite(t *testing.T) authtest.Backend {
+func openSQLite(t testing.TB) authtest.Backend {
 	t.Helper()
 	db, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "authd.db"))
 	if err != nil {
@@ -31,7 +31,7 @@ func openSQLite(t *testing.T) authtest.Backend {
 	return db
 }
 
-func openPostgres(t *testing.T) authtest.Backend {
+func openPostgres(t testing.TB) authtest.Backend {
 	t.Helper()
 	db, err := postgres.Open(t.Context(), pgtest.URL(t))
 	if err != nil {
@@ -47,7 +47,7 @@ func openPostgres(t *testing.T) authtest.Backend {
 // backends lists the stores the concurrency-sensitive tests run against.
 var backends = []struct {
 	name string
-	open func(*testing.T) authtest.Backend
+	open func(testing.TB) authtest.Backend
 }{
 	{"sqlite", openSQLite},
 	{"postgres", openPostgres},
@@ -64,7 +64,7 @@ func newEnv(t *testing.T, opts authtest.Options) *env {
 	return newEnvOn(t, openSQLite(t), opts)
 }
 
-func newEnvOn(t *testing.T, store authtest.Backend, opts authtest.Options) *env {
+func newEnvOn(t testing.TB, store authtest.Backend, opts authtest.Options) *env {
 	t.Helper()
 	if opts.Clock == nil {
 		opts.Clock = authtest.NewClock()

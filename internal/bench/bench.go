@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/talentforge/authd/internal/auth"
@@ -36,6 +37,8 @@ type Options struct {
 	Duration time.Duration
 	// Users is how many seeded users must exist (bench-0 … bench-(Users-1)).
 	Users int
+	// FloodLogins is the number of login workers of the flood scenario.
+	FloodLogins int
 	// SeedOnly stops the run after seeding.
 	SeedOnly bool
 	// Limits measures the machine's limits before the scenarios.
@@ -98,8 +101,8 @@ func (o Options) validate() (Options, error) {
 	o.URL = strings.TrimRight(o.URL, "/")
 	var names []string
 	for _, s := range o.Scenarios {
-		if !slices.Contains(AllScenarios(), s) {
-			return o, fmt.Errorf("unknown scenario %q: want some of %s", s, strings.Join(AllScenarios(), ","))
+		if !validScenario(s) {
+			return o, fmt.Errorf("unknown scenario %q: want some of %s,%s", s, strings.Join(AllScenarios(), ","), Flood)
 		}
 		if !slices.Contains(names, s) {
 			names = append(names, s)
@@ -115,6 +118,8 @@ func (o Options) validate() (Options, error) {
 		return o, fmt.Errorf("--duration %v: want more than 0 and at most %v", o.Duration, MaxDuration)
 	case o.Users < 1 && o.SeedsUsers():
 		return o, fmt.Errorf("--users %d: the scenarios need at least one user", o.Users)
+	case slices.Contains(o.Scenarios, Flood) && (o.FloodLogins < 1 || o.FloodLogins > 100_000):
+		return o, fmt.Errorf("--flood-logins %d: want 1..100000", o.FloodLogins)
 	case o.LimitDuration < 0:
 		return o, fmt.Errorf("negative limit duration %v", o.LimitDuration)
 	}
@@ -148,7 +153,7 @@ func Run(ctx context.Context, o Options, deps Deps) (*Report, error) {
 		progress = io.Discard
 	}
 	rep := &Report{Machine: thisMachine(), Options: o}
-	client := NewClient(o.Concurrency)
+	client := NewClient(max(o.Concurrency, o.FloodLogins))
 	defer client.CloseIdleConnections()
 	t := &target{client: client, base: o.URL}
 	// Fail at once, rather than after seeding, when nothing answers.
@@ -196,6 +201,18 @@ func Run(ctx context.Context, o Options, deps Deps) (*Report, error) {
 			if err := meter.before(ctx, name); err != nil {
 				return rep, err
 			}
+		}
+		if name == Flood {
+			fmt.Fprintf(progress, "running %s: %d login workers and %d verify workers for %v…\n", name, o.FloodLogins, o.Concurrency, o.Duration)
+			results, err := runFlood(ctx, t, o, runID)
+			if err != nil {
+				return rep, err
+			}
+			for i := range results {
+				results[i].LimitName, results[i].Limit = rep.Limits.of(results[i].Name)
+			}
+			rep.Scenarios = append(rep.Scenarios, results...)
+			continue
 		}
 		fmt.Fprintf(progress, "running %s: %d workers for %v…\n", name, o.Concurrency, o.Duration)
 		res := Result{Name: name}
@@ -249,7 +266,12 @@ func (m *limitMeter) before(ctx context.Context, scenario string) error {
 	switch scenario {
 	case Login:
 		return m.measureArgon2id(ctx)
-	case Verify, Me:
+	case Verify, Me, Flood:
+		if scenario == Flood {
+			if err := m.measureArgon2id(ctx); err != nil {
+				return err
+			}
+		}
 		// The token limit first: its token is the one the bare handler gets.
 		if err := m.measureTokens(ctx); err != nil {
 			return err
@@ -315,4 +337,37 @@ func (m *limitMeter) measureBare(ctx context.Context) error {
 	}
 	m.lim.Bare = &bare
 	return nil
+}
+
+// runFlood runs the flood scenario: the verify workers log in first, then
+// the login flood and the verify workers run side by side for o.Duration,
+// with the server's memory sampled throughout.
+func runFlood(ctx context.Context, t *target, o Options, runID string) ([]Result, error) {
+	verify, err := newWorkers(Verify, t, o.Concurrency, o.Users, runID)
+	if err != nil {
+		return nil, err
+	}
+	logins, err := newWorkers(Login, t, o.FloodLogins, o.Users, runID)
+	if err != nil {
+		return nil, err
+	}
+	if err := prepareAll(ctx, verify); err != nil {
+		return nil, fmt.Errorf("flood: %w", err)
+	}
+	stop := watchMemory(ctx, t)
+	var (
+		wg           sync.WaitGroup
+		loginSummary Summary
+	)
+	wg.Go(func() { loginSummary = runPrepared(ctx, logins, o.Duration) })
+	verifySummary := runPrepared(ctx, verify, o.Duration)
+	wg.Wait()
+	mem := stop()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return []Result{
+		{Name: FloodLogin, Summary: loginSummary, Memory: mem},
+		{Name: FloodVerify, Summary: verifySummary, Memory: mem},
+	}, nil
 }

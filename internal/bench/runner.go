@@ -39,6 +39,11 @@ func run(ctx context.Context, workers []Worker, d time.Duration) (Summary, error
 	if err := ctx.Err(); err != nil {
 		return Summary{}, err
 	}
+	return runPrepared(ctx, workers, d), nil
+}
+
+// runPrepared is run for workers already prepared.
+func runPrepared(ctx context.Context, workers []Worker, d time.Duration) Summary {
 	all := make([]*stats, len(workers))
 	for i := range all {
 		all[i] = newStats()
@@ -50,7 +55,7 @@ func run(ctx context.Context, workers []Worker, d time.Duration) (Summary, error
 		wg.Go(func() { loop(ctx, w, all[i], deadline) })
 	}
 	wg.Wait()
-	return summarize(time.Since(start), all), nil
+	return summarize(time.Since(start), all)
 }
 
 // loop is one worker's closed loop.

@@ -17,8 +17,22 @@ const (
 	Me       = "me"
 )
 
-// AllScenarios returns every scenario name in run order.
+// Flood is the overload scenario, run only when asked for: FloodLogins
+// workers log in without pause while Concurrency workers call verify. It
+// shows that hashing is bounded (excess logins get 503 + Retry-After, memory
+// stays flat) and that verify keeps answering meanwhile. Its two halves are
+// reported as FloodLogin and FloodVerify.
+const (
+	Flood       = "flood"
+	FloodLogin  = "flood-login"
+	FloodVerify = "flood-verify"
+)
+
+// AllScenarios returns the scenarios a run executes by default, in order.
 func AllScenarios() []string { return []string{Register, Login, Refresh, Verify, Me} }
+
+// validScenario reports whether name can be asked for.
+func validScenario(name string) bool { return name == Flood || slices.Contains(AllScenarios(), name) }
 
 // NeedsUsers reports whether scenario logs in as seeded users.
 func NeedsUsers(scenario string) bool { return scenario != Register }
