@@ -6,6 +6,7 @@
 //	authd users create --email E [--role R]  create a user; password on stdin
 //	authd config                         print the effective configuration
 //	authd version                        print the build version
+//	authd bench [flags]                  load a running authd and report against the machine's limits
 package main
 
 import (
