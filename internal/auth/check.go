@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"fmt"
 	"slices"
 
 	"github.com/google/uuid"
@@ -56,4 +57,25 @@ func (old *RefreshToken) CheckSuccessor(next *RefreshToken) error {
 		return Errorf(EInvalid, "The new refresh token does not continue the old one's family.")
 	}
 	return nil
+}
+
+// Importable checks users for a bulk import and returns them without those
+// that repeat the id or email of an earlier one (the import skips taken ones
+// anyway; a batch must not race itself). A user that fails CheckNew makes
+// the whole batch EInvalid, naming its position.
+func Importable(users []*User) ([]*User, error) {
+	ids := make(map[string]bool, len(users))
+	emails := make(map[string]bool, len(users))
+	keep := make([]*User, 0, len(users))
+	for i, u := range users {
+		if err := u.CheckNew(); err != nil {
+			return nil, &Error{Code: EInvalid, Message: fmt.Sprintf("User %d: %s", i, ErrorMessage(err))}
+		}
+		if ids[u.ID] || emails[u.Email] {
+			continue
+		}
+		ids[u.ID], emails[u.Email] = true, true
+		keep = append(keep, u)
+	}
+	return keep, nil
 }

@@ -22,7 +22,7 @@ const importChunk = 500
 // auth.NormalizeEmail). Returns EInvalid, inserting nothing, if a user fails
 // CheckNew or a role does not exist.
 func (db *DB) ImportUsers(ctx context.Context, users []*auth.User) (int, error) {
-	users, err := importable(users)
+	users, err := auth.Importable(users)
 	if err != nil || len(users) == 0 {
 		return 0, err
 	}
@@ -137,23 +137,4 @@ func checkRoles(ctx context.Context, tx *sql.Tx, users []*auth.User) error {
 		}
 	}
 	return nil
-}
-
-// importable returns users without those that repeat the id or email of an
-// earlier one, or EInvalid naming the first user that fails CheckNew.
-func importable(users []*auth.User) ([]*auth.User, error) {
-	ids := make(map[string]bool, len(users))
-	emails := make(map[string]bool, len(users))
-	keep := make([]*auth.User, 0, len(users))
-	for i, u := range users {
-		if err := u.CheckNew(); err != nil {
-			return nil, &auth.Error{Code: auth.EInvalid, Message: fmt.Sprintf("User %d: %s", i, auth.ErrorMessage(err))}
-		}
-		if ids[u.ID] || emails[u.Email] {
-			continue
-		}
-		ids[u.ID], emails[u.Email] = true, true
-		keep = append(keep, u)
-	}
-	return keep, nil
 }

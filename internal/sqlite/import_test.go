@@ -1,48 +1,10 @@
 package sqlite_test
 
 import (
-	"fmt"
 	"testing"
-	"time"
 
-	"github.com/google/uuid"
-
-	"github.com/talentforge/authd/internal/auth"
+	"github.com/talentforge/authd/internal/auth/authtest"
 )
 
-// BenchmarkImportUsers imports 100,000 new users per iteration in batches
-// of 10,000, as a seeding tool does, and reports users/s.
-//
-//	go test -run '^$' -bench ImportUsers ./internal/sqlite
-func BenchmarkImportUsers(b *testing.B) {
-	const total, batch = 100_000, 10_000
-	db := mustOpen(b)
-	users := make([]*auth.User, batch)
-	n := 0
-	for b.Loop() {
-		for range total / batch {
-			now := time.Now().UTC().Truncate(time.Microsecond)
-			for i := range users {
-				n++
-				users[i] = &auth.User{
-					ID:            uuid.Must(uuid.NewV7()).String(),
-					Email:         fmt.Sprintf("bench-%d@example.com", n),
-					EmailVerified: true,
-					PasswordHash:  "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA",
-					Status:        auth.StatusActive,
-					Roles:         []string{auth.RoleUser},
-					CreatedAt:     now,
-					UpdatedAt:     now,
-				}
-			}
-			k, err := db.ImportUsers(b.Context(), users)
-			if err != nil {
-				b.Fatal(err)
-			}
-			if k != batch {
-				b.Fatalf("ImportUsers inserted %d users, want %d", k, batch)
-			}
-		}
-	}
-	b.ReportMetric(float64(total*b.N)/b.Elapsed().Seconds(), "users/s")
-}
+// go test -run '^$' -bench ImportUsers ./internal/sqlite
+func BenchmarkImportUsers(b *testing.B) { authtest.BenchmarkImportUsers(b, mustOpen(b)) }
