@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"time"
 )
 
@@ -58,6 +59,15 @@ func serve(ctx context.Context, getenv func(string) string, logOut io.Writer) er
 		mode += ", in-process cache and limits"
 	}
 	log.Info("authd listening", "addr", ln.Addr().String(), "issuer", cfg.Issuer, "mode", mode, "version", version())
+	if cfg.DebugAddr != "" {
+		stopDebug, err := serveDebug(cfg.DebugAddr)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("AUTH_DEBUG_ADDR: %w", err)
+		}
+		defer stopDebug()
+		log.Info("pprof profiles served", "addr", cfg.DebugAddr)
+	}
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -77,4 +87,23 @@ func serve(ctx context.Context, getenv func(string) string, logOut io.Writer) er
 	}
 	log.Info("authd stopped")
 	return nil
+}
+
+// serveDebug serves Go's pprof profiles on addr (loopback, checked by
+// config) from a mux of its own, so that nothing of it can reach the public
+// listener. It returns a function that closes it.
+func serveDebug(addr string) (func(), error) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go srv.Serve(ln)
+	return func() { srv.Close() }, nil
 }

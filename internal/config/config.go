@@ -8,6 +8,7 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"net"
 	"net/netip"
 	"net/url"
 	"os"
@@ -60,6 +61,7 @@ var Vars = []Var{
 	{Name: "AUTH_RATE_REFRESH_IP", Default: "120/1m", Help: "token refreshes per client IP (N/period, or off)"},
 	{Name: "AUTH_TRUSTED_PROXIES", Default: "", Help: "comma-separated CIDRs whose X-Forwarded-For/-Proto are trusted"},
 	{Name: "AUTH_SMTP_URL", Default: "", Help: "smtp://user:pass@host:port; empty writes mail to the log", Secret: true},
+	{Name: "AUTH_DEBUG_ADDR", Default: "", Help: "loopback address serving Go's pprof profiles, e.g. 127.0.0.1:6060 (empty: off)"},
 	{Name: "AUTH_SHUTDOWN_TIMEOUT", Default: "20s", Help: "how long SIGTERM waits for in-flight requests"},
 	{Name: "AUTH_LOG_LEVEL", Default: "info", Help: "debug, info, warn, error"},
 }
@@ -98,6 +100,7 @@ type Config struct {
 	TrustedProxies    []netip.Prefix
 	SMTPURL           string
 	ShutdownTimeout   time.Duration
+	DebugAddr         string
 	LogLevel          slog.Level
 
 	raw map[string]string // effective string values, for Print
@@ -168,6 +171,7 @@ func Load(getenv func(string) string, dotenvPath string) (*Config, error) {
 		RefreshIPRate:     p.rate("AUTH_RATE_REFRESH_IP"),
 		SMTPURL:           raw["AUTH_SMTP_URL"],
 		ShutdownTimeout:   p.duration("AUTH_SHUTDOWN_TIMEOUT", 0, 10*time.Minute),
+		DebugAddr:         raw["AUTH_DEBUG_ADDR"],
 		raw:               raw,
 	}
 	// Empty leaves 0: the hasher then uses GOMAXPROCS, which follows a
@@ -212,10 +216,28 @@ func Load(getenv func(string) string, dotenvPath string) (*Config, error) {
 		}
 		c.TrustedProxies = append(c.TrustedProxies, pfx.Masked())
 	}
+	if c.DebugAddr != "" && !loopback(c.DebugAddr) {
+		// Profiles reveal memory contents and cost CPU on demand: never
+		// reachable from outside the host.
+		p.fail("AUTH_DEBUG_ADDR", "must be a loopback address such as 127.0.0.1:6060")
+	}
 	if p.err != nil {
 		return nil, p.err
 	}
 	return c, nil
+}
+
+// loopback reports whether addr is host:port with a loopback host.
+func loopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.IsLoopback()
 }
 
 // minSecretLength is the shortest AUTH_SECRET_KEY accepted: 32 characters of a

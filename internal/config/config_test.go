@@ -71,6 +71,9 @@ func TestLoadRejectsMalformed(t *testing.T) {
 		{"AUTH_RATE_REFRESH_IP", "5000/1s", "millisecond"},
 		{"AUTH_LOGIN_MAX_LOCKOUT", "-1m", "AUTH_LOGIN_MAX_LOCKOUT"},
 		{"AUTH_CACHE_TTL", "0", "AUTH_CACHE_TTL"},
+		{"AUTH_DEBUG_ADDR", ":6060", "loopback"},
+		{"AUTH_DEBUG_ADDR", "0.0.0.0:6060", "loopback"},
+		{"AUTH_DEBUG_ADDR", "10.0.0.1:6060", "loopback"},
 	} {
 		_, err := Load(env(map[string]string{tc.name: tc.value}), "")
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
