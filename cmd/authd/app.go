@@ -111,10 +111,10 @@ func authLimits(cfg *config.Config) auth.Limits {
 		return ratelimit.Rule{Name: name, Limit: r.Limit, Period: r.Period}
 	}
 	l := auth.Limits{
-		LoginAccount: rule(auth.DefaultLimits.LoginAccount.Name, cfg.LoginAccountRate),
-		LoginIP:      rule(auth.DefaultLimits.LoginIP.Name, cfg.LoginIPRate),
-		RegisterIP:   rule(auth.DefaultLimits.RegisterIP.Name, cfg.RegisterIPRate),
-		RefreshIP:    rule(auth.DefaultLimits.RefreshIP.Name, cfg.RefreshIPRate),
+		LoginAccount: rule(auth.RuleLoginAccount, cfg.LoginAccountRate),
+		LoginIP:      rule(auth.RuleLoginIP, cfg.LoginIPRate),
+		RegisterIP:   rule(auth.RuleRegisterIP, cfg.RegisterIPRate),
+		RefreshIP:    rule(auth.RuleRefreshIP, cfg.RefreshIPRate),
 	}
 	l.LoginAccount.MaxLockout = cfg.LoginMaxLockout
 	return l

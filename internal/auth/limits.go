@@ -24,13 +24,14 @@ type Limits struct {
 	RefreshIP  ratelimit.Rule
 }
 
-// DefaultLimits are the limits authd runs with unless configured otherwise.
-var DefaultLimits = Limits{
-	LoginAccount: ratelimit.Rule{Name: "login-account", Limit: 5, Period: 15 * time.Minute, MaxLockout: time.Hour},
-	LoginIP:      ratelimit.Rule{Name: "login-ip", Limit: 50, Period: 15 * time.Minute},
-	RegisterIP:   ratelimit.Rule{Name: "register-ip", Limit: 20, Period: time.Hour},
-	RefreshIP:    ratelimit.Rule{Name: "refresh-ip", Limit: 120, Period: time.Minute},
-}
+// The names of the rules of Limits, which key their counters (in Redis, and
+// in authd_rate_limited_total). The numbers come from configuration.
+const (
+	RuleLoginAccount = "login-account"
+	RuleLoginIP      = "login-ip"
+	RuleRegisterIP   = "register-ip"
+	RuleRefreshIP    = "refresh-ip"
+)
 
 // Validate reports a rule that can't be enforced.
 func (l Limits) Validate() error {

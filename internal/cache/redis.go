@@ -42,6 +42,7 @@ type RedisOptions struct {
 // before the client leaves degraded mode.
 type Redis struct {
 	client  *redis.Client
+	reads   goredis.Cmdable // the client's autopipeliner, see NewRedis
 	prefix  string
 	pending pending
 }
@@ -57,7 +58,7 @@ func NewRedis(client *redis.Client, opts RedisOptions) *Redis {
 	if opts.MaxPending <= 0 {
 		opts.MaxPending = 100_000
 	}
-	r := &Redis{client: client, prefix: opts.Prefix, pending: newPending(opts.MaxPending)}
+	r := &Redis{client: client, reads: batched(client.Universal()), prefix: opts.Prefix, pending: newPending(opts.MaxPending)}
 	client.OnRecover(r.replay)
 	return r
 }
@@ -74,7 +75,7 @@ func (r *Redis) Get(ctx context.Context, group, key string) (Lookup, error) {
 		// The hot path is a plain MGET, which costs Redis far less than a
 		// script; only a group without a version (first use, expiry,
 		// flush) needs the script that creates one.
-		if res, err = batched(rdb).MGet(ctx, keys...).Result(); err != nil || res[0] != nil {
+		if res, err = r.reads.MGet(ctx, keys...).Result(); err != nil || res[0] != nil {
 			return err
 		}
 		fresh := strconv.FormatUint(uint64(rand.Int64()), 10)
@@ -87,7 +88,7 @@ func (r *Redis) Get(ctx context.Context, group, key string) (Lookup, error) {
 	return parseLookup(res)
 }
 
-// batched returns go-redis's autopipeliner for rdb: concurrent requests'
+// batched returns go-redis's autopipeliner for rdb, once at start-up: concurrent requests'
 // MGETs share one write and one read on a connection instead of a round trip
 // each, which on a loaded replica cuts the syscalls and Redis's own work
 // (verify throughput +25% on two cores). Without one, rdb itself.
