@@ -3,7 +3,6 @@ package auth
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"time"
 )
 
@@ -37,7 +36,12 @@ func (s *Service) sessionState(ctx context.Context, userID, sessionID string) (*
 	}
 	var st sessionState
 	if err := json.Unmarshal(raw, &st); err != nil {
-		return nil, fmt.Errorf("decode cached session state: %w", err)
+		// Not an entry authd wrote (a corrupt value): answer from the database and drop the user's entries,
+		// rather than fail every request until the entry expires.
+		s.log.WarnContext(ctx, "unreadable cached session state; reloading", "user_id", userID)
+		s.invalidate(ctx, userID)
+		fresh, _, err := s.loadSessionState(ctx, userID, sessionID)
+		return fresh, err
 	}
 	return &st, nil
 }

@@ -1,6 +1,7 @@
 package auth_test
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -173,4 +174,27 @@ func TestRevokedSessionIsRememberedWithoutDatabase(t *testing.T) {
 			t.Fatalf("%d database reads for a known-revoked session, want 0", n)
 		}
 	})
+}
+
+// TestUnreadableCacheEntry: a cached value authd can't decode (corruption)
+// is answered from the database instead of failing every request.
+func TestUnreadableCacheEntry(t *testing.T) {
+	clock := authtest.NewClock()
+	c := cache.New(cache.NewMemory(cache.MemoryOptions{Now: clock.Now}), cache.Options{})
+	e := newEnvOn(t, openSQLite(t), authtest.Options{Clock: clock, Cache: c})
+	u, pair := e.register(t, "ada@example.com")
+	junk := func(context.Context) ([]byte, time.Duration, error) { return []byte("{not json"), time.Minute, nil }
+	if _, err := c.Get(t.Context(), u.ID, "s:"+pair.SessionID, junk); err != nil {
+		t.Fatal(err)
+	}
+	p := e.principal(t, pair)
+	if p.UserID != u.ID {
+		t.Fatalf("principal %+v", p)
+	}
+	// The junk is gone: the next request is served from a fresh entry.
+	if err := e.svc.Logout(t.Context(), p, ""); err != nil {
+		t.Fatal(err)
+	}
+	_, err := e.svc.Authenticate(t.Context(), pair.AccessToken)
+	wantCode(t, err, auth.EUnauthorized)
 }
