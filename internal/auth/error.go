@@ -23,6 +23,7 @@ const (
 	EForbidden           Code = "forbidden"             // authenticated but not allowed
 	ENotFound            Code = "not_found"             // no such resource (or not yours)
 	EConflict            Code = "conflict"              // concurrent modification lost the race
+	ELastAdmin           Code = "last_admin"            // the change would leave no active admin
 	EUnavailable         Code = "unavailable"           // overloaded; retry after Error.RetryAfter
 	EInternal            Code = "internal"              // a bug or an unreachable dependency
 )

@@ -15,18 +15,30 @@ import (
 //
 // Ids are canonical UUID strings: a malformed id is ENotFound on lookups and
 // EInvalid on inserts.
+//
+// A method that takes an *Event appends it to the audit log in the same
+// transaction as the change, and only if the change happened (a method that
+// returns an error records nothing); a nil *Event records nothing. The
+// caller fills every field of the event, its ID and At included.
+//
+// The last-admin check (ELastAdmin) must hold under concurrency: two
+// transactions that each take admin from a different one of the last two
+// admins can't both succeed.
 type Store interface {
 	// CreateUser inserts u with its roles. Returns EEmailTaken if another user
 	// has the same email, EConflict if the id is taken, and EInvalid if a role
 	// or the status does not exist.
-	CreateUser(ctx context.Context, u *User) error
+	CreateUser(ctx context.Context, u *User, ev *Event) error
 	// User returns the user with the given id, or ENotFound.
 	User(ctx context.Context, id string) (*User, error)
 	// UserByEmail returns the user with the given normalised email, or ENotFound.
 	UserByEmail(ctx context.Context, email string) (*User, error)
-	// UpdateUser writes u's Name, EmailVerified, Status and UpdatedAt.
-	// Returns ENotFound if the user does not exist.
-	UpdateUser(ctx context.Context, u *User) error
+	// UpdateUser writes u's Name, EmailVerified, Status and UpdatedAt. With
+	// endSessions, every unrevoked session of the user is revoked at
+	// u.UpdatedAt in the same transaction. Returns ENotFound if the user does
+	// not exist, and ELastAdmin if u is disabled while it is the last active
+	// user holding the admin role.
+	UpdateUser(ctx context.Context, u *User, endSessions bool, ev *Event) error
 	// SetPasswordHash replaces the user's password hash and sets UpdatedAt to
 	// at, without touching sessions (used to upgrade a hash on login).
 	// Returns ENotFound.
@@ -34,16 +46,68 @@ type Store interface {
 	// ChangePassword replaces the password hash (UpdatedAt = at) and, in the same transaction,
 	// revokes every active session of the user except keepSessionID (all of them
 	// when keepSessionID is empty). Returns ENotFound.
-	ChangePassword(ctx context.Context, userID, hash, keepSessionID string, at time.Time) error
+	ChangePassword(ctx context.Context, userID, hash, keepSessionID string, at time.Time, ev *Event) error
 	// DeleteUser removes the user with its sessions and refresh tokens, freeing
-	// the email. Returns ENotFound.
-	DeleteUser(ctx context.Context, userID string) error
+	// the email. Returns ENotFound, and ELastAdmin if the user is the last
+	// active user holding the admin role.
+	DeleteUser(ctx context.Context, userID string, ev *Event) error
+	// ListUsers returns the users f selects, ordered by id, with their roles.
+	ListUsers(ctx context.Context, f UserFilter) ([]*User, error)
+
+	// GrantRole gives the user a role and sets the user's UpdatedAt to at.
+	// Granting a role the user holds changes nothing and records no event.
+	// Returns ENotFound for an unknown user and EInvalid for an unknown role.
+	GrantRole(ctx context.Context, userID, role string, at time.Time, ev *Event) error
+	// RevokeRole takes a role from the user and sets the user's UpdatedAt to
+	// at. Revoking a role the user does not hold changes nothing and records
+	// no event. Returns ENotFound for an unknown user, and ELastAdmin when it
+	// would take admin from the last active user holding it.
+	RevokeRole(ctx context.Context, userID, role string, at time.Time, ev *Event) error
+	// Roles returns every role, ordered by name.
+	Roles(ctx context.Context) ([]*Role, error)
+	// Role returns the named role, or ENotFound.
+	Role(ctx context.Context, name string) (*Role, error)
+	// CreateRole inserts r. Returns EConflict if the name is taken.
+	CreateRole(ctx context.Context, r *Role, ev *Event) error
+	// UpdateRole writes r's Description, Permissions and UpdatedAt.
+	// Returns ENotFound.
+	UpdateRole(ctx context.Context, r *Role, ev *Event) error
+	// DeleteRole removes the role and takes it from every user holding it,
+	// returning their ids (their cached state must be dropped). Returns
+	// ENotFound.
+	DeleteRole(ctx context.Context, name string, ev *Event) (holders []string, err error)
+
+	// AppendEvent appends ev to the audit log on its own, for events that
+	// change nothing else (a failed login).
+	AppendEvent(ctx context.Context, ev *Event) error
+	// ListEvents returns the audit events f selects, newest (greatest id)
+	// first.
+	ListEvents(ctx context.Context, f EventFilter) ([]*Event, error)
+	// DeleteEventsBefore removes audit events with At before before and
+	// returns how many it removed.
+	DeleteEventsBefore(ctx context.Context, before time.Time) (int64, error)
+
+	// CreateClient inserts c. Returns EConflict if the id is taken.
+	CreateClient(ctx context.Context, c *Client, ev *Event) error
+	// Client returns the client with the given id, or ENotFound.
+	Client(ctx context.Context, id string) (*Client, error)
+	// ListClients returns every client, ordered by id.
+	ListClients(ctx context.Context) ([]*Client, error)
+	// DeleteClient removes the client and the revoked-token records of its
+	// tokens. Returns ENotFound.
+	DeleteClient(ctx context.Context, id string, ev *Event) error
+	// RevokeToken records that the access token with the given jti, valid
+	// until expiresAt, is revoked. Revoking it again changes nothing and
+	// records no event. Records past their expiresAt may be forgotten.
+	RevokeToken(ctx context.Context, jti string, expiresAt time.Time, ev *Event) error
+	// TokenRevoked reports whether RevokeToken recorded jti.
+	TokenRevoked(ctx context.Context, jti string) (bool, error)
 
 	// CreateSession inserts s and its first refresh token in one transaction
 	// and sets the user's LastLoginAt to s.CreatedAt. Returns ENotFound for an
 	// unknown user, EInvalid if first does not belong to s, and EConflict for
 	// a taken session id or token hash.
-	CreateSession(ctx context.Context, s *Session, first *RefreshToken) error
+	CreateSession(ctx context.Context, s *Session, first *RefreshToken, ev *Event) error
 	// Session returns the user's session, revoked or not, or ENotFound (also
 	// when the session belongs to another user).
 	Session(ctx context.Context, userID, sessionID string) (*Session, error)
@@ -52,10 +116,10 @@ type Store interface {
 	ListSessions(ctx context.Context, userID string, now time.Time) ([]*Session, error)
 	// RevokeSession marks one active session of the user revoked at at.
 	// Returns ENotFound if the user has no such unrevoked session.
-	RevokeSession(ctx context.Context, userID, sessionID string, at time.Time) error
+	RevokeSession(ctx context.Context, userID, sessionID string, at time.Time, ev *Event) error
 	// RevokeSessions marks every unrevoked session of the user revoked at at,
 	// except exceptSessionID when it is not empty.
-	RevokeSessions(ctx context.Context, userID, exceptSessionID string, at time.Time) error
+	RevokeSessions(ctx context.Context, userID, exceptSessionID string, at time.Time, ev *Event) error
 
 	// RefreshToken returns the user's refresh token with the given hash, or
 	// ENotFound.

@@ -1,0 +1,164 @@
+package auth
+
+import (
+	"regexp"
+	"slices"
+	"time"
+)
+
+// Permission names one administrative power. Roles grant permissions; authd's
+// own endpoints check them against the caller's current roles.
+type Permission = string
+
+// The permissions authd knows. The string values are part of the public API.
+const (
+	PermUsersRead      Permission = "users:read"
+	PermUsersWrite     Permission = "users:write"
+	PermRolesManage    Permission = "roles:manage"
+	PermSessionsManage Permission = "sessions:manage"
+	PermAuditRead      Permission = "audit:read"
+	PermClientsManage  Permission = "clients:manage"
+)
+
+// Permissions returns every permission authd knows, sorted. The built-in
+// admin role holds all of them, whatever its stored list says.
+func Permissions() []Permission {
+	return []Permission{
+		PermAuditRead, PermClientsManage, PermRolesManage,
+		PermSessionsManage, PermUsersRead, PermUsersWrite,
+	}
+}
+
+// KnownPermission reports whether p is one of Permissions.
+func KnownPermission(p string) bool { return slices.Contains(Permissions(), p) }
+
+// Role is a named set of permissions. Built-in roles (admin, user) can't be
+// deleted.
+type Role struct {
+	Name        string
+	Description string
+	Permissions []Permission // sorted, without duplicates
+	Builtin     bool
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+}
+
+var roleName = regexp.MustCompile(`^[a-z][a-z0-9_.:-]{0,63}$`)
+
+// ValidRoleName reports whether name may name a role: 1 to 64 characters of
+// lower-case ASCII letters, digits and _ . : -, starting with a letter.
+func ValidRoleName(name string) bool { return roleName.MatchString(name) }
+
+// EventType names an audit event. The string values are part of the public
+// API (GET /api/v1/audit).
+type EventType string
+
+// Audit event types.
+const (
+	EventUserRegistered     EventType = "user.registered"      // self sign-up
+	EventUserCreated        EventType = "user.created"         // by an operator (authd users create)
+	EventUserUpdated        EventType = "user.updated"         // profile or admin edit
+	EventUserDisabled       EventType = "user.disabled"        // sessions ended with it
+	EventUserEnabled        EventType = "user.enabled"         //
+	EventUserDeleted        EventType = "user.deleted"         // by the user or an admin
+	EventLoginSucceeded     EventType = "login.succeeded"      // a session started
+	EventLoginFailed        EventType = "login.failed"         // Reason says why
+	EventLogout             EventType = "logout"               // the caller's session(s)
+	EventRefreshTokenReused EventType = "refresh_token.reused" // the session was revoked
+	EventPasswordChanged    EventType = "password.changed"     //
+	EventPasswordReset      EventType = "password.reset"       //
+	EventEmailVerified      EventType = "email.verified"       //
+	EventRoleGranted        EventType = "role.granted"         // Resource = role name
+	EventRoleRevoked        EventType = "role.revoked"         // Resource = role name
+	EventRoleCreated        EventType = "role.created"         // Resource = role name
+	EventRoleUpdated        EventType = "role.updated"         // Resource = role name
+	EventRoleDeleted        EventType = "role.deleted"         // Resource = role name
+	EventSessionRevoked     EventType = "session.revoked"      // Resource = session id
+	EventKeyRotated         EventType = "key.rotated"          // Resource = key id
+	EventClientCreated      EventType = "client.created"       // Resource = client id
+	EventClientDeleted      EventType = "client.deleted"       // Resource = client id
+	EventTokenRevoked       EventType = "token.revoked"        // RFC 7009, Resource = jti or session id
+)
+
+// EventTypes returns every audit event type, sorted.
+func EventTypes() []EventType {
+	t := []EventType{
+		EventUserRegistered, EventUserCreated, EventUserUpdated, EventUserDisabled,
+		EventUserEnabled, EventUserDeleted, EventLoginSucceeded, EventLoginFailed,
+		EventLogout, EventRefreshTokenReused, EventPasswordChanged, EventPasswordReset,
+		EventEmailVerified, EventRoleGranted, EventRoleRevoked, EventRoleCreated,
+		EventRoleUpdated, EventRoleDeleted, EventSessionRevoked, EventKeyRotated,
+		EventClientCreated, EventClientDeleted, EventTokenRevoked,
+	}
+	slices.Sort(t)
+	return t
+}
+
+// ActorType says who caused an audit event.
+type ActorType string
+
+const (
+	ActorUser      ActorType = "user"      // ActorID is a user id
+	ActorClient    ActorType = "client"    // ActorID is a service client id
+	ActorSystem    ActorType = "system"    // authd itself or an operator command
+	ActorAnonymous ActorType = "anonymous" // an unauthenticated request (failed login)
+)
+
+// Outcome is whether the audited action succeeded.
+type Outcome string
+
+const (
+	OutcomeSuccess Outcome = "success"
+	OutcomeFailure Outcome = "failure"
+)
+
+// Event is one audit-log entry: who did what to whom, when, from where, and
+// how it ended. Store methods that take an *Event append it in the same
+// transaction as the change it records, so the log never shows a change that
+// did not happen nor misses one that did.
+type Event struct {
+	ID        string // UUIDv7: ids sort by time
+	At        time.Time
+	Type      EventType
+	ActorType ActorType
+	ActorID   string // "" for system and anonymous actors
+	UserID    string // the user the event concerns ("" when none)
+	Resource  string // the other object concerned: a session id, a role name, a client or key id
+	IP        string
+	UserAgent string
+	Outcome   Outcome
+	Reason    string // a short machine-readable detail, e.g. the error code of a failure
+}
+
+// Client is a registered service client (machine to machine). Its secret is
+// shown once at creation; only its SHA-256 hash is stored, which is enough
+// for 256 random bits.
+type Client struct {
+	ID         string // the client_id: a UUIDv7
+	Name       string
+	SecretHash []byte // SHA-256 of the secret
+	Scopes     []string
+	CreatedBy  string // the user id of the admin who created it
+	CreatedAt  time.Time
+}
+
+// UserFilter selects users for ListUsers. Results are ordered by id (UUIDv7,
+// so by creation time), which keeps keyset pages stable while users are
+// added: a new user sorts after every existing one.
+type UserFilter struct {
+	EmailPrefix string     // normalised email starts with this ("" for any)
+	Role        string     // holds this role ("" for any)
+	Status      UserStatus // "" for any
+	After       string     // only ids greater than this ("" from the start)
+	Limit       int        // at most this many (> 0)
+}
+
+// EventFilter selects audit events for ListEvents, newest first.
+type EventFilter struct {
+	UserID string    // the actor or the concerned user ("" for any)
+	Type   EventType // "" for any
+	Since  time.Time // At >= Since (zero for no bound)
+	Until  time.Time // At < Until (zero for no bound)
+	Before string    // only ids less than this ("" from the newest)
+	Limit  int       // at most this many (> 0)
+}
