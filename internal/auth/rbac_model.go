@@ -130,10 +130,10 @@ type Event struct {
 	Reason    string // a short machine-readable detail, e.g. the error code of a failure
 }
 
-// Client is a registered service client (machine to machine). Its secret is
+// ServiceClient is a registered service client (machine to machine). Its secret is
 // shown once at creation; only its SHA-256 hash is stored, which is enough
 // for 256 random bits.
-type Client struct {
+type ServiceClient struct {
 	ID         string // the client_id: a UUIDv7
 	Name       string
 	SecretHash []byte // SHA-256 of the secret

@@ -88,11 +88,11 @@ type Store interface {
 	DeleteEventsBefore(ctx context.Context, before time.Time) (int64, error)
 
 	// CreateClient inserts c. Returns EConflict if the id is taken.
-	CreateClient(ctx context.Context, c *Client, ev *Event) error
+	CreateClient(ctx context.Context, c *ServiceClient, ev *Event) error
 	// Client returns the client with the given id, or ENotFound.
-	Client(ctx context.Context, id string) (*Client, error)
+	Client(ctx context.Context, id string) (*ServiceClient, error)
 	// ListClients returns every client, ordered by id.
-	ListClients(ctx context.Context) ([]*Client, error)
+	ListClients(ctx context.Context) ([]*ServiceClient, error)
 	// DeleteClient removes the client and the revoked-token records of its
 	// tokens. Returns ENotFound.
 	DeleteClient(ctx context.Context, id string, ev *Event) error
