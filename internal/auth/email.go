@@ -68,3 +68,23 @@ func NormalizeName(s string) (string, error) {
 	}
 	return n, nil
 }
+
+// NormalizeEmailPrefix normalises the start of an email address the way
+// NormalizeEmail normalises a whole one, for prefix searches. Returns
+// EInvalid for invalid UTF-8, control, space or format characters, or more
+// than MaxEmailLength bytes.
+func NormalizeEmailPrefix(s string) (string, error) {
+	if !utf8.ValidString(s) {
+		return "", Errorf(EInvalid, "email prefix is not valid UTF-8")
+	}
+	e := strings.ToLower(norm.NFC.String(strings.TrimSpace(s)))
+	if len(e) > MaxEmailLength {
+		return "", Errorf(EInvalid, "email prefix is longer than %d bytes", MaxEmailLength)
+	}
+	for _, r := range e {
+		if unicode.IsControl(r) || unicode.IsSpace(r) || unicode.Is(unicode.Cf, r) || r == utf8.RuneError {
+			return "", Errorf(EInvalid, "email prefix contains a forbidden character")
+		}
+	}
+	return e, nil
+}

@@ -24,6 +24,8 @@ const (
 	ENotFound            Code = "not_found"             // no such resource (or not yours)
 	EConflict            Code = "conflict"              // concurrent modification lost the race
 	ELastAdmin           Code = "last_admin"            // the change would leave no active admin
+	EInvalidClient       Code = "invalid_client"        // unknown service client or wrong secret
+	EInvalidScope        Code = "invalid_scope"         // a scope the client may not request
 	EUnavailable         Code = "unavailable"           // overloaded; retry after Error.RetryAfter
 	EInternal            Code = "internal"              // a bug or an unreachable dependency
 )

@@ -90,13 +90,17 @@ type SigningKey struct {
 	ActivatesAt time.Time
 }
 
-// AccessClaims are the claims of an access token that authd issues.
+// AccessClaims are the claims of an access token that authd issues. A
+// service client's token (client_credentials grant) has ClientID and Scope,
+// UserID equal to ClientID, and no session.
 type AccessClaims struct {
 	ID            string // jti
 	UserID        string // sub
 	SessionID     string // sid
 	Roles         []string
 	EmailVerified bool
+	ClientID      string // client_id
+	Scope         string // space-separated scopes of a client token
 	IssuedAt      time.Time
 	ExpiresAt     time.Time
 }

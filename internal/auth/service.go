@@ -80,7 +80,8 @@ func (s *Service) now() time.Time { return s.cfg.Now().UTC().Truncate(time.Micro
 // change applies at once to everything authd answers itself.
 type Principal struct {
 	AccessClaims
-	user *User // the caller's profile, without the password hash
+	Client Client // where the request came from (set by the caller), for the audit log
+	user   *User  // the caller's profile, without the password hash
 }
 
 // RegisterInput is the input of Register.
@@ -107,7 +108,8 @@ func (s *Service) Register(ctx context.Context, in RegisterInput) (*User, *Token
 	if err := s.take(ctx, s.limits.RegisterIP, in.Client.IP); err != nil {
 		return nil, nil, err
 	}
-	u, err := s.createUser(ctx, email, name, in.Password, []string{RoleUser}, false)
+	ev := newEvent(EventUserRegistered, time.Time{}, in.Client)
+	u, err := s.createUser(ctx, email, name, in.Password, []string{RoleUser}, false, ev)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -130,10 +132,14 @@ func (s *Service) CreateUser(ctx context.Context, email, password string, roles 
 	if len(roles) == 0 {
 		roles = []string{RoleUser}
 	}
-	return s.createUser(ctx, email, "", password, roles, true)
+	ev := newEvent(EventUserCreated, time.Time{}, Client{})
+	ev.ActorType = ActorSystem
+	return s.createUser(ctx, email, "", password, roles, true, ev)
 }
 
-func (s *Service) createUser(ctx context.Context, email, name, password string, roles []string, verified bool) (*User, error) {
+// createUser hashes password and inserts the user, recording ev (its At,
+// concerned user and, for a self sign-up, actor are filled in here).
+func (s *Service) createUser(ctx context.Context, email, name, password string, roles []string, verified bool, ev *Event) (*User, error) {
 	if err := s.hasher.Check(password); err != nil {
 		return nil, err
 	}
@@ -159,7 +165,11 @@ func (s *Service) createUser(ctx context.Context, email, name, password string, 
 		CreatedAt:     now,
 		UpdatedAt:     now,
 	}
-	if err := s.store.CreateUser(ctx, u); err != nil {
+	ev.At, ev.UserID = now, u.ID
+	if ev.ActorType != ActorSystem {
+		ev.byUser(u.ID)
+	}
+	if err := s.store.CreateUser(ctx, u, ev); err != nil {
 		return nil, err
 	}
 	return u, nil
@@ -213,10 +223,12 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (*User, *TokenPair, 
 	if !ok || u == nil {
 		done(loginFailed)
 		s.log.InfoContext(ctx, "login failed", "reason", "invalid_credentials")
+		s.recordLoginFailure(ctx, u, EInvalidCredentials, in.Client)
 		return nil, nil, errInvalidCredentials
 	}
 	done(loginSucceeded)
 	if u.Status != StatusActive {
+		s.recordLoginFailure(ctx, u, EAccountDisabled, in.Client)
 		return nil, nil, Errorf(EAccountDisabled, "This account is disabled.")
 	}
 	if rehash {
@@ -227,6 +239,20 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (*User, *TokenPair, 
 		return nil, nil, err
 	}
 	return u, pair, nil
+}
+
+// recordLoginFailure audits a login refused after the password check. An
+// unknown email is recorded without it: the audit log is no place to collect
+// strangers' addresses or typos. Attempts refused by a rate limit are not
+// recorded (the rate-limit metric counts them), so a flood can't turn cheap
+// refusals into database writes.
+func (s *Service) recordLoginFailure(ctx context.Context, u *User, reason Code, c Client) {
+	ev := newEvent(EventLoginFailed, s.now(), c)
+	ev.Outcome, ev.Reason = OutcomeFailure, string(reason)
+	if u != nil {
+		ev.UserID = u.ID
+	}
+	s.record(ctx, ev)
 }
 
 // maxPasswordInput caps what Login will hash; the policy's maximum is lower.
@@ -278,7 +304,9 @@ func (s *Service) startSession(ctx context.Context, u *User, c Client) (*TokenPa
 		CreatedAt:  now,
 		ExpiresAt:  sess.ExpiresAt,
 	}
-	if err := s.store.CreateSession(ctx, sess, rt); err != nil {
+	ev := newEvent(EventLoginSucceeded, now, c).byUser(u.ID)
+	ev.Resource = sess.ID
+	if err := s.store.CreateSession(ctx, sess, rt, ev); err != nil {
 		return nil, err
 	}
 	s.invalidate(ctx, u.ID) // LastLoginAt changed
@@ -358,7 +386,9 @@ func (s *Service) Refresh(ctx context.Context, raw string, c Client) (*TokenPair
 			return s.pair(ctx, u, sess.ID, next)
 		}
 
-		if err := s.store.RevokeSession(ctx, userID, sess.ID, now); err != nil && ErrorCode(err) != ENotFound {
+		ev := newEvent(EventRefreshTokenReused, now, c).about(userID, sess.ID)
+		ev.Outcome, ev.Reason = OutcomeFailure, "session_revoked"
+		if err := s.store.RevokeSession(ctx, userID, sess.ID, now, ev); err != nil && ErrorCode(err) != ENotFound {
 			return nil, err
 		}
 		s.invalidate(ctx, userID)
@@ -403,6 +433,11 @@ func (s *Service) Authenticate(ctx context.Context, accessToken string) (*Princi
 	if err != nil {
 		return nil, err
 	}
+	if claims.ClientID != "" {
+		// A service client's token is for resource servers (they introspect
+		// it); authd's own endpoints act for users only.
+		return nil, Errorf(EUnauthorized, "A service client's token can't be used here.")
+	}
 	st, err := s.sessionState(ctx, claims.UserID, claims.SessionID)
 	if err != nil {
 		return nil, err
@@ -423,7 +458,9 @@ var errSessionEnded = Errorf(EUnauthorized, "The session has ended.")
 // ignored so that logout always succeeds for the caller's own session.
 func (s *Service) Logout(ctx context.Context, p *Principal, refreshToken string) error {
 	now := s.now()
-	if err := s.store.RevokeSession(ctx, p.UserID, p.SessionID, now); err != nil && ErrorCode(err) != ENotFound {
+	ev := newEvent(EventLogout, now, Client{}).byPrincipal(p)
+	ev.Resource = p.SessionID
+	if err := s.store.RevokeSession(ctx, p.UserID, p.SessionID, now, ev); err != nil && ErrorCode(err) != ENotFound {
 		return err
 	}
 	s.invalidate(ctx, p.UserID)
@@ -438,7 +475,9 @@ func (s *Service) Logout(ctx context.Context, p *Principal, refreshToken string)
 	if err != nil || rt.SessionID == p.SessionID {
 		return nil
 	}
-	if err := s.store.RevokeSession(ctx, userID, rt.SessionID, now); err != nil && ErrorCode(err) != ENotFound {
+	ev = newEvent(EventLogout, now, Client{}).byPrincipal(p)
+	ev.Resource = rt.SessionID
+	if err := s.store.RevokeSession(ctx, userID, rt.SessionID, now, ev); err != nil && ErrorCode(err) != ENotFound {
 		return err
 	}
 	s.invalidate(ctx, userID)
@@ -447,7 +486,10 @@ func (s *Service) Logout(ctx context.Context, p *Principal, refreshToken string)
 
 // LogoutAll ends every session of the caller, the current one included.
 func (s *Service) LogoutAll(ctx context.Context, p *Principal) error {
-	if err := s.store.RevokeSessions(ctx, p.UserID, "", s.now()); err != nil {
+	now := s.now()
+	ev := newEvent(EventLogout, now, Client{}).byPrincipal(p)
+	ev.Reason = "all_sessions"
+	if err := s.store.RevokeSessions(ctx, p.UserID, "", now, ev); err != nil {
 		return err
 	}
 	s.invalidate(ctx, p.UserID)
@@ -466,7 +508,10 @@ func (s *Service) RevokeSession(ctx context.Context, p *Principal, sessionID str
 	if _, err := uuid.Parse(sessionID); err != nil {
 		return Errorf(ENotFound, "session not found")
 	}
-	if err := s.store.RevokeSession(ctx, p.UserID, sessionID, s.now()); err != nil {
+	now := s.now()
+	ev := newEvent(EventSessionRevoked, now, Client{}).byPrincipal(p)
+	ev.Resource = sessionID
+	if err := s.store.RevokeSession(ctx, p.UserID, sessionID, now, ev); err != nil {
 		return notFoundAs(err, Errorf(ENotFound, "session not found"))
 	}
 	s.invalidate(ctx, p.UserID)
@@ -501,7 +546,9 @@ func (s *Service) ChangePassword(ctx context.Context, p *Principal, current, nex
 	if err != nil {
 		return err
 	}
-	if err := s.store.ChangePassword(ctx, u.ID, hash, p.SessionID, s.now()); err != nil {
+	now := s.now()
+	ev := newEvent(EventPasswordChanged, now, Client{}).byPrincipal(p)
+	if err := s.store.ChangePassword(ctx, u.ID, hash, p.SessionID, now, ev); err != nil {
 		return err
 	}
 	s.invalidate(ctx, u.ID)
@@ -552,7 +599,8 @@ func (s *Service) UpdateMe(ctx context.Context, p *Principal, patch ProfilePatch
 	}
 	u.Name = name
 	u.UpdatedAt = s.now()
-	if err := s.store.UpdateUser(ctx, u); err != nil {
+	ev := newEvent(EventUserUpdated, u.UpdatedAt, Client{}).byPrincipal(p)
+	if err := s.store.UpdateUser(ctx, u, false, ev); err != nil {
 		return nil, notFoundAs(err, errSessionEnded)
 	}
 	s.invalidate(ctx, u.ID)
@@ -581,7 +629,8 @@ func (s *Service) DeleteMe(ctx context.Context, p *Principal, password string) e
 			return Errorf(EInvalidCredentials, "The password is incorrect.")
 		}
 	}
-	if err := s.store.DeleteUser(ctx, u.ID); err != nil {
+	ev := newEvent(EventUserDeleted, s.now(), Client{}).byPrincipal(p)
+	if err := s.store.DeleteUser(ctx, u.ID, ev); err != nil {
 		return notFoundAs(err, errSessionEnded)
 	}
 	s.invalidate(ctx, u.ID)

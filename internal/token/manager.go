@@ -192,10 +192,14 @@ func (m *Manager) now() time.Time { return m.cfg.Now() }
 // Issue signs an access token for c with the current key. It fills in c.ID
 // (128 random bits, base64url), c.IssuedAt (now, to the second) and
 // c.ExpiresAt (IssuedAt + AccessTTL) and returns the claims as the token
-// carries them (Roles never nil). c.UserID and c.SessionID are required; a
-// missing one, or a failure to sign, is an EInternal error.
+// carries them (Roles never nil). c.UserID and c.SessionID are required for
+// a user's token; a service client's token has ClientID (and Scope) instead,
+// with UserID equal to ClientID. A missing one, or a failure to sign, is an
+// EInternal error.
 func (m *Manager) Issue(ctx context.Context, c auth.AccessClaims) (string, auth.AccessClaims, error) {
-	if c.UserID == "" || c.SessionID == "" {
+	if c.ClientID != "" {
+		c.UserID = c.ClientID
+	} else if c.UserID == "" || c.SessionID == "" {
 		return "", auth.AccessClaims{}, &auth.Error{Code: auth.EInternal, Message: "cannot issue an access token",
 			Err: errors.New("token: access claims need a user id and a session id")}
 	}
@@ -213,7 +217,7 @@ func (m *Manager) Issue(ctx context.Context, c auth.AccessClaims) (string, auth.
 	if c.Roles == nil {
 		c.Roles = []string{}
 	}
-	t := jwt.NewWithClaims(k.method, &accessClaims{
+	var payload jwt.Claims = &accessClaims{
 		Issuer:        m.cfg.Issuer,
 		Subject:       c.UserID,
 		Audience:      audience{m.cfg.Audience},
@@ -224,7 +228,22 @@ func (m *Manager) Issue(ctx context.Context, c auth.AccessClaims) (string, auth.
 		SessionID:     c.SessionID,
 		Roles:         c.Roles,
 		EmailVerified: c.EmailVerified,
-	})
+	}
+	if c.ClientID != "" {
+		c.Roles, c.SessionID, c.EmailVerified = []string{}, "", false
+		payload = &clientClaims{
+			Issuer:    m.cfg.Issuer,
+			Subject:   c.ClientID,
+			Audience:  audience{m.cfg.Audience},
+			ExpiresAt: jwt.NewNumericDate(c.ExpiresAt),
+			NotBefore: jwt.NewNumericDate(iat),
+			IssuedAt:  jwt.NewNumericDate(iat),
+			ID:        c.ID,
+			ClientID:  c.ClientID,
+			Scope:     c.Scope,
+		}
+	}
+	t := jwt.NewWithClaims(k.method, payload)
 	t.Header["kid"] = k.id
 	t.Header["typ"] = headerType
 	s, err := t.SignedString(k.private)
@@ -280,6 +299,8 @@ func (m *Manager) Verify(ctx context.Context, token string) (*auth.AccessClaims,
 		SessionID:     c.SessionID,
 		Roles:         roles,
 		EmailVerified: c.EmailVerified,
+		ClientID:      c.ClientID,
+		Scope:         c.Scope,
 		IssuedAt:      c.IssuedAt.UTC(),
 		ExpiresAt:     c.ExpiresAt.UTC(),
 	}

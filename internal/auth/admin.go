@@ -1,0 +1,197 @@
+package auth
+
+import (
+	"context"
+)
+
+// Administration of other users' accounts. Every method checks its
+// permission before it looks anything up, so a caller without it can't tell
+// an existing user from a missing one.
+
+var errUserNotFound = Errorf(ENotFound, "user not found")
+
+// UserQuery selects users for ListUsers. Cursor is the NextCursor of the
+// previous page ("" for the first).
+type UserQuery struct {
+	EmailPrefix string
+	Role        string
+	Status      UserStatus
+	Cursor      string
+	Limit       int // 1..100; 0 means DefaultPageSize
+}
+
+// ListUsers returns one page of users in creation order and the cursor of
+// the next page ("" on the last). Users created during a walk appear at its
+// end; none is skipped or repeated. Needs users:read. Returns EInvalid for a
+// malformed filter, cursor or limit.
+func (s *Service) ListUsers(ctx context.Context, p *Principal, q UserQuery) ([]*User, string, error) {
+	if err := s.require(ctx, p, PermUsersRead); err != nil {
+		return nil, "", err
+	}
+	limit, err := pageLimit(q.Limit)
+	if err != nil {
+		return nil, "", err
+	}
+	after, err := decodeCursor(q.Cursor, cursorUsers)
+	if err != nil {
+		return nil, "", err
+	}
+	if q.Status != "" && q.Status != StatusActive && q.Status != StatusDisabled {
+		return nil, "", Errorf(EInvalid, "status must be active or disabled")
+	}
+	if q.Role != "" && !ValidRoleName(q.Role) {
+		return nil, "", Errorf(EInvalid, "role is not a role name")
+	}
+	prefix := q.EmailPrefix
+	if prefix != "" {
+		// Normalised like stored emails, so "Ada@" finds ada@….
+		if prefix, err = NormalizeEmailPrefix(prefix); err != nil {
+			return nil, "", err
+		}
+	}
+	users, err := s.store.ListUsers(ctx, UserFilter{
+		EmailPrefix: prefix, Role: q.Role, Status: q.Status, After: after, Limit: limit + 1,
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	next := ""
+	if len(users) > limit {
+		users = users[:limit]
+		next = encodeCursor(cursorUsers, users[limit-1].ID)
+	}
+	for i, u := range users {
+		users[i] = u.Redacted()
+	}
+	return users, next, nil
+}
+
+// User returns a user's account. Needs users:read. Returns ENotFound.
+func (s *Service) User(ctx context.Context, p *Principal, id string) (*User, error) {
+	if err := s.require(ctx, p, PermUsersRead); err != nil {
+		return nil, err
+	}
+	return s.user(ctx, id)
+}
+
+func (s *Service) user(ctx context.Context, id string) (*User, error) {
+	if !ValidID(id) {
+		return nil, errUserNotFound
+	}
+	u, err := s.store.User(ctx, id)
+	if err != nil {
+		return nil, notFoundAs(err, errUserNotFound)
+	}
+	return u.Redacted(), nil
+}
+
+// UserPatch lists what an administrator may change on an account; nil
+// leaves a field unchanged.
+type UserPatch struct {
+	Name          *string
+	Status        *UserStatus
+	EmailVerified *bool
+}
+
+// UpdateUser applies an administrator's patch. Disabling a user ends every
+// session in the same transaction, effective at once. Needs users:write.
+// Returns ENotFound, EInvalid, and ELastAdmin when it would disable the last
+// active admin.
+func (s *Service) UpdateUser(ctx context.Context, p *Principal, id string, patch UserPatch) (*User, error) {
+	if err := s.require(ctx, p, PermUsersWrite); err != nil {
+		return nil, err
+	}
+	u, err := s.user(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	typ := EventUserUpdated
+	endSessions := false
+	if patch.Name != nil {
+		if u.Name, err = NormalizeName(*patch.Name); err != nil {
+			return nil, err
+		}
+	}
+	if patch.EmailVerified != nil {
+		u.EmailVerified = *patch.EmailVerified
+	}
+	if patch.Status != nil && *patch.Status != u.Status {
+		switch *patch.Status {
+		case StatusDisabled:
+			typ, endSessions = EventUserDisabled, true
+		case StatusActive:
+			typ = EventUserEnabled
+		default:
+			return nil, Errorf(EInvalid, "status must be active or disabled")
+		}
+		u.Status = *patch.Status
+	}
+	u.UpdatedAt = s.now()
+	ev := newEvent(typ, u.UpdatedAt, Client{}).byPrincipal(p).about(u.ID, "")
+	switch err := s.store.UpdateUser(ctx, u, endSessions, ev); ErrorCode(err) {
+	case "":
+	case ENotFound:
+		return nil, errUserNotFound
+	case ELastAdmin:
+		return nil, errLastAdmin
+	default:
+		return nil, err
+	}
+	s.invalidate(ctx, u.ID)
+	return u, nil
+}
+
+// DeleteUser deletes an account with every session, freeing its email.
+// Needs users:write. Returns ENotFound, and ELastAdmin for the last active
+// admin.
+func (s *Service) DeleteUser(ctx context.Context, p *Principal, id string) error {
+	if err := s.require(ctx, p, PermUsersWrite); err != nil {
+		return err
+	}
+	if !ValidID(id) {
+		return errUserNotFound
+	}
+	ev := newEvent(EventUserDeleted, s.now(), Client{}).byPrincipal(p).about(id, "")
+	switch err := s.store.DeleteUser(ctx, id, ev); ErrorCode(err) {
+	case "":
+	case ENotFound:
+		return errUserNotFound
+	case ELastAdmin:
+		return errLastAdmin
+	default:
+		return err
+	}
+	s.invalidate(ctx, id)
+	return nil
+}
+
+// UserSessions returns a user's active sessions, newest first. Needs
+// sessions:manage. Returns ENotFound for an unknown user.
+func (s *Service) UserSessions(ctx context.Context, p *Principal, userID string) ([]*Session, error) {
+	if err := s.require(ctx, p, PermSessionsManage); err != nil {
+		return nil, err
+	}
+	if _, err := s.user(ctx, userID); err != nil {
+		return nil, err
+	}
+	return s.store.ListSessions(ctx, userID, s.now())
+}
+
+// RevokeUserSession ends one of a user's sessions, effective at once. Needs
+// sessions:manage. Returns ENotFound for an unknown user or session, or one
+// that already ended.
+func (s *Service) RevokeUserSession(ctx context.Context, p *Principal, userID, sessionID string) error {
+	if err := s.require(ctx, p, PermSessionsManage); err != nil {
+		return err
+	}
+	if !ValidID(userID) || !ValidID(sessionID) {
+		return Errorf(ENotFound, "session not found")
+	}
+	now := s.now()
+	ev := newEvent(EventSessionRevoked, now, Client{}).byPrincipal(p).about(userID, sessionID)
+	if err := s.store.RevokeSession(ctx, userID, sessionID, now, ev); err != nil {
+		return notFoundAs(err, Errorf(ENotFound, "session not found"))
+	}
+	s.invalidate(ctx, userID)
+	return nil
+}

@@ -1,0 +1,401 @@
+package auth
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// Service clients authenticate with a client id and a secret (RFC 6749
+// client_secret_basic or client_secret_post). They get access tokens through
+// the client_credentials grant and use introspection and revocation.
+
+const (
+	clientSecretPrefix = "cs_"
+	maxScopes          = 32
+	maxScopeLength     = 128
+	clientTTL          = 10 * time.Minute // cache lifetime of a client record
+)
+
+// ClientInput is the body of a client creation.
+type ClientInput struct {
+	Name   string
+	Scopes []string
+}
+
+// CreateClient registers a service client and returns it with its secret,
+// which is shown this once: only its hash is stored. Needs clients:manage.
+// Returns EInvalid for a malformed name or scope.
+func (s *Service) CreateClient(ctx context.Context, p *Principal, in ClientInput) (*ServiceClient, string, error) {
+	if err := s.require(ctx, p, PermClientsManage); err != nil {
+		return nil, "", err
+	}
+	name, err := NormalizeName(in.Name)
+	if err != nil {
+		return nil, "", err
+	}
+	if name == "" {
+		return nil, "", Errorf(EInvalid, "name is required")
+	}
+	scopes, err := checkScopes(in.Scopes)
+	if err != nil {
+		return nil, "", err
+	}
+	id, err := uuid.NewV7()
+	if err != nil {
+		return nil, "", fmt.Errorf("new client id: %w", err)
+	}
+	raw := make([]byte, 32)
+	if _, err := rand.Read(raw); err != nil {
+		return nil, "", fmt.Errorf("new client secret: %w", err)
+	}
+	secret := clientSecretPrefix + base64.RawURLEncoding.EncodeToString(raw)
+	hash := sha256.Sum256([]byte(secret))
+	now := s.now()
+	c := &ServiceClient{
+		ID: id.String(), Name: name, SecretHash: hash[:], Scopes: scopes,
+		CreatedBy: p.UserID, CreatedAt: now,
+	}
+	ev := newEvent(EventClientCreated, now, Client{}).byPrincipal(p).about("", c.ID)
+	ev.UserID = ""
+	if err := s.store.CreateClient(ctx, c, ev); err != nil {
+		return nil, "", err
+	}
+	s.invalidate(ctx, c.ID) // a cached "not found" from a guess of the id
+	return c, secret, nil
+}
+
+// checkScopes returns scopes sorted without duplicates, or EInvalid for a
+// scope that is not an RFC 6749 scope-token.
+func checkScopes(scopes []string) ([]string, error) {
+	if len(scopes) > maxScopes {
+		return nil, Errorf(EInvalid, "at most %d scopes", maxScopes)
+	}
+	for _, sc := range scopes {
+		if !validScope(sc) {
+			return nil, Errorf(EInvalid, "scope %q is not a scope token (1 to %d printable ASCII characters, no space, quote or backslash)",
+				truncate(sc, maxScopeLength), maxScopeLength)
+		}
+	}
+	return SortedRoles(scopes), nil
+}
+
+// validScope reports whether sc is a scope-token (RFC 6749 §3.3).
+func validScope(sc string) bool {
+	if sc == "" || len(sc) > maxScopeLength {
+		return false
+	}
+	for i := 0; i < len(sc); i++ {
+		c := sc[i]
+		if c < 0x21 || c > 0x7e || c == '"' || c == '\\' {
+			return false
+		}
+	}
+	return true
+}
+
+// Clients returns every service client. Needs clients:manage.
+func (s *Service) Clients(ctx context.Context, p *Principal) ([]*ServiceClient, error) {
+	if err := s.require(ctx, p, PermClientsManage); err != nil {
+		return nil, err
+	}
+	return s.store.ListClients(ctx)
+}
+
+var errClientNotFound = Errorf(ENotFound, "client not found")
+
+// DeleteClient deletes a service client: its secret stops working and its
+// tokens stop introspecting as active at once. Needs clients:manage.
+// Returns ENotFound.
+func (s *Service) DeleteClient(ctx context.Context, p *Principal, id string) error {
+	if err := s.require(ctx, p, PermClientsManage); err != nil {
+		return err
+	}
+	if !ValidID(id) {
+		return errClientNotFound
+	}
+	ev := newEvent(EventClientDeleted, s.now(), Client{}).byPrincipal(p).about("", id)
+	ev.UserID = ""
+	if err := s.store.DeleteClient(ctx, id, ev); err != nil {
+		return notFoundAs(err, errClientNotFound)
+	}
+	s.invalidate(ctx, id)
+	return nil
+}
+
+var errInvalidClient = Errorf(EInvalidClient, "Client authentication failed.")
+
+// dummyClientHash is compared against when the client id is unknown, so an
+// unknown id and a wrong secret take the same time.
+var dummyClientHash = sha256.Sum256([]byte("authd: no such client"))
+
+// AuthenticateClient checks a client id and secret. Returns EInvalidClient
+// for an unknown id and a wrong secret alike.
+func (s *Service) AuthenticateClient(ctx context.Context, id, secret string) (*ServiceClient, error) {
+	var c *ServiceClient
+	if ValidID(id) {
+		var err error
+		if c, err = s.client(ctx, id); err != nil {
+			return nil, err
+		}
+	}
+	want := dummyClientHash[:]
+	if c != nil {
+		want = c.SecretHash
+	}
+	got := sha256.Sum256([]byte(secret))
+	if subtle.ConstantTimeCompare(got[:], want) != 1 || c == nil {
+		return nil, errInvalidClient
+	}
+	return c, nil
+}
+
+// clientEntry is a client record as cached: Found is false for an id that
+// names no client.
+type clientEntry struct {
+	Found  bool           `json:"f"`
+	Client *ServiceClient `json:"c,omitempty"`
+}
+
+// client returns the client with the given id through the cache, or nil if
+// there is none.
+func (s *Service) client(ctx context.Context, id string) (*ServiceClient, error) {
+	raw, err := s.cache.Get(ctx, id, "c", func(ctx context.Context) ([]byte, time.Duration, error) {
+		c, err := s.store.Client(ctx, id)
+		switch ErrorCode(err) {
+		case "":
+		case ENotFound:
+			c = nil
+		default:
+			return nil, 0, err
+		}
+		b, err := json.Marshal(clientEntry{Found: c != nil, Client: c})
+		return b, clientTTL, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	var e clientEntry
+	if err := json.Unmarshal(raw, &e); err != nil {
+		s.invalidate(ctx, id)
+		c, err := s.store.Client(ctx, id)
+		if ErrorCode(err) == ENotFound {
+			return nil, nil
+		}
+		return c, err
+	}
+	return e.Client, nil
+}
+
+// ClientToken issues an access token to an authenticated client
+// (client_credentials grant) for the requested space-separated scopes, all
+// of the client's scopes when scope is empty. No refresh token: the client
+// asks again. Returns EInvalidScope for a scope the client doesn't have.
+func (s *Service) ClientToken(ctx context.Context, c *ServiceClient, scope string) (*TokenPair, string, error) {
+	granted := c.Scopes
+	if scope = strings.TrimSpace(scope); scope != "" {
+		granted = nil
+		for sc := range strings.FieldsSeq(scope) {
+			if !slices.Contains(c.Scopes, sc) {
+				return nil, "", Errorf(EInvalidScope, "The client may not request the scope %q.", truncate(sc, maxScopeLength))
+			}
+			granted = append(granted, sc)
+		}
+		granted = SortedRoles(granted)
+	}
+	scope = strings.Join(granted, " ")
+	access, claims, err := s.tokens.Issue(ctx, AccessClaims{ClientID: c.ID, Scope: scope})
+	if err != nil {
+		return nil, "", err
+	}
+	return &TokenPair{
+		AccessToken: access,
+		TokenType:   "Bearer",
+		ExpiresIn:   claims.ExpiresAt.Sub(claims.IssuedAt),
+	}, scope, nil
+}
+
+// Token types of introspection and revocation (RFC 7662, RFC 7009 hints).
+const (
+	TokenTypeAccess  = "access_token"
+	TokenTypeRefresh = "refresh_token"
+)
+
+// Introspection is what RFC 7662 reports about a token. Only Active is set
+// for a token that is not active.
+type Introspection struct {
+	Active        bool
+	TokenType     string // TokenTypeAccess or TokenTypeRefresh
+	Subject       string // the user, or the client of a client token
+	ClientID      string // client tokens only
+	Scope         string // client tokens only
+	SessionID     string // user tokens only
+	Roles         []string
+	EmailVerified bool
+	TokenID       string // jti of an access token
+	IssuedAt      time.Time
+	ExpiresAt     time.Time
+}
+
+// Introspect reports whether token is active right now for the
+// authenticated client c: an access token whose signature, lifetime and
+// session (or, for a client token, client and revocation state) are good,
+// or an unexpired current refresh token of an active session. The roles
+// reported are the user's current ones. hint ("access_token",
+// "refresh_token" or "") only orders the checks.
+func (s *Service) Introspect(ctx context.Context, c *ServiceClient, token, hint string) (*Introspection, error) {
+	if hint == TokenTypeRefresh {
+		if in, err := s.introspectRefresh(ctx, token); in != nil || err != nil {
+			return in, err
+		}
+		return s.introspectAccess(ctx, token)
+	}
+	in, err := s.introspectAccess(ctx, token)
+	if err != nil || in.Active {
+		return in, err
+	}
+	if rin, err := s.introspectRefresh(ctx, token); rin != nil || err != nil {
+		return rin, err
+	}
+	return in, nil
+}
+
+var inactive = &Introspection{}
+
+func (s *Service) introspectAccess(ctx context.Context, token string) (*Introspection, error) {
+	claims, err := s.tokens.Verify(ctx, token)
+	if ErrorCode(err) == EUnauthorized {
+		return inactive, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	in := &Introspection{
+		Active: true, TokenType: TokenTypeAccess, Subject: claims.UserID,
+		TokenID: claims.ID, IssuedAt: claims.IssuedAt, ExpiresAt: claims.ExpiresAt,
+	}
+	if claims.ClientID != "" {
+		ok, err := s.clientTokenActive(ctx, claims)
+		if err != nil || !ok {
+			return inactive, err
+		}
+		in.ClientID, in.Scope = claims.ClientID, claims.Scope
+		return in, nil
+	}
+	st, err := s.sessionState(ctx, claims.UserID, claims.SessionID)
+	if err != nil {
+		return nil, err
+	}
+	if !st.active(s.now()) {
+		return inactive, nil
+	}
+	in.SessionID, in.Roles, in.EmailVerified = claims.SessionID, st.User.Roles, st.User.EmailVerified
+	return in, nil
+}
+
+// clientTokenActive reports whether a verified client token's client still
+// exists and the token was not revoked.
+func (s *Service) clientTokenActive(ctx context.Context, claims *AccessClaims) (bool, error) {
+	c, err := s.client(ctx, claims.ClientID)
+	if err != nil || c == nil {
+		return false, err
+	}
+	raw, err := s.cache.Get(ctx, claims.ClientID, "r:"+claims.ID, func(ctx context.Context) ([]byte, time.Duration, error) {
+		revoked, err := s.store.TokenRevoked(ctx, claims.ID)
+		if err != nil {
+			return nil, 0, err
+		}
+		b, _ := json.Marshal(revoked)
+		return b, claims.ExpiresAt.Sub(s.now()), nil
+	})
+	if err != nil {
+		return false, err
+	}
+	return string(raw) == "false", nil
+}
+
+// introspectRefresh returns nil when token is not shaped like a refresh
+// token at all.
+func (s *Service) introspectRefresh(ctx context.Context, token string) (*Introspection, error) {
+	userID, hash, err := parseRefreshToken(token)
+	if err != nil {
+		return nil, nil
+	}
+	rt, sess, u, err := s.store.RefreshState(ctx, userID, hash)
+	if ErrorCode(err) == ENotFound {
+		return inactive, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	now := s.now()
+	if !sess.Active(now) || !now.Before(rt.ExpiresAt) || !rt.RotatedAt.IsZero() || u.Status != StatusActive {
+		return inactive, nil
+	}
+	return &Introspection{
+		Active: true, TokenType: TokenTypeRefresh, Subject: u.ID, SessionID: sess.ID,
+		Roles: u.Roles, EmailVerified: u.EmailVerified, IssuedAt: rt.CreatedAt, ExpiresAt: rt.ExpiresAt,
+	}, nil
+}
+
+// RevokeToken revokes token for the authenticated client c (RFC 7009). A
+// user's access or refresh token ends the session it belongs to, with every
+// token of it; a client token is revoked by its jti, and only by the client
+// it was issued to (EForbidden otherwise). A token that is invalid, expired
+// or already revoked is no error: the caller's goal is reached.
+func (s *Service) RevokeToken(ctx context.Context, c *ServiceClient, token, hint string) error {
+	if claims, err := s.tokens.Verify(ctx, token); err == nil {
+		if claims.ClientID != "" {
+			return s.revokeClientToken(ctx, c, claims)
+		}
+		return s.revokeSessionFor(ctx, c, claims.UserID, claims.SessionID)
+	} else if ErrorCode(err) != EUnauthorized {
+		return err
+	}
+	userID, hash, err := parseRefreshToken(token)
+	if err != nil {
+		return nil
+	}
+	rt, err := s.store.RefreshToken(ctx, userID, hash)
+	if ErrorCode(err) == ENotFound {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return s.revokeSessionFor(ctx, c, userID, rt.SessionID)
+}
+
+func (s *Service) revokeSessionFor(ctx context.Context, c *ServiceClient, userID, sessionID string) error {
+	now := s.now()
+	ev := newEvent(EventTokenRevoked, now, Client{}).about(userID, sessionID)
+	ev.ActorType, ev.ActorID = ActorClient, c.ID
+	err := s.store.RevokeSession(ctx, userID, sessionID, now, ev)
+	if err != nil && ErrorCode(err) != ENotFound {
+		return err
+	}
+	s.invalidate(ctx, userID)
+	return nil
+}
+
+func (s *Service) revokeClientToken(ctx context.Context, c *ServiceClient, claims *AccessClaims) error {
+	if claims.ClientID != c.ID {
+		return Errorf(EForbidden, "A client may revoke only its own client tokens.")
+	}
+	ev := newEvent(EventTokenRevoked, s.now(), Client{}).about("", claims.ID)
+	ev.ActorType, ev.ActorID = ActorClient, c.ID
+	if err := s.store.RevokeToken(ctx, claims.ID, claims.ExpiresAt, ev); err != nil {
+		return err
+	}
+	s.invalidate(ctx, c.ID)
+	return nil
+}

@@ -1,0 +1,339 @@
+package auth
+
+import (
+	"context"
+	"encoding/json"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// The role catalog (every role with its permissions) is cached as one entry
+// in its own cache group, so a permission check reads no database on a warm
+// cache and a role change reaches every replica at its next request.
+const (
+	rolesGroup = "roles" // never a user id: those are UUIDs
+	rolesKey   = "catalog"
+	rolesTTL   = 10 * time.Minute
+)
+
+var errForbidden = Errorf(EForbidden, "You don't have the permission this needs.")
+
+// roleCatalog returns every role by name, through the cache.
+func (s *Service) roleCatalog(ctx context.Context) (map[string]*Role, error) {
+	raw, err := s.cache.Get(ctx, rolesGroup, rolesKey, func(ctx context.Context) ([]byte, time.Duration, error) {
+		roles, err := s.store.Roles(ctx)
+		if err != nil {
+			return nil, 0, err
+		}
+		b, err := json.Marshal(roles)
+		return b, rolesTTL, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	var roles []*Role
+	if err := json.Unmarshal(raw, &roles); err != nil {
+		s.log.WarnContext(ctx, "unreadable cached role catalog; reloading")
+		s.invalidate(ctx, rolesGroup)
+		if roles, err = s.store.Roles(ctx); err != nil {
+			return nil, err
+		}
+	}
+	byName := make(map[string]*Role, len(roles))
+	for _, r := range roles {
+		byName[r.Name] = r
+	}
+	return byName, nil
+}
+
+// permissionsOf returns the permissions that holding roles grants. The admin
+// role grants every permission whatever its stored list says, so a
+// permission added in a later release reaches admins without a migration.
+func permissionsOf(catalog map[string]*Role, roles []string) map[Permission]bool {
+	perms := map[Permission]bool{}
+	for _, name := range roles {
+		if name == RoleAdmin {
+			for _, p := range Permissions() {
+				perms[p] = true
+			}
+			continue
+		}
+		if r := catalog[name]; r != nil {
+			for _, p := range r.Permissions {
+				perms[p] = true
+			}
+		}
+	}
+	return perms
+}
+
+// Permissions returns the caller's current permissions, sorted.
+func (s *Service) Permissions(ctx context.Context, p *Principal) ([]Permission, error) {
+	perms, err := s.permissions(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Permission, 0, len(perms))
+	for perm := range perms {
+		out = append(out, perm)
+	}
+	slices.Sort(out)
+	return out, nil
+}
+
+func (s *Service) permissions(ctx context.Context, p *Principal) (map[Permission]bool, error) {
+	catalog, err := s.roleCatalog(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return permissionsOf(catalog, p.Roles), nil
+}
+
+// require returns EForbidden unless the caller's current roles grant perm.
+// The roles are those Authenticate loaded for this request, so a role taken
+// away stops working at the caller's next request.
+func (s *Service) require(ctx context.Context, p *Principal, perm Permission) error {
+	perms, err := s.permissions(ctx, p)
+	if err != nil {
+		return err
+	}
+	if !perms[perm] {
+		return errForbidden
+	}
+	return nil
+}
+
+// requireAll returns EForbidden unless the caller holds every permission in
+// want: nobody hands out (or takes away) powers they don't have themselves,
+// which is what keeps a role manager from raising their own privileges.
+func (s *Service) requireAll(ctx context.Context, p *Principal, want []Permission) error {
+	perms, err := s.permissions(ctx, p)
+	if err != nil {
+		return err
+	}
+	for _, perm := range want {
+		if !perms[perm] {
+			return Errorf(EForbidden, "You can't hand out or take away the permission %q: you don't hold it.", perm)
+		}
+	}
+	return nil
+}
+
+// rolePermissions returns the permissions the named role grants (every
+// permission for admin).
+func rolePermissions(r *Role) []Permission {
+	if r.Name == RoleAdmin {
+		return Permissions()
+	}
+	return r.Permissions
+}
+
+// Roles returns every role. Needs roles:manage.
+func (s *Service) Roles(ctx context.Context, p *Principal) ([]*Role, error) {
+	if err := s.require(ctx, p, PermRolesManage); err != nil {
+		return nil, err
+	}
+	return s.store.Roles(ctx)
+}
+
+var errRoleNotFound = Errorf(ENotFound, "role not found")
+
+// Role returns the named role. Needs roles:manage. Returns ENotFound.
+func (s *Service) Role(ctx context.Context, p *Principal, name string) (*Role, error) {
+	if err := s.require(ctx, p, PermRolesManage); err != nil {
+		return nil, err
+	}
+	if !ValidRoleName(name) {
+		return nil, errRoleNotFound
+	}
+	r, err := s.store.Role(ctx, name)
+	return r, notFoundAs(err, errRoleNotFound)
+}
+
+// RoleInput is the body of a role creation; RolePatch of an edit (nil
+// leaves a field unchanged).
+type RoleInput struct {
+	Name        string
+	Description string
+	Permissions []string
+}
+
+type RolePatch struct {
+	Description *string
+	Permissions *[]string
+}
+
+const maxRoleDescription = 512
+
+func checkRoleDescription(d string) (string, error) {
+	d = strings.TrimSpace(d)
+	if !utf8.ValidString(d) || utf8.RuneCountInString(d) > maxRoleDescription || strings.ContainsFunc(d, isControl) {
+		return "", Errorf(EInvalid, "description must be at most %d characters of text", maxRoleDescription)
+	}
+	return d, nil
+}
+
+func isControl(r rune) bool { return r < 0x20 || r == 0x7f }
+
+func checkPermissions(perms []string) ([]Permission, error) {
+	for _, p := range perms {
+		if !KnownPermission(p) {
+			return nil, Errorf(EInvalid, "unknown permission %q (known: %s)", truncate(p, 64), strings.Join(Permissions(), ", "))
+		}
+	}
+	return SortedRoles(perms), nil
+}
+
+// CreateRole creates a role. Needs roles:manage and every permission the role
+// grants. Returns EInvalid for a malformed name, description or permission
+// and EConflict if the name is taken.
+func (s *Service) CreateRole(ctx context.Context, p *Principal, in RoleInput) (*Role, error) {
+	if err := s.require(ctx, p, PermRolesManage); err != nil {
+		return nil, err
+	}
+	if !ValidRoleName(in.Name) {
+		return nil, Errorf(EInvalid, "name must be 1 to 64 characters: a-z first, then a-z 0-9 _ . : -")
+	}
+	desc, err := checkRoleDescription(in.Description)
+	if err != nil {
+		return nil, err
+	}
+	perms, err := checkPermissions(in.Permissions)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.requireAll(ctx, p, perms); err != nil {
+		return nil, err
+	}
+	now := s.now()
+	r := &Role{Name: in.Name, Description: desc, Permissions: perms, CreatedAt: now, UpdatedAt: now}
+	ev := newEvent(EventRoleCreated, now, Client{}).byPrincipal(p).about("", r.Name)
+	if err := s.store.CreateRole(ctx, r, ev); err != nil {
+		if ErrorCode(err) == EConflict {
+			return nil, Errorf(EConflict, "A role named %q exists.", r.Name)
+		}
+		return nil, err
+	}
+	s.invalidate(ctx, rolesGroup)
+	return r, nil
+}
+
+// UpdateRole edits a role's description and permissions. Needs roles:manage
+// and every permission the role grants before and after the edit. The admin
+// role's permissions can't be edited (it always has all). Returns ENotFound,
+// EInvalid and EForbidden.
+func (s *Service) UpdateRole(ctx context.Context, p *Principal, name string, patch RolePatch) (*Role, error) {
+	r, err := s.Role(ctx, p, name)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.requireAll(ctx, p, rolePermissions(r)); err != nil {
+		return nil, err
+	}
+	if patch.Description != nil {
+		if r.Description, err = checkRoleDescription(*patch.Description); err != nil {
+			return nil, err
+		}
+	}
+	if patch.Permissions != nil {
+		if r.Name == RoleAdmin {
+			return nil, Errorf(EInvalid, "The admin role always has every permission.")
+		}
+		if r.Permissions, err = checkPermissions(*patch.Permissions); err != nil {
+			return nil, err
+		}
+		if err := s.requireAll(ctx, p, r.Permissions); err != nil {
+			return nil, err
+		}
+	}
+	r.UpdatedAt = s.now()
+	ev := newEvent(EventRoleUpdated, r.UpdatedAt, Client{}).byPrincipal(p).about("", r.Name)
+	if err := s.store.UpdateRole(ctx, r, ev); err != nil {
+		return nil, notFoundAs(err, errRoleNotFound)
+	}
+	s.invalidate(ctx, rolesGroup)
+	return r, nil
+}
+
+// DeleteRole deletes a role and takes it from every holder, at once. Needs
+// roles:manage and every permission the role grants. Built-in roles can't be
+// deleted (EConflict). Returns ENotFound.
+func (s *Service) DeleteRole(ctx context.Context, p *Principal, name string) error {
+	r, err := s.Role(ctx, p, name)
+	if err != nil {
+		return err
+	}
+	if r.Builtin {
+		return Errorf(EConflict, "The built-in role %q can't be deleted.", r.Name)
+	}
+	if err := s.requireAll(ctx, p, rolePermissions(r)); err != nil {
+		return err
+	}
+	ev := newEvent(EventRoleDeleted, s.now(), Client{}).byPrincipal(p).about("", r.Name)
+	holders, err := s.store.DeleteRole(ctx, r.Name, ev)
+	if err != nil {
+		return notFoundAs(err, errRoleNotFound)
+	}
+	s.invalidate(ctx, rolesGroup)
+	for _, id := range holders {
+		s.invalidate(ctx, id)
+	}
+	return nil
+}
+
+// GrantRole gives a user a role. Needs roles:manage and every permission the
+// role grants; nobody can grant a role to themselves. Granting a held role
+// succeeds and changes nothing. Returns ENotFound for an unknown user or
+// role.
+func (s *Service) GrantRole(ctx context.Context, p *Principal, userID, role string) error {
+	return s.changeRole(ctx, p, userID, role, true)
+}
+
+// RevokeRole takes a role from a user, effective at the user's next request.
+// Needs roles:manage and every permission the role grants. Returns ENotFound
+// for an unknown user or role and ELastAdmin when it would leave no active
+// admin.
+func (s *Service) RevokeRole(ctx context.Context, p *Principal, userID, role string) error {
+	return s.changeRole(ctx, p, userID, role, false)
+}
+
+func (s *Service) changeRole(ctx context.Context, p *Principal, userID, role string, grant bool) error {
+	r, err := s.Role(ctx, p, role)
+	if err != nil {
+		return err
+	}
+	if !ValidID(userID) {
+		return errUserNotFound
+	}
+	if grant && userID == p.UserID {
+		return Errorf(EForbidden, "You can't grant roles to yourself.")
+	}
+	if err := s.requireAll(ctx, p, rolePermissions(r)); err != nil {
+		return err
+	}
+	now := s.now()
+	if grant {
+		ev := newEvent(EventRoleGranted, now, Client{}).byPrincipal(p).about(userID, r.Name)
+		err = s.store.GrantRole(ctx, userID, r.Name, now, ev)
+	} else {
+		ev := newEvent(EventRoleRevoked, now, Client{}).byPrincipal(p).about(userID, r.Name)
+		err = s.store.RevokeRole(ctx, userID, r.Name, now, ev)
+	}
+	switch ErrorCode(err) {
+	case "":
+	case ENotFound:
+		return errUserNotFound
+	case EInvalid: // the role was deleted concurrently
+		return errRoleNotFound
+	case ELastAdmin:
+		return errLastAdmin
+	default:
+		return err
+	}
+	s.invalidate(ctx, userID)
+	return nil
+}
+
+var errLastAdmin = Errorf(ELastAdmin, "This would leave no active administrator.")
