@@ -13,6 +13,7 @@ const (
 	codeMethodNotAllowed     auth.Code = "method_not_allowed"
 	codePayloadTooLarge      auth.Code = "payload_too_large"
 	codeUnsupportedMediaType auth.Code = "unsupported_media_type"
+	codeUnsupportedGrantType auth.Code = "unsupported_grant_type"
 )
 
 // statusByCode is the single place an error code becomes a status.
@@ -28,11 +29,15 @@ var statusByCode = map[auth.Code]int{
 	auth.EForbidden:           http.StatusForbidden,
 	auth.ENotFound:            http.StatusNotFound,
 	auth.EConflict:            http.StatusConflict,
+	auth.ELastAdmin:           http.StatusConflict,
+	auth.EInvalidClient:       http.StatusUnauthorized,
+	auth.EInvalidScope:        http.StatusBadRequest,
 	auth.EUnavailable:         http.StatusServiceUnavailable,
 	auth.EInternal:            http.StatusInternalServerError,
 	codeMethodNotAllowed:      http.StatusMethodNotAllowed,
 	codePayloadTooLarge:       http.StatusRequestEntityTooLarge,
 	codeUnsupportedMediaType:  http.StatusUnsupportedMediaType,
+	codeUnsupportedGrantType:  http.StatusBadRequest,
 }
 
 type errorBody struct {
@@ -48,6 +53,18 @@ type errorDetail struct {
 // writeError writes the v1 error body for err. Internal errors are logged with
 // the request id and shown to the client only as a generic message.
 func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	code, status := s.errorStatus(w, r, err)
+	writeJSON(w, status, errorBody{Error: errorDetail{
+		Code:      code,
+		Message:   auth.ErrorMessage(err),
+		RequestID: requestID(r.Context()),
+	}})
+}
+
+// errorStatus returns err's code and status, and does what every error
+// style shares: logs internal errors (with the request id) and sets
+// Retry-After and WWW-Authenticate.
+func (s *server) errorStatus(w http.ResponseWriter, r *http.Request, err error) (auth.Code, int) {
 	code := auth.ErrorCode(err)
 	status, ok := statusByCode[code]
 	if !ok {
@@ -60,11 +77,77 @@ func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		w.Header().Set("Retry-After", strconv.Itoa(int((ra+time.Second-1)/time.Second)))
 	}
 	if status == http.StatusUnauthorized {
-		w.Header().Set("WWW-Authenticate", `Bearer realm="authd"`)
+		if code == auth.EInvalidClient {
+			w.Header().Set("WWW-Authenticate", `Basic realm="authd"`)
+		} else {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="authd"`)
+		}
 	}
-	writeJSON(w, status, errorBody{Error: errorDetail{
+	return code, status
+}
+
+// problemJSON is an RFC 9457 problem detail, with authd's stable code and the
+// request id as extension members.
+type problemJSON struct {
+	Type      string    `json:"type" doc:"urn:authd:error:<code>"`
+	Title     string    `json:"title"`
+	Status    int       `json:"status"`
+	Detail    string    `json:"detail"`
+	Instance  string    `json:"instance,omitempty"`
+	Code      auth.Code `json:"code"`
+	RequestID string    `json:"request_id"`
+}
+
+// writeProblem writes err as application/problem+json (API v2).
+func (s *server) writeProblem(w http.ResponseWriter, r *http.Request, err error) {
+	code, status := s.errorStatus(w, r, err)
+	writeJSONAs(w, status, "application/problem+json", problemJSON{
+		Type:      "urn:authd:error:" + string(code),
+		Title:     http.StatusText(status),
+		Status:    status,
+		Detail:    auth.ErrorMessage(err),
+		Instance:  r.URL.Path,
 		Code:      code,
-		Message:   auth.ErrorMessage(err),
 		RequestID: requestID(r.Context()),
-	}})
+	})
+}
+
+// oauthErrorJSON is an RFC 6749 §5.2 error response.
+type oauthErrorJSON struct {
+	Error            string `json:"error" doc:"invalid_request, invalid_client, invalid_grant, unauthorized_client, unsupported_grant_type, invalid_scope, too_many_attempts, temporarily_unavailable or server_error"`
+	ErrorDescription string `json:"error_description,omitempty"`
+}
+
+// oauthErrors maps domain codes to RFC 6749 §5.2 error codes and statuses;
+// any other code is invalid_request with its usual status.
+var oauthErrors = map[auth.Code]struct {
+	error  string
+	status int
+}{
+	auth.EInvalidCredentials:  {"invalid_grant", http.StatusBadRequest},
+	auth.EInvalidRefreshToken: {"invalid_grant", http.StatusBadRequest},
+	auth.EAccountDisabled:     {"invalid_grant", http.StatusBadRequest},
+	auth.EInvalidClient:       {"invalid_client", http.StatusUnauthorized},
+	auth.EInvalidScope:        {"invalid_scope", http.StatusBadRequest},
+	auth.EForbidden:           {"unauthorized_client", http.StatusForbidden},
+	codeUnsupportedGrantType:  {"unsupported_grant_type", http.StatusBadRequest},
+	auth.ETooManyAttempts:     {"too_many_attempts", http.StatusTooManyRequests},
+	auth.EUnavailable:         {"temporarily_unavailable", http.StatusServiceUnavailable},
+	auth.EInternal:            {"server_error", http.StatusInternalServerError},
+}
+
+// writeOAuthError writes err as an RFC 6749 §5.2 error body.
+func (s *server) writeOAuthError(w http.ResponseWriter, r *http.Request, err error) {
+	code, status := s.errorStatus(w, r, err)
+	name := "invalid_request"
+	if m, ok := oauthErrors[code]; ok {
+		name, status = m.error, m.status
+	}
+	if code == auth.EInvalidClient && r.Header.Get("Authorization") == "" {
+		// RFC 6749 §5.2: the Basic challenge is for clients that tried it.
+		w.Header().Del("WWW-Authenticate")
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Pragma", "no-cache")
+	writeJSON(w, status, oauthErrorJSON{Error: name, ErrorDescription: auth.ErrorMessage(err)})
 }

@@ -48,6 +48,8 @@ type server struct {
 	hsts           bool
 	trustedProxies []netip.Prefix
 	mux            *http.ServeMux
+	table          []route // every endpoint, see routes.go
+	openAPI        []byte  // the OpenAPI document, built from table
 }
 
 // New returns the authd HTTP handler.
@@ -68,6 +70,7 @@ func New(svc *auth.Service, keys KeySet, db Pinger, cfg Config, log *slog.Logger
 		s.redisState = func() string { return "in-process" }
 	}
 	s.routes()
+	s.openAPI = s.buildOpenAPI()
 	return s.observe(http.HandlerFunc(s.dispatch))
 }
 
@@ -86,11 +89,15 @@ func (s *server) dispatch(w http.ResponseWriter, r *http.Request) {
 	if allow := rec.header.Get("Allow"); allow != "" {
 		w.Header().Set("Allow", allow)
 	}
+	writeErr := s.writeError
+	if strings.HasPrefix(r.URL.Path, "/api/v2/") {
+		writeErr = s.writeProblem
+	}
 	if rec.status == http.StatusMethodNotAllowed {
-		s.writeError(w, r, auth.Errorf(codeMethodNotAllowed, "method %s is not allowed here", r.Method))
+		writeErr(w, r, auth.Errorf(codeMethodNotAllowed, "method %s is not allowed here", r.Method))
 		return
 	}
-	s.writeError(w, r, auth.Errorf(auth.ENotFound, "no such endpoint"))
+	writeErr(w, r, auth.Errorf(auth.ENotFound, "no such endpoint"))
 }
 
 // handlerFunc is the shape of every authd handler: it writes a success
@@ -100,27 +107,28 @@ type handlerFunc func(w http.ResponseWriter, r *http.Request) error
 // authedFunc is a handlerFunc that runs only for an authenticated caller.
 type authedFunc func(w http.ResponseWriter, r *http.Request, p *auth.Principal) error
 
-// handle registers fn for pattern.
-func (s *server) handle(pattern string, fn handlerFunc) {
-	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+// handleRoute registers rt on the mux; its errors are written in its style.
+func (s *server) handleRoute(rt *route) {
+	writeErr := s.errorWriter(rt.style)
+	s.mux.HandleFunc(rt.pattern(), func(w http.ResponseWriter, r *http.Request) {
 		if i := info(r.Context()); i != nil {
 			i.route = r.Pattern
 		}
-		if err := fn(w, r); err != nil {
-			s.writeError(w, r, err)
+		if err := rt.serve(w, r); err != nil {
+			writeErr(w, r, err)
 		}
 	})
 }
 
-// handleAuthed registers fn for pattern behind bearer authentication.
-func (s *server) handleAuthed(pattern string, fn authedFunc) {
-	s.handle(pattern, func(w http.ResponseWriter, r *http.Request) error {
+// authed wraps fn behind bearer authentication.
+func (s *server) authed(fn authedFunc) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
 		p, err := s.authenticate(r)
 		if err != nil {
 			return err
 		}
 		return fn(w, r, p)
-	})
+	}
 }
 
 func (s *server) authenticate(r *http.Request) (*auth.Principal, error) {
@@ -136,6 +144,7 @@ func (s *server) authenticate(r *http.Request) (*auth.Principal, error) {
 	if i := info(r.Context()); i != nil {
 		i.userID = p.UserID
 	}
+	p.Client = s.client(r)
 	return p, nil
 }
 

@@ -88,13 +88,18 @@ func jsonType(t reflect.Type) string {
 
 // writeJSON writes v as the JSON response body with the given status.
 func writeJSON(w http.ResponseWriter, status int, v any) {
+	writeJSONAs(w, status, "application/json", v)
+}
+
+// writeJSONAs writes v as JSON with the given media type.
+func writeJSONAs(w http.ResponseWriter, status int, mediaType string, v any) {
 	b, err := json.Marshal(v)
 	if err != nil {
 		// Only our own wire types reach here; a failure is a bug.
 		http.Error(w, `{"error":{"code":"internal","message":"An internal error occurred."}}`, http.StatusInternalServerError)
 		return
 	}
-	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Type", mediaType)
 	w.WriteHeader(status)
 	w.Write(append(b, '\n'))
 }

@@ -2,30 +2,146 @@ package httpapi
 
 import "net/http"
 
-// routes registers every endpoint; this is the one place to find them.
+// Error statuses most endpoints share, for the documentation.
+var (
+	errsPublic = []int{http.StatusBadRequest, http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType}
+	errsBearer = []int{http.StatusUnauthorized}
+	errsAdmin  = []int{http.StatusBadRequest, http.StatusUnauthorized, http.StatusForbidden}
+)
+
+func with(base []int, more ...int) []int { return append(append([]int(nil), base...), more...) }
+
+// routeTable lists every endpoint; this is the one place to find them. The
+// mux and the OpenAPI document are both built from it.
+func (s *server) routeTable() []route {
+	return []route{
+		// API v1: accounts and sessions.
+		{method: "POST", path: "/api/v1/auth/register", tag: "auth", summary: "Create an account and sign in",
+			body: registerRequest{}, status: 201, response: tokensJSON{},
+			errors: with(errsPublic, 409, 429, 503), serve: s.register},
+		{method: "POST", path: "/api/v1/auth/login", tag: "auth", summary: "Sign in with email and password",
+			body: loginRequest{}, status: 200, response: tokensJSON{},
+			errors: with(errsPublic, 401, 403, 429, 503), serve: s.login},
+		{method: "POST", path: "/api/v1/auth/refresh", tag: "auth", summary: "Exchange a refresh token for a new token pair",
+			body: refreshRequest{}, status: 200, response: tokensJSON{},
+			errors: with(errsPublic, 401, 429), serve: s.refresh},
+		{method: "POST", path: "/api/v1/auth/logout", tag: "auth", summary: "End the current session",
+			access: bearer, body: logoutRequest{}, optional: true, status: 204,
+			errors: with(errsPublic, 401), serve: s.authed(s.logout)},
+		{method: "POST", path: "/api/v1/auth/logout-all", tag: "auth", summary: "End every session of the caller",
+			access: bearer, status: 204, errors: errsBearer, serve: s.authed(s.logoutAll)},
+		{method: "GET", path: "/api/v1/auth/sessions", tag: "auth", summary: "List the caller's active sessions",
+			access: bearer, status: 200, response: sessionsJSON{}, errors: errsBearer, serve: s.authed(s.listSessions)},
+		{method: "DELETE", path: "/api/v1/auth/sessions/{id}", tag: "auth", summary: "End one of the caller's sessions",
+			access: bearer, status: 204, errors: with(errsBearer, 404), serve: s.authed(s.revokeSession)},
+		{method: "POST", path: "/api/v1/auth/password/change", tag: "auth", summary: "Change the password; ends the other sessions",
+			access: bearer, body: changePasswordRequest{}, status: 204,
+			errors: with(errsPublic, 401, 429, 503), serve: s.authed(s.changePassword)},
+		{method: "GET", path: "/api/v1/auth/verify", tag: "auth", summary: "Forward authentication for gateways",
+			access: bearer, status: 200, response: verifyJSON{}, errors: errsBearer, serve: s.authed(s.verify)},
+
+		// API v1: the caller's own account.
+		{method: "GET", path: "/api/v1/users/me", tag: "users", summary: "The caller's account",
+			access: bearer, status: 200, response: userJSON{}, errors: errsBearer, serve: s.authed(s.me)},
+		{method: "PATCH", path: "/api/v1/users/me", tag: "users", summary: "Edit the caller's profile",
+			access: bearer, body: updateMeRequest{}, status: 200, response: userJSON{},
+			errors: with(errsPublic, 401), serve: s.authed(s.updateMe)},
+		{method: "DELETE", path: "/api/v1/users/me", tag: "users", summary: "Delete the caller's account",
+			access: bearer, body: deleteMeRequest{}, optional: true, status: 204,
+			errors: with(errsPublic, 401, 409, 429, 503), serve: s.authed(s.deleteMe)},
+
+		// API v1: administration.
+		{method: "GET", path: "/api/v1/users", tag: "admin", summary: "List users",
+			access: bearer, perm: "users:read", query: usersQuery{}, status: 200, response: usersPageJSON{},
+			errors: errsAdmin, serve: s.authed(s.listUsers)},
+		{method: "GET", path: "/api/v1/users/{id}", tag: "admin", summary: "Get a user",
+			access: bearer, perm: "users:read", status: 200, response: userJSON{},
+			errors: with(errsAdmin, 404), serve: s.authed(s.getUser)},
+		{method: "PATCH", path: "/api/v1/users/{id}", tag: "admin", summary: "Edit, disable or enable a user",
+			access: bearer, perm: "users:write", body: adminUserPatch{}, status: 200, response: userJSON{},
+			errors: with(errsAdmin, 404, 409, 413, 415), serve: s.authed(s.patchUser)},
+		{method: "DELETE", path: "/api/v1/users/{id}", tag: "admin", summary: "Delete a user",
+			access: bearer, perm: "users:write", status: 204,
+			errors: with(errsAdmin, 404, 409), serve: s.authed(s.deleteUser)},
+		{method: "PUT", path: "/api/v1/users/{id}/roles/{role}", tag: "admin", summary: "Grant a role",
+			access: bearer, perm: "roles:manage", status: 204,
+			errors: with(errsAdmin, 404), serve: s.authed(s.grantRole)},
+		{method: "DELETE", path: "/api/v1/users/{id}/roles/{role}", tag: "admin", summary: "Revoke a role",
+			access: bearer, perm: "roles:manage", status: 204,
+			errors: with(errsAdmin, 404, 409), serve: s.authed(s.revokeRole)},
+		{method: "GET", path: "/api/v1/users/{id}/sessions", tag: "admin", summary: "List a user's active sessions",
+			access: bearer, perm: "sessions:manage", status: 200, response: sessionsJSON{},
+			errors: with(errsAdmin, 404), serve: s.authed(s.userSessions)},
+		{method: "DELETE", path: "/api/v1/users/{id}/sessions/{sid}", tag: "admin", summary: "End a user's session",
+			access: bearer, perm: "sessions:manage", status: 204,
+			errors: with(errsAdmin, 404), serve: s.authed(s.revokeUserSession)},
+		{method: "GET", path: "/api/v1/roles", tag: "admin", summary: "List roles",
+			access: bearer, perm: "roles:manage", status: 200, response: rolesJSON{},
+			errors: errsAdmin, serve: s.authed(s.listRoles)},
+		{method: "POST", path: "/api/v1/roles", tag: "admin", summary: "Create a role",
+			access: bearer, perm: "roles:manage", body: roleRequest{}, status: 201, response: roleJSON{},
+			errors: with(errsAdmin, 409, 413, 415), serve: s.authed(s.createRole)},
+		{method: "GET", path: "/api/v1/roles/{name}", tag: "admin", summary: "Get a role",
+			access: bearer, perm: "roles:manage", status: 200, response: roleJSON{},
+			errors: with(errsAdmin, 404), serve: s.authed(s.getRole)},
+		{method: "PATCH", path: "/api/v1/roles/{name}", tag: "admin", summary: "Edit a role's description or permissions",
+			access: bearer, perm: "roles:manage", body: rolePatchRequest{}, status: 200, response: roleJSON{},
+			errors: with(errsAdmin, 404, 413, 415), serve: s.authed(s.patchRole)},
+		{method: "DELETE", path: "/api/v1/roles/{name}", tag: "admin", summary: "Delete a role and take it from every holder",
+			access: bearer, perm: "roles:manage", status: 204,
+			errors: with(errsAdmin, 404, 409), serve: s.authed(s.deleteRole)},
+		{method: "GET", path: "/api/v1/audit", tag: "admin", summary: "List audit events, newest first",
+			access: bearer, perm: "audit:read", query: auditQuery{}, status: 200, response: auditPageJSON{},
+			errors: errsAdmin, serve: s.authed(s.listAudit)},
+
+		// API v2: standards-shaped.
+		{method: "POST", path: "/api/v2/oauth/token", tag: "oauth", summary: "Token endpoint (RFC 6749): password, refresh_token and client_credentials grants",
+			body: tokenRequest{}, form: true, status: 200, response: oauthTokenJSON{}, style: errorsOAuth,
+			errors: []int{400, 401, 413, 415, 429, 503}, serve: s.token},
+		{method: "POST", path: "/api/v2/oauth/introspect", tag: "oauth", summary: "Token introspection (RFC 7662)",
+			access: client, body: introspectRequest{}, form: true, status: 200, response: introspectionJSON{}, style: errorsOAuth,
+			errors: []int{400, 401, 413, 415}, serve: s.introspect},
+		{method: "POST", path: "/api/v2/oauth/revoke", tag: "oauth", summary: "Token revocation (RFC 7009)",
+			access: client, body: revokeRequest{}, form: true, status: 200, style: errorsOAuth,
+			errors: []int{400, 401, 403, 413, 415}, serve: s.revoke},
+		{method: "POST", path: "/api/v2/clients", tag: "clients", summary: "Register a service client; the secret is shown once",
+			access: bearer, perm: "clients:manage", body: clientRequest{}, status: 201, response: createdClientJSON{},
+			style: errorsProblem, errors: with(errsAdmin, 413, 415), serve: s.authed(s.createClient)},
+		{method: "GET", path: "/api/v2/clients", tag: "clients", summary: "List service clients",
+			access: bearer, perm: "clients:manage", status: 200, response: clientsJSON{},
+			style: errorsProblem, errors: errsAdmin, serve: s.authed(s.listClients)},
+		{method: "DELETE", path: "/api/v2/clients/{id}", tag: "clients", summary: "Delete a service client",
+			access: bearer, perm: "clients:manage", status: 204,
+			style: errorsProblem, errors: with(errsAdmin, 404), serve: s.authed(s.deleteClient)},
+		{method: "GET", path: "/api/v2/users", tag: "admin", summary: "List users (problem+json errors)",
+			access: bearer, perm: "users:read", query: usersQuery{}, status: 200, response: usersPageJSON{},
+			style: errorsProblem, errors: errsAdmin, serve: s.authed(s.listUsers)},
+		{method: "GET", path: "/api/v2/audit", tag: "admin", summary: "List audit events (problem+json errors)",
+			access: bearer, perm: "audit:read", query: auditQuery{}, status: 200, response: auditPageJSON{},
+			style: errorsProblem, errors: errsAdmin, serve: s.authed(s.listAudit)},
+
+		// Well-known documents and operations.
+		{method: "GET", path: "/.well-known/jwks.json", tag: "discovery", summary: "The public signing keys (JWKS)",
+			status: 200, response: jwksJSON{}, content: "application/jwk-set+json", serve: s.jwks},
+		{method: "GET", path: "/.well-known/openid-configuration", tag: "discovery", summary: "Discovery document",
+			status: 200, response: discoveryJSON{}, serve: s.openIDConfiguration},
+		{method: "GET", path: "/openapi.json", tag: "discovery", summary: "This OpenAPI 3.1 document",
+			status: 200, response: map[string]any{}, serve: s.openAPIDocument},
+		{method: "GET", path: "/docs", tag: "discovery", summary: "Interactive API documentation",
+			status: 200, content: "text/html", serve: s.docsPage},
+		{method: "GET", path: "/healthz", tag: "operations", summary: "Liveness: the process is up",
+			status: 200, response: healthJSON{}, serve: s.healthz},
+		{method: "GET", path: "/readyz", tag: "operations", summary: "Readiness and the state of each dependency",
+			status: 200, response: readyJSON{}, errors: []int{503}, serve: s.readyz},
+		{method: "GET", path: "/metrics", tag: "operations", summary: "Prometheus metrics",
+			status: 200, content: "text/plain", errors: []int{404}, serve: s.serveMetrics},
+	}
+}
+
+// routes registers every route of the table on the mux.
 func (s *server) routes() {
-	s.handle("POST /api/v1/auth/register", s.register)
-	s.handle("POST /api/v1/auth/login", s.login)
-	s.handle("POST /api/v1/auth/refresh", s.refresh)
-	s.handleAuthed("POST /api/v1/auth/logout", s.logout)
-	s.handleAuthed("POST /api/v1/auth/logout-all", s.logoutAll)
-	s.handleAuthed("GET /api/v1/auth/sessions", s.listSessions)
-	s.handleAuthed("DELETE /api/v1/auth/sessions/{id}", s.revokeSession)
-	s.handleAuthed("POST /api/v1/auth/password/change", s.changePassword)
-	s.handleAuthed("GET /api/v1/auth/verify", s.verify)
-
-	s.handleAuthed("GET /api/v1/users/me", s.me)
-	s.handleAuthed("PATCH /api/v1/users/me", s.updateMe)
-	s.handleAuthed("DELETE /api/v1/users/me", s.deleteMe)
-
-	s.handle("GET /.well-known/jwks.json", s.jwks)
-	s.handle("GET /.well-known/openid-configuration", s.openIDConfiguration)
-	s.handle("GET /healthz", s.healthz)
-	s.handle("GET /readyz", s.readyz)
-	if s.metrics != nil {
-		s.handle("GET /metrics", func(w http.ResponseWriter, r *http.Request) error {
-			s.metrics.ServeHTTP(w, r)
-			return nil
-		})
+	s.table = s.routeTable()
+	for i := range s.table {
+		s.handleRoute(&s.table[i])
 	}
 }

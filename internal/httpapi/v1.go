@@ -86,11 +86,7 @@ type sessionJSON struct {
 }
 
 func (s *server) register(w http.ResponseWriter, r *http.Request) error {
-	var in struct {
-		Email    string `json:"email"`
-		Password string `json:"password"`
-		Name     string `json:"name"`
-	}
+	var in registerRequest
 	if err := decode(w, r, &in, false); err != nil {
 		return err
 	}
@@ -109,10 +105,7 @@ func (s *server) register(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *server) login(w http.ResponseWriter, r *http.Request) error {
-	var in struct {
-		Email    string `json:"email"`
-		Password string `json:"password"`
-	}
+	var in loginRequest
 	if err := decode(w, r, &in, false); err != nil {
 		return err
 	}
@@ -128,9 +121,7 @@ func (s *server) login(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *server) refresh(w http.ResponseWriter, r *http.Request) error {
-	var in struct {
-		RefreshToken string `json:"refresh_token"`
-	}
+	var in refreshRequest
 	if err := decode(w, r, &in, false); err != nil {
 		return err
 	}
@@ -146,9 +137,7 @@ func (s *server) refresh(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *server) logout(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
-	var in struct {
-		RefreshToken string `json:"refresh_token"`
-	}
+	var in logoutRequest
 	if err := decode(w, r, &in, true); err != nil {
 		return err
 	}
@@ -172,14 +161,7 @@ func (s *server) listSessions(w http.ResponseWriter, r *http.Request, p *auth.Pr
 	if err != nil {
 		return err
 	}
-	out := make([]sessionJSON, 0, len(list))
-	for _, x := range list {
-		out = append(out, sessionJSON{
-			ID: x.ID, CreatedAt: x.CreatedAt, LastSeenAt: x.LastSeenAt, ExpiresAt: x.ExpiresAt,
-			IP: x.IP, UserAgent: x.UserAgent, Current: x.ID == p.SessionID,
-		})
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"sessions": out})
+	writeJSON(w, http.StatusOK, toSessionsJSON(list, p.SessionID))
 	return nil
 }
 
@@ -192,10 +174,7 @@ func (s *server) revokeSession(w http.ResponseWriter, r *http.Request, p *auth.P
 }
 
 func (s *server) changePassword(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
-	var in struct {
-		CurrentPassword string `json:"current_password"`
-		NewPassword     string `json:"new_password"`
-	}
+	var in changePasswordRequest
 	if err := decode(w, r, &in, false); err != nil {
 		return err
 	}
@@ -225,8 +204,8 @@ func (s *server) verify(w http.ResponseWriter, r *http.Request, p *auth.Principa
 	if roles == nil {
 		roles = []string{}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{
-		"user_id": p.UserID, "session_id": p.SessionID, "roles": roles, "email_verified": p.EmailVerified,
+	writeJSON(w, http.StatusOK, verifyJSON{
+		UserID: p.UserID, SessionID: p.SessionID, Roles: roles, EmailVerified: p.EmailVerified,
 	})
 	return nil
 }
@@ -241,9 +220,7 @@ func (s *server) me(w http.ResponseWriter, r *http.Request, p *auth.Principal) e
 }
 
 func (s *server) updateMe(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
-	var in struct {
-		Name *string `json:"name"`
-	}
+	var in updateMeRequest
 	if err := decode(w, r, &in, false); err != nil {
 		return err
 	}
@@ -256,9 +233,7 @@ func (s *server) updateMe(w http.ResponseWriter, r *http.Request, p *auth.Princi
 }
 
 func (s *server) deleteMe(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
-	var in struct {
-		Password string `json:"password"`
-	}
+	var in deleteMeRequest
 	if err := decode(w, r, &in, true); err != nil {
 		return err
 	}
@@ -278,12 +253,17 @@ func (s *server) jwks(w http.ResponseWriter, r *http.Request) error {
 
 func (s *server) openIDConfiguration(w http.ResponseWriter, r *http.Request) error {
 	w.Header().Set("Cache-Control", cacheFor(s.keys.JWKSMaxAge()))
-	writeJSON(w, http.StatusOK, map[string]any{
-		"issuer":                                s.issuer,
-		"jwks_uri":                              s.issuer + "/.well-known/jwks.json",
-		"subject_types_supported":               []string{"public"},
-		"id_token_signing_alg_values_supported": s.keys.Algorithms(),
-		"claims_supported":                      []string{"iss", "sub", "aud", "exp", "iat", "nbf", "jti", "sid", "roles", "email_verified"},
+	writeJSON(w, http.StatusOK, discoveryJSON{
+		Issuer:                            s.issuer,
+		JWKSURI:                           s.issuer + "/.well-known/jwks.json",
+		TokenEndpoint:                     s.issuer + "/api/v2/oauth/token",
+		IntrospectionEndpoint:             s.issuer + "/api/v2/oauth/introspect",
+		RevocationEndpoint:                s.issuer + "/api/v2/oauth/revoke",
+		GrantTypesSupported:               []string{"password", "refresh_token", "client_credentials"},
+		TokenEndpointAuthMethodsSupported: []string{"client_secret_basic", "client_secret_post"},
+		SubjectTypesSupported:             []string{"public"},
+		IDTokenSigningAlgValuesSupported:  s.keys.Algorithms(),
+		ClaimsSupported:                   []string{"iss", "sub", "aud", "exp", "iat", "nbf", "jti", "sid", "roles", "email_verified", "client_id", "scope"},
 	})
 	return nil
 }
@@ -293,7 +273,7 @@ func cacheFor(d time.Duration) string {
 }
 
 func (s *server) healthz(w http.ResponseWriter, r *http.Request) error {
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	writeJSON(w, http.StatusOK, healthJSON{Status: "ok"})
 	return nil
 }
 
@@ -312,9 +292,17 @@ func (s *server) readyz(w http.ResponseWriter, r *http.Request) error {
 	if status != http.StatusOK {
 		overall = "unavailable"
 	}
-	writeJSON(w, status, map[string]any{
-		"status": overall,
-		"checks": map[string]string{"database": db, "redis": s.redisState()},
+	writeJSON(w, status, readyJSON{
+		Status: overall,
+		Checks: readyChecksJSON{Database: db, Redis: s.redisState()},
 	})
+	return nil
+}
+
+func (s *server) serveMetrics(w http.ResponseWriter, r *http.Request) error {
+	if s.metrics == nil {
+		return auth.Errorf(auth.ENotFound, "no such endpoint")
+	}
+	s.metrics.ServeHTTP(w, r)
 	return nil
 }

@@ -1,0 +1,79 @@
+package httpapi
+
+// Request and response bodies that are not specific to one file. Their
+// `doc` tags end up in the OpenAPI document.
+
+type registerRequest struct {
+	Email    string `json:"email" doc:"The account's email address; normalised (trimmed, lower-cased, NFC)."`
+	Password string `json:"password" doc:"8 to 1024 characters; common breached passwords are refused."`
+	Name     string `json:"name,omitempty" doc:"Display name, at most 200 characters."`
+}
+
+type loginRequest struct {
+	Email    string `json:"email"`
+	Password string `json:"password"`
+}
+
+type refreshRequest struct {
+	RefreshToken string `json:"refresh_token"`
+}
+
+type logoutRequest struct {
+	RefreshToken string `json:"refresh_token,omitempty" doc:"Also ends the session of this refresh token when it is another of the caller's."`
+}
+
+type changePasswordRequest struct {
+	CurrentPassword string `json:"current_password" doc:"Required for accounts that have a password."`
+	NewPassword     string `json:"new_password"`
+}
+
+type updateMeRequest struct {
+	Name *string `json:"name,omitempty"`
+}
+
+type deleteMeRequest struct {
+	Password string `json:"password,omitempty" doc:"Required for accounts that have a password."`
+}
+
+type sessionsJSON struct {
+	Sessions []sessionJSON `json:"sessions"`
+}
+
+type verifyJSON struct {
+	UserID        string   `json:"user_id"`
+	SessionID     string   `json:"session_id"`
+	Roles         []string `json:"roles"`
+	EmailVerified bool     `json:"email_verified"`
+}
+
+type discoveryJSON struct {
+	Issuer                            string   `json:"issuer"`
+	JWKSURI                           string   `json:"jwks_uri"`
+	TokenEndpoint                     string   `json:"token_endpoint"`
+	IntrospectionEndpoint             string   `json:"introspection_endpoint"`
+	RevocationEndpoint                string   `json:"revocation_endpoint"`
+	GrantTypesSupported               []string `json:"grant_types_supported"`
+	TokenEndpointAuthMethodsSupported []string `json:"token_endpoint_auth_methods_supported"`
+	SubjectTypesSupported             []string `json:"subject_types_supported"`
+	IDTokenSigningAlgValuesSupported  []string `json:"id_token_signing_alg_values_supported"`
+	ClaimsSupported                   []string `json:"claims_supported"`
+}
+
+// jwksJSON documents the JWKS; the handler writes the key set's own bytes.
+type jwksJSON struct {
+	Keys []map[string]any `json:"keys"`
+}
+
+type healthJSON struct {
+	Status string `json:"status"`
+}
+
+type readyJSON struct {
+	Status string          `json:"status" doc:"ok, or unavailable when the database is unreachable"`
+	Checks readyChecksJSON `json:"checks"`
+}
+
+type readyChecksJSON struct {
+	Database string `json:"database" doc:"ok or unreachable"`
+	Redis    string `json:"redis" doc:"ok, degraded (unreachable: the replica serves from the database) or in-process (embedded mode)"`
+}
