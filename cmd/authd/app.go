@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -24,6 +25,7 @@ import (
 type app struct {
 	handler http.Handler
 	tokens  *token.Manager
+	svc     *auth.Service
 	redis   *redis.Client // nil without AUTH_REDIS_URL
 }
 
@@ -80,6 +82,7 @@ func newApp(ctx context.Context, cfg *config.Config, db database, log *slog.Logg
 		Limiter:           ratelimit.NewMetered(limiter, reg),
 		Limits:            limits,
 	})
+	a.svc = svc
 	a.handler = httpapi.New(svc, tokens, db, httpapi.Config{
 		Issuer:         cfg.Issuer,
 		TrustedProxies: cfg.TrustedProxies,
@@ -118,4 +121,28 @@ func authLimits(cfg *config.Config) auth.Limits {
 	}
 	l.LoginAccount.MaxLockout = cfg.LoginMaxLockout
 	return l
+}
+
+// purgeAudit deletes audit events older than retention once an hour (and at
+// start) until ctx ends. Every replica runs it; the deletes are idempotent.
+func (a *app) purgeAudit(ctx context.Context, retention time.Duration, log *slog.Logger) {
+	if retention <= 0 {
+		return
+	}
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		n, err := a.svc.PurgeAudit(ctx, retention)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			log.Warn("audit retention: purge failed", "err", err)
+		case n > 0:
+			log.Info("audit retention: old events deleted", "count", n, "retention", retention.String())
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }

@@ -35,6 +35,7 @@ func serve(ctx context.Context, getenv func(string) string, logOut io.Writer) er
 	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopBG()
 	go a.tokens.Run(bg)
+	go a.purgeAudit(bg, cfg.AuditRetention, log)
 
 	srv := &http.Server{
 		Addr:              cfg.Addr,

@@ -129,9 +129,8 @@ func (s *Service) CreateUser(ctx context.Context, email, password string, roles 
 	if err != nil {
 		return nil, err
 	}
-	if len(roles) == 0 {
-		roles = []string{RoleUser}
-	}
+	// Every account holds the default role, administrators included.
+	roles = append(roles, RoleUser)
 	ev := newEvent(EventUserCreated, time.Time{}, Client{})
 	ev.ActorType = ActorSystem
 	return s.createUser(ctx, email, "", password, roles, true, ev)

@@ -59,6 +59,7 @@ var Vars = []Var{
 	{Name: "AUTH_RATE_LOGIN_IP", Default: "50/15m", Help: "failed logins per client IP (N/period, or off)"},
 	{Name: "AUTH_RATE_REGISTER_IP", Default: "20/1h", Help: "registrations per client IP (N/period, or off)"},
 	{Name: "AUTH_RATE_REFRESH_IP", Default: "120/1m", Help: "token refreshes per client IP (N/period, or off)"},
+	{Name: "AUTH_AUDIT_RETENTION", Default: "2160h", Help: "age at which audit events are deleted (0 keeps them forever)"},
 	{Name: "AUTH_TRUSTED_PROXIES", Default: "", Help: "comma-separated CIDRs whose X-Forwarded-For/-Proto are trusted"},
 	{Name: "AUTH_SMTP_URL", Default: "", Help: "smtp://user:pass@host:port; empty writes mail to the log", Secret: true},
 	{Name: "AUTH_DEBUG_ADDR", Default: "", Help: "loopback address serving Go's pprof profiles, e.g. 127.0.0.1:6060 (empty: off)"},
@@ -92,6 +93,7 @@ type Config struct {
 	HashConcurrency   int // 0: the hasher's default
 	HashQueueTimeout  time.Duration
 	CacheTTL          time.Duration
+	AuditRetention    time.Duration
 	LoginAccountRate  Rate
 	LoginMaxLockout   time.Duration
 	LoginIPRate       Rate
@@ -164,6 +166,7 @@ func Load(getenv func(string) string, dotenvPath string) (*Config, error) {
 		Argon2Parallelism: uint8(p.int("AUTH_ARGON2_PARALLELISM", 1, 255)),
 		HashQueueTimeout:  p.duration("AUTH_HASH_QUEUE_TIMEOUT", 0, time.Minute),
 		CacheTTL:          p.duration("AUTH_CACHE_TTL", time.Second, 24*time.Hour),
+		AuditRetention:    p.duration("AUTH_AUDIT_RETENTION", 0, 100*365*24*time.Hour),
 		LoginAccountRate:  p.rate("AUTH_RATE_LOGIN_ACCOUNT"),
 		LoginMaxLockout:   p.duration("AUTH_LOGIN_MAX_LOCKOUT", 0, 30*24*time.Hour),
 		LoginIPRate:       p.rate("AUTH_RATE_LOGIN_IP"),
