@@ -179,7 +179,7 @@ func TestLoginDisabledAccount(t *testing.T) {
 	e := newEnv(t, authtest.Options{})
 	u, _ := e.register(t, "ada@example.com")
 	u.Status = auth.StatusDisabled
-	if err := e.store.UpdateUser(t.Context(), u); err != nil {
+	if err := e.store.UpdateUser(t.Context(), u, false, nil); err != nil {
 		t.Fatal(err)
 	}
 	_, _, err := e.svc.Login(t.Context(), auth.LoginInput{Email: "ada@example.com", Password: pw})

@@ -54,6 +54,13 @@ type server struct {
 
 // New returns the authd HTTP handler.
 func New(svc *auth.Service, keys KeySet, db Pinger, cfg Config, log *slog.Logger) http.Handler {
+	return newServer(svc, keys, db, cfg, log).handler()
+}
+
+// handler is the server with its middleware.
+func (s *server) handler() http.Handler { return s.observe(http.HandlerFunc(s.dispatch)) }
+
+func newServer(svc *auth.Service, keys KeySet, db Pinger, cfg Config, log *slog.Logger) *server {
 	s := &server{
 		svc:            svc,
 		keys:           keys,
@@ -71,7 +78,7 @@ func New(svc *auth.Service, keys KeySet, db Pinger, cfg Config, log *slog.Logger
 	}
 	s.routes()
 	s.openAPI = s.buildOpenAPI()
-	return s.observe(http.HandlerFunc(s.dispatch))
+	return s
 }
 
 // dispatch serves matched routes through the mux and answers unmatched ones

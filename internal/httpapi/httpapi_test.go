@@ -19,6 +19,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/talentforge/authd/internal/auth"
 	"github.com/talentforge/authd/internal/auth/authtest"
 	"github.com/talentforge/authd/internal/httpapi"
 	"github.com/talentforge/authd/internal/sqlite"
@@ -27,6 +28,7 @@ import (
 type fixture struct {
 	h     http.Handler
 	store authtest.Backend
+	svc   *auth.Service
 }
 
 func newFixture(tb testing.TB) *fixture {
@@ -46,7 +48,7 @@ func newFixtureWith(tb testing.TB, opts authtest.Options) *fixture {
 	}
 	svc, tokens := authtest.NewService(tb, db, opts)
 	h := httpapi.New(svc, tokens, db, httpapi.Config{Issuer: authtest.Issuer}, slog.New(slog.DiscardHandler))
-	return &fixture{h: h, store: db}
+	return &fixture{h: h, store: db, svc: svc}
 }
 
 type response struct {
@@ -76,12 +78,25 @@ func (r response) errorCode(t testing.TB) string {
 // id, nosniff and no-store (or an explicit cache policy).
 func (f *fixture) do(t testing.TB, method, path, token, contentType string, body io.Reader) response {
 	t.Helper()
+	authorization := ""
+	if token != "" {
+		authorization = "Bearer " + token
+	}
+	return f.doWith(t, method, path, authorization, contentType, body)
+}
+
+// doWith is do with a whole Authorization header value ("" for none).
+func (f *fixture) doWith(t testing.TB, method, path, authorization, contentType string, body io.Reader) response {
+	t.Helper()
+	if body == nil {
+		body = http.NoBody
+	}
 	req := httptest.NewRequest(method, path, body)
 	if contentType != "" {
 		req.Header.Set("Content-Type", contentType)
 	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
+	if authorization != "" {
+		req.Header.Set("Authorization", authorization)
 	}
 	rec := httptest.NewRecorder()
 	f.h.ServeHTTP(rec, req)

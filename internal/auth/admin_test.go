@@ -1,0 +1,133 @@
+package auth_test
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/talentforge/authd/internal/auth"
+	"github.com/talentforge/authd/internal/auth/authtest"
+)
+
+// TestListUsersWalkWhileInserting walks every page while users sign up
+// between pages: each user that existed at the start is seen exactly once.
+func TestListUsersWalkWhileInserting(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
+			e := newEnvOn(t, b.open(t), authtest.Options{})
+			ctx := t.Context()
+			_, adm := e.admin(t, "root@example.com")
+			want := map[string]bool{adm.UserID: true}
+			for i := range 12 {
+				u, _ := e.register(t, fmt.Sprintf("u%02d@example.com", i))
+				want[u.ID] = true
+			}
+			seen := map[string]int{}
+			cursor, pages := "", 0
+			for {
+				users, next, err := e.svc.ListUsers(ctx, adm, auth.UserQuery{Limit: 5, Cursor: cursor})
+				if err != nil {
+					t.Fatal(err)
+				}
+				pages++
+				for _, u := range users {
+					seen[u.ID]++
+					if u.PasswordHash != "" {
+						t.Fatal("a listing exposed a password hash")
+					}
+				}
+				e.register(t, fmt.Sprintf("late%02d@example.com", pages))
+				if next == "" {
+					break
+				}
+				if pages > 20 {
+					t.Fatal("the walk does not end")
+				}
+				cursor = next
+			}
+			for id := range want {
+				if seen[id] != 1 {
+					t.Errorf("user %s seen %d times", id, seen[id])
+				}
+			}
+			for id, n := range seen {
+				if n != 1 {
+					t.Errorf("user %s seen %d times", id, n)
+				}
+			}
+		})
+	}
+}
+
+func TestListingInputErrors(t *testing.T) {
+	e := newEnv(t, authtest.Options{})
+	ctx := t.Context()
+	_, adm := e.admin(t, "root@example.com")
+	for _, q := range []auth.UserQuery{
+		{Limit: 101}, {Limit: -1}, {Cursor: "nonsense"}, {Status: "sleeping"}, {Role: "Not A Role"},
+		{EmailPrefix: "a\x00b"},
+	} {
+		_, _, err := e.svc.ListUsers(ctx, adm, q)
+		if auth.ErrorCode(err) != auth.EInvalid {
+			t.Errorf("ListUsers(%+v) = %v, want invalid_request", q, err)
+		}
+	}
+	// A cursor of one listing is refused by another.
+	e.register(t, "a@example.com")
+	_, next, err := e.svc.ListUsers(ctx, adm, auth.UserQuery{Limit: 1})
+	if err != nil || next == "" {
+		t.Fatalf("first page: %q %v", next, err)
+	}
+	_, _, err = e.svc.Audit(ctx, adm, auth.AuditQuery{Cursor: next})
+	wantCode(t, err, auth.EInvalid)
+	_, _, err = e.svc.Audit(ctx, adm, auth.AuditQuery{Type: "no.such"})
+	wantCode(t, err, auth.EInvalid)
+}
+
+// TestAuditRecordsTheFlows checks that the user-facing flows leave the
+// events SPEC §4 lists, with actor and outcome.
+func TestAuditRecordsTheFlows(t *testing.T) {
+	e := newEnv(t, authtest.Options{})
+	ctx := t.Context()
+	_, adm := e.admin(t, "root@example.com")
+	u, pair := e.register(t, "ada@example.com")
+	_, _, err := e.svc.Login(ctx, auth.LoginInput{Email: "ada@example.com", Password: "wrong password!", Client: auth.Client{IP: "203.0.113.9"}})
+	wantCode(t, err, auth.EInvalidCredentials)
+	_, _, err = e.svc.Login(ctx, auth.LoginInput{Email: "nobody@example.com", Password: "wrong password!"})
+	wantCode(t, err, auth.EInvalidCredentials)
+	p := e.principal(t, pair)
+	if err := e.svc.ChangePassword(ctx, p, pw, pw+"!"); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.svc.Logout(ctx, p, ""); err != nil {
+		t.Fatal(err)
+	}
+
+	events, _, err := e.svc.Audit(ctx, adm, auth.AuditQuery{UserID: u.ID, Limit: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for i := len(events) - 1; i >= 0; i-- { // oldest first
+		ev := events[i]
+		got = append(got, fmt.Sprintf("%s %s %s %s", ev.Type, ev.ActorType, ev.Outcome, ev.Reason))
+	}
+	want := []string{
+		"user.registered user success ",
+		"login.succeeded user success ",
+		"login.failed anonymous failure invalid_credentials",
+		"password.changed user success ",
+		"logout user success ",
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("events of the user:\n got %q\nwant %q", got, want)
+	}
+	if events[2].IP != "203.0.113.9" {
+		t.Errorf("failed login recorded IP %q", events[2].IP)
+	}
+	// The failure for an unknown email is recorded without any email.
+	failed, _, err := e.svc.Audit(ctx, adm, auth.AuditQuery{Type: auth.EventLoginFailed})
+	if err != nil || len(failed) != 2 || failed[0].UserID != "" {
+		t.Fatalf("failed logins: %+v %v", failed, err)
+	}
+}
