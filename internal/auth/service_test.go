@@ -475,13 +475,15 @@ func TestDeleteMe(t *testing.T) {
 	e.register(t, "ada@example.com") // the email is free again
 }
 
+// TestCreateUserWithRoles: the operator path grants the roles asked for, and
+// the default role every account holds.
 func TestCreateUserWithRoles(t *testing.T) {
 	e := newEnv(t, authtest.Options{})
 	u, err := e.svc.CreateUser(t.Context(), "Root@Example.com", pw, []string{"admin", "admin"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if strings.Join(u.Roles, ",") != "admin" || !u.EmailVerified || u.Email != "root@example.com" {
+	if strings.Join(u.Roles, ",") != "admin,user" || !u.EmailVerified || u.Email != "root@example.com" {
 		t.Errorf("created %+v", u)
 	}
 	_, err = e.svc.CreateUser(t.Context(), "x@example.com", pw, []string{"no-such-role"})
