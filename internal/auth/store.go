@@ -19,7 +19,9 @@ import (
 // A method that takes an *Event appends it to the audit log in the same
 // transaction as the change, and only if the change happened (a method that
 // returns an error records nothing); a nil *Event records nothing. The
-// caller fills every field of the event, its ID and At included.
+// caller fills every field of the event, its ID and At included; an event
+// whose ID or (non-empty) UserID is not a UUID is EInvalid and undoes the
+// change.
 //
 // The last-admin check (ELastAdmin) must hold under concurrency: two
 // transactions that each take admin from a different one of the last two
@@ -93,8 +95,9 @@ type Store interface {
 	Client(ctx context.Context, id string) (*ServiceClient, error)
 	// ListClients returns every client, ordered by id.
 	ListClients(ctx context.Context) ([]*ServiceClient, error)
-	// DeleteClient removes the client and the revoked-token records of its
-	// tokens. Returns ENotFound.
+	// DeleteClient removes the client. Its revoked-token records stay until
+	// they expire (the Service refuses a deleted client's tokens anyway).
+	// Returns ENotFound.
 	DeleteClient(ctx context.Context, id string, ev *Event) error
 	// RevokeToken records that the access token with the given jti, valid
 	// until expiresAt, is revoked. Revoking it again changes nothing and
@@ -118,7 +121,8 @@ type Store interface {
 	// Returns ENotFound if the user has no such unrevoked session.
 	RevokeSession(ctx context.Context, userID, sessionID string, at time.Time, ev *Event) error
 	// RevokeSessions marks every unrevoked session of the user revoked at at,
-	// except exceptSessionID when it is not empty.
+	// except exceptSessionID when it is not empty. It records ev even when no
+	// session was left to revoke: the request to end them all is the event.
 	RevokeSessions(ctx context.Context, userID, exceptSessionID string, at time.Time, ev *Event) error
 
 	// RefreshToken returns the user's refresh token with the given hash, or

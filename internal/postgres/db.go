@@ -141,3 +141,12 @@ func nullBytes(b []byte) []byte {
 	}
 	return b
 }
+
+// nonNil returns s, or an empty slice for nil: pgx writes a nil slice as
+// NULL, which a NOT NULL column refuses.
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}

@@ -9,4 +9,11 @@
 // see package pgtest. Every query on rows a user owns filters on that user's
 // id, ready for sharding by user. The package passes the storage contract suite
 // in package authtest, like every other backend.
+//
+// A method that takes an *auth.Event appends it to the audit log in the
+// transaction of its change, last, once the change is known to have happened;
+// a malformed event (an id or user id that is not a UUID) is EInvalid and
+// undoes the change with it. Disabling or deleting a user and revoking admin
+// first lock the admin role's row, so that these changes run one at a time and
+// two of them can't each remove one of the last two active admins.
 package postgres

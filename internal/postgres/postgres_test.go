@@ -54,8 +54,14 @@ func TestMigrations(t *testing.T) {
 	}
 	out := status()
 	t.Logf("status after up:\n%s", out)
-	if !strings.HasPrefix(out, "VERSION") || !strings.Contains(out, "00001_init.sql") || strings.Contains(out, "pending") {
+	if !strings.HasPrefix(out, "VERSION") || !strings.Contains(out, "00001_init.sql") ||
+		!strings.Contains(out, "00002_rbac_audit_clients.sql") || strings.Contains(out, "pending") {
 		t.Errorf("status after up:\n%s", out)
+	}
+	// Roles that existed before they became editable were last updated when
+	// they were created.
+	if n := count(t, url, `SELECT count(*) FROM roles WHERE updated_at <> created_at`); n != 0 {
+		t.Errorf("%d roles with updated_at <> created_at after migrating up", n)
 	}
 	if err := db.MigrateUp(ctx); err != nil { // a no-op
 		t.Fatal(err)
@@ -67,9 +73,20 @@ func TestMigrations(t *testing.T) {
 	if out := status(); !strings.Contains(out, "pending") {
 		t.Errorf("status after down has no pending migration:\n%s", out)
 	}
-	// Only one migration so far: the schema is empty now.
+	// Down from 00002 leaves exactly the schema of 00001.
+	if n := count(t, url, `SELECT count(*) FROM pg_tables WHERE schemaname = current_schema()
+		AND tablename IN ('audit_events', 'clients', 'revoked_tokens')`); n != 0 {
+		t.Errorf("%d tables of 00002 left after migrating down once", n)
+	}
+	if n := count(t, url, `SELECT count(*) FROM information_schema.columns
+		WHERE table_schema = current_schema() AND table_name = 'roles' AND column_name = 'updated_at'`); n != 0 {
+		t.Error("roles.updated_at left after migrating down once")
+	}
+	if err := db.MigrateDown(ctx); err != nil {
+		t.Fatal(err)
+	}
 	if n := count(t, url, `SELECT count(*) FROM pg_tables WHERE schemaname = current_schema() AND tablename <> 'goose_db_version'`); n != 0 {
-		t.Errorf("%d tables left after migrating down", n)
+		t.Errorf("%d tables left after migrating all the way down", n)
 	}
 	if err := db.MigrateDown(ctx); err == nil {
 		t.Error("MigrateDown with nothing applied succeeded")
@@ -89,7 +106,7 @@ func TestMigrations(t *testing.T) {
 	now := time.Now().UTC().Truncate(time.Microsecond)
 	u := &auth.User{ID: id.String(), Email: "a@example.com", Status: auth.StatusActive,
 		Roles: []string{auth.RoleAdmin, auth.RoleUser}, CreatedAt: now, UpdatedAt: now}
-	if err := db.CreateUser(ctx, u); err != nil {
+	if err := db.CreateUser(ctx, u, nil); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := db.User(ctx, u.ID); err != nil {
@@ -108,7 +125,8 @@ func TestMigrationsStayInSchema(t *testing.T) {
 	if !strings.HasPrefix(schema, "t_") {
 		t.Fatalf("current_schema() = %q, want a per-test schema", schema)
 	}
-	for _, table := range []string{"goose_db_version", "users", "roles", "user_roles", "sessions", "refresh_tokens", "signing_keys"} {
+	for _, table := range []string{"goose_db_version", "users", "roles", "user_roles", "sessions", "refresh_tokens",
+		"signing_keys", "audit_events", "clients", "revoked_tokens"} {
 		var where []string
 		query(t, url, `SELECT coalesce(array_agg(schemaname::text), '{}') FROM pg_tables
 			WHERE tablename = $1 AND schemaname IN ($2, 'public')`, &where, table, schema)

@@ -16,7 +16,7 @@ import (
 // sets the user's LastLoginAt to s.CreatedAt. Returns ENotFound if the user
 // does not exist, EInvalid if first does not belong to s or an id is not a
 // canonical UUID, and EConflict if the session id or token hash is taken.
-func (db *DB) CreateSession(ctx context.Context, s *auth.Session, first *auth.RefreshToken) error {
+func (db *DB) CreateSession(ctx context.Context, s *auth.Session, first *auth.RefreshToken, ev *auth.Event) error {
 	if err := s.CheckNew(first); err != nil {
 		return err
 	}
@@ -42,7 +42,10 @@ func (db *DB) CreateSession(ctx context.Context, s *auth.Session, first *auth.Re
 		case err != nil:
 			return fmt.Errorf("postgres: create session: %w", err)
 		}
-		return insertRefreshToken(ctx, tx, first)
+		if err := insertRefreshToken(ctx, tx, first); err != nil {
+			return err
+		}
+		return insertEvent(ctx, tx, ev)
 	})
 }
 
@@ -137,28 +140,36 @@ func (db *DB) ListSessions(ctx context.Context, userID string, now time.Time) ([
 
 // RevokeSession marks one unrevoked session of the user revoked at at.
 // Returns ENotFound if the user has no such unrevoked session.
-func (db *DB) RevokeSession(ctx context.Context, userID, sessionID string, at time.Time) error {
+func (db *DB) RevokeSession(ctx context.Context, userID, sessionID string, at time.Time, ev *auth.Event) error {
 	if !auth.ValidID(userID) || !auth.ValidID(sessionID) {
 		return auth.Errorf(auth.ENotFound, "Session not found.")
 	}
-	tag, err := db.pool.Exec(ctx, `
-		UPDATE sessions SET revoked_at = $3
-		WHERE user_id = $1 AND id = $2 AND revoked_at IS NULL`,
-		userID, sessionID, at)
-	return oneRow(tag, err, "revoke session", "Session not found.")
+	return db.inTx(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `
+			UPDATE sessions SET revoked_at = $3
+			WHERE user_id = $1 AND id = $2 AND revoked_at IS NULL`,
+			userID, sessionID, at)
+		if err := oneRow(tag, err, "revoke session", "Session not found."); err != nil {
+			return err
+		}
+		return insertEvent(ctx, tx, ev)
+	})
 }
 
 // RevokeSessions marks every unrevoked session of the user revoked at at,
 // except exceptSessionID when it is not empty. Sessions revoked earlier keep
-// their RevokedAt.
-func (db *DB) RevokeSessions(ctx context.Context, userID, exceptSessionID string, at time.Time) error {
-	if !auth.ValidID(userID) {
-		return nil
-	}
-	if err := revokeSessions(ctx, db.pool, userID, exceptSessionID, at); err != nil {
-		return fmt.Errorf("postgres: revoke sessions: %w", err)
-	}
-	return nil
+// their RevokedAt. It never fails for want of sessions (an unknown user has
+// none), so it records ev whenever it returns nil.
+func (db *DB) RevokeSessions(ctx context.Context, userID, exceptSessionID string, at time.Time, ev *auth.Event) error {
+	return db.inTx(ctx, func(tx pgx.Tx) error {
+		// A malformed id names no user, hence no session.
+		if auth.ValidID(userID) {
+			if err := revokeSessions(ctx, tx, userID, exceptSessionID, at); err != nil {
+				return fmt.Errorf("postgres: revoke sessions: %w", err)
+			}
+		}
+		return insertEvent(ctx, tx, ev)
+	})
 }
 
 func revokeSessions(ctx context.Context, q querier, userID, exceptSessionID string, at time.Time) error {

@@ -4,24 +4,40 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/talentforge/authd/internal/auth"
 )
 
-// CreateSigningKey inserts k. Returns EConflict if a key with k.ID exists.
+// CreateSigningKey inserts k and, in the same transaction, appends an
+// auth.EventKeyRotated audit event (system actor, Resource = k.ID, At =
+// k.CreatedAt). Returns EConflict if a key with k.ID exists.
 func (db *DB) CreateSigningKey(ctx context.Context, k *auth.SigningKey) error {
-	_, err := db.pool.Exec(ctx, `
-		INSERT INTO signing_keys (id, algorithm, public_key, private_key, created_at, activates_at)
-		VALUES ($1, $2, $3, $4, $5, $6)`,
-		k.ID, k.Algorithm, k.PublicKey, k.PrivateKey, k.CreatedAt, k.ActivatesAt)
-	switch state, _ := violation(err); {
-	case state == uniqueViolation:
-		return auth.Errorf(auth.EConflict, "A signing key with this id already exists.")
-	case err != nil:
+	id, err := uuid.NewV7()
+	if err != nil {
 		return fmt.Errorf("postgres: create signing key: %w", err)
 	}
-	return nil
+	return db.inTx(ctx, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `
+			INSERT INTO signing_keys (id, algorithm, public_key, private_key, created_at, activates_at)
+			VALUES ($1, $2, $3, $4, $5, $6)`,
+			k.ID, k.Algorithm, k.PublicKey, k.PrivateKey, k.CreatedAt, k.ActivatesAt)
+		switch state, _ := violation(err); {
+		case state == uniqueViolation:
+			return auth.Errorf(auth.EConflict, "A signing key with this id already exists.")
+		case err != nil:
+			return fmt.Errorf("postgres: create signing key: %w", err)
+		}
+		return insertEvent(ctx, tx, &auth.Event{
+			ID:        id.String(),
+			At:        k.CreatedAt,
+			Type:      auth.EventKeyRotated,
+			ActorType: auth.ActorSystem,
+			Resource:  k.ID,
+			Outcome:   auth.OutcomeSuccess,
+		})
+	})
 }
 
 // SigningKeys returns every stored key ordered by ActivatesAt, then ID

@@ -16,7 +16,7 @@ import (
 // EEmailTaken if another user has u.Email, EInvalid if a role does not exist,
 // u.ID is not a canonical UUID or u.Status is unknown, and EConflict if a user
 // with u.ID exists.
-func (db *DB) CreateUser(ctx context.Context, u *auth.User) error {
+func (db *DB) CreateUser(ctx context.Context, u *auth.User, ev *auth.Event) error {
 	if err := u.CheckNew(); err != nil {
 		return err
 	}
@@ -39,7 +39,7 @@ func (db *DB) CreateUser(ctx context.Context, u *auth.User) error {
 		}
 		roles := auth.SortedRoles(u.Roles)
 		if len(roles) == 0 {
-			return nil
+			return insertEvent(ctx, tx, ev)
 		}
 		// Selecting from roles grants only the roles that exist; comparing the
 		// count tells an unknown role apart without parsing a foreign-key error.
@@ -56,7 +56,7 @@ func (db *DB) CreateUser(ctx context.Context, u *auth.User) error {
 		if tag.RowsAffected() != int64(len(roles)) {
 			return auth.Errorf(auth.EInvalid, "Unknown role %q.", unknownRole(ctx, tx, roles))
 		}
-		return nil
+		return insertEvent(ctx, tx, ev)
 	})
 }
 
@@ -142,20 +142,37 @@ func (db *DB) UserByEmail(ctx context.Context, email string) (*auth.User, error)
 }
 
 // UpdateUser writes u's Name, EmailVerified, Status and UpdatedAt; nothing
-// else of u is read. Returns ENotFound if the user does not exist and EInvalid
-// for an unknown status.
-func (db *DB) UpdateUser(ctx context.Context, u *auth.User) error {
+// else of u is read. With endSessions, every unrevoked session of the user is
+// revoked at u.UpdatedAt in the same transaction. Returns ENotFound if the
+// user does not exist, EInvalid for an unknown status, and ELastAdmin if u is
+// disabled while it is the last active user holding the admin role.
+func (db *DB) UpdateUser(ctx context.Context, u *auth.User, endSessions bool, ev *auth.Event) error {
 	if u.Status != auth.StatusActive && u.Status != auth.StatusDisabled {
 		return auth.Errorf(auth.EInvalid, "Unknown user status %q.", u.Status)
 	}
 	if !auth.ValidID(u.ID) {
 		return auth.Errorf(auth.ENotFound, "User not found.")
 	}
-	tag, err := db.pool.Exec(ctx, `
-		UPDATE users SET name = $2, email_verified = $3, status = $4, updated_at = $5
-		WHERE id = $1`,
-		u.ID, u.Name, u.EmailVerified, string(u.Status), u.UpdatedAt)
-	return oneRow(tag, err, "update user", "User not found.")
+	return db.inTx(ctx, func(tx pgx.Tx) error {
+		if u.Status == auth.StatusDisabled {
+			if err := guardLastAdmin(ctx, tx, u.ID); err != nil {
+				return err
+			}
+		}
+		tag, err := tx.Exec(ctx, `
+			UPDATE users SET name = $2, email_verified = $3, status = $4, updated_at = $5
+			WHERE id = $1`,
+			u.ID, u.Name, u.EmailVerified, string(u.Status), u.UpdatedAt)
+		if err := oneRow(tag, err, "update user", "User not found."); err != nil {
+			return err
+		}
+		if endSessions {
+			if err := revokeSessions(ctx, tx, u.ID, "", u.UpdatedAt); err != nil {
+				return fmt.Errorf("postgres: update user: %w", err)
+			}
+		}
+		return insertEvent(ctx, tx, ev)
+	})
 }
 
 // SetPasswordHash replaces the user's password hash and sets UpdatedAt to at,
@@ -172,7 +189,7 @@ func (db *DB) SetPasswordHash(ctx context.Context, userID, hash string, at time.
 // ChangePassword replaces the password hash, sets UpdatedAt to at and, in the
 // same transaction, revokes at at every unrevoked session of the user except
 // keepSessionID (all of them when it is empty). Returns ENotFound.
-func (db *DB) ChangePassword(ctx context.Context, userID, hash, keepSessionID string, at time.Time) error {
+func (db *DB) ChangePassword(ctx context.Context, userID, hash, keepSessionID string, at time.Time, ev *auth.Event) error {
 	if !auth.ValidID(userID) {
 		return auth.Errorf(auth.ENotFound, "User not found.")
 	}
@@ -185,16 +202,66 @@ func (db *DB) ChangePassword(ctx context.Context, userID, hash, keepSessionID st
 		if err := revokeSessions(ctx, tx, userID, keepSessionID, at); err != nil {
 			return fmt.Errorf("postgres: change password: %w", err)
 		}
-		return nil
+		return insertEvent(ctx, tx, ev)
 	})
 }
 
 // DeleteUser removes the user; the schema cascades to its roles, sessions and
-// refresh tokens, and the email becomes free. Returns ENotFound.
-func (db *DB) DeleteUser(ctx context.Context, userID string) error {
+// refresh tokens, and the email becomes free. The user's audit events stay.
+// Returns ENotFound, and ELastAdmin if the user is the last active user
+// holding the admin role.
+func (db *DB) DeleteUser(ctx context.Context, userID string, ev *auth.Event) error {
 	if !auth.ValidID(userID) {
 		return auth.Errorf(auth.ENotFound, "User not found.")
 	}
-	tag, err := db.pool.Exec(ctx, `DELETE FROM users WHERE id = $1`, userID)
-	return oneRow(tag, err, "delete user", "User not found.")
+	return db.inTx(ctx, func(tx pgx.Tx) error {
+		if err := guardLastAdmin(ctx, tx, userID); err != nil {
+			return err
+		}
+		tag, err := tx.Exec(ctx, `DELETE FROM users WHERE id = $1`, userID)
+		if err := oneRow(tag, err, "delete user", "User not found."); err != nil {
+			return err
+		}
+		return insertEvent(ctx, tx, ev)
+	})
+}
+
+// ListUsers returns at most f.Limit users with their roles, ordered by id:
+// those whose email starts with f.EmailPrefix, who hold f.Role, whose status
+// is f.Status and whose id is greater than f.After, each filter applying only
+// when set. Returns EInvalid if f.Limit is not positive or f.After is not a
+// canonical UUID.
+func (db *DB) ListUsers(ctx context.Context, f auth.UserFilter) ([]*auth.User, error) {
+	if f.Limit <= 0 {
+		return nil, auth.Errorf(auth.EInvalid, "The limit must be positive.")
+	}
+	if f.After != "" && !auth.ValidID(f.After) {
+		return nil, auth.Errorf(auth.EInvalid, "The cursor must be a user id.")
+	}
+	var w where
+	if f.EmailPrefix != "" {
+		w.add("starts_with(u.email, %s)", f.EmailPrefix)
+	}
+	if f.Role != "" {
+		w.add("EXISTS (SELECT FROM user_roles r WHERE r.user_id = u.id AND r.role = %s)", f.Role)
+	}
+	if f.Status != "" {
+		w.add("u.status = %s", string(f.Status))
+	}
+	if f.After != "" {
+		w.add("u.id > %s", f.After)
+	}
+	// userColumns brings each user's roles along in the same statement.
+	rows, err := db.pool.Query(ctx, `SELECT `+userColumns+` FROM users u WHERE `+w.String()+`
+		ORDER BY u.id LIMIT `+w.arg(f.Limit), w.args...)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: list users: %w", err)
+	}
+	users, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (*auth.User, error) {
+		return scanUser(row)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("postgres: list users: %w", err)
+	}
+	return users, nil
 }

@@ -93,6 +93,26 @@ func (db *DB) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	return tx.Commit()
 }
 
+// inReadTx runs fn in a read-only transaction, so that its statements read
+// one snapshot. It begins DEFERRED (not IMMEDIATE), so it takes no write lock.
+func (db *DB) inReadTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := db.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if err := fn(tx); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// execer is a transaction, or the database for a single statement: what the
+// write helpers (insertEvent, revokeSessions) run on.
+type execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
 // timeLayout is fixed-width so that the text order of stored times is their
 // chronological order, which the expires_at comparisons rely on.
 const timeLayout = "2006-01-02T15:04:05.000000Z"
@@ -153,4 +173,36 @@ func nullBytes(b []byte) []byte {
 		return nil
 	}
 	return b
+}
+
+// nonNilBytes turns nil into an empty blob, for NOT NULL blob columns.
+func nonNilBytes(b []byte) []byte {
+	if b == nil {
+		return []byte{}
+	}
+	return b
+}
+
+// where builds the WHERE clause of a list query from the filters that are
+// set. Building it, rather than writing every condition so that it holds
+// when its filter is empty, leaves the planner only real conditions: a
+// keyset bound like "id > ?" then seeks in the index instead of filtering
+// from its start.
+type where struct {
+	conds []string
+	args  []any
+}
+
+// add adds a condition and the arguments of its placeholders.
+func (w *where) add(cond string, args ...any) {
+	w.conds = append(w.conds, cond)
+	w.args = append(w.args, args...)
+}
+
+// String returns the conditions joined with AND, or TRUE when there are none.
+func (w *where) String() string {
+	if len(w.conds) == 0 {
+		return "TRUE"
+	}
+	return strings.Join(w.conds, " AND ")
 }

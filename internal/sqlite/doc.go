@@ -7,6 +7,13 @@
 // The schema lives in migrations/*.sql, embedded in the binary and applied with
 // goose (each migration in its own transaction). Times are stored as fixed-width
 // UTC text with microsecond precision, so they sort and compare as strings and
-// round-trip exactly what the domain writes. The package passes the storage
-// contract suite in package authtest, like every other backend.
+// round-trip exactly what the domain writes; ids are canonical UUID text,
+// which sorts like the UUIDs.
+//
+// Every write transaction begins IMMEDIATE, taking the database's single
+// write lock first: writers run one at a time, which is what makes a check
+// and the change it guards (the last-admin rule, a refresh-token rotation)
+// atomic. A method that takes an *auth.Event writes it to the audit log in
+// the transaction of its change. The package passes the storage contract
+// suite in package authtest, like every other backend.
 package sqlite

@@ -15,7 +15,7 @@ import (
 // sets the user's LastLoginAt to s.CreatedAt. Returns ENotFound if the user
 // does not exist, EInvalid if first does not belong to s or an id is not a
 // canonical UUID, and EConflict if the session id or token hash is taken.
-func (db *DB) CreateSession(ctx context.Context, s *auth.Session, first *auth.RefreshToken) error {
+func (db *DB) CreateSession(ctx context.Context, s *auth.Session, first *auth.RefreshToken, ev *auth.Event) error {
 	if err := s.CheckNew(first); err != nil {
 		return err
 	}
@@ -44,7 +44,7 @@ func (db *DB) CreateSession(ctx context.Context, s *auth.Session, first *auth.Re
 		if err := insertRefreshToken(ctx, tx, first); err != nil {
 			return err
 		}
-		return nil
+		return insertEvent(ctx, tx, ev)
 	})
 }
 
@@ -159,32 +159,33 @@ func (db *DB) ListSessions(ctx context.Context, userID string, now time.Time) ([
 
 // RevokeSession marks one unrevoked session of the user revoked at at.
 // Returns ENotFound if the user has no such unrevoked session.
-func (db *DB) RevokeSession(ctx context.Context, userID, sessionID string, at time.Time) error {
+func (db *DB) RevokeSession(ctx context.Context, userID, sessionID string, at time.Time, ev *auth.Event) error {
 	if !auth.ValidID(userID) || !auth.ValidID(sessionID) {
 		return auth.Errorf(auth.ENotFound, "Session not found.")
 	}
-	res, err := db.db.ExecContext(ctx, `
-		UPDATE sessions SET revoked_at = ?
-		WHERE user_id = ? AND id = ? AND revoked_at IS NULL`,
-		formatTime(at), userID, sessionID)
-	return affectedOne(res, err, "revoke session", "Session not found.")
+	return db.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `
+			UPDATE sessions SET revoked_at = ?
+			WHERE user_id = ? AND id = ? AND revoked_at IS NULL`,
+			formatTime(at), userID, sessionID)
+		if err := affectedOne(res, err, "revoke session", "Session not found."); err != nil {
+			return err
+		}
+		return insertEvent(ctx, tx, ev)
+	})
 }
 
 // RevokeSessions marks every unrevoked session of the user revoked at at,
 // except exceptSessionID when it is not empty. Sessions revoked earlier keep
-// their RevokedAt.
-func (db *DB) RevokeSessions(ctx context.Context, userID, exceptSessionID string, at time.Time) error {
-	if !auth.ValidID(userID) {
-		return nil
-	}
-	if err := revokeSessions(ctx, db.db, userID, exceptSessionID, at); err != nil {
-		return fmt.Errorf("sqlite: revoke sessions: %w", err)
-	}
-	return nil
-}
-
-type execer interface {
-	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+// their RevokedAt. It never fails for want of sessions (an unknown user has
+// none), so it records ev whenever it returns nil.
+func (db *DB) RevokeSessions(ctx context.Context, userID, exceptSessionID string, at time.Time, ev *auth.Event) error {
+	return db.inTx(ctx, func(tx *sql.Tx) error {
+		if err := revokeSessions(ctx, tx, userID, exceptSessionID, at); err != nil {
+			return fmt.Errorf("sqlite: revoke sessions: %w", err)
+		}
+		return insertEvent(ctx, tx, ev)
+	})
 }
 
 func revokeSessions(ctx context.Context, db execer, userID, exceptSessionID string, at time.Time) error {

@@ -2,24 +2,43 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
+
+	"github.com/google/uuid"
 
 	"github.com/talentforge/authd/internal/auth"
 )
 
-// CreateSigningKey inserts k. Returns EConflict if a key with k.ID exists.
+// CreateSigningKey inserts k and, in the same transaction, appends an
+// auth.EventKeyRotated audit event (system actor, Resource = k.ID, At =
+// k.CreatedAt). Returns EConflict if a key with k.ID exists.
 func (db *DB) CreateSigningKey(ctx context.Context, k *auth.SigningKey) error {
-	_, err := db.db.ExecContext(ctx, `
-		INSERT INTO signing_keys (id, algorithm, public_key, private_key, created_at, activates_at)
-		VALUES (?, ?, ?, ?, ?, ?)`,
-		k.ID, k.Algorithm, k.PublicKey, k.PrivateKey, formatTime(k.CreatedAt), formatTime(k.ActivatesAt))
-	switch {
-	case isUnique(err):
-		return auth.Errorf(auth.EConflict, "A signing key with this id already exists.")
-	case err != nil:
+	id, err := uuid.NewV7()
+	if err != nil {
 		return fmt.Errorf("sqlite: create signing key: %w", err)
 	}
-	return nil
+	ev := &auth.Event{
+		ID:        id.String(),
+		At:        k.CreatedAt,
+		Type:      auth.EventKeyRotated,
+		ActorType: auth.ActorSystem,
+		Resource:  k.ID,
+		Outcome:   auth.OutcomeSuccess,
+	}
+	return db.inTx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `
+			INSERT INTO signing_keys (id, algorithm, public_key, private_key, created_at, activates_at)
+			VALUES (?, ?, ?, ?, ?, ?)`,
+			k.ID, k.Algorithm, k.PublicKey, k.PrivateKey, formatTime(k.CreatedAt), formatTime(k.ActivatesAt))
+		switch {
+		case isUnique(err):
+			return auth.Errorf(auth.EConflict, "A signing key with this id already exists.")
+		case err != nil:
+			return fmt.Errorf("sqlite: create signing key: %w", err)
+		}
+		return insertEvent(ctx, tx, ev)
+	})
 }
 
 // SigningKeys returns every stored key ordered by ActivatesAt, then ID.

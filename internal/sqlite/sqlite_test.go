@@ -48,7 +48,8 @@ func TestMigrations(t *testing.T) {
 	}
 	out := status()
 	t.Logf("status after up:\n%s", out)
-	if !strings.HasPrefix(out, "VERSION") || !strings.Contains(out, "00001_init.sql") || strings.Contains(out, "pending") {
+	if !strings.HasPrefix(out, "VERSION") || !strings.Contains(out, "00001_init.sql") ||
+		!strings.Contains(out, "00002_rbac_audit_clients.sql") || strings.Contains(out, "pending") {
 		t.Errorf("status after up:\n%s", out)
 	}
 	// Up again is a no-op.
@@ -56,16 +57,18 @@ func TestMigrations(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	if err := db.MigrateDown(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if out := status(); !strings.Contains(out, "pending") {
-		t.Errorf("status after down has no pending migration:\n%s", out)
+	for range 2 {
+		if err := db.MigrateDown(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if out := status(); !strings.Contains(out, "pending") {
+			t.Errorf("status after down has no pending migration:\n%s", out)
+		}
 	}
 	if err := db.Ping(ctx); err != nil {
 		t.Errorf("Ping on an empty schema: %v", err)
 	}
-	// Only one migration so far: the schema is empty now.
+	// Every migration is rolled back: the schema is empty now.
 	if err := db.MigrateDown(ctx); err == nil {
 		t.Error("MigrateDown with nothing applied succeeded")
 	}
@@ -84,7 +87,7 @@ func TestMigrations(t *testing.T) {
 	now := time.Now().UTC().Truncate(time.Microsecond)
 	u := &auth.User{ID: id.String(), Email: "a@example.com", Status: auth.StatusActive,
 		Roles: []string{auth.RoleAdmin, auth.RoleUser}, CreatedAt: now, UpdatedAt: now}
-	if err := db.CreateUser(ctx, u); err != nil {
+	if err := db.CreateUser(ctx, u, nil); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -17,7 +17,7 @@ import (
 // EEmailTaken if another user has u.Email, EInvalid if a role does not exist,
 // u.ID is not a canonical UUID or u.Status is unknown, and EConflict if a user
 // with u.ID exists.
-func (db *DB) CreateUser(ctx context.Context, u *auth.User) error {
+func (db *DB) CreateUser(ctx context.Context, u *auth.User, ev *auth.Event) error {
 	if err := u.CheckNew(); err != nil {
 		return err
 	}
@@ -56,19 +56,23 @@ func (db *DB) CreateUser(ctx context.Context, u *auth.User) error {
 				return auth.Errorf(auth.EInvalid, "Unknown role %q.", role)
 			}
 		}
-		return nil
+		return insertEvent(ctx, tx, ev)
 	})
 }
 
+// userFields is the select list of users u without their roles.
+const userFields = `
+	u.id, u.email, u.email_verified, u.name, u.password_hash, u.status,
+	u.created_at, u.updated_at, u.last_login_at`
+
 // userColumns is the select list of users u; roles come along as a JSON array
 // so that a user is one statement, hence one consistent snapshot.
-const userColumns = `
-	u.id, u.email, u.email_verified, u.name, u.password_hash, u.status,
-	u.created_at, u.updated_at, u.last_login_at,
+const userColumns = userFields + `,
 	(SELECT json_group_array(role) FROM
 		(SELECT role FROM user_roles WHERE user_id = u.id ORDER BY role))`
 
-// userRow receives one row of userColumns.
+// userRow receives one row of userColumns, or of userFields (roles then
+// stays "").
 type userRow struct {
 	u                    auth.User
 	status, created, upd string
@@ -77,8 +81,12 @@ type userRow struct {
 }
 
 func (r *userRow) dest() []any {
+	return append(r.fieldsDest(), &r.roles)
+}
+
+func (r *userRow) fieldsDest() []any {
 	return []any{&r.u.ID, &r.u.Email, &r.u.EmailVerified, &r.u.Name, &r.u.PasswordHash, &r.status,
-		&r.created, &r.upd, &r.lastLogin, &r.roles}
+		&r.created, &r.upd, &r.lastLogin}
 }
 
 func (r *userRow) user() (*auth.User, error) {
@@ -94,6 +102,9 @@ func (r *userRow) user() (*auth.User, error) {
 	}
 	if u.LastLoginAt, err = parseNullTime(r.lastLogin); err != nil {
 		return nil, err
+	}
+	if r.roles == "" {
+		return &u, nil // selected without roles
 	}
 	if err := json.Unmarshal([]byte(r.roles), &u.Roles); err != nil {
 		return nil, fmt.Errorf("sqlite: bad roles %q: %w", r.roles, err)
@@ -143,20 +154,37 @@ func (db *DB) UserByEmail(ctx context.Context, email string) (*auth.User, error)
 }
 
 // UpdateUser writes u's Name, EmailVerified, Status and UpdatedAt; nothing
-// else of u is read. Returns ENotFound if the user does not exist and EInvalid
-// for an unknown status.
-func (db *DB) UpdateUser(ctx context.Context, u *auth.User) error {
+// else of u is read. With endSessions, every unrevoked session of the user is
+// revoked at u.UpdatedAt in the same transaction. Returns ENotFound if the
+// user does not exist, EInvalid for an unknown status, and ELastAdmin if u is
+// disabled while it is the last active user holding the admin role.
+func (db *DB) UpdateUser(ctx context.Context, u *auth.User, endSessions bool, ev *auth.Event) error {
 	if u.Status != auth.StatusActive && u.Status != auth.StatusDisabled {
 		return auth.Errorf(auth.EInvalid, "Unknown user status %q.", u.Status)
 	}
 	if !auth.ValidID(u.ID) {
 		return auth.Errorf(auth.ENotFound, "User not found.")
 	}
-	res, err := db.db.ExecContext(ctx, `
-		UPDATE users SET name = ?, email_verified = ?, status = ?, updated_at = ?
-		WHERE id = ?`,
-		u.Name, u.EmailVerified, string(u.Status), formatTime(u.UpdatedAt), u.ID)
-	return affectedOne(res, err, "update user", "User not found.")
+	return db.inTx(ctx, func(tx *sql.Tx) error {
+		if u.Status == auth.StatusDisabled {
+			if err := guardLastAdmin(ctx, tx, u.ID); err != nil {
+				return err
+			}
+		}
+		res, err := tx.ExecContext(ctx, `
+			UPDATE users SET name = ?, email_verified = ?, status = ?, updated_at = ?
+			WHERE id = ?`,
+			u.Name, u.EmailVerified, string(u.Status), formatTime(u.UpdatedAt), u.ID)
+		if err := affectedOne(res, err, "update user", "User not found."); err != nil {
+			return err
+		}
+		if endSessions {
+			if err := revokeSessions(ctx, tx, u.ID, "", u.UpdatedAt); err != nil {
+				return fmt.Errorf("sqlite: update user: %w", err)
+			}
+		}
+		return insertEvent(ctx, tx, ev)
+	})
 }
 
 // SetPasswordHash replaces the user's password hash and sets UpdatedAt to at,
@@ -174,7 +202,7 @@ func (db *DB) SetPasswordHash(ctx context.Context, userID, hash string, at time.
 // ChangePassword replaces the password hash, sets UpdatedAt to at and, in the
 // same transaction, revokes at at every unrevoked session of the user except
 // keepSessionID (all of them when it is empty). Returns ENotFound.
-func (db *DB) ChangePassword(ctx context.Context, userID, hash, keepSessionID string, at time.Time) error {
+func (db *DB) ChangePassword(ctx context.Context, userID, hash, keepSessionID string, at time.Time, ev *auth.Event) error {
 	if !auth.ValidID(userID) {
 		return auth.Errorf(auth.ENotFound, "User not found.")
 	}
@@ -188,18 +216,112 @@ func (db *DB) ChangePassword(ctx context.Context, userID, hash, keepSessionID st
 		if err := revokeSessions(ctx, tx, userID, keepSessionID, at); err != nil {
 			return fmt.Errorf("sqlite: change password: %w", err)
 		}
-		return nil
+		return insertEvent(ctx, tx, ev)
 	})
 }
 
 // DeleteUser removes the user; the schema cascades to its roles, sessions and
-// refresh tokens, and the email becomes free. Returns ENotFound.
-func (db *DB) DeleteUser(ctx context.Context, userID string) error {
+// refresh tokens, and the email becomes free. The audit events about the user
+// stay. Returns ENotFound, and ELastAdmin if the user is the last active user
+// holding the admin role.
+func (db *DB) DeleteUser(ctx context.Context, userID string, ev *auth.Event) error {
 	if !auth.ValidID(userID) {
 		return auth.Errorf(auth.ENotFound, "User not found.")
 	}
-	res, err := db.db.ExecContext(ctx, `DELETE FROM users WHERE id = ?`, userID)
-	return affectedOne(res, err, "delete user", "User not found.")
+	return db.inTx(ctx, func(tx *sql.Tx) error {
+		if err := guardLastAdmin(ctx, tx, userID); err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, `DELETE FROM users WHERE id = ?`, userID)
+		if err := affectedOne(res, err, "delete user", "User not found."); err != nil {
+			return err
+		}
+		return insertEvent(ctx, tx, ev)
+	})
+}
+
+// ListUsers returns at most f.Limit users, ordered by id, with their roles:
+// those whose email starts with f.EmailPrefix, holding f.Role, with status
+// f.Status and with ids greater than f.After, each filter applying only when
+// set. Returns EInvalid if f.Limit is not positive or f.After is not a
+// canonical UUID.
+func (db *DB) ListUsers(ctx context.Context, f auth.UserFilter) ([]*auth.User, error) {
+	if f.Limit <= 0 {
+		return nil, auth.Errorf(auth.EInvalid, "The limit must be positive.")
+	}
+	if f.After != "" && !auth.ValidID(f.After) {
+		return nil, auth.Errorf(auth.EInvalid, "The cursor must be a user id.")
+	}
+	var w where
+	if f.EmailPrefix != "" {
+		// substr rather than LIKE, whose % and _ in a prefix would need
+		// escaping, and which is case-insensitive for ASCII.
+		w.add("substr(u.email, 1, length(?)) = ?", f.EmailPrefix, f.EmailPrefix)
+	}
+	if f.Role != "" {
+		w.add("EXISTS (SELECT 1 FROM user_roles r WHERE r.user_id = u.id AND r.role = ?)", f.Role)
+	}
+	if f.Status != "" {
+		w.add("u.status = ?", string(f.Status))
+	}
+	if f.After != "" {
+		// Canonical UUID text orders like the UUID: see migration 00002.
+		w.add("u.id > ?", f.After)
+	}
+	var users []*auth.User
+	// One snapshot for the page and its roles.
+	err := db.inReadTx(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, `
+			SELECT `+userFields+` FROM users u WHERE `+w.String()+`
+			ORDER BY u.id LIMIT ?`, slices.Concat(w.args, []any{f.Limit})...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		byID := make(map[string]*auth.User)
+		var ids []string
+		for rows.Next() {
+			var r userRow
+			if err := rows.Scan(r.fieldsDest()...); err != nil {
+				return err
+			}
+			u, err := r.user()
+			if err != nil {
+				return err
+			}
+			users = append(users, u)
+			byID[u.ID] = u
+			ids = append(ids, u.ID)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		if len(users) == 0 {
+			return nil
+		}
+		// The page's roles in one query; the ids travel as one JSON array, so
+		// no page size can exceed SQLite's limit on parameters.
+		rows, err = tx.QueryContext(ctx, `
+			SELECT user_id, role FROM user_roles
+			WHERE user_id IN (SELECT value FROM json_each(?))
+			ORDER BY user_id, role`, jsonStrings(ids))
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id, role string
+			if err := rows.Scan(&id, &role); err != nil {
+				return err
+			}
+			byID[id].Roles = append(byID[id].Roles, role)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: list users: %w", err)
+	}
+	return users, nil
 }
 
 // affectedOne turns the result of a single-row write into nil, ENotFound with

@@ -66,6 +66,45 @@ func TestStore(t *testing.T, open func(t *testing.T) Backend) {
 		{"ImportUsers", testImportUsers},
 		{"ImportUsersEmpty", testImportUsersEmpty},
 		{"ImportUsersInvalid", testImportUsersInvalid},
+
+		// users.go
+		{"UpdateUserEndSessions", testUpdateUserEndSessions},
+		{"ListUsers", testListUsers},
+		{"ListUsersPages", testListUsersPages},
+		{"ListUsersStableUnderInserts", testListUsersStableUnderInserts},
+
+		// rbac.go
+		{"BuiltinRoles", testBuiltinRoles},
+		{"CreateRole", testCreateRole},
+		{"RoleNotFound", testRoleNotFound},
+		{"UpdateRole", testUpdateRole},
+		{"DeleteRole", testDeleteRole},
+		{"GrantRole", testGrantRole},
+		{"RevokeRole", testRevokeRole},
+		{"LastAdminRevokeRole", testLastAdminRevokeRole},
+		{"LastAdminDisable", testLastAdminDisable},
+		{"LastAdminDelete", testLastAdminDelete},
+		{"LastAdminDisabledDoesNotCount", testLastAdminDisabledDoesNotCount},
+		{"LastAdminConcurrently", testLastAdminConcurrently},
+
+		// audit.go
+		{"AppendEvent", testAppendEvent},
+		{"EventsOfUserMethods", testEventsUsers},
+		{"EventsOfSessionMethods", testEventsSessions},
+		{"EventsOfRoleMethods", testEventsRoles},
+		{"EventsOfClientMethods", testEventsClients},
+		{"EventOfCreateSigningKey", testEventsSigningKey},
+		{"ListEvents", testListEvents},
+		{"ListEventsPages", testListEventsPages},
+		{"ListEventsPagesByUser", testListEventsPagesByUser},
+		{"DeleteEventsBefore", testDeleteEventsBefore},
+
+		// clients.go
+		{"Clients", testClients},
+		{"CreateClientErrors", testCreateClientErrors},
+		{"ClientNotFound", testClientNotFound},
+		{"DeleteClient", testDeleteClient},
+		{"RevokeToken", testRevokeToken},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -153,7 +192,7 @@ func newUser(t *testing.T) *auth.User {
 func createUser(t *testing.T, s Backend) *auth.User {
 	t.Helper()
 	u := newUser(t)
-	mustOK(t, s.CreateUser(context.Background(), u))
+	mustOK(t, s.CreateUser(context.Background(), u, nil))
 	return u
 }
 
@@ -192,7 +231,7 @@ func newSession(t *testing.T, userID string, created time.Time) (*auth.Session, 
 func createSession(t *testing.T, st Backend, userID string, created time.Time) (*auth.Session, *auth.RefreshToken) {
 	t.Helper()
 	s, rt := newSession(t, userID, created)
-	mustOK(t, st.CreateSession(context.Background(), s, rt))
+	mustOK(t, st.CreateSession(context.Background(), s, rt, nil))
 	return s, rt
 }
 
@@ -244,7 +283,7 @@ func testCreateUser(t *testing.T, s Backend) {
 	u.EmailVerified = true
 	u.Roles = []string{auth.RoleUser, auth.RoleAdmin, auth.RoleUser} // unsorted, duplicated
 	u.LastLoginAt = at(u.CreatedAt, time.Minute)
-	mustOK(t, s.CreateUser(ctx, u))
+	mustOK(t, s.CreateUser(ctx, u, nil))
 
 	want := *u
 	want.Roles = []string{auth.RoleAdmin, auth.RoleUser}
@@ -265,7 +304,7 @@ func testCreateUserNoRoles(t *testing.T, s Backend) {
 	u := newUser(t)
 	u.Roles = nil
 	u.PasswordHash, u.HasPassword = "", false // a social-only account
-	mustOK(t, s.CreateUser(context.Background(), u))
+	mustOK(t, s.CreateUser(context.Background(), u, nil))
 	got := getUser(t, s, u.ID)
 	if d := diff(u, got); d != "" {
 		t.Errorf("User() mismatch (-want +got):\n%s", d)
@@ -279,24 +318,24 @@ func testCreateUserUnknownRole(t *testing.T, s Backend) {
 	ctx := context.Background()
 	u := newUser(t)
 	u.Roles = []string{auth.RoleUser, "no-such-role"}
-	wantCode(t, s.CreateUser(ctx, u), auth.EInvalid)
+	wantCode(t, s.CreateUser(ctx, u, nil), auth.EInvalid)
 
 	// Nothing of the failed call may remain: neither the user nor its email.
 	_, err := s.User(ctx, u.ID)
 	wantCode(t, err, auth.ENotFound)
 	u.Roles = []string{auth.RoleUser}
-	mustOK(t, s.CreateUser(ctx, u))
+	mustOK(t, s.CreateUser(ctx, u, nil))
 }
 
 func testCreateUserInvalid(t *testing.T, s Backend) {
 	ctx := context.Background()
 	u := newUser(t)
 	u.ID = "not-a-uuid"
-	wantCode(t, s.CreateUser(ctx, u), auth.EInvalid)
+	wantCode(t, s.CreateUser(ctx, u, nil), auth.EInvalid)
 
 	u = newUser(t)
 	u.Status = "bogus"
-	wantCode(t, s.CreateUser(ctx, u), auth.EInvalid)
+	wantCode(t, s.CreateUser(ctx, u, nil), auth.EInvalid)
 }
 
 func testCreateUserEmailTaken(t *testing.T, s Backend) {
@@ -304,7 +343,7 @@ func testCreateUserEmailTaken(t *testing.T, s Backend) {
 	u := createUser(t, s)
 	other := newUser(t)
 	other.Email = u.Email
-	wantCode(t, s.CreateUser(ctx, other), auth.EEmailTaken)
+	wantCode(t, s.CreateUser(ctx, other, nil), auth.EEmailTaken)
 	_, err := s.User(ctx, other.ID)
 	wantCode(t, err, auth.ENotFound)
 }
@@ -320,7 +359,7 @@ func testCreateUserEmailTakenConcurrently(t *testing.T, s Backend) {
 		u.Email = email
 		wg.Go(func() {
 			<-start
-			errs[i] = s.CreateUser(context.Background(), u)
+			errs[i] = s.CreateUser(context.Background(), u, nil)
 		})
 	}
 	close(start)
@@ -344,7 +383,7 @@ func testCreateUserDuplicateID(t *testing.T, s Backend) {
 	u := createUser(t, s)
 	other := newUser(t)
 	other.ID = u.ID
-	wantCode(t, s.CreateUser(context.Background(), other), auth.EConflict)
+	wantCode(t, s.CreateUser(context.Background(), other, nil), auth.EConflict)
 }
 
 func testUserNotFound(t *testing.T, s Backend) {
@@ -371,7 +410,7 @@ func testUpdateUser(t *testing.T, s Backend) {
 	upd.PasswordHash = "changed"
 	upd.Roles = []string{auth.RoleAdmin}
 	upd.LastLoginAt = upd.UpdatedAt
-	mustOK(t, s.UpdateUser(ctx, &upd))
+	mustOK(t, s.UpdateUser(ctx, &upd, false, nil))
 
 	want := *u
 	want.Name, want.EmailVerified, want.Status, want.UpdatedAt = upd.Name, true, auth.StatusDisabled, upd.UpdatedAt
@@ -380,9 +419,9 @@ func testUpdateUser(t *testing.T, s Backend) {
 	}
 
 	missing := newUser(t)
-	wantCode(t, s.UpdateUser(ctx, missing), auth.ENotFound)
+	wantCode(t, s.UpdateUser(ctx, missing, false, nil), auth.ENotFound)
 	upd.Status = "bogus"
-	wantCode(t, s.UpdateUser(ctx, &upd), auth.EInvalid)
+	wantCode(t, s.UpdateUser(ctx, &upd, false, nil), auth.EInvalid)
 }
 
 func testSetPasswordHash(t *testing.T, s Backend) {
@@ -410,12 +449,12 @@ func testChangePasswordKeepOne(t *testing.T, s Backend) {
 	s2, _ := createSession(t, s, u.ID, at(base, time.Second))
 	s3, _ := createSession(t, s, u.ID, at(base, 2*time.Second))
 	earlier := at(base, 3*time.Second)
-	mustOK(t, s.RevokeSession(ctx, u.ID, s3.ID, earlier))
+	mustOK(t, s.RevokeSession(ctx, u.ID, s3.ID, earlier, nil))
 	other := createUser(t, s)
 	theirs, _ := createSession(t, s, other.ID, base)
 
 	when := at(base, time.Minute)
-	mustOK(t, s.ChangePassword(ctx, u.ID, "new-hash", s2.ID, when))
+	mustOK(t, s.ChangePassword(ctx, u.ID, "new-hash", s2.ID, when, nil))
 
 	got := getUser(t, s, u.ID)
 	if got.PasswordHash != "new-hash" || !got.UpdatedAt.Equal(when) {
@@ -434,7 +473,7 @@ func testChangePasswordKeepOne(t *testing.T, s Backend) {
 			t.Errorf("session %s: RevokedAt = %v, want %v", c.id, r, c.revoked)
 		}
 	}
-	wantCode(t, s.ChangePassword(ctx, newID(t), "h", "", when), auth.ENotFound)
+	wantCode(t, s.ChangePassword(ctx, newID(t), "h", "", when, nil), auth.ENotFound)
 }
 
 func testChangePasswordKeepNone(t *testing.T, s Backend) {
@@ -443,7 +482,7 @@ func testChangePasswordKeepNone(t *testing.T, s Backend) {
 	s1, _ := createSession(t, s, u.ID, now())
 	s2, _ := createSession(t, s, u.ID, at(now(), time.Second))
 	when := at(now(), time.Minute)
-	mustOK(t, s.ChangePassword(ctx, u.ID, "new-hash", "", when))
+	mustOK(t, s.ChangePassword(ctx, u.ID, "new-hash", "", when, nil))
 	for _, id := range []string{s1.ID, s2.ID} {
 		if r := getSession(t, s, u.ID, id).RevokedAt; !r.Equal(when) {
 			t.Errorf("session %s: RevokedAt = %v, want %v", id, r, when)
@@ -465,7 +504,7 @@ func testDeleteUser(t *testing.T, s Backend) {
 	other := createUser(t, s)
 	osess, ort := createSession(t, s, other.ID, now())
 
-	mustOK(t, s.DeleteUser(ctx, u.ID))
+	mustOK(t, s.DeleteUser(ctx, u.ID, nil))
 
 	_, err := s.User(ctx, u.ID)
 	wantCode(t, err, auth.ENotFound)
@@ -477,12 +516,12 @@ func testDeleteUser(t *testing.T, s Backend) {
 		_, err = s.RefreshToken(ctx, u.ID, h)
 		wantCode(t, err, auth.ENotFound)
 	}
-	wantCode(t, s.DeleteUser(ctx, u.ID), auth.ENotFound)
+	wantCode(t, s.DeleteUser(ctx, u.ID, nil), auth.ENotFound)
 
 	// The email is free again.
 	again := newUser(t)
 	again.Email = u.Email
-	mustOK(t, s.CreateUser(ctx, again))
+	mustOK(t, s.CreateUser(ctx, again, nil))
 
 	// Nothing of another user went with it.
 	getUser(t, s, other.ID)
@@ -520,29 +559,29 @@ func testCreateSessionErrors(t *testing.T, s Backend) {
 	u := createUser(t, s)
 
 	sess, rt := newSession(t, newID(t), now())
-	wantCode(t, s.CreateSession(ctx, sess, rt), auth.ENotFound)
+	wantCode(t, s.CreateSession(ctx, sess, rt, nil), auth.ENotFound)
 	_, err := s.Session(ctx, sess.UserID, sess.ID)
 	wantCode(t, err, auth.ENotFound)
 
 	// The first token must belong to the session.
 	sess, rt = newSession(t, u.ID, now())
 	rt.SessionID = newID(t)
-	wantCode(t, s.CreateSession(ctx, sess, rt), auth.EInvalid)
+	wantCode(t, s.CreateSession(ctx, sess, rt, nil), auth.EInvalid)
 	sess, rt = newSession(t, u.ID, now())
 	rt.UserID = createUser(t, s).ID
-	wantCode(t, s.CreateSession(ctx, sess, rt), auth.EInvalid)
+	wantCode(t, s.CreateSession(ctx, sess, rt, nil), auth.EInvalid)
 
 	// A taken session id or token hash changes nothing.
 	sess, rt = createSession(t, s, u.ID, now())
 	dup, dupRT := newSession(t, u.ID, at(now(), time.Second))
 	dup.ID, dupRT.SessionID = sess.ID, sess.ID
-	wantCode(t, s.CreateSession(ctx, dup, dupRT), auth.EConflict)
+	wantCode(t, s.CreateSession(ctx, dup, dupRT, nil), auth.EConflict)
 	_, err = s.RefreshToken(ctx, u.ID, dupRT.Hash)
 	wantCode(t, err, auth.ENotFound)
 
 	fresh, freshRT := newSession(t, u.ID, at(now(), time.Second))
 	freshRT.Hash = rt.Hash
-	wantCode(t, s.CreateSession(ctx, fresh, freshRT), auth.EConflict)
+	wantCode(t, s.CreateSession(ctx, fresh, freshRT, nil), auth.EConflict)
 	_, err = s.Session(ctx, u.ID, fresh.ID)
 	wantCode(t, err, auth.ENotFound)
 	if got := getUser(t, s, u.ID).LastLoginAt; !got.Equal(sess.CreatedAt) {
@@ -557,8 +596,8 @@ func testSessionScopedByUser(t *testing.T, s Backend) {
 
 	_, err := s.Session(ctx, bob.ID, sess.ID)
 	wantCode(t, err, auth.ENotFound)
-	wantCode(t, s.RevokeSession(ctx, bob.ID, sess.ID, now()), auth.ENotFound)
-	mustOK(t, s.RevokeSessions(ctx, bob.ID, "", now()))
+	wantCode(t, s.RevokeSession(ctx, bob.ID, sess.ID, now(), nil), auth.ENotFound)
+	mustOK(t, s.RevokeSessions(ctx, bob.ID, "", now(), nil))
 	_, err = s.RefreshToken(ctx, bob.ID, rt.Hash)
 	wantCode(t, err, auth.ENotFound)
 	list, err := s.ListSessions(ctx, bob.ID, now())
@@ -573,7 +612,7 @@ func testSessionScopedByUser(t *testing.T, s Backend) {
 	for _, id := range []string{newID(t), "not-a-uuid"} {
 		_, err = s.Session(ctx, alice.ID, id)
 		wantCode(t, err, auth.ENotFound)
-		wantCode(t, s.RevokeSession(ctx, alice.ID, id, now()), auth.ENotFound)
+		wantCode(t, s.RevokeSession(ctx, alice.ID, id, now(), nil), auth.ENotFound)
 	}
 }
 
@@ -585,12 +624,12 @@ func testListSessions(t *testing.T, s Backend) {
 	revoked, _ := createSession(t, s, u.ID, at(base, -2*time.Hour))
 	middle, _ := createSession(t, s, u.ID, at(base, -time.Hour))
 	newest, _ := createSession(t, s, u.ID, at(base, -time.Minute))
-	mustOK(t, s.RevokeSession(ctx, u.ID, revoked.ID, base))
+	mustOK(t, s.RevokeSession(ctx, u.ID, revoked.ID, base, nil))
 
 	expired, ert := newSession(t, u.ID, at(base, -30*time.Minute))
 	expired.ExpiresAt = base // not active at base: Active needs now < ExpiresAt
 	ert.ExpiresAt = base
-	mustOK(t, s.CreateSession(ctx, expired, ert))
+	mustOK(t, s.CreateSession(ctx, expired, ert, nil))
 	createSession(t, s, createUser(t, s).ID, base) // another user's
 
 	got, err := s.ListSessions(ctx, u.ID, base)
@@ -625,7 +664,7 @@ func testRevokeSession(t *testing.T, s Backend) {
 	sess, _ := createSession(t, s, u.ID, now())
 	keep, _ := createSession(t, s, u.ID, now())
 	when := at(now(), time.Second)
-	mustOK(t, s.RevokeSession(ctx, u.ID, sess.ID, when))
+	mustOK(t, s.RevokeSession(ctx, u.ID, sess.ID, when, nil))
 
 	want := *sess
 	want.RevokedAt = when
@@ -637,7 +676,7 @@ func testRevokeSession(t *testing.T, s Backend) {
 	if got.Active(when) {
 		t.Error("revoked session is active")
 	}
-	wantCode(t, s.RevokeSession(ctx, u.ID, sess.ID, at(when, time.Second)), auth.ENotFound)
+	wantCode(t, s.RevokeSession(ctx, u.ID, sess.ID, at(when, time.Second), nil), auth.ENotFound)
 	if r := getSession(t, s, u.ID, sess.ID).RevokedAt; !r.Equal(when) {
 		t.Errorf("second RevokeSession moved RevokedAt to %v", r)
 	}
@@ -654,12 +693,12 @@ func testRevokeSessions(t *testing.T, s Backend) {
 	s2, _ := createSession(t, s, u.ID, at(base, time.Second))
 	s3, _ := createSession(t, s, u.ID, at(base, 2*time.Second))
 	earlier := at(base, 3*time.Second)
-	mustOK(t, s.RevokeSession(ctx, u.ID, s3.ID, earlier))
+	mustOK(t, s.RevokeSession(ctx, u.ID, s3.ID, earlier, nil))
 	other := createUser(t, s)
 	theirs, _ := createSession(t, s, other.ID, base)
 
 	when := at(base, time.Minute)
-	mustOK(t, s.RevokeSessions(ctx, u.ID, s2.ID, when))
+	mustOK(t, s.RevokeSessions(ctx, u.ID, s2.ID, when, nil))
 	check := func(user, id string, want time.Time) {
 		t.Helper()
 		if r := getSession(t, s, user, id).RevokedAt; !r.Equal(want) {
@@ -672,14 +711,14 @@ func testRevokeSessions(t *testing.T, s Backend) {
 	check(other.ID, theirs.ID, time.Time{})
 
 	later := at(when, time.Minute)
-	mustOK(t, s.RevokeSessions(ctx, u.ID, "", later))
+	mustOK(t, s.RevokeSessions(ctx, u.ID, "", later, nil))
 	check(u.ID, s1.ID, when)
 	check(u.ID, s2.ID, later)
 	check(other.ID, theirs.ID, time.Time{})
 
 	// Nothing left to revoke, or no such user: not an error.
-	mustOK(t, s.RevokeSessions(ctx, u.ID, "", later))
-	mustOK(t, s.RevokeSessions(ctx, newID(t), "", later))
+	mustOK(t, s.RevokeSessions(ctx, u.ID, "", later, nil))
+	mustOK(t, s.RevokeSessions(ctx, newID(t), "", later, nil))
 }
 
 func testRefreshToken(t *testing.T, s Backend) {
@@ -720,7 +759,7 @@ func testRefreshState(t *testing.T, s Backend) {
 	ctx := context.Background()
 	u := newUser(t)
 	u.Roles = []string{auth.RoleUser, auth.RoleAdmin}
-	mustOK(t, s.CreateUser(ctx, u))
+	mustOK(t, s.CreateUser(ctx, u, nil))
 	createSession(t, s, u.ID, at(now(), -time.Minute)) // another session of the user
 	sess, old := createSession(t, s, u.ID, now())
 	wantRefreshState(t, s, u.ID, old.Hash)
@@ -738,7 +777,7 @@ func testRefreshState(t *testing.T, s Backend) {
 	wantRefreshState(t, s, u.ID, next.Hash)
 
 	// A revoked session is still returned, so that the caller can tell.
-	mustOK(t, s.RevokeSession(ctx, u.ID, sess.ID, at(now(), 2*time.Second)))
+	mustOK(t, s.RevokeSession(ctx, u.ID, sess.ID, at(now(), 2*time.Second), nil))
 	wantRefreshState(t, s, u.ID, next.Hash)
 }
 
@@ -760,7 +799,7 @@ func testRefreshStateNotFound(t *testing.T, s Backend) {
 			t.Errorf("%s: error code %q, want %q (err: %v)", name, got, auth.ENotFound, err)
 		}
 	}
-	mustOK(t, s.DeleteUser(ctx, alice.ID))
+	mustOK(t, s.DeleteUser(ctx, alice.ID, nil))
 	_, _, _, err := s.RefreshState(ctx, alice.ID, rt.Hash)
 	wantCode(t, err, auth.ENotFound)
 }
@@ -848,7 +887,7 @@ func testRotateRevokedSession(t *testing.T, s Backend) {
 	ctx := context.Background()
 	u := createUser(t, s)
 	sess, old := createSession(t, s, u.ID, now())
-	mustOK(t, s.RevokeSession(ctx, u.ID, sess.ID, now()))
+	mustOK(t, s.RevokeSession(ctx, u.ID, sess.ID, now(), nil))
 	rotateLoses(t, s, old)
 }
 

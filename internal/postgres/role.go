@@ -1,0 +1,227 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/talentforge/authd/internal/auth"
+)
+
+// GrantRole gives the user role and sets the user's UpdatedAt to at.
+// Granting a role the user holds changes nothing and records no event.
+// Returns ENotFound for an unknown user and EInvalid for an unknown role.
+func (db *DB) GrantRole(ctx context.Context, userID, role string, at time.Time, ev *auth.Event) error {
+	if !auth.ValidID(userID) {
+		return auth.Errorf(auth.ENotFound, "User not found.")
+	}
+	return db.inTx(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `
+			INSERT INTO user_roles (user_id, role) VALUES ($1, $2)
+			ON CONFLICT DO NOTHING`, userID, role)
+		switch state, constraint := violation(err); {
+		case state == foreignKeyViolation && constraint == "user_roles_user_id_fkey":
+			return auth.Errorf(auth.ENotFound, "User not found.")
+		case state == foreignKeyViolation:
+			return auth.Errorf(auth.EInvalid, "Unknown role %q.", role)
+		case err != nil:
+			return fmt.Errorf("postgres: grant role: %w", err)
+		case tag.RowsAffected() == 0:
+			return nil // already held
+		}
+		if _, err := tx.Exec(ctx, `UPDATE users SET updated_at = $2 WHERE id = $1`, userID, at); err != nil {
+			return fmt.Errorf("postgres: grant role: %w", err)
+		}
+		return insertEvent(ctx, tx, ev)
+	})
+}
+
+// RevokeRole takes role from the user and sets the user's UpdatedAt to at.
+// Revoking a role the user does not hold (an unknown role included) changes
+// nothing and records no event. Returns ENotFound for an unknown user, and
+// ELastAdmin when it would take admin from the last active user holding it.
+func (db *DB) RevokeRole(ctx context.Context, userID, role string, at time.Time, ev *auth.Event) error {
+	if !auth.ValidID(userID) {
+		return auth.Errorf(auth.ENotFound, "User not found.")
+	}
+	return db.inTx(ctx, func(tx pgx.Tx) error {
+		if role == auth.RoleAdmin {
+			if err := guardLastAdmin(ctx, tx, userID); err != nil {
+				return err
+			}
+		}
+		tag, err := tx.Exec(ctx, `DELETE FROM user_roles WHERE user_id = $1 AND role = $2`, userID, role)
+		if err != nil {
+			return fmt.Errorf("postgres: revoke role: %w", err)
+		}
+		if tag.RowsAffected() == 0 {
+			// Not held: a no-op for a known user.
+			var exists bool
+			err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT FROM users WHERE id = $1)`, userID).Scan(&exists)
+			switch {
+			case err != nil:
+				return fmt.Errorf("postgres: revoke role: %w", err)
+			case !exists:
+				return auth.Errorf(auth.ENotFound, "User not found.")
+			}
+			return nil
+		}
+		if _, err := tx.Exec(ctx, `UPDATE users SET updated_at = $2 WHERE id = $1`, userID, at); err != nil {
+			return fmt.Errorf("postgres: revoke role: %w", err)
+		}
+		return insertEvent(ctx, tx, ev)
+	})
+}
+
+// guardLastAdmin returns ELastAdmin if the user is active and holds the admin
+// role while no other active user does. Every transaction that could leave
+// no active admin (disabling or deleting a user, revoking admin) calls it
+// before its change, and the lock it takes, held until the transaction ends,
+// makes them run one at a time: of two that each take admin from one of the
+// last two admins, the second sees the first's change and fails.
+func guardLastAdmin(ctx context.Context, tx pgx.Tx, userID string) error {
+	// FOR NO KEY UPDATE excludes the other guards as FOR UPDATE would, but
+	// not the KEY SHARE lock that a foreign-key check on user_roles takes on
+	// the role: granting admin never waits for a guard, nor deadlocks with
+	// one that deletes the user it grants to.
+	if _, err := tx.Exec(ctx, `SELECT FROM roles WHERE name = $1 FOR NO KEY UPDATE`, auth.RoleAdmin); err != nil {
+		return fmt.Errorf("postgres: last admin check: %w", err)
+	}
+	// A new statement, so under READ COMMITTED a new snapshot, taken once the
+	// lock is ours: it sees everything the guard before us committed.
+	var last bool
+	err := tx.QueryRow(ctx, `
+		SELECT EXISTS (
+			SELECT FROM users u JOIN user_roles r ON r.user_id = u.id
+			WHERE r.role = $2 AND u.status = $3 AND u.id = $1
+		) AND NOT EXISTS (
+			SELECT FROM users u JOIN user_roles r ON r.user_id = u.id
+			WHERE r.role = $2 AND u.status = $3 AND u.id <> $1
+		)`, userID, auth.RoleAdmin, string(auth.StatusActive)).Scan(&last)
+	if err != nil {
+		return fmt.Errorf("postgres: last admin check: %w", err)
+	}
+	if last {
+		return auth.Errorf(auth.ELastAdmin, "The last active administrator can't be disabled, deleted or lose the admin role.")
+	}
+	return nil
+}
+
+// roleColumns is the select list of roles.
+const roleColumns = `name, description, permissions, builtin, created_at, updated_at`
+
+func scanRole(row pgx.Row) (*auth.Role, error) {
+	var r auth.Role
+	err := row.Scan(&r.Name, &r.Description, &r.Permissions, &r.Builtin, &r.CreatedAt, &r.UpdatedAt)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, auth.Errorf(auth.ENotFound, "Role not found.")
+	}
+	if err != nil {
+		return nil, err
+	}
+	// Rows written before roles became editable (the seeded admin role)
+	// may hold an unsorted list.
+	r.Permissions = sortedPermissions(r.Permissions)
+	r.CreatedAt, r.UpdatedAt = r.CreatedAt.UTC(), r.UpdatedAt.UTC()
+	return &r, nil
+}
+
+// sortedPermissions returns perms sorted without duplicates, nil when empty.
+func sortedPermissions(perms []auth.Permission) []auth.Permission {
+	return slices.Compact(slices.Sorted(slices.Values(perms)))
+}
+
+// Roles returns every role, ordered by name.
+func (db *DB) Roles(ctx context.Context) ([]*auth.Role, error) {
+	rows, err := db.pool.Query(ctx, `SELECT `+roleColumns+` FROM roles ORDER BY name COLLATE "C"`)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: roles: %w", err)
+	}
+	roles, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (*auth.Role, error) {
+		return scanRole(row)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("postgres: roles: %w", err)
+	}
+	return roles, nil
+}
+
+// Role returns the named role, or ENotFound.
+func (db *DB) Role(ctx context.Context, name string) (*auth.Role, error) {
+	r, err := scanRole(db.pool.QueryRow(ctx, `SELECT `+roleColumns+` FROM roles WHERE name = $1`, name))
+	if err != nil && auth.ErrorCode(err) == auth.EInternal {
+		return nil, fmt.Errorf("postgres: role: %w", err)
+	}
+	return r, err
+}
+
+// CreateRole inserts r, its permissions sorted without duplicates. Returns
+// EConflict if the name is taken.
+func (db *DB) CreateRole(ctx context.Context, r *auth.Role, ev *auth.Event) error {
+	return db.inTx(ctx, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `
+			INSERT INTO roles (name, description, permissions, builtin, created_at, updated_at)
+			VALUES ($1, $2, $3, $4, $5, $6)`,
+			r.Name, r.Description, nonNil(sortedPermissions(r.Permissions)), r.Builtin, r.CreatedAt, r.UpdatedAt)
+		switch state, _ := violation(err); {
+		case state == uniqueViolation:
+			return auth.Errorf(auth.EConflict, "A role named %q already exists.", r.Name)
+		case err != nil:
+			return fmt.Errorf("postgres: create role: %w", err)
+		}
+		return insertEvent(ctx, tx, ev)
+	})
+}
+
+// UpdateRole writes r's Description, Permissions (sorted without duplicates)
+// and UpdatedAt. Returns ENotFound.
+func (db *DB) UpdateRole(ctx context.Context, r *auth.Role, ev *auth.Event) error {
+	return db.inTx(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `
+			UPDATE roles SET description = $2, permissions = $3, updated_at = $4
+			WHERE name = $1`,
+			r.Name, r.Description, nonNil(sortedPermissions(r.Permissions)), r.UpdatedAt)
+		if err := oneRow(tag, err, "update role", "Role not found."); err != nil {
+			return err
+		}
+		return insertEvent(ctx, tx, ev)
+	})
+}
+
+// DeleteRole removes the role and takes it from every user holding it,
+// returning their ids, sorted (their cached state must be dropped). The
+// holders' UpdatedAt is left alone. Returns ENotFound.
+func (db *DB) DeleteRole(ctx context.Context, name string, ev *auth.Event) ([]string, error) {
+	var holders []string
+	err := db.inTx(ctx, func(tx pgx.Tx) error {
+		// Locking the role first keeps a concurrent grant from adding a
+		// holder between the two deletes (it waits, then finds no role),
+		// and serialises a deletion of admin with the last-admin guards.
+		var found bool
+		err := tx.QueryRow(ctx, `SELECT true FROM roles WHERE name = $1 FOR UPDATE`, name).Scan(&found)
+		switch {
+		case errors.Is(err, pgx.ErrNoRows):
+			return auth.Errorf(auth.ENotFound, "Role not found.")
+		case err != nil:
+			return fmt.Errorf("postgres: delete role: %w", err)
+		}
+		rows, _ := tx.Query(ctx, `DELETE FROM user_roles WHERE role = $1 RETURNING user_id::text`, name)
+		holders, err = pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			return fmt.Errorf("postgres: delete role: %w", err)
+		}
+		slices.Sort(holders)
+		if _, err := tx.Exec(ctx, `DELETE FROM roles WHERE name = $1`, name); err != nil {
+			return fmt.Errorf("postgres: delete role: %w", err)
+		}
+		return insertEvent(ctx, tx, ev)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return holders, nil
+}

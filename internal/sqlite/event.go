@@ -1,0 +1,150 @@
+package sqlite
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/talentforge/authd/internal/auth"
+)
+
+// insertEvent appends ev to the audit log through tx; a nil ev appends
+// nothing. Every method that takes an *auth.Event calls it last in its
+// transaction, once the change is known to have happened. Returns EInvalid
+// if ev.ID or a non-empty ev.UserID is not a canonical UUID, and EConflict if
+// an event with ev.ID exists.
+func insertEvent(ctx context.Context, tx execer, ev *auth.Event) error {
+	if ev == nil {
+		return nil
+	}
+	if !auth.ValidID(ev.ID) {
+		return auth.Errorf(auth.EInvalid, "The event id must be a UUID.")
+	}
+	var userID any // NULL when the event concerns no user
+	if ev.UserID != "" {
+		if !auth.ValidID(ev.UserID) {
+			return auth.Errorf(auth.EInvalid, "The event's user id must be a UUID.")
+		}
+		userID = ev.UserID
+	}
+	_, err := tx.ExecContext(ctx, `
+		INSERT INTO audit_events (id, at, type, actor_type, actor_id, user_id, resource,
+		                          ip, user_agent, outcome, reason)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		ev.ID, formatTime(ev.At), string(ev.Type), string(ev.ActorType), ev.ActorID, userID,
+		ev.Resource, ev.IP, ev.UserAgent, string(ev.Outcome), ev.Reason)
+	switch {
+	case isUnique(err):
+		return auth.Errorf(auth.EConflict, "An audit event with this id already exists.")
+	case err != nil:
+		return fmt.Errorf("sqlite: insert audit event: %w", err)
+	}
+	return nil
+}
+
+// AppendEvent appends ev to the audit log on its own, for events that change
+// nothing else (a failed login); a nil ev appends nothing. Returns EInvalid if
+// ev.ID or a non-empty ev.UserID is not a canonical UUID, and EConflict if an
+// event with ev.ID exists.
+func (db *DB) AppendEvent(ctx context.Context, ev *auth.Event) error {
+	// One statement is atomic on its own: no transaction needed.
+	return insertEvent(ctx, db.db, ev)
+}
+
+// eventColumns is the select list of audit_events e.
+const eventColumns = `e.id, e.at, e.type, e.actor_type, e.actor_id, coalesce(e.user_id, ''),
+	e.resource, e.ip, e.user_agent, e.outcome, e.reason`
+
+func scanEvent(row scanner) (*auth.Event, error) {
+	var (
+		ev                          auth.Event
+		at, typ, actorType, outcome string
+	)
+	err := row.Scan(&ev.ID, &at, &typ, &actorType, &ev.ActorID, &ev.UserID,
+		&ev.Resource, &ev.IP, &ev.UserAgent, &outcome, &ev.Reason)
+	if err != nil {
+		return nil, err
+	}
+	if ev.At, err = parseTime(at); err != nil {
+		return nil, err
+	}
+	ev.Type, ev.ActorType, ev.Outcome = auth.EventType(typ), auth.ActorType(actorType), auth.Outcome(outcome)
+	return &ev, nil
+}
+
+// ListEvents returns at most f.Limit audit events, newest (greatest id)
+// first: those that f.UserID caused or that concern f.UserID, of type f.Type,
+// with f.Since <= At < f.Until, and with ids less than f.Before, each filter
+// applying only when set. Returns EInvalid if f.Limit is not positive or
+// f.Before is not a canonical UUID.
+func (db *DB) ListEvents(ctx context.Context, f auth.EventFilter) ([]*auth.Event, error) {
+	if f.Limit <= 0 {
+		return nil, auth.Errorf(auth.EInvalid, "The limit must be positive.")
+	}
+	if f.Before != "" && !auth.ValidID(f.Before) {
+		return nil, auth.Errorf(auth.EInvalid, "The cursor must be an event id.")
+	}
+	var w where
+	if f.Type != "" {
+		w.add("e.type = ?", string(f.Type))
+	}
+	if !f.Since.IsZero() {
+		w.add("e.at >= ?", formatTime(f.Since))
+	}
+	if !f.Until.IsZero() {
+		w.add("e.at < ?", formatTime(f.Until))
+	}
+	if f.Before != "" {
+		// Canonical UUID text orders like the UUID: see migration 00002.
+		w.add("e.id < ?", f.Before)
+	}
+	query := `SELECT ` + eventColumns + ` FROM audit_events e WHERE ` + w.String() + `
+		ORDER BY e.id DESC LIMIT ?`
+	args := slices.Concat(w.args, []any{f.Limit})
+	if f.UserID != "" {
+		// "actor_id = ? OR user_id = ?" would read every event of the user
+		// to sort them. Each half instead reads its own index newest first
+		// and stops after a page; UNION drops the events that are in both
+		// (a user acting on themselves) and the outer ORDER BY keeps the
+		// newest page.
+		half := func(column string) string {
+			return `SELECT * FROM (SELECT ` + eventColumns + ` FROM audit_events e
+				WHERE ` + column + ` = ? AND ` + w.String() + ` ORDER BY e.id DESC LIMIT ?)`
+		}
+		query = half("e.actor_id") + ` UNION ` + half("e.user_id") + ` ORDER BY 1 DESC LIMIT ?`
+		halfArgs := slices.Concat([]any{f.UserID}, w.args, []any{f.Limit})
+		args = slices.Concat(halfArgs, halfArgs, []any{f.Limit})
+	}
+	rows, err := db.db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: list events: %w", err)
+	}
+	defer rows.Close()
+	var events []*auth.Event
+	for rows.Next() {
+		ev, err := scanEvent(rows)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: list events: %w", err)
+		}
+		events = append(events, ev)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: list events: %w", err)
+	}
+	return events, nil
+}
+
+// DeleteEventsBefore removes the audit events with At before before and
+// returns how many it removed.
+func (db *DB) DeleteEventsBefore(ctx context.Context, before time.Time) (int64, error) {
+	res, err := db.db.ExecContext(ctx, `DELETE FROM audit_events WHERE at < ?`, formatTime(before))
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: delete events: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: delete events: %w", err)
+	}
+	return n, nil
+}

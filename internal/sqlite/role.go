@@ -1,0 +1,272 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/talentforge/authd/internal/auth"
+)
+
+// GrantRole gives the user role and sets the user's UpdatedAt to at.
+// Granting a role the user holds changes nothing and records no event.
+// Returns ENotFound for an unknown user and EInvalid for an unknown role.
+func (db *DB) GrantRole(ctx context.Context, userID, role string, at time.Time, ev *auth.Event) error {
+	if !auth.ValidID(userID) {
+		return auth.Errorf(auth.ENotFound, "User not found.")
+	}
+	return db.inTx(ctx, func(tx *sql.Tx) error {
+		// Checked apart because SQLite's foreign-key error doesn't say which
+		// reference failed; BEGIN IMMEDIATE keeps both rows from going away
+		// before the insert.
+		var userExists, roleExists bool
+		err := tx.QueryRowContext(ctx, `
+			SELECT EXISTS (SELECT 1 FROM users WHERE id = ?), EXISTS (SELECT 1 FROM roles WHERE name = ?)`,
+			userID, role).Scan(&userExists, &roleExists)
+		switch {
+		case err != nil:
+			return fmt.Errorf("sqlite: grant role: %w", err)
+		case !userExists:
+			return auth.Errorf(auth.ENotFound, "User not found.")
+		case !roleExists:
+			return auth.Errorf(auth.EInvalid, "Unknown role %q.", role)
+		}
+		res, err := tx.ExecContext(ctx, `
+			INSERT INTO user_roles (user_id, role) VALUES (?, ?) ON CONFLICT DO NOTHING`, userID, role)
+		if err != nil {
+			return fmt.Errorf("sqlite: grant role: %w", err)
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return fmt.Errorf("sqlite: grant role: %w", err)
+		} else if n == 0 {
+			return nil // already held
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE users SET updated_at = ? WHERE id = ?`, formatTime(at), userID); err != nil {
+			return fmt.Errorf("sqlite: grant role: %w", err)
+		}
+		return insertEvent(ctx, tx, ev)
+	})
+}
+
+// RevokeRole takes role from the user and sets the user's UpdatedAt to at.
+// Revoking a role the user does not hold (an unknown role included) changes
+// nothing and records no event. Returns ENotFound for an unknown user, and
+// ELastAdmin when it would take admin from the last active user holding it.
+func (db *DB) RevokeRole(ctx context.Context, userID, role string, at time.Time, ev *auth.Event) error {
+	if !auth.ValidID(userID) {
+		return auth.Errorf(auth.ENotFound, "User not found.")
+	}
+	return db.inTx(ctx, func(tx *sql.Tx) error {
+		if role == auth.RoleAdmin {
+			if err := guardLastAdmin(ctx, tx, userID); err != nil {
+				return err
+			}
+		}
+		res, err := tx.ExecContext(ctx, `DELETE FROM user_roles WHERE user_id = ? AND role = ?`, userID, role)
+		if err != nil {
+			return fmt.Errorf("sqlite: revoke role: %w", err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return fmt.Errorf("sqlite: revoke role: %w", err)
+		}
+		if n == 0 {
+			// Not held: a no-op for a known user.
+			var exists bool
+			err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM users WHERE id = ?)`, userID).Scan(&exists)
+			switch {
+			case err != nil:
+				return fmt.Errorf("sqlite: revoke role: %w", err)
+			case !exists:
+				return auth.Errorf(auth.ENotFound, "User not found.")
+			}
+			return nil
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE users SET updated_at = ? WHERE id = ?`, formatTime(at), userID); err != nil {
+			return fmt.Errorf("sqlite: revoke role: %w", err)
+		}
+		return insertEvent(ctx, tx, ev)
+	})
+}
+
+// guardLastAdmin returns ELastAdmin if the user is active and holds the admin
+// role while no other active user does. Every transaction that could leave no
+// active admin (disabling or deleting a user, revoking admin) calls it before
+// its change. Every write transaction here begins IMMEDIATE, holding the
+// database's single write lock from its first statement to its end, so the
+// check and the change that follows it can't interleave with another
+// transaction's: of two that each take admin from one of the last two admins,
+// the second sees the first's change and fails.
+func guardLastAdmin(ctx context.Context, tx *sql.Tx, userID string) error {
+	var last bool
+	err := tx.QueryRowContext(ctx, `
+		SELECT EXISTS (
+			SELECT 1 FROM user_roles r JOIN users u ON u.id = r.user_id
+			WHERE r.role = ? AND u.status = ? AND u.id = ?
+		) AND NOT EXISTS (
+			SELECT 1 FROM user_roles r JOIN users u ON u.id = r.user_id
+			WHERE r.role = ? AND u.status = ? AND u.id <> ?
+		)`,
+		auth.RoleAdmin, string(auth.StatusActive), userID,
+		auth.RoleAdmin, string(auth.StatusActive), userID).Scan(&last)
+	if err != nil {
+		return fmt.Errorf("sqlite: last admin check: %w", err)
+	}
+	if last {
+		return auth.Errorf(auth.ELastAdmin, "The last active administrator can't be disabled, deleted or lose the admin role.")
+	}
+	return nil
+}
+
+// roleColumns is the select list of roles.
+const roleColumns = `name, description, permissions, builtin, created_at, updated_at`
+
+func scanRole(row scanner) (*auth.Role, error) {
+	var (
+		r                  auth.Role
+		perms, created, up string
+	)
+	err := row.Scan(&r.Name, &r.Description, &perms, &r.Builtin, &created, &up)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, auth.Errorf(auth.ENotFound, "Role not found.")
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal([]byte(perms), &r.Permissions); err != nil {
+		return nil, fmt.Errorf("sqlite: bad permissions %q: %w", perms, err)
+	}
+	// Rows written before roles became editable (the seeded admin role) hold
+	// an unsorted list.
+	r.Permissions = sortedStrings(r.Permissions)
+	if r.CreatedAt, err = parseTime(created); err != nil {
+		return nil, err
+	}
+	if r.UpdatedAt, err = parseTime(up); err != nil {
+		return nil, err
+	}
+	return &r, nil
+}
+
+// sortedStrings returns s sorted without duplicates, nil when empty.
+func sortedStrings(s []string) []string {
+	return slices.Compact(slices.Sorted(slices.Values(s)))
+}
+
+// jsonStrings encodes s as a JSON array, [] when s is nil.
+func jsonStrings(s []string) string {
+	if s == nil {
+		return "[]"
+	}
+	b, _ := json.Marshal(s) // can't fail for strings
+	return string(b)
+}
+
+// Roles returns every role, ordered by name.
+func (db *DB) Roles(ctx context.Context) ([]*auth.Role, error) {
+	rows, err := db.db.QueryContext(ctx, `SELECT `+roleColumns+` FROM roles ORDER BY name`)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: roles: %w", err)
+	}
+	defer rows.Close()
+	var roles []*auth.Role
+	for rows.Next() {
+		r, err := scanRole(rows)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: roles: %w", err)
+		}
+		roles = append(roles, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: roles: %w", err)
+	}
+	return roles, nil
+}
+
+// Role returns the named role, or ENotFound.
+func (db *DB) Role(ctx context.Context, name string) (*auth.Role, error) {
+	r, err := scanRole(db.db.QueryRowContext(ctx, `SELECT `+roleColumns+` FROM roles WHERE name = ?`, name))
+	if err != nil && auth.ErrorCode(err) == auth.EInternal {
+		return nil, fmt.Errorf("sqlite: role: %w", err)
+	}
+	return r, err
+}
+
+// CreateRole inserts r, its permissions sorted without duplicates. Returns
+// EConflict if the name is taken.
+func (db *DB) CreateRole(ctx context.Context, r *auth.Role, ev *auth.Event) error {
+	return db.inTx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `
+			INSERT INTO roles (name, description, permissions, builtin, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?)`,
+			r.Name, r.Description, jsonStrings(sortedStrings(r.Permissions)), r.Builtin,
+			formatTime(r.CreatedAt), formatTime(r.UpdatedAt))
+		switch {
+		case isUnique(err):
+			return auth.Errorf(auth.EConflict, "A role named %q already exists.", r.Name)
+		case err != nil:
+			return fmt.Errorf("sqlite: create role: %w", err)
+		}
+		return insertEvent(ctx, tx, ev)
+	})
+}
+
+// UpdateRole writes r's Description, Permissions (sorted without duplicates)
+// and UpdatedAt. Returns ENotFound.
+func (db *DB) UpdateRole(ctx context.Context, r *auth.Role, ev *auth.Event) error {
+	return db.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `
+			UPDATE roles SET description = ?, permissions = ?, updated_at = ? WHERE name = ?`,
+			r.Description, jsonStrings(sortedStrings(r.Permissions)), formatTime(r.UpdatedAt), r.Name)
+		if err := affectedOne(res, err, "update role", "Role not found."); err != nil {
+			return err
+		}
+		return insertEvent(ctx, tx, ev)
+	})
+}
+
+// DeleteRole removes the role and takes it from every user holding it,
+// returning their ids, sorted (their cached state must be dropped). The
+// holders' UpdatedAt is left alone. Returns ENotFound.
+func (db *DB) DeleteRole(ctx context.Context, name string, ev *auth.Event) ([]string, error) {
+	var holders []string
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		var exists bool
+		err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM roles WHERE name = ?)`, name).Scan(&exists)
+		switch {
+		case err != nil:
+			return fmt.Errorf("sqlite: delete role: %w", err)
+		case !exists:
+			return auth.Errorf(auth.ENotFound, "Role not found.")
+		}
+		// The grants go first: user_roles references the role.
+		rows, err := tx.QueryContext(ctx, `DELETE FROM user_roles WHERE role = ? RETURNING user_id`, name)
+		if err != nil {
+			return fmt.Errorf("sqlite: delete role: %w", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				return fmt.Errorf("sqlite: delete role: %w", err)
+			}
+			holders = append(holders, id)
+		}
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("sqlite: delete role: %w", err)
+		}
+		slices.Sort(holders)
+		if _, err := tx.ExecContext(ctx, `DELETE FROM roles WHERE name = ?`, name); err != nil {
+			return fmt.Errorf("sqlite: delete role: %w", err)
+		}
+		return insertEvent(ctx, tx, ev)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return holders, nil
+}
