@@ -79,6 +79,19 @@ func TestEndToEnd(t *testing.T) {
 	call(t, "POST", base+"/api/v1/auth/refresh", "", `{"refresh_token":"`+survivor.Refresh+`"}`).want(t, 200)
 	stop(t, srv)
 
+	// Bootstrap an administrator with the CLI, then administer everything
+	// over the documented endpoints.
+	bootstrap := exec.Command(bin, "users", "create", "--email", "root@example.com", "--role", "admin")
+	bootstrap.Env = append(os.Environ(), "AUTH_DATA_DIR="+dataDir, "AUTH_DATABASE_URL=", "AUTH_SECRET_KEY=")
+	bootstrap.Dir = t.TempDir()
+	bootstrap.Stdin = strings.NewReader(pw + "\n")
+	if out, err := bootstrap.CombinedOutput(); err != nil {
+		t.Fatalf("authd users create: %v\n%s", err, out)
+	}
+	srv = start(t, bin, dataDir, addr)
+	adminWalk(t, base, pw)
+	stop(t, srv)
+
 	if info, err := os.Stat(filepath.Join(dataDir, "secret.key")); err != nil || info.Mode().Perm() != 0o600 {
 		t.Errorf("generated secret: %v, %v", info, err)
 	}
@@ -214,4 +227,79 @@ func (r result) tokens(t *testing.T) tokens {
 		t.Fatalf("%s: no token pair in %s", r.what, r.body)
 	}
 	return tk
+}
+
+// adminWalk is what an operator does on day one: find a user, give them a
+// role, take it back, disable them, register a service client for a
+// resource server, and read the audit log, entirely over HTTP.
+func adminWalk(t *testing.T, base, pw string) {
+	t.Helper()
+	res := call(t, "POST", base+"/api/v1/auth/login", "", `{"email":"root@example.com","password":"`+pw+`"}`)
+	res.want(t, 200)
+	admin := res.tokens(t).Access
+	res = call(t, "POST", base+"/api/v1/auth/login", "", `{"email":"e2e@example.com","password":"`+pw+`"}`)
+	res.want(t, 200)
+	user := res.tokens(t).Access
+
+	var page struct {
+		Users []struct {
+			ID string `json:"id"`
+		} `json:"users"`
+	}
+	res = call(t, "GET", base+"/api/v1/users?email=E2E@&status=active", admin, "")
+	res.want(t, 200)
+	if err := json.Unmarshal(res.body, &page); err != nil || len(page.Users) != 1 {
+		t.Fatalf("user search: %s", res.body)
+	}
+	id := page.Users[0].ID
+
+	call(t, "GET", base+"/api/v1/audit", user, "").want(t, 403)
+	call(t, "POST", base+"/api/v1/roles", admin, `{"name":"auditor","permissions":["audit:read"]}`).want(t, 201)
+	call(t, "PUT", base+"/api/v1/users/"+id+"/roles/auditor", admin, "").want(t, 204)
+	call(t, "GET", base+"/api/v1/audit?type=login.succeeded&limit=5", user, "").want(t, 200) // same token, new role
+	call(t, "DELETE", base+"/api/v1/users/"+id+"/roles/auditor", admin, "").want(t, 204)
+	call(t, "GET", base+"/api/v1/audit", user, "").want(t, 403)
+
+	res = call(t, "POST", base+"/api/v2/clients", admin, `{"name":"orders","scopes":["orders:read"]}`)
+	res.want(t, 201)
+	var client struct {
+		ID     string `json:"client_id"`
+		Secret string `json:"client_secret"`
+	}
+	if err := json.Unmarshal(res.body, &client); err != nil || client.Secret == "" {
+		t.Fatalf("client: %s", res.body)
+	}
+	form := func(path, body string) result {
+		req, _ := http.NewRequest("POST", base+path, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.SetBasicAuth(client.ID, client.Secret)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return result{resp.StatusCode, resp.Header, b, "POST " + path}
+	}
+	form("/api/v2/oauth/token", "grant_type=client_credentials").want(t, 200)
+	res = form("/api/v2/oauth/introspect", "token="+user)
+	res.want(t, 200)
+	if !strings.Contains(string(res.body), `"active":true`) {
+		t.Fatalf("introspection: %s", res.body)
+	}
+
+	// Disabling ends the user's sessions at once.
+	call(t, "PATCH", base+"/api/v1/users/"+id, admin, `{"status":"disabled"}`).want(t, 200)
+	call(t, "GET", base+"/api/v1/auth/verify", user, "").want(t, 401)
+	res = form("/api/v2/oauth/introspect", "token="+user)
+	if !strings.Contains(string(res.body), `"active":false`) {
+		t.Fatalf("introspection after disable: %s", res.body)
+	}
+	res = call(t, "GET", base+"/api/v1/audit?user_id="+id+"&type=user.disabled", admin, "")
+	res.want(t, 200)
+	if !strings.Contains(string(res.body), `"type":"user.disabled"`) {
+		t.Fatalf("audit: %s", res.body)
+	}
+	call(t, "GET", base+"/openapi.json", "", "").want(t, 200)
+	call(t, "GET", base+"/docs", "", "").want(t, 200)
 }
