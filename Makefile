@@ -1,5 +1,5 @@
 # Shortcuts; each target is one documented command.
-.PHONY: run test ci bench bench-embedded
+.PHONY: run test ci bench bench-embedded docs-assets
 
 run:            ## serve on :8080 with SQLite in ./data
 	go run ./cmd/authd
@@ -15,3 +15,6 @@ bench:          ## the load suite against PostgreSQL + Redis on loopback (see BE
 
 bench-embedded: ## the load suite against embedded SQLite + in-process cache
 	scripts/bench --embedded $(ARGS)
+
+docs-assets:    ## re-vendor Swagger UI for GET /docs into internal/httpapi/docs/ (needs npm)
+	scripts/vendor-swagger-ui

@@ -26,6 +26,7 @@ type route struct {
 	status   int    // the success status
 	response any    // the success body's type as a value, or nil for none
 	content  string // the success body's media type when not application/json
+	also     []int  // other statuses answered with the success body (readyz's 503)
 	errors   []int  // the error statuses the operation documents
 	style    errorStyle
 
@@ -36,9 +37,10 @@ type route struct {
 type access int
 
 const (
-	public access = iota // anyone
-	bearer               // Authorization: Bearer <a user's access token>
-	client               // a service client: HTTP Basic (client_secret_basic) or client_id/client_secret in the form (client_secret_post)
+	public         access = iota // anyone
+	bearer                       // Authorization: Bearer <a user's access token>
+	client                       // a service client: HTTP Basic (client_secret_basic) or client_id/client_secret in the form (client_secret_post)
+	optionalClient               // anyone; a service client may authenticate (and must, for some requests) as with client
 )
 
 // errorStyle is the shape of an endpoint's error bodies.

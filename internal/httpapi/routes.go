@@ -96,7 +96,7 @@ func (s *server) routeTable() []route {
 
 		// API v2: standards-shaped.
 		{method: "POST", path: "/api/v2/oauth/token", tag: "oauth", summary: "Token endpoint (RFC 6749): password, refresh_token and client_credentials grants",
-			body: tokenRequest{}, form: true, status: 200, response: oauthTokenJSON{}, style: errorsOAuth,
+			access: optionalClient, body: tokenRequest{}, form: true, status: 200, response: oauthTokenJSON{}, style: errorsOAuth,
 			errors: []int{400, 401, 413, 415, 429, 503}, serve: s.token},
 		{method: "POST", path: "/api/v2/oauth/introspect", tag: "oauth", summary: "Token introspection (RFC 7662)",
 			access: client, body: introspectRequest{}, form: true, status: 200, response: introspectionJSON{}, style: errorsOAuth,
@@ -129,10 +129,12 @@ func (s *server) routeTable() []route {
 			status: 200, response: map[string]any{}, serve: s.openAPIDocument},
 		{method: "GET", path: "/docs", tag: "discovery", summary: "Interactive API documentation",
 			status: 200, content: "text/html", serve: s.docsPage},
+		{method: "GET", path: "/docs/assets/{file}", tag: "discovery", summary: "A file of the documentation page (Swagger UI and its licences)",
+			status: 200, content: "*/*", errors: []int{404}, serve: s.docsAsset},
 		{method: "GET", path: "/healthz", tag: "operations", summary: "Liveness: the process is up",
 			status: 200, response: healthJSON{}, serve: s.healthz},
 		{method: "GET", path: "/readyz", tag: "operations", summary: "Readiness and the state of each dependency",
-			status: 200, response: readyJSON{}, errors: []int{503}, serve: s.readyz},
+			status: 200, response: readyJSON{}, also: []int{503}, serve: s.readyz},
 		{method: "GET", path: "/metrics", tag: "operations", summary: "Prometheus metrics",
 			status: 200, content: "text/plain", errors: []int{404}, serve: s.serveMetrics},
 	}
