@@ -44,7 +44,7 @@ type rolesJSON struct {
 }
 
 type roleRequest struct {
-	Name        string   `json:"name" doc:"1 to 64 characters: a-z first, then a-z 0-9 _ . : -"`
+	Name        string   `json:"name" jsonschema:"required" doc:"1 to 64 characters: a-z first, then a-z 0-9 _ . : -"`
 	Description string   `json:"description,omitempty"`
 	Permissions []string `json:"permissions,omitempty" doc:"users:read, users:write, roles:manage, sessions:manage, audit:read, clients:manage"`
 }

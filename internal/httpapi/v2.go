@@ -18,7 +18,7 @@ import (
 // their own error body.
 
 type clientRequest struct {
-	Name   string   `json:"name"`
+	Name   string   `json:"name" jsonschema:"required"`
 	Scopes []string `json:"scopes,omitempty" doc:"RFC 6749 scope tokens the client may request."`
 }
 
@@ -85,7 +85,7 @@ func (s *server) deleteClient(w http.ResponseWriter, r *http.Request, p *auth.Pr
 // tokenRequest holds the parameters of every OAuth endpoint; each reads the
 // ones it needs. Form-encoded and JSON bodies give the same values.
 type tokenRequest struct {
-	GrantType    string `json:"grant_type" form:"grant_type" doc:"password, refresh_token or client_credentials"`
+	GrantType    string `json:"grant_type" form:"grant_type" jsonschema:"required" doc:"password, refresh_token or client_credentials"`
 	Username     string `json:"username,omitempty" form:"username" doc:"password grant: the email address"`
 	Password     string `json:"password,omitempty" form:"password" doc:"password grant"`
 	RefreshToken string `json:"refresh_token,omitempty" form:"refresh_token" doc:"refresh_token grant"`
@@ -95,7 +95,7 @@ type tokenRequest struct {
 }
 
 type introspectRequest struct {
-	Token         string `json:"token" form:"token"`
+	Token         string `json:"token" form:"token" jsonschema:"required"`
 	TokenTypeHint string `json:"token_type_hint,omitempty" form:"token_type_hint" doc:"access_token or refresh_token"`
 	ClientID      string `json:"client_id,omitempty" form:"client_id" doc:"client_secret_post"`
 	ClientSecret  string `json:"client_secret,omitempty" form:"client_secret" doc:"client_secret_post"`

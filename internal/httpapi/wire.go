@@ -4,18 +4,18 @@ package httpapi
 // `doc` tags end up in the OpenAPI document.
 
 type registerRequest struct {
-	Email    string `json:"email" doc:"The account's email address; normalised (trimmed, lower-cased, NFC)."`
-	Password string `json:"password" doc:"8 to 1024 characters; common breached passwords are refused."`
+	Email    string `json:"email" jsonschema:"required" doc:"The account's email address; normalised (trimmed, lower-cased, NFC)."`
+	Password string `json:"password" jsonschema:"required" doc:"8 to 1024 characters; common breached passwords are refused."`
 	Name     string `json:"name,omitempty" doc:"Display name, at most 200 characters."`
 }
 
 type loginRequest struct {
-	Email    string `json:"email"`
-	Password string `json:"password"`
+	Email    string `json:"email" jsonschema:"required"`
+	Password string `json:"password" jsonschema:"required"`
 }
 
 type refreshRequest struct {
-	RefreshToken string `json:"refresh_token"`
+	RefreshToken string `json:"refresh_token" jsonschema:"required"`
 }
 
 type logoutRequest struct {
@@ -24,7 +24,7 @@ type logoutRequest struct {
 
 type changePasswordRequest struct {
 	CurrentPassword string `json:"current_password" doc:"Required for accounts that have a password."`
-	NewPassword     string `json:"new_password"`
+	NewPassword     string `json:"new_password" jsonschema:"required"`
 }
 
 type updateMeRequest struct {
