@@ -6,14 +6,12 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/talentforge/authd/internal/auth"
 	"github.com/talentforge/authd/internal/auth/authtest"
-	"github.com/talentforge/authd/internal/sqlite"
 )
 
 // The authorization matrix: every route that needs a permission, called by
@@ -39,15 +37,7 @@ type world struct {
 
 func newWorld(t *testing.T) *world {
 	t.Helper()
-	db, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "authd.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if err := db.MigrateUp(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	svc, tokens := authtest.NewService(t, db, authtest.Options{})
+	svc, tokens, db := newTestService(t)
 	w := &world{t: t, svc: svc, tokens: map[string]string{}}
 	w.srv = newServer(svc, tokens, db, Config{Issuer: authtest.Issuer}, slog.New(slog.DiscardHandler))
 	w.h = w.srv.handler()

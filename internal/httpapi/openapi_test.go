@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"path/filepath"
 	"reflect"
 	"regexp"
 	"slices"
@@ -26,7 +25,6 @@ import (
 
 	"github.com/talentforge/authd/internal/auth"
 	"github.com/talentforge/authd/internal/auth/authtest"
-	"github.com/talentforge/authd/internal/sqlite"
 )
 
 // docServer is a server on SQLite in a temporary directory whose access log
@@ -40,15 +38,7 @@ type docServer struct {
 
 func newDocServer(t *testing.T) *docServer {
 	t.Helper()
-	db, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "authd.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if err := db.MigrateUp(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	svc, keys := authtest.NewService(t, db, authtest.Options{})
+	svc, keys, db := newTestService(t)
 	rl := &routeLog{}
 	s := newServer(svc, keys, db, Config{Issuer: authtest.Issuer}, slog.New(rl))
 	return &docServer{server: s, h: s.handler(), svc: svc, routes: rl}

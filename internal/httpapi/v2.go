@@ -266,18 +266,28 @@ func (s *server) token(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func (s *server) introspect(w http.ResponseWriter, r *http.Request) error {
+// clientTokenRequest reads an introspection or revocation request and
+// authenticates its client.
+func (s *server) clientTokenRequest(w http.ResponseWriter, r *http.Request) (*auth.ServiceClient, *introspectRequest, error) {
 	noStore(w)
 	var in introspectRequest
 	if err := oauthParams(w, r, &in); err != nil {
-		return err
+		return nil, nil, err
 	}
 	c, err := s.authenticateClient(r, in.ClientID, in.ClientSecret)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	if in.Token == "" {
-		return auth.Errorf(auth.EInvalid, "token is required")
+		return nil, nil, auth.Errorf(auth.EInvalid, "token is required")
+	}
+	return c, &in, nil
+}
+
+func (s *server) introspect(w http.ResponseWriter, r *http.Request) error {
+	c, in, err := s.clientTokenRequest(w, r)
+	if err != nil {
+		return err
 	}
 	res, err := s.svc.Introspect(r.Context(), c, in.Token, in.TokenTypeHint)
 	if err != nil {
@@ -308,17 +318,9 @@ func (s *server) introspect(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *server) revoke(w http.ResponseWriter, r *http.Request) error {
-	noStore(w)
-	var in revokeRequest
-	if err := oauthParams(w, r, &in); err != nil {
-		return err
-	}
-	c, err := s.authenticateClient(r, in.ClientID, in.ClientSecret)
+	c, in, err := s.clientTokenRequest(w, r)
 	if err != nil {
 		return err
-	}
-	if in.Token == "" {
-		return auth.Errorf(auth.EInvalid, "token is required")
 	}
 	if err := s.svc.RevokeToken(r.Context(), c, in.Token, in.TokenTypeHint); err != nil {
 		return err
