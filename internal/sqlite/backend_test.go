@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
@@ -33,56 +32,6 @@ func TestRevokeTokenForgetsExpired(t *testing.T) {
 	for jti, want := range map[string]bool{"old": false, "recent": true, "live": true, "new": true, "unknown": false} {
 		if got, err := db.TokenRevoked(ctx, jti); err != nil || got != want {
 			t.Errorf("TokenRevoked(%q) = %v, %v; want %v", jti, got, err, want)
-		}
-	}
-}
-
-// TestGrantRoleWhileDeletingIt races granting a role with deleting it: the
-// grant either comes first, and its user is among the holders DeleteRole
-// returns, or finds the role gone; the role never survives with a holder.
-func TestGrantRoleWhileDeletingIt(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
-	db := mustOpen(t)
-	u := createUser(t, db)
-	for i := range 20 {
-		name := fmt.Sprintf("role%d", i)
-		ts := now()
-		if err := db.CreateRole(ctx, &auth.Role{Name: name, CreatedAt: ts, UpdatedAt: ts}, nil); err != nil {
-			t.Fatal(err)
-		}
-		var (
-			start     = make(chan struct{})
-			wg        sync.WaitGroup
-			errGrant  error
-			errDelete error
-			holders   []string
-		)
-		wg.Go(func() { <-start; errGrant = db.GrantRole(ctx, u, name, now(), nil) })
-		wg.Go(func() { <-start; holders, errDelete = db.DeleteRole(ctx, name, nil) })
-		close(start)
-		wg.Wait()
-		if errDelete != nil {
-			t.Fatalf("delete: %v", errDelete)
-		}
-		switch auth.ErrorCode(errGrant) {
-		case "":
-			if fmt.Sprint(holders) != fmt.Sprint([]string{u}) {
-				t.Fatalf("the grant succeeded but DeleteRole returned holders %v", holders)
-			}
-		case auth.EInvalid:
-			if len(holders) != 0 {
-				t.Fatalf("the grant found no role but DeleteRole returned holders %v", holders)
-			}
-		default:
-			t.Fatalf("grant: %v", errGrant)
-		}
-		got, err := db.User(ctx, u)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if fmt.Sprint(got.Roles) != fmt.Sprint([]string{auth.RoleUser}) {
-			t.Fatalf("roles after the race: %v", got.Roles)
 		}
 	}
 }

@@ -2,6 +2,7 @@ package authtest
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"sync"
 	"testing"
@@ -397,12 +398,15 @@ func testLastAdminDisabledDoesNotCount(t *testing.T, s Backend) {
 		t.Errorf("failed calls changed the last active admin (-want +got):\n%s", d)
 	}
 
-	// The disabled admin is not the last active one: it may lose the role,
-	// be updated and be deleted.
+	// The disabled admin is not the last active one: it may be disabled
+	// again, lose the role, and be deleted while holding it.
 	mustOK(t, s.UpdateUser(ctx, disabled(off), true, nil))
 	mustOK(t, s.RevokeRole(ctx, off.ID, auth.RoleAdmin, now(), nil))
 	mustOK(t, s.GrantRole(ctx, off.ID, auth.RoleAdmin, now(), nil))
 	mustOK(t, s.DeleteUser(ctx, off.ID, nil))
+	if d := diff(a, getUser(t, s, a.ID)); d != "" {
+		t.Errorf("changes to a disabled admin changed the last active admin (-want +got):\n%s", d)
+	}
 
 	// Enabled again, a disabled admin counts again.
 	other := newUser(t)
@@ -490,4 +494,76 @@ func testLastAdminConcurrently(t *testing.T, s Backend) {
 		}
 	}
 	wantEvents(t, s, log.want...)
+}
+
+// testGrantRoleWhileDeletingIt races granting a role with deleting it: the
+// grant either comes first, and its user is among the holders DeleteRole
+// returns, or finds the role gone; the role never survives with a holder.
+func testGrantRoleWhileDeletingIt(t *testing.T, s Backend) {
+	ctx := context.Background()
+	u := createUser(t, s)
+	for round := range 20 {
+		name := fmt.Sprintf("role%d", round)
+		createRole(t, s, name)
+		var (
+			start     = make(chan struct{})
+			wg        sync.WaitGroup
+			errGrant  error
+			errDelete error
+			holders   []string
+		)
+		wg.Go(func() { <-start; errGrant = s.GrantRole(ctx, u.ID, name, now(), nil) })
+		wg.Go(func() { <-start; holders, errDelete = s.DeleteRole(ctx, name, nil) })
+		close(start)
+		wg.Wait()
+		if errDelete != nil {
+			t.Fatalf("round %d: DeleteRole: %v", round, errDelete)
+		}
+		switch auth.ErrorCode(errGrant) {
+		case "":
+			if d := diff([]string{u.ID}, holders); d != "" {
+				t.Fatalf("round %d: the grant succeeded but DeleteRole returned other holders (-want +got):\n%s", round, d)
+			}
+		case auth.EInvalid:
+			if len(holders) != 0 {
+				t.Fatalf("round %d: the grant found no role but DeleteRole returned holders %q", round, holders)
+			}
+		default:
+			t.Fatalf("round %d: GrantRole: %v; want nil or %s", round, errGrant, auth.EInvalid)
+		}
+		if d := diff([]string{auth.RoleUser}, getUser(t, s, u.ID).Roles); d != "" {
+			t.Fatalf("round %d: roles after the race (-want +got):\n%s", round, d)
+		}
+	}
+}
+
+// testGrantAdminWhileDeleting races granting admin to a user with deleting
+// that user, which takes the last-admin guard's lock: the grant must never
+// deadlock with the deletion, only find the user gone or come first.
+func testGrantAdminWhileDeleting(t *testing.T, s Backend) {
+	ctx := context.Background()
+	admin := createAdmin(t, s) // so that the deletions pass the guard
+	for round := range 50 {
+		u := createUser(t, s)
+		var (
+			start               = make(chan struct{})
+			wg                  sync.WaitGroup
+			errGrant, errDelete error
+		)
+		wg.Go(func() { <-start; errGrant = s.GrantRole(ctx, u.ID, auth.RoleAdmin, now(), nil) })
+		wg.Go(func() { <-start; errDelete = s.DeleteUser(ctx, u.ID, nil) })
+		close(start)
+		wg.Wait()
+		if c := auth.ErrorCode(errGrant); c != "" && c != auth.ENotFound {
+			t.Fatalf("round %d: GrantRole: %v; want nil or %s", round, errGrant, auth.ENotFound)
+		}
+		if errDelete != nil {
+			t.Fatalf("round %d: DeleteUser: %v", round, errDelete)
+		}
+		_, err := s.User(ctx, u.ID)
+		wantCode(t, err, auth.ENotFound)
+	}
+	if !activeAdmin(t, s, admin.ID) {
+		t.Error("the bystanding admin is no longer an active admin")
+	}
 }

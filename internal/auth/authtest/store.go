@@ -81,6 +81,8 @@ func TestStore(t *testing.T, open func(t *testing.T) Backend) {
 		{"DeleteRole", testDeleteRole},
 		{"GrantRole", testGrantRole},
 		{"RevokeRole", testRevokeRole},
+		{"GrantRoleWhileDeletingIt", testGrantRoleWhileDeletingIt},
+		{"GrantAdminWhileDeleting", testGrantAdminWhileDeleting},
 		{"LastAdminRevokeRole", testLastAdminRevokeRole},
 		{"LastAdminDisable", testLastAdminDisable},
 		{"LastAdminDelete", testLastAdminDelete},
