@@ -20,10 +20,14 @@ func ValidID(id string) bool {
 
 // SortedRoles returns roles sorted with duplicates removed, without changing
 // the argument.
-func SortedRoles(roles []string) []string {
-	roles = slices.Clone(roles)
-	slices.Sort(roles)
-	return slices.Compact(roles)
+func SortedRoles(roles []string) []string { return sortedSet(roles) }
+
+// sortedSet returns xs sorted with duplicates removed, without changing the
+// argument.
+func sortedSet(xs []string) []string {
+	xs = slices.Clone(xs)
+	slices.Sort(xs)
+	return slices.Compact(xs)
 }
 
 // CheckNew returns EInvalid if u can't be inserted: an id that is not a

@@ -66,7 +66,6 @@ func (s *Service) CreateClient(ctx context.Context, p *Principal, in ClientInput
 		CreatedBy: p.UserID, CreatedAt: now,
 	}
 	ev := newEvent(EventClientCreated, now, Client{}).byPrincipal(p).about("", c.ID)
-	ev.UserID = ""
 	if err := s.store.CreateClient(ctx, c, ev); err != nil {
 		return nil, "", err
 	}
@@ -86,7 +85,7 @@ func checkScopes(scopes []string) ([]string, error) {
 				truncate(sc, maxScopeLength), maxScopeLength)
 		}
 	}
-	return SortedRoles(scopes), nil
+	return sortedSet(scopes), nil
 }
 
 // validScope reports whether sc is a scope-token (RFC 6749 §3.3).
@@ -124,7 +123,6 @@ func (s *Service) DeleteClient(ctx context.Context, p *Principal, id string) err
 		return errClientNotFound
 	}
 	ev := newEvent(EventClientDeleted, s.now(), Client{}).byPrincipal(p).about("", id)
-	ev.UserID = ""
 	if err := s.store.DeleteClient(ctx, id, ev); err != nil {
 		return notFoundAs(err, errClientNotFound)
 	}
@@ -210,7 +208,7 @@ func (s *Service) ClientToken(ctx context.Context, c *ServiceClient, scope strin
 			}
 			granted = append(granted, sc)
 		}
-		granted = SortedRoles(granted)
+		granted = sortedSet(granted)
 	}
 	scope = strings.Join(granted, " ")
 	access, claims, err := s.tokens.Issue(ctx, AccessClaims{ClientID: c.ID, Scope: scope})

@@ -130,17 +130,23 @@ func rolePermissions(r *Role) []Permission {
 	return r.Permissions
 }
 
-// Roles returns every role. Needs roles:manage.
+// Roles returns every role, admin with every permission. Needs
+// roles:manage.
 func (s *Service) Roles(ctx context.Context, p *Principal) ([]*Role, error) {
 	if err := s.require(ctx, p, PermRolesManage); err != nil {
 		return nil, err
 	}
-	return s.store.Roles(ctx)
+	roles, err := s.store.Roles(ctx)
+	for _, r := range roles {
+		r.Permissions = rolePermissions(r)
+	}
+	return roles, err
 }
 
 var errRoleNotFound = Errorf(ENotFound, "role not found")
 
-// Role returns the named role. Needs roles:manage. Returns ENotFound.
+// Role returns the named role, admin with every permission. Needs
+// roles:manage. Returns ENotFound.
 func (s *Service) Role(ctx context.Context, p *Principal, name string) (*Role, error) {
 	if err := s.require(ctx, p, PermRolesManage); err != nil {
 		return nil, err
@@ -149,17 +155,21 @@ func (s *Service) Role(ctx context.Context, p *Principal, name string) (*Role, e
 		return nil, errRoleNotFound
 	}
 	r, err := s.store.Role(ctx, name)
-	return r, notFoundAs(err, errRoleNotFound)
+	if err != nil {
+		return nil, notFoundAs(err, errRoleNotFound)
+	}
+	r.Permissions = rolePermissions(r)
+	return r, nil
 }
 
-// RoleInput is the body of a role creation; RolePatch of an edit (nil
-// leaves a field unchanged).
+// RoleInput is what a role is created from.
 type RoleInput struct {
 	Name        string
 	Description string
 	Permissions []string
 }
 
+// RolePatch is an edit of a role; nil leaves a field unchanged.
 type RolePatch struct {
 	Description *string
 	Permissions *[]string
@@ -183,7 +193,7 @@ func checkPermissions(perms []string) ([]Permission, error) {
 			return nil, Errorf(EInvalid, "unknown permission %q (known: %s)", truncate(p, 64), strings.Join(Permissions(), ", "))
 		}
 	}
-	return SortedRoles(perms), nil
+	return sortedSet(perms), nil
 }
 
 // CreateRole creates a role. Needs roles:manage and every permission the role

@@ -84,9 +84,6 @@ type auditPageJSON struct {
 
 func toRoleJSON(r *auth.Role) roleJSON {
 	perms := r.Permissions
-	if r.Name == auth.RoleAdmin {
-		perms = auth.Permissions()
-	}
 	if perms == nil {
 		perms = []string{}
 	}
