@@ -3,6 +3,7 @@ package auth_test
 import (
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/talentforge/authd/internal/auth"
 	"github.com/talentforge/authd/internal/auth/authtest"
@@ -129,5 +130,39 @@ func TestAuditRecordsTheFlows(t *testing.T) {
 	failed, _, err := e.svc.Audit(ctx, adm, auth.AuditQuery{Type: auth.EventLoginFailed})
 	if err != nil || len(failed) != 2 || failed[0].UserID != "" {
 		t.Fatalf("failed logins: %+v %v", failed, err)
+	}
+}
+
+func TestPurgeAudit(t *testing.T) {
+	e := newEnv(t, authtest.Options{})
+	ctx := t.Context()
+	_, adm := e.admin(t, "root@example.com")
+	e.register(t, "old@example.com")
+	e.clock.Advance(91 * 24 * time.Hour)
+	e.register(t, "new@example.com")
+
+	if n, err := e.svc.PurgeAudit(ctx, 0); n != 0 || err != nil {
+		t.Fatalf("retention 0 deleted %d (%v); it keeps everything", n, err)
+	}
+	n, err := e.svc.PurgeAudit(ctx, 90*24*time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The first signing key's key.rotated, root's creation and login, old's
+	// sign-up and login.
+	if n != 5 {
+		t.Errorf("purged %d events, want 5", n)
+	}
+	events, _, err := e.svc.Audit(ctx, adm, auth.AuditQuery{Limit: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ev := range events {
+		if ev.At.Before(e.clock.Now().Add(-90 * 24 * time.Hour)) {
+			t.Errorf("an event older than the retention survived: %+v", ev)
+		}
+	}
+	if len(events) != 2 {
+		t.Errorf("%d events left, want new's sign-up and login", len(events))
 	}
 }
