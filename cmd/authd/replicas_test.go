@@ -20,9 +20,10 @@ import (
 
 // replica is one authd instance wired exactly as `authd serve` wires it.
 type replica struct {
-	t   *testing.T
-	app *app
-	srv *httptest.Server
+	t    *testing.T
+	app  *app
+	srv  *httptest.Server
+	vars map[string]string // the AUTH_* variables it was started with
 }
 
 // startReplicas starts n authd instances over one migrated PostgreSQL schema
@@ -67,7 +68,7 @@ func startReplicas(t *testing.T, n int, redisURL string, extra map[string]string
 			a.Close()
 			db.Close()
 		})
-		rs = append(rs, &replica{t: t, app: a, srv: srv})
+		rs = append(rs, &replica{t: t, app: a, srv: srv, vars: vars})
 	}
 	return rs
 }
@@ -165,6 +166,61 @@ func TestReplicasShareRevocationAndLockouts(t *testing.T) {
 			}
 			if status, state := a.redisCheck(); status != 200 || state != "ok" {
 				t.Fatalf("readyz: %d redis=%q", status, state)
+			}
+		})
+	}
+}
+
+// TestReplicasSharePrivilegeChanges: a role granted, edited or revoked
+// through one replica decides the next request on the other, whose role
+// catalog and session entries were warm.
+func TestReplicasSharePrivilegeChanges(t *testing.T) {
+	for name, url := range map[string]func(testing.TB) string{"redis": redistest.URL, "redis-cluster": redistest.ClusterURL} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			rs := startReplicas(t, 2, url(t), nil)
+			a, b := rs[0], rs[1]
+			if out, err := cli(t, a.vars, "an admin passphrase\n", "users", "create", "--email", "root@example.com", "--role", "admin"); err != nil {
+				t.Fatalf("users create: %v\n%s", err, out)
+			}
+			_, admin := a.login("root@example.com", "an admin passphrase")
+			access, _ := b.register("ada@example.com")
+			_, me, _ := b.call("GET", "/api/v1/users/me", access, nil)
+			id, _ := me["id"].(string)
+
+			audit := func(r *replica) int {
+				status, _, _ := r.call("GET", "/api/v1/audit?limit=1", access, nil)
+				return status
+			}
+			step := func(what string, r *replica, method, path string, body any, want int) {
+				t.Helper()
+				if status, out, _ := r.call(method, path, admin, body); status != want {
+					t.Fatalf("%s: %d %v", what, status, out)
+				}
+			}
+			if audit(b) != http.StatusForbidden { // warms b's cache
+				t.Fatal("a plain user read the audit log")
+			}
+			step("create role", a, "POST", "/api/v1/roles", map[string]any{"name": "auditor", "permissions": []string{"audit:read"}}, 201)
+			step("grant", a, "PUT", "/api/v1/users/"+id+"/roles/auditor", nil, 204)
+			if got := audit(b); got != http.StatusOK {
+				t.Fatalf("after a grant on the other replica: %d, want 200", got)
+			}
+			step("edit role", a, "PATCH", "/api/v1/roles/auditor", map[string]any{"permissions": []string{}}, 200)
+			if got := audit(b); got != http.StatusForbidden {
+				t.Fatalf("after the role lost audit:read on the other replica: %d, want 403", got)
+			}
+			step("restore role", a, "PATCH", "/api/v1/roles/auditor", map[string]any{"permissions": []string{"audit:read"}}, 200)
+			if got := audit(b); got != http.StatusOK {
+				t.Fatalf("after the role regained audit:read: %d, want 200", got)
+			}
+			step("revoke", a, "DELETE", "/api/v1/users/"+id+"/roles/auditor", nil, 204)
+			if got := audit(b); got != http.StatusForbidden {
+				t.Fatalf("after a revoke on the other replica: %d, want 403", got)
+			}
+			step("disable", a, "PATCH", "/api/v1/users/"+id, map[string]any{"status": "disabled"}, 200)
+			if got := b.verify(access); got != http.StatusUnauthorized {
+				t.Fatalf("after disabling on the other replica: verify %d, want 401", got)
 			}
 		})
 	}
