@@ -14,6 +14,8 @@ import (
 	"unicode"
 
 	"github.com/invopop/jsonschema"
+
+	"github.com/talentforge/authd/internal/auth"
 )
 
 // apiVersion is the version of the API the OpenAPI document describes
@@ -200,6 +202,12 @@ func newOpenAPI(table []route, issuer string) *oaDocument {
 		g.schema(v, false)
 	}
 
+	for i := range table {
+		for name, desc := range table[i].headers {
+			doc.Components.Headers[name] = oaHeader{Description: desc, Schema: &jsonschema.Schema{Type: "string"}}
+		}
+	}
+
 	seenTag := map[string]bool{}
 	for i := range table {
 		rt := &table[i]
@@ -319,6 +327,12 @@ func (g *schemaGen) operation(rt *route, path string, params []string) *oaOperat
 	case rt.content != "":
 		success.Content = map[string]oaMediaType{mediaType: {Schema: &jsonschema.Schema{Type: "string"}}}
 	}
+	for name := range rt.headers {
+		if success.Headers == nil {
+			success.Headers = map[string]oaRef{}
+		}
+		success.Headers[name] = oaRef{Ref: "#/components/headers/" + name}
+	}
 	op.Responses[strconv.Itoa(rt.status)] = success
 	for _, status := range rt.also {
 		also := success
@@ -433,6 +447,7 @@ func (g *schemaGen) schema(v any, request bool) *jsonschema.Schema {
 		RequiredFromJSONSchemaTags: request,
 		Namer:                      func(t reflect.Type) string { return g.name(t, request) },
 		LookupComment:              docTag,
+		Mapper:                     errorCodeSchema,
 	}
 	root := r.ReflectFromType(t)
 	defs := root.Definitions
@@ -588,4 +603,22 @@ func nullable(s *jsonschema.Schema) *jsonschema.Schema {
 		AnyOf:       []*jsonschema.Schema{s, {Type: "null"}},
 		Description: desc,
 	}
+}
+
+// errorCodeSchema lists every error code in the schema of auth.Code, so
+// clients see the codes they can branch on.
+func errorCodeSchema(t reflect.Type) *jsonschema.Schema {
+	if t != reflect.TypeFor[auth.Code]() {
+		return nil
+	}
+	codes := make([]string, 0, len(statusByCode))
+	for c := range statusByCode {
+		codes = append(codes, string(c))
+	}
+	slices.Sort(codes)
+	s := &jsonschema.Schema{Type: "string", Description: "A stable, machine-readable error code."}
+	for _, c := range codes {
+		s.Enum = append(s.Enum, c)
+	}
+	return s
 }

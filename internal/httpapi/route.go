@@ -23,11 +23,12 @@ type route struct {
 	optional bool // the body may be empty
 	form     bool // the body may also be application/x-www-form-urlencoded
 
-	status   int    // the success status
-	response any    // the success body's type as a value, or nil for none
-	content  string // the success body's media type when not application/json
-	also     []int  // other statuses answered with the success body (readyz's 503)
-	errors   []int  // the error statuses the operation documents
+	status   int               // the success status
+	response any               // the success body's type as a value, or nil for none
+	content  string            // the success body's media type when not application/json
+	headers  map[string]string // response headers of a success, with their descriptions
+	also     []int             // other statuses answered with the success body (readyz's 503)
+	errors   []int             // the error statuses the operation documents
 	style    errorStyle
 
 	serve handlerFunc

@@ -38,7 +38,13 @@ func (s *server) routeTable() []route {
 			access: bearer, body: changePasswordRequest{}, status: 204,
 			errors: with(errsPublic, 401, 429, 503), serve: s.authed(s.changePassword)},
 		{method: "GET", path: "/api/v1/auth/verify", tag: "auth", summary: "Forward authentication for gateways",
-			access: bearer, status: 200, response: verifyJSON{}, errors: errsBearer, serve: s.authed(s.verify)},
+			access: bearer, status: 200, response: verifyJSON{}, errors: errsBearer, serve: s.authed(s.verify),
+			headers: map[string]string{
+				"X-Auth-User-Id":        "The user's id, for the upstream service.",
+				"X-Auth-Session-Id":     "The session's id.",
+				"X-Auth-Roles":          "The user's current roles, comma-separated.",
+				"X-Auth-Email-Verified": "true or false.",
+			}},
 
 		// API v1: the caller's own account.
 		{method: "GET", path: "/api/v1/users/me", tag: "users", summary: "The caller's account",
