@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"strings"
 )
 
 // Administration of other users' accounts. Every method checks its
@@ -107,13 +108,18 @@ func (s *Service) UpdateUser(ctx context.Context, p *Principal, id string, patch
 	}
 	typ := EventUserUpdated
 	endSessions := false
+	var changed []string // recorded as the event's reason
 	if patch.Name != nil {
-		if u.Name, err = NormalizeName(*patch.Name); err != nil {
+		name, err := NormalizeName(*patch.Name)
+		if err != nil {
 			return nil, err
 		}
+		if name != u.Name {
+			u.Name, changed = name, append(changed, "name")
+		}
 	}
-	if patch.EmailVerified != nil {
-		u.EmailVerified = *patch.EmailVerified
+	if patch.EmailVerified != nil && *patch.EmailVerified != u.EmailVerified {
+		u.EmailVerified, changed = *patch.EmailVerified, append(changed, "email_verified")
 	}
 	if patch.Status != nil && *patch.Status != u.Status {
 		switch *patch.Status {
@@ -124,10 +130,11 @@ func (s *Service) UpdateUser(ctx context.Context, p *Principal, id string, patch
 		default:
 			return nil, Errorf(EInvalid, "status must be active or disabled")
 		}
-		u.Status = *patch.Status
+		u.Status, changed = *patch.Status, append(changed, "status")
 	}
 	u.UpdatedAt = s.now()
 	ev := newEvent(typ, u.UpdatedAt, Client{}).byPrincipal(p).about(u.ID, "")
+	ev.Reason = strings.Join(changed, ",")
 	switch err := s.store.UpdateUser(ctx, u, endSessions, ev); ErrorCode(err) {
 	case "":
 	case ENotFound:

@@ -166,3 +166,27 @@ func TestPurgeAudit(t *testing.T) {
 		t.Errorf("%d events left, want new's sign-up and login", len(events))
 	}
 }
+
+// TestAdminEditsAreAudited: an administrator's edit names the fields it
+// changed; disabling is its own event type.
+func TestAdminEditsAreAudited(t *testing.T) {
+	e := newEnv(t, authtest.Options{})
+	ctx := t.Context()
+	_, adm := e.admin(t, "root@example.com")
+	u, _ := e.register(t, "ada@example.com")
+	name, yes, off := "Ada", true, auth.StatusDisabled
+	if _, err := e.svc.UpdateUser(ctx, adm, u.ID, auth.UserPatch{Name: &name, EmailVerified: &yes}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.UpdateUser(ctx, adm, u.ID, auth.UserPatch{Status: &off, Name: &name}); err != nil {
+		t.Fatal(err)
+	}
+	events, _, err := e.svc.Audit(ctx, adm, auth.AuditQuery{UserID: u.ID, Limit: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := fmt.Sprintf("%s/%s %s/%s", events[1].Type, events[1].Reason, events[0].Type, events[0].Reason)
+	if want := "user.updated/name,email_verified user.disabled/status"; got != want || events[0].ActorID != adm.UserID {
+		t.Errorf("events %q by %s, want %q by the admin", got, events[0].ActorID, want)
+	}
+}

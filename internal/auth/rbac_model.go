@@ -57,7 +57,7 @@ type EventType string
 const (
 	EventUserRegistered     EventType = "user.registered"      // self sign-up
 	EventUserCreated        EventType = "user.created"         // by an operator (authd users create)
-	EventUserUpdated        EventType = "user.updated"         // profile or admin edit
+	EventUserUpdated        EventType = "user.updated"         // profile or admin edit; Reason lists the fields changed
 	EventUserDisabled       EventType = "user.disabled"        // sessions ended with it
 	EventUserEnabled        EventType = "user.enabled"         //
 	EventUserDeleted        EventType = "user.deleted"         // by the user or an admin

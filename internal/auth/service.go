@@ -599,6 +599,7 @@ func (s *Service) UpdateMe(ctx context.Context, p *Principal, patch ProfilePatch
 	u.Name = name
 	u.UpdatedAt = s.now()
 	ev := newEvent(EventUserUpdated, u.UpdatedAt, Client{}).byPrincipal(p)
+	ev.Reason = "name"
 	if err := s.store.UpdateUser(ctx, u, false, ev); err != nil {
 		return nil, notFoundAs(err, errSessionEnded)
 	}
