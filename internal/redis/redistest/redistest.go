@@ -9,6 +9,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"net"
 	"net/url"
 	"os"
@@ -98,10 +99,11 @@ func stripCluster(raw string) string {
 // Server is a redis-server process owned by one test, on a free loopback
 // port, keeping nothing on disk. It is shut down when the test ends.
 type Server struct {
-	tb   testing.TB
-	Port int
-	dir  string
-	cmd  *exec.Cmd
+	tb     testing.TB
+	Port   int
+	dir    string
+	cmd    *exec.Cmd
+	exited chan struct{} // closed when cmd has exited
 }
 
 // StartServer starts a private redis-server. The test fails if the binary is
@@ -111,10 +113,19 @@ func StartServer(tb testing.TB) *Server {
 	if _, err := exec.LookPath("redis-server"); err != nil {
 		tb.Fatalf("redis-server not found: %v", err)
 	}
-	s := &Server{tb: tb, Port: freePort(tb), dir: tb.TempDir()}
-	s.Start()
+	s := &Server{tb: tb, dir: tb.TempDir()}
 	tb.Cleanup(s.Stop)
-	return s
+	// Another process can take the free port before redis-server binds it;
+	// then try another.
+	var err error
+	for range 3 {
+		s.Port = freePort(tb)
+		if err = s.start(); err == nil {
+			return s
+		}
+	}
+	tb.Fatal(err)
+	return nil
 }
 
 // URL is the server's redis:// URL.
@@ -123,29 +134,51 @@ func (s *Server) URL() string { return "redis://127.0.0.1:" + strconv.Itoa(s.Por
 // Start starts the server (again) on the same port and waits until it answers.
 func (s *Server) Start() {
 	s.tb.Helper()
+	if err := s.start(); err != nil {
+		s.tb.Fatal(err)
+	}
+}
+
+func (s *Server) start() error {
 	if s.cmd != nil {
-		return
+		return nil
 	}
 	cmd := exec.Command("redis-server", "--port", strconv.Itoa(s.Port), "--bind", "127.0.0.1",
 		"--save", "", "--appendonly", "no", "--dir", s.dir, "--daemonize", "no",
 		"--logfile", filepath.Join(s.dir, "redis.log"))
 	if err := cmd.Start(); err != nil {
-		s.tb.Fatalf("start redis-server: %v", err)
+		return fmt.Errorf("start redis-server: %w", err)
 	}
-	s.cmd = cmd
+	s.cmd, s.exited = cmd, make(chan struct{})
+	go func(done chan struct{}) { _ = cmd.Wait(); close(done) }(s.exited)
 	rdb := goredis.NewClient(&goredis.Options{Addr: s.addr(), MaxRetries: -1})
 	defer rdb.Close()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(20 * time.Second)
 	for time.Now().Before(deadline) {
 		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 		err := rdb.Ping(ctx).Err()
 		cancel()
 		if err == nil {
-			return
+			return nil
 		}
-		time.Sleep(20 * time.Millisecond)
+		select {
+		case <-s.exited:
+			s.cmd = nil
+			return fmt.Errorf("redis-server on port %d exited during start-up; its log:\n%s", s.Port, s.log())
+		case <-time.After(20 * time.Millisecond):
+		}
 	}
-	s.tb.Fatalf("redis-server on port %d did not answer within 10s", s.Port)
+	s.Stop()
+	return fmt.Errorf("redis-server on port %d did not answer within 20s; its log:\n%s", s.Port, s.log())
+}
+
+// log returns the end of the server's log file, for failure messages.
+func (s *Server) log() string {
+	b, _ := os.ReadFile(filepath.Join(s.dir, "redis.log"))
+	if len(b) > 2000 {
+		b = b[len(b)-2000:]
+	}
+	return string(b)
 }
 
 // Stop kills the server (as a crash would: nothing is saved) and waits for
@@ -155,7 +188,7 @@ func (s *Server) Stop() {
 		return
 	}
 	_ = s.cmd.Process.Kill()
-	_ = s.cmd.Wait()
+	<-s.exited
 	s.cmd = nil
 }
 
