@@ -18,16 +18,10 @@ func ValidID(id string) bool {
 	return err == nil && u.String() == id
 }
 
-// SortedRoles returns roles sorted with duplicates removed, without changing
-// the argument.
-func SortedRoles(roles []string) []string { return sortedSet(roles) }
-
-// sortedSet returns xs sorted with duplicates removed, without changing the
-// argument.
-func sortedSet(xs []string) []string {
-	xs = slices.Clone(xs)
-	slices.Sort(xs)
-	return slices.Compact(xs)
+// SortedSet returns xs (role names, permissions, scopes) sorted with
+// duplicates removed, nil when empty, without changing the argument.
+func SortedSet(xs []string) []string {
+	return slices.Compact(slices.Sorted(slices.Values(xs)))
 }
 
 // CheckNew returns EInvalid if u can't be inserted: an id that is not a

@@ -85,7 +85,7 @@ func checkScopes(scopes []string) ([]string, error) {
 				truncate(sc, maxScopeLength), maxScopeLength)
 		}
 	}
-	return sortedSet(scopes), nil
+	return SortedSet(scopes), nil
 }
 
 // validScope reports whether sc is a scope-token (RFC 6749 §3.3).
@@ -208,7 +208,7 @@ func (s *Service) ClientToken(ctx context.Context, c *ServiceClient, scope strin
 			}
 			granted = append(granted, sc)
 		}
-		granted = sortedSet(granted)
+		granted = SortedSet(granted)
 	}
 	scope = strings.Join(granted, " ")
 	access, claims, err := s.tokens.Issue(ctx, AccessClaims{ClientID: c.ID, Scope: scope})

@@ -193,7 +193,7 @@ func checkPermissions(perms []string) ([]Permission, error) {
 			return nil, Errorf(EInvalid, "unknown permission %q (known: %s)", truncate(p, 64), strings.Join(Permissions(), ", "))
 		}
 	}
-	return sortedSet(perms), nil
+	return SortedSet(perms), nil
 }
 
 // CreateRole creates a role. Needs roles:manage and every permission the role

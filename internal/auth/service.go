@@ -150,7 +150,7 @@ func (s *Service) createUser(ctx context.Context, email, name, password string, 
 	if err != nil {
 		return nil, fmt.Errorf("new user id: %w", err)
 	}
-	roles = SortedRoles(roles)
+	roles = SortedSet(roles)
 	now := s.now()
 	u := &User{
 		ID:            id.String(),

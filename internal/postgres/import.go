@@ -39,7 +39,7 @@ func (db *DB) ImportUsers(ctx context.Context, users []*auth.User) (int, error) 
 			pgx.CopyFromSlice(len(users), func(i int) ([]any, error) {
 				u := users[i]
 				return []any{u.ID, u.Email, u.EmailVerified, u.Name, u.PasswordHash, string(u.Status),
-					u.CreatedAt, u.UpdatedAt, nullTime(u.LastLoginAt), auth.SortedRoles(u.Roles)}, nil
+					u.CreatedAt, u.UpdatedAt, nullTime(u.LastLoginAt), auth.SortedSet(u.Roles)}, nil
 			}))
 		if err != nil {
 			return fmt.Errorf("postgres: import users: copy: %w", err)

@@ -125,14 +125,9 @@ func scanRole(row pgx.Row) (*auth.Role, error) {
 	}
 	// Rows written before roles became editable (the seeded admin role)
 	// may hold an unsorted list.
-	r.Permissions = sortedPermissions(r.Permissions)
+	r.Permissions = auth.SortedSet(r.Permissions)
 	r.CreatedAt, r.UpdatedAt = r.CreatedAt.UTC(), r.UpdatedAt.UTC()
 	return &r, nil
-}
-
-// sortedPermissions returns perms sorted without duplicates, nil when empty.
-func sortedPermissions(perms []auth.Permission) []auth.Permission {
-	return slices.Compact(slices.Sorted(slices.Values(perms)))
 }
 
 // Roles returns every role, ordered by name.
@@ -166,7 +161,7 @@ func (db *DB) CreateRole(ctx context.Context, r *auth.Role, ev *auth.Event) erro
 		_, err := tx.Exec(ctx, `
 			INSERT INTO roles (name, description, permissions, builtin, created_at, updated_at)
 			VALUES ($1, $2, $3, $4, $5, $6)`,
-			r.Name, r.Description, nonNil(sortedPermissions(r.Permissions)), r.Builtin, r.CreatedAt, r.UpdatedAt)
+			r.Name, r.Description, nonNil(auth.SortedSet(r.Permissions)), r.Builtin, r.CreatedAt, r.UpdatedAt)
 		switch state, _ := violation(err); {
 		case state == uniqueViolation:
 			return auth.Errorf(auth.EConflict, "A role named %q already exists.", r.Name)
@@ -184,7 +179,7 @@ func (db *DB) UpdateRole(ctx context.Context, r *auth.Role, ev *auth.Event) erro
 		tag, err := tx.Exec(ctx, `
 			UPDATE roles SET description = $2, permissions = $3, updated_at = $4
 			WHERE name = $1`,
-			r.Name, r.Description, nonNil(sortedPermissions(r.Permissions)), r.UpdatedAt)
+			r.Name, r.Description, nonNil(auth.SortedSet(r.Permissions)), r.UpdatedAt)
 		if err := oneRow(tag, err, "update role", "Role not found."); err != nil {
 			return err
 		}

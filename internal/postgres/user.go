@@ -37,7 +37,7 @@ func (db *DB) CreateUser(ctx context.Context, u *auth.User, ev *auth.Event) erro
 		case err != nil:
 			return fmt.Errorf("postgres: create user: %w", err)
 		}
-		roles := auth.SortedRoles(u.Roles)
+		roles := auth.SortedSet(u.Roles)
 		if len(roles) == 0 {
 			return insertEvent(ctx, tx, ev)
 		}

@@ -54,7 +54,7 @@ func (db *DB) ImportUsers(ctx context.Context, users []*auth.User) (int, error) 
 				if !ids[u.ID] {
 					continue
 				}
-				for _, role := range auth.SortedRoles(u.Roles) {
+				for _, role := range auth.SortedSet(u.Roles) {
 					if _, err := grant.ExecContext(ctx, u.ID, role); err != nil {
 						if isForeignKey(err) {
 							return auth.Errorf(auth.EInvalid, "Unknown role %q.", role)

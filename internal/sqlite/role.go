@@ -142,7 +142,7 @@ func scanRole(row scanner) (*auth.Role, error) {
 	}
 	// Rows written before roles became editable (the seeded admin role) hold
 	// an unsorted list.
-	r.Permissions = sortedStrings(r.Permissions)
+	r.Permissions = auth.SortedSet(r.Permissions)
 	if r.CreatedAt, err = parseTime(created); err != nil {
 		return nil, err
 	}
@@ -150,11 +150,6 @@ func scanRole(row scanner) (*auth.Role, error) {
 		return nil, err
 	}
 	return &r, nil
-}
-
-// sortedStrings returns s sorted without duplicates, nil when empty.
-func sortedStrings(s []string) []string {
-	return slices.Compact(slices.Sorted(slices.Values(s)))
 }
 
 // jsonStrings encodes s as a JSON array, [] when s is nil.
@@ -203,7 +198,7 @@ func (db *DB) CreateRole(ctx context.Context, r *auth.Role, ev *auth.Event) erro
 		_, err := tx.ExecContext(ctx, `
 			INSERT INTO roles (name, description, permissions, builtin, created_at, updated_at)
 			VALUES (?, ?, ?, ?, ?, ?)`,
-			r.Name, r.Description, jsonStrings(sortedStrings(r.Permissions)), r.Builtin,
+			r.Name, r.Description, jsonStrings(auth.SortedSet(r.Permissions)), r.Builtin,
 			formatTime(r.CreatedAt), formatTime(r.UpdatedAt))
 		switch {
 		case isUnique(err):
@@ -221,7 +216,7 @@ func (db *DB) UpdateRole(ctx context.Context, r *auth.Role, ev *auth.Event) erro
 	return db.inTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `
 			UPDATE roles SET description = ?, permissions = ?, updated_at = ? WHERE name = ?`,
-			r.Description, jsonStrings(sortedStrings(r.Permissions)), formatTime(r.UpdatedAt), r.Name)
+			r.Description, jsonStrings(auth.SortedSet(r.Permissions)), formatTime(r.UpdatedAt), r.Name)
 		if err := affectedOne(res, err, "update role", "Role not found."); err != nil {
 			return err
 		}

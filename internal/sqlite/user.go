@@ -38,7 +38,7 @@ func (db *DB) CreateUser(ctx context.Context, u *auth.User, ev *auth.Event) erro
 		case err != nil:
 			return fmt.Errorf("sqlite: create user: %w", err)
 		}
-		for _, role := range auth.SortedRoles(u.Roles) {
+		for _, role := range auth.SortedSet(u.Roles) {
 			// Selecting from roles makes an unknown role insert nothing, which is
 			// clearer to detect than SQLite's anonymous foreign-key error.
 			res, err := tx.ExecContext(ctx, `
