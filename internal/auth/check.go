@@ -77,3 +77,39 @@ func Importable(users []*User) ([]*User, error) {
 	}
 	return keep, nil
 }
+
+// CheckNew returns EInvalid if ev can't be recorded: an id that is not a
+// canonical UUID, or a concerned user that is neither empty nor one.
+func (ev *Event) CheckNew() error {
+	if !ValidID(ev.ID) {
+		return Errorf(EInvalid, "The event id must be a UUID.")
+	}
+	if ev.UserID != "" && !ValidID(ev.UserID) {
+		return Errorf(EInvalid, "The event's user id must be a UUID.")
+	}
+	return nil
+}
+
+// Check returns EInvalid for a limit that is not positive or a cursor that
+// is not a user id.
+func (f *UserFilter) Check() error {
+	if f.Limit <= 0 {
+		return Errorf(EInvalid, "The limit must be positive.")
+	}
+	if f.After != "" && !ValidID(f.After) {
+		return Errorf(EInvalid, "The cursor must be a user id.")
+	}
+	return nil
+}
+
+// Check returns EInvalid for a limit that is not positive or a cursor that
+// is not an event id.
+func (f *EventFilter) Check() error {
+	if f.Limit <= 0 {
+		return Errorf(EInvalid, "The limit must be positive.")
+	}
+	if f.Before != "" && !ValidID(f.Before) {
+		return Errorf(EInvalid, "The cursor must be an event id.")
+	}
+	return nil
+}

@@ -101,7 +101,8 @@ type Store interface {
 	DeleteClient(ctx context.Context, id string, ev *Event) error
 	// RevokeToken records that the access token with the given jti, valid
 	// until expiresAt, is revoked. Revoking it again changes nothing and
-	// records no event. Records past their expiresAt may be forgotten.
+	// records no event. Each call forgets the records of tokens that expired
+	// more than an hour ago, so the table holds live revocations only.
 	RevokeToken(ctx context.Context, jti string, expiresAt time.Time, ev *Event) error
 	// TokenRevoked reports whether RevokeToken recorded jti.
 	TokenRevoked(ctx context.Context, jti string) (bool, error)

@@ -21,14 +21,11 @@ func insertEvent(ctx context.Context, q querier, ev *auth.Event) error {
 	if ev == nil {
 		return nil
 	}
-	if !auth.ValidID(ev.ID) {
-		return auth.Errorf(auth.EInvalid, "The event id must be a UUID.")
+	if err := ev.CheckNew(); err != nil {
+		return err
 	}
-	var userID *string
+	var userID *string // NULL when the event concerns no user
 	if ev.UserID != "" {
-		if !auth.ValidID(ev.UserID) {
-			return auth.Errorf(auth.EInvalid, "The event's user id must be a UUID.")
-		}
 		userID = &ev.UserID
 	}
 	_, err := q.Exec(ctx, `
@@ -76,11 +73,8 @@ func scanEvent(row pgx.CollectableRow) (*auth.Event, error) {
 // applying only when set. A malformed f.UserID concerns no event. Returns
 // EInvalid if f.Limit is not positive or f.Before is not a canonical UUID.
 func (db *DB) ListEvents(ctx context.Context, f auth.EventFilter) ([]*auth.Event, error) {
-	if f.Limit <= 0 {
-		return nil, auth.Errorf(auth.EInvalid, "The limit must be positive.")
-	}
-	if f.Before != "" && !auth.ValidID(f.Before) {
-		return nil, auth.Errorf(auth.EInvalid, "The cursor must be an event id.")
+	if err := f.Check(); err != nil {
+		return nil, err
 	}
 	if f.UserID != "" && !auth.ValidID(f.UserID) {
 		return nil, nil

@@ -232,11 +232,8 @@ func (db *DB) DeleteUser(ctx context.Context, userID string, ev *auth.Event) err
 // when set. Returns EInvalid if f.Limit is not positive or f.After is not a
 // canonical UUID.
 func (db *DB) ListUsers(ctx context.Context, f auth.UserFilter) ([]*auth.User, error) {
-	if f.Limit <= 0 {
-		return nil, auth.Errorf(auth.EInvalid, "The limit must be positive.")
-	}
-	if f.After != "" && !auth.ValidID(f.After) {
-		return nil, auth.Errorf(auth.EInvalid, "The cursor must be a user id.")
+	if err := f.Check(); err != nil {
+		return nil, err
 	}
 	var w where
 	if f.EmailPrefix != "" {

@@ -14,28 +14,6 @@ import (
 	"github.com/talentforge/authd/internal/sqlite"
 )
 
-// TestRevokeTokenForgetsExpired checks that revocations purge the records of
-// tokens that expired more than an hour ago, and keep the others.
-func TestRevokeTokenForgetsExpired(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
-	db := mustOpen(t)
-	n := time.Now()
-	for jti, exp := range map[string]time.Time{"old": n.Add(-2 * time.Hour), "recent": n.Add(-time.Minute), "live": n.Add(time.Hour)} {
-		if err := db.RevokeToken(ctx, jti, exp, nil); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := db.RevokeToken(ctx, "new", n.Add(time.Hour), nil); err != nil {
-		t.Fatal(err)
-	}
-	for jti, want := range map[string]bool{"old": false, "recent": true, "live": true, "new": true, "unknown": false} {
-		if got, err := db.TokenRevoked(ctx, jti); err != nil || got != want {
-			t.Errorf("TokenRevoked(%q) = %v, %v; want %v", jti, got, err, want)
-		}
-	}
-}
-
 // TestListUsersKeysetOrder pages through users whose ids differ in every
 // hex position (digits and letters alike), checking that "id > After" on the
 // stored text follows the order of the UUIDs.

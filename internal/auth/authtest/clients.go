@@ -156,3 +156,19 @@ func testRevokeToken(t *testing.T, s Backend) {
 		t.Error("TokenRevoked = false for a revoked token")
 	}
 }
+
+// testRevokeTokenForgetsExpired: a revocation purges the records of tokens
+// that expired more than an hour ago, and keeps the others.
+func testRevokeTokenForgetsExpired(t *testing.T, s Backend) {
+	ctx := context.Background()
+	n := time.Now()
+	for jti, exp := range map[string]time.Time{"old": n.Add(-2 * time.Hour), "recent": n.Add(-time.Minute), "live": n.Add(time.Hour)} {
+		mustOK(t, s.RevokeToken(ctx, jti, exp, nil))
+	}
+	mustOK(t, s.RevokeToken(ctx, "new", n.Add(time.Hour), nil))
+	for jti, want := range map[string]bool{"old": false, "recent": true, "live": true, "new": true, "unknown": false} {
+		if got, err := s.TokenRevoked(ctx, jti); err != nil || got != want {
+			t.Errorf("TokenRevoked(%q) = %v, %v; want %v", jti, got, err, want)
+		}
+	}
+}

@@ -107,6 +107,7 @@ func TestStore(t *testing.T, open func(t *testing.T) Backend) {
 		{"ClientNotFound", testClientNotFound},
 		{"DeleteClient", testDeleteClient},
 		{"RevokeToken", testRevokeToken},
+		{"RevokeTokenForgetsExpired", testRevokeTokenForgetsExpired},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
