@@ -267,12 +267,13 @@ func (s *Service) Introspect(ctx context.Context, c *ServiceClient, token, hint 
 	return in, nil
 }
 
-var inactive = &Introspection{}
+// inactive is the answer for a token that is not active: nothing but that.
+func inactive() *Introspection { return &Introspection{} }
 
 func (s *Service) introspectAccess(ctx context.Context, token string) (*Introspection, error) {
 	claims, err := s.tokens.Verify(ctx, token)
 	if ErrorCode(err) == EUnauthorized {
-		return inactive, nil
+		return inactive(), nil
 	}
 	if err != nil {
 		return nil, err
@@ -284,7 +285,7 @@ func (s *Service) introspectAccess(ctx context.Context, token string) (*Introspe
 	if claims.ClientID != "" {
 		ok, err := s.clientTokenActive(ctx, claims)
 		if err != nil || !ok {
-			return inactive, err
+			return inactive(), err
 		}
 		in.ClientID, in.Scope = claims.ClientID, claims.Scope
 		return in, nil
@@ -294,7 +295,7 @@ func (s *Service) introspectAccess(ctx context.Context, token string) (*Introspe
 		return nil, err
 	}
 	if !st.active(s.now()) {
-		return inactive, nil
+		return inactive(), nil
 	}
 	in.SessionID, in.Roles, in.EmailVerified = claims.SessionID, st.User.Roles, st.User.EmailVerified
 	return in, nil
@@ -330,14 +331,14 @@ func (s *Service) introspectRefresh(ctx context.Context, token string) (*Introsp
 	}
 	rt, sess, u, err := s.store.RefreshState(ctx, userID, hash)
 	if ErrorCode(err) == ENotFound {
-		return inactive, nil
+		return inactive(), nil
 	}
 	if err != nil {
 		return nil, err
 	}
 	now := s.now()
 	if !sess.Active(now) || !now.Before(rt.ExpiresAt) || !rt.RotatedAt.IsZero() || u.Status != StatusActive {
-		return inactive, nil
+		return inactive(), nil
 	}
 	return &Introspection{
 		Active: true, TokenType: TokenTypeRefresh, Subject: u.ID, SessionID: sess.ID,

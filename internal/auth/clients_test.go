@@ -135,8 +135,6 @@ func TestIntrospectAndRevokeUserTokens(t *testing.T) {
 		}
 
 		// Revoking by refresh token ends that session.
-		p2 := e.login(t, "ada@example.com")
-		_ = p2
 		_, pair3, err := e.svc.Login(ctx, auth.LoginInput{Email: "ada@example.com", Password: pw})
 		if err != nil {
 			t.Fatal(err)

@@ -76,12 +76,14 @@ func (s *server) errorStatus(w http.ResponseWriter, r *http.Request, err error) 
 	if ra := auth.ErrorRetryAfter(err); ra > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(int((ra+time.Second-1)/time.Second)))
 	}
-	if status == http.StatusUnauthorized {
-		if code == auth.EInvalidClient {
+	switch {
+	case code == auth.EInvalidClient:
+		// RFC 6749 §5.2: the Basic challenge is for clients that tried it.
+		if r.Header.Get("Authorization") != "" {
 			w.Header().Set("WWW-Authenticate", `Basic realm="authd"`)
-		} else {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="authd"`)
 		}
+	case status == http.StatusUnauthorized:
+		w.Header().Set("WWW-Authenticate", `Bearer realm="authd"`)
 	}
 	return code, status
 }
@@ -142,10 +144,6 @@ func (s *server) writeOAuthError(w http.ResponseWriter, r *http.Request, err err
 	name := "invalid_request"
 	if m, ok := oauthErrors[code]; ok {
 		name, status = m.error, m.status
-	}
-	if code == auth.EInvalidClient && r.Header.Get("Authorization") == "" {
-		// RFC 6749 §5.2: the Basic challenge is for clients that tried it.
-		w.Header().Del("WWW-Authenticate")
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Pragma", "no-cache")

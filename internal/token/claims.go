@@ -7,28 +7,12 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 )
 
-// accessClaims is the JSON payload of an access token. It implements
-// jwt.Claims itself rather than embedding jwt.RegisteredClaims so that aud is
-// written as a single string (the common form, which every JWT library reads)
-// without touching the jwt package's global MarshalSingleStringAsArray.
-type accessClaims struct {
-	Issuer        string           `json:"iss"`
-	Subject       string           `json:"sub"`
-	Audience      audience         `json:"aud"`
-	ExpiresAt     *jwt.NumericDate `json:"exp"`
-	NotBefore     *jwt.NumericDate `json:"nbf"`
-	IssuedAt      *jwt.NumericDate `json:"iat"`
-	ID            string           `json:"jti"`
-	SessionID     string           `json:"sid"`
-	Roles         []string         `json:"roles"`
-	EmailVerified bool             `json:"email_verified"`
-	ClientID      string           `json:"client_id,omitempty"` // only in service-client tokens
-	Scope         string           `json:"scope,omitempty"`     // only in service-client tokens
-}
-
-// clientClaims is the payload of a service-client token (client_credentials
-// grant): no session, roles or email, but the client and its scopes.
-type clientClaims struct {
+// registeredClaims are the registered claims every token authd signs
+// carries. The payload types implement jwt.Claims themselves rather than
+// embedding jwt.RegisteredClaims so that aud is written as a single string
+// (the common form, which every JWT library reads) without touching the jwt
+// package's global MarshalSingleStringAsArray.
+type registeredClaims struct {
 	Issuer    string           `json:"iss"`
 	Subject   string           `json:"sub"`
 	Audience  audience         `json:"aud"`
@@ -36,26 +20,34 @@ type clientClaims struct {
 	NotBefore *jwt.NumericDate `json:"nbf"`
 	IssuedAt  *jwt.NumericDate `json:"iat"`
 	ID        string           `json:"jti"`
-	ClientID  string           `json:"client_id"`
-	Scope     string           `json:"scope,omitempty"`
 }
 
-func (c *clientClaims) GetExpirationTime() (*jwt.NumericDate, error) { return c.ExpiresAt, nil }
-func (c *clientClaims) GetIssuedAt() (*jwt.NumericDate, error)       { return c.IssuedAt, nil }
-func (c *clientClaims) GetNotBefore() (*jwt.NumericDate, error)      { return c.NotBefore, nil }
-func (c *clientClaims) GetIssuer() (string, error)                   { return c.Issuer, nil }
-func (c *clientClaims) GetSubject() (string, error)                  { return c.Subject, nil }
-func (c *clientClaims) GetAudience() (jwt.ClaimStrings, error) {
+func (c *registeredClaims) GetExpirationTime() (*jwt.NumericDate, error) { return c.ExpiresAt, nil }
+func (c *registeredClaims) GetIssuedAt() (*jwt.NumericDate, error)       { return c.IssuedAt, nil }
+func (c *registeredClaims) GetNotBefore() (*jwt.NumericDate, error)      { return c.NotBefore, nil }
+func (c *registeredClaims) GetIssuer() (string, error)                   { return c.Issuer, nil }
+func (c *registeredClaims) GetSubject() (string, error)                  { return c.Subject, nil }
+func (c *registeredClaims) GetAudience() (jwt.ClaimStrings, error) {
 	return jwt.ClaimStrings(c.Audience), nil
 }
 
-func (c *accessClaims) GetExpirationTime() (*jwt.NumericDate, error) { return c.ExpiresAt, nil }
-func (c *accessClaims) GetIssuedAt() (*jwt.NumericDate, error)       { return c.IssuedAt, nil }
-func (c *accessClaims) GetNotBefore() (*jwt.NumericDate, error)      { return c.NotBefore, nil }
-func (c *accessClaims) GetIssuer() (string, error)                   { return c.Issuer, nil }
-func (c *accessClaims) GetSubject() (string, error)                  { return c.Subject, nil }
-func (c *accessClaims) GetAudience() (jwt.ClaimStrings, error) {
-	return jwt.ClaimStrings(c.Audience), nil
+// accessClaims is the JSON payload of an access token, and what Verify
+// decodes either kind of token into.
+type accessClaims struct {
+	registeredClaims
+	SessionID     string   `json:"sid"`
+	Roles         []string `json:"roles"`
+	EmailVerified bool     `json:"email_verified"`
+	ClientID      string   `json:"client_id,omitempty"` // only in service-client tokens
+	Scope         string   `json:"scope,omitempty"`     // only in service-client tokens
+}
+
+// clientClaims is the payload of a service-client token (client_credentials
+// grant): no session, roles or email, but the client and its scopes.
+type clientClaims struct {
+	registeredClaims
+	ClientID string `json:"client_id"`
+	Scope    string `json:"scope,omitempty"`
 }
 
 // Validate is called by the jwt parser after the registered claims passed.

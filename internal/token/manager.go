@@ -217,31 +217,24 @@ func (m *Manager) Issue(ctx context.Context, c auth.AccessClaims) (string, auth.
 	if c.Roles == nil {
 		c.Roles = []string{}
 	}
+	reg := registeredClaims{
+		Issuer:    m.cfg.Issuer,
+		Subject:   c.UserID,
+		Audience:  audience{m.cfg.Audience},
+		ExpiresAt: jwt.NewNumericDate(c.ExpiresAt),
+		NotBefore: jwt.NewNumericDate(iat),
+		IssuedAt:  jwt.NewNumericDate(iat),
+		ID:        c.ID,
+	}
 	var payload jwt.Claims = &accessClaims{
-		Issuer:        m.cfg.Issuer,
-		Subject:       c.UserID,
-		Audience:      audience{m.cfg.Audience},
-		ExpiresAt:     jwt.NewNumericDate(c.ExpiresAt),
-		NotBefore:     jwt.NewNumericDate(iat),
-		IssuedAt:      jwt.NewNumericDate(iat),
-		ID:            c.ID,
-		SessionID:     c.SessionID,
-		Roles:         c.Roles,
-		EmailVerified: c.EmailVerified,
+		registeredClaims: reg,
+		SessionID:        c.SessionID,
+		Roles:            c.Roles,
+		EmailVerified:    c.EmailVerified,
 	}
 	if c.ClientID != "" {
 		c.Roles, c.SessionID, c.EmailVerified = []string{}, "", false
-		payload = &clientClaims{
-			Issuer:    m.cfg.Issuer,
-			Subject:   c.ClientID,
-			Audience:  audience{m.cfg.Audience},
-			ExpiresAt: jwt.NewNumericDate(c.ExpiresAt),
-			NotBefore: jwt.NewNumericDate(iat),
-			IssuedAt:  jwt.NewNumericDate(iat),
-			ID:        c.ID,
-			ClientID:  c.ClientID,
-			Scope:     c.Scope,
-		}
+		payload = &clientClaims{registeredClaims: reg, ClientID: c.ClientID, Scope: c.Scope}
 	}
 	t := jwt.NewWithClaims(k.method, payload)
 	t.Header["kid"] = k.id
