@@ -94,10 +94,13 @@ type UserPatch struct {
 	EmailVerified *bool
 }
 
-// UpdateUser applies an administrator's patch. Disabling a user ends every
-// session in the same transaction, effective at once. Needs users:write.
-// Returns ENotFound, EInvalid, and ELastAdmin when it would disable the last
-// active admin.
+// UpdateUser applies an administrator's patch, writing only the fields that
+// change. Disabling a user ends every session in the same transaction,
+// effective at once. Needs users:write and every permission the user's roles
+// grant (see requireOver). Returns ENotFound, EInvalid, EForbidden,
+// ELastAdmin when it would disable the last active admin, and EConflict when
+// the user changed between our read and our write (a concurrent edit or role
+// change, which the patch must not undo).
 func (s *Service) UpdateUser(ctx context.Context, p *Principal, id string, patch UserPatch) (*User, error) {
 	if err := s.require(ctx, p, PermUsersWrite); err != nil {
 		return nil, err
@@ -106,8 +109,11 @@ func (s *Service) UpdateUser(ctx context.Context, p *Principal, id string, patch
 	if err != nil {
 		return nil, err
 	}
+	if err := s.requireOver(ctx, p, u); err != nil {
+		return nil, err
+	}
+	up := &UserUpdate{ID: u.ID, Version: u.Version}
 	typ := EventUserUpdated
-	endSessions := false
 	var changed []string // recorded as the event's reason
 	if patch.Name != nil {
 		name, err := NormalizeName(*patch.Name)
@@ -115,56 +121,93 @@ func (s *Service) UpdateUser(ctx context.Context, p *Principal, id string, patch
 			return nil, err
 		}
 		if name != u.Name {
-			u.Name, changed = name, append(changed, "name")
+			up.Name, changed = &name, append(changed, "name")
 		}
 	}
 	if patch.EmailVerified != nil && *patch.EmailVerified != u.EmailVerified {
-		u.EmailVerified, changed = *patch.EmailVerified, append(changed, "email_verified")
+		up.EmailVerified, changed = patch.EmailVerified, append(changed, "email_verified")
 	}
 	if patch.Status != nil && *patch.Status != u.Status {
 		switch *patch.Status {
 		case StatusDisabled:
-			typ, endSessions = EventUserDisabled, true
+			typ, up.EndSessions = EventUserDisabled, true
 		case StatusActive:
 			typ = EventUserEnabled
 		default:
 			return nil, Errorf(EInvalid, "status must be active or disabled")
 		}
-		u.Status, changed = *patch.Status, append(changed, "status")
+		up.Status, changed = patch.Status, append(changed, "status")
 	}
-	u.UpdatedAt = s.now()
-	ev := newEvent(typ, u.UpdatedAt, Client{}).byPrincipal(p).about(u.ID, "")
+	up.At = s.now()
+	ev := newEvent(typ, up.At, Client{}).byPrincipal(p).about(u.ID, "")
 	ev.Reason = strings.Join(changed, ",")
-	switch err := s.store.UpdateUser(ctx, u, endSessions, ev); ErrorCode(err) {
+	switch err := s.store.UpdateUser(ctx, up, ev); ErrorCode(err) {
 	case "":
 	case ENotFound:
 		return nil, errUserNotFound
 	case ELastAdmin:
 		return nil, errLastAdmin
+	case EConflict:
+		return nil, errChangedMeanwhile
 	default:
 		return nil, err
 	}
 	s.invalidate(ctx, u.ID)
+	if up.Name != nil {
+		u.Name = *up.Name
+	}
+	if up.EmailVerified != nil {
+		u.EmailVerified = *up.EmailVerified
+	}
+	if up.Status != nil {
+		u.Status = *up.Status
+	}
+	u.Version, u.UpdatedAt = u.Version+1, up.At
 	return u, nil
 }
 
+// requireOver returns EForbidden unless the caller holds every permission
+// that target's roles grant. Acting on an account (editing, disabling,
+// deleting it, seeing or ending its sessions) is acting with its powers: a
+// helpdesk role must not be able to take over or lock out an administrator.
+func (s *Service) requireOver(ctx context.Context, p *Principal, target *User) error {
+	catalog, err := s.roleCatalog(ctx)
+	if err != nil {
+		return err
+	}
+	mine := permissionsOf(catalog, p.Roles)
+	for perm := range permissionsOf(catalog, target.Roles) {
+		if !mine[perm] {
+			return Errorf(EForbidden, "This user's roles grant permissions you don't hold, so you can't act on this account.")
+		}
+	}
+	return nil
+}
+
 // DeleteUser deletes an account with every session, freeing its email.
-// Needs users:write. Returns ENotFound, and ELastAdmin for the last active
-// admin.
+// Needs users:write and every permission the user's roles grant. Returns
+// ENotFound, EForbidden, ELastAdmin for the last active admin, and EConflict
+// when the user changed (a role granted, say) after our check.
 func (s *Service) DeleteUser(ctx context.Context, p *Principal, id string) error {
 	if err := s.require(ctx, p, PermUsersWrite); err != nil {
 		return err
 	}
-	if !ValidID(id) {
-		return errUserNotFound
+	u, err := s.user(ctx, id)
+	if err != nil {
+		return err
+	}
+	if err := s.requireOver(ctx, p, u); err != nil {
+		return err
 	}
 	ev := newEvent(EventUserDeleted, s.now(), Client{}).byPrincipal(p).about(id, "")
-	switch err := s.store.DeleteUser(ctx, id, ev); ErrorCode(err) {
+	switch err := s.store.DeleteUser(ctx, id, u.Version, ev); ErrorCode(err) {
 	case "":
 	case ENotFound:
 		return errUserNotFound
 	case ELastAdmin:
 		return errLastAdmin
+	case EConflict:
+		return errChangedMeanwhile
 	default:
 		return err
 	}
@@ -173,26 +216,39 @@ func (s *Service) DeleteUser(ctx context.Context, p *Principal, id string) error
 }
 
 // UserSessions returns a user's active sessions, newest first. Needs
-// sessions:manage. Returns ENotFound for an unknown user.
+// sessions:manage and every permission the user's roles grant. Returns
+// ENotFound for an unknown user and EForbidden.
 func (s *Service) UserSessions(ctx context.Context, p *Principal, userID string) ([]*Session, error) {
 	if err := s.require(ctx, p, PermSessionsManage); err != nil {
 		return nil, err
 	}
-	if _, err := s.user(ctx, userID); err != nil {
+	u, err := s.user(ctx, userID)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.requireOver(ctx, p, u); err != nil {
 		return nil, err
 	}
 	return s.store.ListSessions(ctx, userID, s.now())
 }
 
 // RevokeUserSession ends one of a user's sessions, effective at once. Needs
-// sessions:manage. Returns ENotFound for an unknown user or session, or one
-// that already ended.
+// sessions:manage and every permission the user's roles grant. Returns
+// ENotFound for an unknown user or session, or one that already ended, and
+// EForbidden.
 func (s *Service) RevokeUserSession(ctx context.Context, p *Principal, userID, sessionID string) error {
 	if err := s.require(ctx, p, PermSessionsManage); err != nil {
 		return err
 	}
 	if !ValidID(userID) || !ValidID(sessionID) {
 		return Errorf(ENotFound, "session not found")
+	}
+	u, err := s.user(ctx, userID)
+	if err != nil {
+		return notFoundAs(err, Errorf(ENotFound, "session not found"))
+	}
+	if err := s.requireOver(ctx, p, u); err != nil {
+		return err
 	}
 	now := s.now()
 	ev := newEvent(EventSessionRevoked, now, Client{}).byPrincipal(p).about(userID, sessionID)

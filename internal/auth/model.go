@@ -30,6 +30,13 @@ type User struct {
 	CreatedAt     time.Time
 	UpdatedAt     time.Time
 	LastLoginAt   time.Time // zero if the user never signed in
+	// Version counts the changes of the account (profile, status, roles,
+	// password), from 1: a change decided on one version is written only if
+	// the account is still at it, so no request undoes another's write.
+	// PasswordVersion counts password changes alone: a sign-in checked
+	// against one password can't outlive its change.
+	Version         int64
+	PasswordVersion int64
 }
 
 // Redacted returns a copy of u without its password hash, for copies that

@@ -218,7 +218,7 @@ func (s *Service) CreateRole(ctx context.Context, p *Principal, in RoleInput) (*
 		return nil, err
 	}
 	now := s.now()
-	r := &Role{Name: in.Name, Description: desc, Permissions: perms, CreatedAt: now, UpdatedAt: now}
+	r := &Role{Name: in.Name, Description: desc, Permissions: perms, Version: 1, CreatedAt: now, UpdatedAt: now}
 	ev := newEvent(EventRoleCreated, now, Client{}).byPrincipal(p).about("", r.Name)
 	if err := s.store.CreateRole(ctx, r, ev); err != nil {
 		if ErrorCode(err) == EConflict {
@@ -230,10 +230,14 @@ func (s *Service) CreateRole(ctx context.Context, p *Principal, in RoleInput) (*
 	return r, nil
 }
 
-// UpdateRole edits a role's description and permissions. Needs roles:manage
-// and every permission the role grants before and after the edit. The admin
-// role's permissions can't be edited (it always has all). Returns ENotFound,
-// EInvalid and EForbidden.
+// UpdateRole edits a role's description and permissions, writing only the
+// fields the patch sets. Needs roles:manage and every permission the role
+// grants before and after the edit. A role that reaches the caller's peers
+// wholesale — one the caller holds, or the default role every account holds
+// — can't gain permissions from anyone but an admin (see widensShared). The
+// admin role's permissions can't be edited (it always has all). Returns
+// ENotFound, EInvalid, EForbidden, and EConflict when the role changed
+// between our read and our write (the edit must not undo that change).
 func (s *Service) UpdateRole(ctx context.Context, p *Principal, name string, patch RolePatch) (*Role, error) {
 	r, err := s.Role(ctx, p, name)
 	if err != nil {
@@ -242,29 +246,66 @@ func (s *Service) UpdateRole(ctx context.Context, p *Principal, name string, pat
 	if err := s.requireAll(ctx, p, rolePermissions(r)); err != nil {
 		return nil, err
 	}
+	up := &RoleUpdate{Name: r.Name, Version: r.Version}
 	if patch.Description != nil {
-		if r.Description, err = checkRoleDescription(*patch.Description); err != nil {
+		desc, err := checkRoleDescription(*patch.Description)
+		if err != nil {
 			return nil, err
 		}
+		up.Description = &desc
 	}
 	if patch.Permissions != nil {
 		if r.Name == RoleAdmin {
 			return nil, Errorf(EInvalid, "The admin role always has every permission.")
 		}
-		if r.Permissions, err = checkPermissions(*patch.Permissions); err != nil {
+		perms, err := checkPermissions(*patch.Permissions)
+		if err != nil {
 			return nil, err
 		}
-		if err := s.requireAll(ctx, p, r.Permissions); err != nil {
+		if err := s.requireAll(ctx, p, perms); err != nil {
 			return nil, err
 		}
+		if added := widensShared(p, r, perms); added != "" {
+			return nil, Errorf(EForbidden, "Only an admin can add %q to the role %q: it would reach every holder of a role you hold, or every account.", added, r.Name)
+		}
+		up.Permissions = &perms
 	}
-	r.UpdatedAt = s.now()
-	ev := newEvent(EventRoleUpdated, r.UpdatedAt, Client{}).byPrincipal(p).about("", r.Name)
-	if err := s.store.UpdateRole(ctx, r, ev); err != nil {
+	up.At = s.now()
+	ev := newEvent(EventRoleUpdated, up.At, Client{}).byPrincipal(p).about("", r.Name)
+	switch err := s.store.UpdateRole(ctx, up, ev); ErrorCode(err) {
+	case "":
+	case EConflict:
+		return nil, errChangedMeanwhile
+	default:
 		return nil, notFoundAs(err, errRoleNotFound)
 	}
 	s.invalidate(ctx, rolesGroup)
+	if up.Description != nil {
+		r.Description = *up.Description
+	}
+	if up.Permissions != nil {
+		r.Permissions = *up.Permissions
+	}
+	r.Version, r.UpdatedAt = r.Version+1, up.At
 	return r, nil
+}
+
+// widensShared returns a permission that perms would add to r beyond what
+// the default role ships with, when r is a role the caller holds or the
+// default role and the caller is not an admin; "" otherwise. Holding a
+// permission is not licence to hand it to a crowd: widening the default role
+// gives it to every account and every future sign-up, and widening one's own
+// role gives it to every peer holding it — self-grant by proxy.
+func widensShared(p *Principal, r *Role, perms []Permission) Permission {
+	if slices.Contains(p.Roles, RoleAdmin) || (r.Name != RoleUser && !slices.Contains(p.Roles, r.Name)) {
+		return ""
+	}
+	for _, perm := range perms {
+		if !slices.Contains(r.Permissions, perm) && !slices.Contains(defaultRolePermissions(), perm) {
+			return perm
+		}
+	}
+	return ""
 }
 
 // DeleteRole deletes a role and takes it from every holder, at once. Needs

@@ -29,6 +29,10 @@ func Permissions() []Permission {
 	}
 }
 
+// defaultRolePermissions returns the permissions the default role (RoleUser)
+// ships with: none. Only an admin may give it more (see Service.UpdateRole).
+func defaultRolePermissions() []Permission { return nil }
+
 // KnownPermission reports whether p is one of Permissions.
 func KnownPermission(p string) bool { return slices.Contains(Permissions(), p) }
 
@@ -39,6 +43,7 @@ type Role struct {
 	Description string
 	Permissions []Permission // sorted, without duplicates
 	Builtin     bool
+	Version     int64 // counts changes, from 1; see User.Version
 	CreatedAt   time.Time
 	UpdatedAt   time.Time
 }

@@ -153,16 +153,18 @@ func (s *Service) createUser(ctx context.Context, email, name, password string, 
 	roles = SortedSet(roles)
 	now := s.now()
 	u := &User{
-		ID:            id.String(),
-		Email:         email,
-		EmailVerified: verified,
-		Name:          name,
-		PasswordHash:  hash,
-		HasPassword:   true,
-		Status:        StatusActive,
-		Roles:         roles,
-		CreatedAt:     now,
-		UpdatedAt:     now,
+		ID:              id.String(),
+		Email:           email,
+		EmailVerified:   verified,
+		Name:            name,
+		PasswordHash:    hash,
+		HasPassword:     true,
+		Status:          StatusActive,
+		Roles:           roles,
+		Version:         1,
+		PasswordVersion: 1,
+		CreatedAt:       now,
+		UpdatedAt:       now,
 	}
 	ev.At, ev.UserID = now, u.ID
 	if ev.ActorType != ActorSystem {
@@ -234,6 +236,12 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (*User, *TokenPair, 
 		s.upgradeHash(ctx, u, in.Password)
 	}
 	pair, err := s.startSession(ctx, u, in.Client)
+	if ErrorCode(err) == EConflict {
+		// The password changed while this one was being checked: the
+		// password it proved is no longer the account's.
+		s.log.InfoContext(ctx, "login failed", "reason", "password_changed_meanwhile", "user_id", u.ID)
+		return nil, nil, errInvalidCredentials
+	}
 	if err != nil {
 		return nil, nil, err
 	}
@@ -257,24 +265,29 @@ func (s *Service) recordLoginFailure(ctx context.Context, u *User, reason Code, 
 // maxPasswordInput caps what Login will hash; the policy's maximum is lower.
 const maxPasswordInput = 4096
 
-// upgradeHash replaces an outdated hash (bcrypt import, old parameters). A
-// failure only delays the upgrade to the next login, so it is logged, not
-// returned.
+// upgradeHash replaces an outdated hash (bcrypt import, old parameters). It
+// replaces only the hash that was checked: if the password changed in the
+// meantime, writing a hash of the old one would undo the change. A failure
+// only delays the upgrade to the next login, so it is logged, not returned.
+// The cache holds no hashes, so there is nothing to invalidate.
 func (s *Service) upgradeHash(ctx context.Context, u *User, password string) {
 	hash, err := s.hasher.Hash(ctx, password)
 	if err == nil {
-		err = s.store.SetPasswordHash(ctx, u.ID, hash, s.now())
+		err = s.store.UpgradePasswordHash(ctx, u.ID, u.PasswordHash, hash)
 	}
-	if err != nil {
+	switch ErrorCode(err) {
+	case "":
+		u.PasswordHash = hash
+	case EConflict:
+		s.log.InfoContext(ctx, "password rehash skipped: the password changed meanwhile", "user_id", u.ID)
+	default:
 		s.log.WarnContext(ctx, "password rehash failed", "user_id", u.ID, "err", err)
-		return
 	}
-	s.invalidate(ctx, u.ID)
-	u.PasswordHash = hash
 }
 
 // startSession creates a session with its first refresh token and signs an
-// access token for it.
+// access token for it. u is the account as the sign-in checked it: EConflict
+// if its password changed since.
 func (s *Service) startSession(ctx context.Context, u *User, c Client) (*TokenPair, error) {
 	sid, err := uuid.NewV7()
 	if err != nil {
@@ -305,7 +318,7 @@ func (s *Service) startSession(ctx context.Context, u *User, c Client) (*TokenPa
 	}
 	ev := newEvent(EventLoginSucceeded, now, c).byUser(u.ID)
 	ev.Resource = sess.ID
-	if err := s.store.CreateSession(ctx, sess, rt, ev); err != nil {
+	if err := s.store.CreateSession(ctx, sess, rt, u.PasswordVersion, ev); err != nil {
 		return nil, err
 	}
 	s.invalidate(ctx, u.ID) // LastLoginAt changed
@@ -547,8 +560,12 @@ func (s *Service) ChangePassword(ctx context.Context, p *Principal, current, nex
 	}
 	now := s.now()
 	ev := newEvent(EventPasswordChanged, now, Client{}).byPrincipal(p)
-	if err := s.store.ChangePassword(ctx, u.ID, hash, p.SessionID, now, ev); err != nil {
-		return err
+	err = s.store.ChangePassword(ctx, u.ID, hash, p.SessionID, u.PasswordVersion, now, ev)
+	if ErrorCode(err) == EConflict {
+		return errChangedMeanwhile
+	}
+	if err != nil {
+		return notFoundAs(err, errSessionEnded)
 	}
 	s.invalidate(ctx, u.ID)
 	s.log.InfoContext(ctx, "password changed; other sessions revoked", "user_id", u.ID)
@@ -581,8 +598,10 @@ type ProfilePatch struct {
 	Name *string
 }
 
-// UpdateMe applies patch to the caller's profile. Returns EInvalid for a
-// malformed name.
+// UpdateMe applies patch to the caller's profile, writing only the fields
+// it sets. Returns EInvalid for a malformed name and EConflict when the
+// account changed between our read and our write (the request may be
+// retried).
 func (s *Service) UpdateMe(ctx context.Context, p *Principal, patch ProfilePatch) (*User, error) {
 	u, err := s.account(ctx, p)
 	if err != nil {
@@ -596,16 +615,24 @@ func (s *Service) UpdateMe(ctx context.Context, p *Principal, patch ProfilePatch
 	if err != nil {
 		return nil, err
 	}
-	u.Name = name
-	u.UpdatedAt = s.now()
-	ev := newEvent(EventUserUpdated, u.UpdatedAt, Client{}).byPrincipal(p)
+	up := &UserUpdate{ID: u.ID, Name: &name, Version: u.Version, At: s.now()}
+	ev := newEvent(EventUserUpdated, up.At, Client{}).byPrincipal(p)
 	ev.Reason = "name"
-	if err := s.store.UpdateUser(ctx, u, false, ev); err != nil {
+	switch err := s.store.UpdateUser(ctx, up, ev); ErrorCode(err) {
+	case "":
+	case EConflict:
+		return nil, errChangedMeanwhile
+	default:
 		return nil, notFoundAs(err, errSessionEnded)
 	}
 	s.invalidate(ctx, u.ID)
+	u.Name, u.Version, u.UpdatedAt = name, u.Version+1, up.At
 	return u, nil
 }
+
+// errChangedMeanwhile answers a change decided on a copy that another write
+// made stale: applying it could undo that write.
+var errChangedMeanwhile = Errorf(EConflict, "The resource was changed by another request. Reload it and try again.")
 
 // DeleteMe deletes the caller's account with every session. Users with a
 // password must confirm it: EInvalidCredentials otherwise.
@@ -630,7 +657,13 @@ func (s *Service) DeleteMe(ctx context.Context, p *Principal, password string) e
 		}
 	}
 	ev := newEvent(EventUserDeleted, s.now(), Client{}).byPrincipal(p)
-	if err := s.store.DeleteUser(ctx, u.ID, ev); err != nil {
+	// Deleting only the account as it was when the password was confirmed:
+	// a password changed meanwhile was not the one confirmed.
+	switch err := s.store.DeleteUser(ctx, u.ID, u.Version, ev); ErrorCode(err) {
+	case "":
+	case EConflict:
+		return errChangedMeanwhile
+	default:
 		return notFoundAs(err, errSessionEnded)
 	}
 	s.invalidate(ctx, u.ID)

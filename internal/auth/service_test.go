@@ -178,8 +178,8 @@ func TestLogin(t *testing.T) {
 func TestLoginDisabledAccount(t *testing.T) {
 	e := newEnv(t, authtest.Options{})
 	u, _ := e.register(t, "ada@example.com")
-	u.Status = auth.StatusDisabled
-	if err := e.store.UpdateUser(t.Context(), u, false, nil); err != nil {
+	off := auth.StatusDisabled
+	if err := e.store.UpdateUser(t.Context(), &auth.UserUpdate{ID: u.ID, Status: &off, Version: u.Version, At: e.clock.Now()}, nil); err != nil {
 		t.Fatal(err)
 	}
 	_, _, err := e.svc.Login(t.Context(), auth.LoginInput{Email: "ada@example.com", Password: pw})
@@ -192,7 +192,7 @@ func TestLoginDisabledAccount(t *testing.T) {
 func TestLoginWithoutPasswordHash(t *testing.T) {
 	e := newEnv(t, authtest.Options{})
 	u, _ := e.register(t, "ada@example.com")
-	if err := e.store.SetPasswordHash(t.Context(), u.ID, "", e.clock.Now()); err != nil {
+	if err := e.store.UpgradePasswordHash(t.Context(), u.ID, u.PasswordHash, ""); err != nil {
 		t.Fatal(err)
 	}
 	_, _, err := e.svc.Login(t.Context(), auth.LoginInput{Email: "ada@example.com", Password: pw})
@@ -206,7 +206,7 @@ func TestLoginUpgradesImportedBcryptHash(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := e.store.SetPasswordHash(t.Context(), u.ID, string(h), e.clock.Now()); err != nil {
+	if err := e.store.UpgradePasswordHash(t.Context(), u.ID, u.PasswordHash, string(h)); err != nil {
 		t.Fatal(err)
 	}
 	if _, _, err := e.svc.Login(t.Context(), auth.LoginInput{Email: "ada@example.com", Password: pw}); err != nil {

@@ -27,7 +27,8 @@ import (
 // transactions that each take admin from a different one of the last two
 // admins can't both succeed.
 type Store interface {
-	// CreateUser inserts u with its roles. Returns EEmailTaken if another user
+	// CreateUser inserts u with its roles, at Version and PasswordVersion 1
+	// (whatever u says). Returns EEmailTaken if another user
 	// has the same email, EConflict if the id is taken, and EInvalid if a role
 	// or the status does not exist.
 	CreateUser(ctx context.Context, u *User, ev *Event) error
@@ -35,33 +36,46 @@ type Store interface {
 	User(ctx context.Context, id string) (*User, error)
 	// UserByEmail returns the user with the given normalised email, or ENotFound.
 	UserByEmail(ctx context.Context, email string) (*User, error)
-	// UpdateUser writes u's Name, EmailVerified, Status and UpdatedAt. With
-	// endSessions, every unrevoked session of the user is revoked at
-	// u.UpdatedAt in the same transaction. Returns ENotFound if the user does
-	// not exist, and ELastAdmin if u is disabled while it is the last active
-	// user holding the admin role.
-	UpdateUser(ctx context.Context, u *User, endSessions bool, ev *Event) error
-	// SetPasswordHash replaces the user's password hash and sets UpdatedAt to
-	// at, without touching sessions (used to upgrade a hash on login).
-	// Returns ENotFound.
-	SetPasswordHash(ctx context.Context, userID, hash string, at time.Time) error
-	// ChangePassword replaces the password hash (UpdatedAt = at) and, in the same transaction,
-	// revokes every active session of the user except keepSessionID (all of them
-	// when keepSessionID is empty). Returns ENotFound.
-	ChangePassword(ctx context.Context, userID, hash, keepSessionID string, at time.Time, ev *Event) error
+	// UpdateUser writes the fields of up that are set, and nothing else, if
+	// the user's Version still equals up.Version (the one the change was
+	// decided on); it then increments Version and sets UpdatedAt to up.At.
+	// With up.EndSessions, every unrevoked session of the user is revoked at
+	// up.At in the same transaction. Returns ENotFound if the user does not
+	// exist, EConflict if it changed since up.Version (nothing is written),
+	// EInvalid for an unknown status, and ELastAdmin if up disables the last
+	// active user holding the admin role.
+	UpdateUser(ctx context.Context, up *UserUpdate, ev *Event) error
+	// UpgradePasswordHash replaces the user's password hash with newHash if
+	// it is still oldHash. A rehash of the same password is no change of the
+	// account: Version, PasswordVersion, UpdatedAt and sessions are left
+	// alone. Returns ENotFound for an unknown user and EConflict if the hash
+	// is no longer oldHash.
+	UpgradePasswordHash(ctx context.Context, userID, oldHash, newHash string) error
+	// ChangePassword replaces the password hash, increments Version and
+	// PasswordVersion and sets UpdatedAt to at, if the user's
+	// PasswordVersion still equals passwordVersion (the one the current
+	// password was checked against), and in the same transaction revokes
+	// every active session of the user except keepSessionID (all of them
+	// when keepSessionID is empty). Returns ENotFound, and EConflict if the
+	// password changed since passwordVersion.
+	ChangePassword(ctx context.Context, userID, hash, keepSessionID string, passwordVersion int64, at time.Time, ev *Event) error
 	// DeleteUser removes the user with its sessions and refresh tokens, freeing
 	// the email. Returns ENotFound, and ELastAdmin if the user is the last
 	// active user holding the admin role.
-	DeleteUser(ctx context.Context, userID string, ev *Event) error
+	//
+	// With a non-zero version, it deletes only if the user's Version still
+	// equals it (EConflict otherwise): the caller decided on that state.
+	DeleteUser(ctx context.Context, userID string, version int64, ev *Event) error
 	// ListUsers returns the users f selects, ordered by id, with their roles.
 	ListUsers(ctx context.Context, f UserFilter) ([]*User, error)
 
-	// GrantRole gives the user a role and sets the user's UpdatedAt to at.
+	// GrantRole gives the user a role, increments the user's Version and sets
+	// its UpdatedAt to at.
 	// Granting a role the user holds changes nothing and records no event.
 	// Returns ENotFound for an unknown user and EInvalid for an unknown role.
 	GrantRole(ctx context.Context, userID, role string, at time.Time, ev *Event) error
-	// RevokeRole takes a role from the user and sets the user's UpdatedAt to
-	// at. Revoking a role the user does not hold changes nothing and records
+	// RevokeRole takes a role from the user, increments the user's Version
+	// and sets its UpdatedAt to at. Revoking a role the user does not hold changes nothing and records
 	// no event. Returns ENotFound for an unknown user, and ELastAdmin when it
 	// would take admin from the last active user holding it.
 	RevokeRole(ctx context.Context, userID, role string, at time.Time, ev *Event) error
@@ -69,11 +83,13 @@ type Store interface {
 	Roles(ctx context.Context) ([]*Role, error)
 	// Role returns the named role, or ENotFound.
 	Role(ctx context.Context, name string) (*Role, error)
-	// CreateRole inserts r. Returns EConflict if the name is taken.
+	// CreateRole inserts r at Version 1. Returns EConflict if the name is taken.
 	CreateRole(ctx context.Context, r *Role, ev *Event) error
-	// UpdateRole writes r's Description, Permissions and UpdatedAt.
-	// Returns ENotFound.
-	UpdateRole(ctx context.Context, r *Role, ev *Event) error
+	// UpdateRole writes the fields of up that are set, and nothing else, if
+	// the role's Version still equals up.Version; it then increments Version
+	// and sets UpdatedAt to up.At. Returns ENotFound, and EConflict if the
+	// role changed since up.Version (nothing is written).
+	UpdateRole(ctx context.Context, up *RoleUpdate, ev *Event) error
 	// DeleteRole removes the role and takes it from every user holding it,
 	// returning their ids (their cached state must be dropped). Returns
 	// ENotFound.
@@ -108,10 +124,14 @@ type Store interface {
 	TokenRevoked(ctx context.Context, jti string) (bool, error)
 
 	// CreateSession inserts s and its first refresh token in one transaction
-	// and sets the user's LastLoginAt to s.CreatedAt. Returns ENotFound for an
-	// unknown user, EInvalid if first does not belong to s, and EConflict for
-	// a taken session id or token hash.
-	CreateSession(ctx context.Context, s *Session, first *RefreshToken, ev *Event) error
+	// and sets the user's LastLoginAt to s.CreatedAt, if the user's
+	// PasswordVersion still equals passwordVersion (the one the sign-in's
+	// password was checked against): a sign-in checked against a password
+	// that has changed since must not outlive the change. Returns ENotFound
+	// for an unknown user, EInvalid if first does not belong to s, and
+	// EConflict if the password changed since passwordVersion or the session
+	// id or token hash is taken (nothing is written).
+	CreateSession(ctx context.Context, s *Session, first *RefreshToken, passwordVersion int64, ev *Event) error
 	// Session returns the user's session, revoked or not, or ENotFound (also
 	// when the session belongs to another user).
 	Session(ctx context.Context, userID, sessionID string) (*Session, error)
@@ -203,4 +223,27 @@ type Limiter interface {
 	Allow(ctx context.Context, rule ratelimit.Rule, key string, cost int) (ratelimit.Decision, error)
 	// Reset forgets key's attempts and lockouts under rule.
 	Reset(ctx context.Context, rule ratelimit.Rule, key string) error
+}
+
+// UserUpdate is a change of an account's profile fields (Store.UpdateUser).
+// A nil field is left as it is, so a change of one field never writes back
+// a stale copy of another.
+type UserUpdate struct {
+	ID            string
+	Name          *string
+	EmailVerified *bool
+	Status        *UserStatus
+	Version       int64     // the user's Version the change was decided on
+	At            time.Time // the new UpdatedAt
+	EndSessions   bool      // revoke every unrevoked session at At
+}
+
+// RoleUpdate is a change of a role (Store.UpdateRole); a nil field is left
+// as it is.
+type RoleUpdate struct {
+	Name        string
+	Description *string
+	Permissions *[]Permission // stored sorted, without duplicates
+	Version     int64         // the role's Version the change was decided on
+	At          time.Time     // the new UpdatedAt
 }

@@ -95,3 +95,30 @@ func TestConcurrentRoleCreation(t *testing.T) {
 		t.Fatalf("statuses %v, want one 201 and nine 409", statuses)
 	}
 }
+
+// A role manager can't widen the default role: that would hand its powers to
+// every account, fresh sign-ups included (self-grant by proxy).
+func TestRoleManagerCantWidenDefaultRole(t *testing.T) {
+	f := newFixture(t)
+	if _, err := f.svc.CreateUser(t.Context(), "root@example.com", pw, []string{auth.RoleAdmin}); err != nil {
+		t.Fatal(err)
+	}
+	adm := f.login(t, "root@example.com").access
+	if res := f.post(t, "/api/v1/roles", adm, `{"name":"role-manager","permissions":["roles:manage"]}`); res.status != http.StatusCreated {
+		t.Fatalf("create role: %d %s", res.status, res.body)
+	}
+	rm := f.register(t, "rm@example.com")
+	if res := f.do(t, http.MethodPut, "/api/v1/users/"+rm.userID+"/roles/role-manager", adm, "", nil); res.status != http.StatusNoContent {
+		t.Fatalf("grant: %d %s", res.status, res.body)
+	}
+
+	res := f.do(t, http.MethodPatch, "/api/v1/roles/user", rm.access, "application/json",
+		strings.NewReader(`{"permissions":["roles:manage"]}`))
+	if res.status != http.StatusForbidden || res.errorCode(t) != string(auth.EForbidden) {
+		t.Errorf("role manager widens the default role: %d %s, want 403 forbidden", res.status, res.body)
+	}
+	fresh := f.register(t, "fresh@example.com")
+	if res := f.do(t, http.MethodGet, "/api/v1/roles", fresh.access, "", nil); res.status != http.StatusForbidden {
+		t.Errorf("a fresh sign-up lists roles: %d %s, want 403", res.status, res.body)
+	}
+}

@@ -29,7 +29,7 @@ func (db *DB) ImportUsers(ctx context.Context, users []*auth.User) (int, error) 
 		// private to this transaction and never written to the WAL, from
 		// which one INSERT … ON CONFLICT DO NOTHING takes the new users.
 		if _, err := tx.Exec(ctx, `
-			CREATE TEMPORARY TABLE users_import (LIKE users, roles text[])
+			CREATE TEMPORARY TABLE users_import (LIKE users INCLUDING DEFAULTS, roles text[])
 			ON COMMIT DROP`); err != nil {
 			return fmt.Errorf("postgres: import users: %w", err)
 		}

@@ -33,7 +33,7 @@ func (db *DB) GrantRole(ctx context.Context, userID, role string, at time.Time, 
 		case tag.RowsAffected() == 0:
 			return nil // already held
 		}
-		if _, err := tx.Exec(ctx, `UPDATE users SET updated_at = $2 WHERE id = $1`, userID, at); err != nil {
+		if _, err := tx.Exec(ctx, `UPDATE users SET updated_at = $2, version = version + 1 WHERE id = $1`, userID, at); err != nil {
 			return fmt.Errorf("postgres: grant role: %w", err)
 		}
 		return insertEvent(ctx, tx, ev)
@@ -70,7 +70,7 @@ func (db *DB) RevokeRole(ctx context.Context, userID, role string, at time.Time,
 			}
 			return nil
 		}
-		if _, err := tx.Exec(ctx, `UPDATE users SET updated_at = $2 WHERE id = $1`, userID, at); err != nil {
+		if _, err := tx.Exec(ctx, `UPDATE users SET updated_at = $2, version = version + 1 WHERE id = $1`, userID, at); err != nil {
 			return fmt.Errorf("postgres: revoke role: %w", err)
 		}
 		return insertEvent(ctx, tx, ev)
@@ -112,11 +112,11 @@ func guardLastAdmin(ctx context.Context, tx pgx.Tx, userID string) error {
 }
 
 // roleColumns is the select list of roles.
-const roleColumns = `name, description, permissions, builtin, created_at, updated_at`
+const roleColumns = `name, description, permissions, builtin, version, created_at, updated_at`
 
 func scanRole(row pgx.Row) (*auth.Role, error) {
 	var r auth.Role
-	err := row.Scan(&r.Name, &r.Description, &r.Permissions, &r.Builtin, &r.CreatedAt, &r.UpdatedAt)
+	err := row.Scan(&r.Name, &r.Description, &r.Permissions, &r.Builtin, &r.Version, &r.CreatedAt, &r.UpdatedAt)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, auth.Errorf(auth.ENotFound, "Role not found.")
 	}
@@ -172,16 +172,33 @@ func (db *DB) CreateRole(ctx context.Context, r *auth.Role, ev *auth.Event) erro
 	})
 }
 
-// UpdateRole writes r's Description, Permissions (sorted without duplicates)
-// and UpdatedAt. Returns ENotFound.
-func (db *DB) UpdateRole(ctx context.Context, r *auth.Role, ev *auth.Event) error {
+// UpdateRole writes the fields of up that are set (permissions sorted
+// without duplicates), increments Version and sets UpdatedAt, if the role's
+// Version still equals up.Version. Returns ENotFound, and EConflict if the role changed since.
+func (db *DB) UpdateRole(ctx context.Context, up *auth.RoleUpdate, ev *auth.Event) error {
+	var perms []string
+	if up.Permissions != nil {
+		perms = nonNil(auth.SortedSet(*up.Permissions))
+	}
 	return db.inTx(ctx, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `
-			UPDATE roles SET description = $2, permissions = $3, updated_at = $4
-			WHERE name = $1`,
-			r.Name, r.Description, nonNil(auth.SortedSet(r.Permissions)), r.UpdatedAt)
-		if err := oneRow(tag, err, "update role", "Role not found."); err != nil {
-			return err
+			UPDATE roles SET description = coalesce($2, description),
+			                 permissions = coalesce($3, permissions),
+			                 updated_at = $4, version = version + 1
+			WHERE name = $1 AND version = $5`,
+			up.Name, up.Description, perms, up.At, up.Version)
+		if err != nil {
+			return fmt.Errorf("postgres: update role: %w", err)
+		}
+		if tag.RowsAffected() == 0 {
+			var exists bool
+			if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT FROM roles WHERE name = $1)`, up.Name).Scan(&exists); err != nil {
+				return fmt.Errorf("postgres: update role: %w", err)
+			}
+			if !exists {
+				return auth.Errorf(auth.ENotFound, "Role not found.")
+			}
+			return auth.Errorf(auth.EConflict, "The role was changed by another request.")
 		}
 		return insertEvent(ctx, tx, ev)
 	})

@@ -13,19 +13,24 @@ import (
 )
 
 // CreateSession inserts s and its first refresh token in one transaction and
-// sets the user's LastLoginAt to s.CreatedAt. Returns ENotFound if the user
-// does not exist, EInvalid if first does not belong to s or an id is not a
-// canonical UUID, and EConflict if the session id or token hash is taken.
-func (db *DB) CreateSession(ctx context.Context, s *auth.Session, first *auth.RefreshToken, ev *auth.Event) error {
+// sets the user's LastLoginAt to s.CreatedAt, if the user's
+// PasswordVersion still equals passwordVersion. Returns ENotFound if the
+// user does not exist, EInvalid if first does not belong to s or an id is
+// not a canonical UUID, and EConflict if the password changed since
+// passwordVersion or the session id or token hash is taken.
+func (db *DB) CreateSession(ctx context.Context, s *auth.Session, first *auth.RefreshToken, passwordVersion int64, ev *auth.Event) error {
 	if err := s.CheckNew(first); err != nil {
 		return err
 	}
 	return db.inTx(ctx, func(tx pgx.Tx) error {
-		// Updating the user first also locks its row, so a concurrent
-		// DeleteUser can't slip in before the session is inserted.
-		tag, err := tx.Exec(ctx,
-			`UPDATE users SET last_login_at = $2 WHERE id = $1`, s.UserID, s.CreatedAt)
-		if err := oneRow(tag, err, "create session", "User not found."); err != nil {
+		// Updating the user first also locks its row until commit, so neither
+		// a concurrent DeleteUser nor a ChangePassword (which ends every
+		// session it sees) can slip in before the session is inserted.
+		tag, err := tx.Exec(ctx, `
+			UPDATE users SET last_login_at = $2
+			WHERE id = $1 AND password_version = $3`,
+			s.UserID, s.CreatedAt, passwordVersion)
+		if err := changedRow(ctx, tx, tag, err, "create session", s.UserID); err != nil {
 			return err
 		}
 		_, err = tx.Exec(ctx, `

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/talentforge/authd/internal/auth"
 )
@@ -79,7 +80,7 @@ func unknownRole(ctx context.Context, tx pgx.Tx, roles []string) string {
 // so that a user is one statement, hence one consistent snapshot.
 const userColumns = `
 	u.id, u.email, u.email_verified, u.name, u.password_hash, u.status,
-	u.created_at, u.updated_at, u.last_login_at,
+	u.created_at, u.updated_at, u.last_login_at, u.version, u.password_version,
 	array(SELECT role FROM user_roles WHERE user_id = u.id ORDER BY role COLLATE "C")`
 
 // userRow receives one row of userColumns.
@@ -91,7 +92,7 @@ type userRow struct {
 
 func (r *userRow) dest() []any {
 	return []any{&r.u.ID, &r.u.Email, &r.u.EmailVerified, &r.u.Name, &r.u.PasswordHash, &r.status,
-		&r.u.CreatedAt, &r.u.UpdatedAt, &r.lastLogin, &r.u.Roles}
+		&r.u.CreatedAt, &r.u.UpdatedAt, &r.lastLogin, &r.u.Version, &r.u.PasswordVersion, &r.u.Roles}
 }
 
 func (r *userRow) user() *auth.User {
@@ -141,33 +142,41 @@ func (db *DB) UserByEmail(ctx context.Context, email string) (*auth.User, error)
 	return u, err
 }
 
-// UpdateUser writes u's Name, EmailVerified, Status and UpdatedAt; nothing
-// else of u is read. With endSessions, every unrevoked session of the user is
-// revoked at u.UpdatedAt in the same transaction. Returns ENotFound if the
-// user does not exist, EInvalid for an unknown status, and ELastAdmin if u is
-// disabled while it is the last active user holding the admin role.
-func (db *DB) UpdateUser(ctx context.Context, u *auth.User, endSessions bool, ev *auth.Event) error {
-	if u.Status != auth.StatusActive && u.Status != auth.StatusDisabled {
-		return auth.Errorf(auth.EInvalid, "Unknown user status %q.", u.Status)
+// UpdateUser writes the fields of up that are set, increments Version and
+// sets UpdatedAt, if the user's Version still equals up.Version. With
+// up.EndSessions, every unrevoked session of the user is revoked at up.At in
+// the same transaction. Returns ENotFound if the user does not exist,
+// EConflict if it changed since up.Version, EInvalid for an unknown status, and ELastAdmin if up
+// disables the last active user holding the admin role.
+func (db *DB) UpdateUser(ctx context.Context, up *auth.UserUpdate, ev *auth.Event) error {
+	if up.Status != nil && *up.Status != auth.StatusActive && *up.Status != auth.StatusDisabled {
+		return auth.Errorf(auth.EInvalid, "Unknown user status %q.", *up.Status)
 	}
-	if !auth.ValidID(u.ID) {
+	if !auth.ValidID(up.ID) {
 		return auth.Errorf(auth.ENotFound, "User not found.")
 	}
+	var status *string
+	if up.Status != nil {
+		status = (*string)(up.Status)
+	}
 	return db.inTx(ctx, func(tx pgx.Tx) error {
-		if u.Status == auth.StatusDisabled {
-			if err := guardLastAdmin(ctx, tx, u.ID); err != nil {
+		if status != nil && *status == string(auth.StatusDisabled) {
+			if err := guardLastAdmin(ctx, tx, up.ID); err != nil {
 				return err
 			}
 		}
 		tag, err := tx.Exec(ctx, `
-			UPDATE users SET name = $2, email_verified = $3, status = $4, updated_at = $5
-			WHERE id = $1`,
-			u.ID, u.Name, u.EmailVerified, string(u.Status), u.UpdatedAt)
-		if err := oneRow(tag, err, "update user", "User not found."); err != nil {
+			UPDATE users SET name = coalesce($2, name),
+			                 email_verified = coalesce($3, email_verified),
+			                 status = coalesce($4, status),
+			                 updated_at = $5, version = version + 1
+			WHERE id = $1 AND version = $6`,
+			up.ID, up.Name, up.EmailVerified, status, up.At, up.Version)
+		if err := changedRow(ctx, tx, tag, err, "update user", up.ID); err != nil {
 			return err
 		}
-		if endSessions {
-			if err := revokeSessions(ctx, tx, u.ID, "", u.UpdatedAt); err != nil {
+		if up.EndSessions {
+			if err := revokeSessions(ctx, tx, up.ID, "", up.At); err != nil {
 				return fmt.Errorf("postgres: update user: %w", err)
 			}
 		}
@@ -175,28 +184,55 @@ func (db *DB) UpdateUser(ctx context.Context, u *auth.User, endSessions bool, ev
 	})
 }
 
-// SetPasswordHash replaces the user's password hash and sets UpdatedAt to at,
-// leaving sessions alone. Returns ENotFound.
-func (db *DB) SetPasswordHash(ctx context.Context, userID, hash string, at time.Time) error {
+// changedRow interprets the result of a compare-and-set UPDATE of the user
+// userID: no row means either no such user (ENotFound) or one that changed
+// since the caller read it (EConflict).
+func changedRow(ctx context.Context, q querier, tag pgconn.CommandTag, err error, op, userID string) error {
+	if err != nil {
+		return fmt.Errorf("postgres: %s: %w", op, err)
+	}
+	if tag.RowsAffected() == 1 {
+		return nil
+	}
+	var exists bool
+	if err := q.QueryRow(ctx, `SELECT EXISTS (SELECT FROM users WHERE id = $1)`, userID).Scan(&exists); err != nil {
+		return fmt.Errorf("postgres: %s: %w", op, err)
+	}
+	if !exists {
+		return auth.Errorf(auth.ENotFound, "User not found.")
+	}
+	return auth.Errorf(auth.EConflict, "The user was changed by another request.")
+}
+
+// UpgradePasswordHash replaces the user's password hash with newHash if it
+// is still oldHash, leaving the versions, UpdatedAt and sessions alone.
+// Returns ENotFound, and EConflict if the hash changed.
+func (db *DB) UpgradePasswordHash(ctx context.Context, userID, oldHash, newHash string) error {
 	if !auth.ValidID(userID) {
 		return auth.Errorf(auth.ENotFound, "User not found.")
 	}
 	tag, err := db.pool.Exec(ctx,
-		`UPDATE users SET password_hash = $2, updated_at = $3 WHERE id = $1`, userID, hash, at)
-	return oneRow(tag, err, "set password hash", "User not found.")
+		`UPDATE users SET password_hash = $3 WHERE id = $1 AND password_hash = $2`, userID, oldHash, newHash)
+	return changedRow(ctx, db.pool, tag, err, "upgrade password hash", userID)
 }
 
-// ChangePassword replaces the password hash, sets UpdatedAt to at and, in the
-// same transaction, revokes at at every unrevoked session of the user except
-// keepSessionID (all of them when it is empty). Returns ENotFound.
-func (db *DB) ChangePassword(ctx context.Context, userID, hash, keepSessionID string, at time.Time, ev *auth.Event) error {
+// ChangePassword replaces the password hash, increments Version and
+// PasswordVersion and sets UpdatedAt to at, if PasswordVersion still equals
+// passwordVersion, and in the same transaction revokes at at every unrevoked
+// session of the user except keepSessionID (all of them when it is empty).
+// Returns ENotFound, and EConflict if the password changed since
+// passwordVersion.
+func (db *DB) ChangePassword(ctx context.Context, userID, hash, keepSessionID string, passwordVersion int64, at time.Time, ev *auth.Event) error {
 	if !auth.ValidID(userID) {
 		return auth.Errorf(auth.ENotFound, "User not found.")
 	}
 	return db.inTx(ctx, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx,
-			`UPDATE users SET password_hash = $2, updated_at = $3 WHERE id = $1`, userID, hash, at)
-		if err := oneRow(tag, err, "change password", "User not found."); err != nil {
+		tag, err := tx.Exec(ctx, `
+			UPDATE users SET password_hash = $2, updated_at = $3,
+			                 version = version + 1, password_version = password_version + 1
+			WHERE id = $1 AND password_version = $4`,
+			userID, hash, at, passwordVersion)
+		if err := changedRow(ctx, tx, tag, err, "change password", userID); err != nil {
 			return err
 		}
 		if err := revokeSessions(ctx, tx, userID, keepSessionID, at); err != nil {
@@ -208,9 +244,10 @@ func (db *DB) ChangePassword(ctx context.Context, userID, hash, keepSessionID st
 
 // DeleteUser removes the user; the schema cascades to its roles, sessions and
 // refresh tokens, and the email becomes free. The user's audit events stay.
-// Returns ENotFound, and ELastAdmin if the user is the last active user
-// holding the admin role.
-func (db *DB) DeleteUser(ctx context.Context, userID string, ev *auth.Event) error {
+// With a non-zero version it deletes only a user still at that Version.
+// Returns ENotFound, EConflict if the user changed since version, and
+// ELastAdmin if the user is the last active user holding the admin role.
+func (db *DB) DeleteUser(ctx context.Context, userID string, version int64, ev *auth.Event) error {
 	if !auth.ValidID(userID) {
 		return auth.Errorf(auth.ENotFound, "User not found.")
 	}
@@ -218,8 +255,9 @@ func (db *DB) DeleteUser(ctx context.Context, userID string, ev *auth.Event) err
 		if err := guardLastAdmin(ctx, tx, userID); err != nil {
 			return err
 		}
-		tag, err := tx.Exec(ctx, `DELETE FROM users WHERE id = $1`, userID)
-		if err := oneRow(tag, err, "delete user", "User not found."); err != nil {
+		tag, err := tx.Exec(ctx,
+			`DELETE FROM users WHERE id = $1 AND ($2::bigint = 0 OR version = $2)`, userID, version)
+		if err := changedRow(ctx, tx, tag, err, "delete user", userID); err != nil {
 			return err
 		}
 		return insertEvent(ctx, tx, ev)

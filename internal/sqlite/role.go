@@ -45,7 +45,7 @@ func (db *DB) GrantRole(ctx context.Context, userID, role string, at time.Time, 
 		} else if n == 0 {
 			return nil // already held
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE users SET updated_at = ? WHERE id = ?`, formatTime(at), userID); err != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE users SET updated_at = ?, version = version + 1 WHERE id = ?`, formatTime(at), userID); err != nil {
 			return fmt.Errorf("sqlite: grant role: %w", err)
 		}
 		return insertEvent(ctx, tx, ev)
@@ -86,7 +86,7 @@ func (db *DB) RevokeRole(ctx context.Context, userID, role string, at time.Time,
 			}
 			return nil
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE users SET updated_at = ? WHERE id = ?`, formatTime(at), userID); err != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE users SET updated_at = ?, version = version + 1 WHERE id = ?`, formatTime(at), userID); err != nil {
 			return fmt.Errorf("sqlite: revoke role: %w", err)
 		}
 		return insertEvent(ctx, tx, ev)
@@ -123,14 +123,14 @@ func guardLastAdmin(ctx context.Context, tx *sql.Tx, userID string) error {
 }
 
 // roleColumns is the select list of roles.
-const roleColumns = `name, description, permissions, builtin, created_at, updated_at`
+const roleColumns = `name, description, permissions, builtin, version, created_at, updated_at`
 
 func scanRole(row scanner) (*auth.Role, error) {
 	var (
 		r                  auth.Role
 		perms, created, up string
 	)
-	err := row.Scan(&r.Name, &r.Description, &perms, &r.Builtin, &created, &up)
+	err := row.Scan(&r.Name, &r.Description, &perms, &r.Builtin, &r.Version, &created, &up)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, auth.Errorf(auth.ENotFound, "Role not found.")
 	}
@@ -210,15 +210,35 @@ func (db *DB) CreateRole(ctx context.Context, r *auth.Role, ev *auth.Event) erro
 	})
 }
 
-// UpdateRole writes r's Description, Permissions (sorted without duplicates)
-// and UpdatedAt. Returns ENotFound.
-func (db *DB) UpdateRole(ctx context.Context, r *auth.Role, ev *auth.Event) error {
+// UpdateRole writes the fields of up that are set (permissions sorted
+// without duplicates), increments Version and sets UpdatedAt, if the role's
+// Version still equals up.Version. Returns ENotFound, and EConflict if the role changed since.
+func (db *DB) UpdateRole(ctx context.Context, up *auth.RoleUpdate, ev *auth.Event) error {
+	var perms any
+	if up.Permissions != nil {
+		perms = jsonStrings(auth.SortedSet(*up.Permissions))
+	}
 	return db.inTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `
-			UPDATE roles SET description = ?, permissions = ?, updated_at = ? WHERE name = ?`,
-			r.Description, jsonStrings(auth.SortedSet(r.Permissions)), formatTime(r.UpdatedAt), r.Name)
-		if err := affectedOne(res, err, "update role", "Role not found."); err != nil {
-			return err
+			UPDATE roles SET description = coalesce(?, description),
+			                 permissions = coalesce(?, permissions),
+			                 updated_at = ?, version = version + 1
+			WHERE name = ? AND version = ?`,
+			up.Description, perms, formatTime(up.At), up.Name, up.Version)
+		if err != nil {
+			return fmt.Errorf("sqlite: update role: %w", err)
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return fmt.Errorf("sqlite: update role: %w", err)
+		} else if n == 0 {
+			var exists bool
+			if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM roles WHERE name = ?)`, up.Name).Scan(&exists); err != nil {
+				return fmt.Errorf("sqlite: update role: %w", err)
+			}
+			if !exists {
+				return auth.Errorf(auth.ENotFound, "Role not found.")
+			}
+			return auth.Errorf(auth.EConflict, "The role was changed by another request.")
 		}
 		return insertEvent(ctx, tx, ev)
 	})

@@ -12,17 +12,20 @@ import (
 )
 
 // CreateSession inserts s and its first refresh token in one transaction and
-// sets the user's LastLoginAt to s.CreatedAt. Returns ENotFound if the user
-// does not exist, EInvalid if first does not belong to s or an id is not a
-// canonical UUID, and EConflict if the session id or token hash is taken.
-func (db *DB) CreateSession(ctx context.Context, s *auth.Session, first *auth.RefreshToken, ev *auth.Event) error {
+// sets the user's LastLoginAt to s.CreatedAt, if the user's
+// PasswordVersion still equals passwordVersion. Returns ENotFound if the
+// user does not exist, EInvalid if first does not belong to s or an id is
+// not a canonical UUID, and EConflict if the password changed since
+// passwordVersion or the session id or token hash is taken.
+func (db *DB) CreateSession(ctx context.Context, s *auth.Session, first *auth.RefreshToken, passwordVersion int64, ev *auth.Event) error {
 	if err := s.CheckNew(first); err != nil {
 		return err
 	}
 	return db.inTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx,
-			`UPDATE users SET last_login_at = ? WHERE id = ?`, formatTime(s.CreatedAt), s.UserID)
-		if err := affectedOne(res, err, "create session", "User not found."); err != nil {
+			`UPDATE users SET last_login_at = ? WHERE id = ? AND password_version = ?`,
+			formatTime(s.CreatedAt), s.UserID, passwordVersion)
+		if err := changedRow(ctx, tx, res, err, "create session", s.UserID); err != nil {
 			return err
 		}
 		_, err = tx.ExecContext(ctx, `

@@ -57,7 +57,7 @@ func TestMigrations(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	for range 2 {
+	for range 3 {
 		if err := db.MigrateDown(ctx); err != nil {
 			t.Fatal(err)
 		}

@@ -63,7 +63,7 @@ func (db *DB) CreateUser(ctx context.Context, u *auth.User, ev *auth.Event) erro
 // userFields is the select list of users u without their roles.
 const userFields = `
 	u.id, u.email, u.email_verified, u.name, u.password_hash, u.status,
-	u.created_at, u.updated_at, u.last_login_at`
+	u.created_at, u.updated_at, u.last_login_at, u.version, u.password_version`
 
 // userColumns is the select list of users u; roles come along as a JSON array
 // so that a user is one statement, hence one consistent snapshot.
@@ -86,7 +86,7 @@ func (r *userRow) dest() []any {
 
 func (r *userRow) fieldsDest() []any {
 	return []any{&r.u.ID, &r.u.Email, &r.u.EmailVerified, &r.u.Name, &r.u.PasswordHash, &r.status,
-		&r.created, &r.upd, &r.lastLogin}
+		&r.created, &r.upd, &r.lastLogin, &r.u.Version, &r.u.PasswordVersion}
 }
 
 func (r *userRow) user() (*auth.User, error) {
@@ -153,33 +153,41 @@ func (db *DB) UserByEmail(ctx context.Context, email string) (*auth.User, error)
 	return u, err
 }
 
-// UpdateUser writes u's Name, EmailVerified, Status and UpdatedAt; nothing
-// else of u is read. With endSessions, every unrevoked session of the user is
-// revoked at u.UpdatedAt in the same transaction. Returns ENotFound if the
-// user does not exist, EInvalid for an unknown status, and ELastAdmin if u is
-// disabled while it is the last active user holding the admin role.
-func (db *DB) UpdateUser(ctx context.Context, u *auth.User, endSessions bool, ev *auth.Event) error {
-	if u.Status != auth.StatusActive && u.Status != auth.StatusDisabled {
-		return auth.Errorf(auth.EInvalid, "Unknown user status %q.", u.Status)
+// UpdateUser writes the fields of up that are set, increments Version and
+// sets UpdatedAt, if the user's Version still equals up.Version. With
+// up.EndSessions, every unrevoked session of the user is revoked at up.At in
+// the same transaction. Returns ENotFound if the user does not exist,
+// EConflict if it changed since up.Version, EInvalid for an unknown status, and ELastAdmin if up
+// disables the last active user holding the admin role.
+func (db *DB) UpdateUser(ctx context.Context, up *auth.UserUpdate, ev *auth.Event) error {
+	if up.Status != nil && *up.Status != auth.StatusActive && *up.Status != auth.StatusDisabled {
+		return auth.Errorf(auth.EInvalid, "Unknown user status %q.", *up.Status)
 	}
-	if !auth.ValidID(u.ID) {
+	if !auth.ValidID(up.ID) {
 		return auth.Errorf(auth.ENotFound, "User not found.")
 	}
+	var status any
+	if up.Status != nil {
+		status = string(*up.Status)
+	}
 	return db.inTx(ctx, func(tx *sql.Tx) error {
-		if u.Status == auth.StatusDisabled {
-			if err := guardLastAdmin(ctx, tx, u.ID); err != nil {
+		if up.Status != nil && *up.Status == auth.StatusDisabled {
+			if err := guardLastAdmin(ctx, tx, up.ID); err != nil {
 				return err
 			}
 		}
 		res, err := tx.ExecContext(ctx, `
-			UPDATE users SET name = ?, email_verified = ?, status = ?, updated_at = ?
-			WHERE id = ?`,
-			u.Name, u.EmailVerified, string(u.Status), formatTime(u.UpdatedAt), u.ID)
-		if err := affectedOne(res, err, "update user", "User not found."); err != nil {
+			UPDATE users SET name = coalesce(?, name),
+			                 email_verified = coalesce(?, email_verified),
+			                 status = coalesce(?, status),
+			                 updated_at = ?, version = version + 1
+			WHERE id = ? AND version = ?`,
+			up.Name, up.EmailVerified, status, formatTime(up.At), up.ID, up.Version)
+		if err := changedRow(ctx, tx, res, err, "update user", up.ID); err != nil {
 			return err
 		}
-		if endSessions {
-			if err := revokeSessions(ctx, tx, u.ID, "", u.UpdatedAt); err != nil {
+		if up.EndSessions {
+			if err := revokeSessions(ctx, tx, up.ID, "", up.At); err != nil {
 				return fmt.Errorf("sqlite: update user: %w", err)
 			}
 		}
@@ -187,30 +195,62 @@ func (db *DB) UpdateUser(ctx context.Context, u *auth.User, endSessions bool, ev
 	})
 }
 
-// SetPasswordHash replaces the user's password hash and sets UpdatedAt to at,
-// leaving sessions alone. Returns ENotFound.
-func (db *DB) SetPasswordHash(ctx context.Context, userID, hash string, at time.Time) error {
-	if !auth.ValidID(userID) {
+// changedRow interprets the result of a compare-and-set UPDATE of the user
+// userID: no row means either no such user (ENotFound) or one that changed
+// since the caller read it (EConflict).
+func changedRow(ctx context.Context, tx *sql.Tx, res sql.Result, err error, op, userID string) error {
+	if err != nil {
+		return fmt.Errorf("sqlite: %s: %w", op, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return fmt.Errorf("sqlite: %s: %w", op, err)
+	}
+	if n == 1 {
+		return nil
+	}
+	var exists bool
+	if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM users WHERE id = ?)`, userID).Scan(&exists); err != nil {
+		return fmt.Errorf("sqlite: %s: %w", op, err)
+	}
+	if !exists {
 		return auth.Errorf(auth.ENotFound, "User not found.")
 	}
-	res, err := db.db.ExecContext(ctx,
-		`UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?`,
-		hash, formatTime(at), userID)
-	return affectedOne(res, err, "set password hash", "User not found.")
+	return auth.Errorf(auth.EConflict, "The user was changed by another request.")
 }
 
-// ChangePassword replaces the password hash, sets UpdatedAt to at and, in the
-// same transaction, revokes at at every unrevoked session of the user except
-// keepSessionID (all of them when it is empty). Returns ENotFound.
-func (db *DB) ChangePassword(ctx context.Context, userID, hash, keepSessionID string, at time.Time, ev *auth.Event) error {
+// UpgradePasswordHash replaces the user's password hash with newHash if it
+// is still oldHash, leaving the versions, UpdatedAt and sessions alone.
+// Returns ENotFound, and EConflict if the hash changed.
+func (db *DB) UpgradePasswordHash(ctx context.Context, userID, oldHash, newHash string) error {
 	if !auth.ValidID(userID) {
 		return auth.Errorf(auth.ENotFound, "User not found.")
 	}
 	return db.inTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx,
-			`UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?`,
-			hash, formatTime(at), userID)
-		if err := affectedOne(res, err, "change password", "User not found."); err != nil {
+			`UPDATE users SET password_hash = ? WHERE id = ? AND password_hash = ?`,
+			newHash, userID, oldHash)
+		return changedRow(ctx, tx, res, err, "upgrade password hash", userID)
+	})
+}
+
+// ChangePassword replaces the password hash, increments Version and
+// PasswordVersion and sets UpdatedAt to at, if PasswordVersion still equals
+// passwordVersion, and in the same transaction revokes at at every unrevoked
+// session of the user except keepSessionID (all of them when it is empty).
+// Returns ENotFound, and EConflict if the password changed since
+// passwordVersion.
+func (db *DB) ChangePassword(ctx context.Context, userID, hash, keepSessionID string, passwordVersion int64, at time.Time, ev *auth.Event) error {
+	if !auth.ValidID(userID) {
+		return auth.Errorf(auth.ENotFound, "User not found.")
+	}
+	return db.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `
+			UPDATE users SET password_hash = ?, updated_at = ?,
+			                 version = version + 1, password_version = password_version + 1
+			WHERE id = ? AND password_version = ?`,
+			hash, formatTime(at), userID, passwordVersion)
+		if err := changedRow(ctx, tx, res, err, "change password", userID); err != nil {
 			return err
 		}
 		if err := revokeSessions(ctx, tx, userID, keepSessionID, at); err != nil {
@@ -224,7 +264,10 @@ func (db *DB) ChangePassword(ctx context.Context, userID, hash, keepSessionID st
 // refresh tokens, and the email becomes free. The audit events about the user
 // stay. Returns ENotFound, and ELastAdmin if the user is the last active user
 // holding the admin role.
-func (db *DB) DeleteUser(ctx context.Context, userID string, ev *auth.Event) error {
+//
+// With a non-zero version it deletes only a user still at that Version
+// (EConflict otherwise).
+func (db *DB) DeleteUser(ctx context.Context, userID string, version int64, ev *auth.Event) error {
 	if !auth.ValidID(userID) {
 		return auth.Errorf(auth.ENotFound, "User not found.")
 	}
@@ -232,8 +275,9 @@ func (db *DB) DeleteUser(ctx context.Context, userID string, ev *auth.Event) err
 		if err := guardLastAdmin(ctx, tx, userID); err != nil {
 			return err
 		}
-		res, err := tx.ExecContext(ctx, `DELETE FROM users WHERE id = ?`, userID)
-		if err := affectedOne(res, err, "delete user", "User not found."); err != nil {
+		res, err := tx.ExecContext(ctx,
+			`DELETE FROM users WHERE id = ? AND (? = 0 OR version = ?)`, userID, version, version)
+		if err := changedRow(ctx, tx, res, err, "delete user", userID); err != nil {
 			return err
 		}
 		return insertEvent(ctx, tx, ev)

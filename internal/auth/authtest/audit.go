@@ -138,23 +138,24 @@ func testEventsUsers(t *testing.T, s Backend) {
 	upd := *u
 	upd.Name, upd.UpdatedAt = "Renamed", at(u.UpdatedAt, time.Minute)
 	ev = newEvent(t, auth.EventUserUpdated, u.ID, "")
-	log.recorded(ev, s.UpdateUser(ctx, &upd, false, ev))
+	log.recorded(ev, s.UpdateUser(ctx, fullUpdate(s, &upd, false), ev))
 	missing := newUser(t)
-	log.unchanged(s.UpdateUser(ctx, missing, false, newEvent(t, auth.EventUserUpdated, missing.ID, "")), auth.ENotFound)
+	log.unchanged(s.UpdateUser(ctx, fullUpdate(s, missing, false), newEvent(t, auth.EventUserUpdated, missing.ID, "")), auth.ENotFound)
 	upd.Name = "Renamed again"
-	log.unchanged(s.UpdateUser(ctx, &upd, false, nil), "")
+	log.unchanged(s.UpdateUser(ctx, fullUpdate(s, &upd, false), nil), "")
 
 	when := at(now(), time.Minute)
 	ev = newEvent(t, auth.EventPasswordChanged, u.ID, "")
-	log.recorded(ev, s.ChangePassword(ctx, u.ID, "new-hash", "", when, ev))
-	log.unchanged(s.ChangePassword(ctx, missing.ID, "h", "", when, newEvent(t, auth.EventPasswordChanged, missing.ID, "")), auth.ENotFound)
-	log.unchanged(s.ChangePassword(ctx, u.ID, "newer-hash", "", when, nil), "")
+	log.recorded(ev, s.ChangePassword(ctx, u.ID, "new-hash", "", 1, when, ev))
+	log.unchanged(s.ChangePassword(ctx, missing.ID, "h", "", 1, when, newEvent(t, auth.EventPasswordChanged, missing.ID, "")), auth.ENotFound)
+	log.unchanged(s.ChangePassword(ctx, u.ID, "newer-hash", "", 1, when, newEvent(t, auth.EventPasswordChanged, u.ID, "")), auth.EConflict)
+	log.unchanged(s.ChangePassword(ctx, u.ID, "newer-hash", "", 2, at(when, time.Second), nil), "")
 
 	// The event outlives the user it concerns.
 	ev = newEvent(t, auth.EventUserDeleted, u.ID, "")
-	log.recorded(ev, s.DeleteUser(ctx, u.ID, ev))
-	log.unchanged(s.DeleteUser(ctx, u.ID, newEvent(t, auth.EventUserDeleted, u.ID, "")), auth.ENotFound)
-	log.unchanged(s.DeleteUser(ctx, createUser(t, s).ID, nil), "")
+	log.recorded(ev, s.DeleteUser(ctx, u.ID, 0, ev))
+	log.unchanged(s.DeleteUser(ctx, u.ID, 0, newEvent(t, auth.EventUserDeleted, u.ID, "")), auth.ENotFound)
+	log.unchanged(s.DeleteUser(ctx, createUser(t, s).ID, 0, nil), "")
 }
 
 func testEventsSessions(t *testing.T, s Backend) {
@@ -164,14 +165,14 @@ func testEventsSessions(t *testing.T, s Backend) {
 
 	sess, rt := newSession(t, u.ID, now())
 	ev := newEvent(t, auth.EventLoginSucceeded, u.ID, sess.ID)
-	log.recorded(ev, s.CreateSession(ctx, sess, rt, ev))
+	log.recorded(ev, s.CreateSession(ctx, sess, rt, 1, ev))
 	orphan, ort := newSession(t, newID(t), now())
-	log.unchanged(s.CreateSession(ctx, orphan, ort, newEvent(t, auth.EventLoginSucceeded, orphan.UserID, orphan.ID)), auth.ENotFound)
+	log.unchanged(s.CreateSession(ctx, orphan, ort, 1, newEvent(t, auth.EventLoginSucceeded, orphan.UserID, orphan.ID)), auth.ENotFound)
 	dup, drt := newSession(t, u.ID, now())
 	dup.ID, drt.SessionID = sess.ID, sess.ID
-	log.unchanged(s.CreateSession(ctx, dup, drt, newEvent(t, auth.EventLoginSucceeded, u.ID, sess.ID)), auth.EConflict)
+	log.unchanged(s.CreateSession(ctx, dup, drt, 1, newEvent(t, auth.EventLoginSucceeded, u.ID, sess.ID)), auth.EConflict)
 	quiet, qrt := newSession(t, u.ID, now())
-	log.unchanged(s.CreateSession(ctx, quiet, qrt, nil), "")
+	log.unchanged(s.CreateSession(ctx, quiet, qrt, 1, nil), "")
 
 	ev = newEvent(t, auth.EventSessionRevoked, u.ID, sess.ID)
 	log.recorded(ev, s.RevokeSession(ctx, u.ID, sess.ID, now(), ev))
@@ -200,9 +201,9 @@ func testEventsRoles(t *testing.T, s Backend) {
 	upd := *r
 	upd.Description, upd.UpdatedAt = "Changed.", at(r.UpdatedAt, time.Minute)
 	ev = newEvent(t, auth.EventRoleUpdated, "", r.Name)
-	log.recorded(ev, s.UpdateRole(ctx, &upd, ev))
-	log.unchanged(s.UpdateRole(ctx, newRole("no-such-role"), newEvent(t, auth.EventRoleUpdated, "", "no-such-role")), auth.ENotFound)
-	log.unchanged(s.UpdateRole(ctx, &upd, nil), "")
+	log.recorded(ev, s.UpdateRole(ctx, fullRoleUpdate(s, &upd), ev))
+	log.unchanged(s.UpdateRole(ctx, fullRoleUpdate(s, newRole("no-such-role")), newEvent(t, auth.EventRoleUpdated, "", "no-such-role")), auth.ENotFound)
+	log.unchanged(s.UpdateRole(ctx, fullRoleUpdate(s, &upd), nil), "")
 
 	u := createUser(t, s)
 	ev = newEvent(t, auth.EventRoleGranted, u.ID, r.Name)

@@ -24,6 +24,7 @@ func newRole(name string, perms ...auth.Permission) *auth.Role {
 		Name:        name,
 		Description: "The " + name + " role.",
 		Permissions: perms,
+		Version:     1,
 		CreatedAt:   ts,
 		UpdatedAt:   at(ts, time.Second),
 	}
@@ -56,8 +57,8 @@ func createAdmin(t *testing.T, s Backend) *auth.User {
 func testBuiltinRoles(t *testing.T, s Backend) {
 	ctx := context.Background()
 	want := []*auth.Role{
-		{Name: auth.RoleAdmin, Permissions: auth.Permissions(), Builtin: true},
-		{Name: auth.RoleUser, Permissions: nil, Builtin: true},
+		{Name: auth.RoleAdmin, Permissions: auth.Permissions(), Builtin: true, Version: 1},
+		{Name: auth.RoleUser, Permissions: nil, Builtin: true, Version: 1},
 	}
 	// Descriptions and times are the migration's to choose.
 	ignore := cmpopts.IgnoreFields(auth.Role{}, "Description", "CreatedAt", "UpdatedAt")
@@ -136,12 +137,13 @@ func testUpdateRole(t *testing.T, s Backend) {
 	// Fields UpdateRole does not write.
 	upd.CreatedAt = upd.UpdatedAt
 	upd.Builtin = true
-	mustOK(t, s.UpdateRole(ctx, &upd, nil))
+	mustOK(t, s.UpdateRole(ctx, fullRoleUpdate(s, &upd), nil))
 
 	want := *r
 	want.Description = upd.Description
 	want.Permissions = []auth.Permission{auth.PermAuditRead, auth.PermUsersWrite}
 	want.UpdatedAt = upd.UpdatedAt
+	want.Version = 2
 	if d := diff(&want, getRole(t, s, r.Name)); d != "" {
 		t.Errorf("after UpdateRole (-want +got):\n%s", d)
 	}
@@ -149,12 +151,12 @@ func testUpdateRole(t *testing.T, s Backend) {
 	// Down to no permissions.
 	upd.Permissions = nil
 	upd.UpdatedAt = at(upd.UpdatedAt, time.Minute)
-	mustOK(t, s.UpdateRole(ctx, &upd, nil))
+	mustOK(t, s.UpdateRole(ctx, fullRoleUpdate(s, &upd), nil))
 	if got := getRole(t, s, r.Name); len(got.Permissions) != 0 || !got.UpdatedAt.Equal(upd.UpdatedAt) {
 		t.Errorf("Permissions, UpdatedAt = %q, %v; want none, %v", got.Permissions, got.UpdatedAt, upd.UpdatedAt)
 	}
 
-	wantCode(t, s.UpdateRole(ctx, newRole("no-such-role", auth.PermUsersRead), nil), auth.ENotFound)
+	wantCode(t, s.UpdateRole(ctx, fullRoleUpdate(s, newRole("no-such-role", auth.PermUsersRead)), nil), auth.ENotFound)
 	if _, err := s.Role(ctx, "no-such-role"); auth.ErrorCode(err) != auth.ENotFound {
 		t.Errorf("UpdateRole of an unknown role created it (Role: %v)", err)
 	}
@@ -225,18 +227,18 @@ func testGrantRole(t *testing.T, s Backend) {
 	when := at(u.UpdatedAt, time.Minute)
 	mustOK(t, s.GrantRole(ctx, u.ID, auth.RoleAdmin, when, nil))
 	want := *u
-	want.Roles, want.UpdatedAt = []string{auth.RoleAdmin, auth.RoleUser}, when
+	want.Roles, want.UpdatedAt, want.Version = []string{auth.RoleAdmin, auth.RoleUser}, when, 2
 	if d := diff(&want, getUser(t, s, u.ID)); d != "" {
 		t.Errorf("after GrantRole(admin) (-want +got):\n%s", d)
 	}
 	when = at(when, time.Minute)
 	mustOK(t, s.GrantRole(ctx, u.ID, "support", when, nil))
-	want.Roles, want.UpdatedAt = []string{auth.RoleAdmin, "support", auth.RoleUser}, when
+	want.Roles, want.UpdatedAt, want.Version = []string{auth.RoleAdmin, "support", auth.RoleUser}, when, 3
 	if d := diff(&want, getUser(t, s, u.ID)); d != "" {
 		t.Errorf("after GrantRole(support) (-want +got):\n%s", d)
 	}
 
-	// Granting a held role changes nothing, not even UpdatedAt.
+	// Granting a held role changes nothing, not even UpdatedAt or Version.
 	mustOK(t, s.GrantRole(ctx, u.ID, auth.RoleAdmin, at(when, time.Minute), nil))
 	if d := diff(&want, getUser(t, s, u.ID)); d != "" {
 		t.Errorf("after granting a held role (-want +got):\n%s", d)
@@ -261,7 +263,7 @@ func testRevokeRole(t *testing.T, s Backend) {
 	when := at(u.UpdatedAt, time.Minute)
 	mustOK(t, s.RevokeRole(ctx, u.ID, "support", when, nil))
 	want := *u
-	want.Roles, want.UpdatedAt = []string{auth.RoleUser}, when
+	want.Roles, want.UpdatedAt, want.Version = []string{auth.RoleUser}, when, 2
 	if d := diff(&want, getUser(t, s, u.ID)); d != "" {
 		t.Errorf("after RevokeRole (-want +got):\n%s", d)
 	}
@@ -281,7 +283,7 @@ func testRevokeRole(t *testing.T, s Backend) {
 	// The last role too.
 	when = at(when, time.Hour)
 	mustOK(t, s.RevokeRole(ctx, u.ID, auth.RoleUser, when, nil))
-	want.Roles, want.UpdatedAt = nil, when
+	want.Roles, want.UpdatedAt, want.Version = nil, when, 3
 	if d := diff(&want, getUser(t, s, u.ID)); d != "" {
 		t.Errorf("after revoking the last role (-want +got):\n%s", d)
 	}
@@ -330,7 +332,7 @@ func testLastAdminDisable(t *testing.T, s Backend) {
 	sess, _ := createSession(t, s, a.ID, now())
 	a = getUser(t, s, a.ID) // with its LastLoginAt
 
-	log.unchanged(s.UpdateUser(ctx, disabled(a), true,
+	log.unchanged(s.UpdateUser(ctx, fullUpdate(s, disabled(a), true),
 		newEvent(t, auth.EventUserDisabled, a.ID, "")), auth.ELastAdmin)
 	if d := diff(a, getUser(t, s, a.ID)); d != "" {
 		t.Errorf("a failed UpdateUser changed the user (-want +got):\n%s", d)
@@ -342,12 +344,12 @@ func testLastAdminDisable(t *testing.T, s Backend) {
 	// An update that leaves the last admin active is allowed.
 	renamed := *a
 	renamed.Name, renamed.UpdatedAt = "Renamed", at(now(), 0)
-	mustOK(t, s.UpdateUser(ctx, &renamed, false, nil))
+	mustOK(t, s.UpdateUser(ctx, fullUpdate(s, &renamed, false), nil))
 
 	b := createAdmin(t, s)
 	ev := newEvent(t, auth.EventUserDisabled, a.ID, "")
 	off := disabled(&renamed)
-	log.recorded(ev, s.UpdateUser(ctx, off, true, ev))
+	log.recorded(ev, s.UpdateUser(ctx, fullUpdate(s, off, true), ev))
 	if got := getUser(t, s, a.ID).Status; got != auth.StatusDisabled {
 		t.Errorf("Status = %q, want %q", got, auth.StatusDisabled)
 	}
@@ -355,7 +357,7 @@ func testLastAdminDisable(t *testing.T, s Backend) {
 		t.Errorf("session RevokedAt = %v, want %v", r, off.UpdatedAt)
 	}
 	// a, disabled, no longer counts: b is the last active admin.
-	log.unchanged(s.UpdateUser(ctx, disabled(b), false,
+	log.unchanged(s.UpdateUser(ctx, fullUpdate(s, disabled(b), false),
 		newEvent(t, auth.EventUserDisabled, b.ID, "")), auth.ELastAdmin)
 	if d := diff(b, getUser(t, s, b.ID)); d != "" {
 		t.Errorf("a failed UpdateUser changed the user (-want +got):\n%s", d)
@@ -369,7 +371,7 @@ func testLastAdminDelete(t *testing.T, s Backend) {
 	sess, _ := createSession(t, s, a.ID, now())
 	a = getUser(t, s, a.ID) // with its LastLoginAt
 
-	log.unchanged(s.DeleteUser(ctx, a.ID, newEvent(t, auth.EventUserDeleted, a.ID, "")), auth.ELastAdmin)
+	log.unchanged(s.DeleteUser(ctx, a.ID, 0, newEvent(t, auth.EventUserDeleted, a.ID, "")), auth.ELastAdmin)
 	if d := diff(a, getUser(t, s, a.ID)); d != "" {
 		t.Errorf("a failed DeleteUser changed the user (-want +got):\n%s", d)
 	}
@@ -377,10 +379,10 @@ func testLastAdminDelete(t *testing.T, s Backend) {
 
 	b := createAdmin(t, s)
 	ev := newEvent(t, auth.EventUserDeleted, a.ID, "")
-	log.recorded(ev, s.DeleteUser(ctx, a.ID, ev))
+	log.recorded(ev, s.DeleteUser(ctx, a.ID, 0, ev))
 	_, err := s.User(ctx, a.ID)
 	wantCode(t, err, auth.ENotFound)
-	log.unchanged(s.DeleteUser(ctx, b.ID, newEvent(t, auth.EventUserDeleted, b.ID, "")), auth.ELastAdmin)
+	log.unchanged(s.DeleteUser(ctx, b.ID, 0, newEvent(t, auth.EventUserDeleted, b.ID, "")), auth.ELastAdmin)
 	getUser(t, s, b.ID)
 }
 
@@ -392,18 +394,18 @@ func testLastAdminDisabledDoesNotCount(t *testing.T, s Backend) {
 	mustOK(t, s.CreateUser(ctx, off, nil))
 
 	wantCode(t, s.RevokeRole(ctx, a.ID, auth.RoleAdmin, now(), nil), auth.ELastAdmin)
-	wantCode(t, s.UpdateUser(ctx, disabled(a), false, nil), auth.ELastAdmin)
-	wantCode(t, s.DeleteUser(ctx, a.ID, nil), auth.ELastAdmin)
+	wantCode(t, s.UpdateUser(ctx, fullUpdate(s, disabled(a), false), nil), auth.ELastAdmin)
+	wantCode(t, s.DeleteUser(ctx, a.ID, 0, nil), auth.ELastAdmin)
 	if d := diff(a, getUser(t, s, a.ID)); d != "" {
 		t.Errorf("failed calls changed the last active admin (-want +got):\n%s", d)
 	}
 
 	// The disabled admin is not the last active one: it may be disabled
 	// again, lose the role, and be deleted while holding it.
-	mustOK(t, s.UpdateUser(ctx, disabled(off), true, nil))
+	mustOK(t, s.UpdateUser(ctx, fullUpdate(s, disabled(off), true), nil))
 	mustOK(t, s.RevokeRole(ctx, off.ID, auth.RoleAdmin, now(), nil))
 	mustOK(t, s.GrantRole(ctx, off.ID, auth.RoleAdmin, now(), nil))
-	mustOK(t, s.DeleteUser(ctx, off.ID, nil))
+	mustOK(t, s.DeleteUser(ctx, off.ID, 0, nil))
 	if d := diff(a, getUser(t, s, a.ID)); d != "" {
 		t.Errorf("changes to a disabled admin changed the last active admin (-want +got):\n%s", d)
 	}
@@ -414,7 +416,7 @@ func testLastAdminDisabledDoesNotCount(t *testing.T, s Backend) {
 	mustOK(t, s.CreateUser(ctx, other, nil))
 	on := *other
 	on.Status, on.UpdatedAt = auth.StatusActive, at(now(), 0)
-	mustOK(t, s.UpdateUser(ctx, &on, false, nil))
+	mustOK(t, s.UpdateUser(ctx, fullUpdate(s, &on, false), nil))
 	mustOK(t, s.RevokeRole(ctx, a.ID, auth.RoleAdmin, now(), nil))
 }
 
@@ -432,10 +434,10 @@ var adminOps = []adminOp{
 		return s.RevokeRole(context.Background(), u.ID, auth.RoleAdmin, ev.At, ev)
 	}},
 	{"UpdateUser(disabled)", auth.EventUserDisabled, "", func(s Backend, u *auth.User, ev *auth.Event) error {
-		return s.UpdateUser(context.Background(), disabled(u), true, ev)
+		return s.UpdateUser(context.Background(), fullUpdate(s, disabled(u), true), ev)
 	}},
 	{"DeleteUser", auth.EventUserDeleted, "", func(s Backend, u *auth.User, ev *auth.Event) error {
-		return s.DeleteUser(context.Background(), u.ID, ev)
+		return s.DeleteUser(context.Background(), u.ID, 0, ev)
 	}},
 }
 
@@ -551,7 +553,7 @@ func testGrantAdminWhileDeleting(t *testing.T, s Backend) {
 			errGrant, errDelete error
 		)
 		wg.Go(func() { <-start; errGrant = s.GrantRole(ctx, u.ID, auth.RoleAdmin, now(), nil) })
-		wg.Go(func() { <-start; errDelete = s.DeleteUser(ctx, u.ID, nil) })
+		wg.Go(func() { <-start; errDelete = s.DeleteUser(ctx, u.ID, 0, nil) })
 		close(start)
 		wg.Wait()
 		if c := auth.ErrorCode(errGrant); c != "" && c != auth.ENotFound {

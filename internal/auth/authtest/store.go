@@ -42,7 +42,12 @@ func TestStore(t *testing.T, open func(t *testing.T) Backend) {
 		{"CreateUserDuplicateID", testCreateUserDuplicateID},
 		{"UserNotFound", testUserNotFound},
 		{"UpdateUser", testUpdateUser},
-		{"SetPasswordHash", testSetPasswordHash},
+		{"UpdateUserWritesOnlyItsFields", testUpdateUserWritesOnlyItsFields},
+		{"UpdateUserStale", testUpdateUserStale},
+		{"UpgradePasswordHash", testUpgradePasswordHash},
+		{"ChangePasswordStale", testChangePasswordStale},
+		{"CreateSessionAfterPasswordChange", testCreateSessionAfterPasswordChange},
+		{"DeleteUserStale", testDeleteUserStale},
 		{"ChangePasswordKeepsOneSession", testChangePasswordKeepOne},
 		{"ChangePasswordRevokesAll", testChangePasswordKeepNone},
 		{"DeleteUser", testDeleteUser},
@@ -78,6 +83,7 @@ func TestStore(t *testing.T, open func(t *testing.T) Backend) {
 		{"CreateRole", testCreateRole},
 		{"RoleNotFound", testRoleNotFound},
 		{"UpdateRole", testUpdateRole},
+		{"UpdateRoleFieldsAndStale", testUpdateRoleFieldsAndStale},
 		{"DeleteRole", testDeleteRole},
 		{"GrantRole", testGrantRole},
 		{"RevokeRole", testRevokeRole},
@@ -180,15 +186,17 @@ func newUser(t *testing.T) *auth.User {
 	id := newID(t)
 	ts := at(now(), -time.Hour)
 	return &auth.User{
-		ID:           id,
-		Email:        "u-" + id + "@example.com",
-		Name:         "Test User",
-		PasswordHash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA",
-		HasPassword:  true,
-		Status:       auth.StatusActive,
-		Roles:        []string{auth.RoleUser},
-		CreatedAt:    ts,
-		UpdatedAt:    ts,
+		ID:              id,
+		Email:           "u-" + id + "@example.com",
+		Name:            "Test User",
+		PasswordHash:    "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA",
+		HasPassword:     true,
+		Status:          auth.StatusActive,
+		Version:         1,
+		PasswordVersion: 1,
+		Roles:           []string{auth.RoleUser},
+		CreatedAt:       ts,
+		UpdatedAt:       ts,
 	}
 }
 
@@ -234,7 +242,8 @@ func newSession(t *testing.T, userID string, created time.Time) (*auth.Session, 
 func createSession(t *testing.T, st Backend, userID string, created time.Time) (*auth.Session, *auth.RefreshToken) {
 	t.Helper()
 	s, rt := newSession(t, userID, created)
-	mustOK(t, st.CreateSession(context.Background(), s, rt, nil))
+	pv := getUser(t, st, userID).PasswordVersion
+	mustOK(t, st.CreateSession(context.Background(), s, rt, pv, nil))
 	return s, rt
 }
 
@@ -413,35 +422,19 @@ func testUpdateUser(t *testing.T, s Backend) {
 	upd.PasswordHash = "changed"
 	upd.Roles = []string{auth.RoleAdmin}
 	upd.LastLoginAt = upd.UpdatedAt
-	mustOK(t, s.UpdateUser(ctx, &upd, false, nil))
+	mustOK(t, s.UpdateUser(ctx, fullUpdate(s, &upd, false), nil))
 
 	want := *u
 	want.Name, want.EmailVerified, want.Status, want.UpdatedAt = upd.Name, true, auth.StatusDisabled, upd.UpdatedAt
+	want.Version = 2
 	if d := diff(&want, getUser(t, s, u.ID)); d != "" {
 		t.Errorf("after UpdateUser (-want +got):\n%s", d)
 	}
 
 	missing := newUser(t)
-	wantCode(t, s.UpdateUser(ctx, missing, false, nil), auth.ENotFound)
+	wantCode(t, s.UpdateUser(ctx, fullUpdate(s, missing, false), nil), auth.ENotFound)
 	upd.Status = "bogus"
-	wantCode(t, s.UpdateUser(ctx, &upd, false, nil), auth.EInvalid)
-}
-
-func testSetPasswordHash(t *testing.T, s Backend) {
-	ctx := context.Background()
-	u := createUser(t, s)
-	sess, _ := createSession(t, s, u.ID, now())
-	when := at(now(), time.Second)
-	mustOK(t, s.SetPasswordHash(ctx, u.ID, "new-hash", when))
-
-	got := getUser(t, s, u.ID)
-	if got.PasswordHash != "new-hash" || !got.UpdatedAt.Equal(when) {
-		t.Errorf("PasswordHash, UpdatedAt = %q, %v; want %q, %v", got.PasswordHash, got.UpdatedAt, "new-hash", when)
-	}
-	if !getSession(t, s, u.ID, sess.ID).RevokedAt.IsZero() {
-		t.Error("SetPasswordHash revoked a session")
-	}
-	wantCode(t, s.SetPasswordHash(ctx, newID(t), "h", when), auth.ENotFound)
+	wantCode(t, s.UpdateUser(ctx, fullUpdate(s, &upd, false), nil), auth.EInvalid)
 }
 
 func testChangePasswordKeepOne(t *testing.T, s Backend) {
@@ -457,11 +450,12 @@ func testChangePasswordKeepOne(t *testing.T, s Backend) {
 	theirs, _ := createSession(t, s, other.ID, base)
 
 	when := at(base, time.Minute)
-	mustOK(t, s.ChangePassword(ctx, u.ID, "new-hash", s2.ID, when, nil))
+	mustOK(t, s.ChangePassword(ctx, u.ID, "new-hash", s2.ID, 1, when, nil))
 
 	got := getUser(t, s, u.ID)
-	if got.PasswordHash != "new-hash" || !got.UpdatedAt.Equal(when) {
-		t.Errorf("PasswordHash, UpdatedAt = %q, %v; want %q, %v", got.PasswordHash, got.UpdatedAt, "new-hash", when)
+	if got.PasswordHash != "new-hash" || !got.UpdatedAt.Equal(when) || got.Version != 2 || got.PasswordVersion != 2 {
+		t.Errorf("PasswordHash, UpdatedAt, Version, PasswordVersion = %q, %v, %d, %d; want %q, %v, 2, 2",
+			got.PasswordHash, got.UpdatedAt, got.Version, got.PasswordVersion, "new-hash", when)
 	}
 	for _, c := range []struct {
 		user, id string
@@ -476,7 +470,7 @@ func testChangePasswordKeepOne(t *testing.T, s Backend) {
 			t.Errorf("session %s: RevokedAt = %v, want %v", c.id, r, c.revoked)
 		}
 	}
-	wantCode(t, s.ChangePassword(ctx, newID(t), "h", "", when, nil), auth.ENotFound)
+	wantCode(t, s.ChangePassword(ctx, newID(t), "h", "", 1, when, nil), auth.ENotFound)
 }
 
 func testChangePasswordKeepNone(t *testing.T, s Backend) {
@@ -485,7 +479,7 @@ func testChangePasswordKeepNone(t *testing.T, s Backend) {
 	s1, _ := createSession(t, s, u.ID, now())
 	s2, _ := createSession(t, s, u.ID, at(now(), time.Second))
 	when := at(now(), time.Minute)
-	mustOK(t, s.ChangePassword(ctx, u.ID, "new-hash", "", when, nil))
+	mustOK(t, s.ChangePassword(ctx, u.ID, "new-hash", "", 1, when, nil))
 	for _, id := range []string{s1.ID, s2.ID} {
 		if r := getSession(t, s, u.ID, id).RevokedAt; !r.Equal(when) {
 			t.Errorf("session %s: RevokedAt = %v, want %v", id, r, when)
@@ -507,7 +501,7 @@ func testDeleteUser(t *testing.T, s Backend) {
 	other := createUser(t, s)
 	osess, ort := createSession(t, s, other.ID, now())
 
-	mustOK(t, s.DeleteUser(ctx, u.ID, nil))
+	mustOK(t, s.DeleteUser(ctx, u.ID, 0, nil))
 
 	_, err := s.User(ctx, u.ID)
 	wantCode(t, err, auth.ENotFound)
@@ -519,7 +513,7 @@ func testDeleteUser(t *testing.T, s Backend) {
 		_, err = s.RefreshToken(ctx, u.ID, h)
 		wantCode(t, err, auth.ENotFound)
 	}
-	wantCode(t, s.DeleteUser(ctx, u.ID, nil), auth.ENotFound)
+	wantCode(t, s.DeleteUser(ctx, u.ID, 0, nil), auth.ENotFound)
 
 	// The email is free again.
 	again := newUser(t)
@@ -562,29 +556,29 @@ func testCreateSessionErrors(t *testing.T, s Backend) {
 	u := createUser(t, s)
 
 	sess, rt := newSession(t, newID(t), now())
-	wantCode(t, s.CreateSession(ctx, sess, rt, nil), auth.ENotFound)
+	wantCode(t, s.CreateSession(ctx, sess, rt, 1, nil), auth.ENotFound)
 	_, err := s.Session(ctx, sess.UserID, sess.ID)
 	wantCode(t, err, auth.ENotFound)
 
 	// The first token must belong to the session.
 	sess, rt = newSession(t, u.ID, now())
 	rt.SessionID = newID(t)
-	wantCode(t, s.CreateSession(ctx, sess, rt, nil), auth.EInvalid)
+	wantCode(t, s.CreateSession(ctx, sess, rt, 1, nil), auth.EInvalid)
 	sess, rt = newSession(t, u.ID, now())
 	rt.UserID = createUser(t, s).ID
-	wantCode(t, s.CreateSession(ctx, sess, rt, nil), auth.EInvalid)
+	wantCode(t, s.CreateSession(ctx, sess, rt, 1, nil), auth.EInvalid)
 
 	// A taken session id or token hash changes nothing.
 	sess, rt = createSession(t, s, u.ID, now())
 	dup, dupRT := newSession(t, u.ID, at(now(), time.Second))
 	dup.ID, dupRT.SessionID = sess.ID, sess.ID
-	wantCode(t, s.CreateSession(ctx, dup, dupRT, nil), auth.EConflict)
+	wantCode(t, s.CreateSession(ctx, dup, dupRT, 1, nil), auth.EConflict)
 	_, err = s.RefreshToken(ctx, u.ID, dupRT.Hash)
 	wantCode(t, err, auth.ENotFound)
 
 	fresh, freshRT := newSession(t, u.ID, at(now(), time.Second))
 	freshRT.Hash = rt.Hash
-	wantCode(t, s.CreateSession(ctx, fresh, freshRT, nil), auth.EConflict)
+	wantCode(t, s.CreateSession(ctx, fresh, freshRT, 1, nil), auth.EConflict)
 	_, err = s.Session(ctx, u.ID, fresh.ID)
 	wantCode(t, err, auth.ENotFound)
 	if got := getUser(t, s, u.ID).LastLoginAt; !got.Equal(sess.CreatedAt) {
@@ -632,7 +626,7 @@ func testListSessions(t *testing.T, s Backend) {
 	expired, ert := newSession(t, u.ID, at(base, -30*time.Minute))
 	expired.ExpiresAt = base // not active at base: Active needs now < ExpiresAt
 	ert.ExpiresAt = base
-	mustOK(t, s.CreateSession(ctx, expired, ert, nil))
+	mustOK(t, s.CreateSession(ctx, expired, ert, 1, nil))
 	createSession(t, s, createUser(t, s).ID, base) // another user's
 
 	got, err := s.ListSessions(ctx, u.ID, base)
@@ -802,7 +796,7 @@ func testRefreshStateNotFound(t *testing.T, s Backend) {
 			t.Errorf("%s: error code %q, want %q (err: %v)", name, got, auth.ENotFound, err)
 		}
 	}
-	mustOK(t, s.DeleteUser(ctx, alice.ID, nil))
+	mustOK(t, s.DeleteUser(ctx, alice.ID, 0, nil))
 	_, _, _, err := s.RefreshState(ctx, alice.ID, rt.Hash)
 	wantCode(t, err, auth.ENotFound)
 }

@@ -189,7 +189,7 @@ func testUpdateUserEndSessions(t *testing.T, s Backend) {
 	theirs, _ := createSession(t, s, other.ID, base)
 
 	upd := disabled(u)
-	mustOK(t, s.UpdateUser(ctx, upd, true, nil))
+	mustOK(t, s.UpdateUser(ctx, fullUpdate(s, upd, true), nil))
 	for _, c := range []struct {
 		user, id string
 		revoked  time.Time
@@ -210,7 +210,7 @@ func testUpdateUserEndSessions(t *testing.T, s Backend) {
 	// Without endSessions, the sessions stay.
 	v := createUser(t, s)
 	vs, _ := createSession(t, s, v.ID, base)
-	mustOK(t, s.UpdateUser(ctx, disabled(v), false, nil))
+	mustOK(t, s.UpdateUser(ctx, fullUpdate(s, disabled(v), false), nil))
 	if r := getSession(t, s, v.ID, vs.ID).RevokedAt; !r.IsZero() {
 		t.Errorf("UpdateUser without endSessions revoked a session at %v", r)
 	}
