@@ -53,6 +53,8 @@ func TestLoadRejectsMalformed(t *testing.T) {
 	for _, tc := range []struct{ name, value, want string }{
 		{"AUTH_ACCESS_TOKEN_TTL", "fifteen", "AUTH_ACCESS_TOKEN_TTL"},
 		{"AUTH_ACCESS_TOKEN_TTL", "1s", "between"},
+		{"AUTH_ACCESS_TOKEN_TTL", "4s", "between 5s and"},
+		{"AUTH_ACCESS_TOKEN_TTL", "24h1s", "between 5s and"},
 		{"AUTH_REFRESH_REUSE_GRACE", "-1s", "between"},
 		{"AUTH_SIGNING_ALG", "HS256", "AUTH_SIGNING_ALG"},
 		{"AUTH_ENV", "prod", "AUTH_ENV"},
@@ -78,6 +80,21 @@ func TestLoadRejectsMalformed(t *testing.T) {
 		_, err := Load(env(map[string]string{tc.name: tc.value}), "")
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s=%q: error %v, want one mentioning %q", tc.name, tc.value, err, tc.want)
+		}
+	}
+}
+
+// TestAccessTokenTTLRange: SPEC §3 accepts 5s to 24h, so that integrators
+// can watch a token expire in a test.
+func TestAccessTokenTTLRange(t *testing.T) {
+	for _, v := range []string{"5s", "59s", "24h"} {
+		c, err := Load(env(map[string]string{"AUTH_ACCESS_TOKEN_TTL": v}), "")
+		if err != nil {
+			t.Errorf("AUTH_ACCESS_TOKEN_TTL=%s: %v", v, err)
+			continue
+		}
+		if want, _ := time.ParseDuration(v); c.AccessTokenTTL != want {
+			t.Errorf("AUTH_ACCESS_TOKEN_TTL=%s: got %v", v, c.AccessTokenTTL)
 		}
 	}
 }
