@@ -19,7 +19,14 @@ func serve(ctx context.Context, getenv func(string) string, logOut io.Writer) er
 	if err != nil {
 		return err
 	}
+	warning, err := cfg.CheckServe()
+	if err != nil {
+		return err
+	}
 	log := newLogger(cfg, logOut)
+	if warning != "" {
+		log.Warn(warning)
+	}
 
 	db, err := openReady(ctx, cfg)
 	if err != nil {

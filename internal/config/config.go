@@ -37,6 +37,7 @@ var Vars = []Var{
 	{Name: "AUTH_DATABASE_URL", Default: "", Help: "postgres://… selects PostgreSQL; empty selects SQLite in AUTH_DATA_DIR", Secret: true},
 	{Name: "AUTH_REDIS_URL", Default: "", Help: "redis://…; empty keeps cache and limits in process", Secret: true},
 	{Name: "AUTH_REDIS_KEY_PREFIX", Default: "authd:", Help: "prefix of every key authd writes to Redis (to share one Redis between deployments)"},
+	{Name: "AUTH_SINGLE_REPLICA", Default: "false", Help: "true declares that one replica serves the PostgreSQL database, so production may run without Redis"},
 	{Name: "AUTH_ISSUER", Default: "http://localhost:8080", Help: "iss of tokens and base of the well-known URLs (https in production)"},
 	{Name: "AUTH_AUDIENCE", Default: "", Help: "aud of access tokens; empty means the issuer"},
 	{Name: "AUTH_SECRET_KEY", Default: "", Help: "at least 32 characters; encrypts signing keys at rest (generated in embedded mode)", Secret: true},
@@ -75,6 +76,7 @@ type Config struct {
 	DatabaseURL       string
 	RedisURL          string
 	RedisKeyPrefix    string
+	SingleReplica     bool
 	Issuer            string
 	Audience          string
 	SecretKey         string
@@ -150,6 +152,7 @@ func Load(getenv func(string) string, dotenvPath string) (*Config, error) {
 		DatabaseURL:       raw["AUTH_DATABASE_URL"],
 		RedisURL:          raw["AUTH_REDIS_URL"],
 		RedisKeyPrefix:    raw["AUTH_REDIS_KEY_PREFIX"],
+		SingleReplica:     raw["AUTH_SINGLE_REPLICA"] == "true",
 		Issuer:            strings.TrimRight(raw["AUTH_ISSUER"], "/"),
 		Audience:          raw["AUTH_AUDIENCE"],
 		SecretKey:         raw["AUTH_SECRET_KEY"],
@@ -189,6 +192,9 @@ func Load(getenv func(string) string, dotenvPath string) (*Config, error) {
 	case "development", "production", "test":
 	default:
 		p.fail("AUTH_ENV", "must be development, production or test")
+	}
+	if v := raw["AUTH_SINGLE_REPLICA"]; v != "true" && v != "false" {
+		p.fail("AUTH_SINGLE_REPLICA", "must be true or false")
 	}
 	switch c.SigningAlg {
 	case "ES256", "EdDSA", "RS256":
@@ -318,6 +324,24 @@ func (c *Config) Validate() error {
 		}
 	}
 	return nil
+}
+
+// CheckServe judges the configuration for serving next to other replicas.
+// With PostgreSQL and no Redis every replica keeps its own cache and rate-limit
+// counters: in production that is an error, in one line, unless
+// AUTH_SINGLE_REPLICA=true declares a single replica; elsewhere it is a
+// warning for the log. Both are empty when replicas share their state.
+func (c *Config) CheckServe() (warning string, err error) {
+	if c.Embedded() || c.RedisURL != "" || c.SingleReplica {
+		return "", nil
+	}
+	consequence := fmt.Sprintf("each replica keeps its own cache and rate-limit counters, so with several replicas "+
+		"a revocation may lag by up to AUTH_CACHE_TTL (%s) on the others and rate limits multiply by the replica count", c.CacheTTL)
+	if c.Production() {
+		return "", fmt.Errorf("AUTH_REDIS_URL is required when AUTH_ENV=production with PostgreSQL: %s; "+
+			"set AUTH_SINGLE_REPLICA=true if only one replica runs", consequence)
+	}
+	return "PostgreSQL without AUTH_REDIS_URL: " + consequence, nil
 }
 
 func distinctBytes(s string) int {

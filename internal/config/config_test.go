@@ -168,6 +168,62 @@ func TestValidateProduction(t *testing.T) {
 	}
 }
 
+// TestCheckServe: with PostgreSQL and no Redis, replicas keep separate
+// caches and counters. Production refuses that unless one replica is
+// declared; elsewhere it is a warning naming the consequence.
+func TestCheckServe(t *testing.T) {
+	const (
+		pg    = "postgres://authd@db/authd"
+		redis = "redis://cache:6379/0"
+		good  = "3f1c7a9e5b2d4c6f8a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e2f"
+	)
+	prod := func(more map[string]string) map[string]string {
+		m := map[string]string{"AUTH_ENV": "production", "AUTH_ISSUER": "https://auth.example.com", "AUTH_SECRET_KEY": good}
+		for k, v := range more {
+			m[k] = v
+		}
+		return m
+	}
+	for _, tc := range []struct {
+		name          string
+		vars          map[string]string
+		warn, refusal string // "" = none
+	}{
+		{"development, PostgreSQL, no Redis", map[string]string{"AUTH_DATABASE_URL": pg}, "rate limits multiply by the replica count", ""},
+		{"development, PostgreSQL and Redis", map[string]string{"AUTH_DATABASE_URL": pg, "AUTH_REDIS_URL": redis}, "", ""},
+		{"development, SQLite", nil, "", ""},
+		{"development, one replica declared", map[string]string{"AUTH_DATABASE_URL": pg, "AUTH_SINGLE_REPLICA": "true"}, "", ""},
+		{"production, PostgreSQL, no Redis", prod(map[string]string{"AUTH_DATABASE_URL": pg}), "", "AUTH_REDIS_URL is required"},
+		{"production, one replica declared", prod(map[string]string{"AUTH_DATABASE_URL": pg, "AUTH_SINGLE_REPLICA": "true"}), "", ""},
+		{"production, PostgreSQL and Redis", prod(map[string]string{"AUTH_DATABASE_URL": pg, "AUTH_REDIS_URL": redis}), "", ""},
+		{"production, SQLite", prod(nil), "", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := Load(env(tc.vars), "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			warn, err := c.CheckServe()
+			switch {
+			case tc.refusal == "" && err != nil:
+				t.Errorf("refused: %v", err)
+			case tc.refusal != "" && (err == nil || !strings.Contains(err.Error(), tc.refusal) ||
+				!strings.Contains(err.Error(), "AUTH_SINGLE_REPLICA=true") || strings.Contains(err.Error(), "\n")):
+				t.Errorf("error %v, want one line containing %q and naming AUTH_SINGLE_REPLICA=true", err, tc.refusal)
+			}
+			switch {
+			case tc.warn == "" && warn != "":
+				t.Errorf("unexpected warning %q", warn)
+			case tc.warn != "" && (!strings.Contains(warn, tc.warn) || !strings.Contains(warn, "revocation may lag by up to AUTH_CACHE_TTL (5m0s)")):
+				t.Errorf("warning %q, want one naming the revocation lag and %q", warn, tc.warn)
+			}
+		})
+	}
+	if _, err := Load(env(map[string]string{"AUTH_SINGLE_REPLICA": "yes"}), ""); err == nil || !strings.Contains(err.Error(), "AUTH_SINGLE_REPLICA") {
+		t.Errorf("AUTH_SINGLE_REPLICA=yes: %v, want an error naming it", err)
+	}
+}
+
 func TestEnsureSecretGeneratesOnceWithMode0600(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "data")
 	c1, _ := Load(env(map[string]string{"AUTH_DATA_DIR": dir}), "")
