@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -175,5 +176,53 @@ func TestDebugListener(t *testing.T) {
 	}
 	if got := get("http://" + debug + "/debug/pprof/cmdline"); got != 0 {
 		t.Fatalf("debug listener still answers after shutdown: %d", got)
+	}
+}
+
+// TestMetricsListener: with AUTH_METRICS_ADDR, /metrics leaves the public
+// listener (404) for a listener of its own, which serves the same registry
+// the public traffic updates, and shutdown closes both.
+func TestMetricsListener(t *testing.T) {
+	addr, metrics := freeAddr(t), freeAddr(t)
+	vars := map[string]string{
+		"AUTH_ADDR":              addr,
+		"AUTH_METRICS_ADDR":      metrics,
+		"AUTH_DATA_DIR":          filepath.Join(t.TempDir(), "data"),
+		"AUTH_ARGON2_MEMORY_KIB": "64",
+		"AUTH_ARGON2_ITERATIONS": "1",
+	}
+	s := serveInProcess(t, vars)
+	get := func(url string) (int, string) {
+		resp, err := http.Get(url)
+		if err != nil {
+			return 0, err.Error()
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+
+	// A signed-in request goes through the session cache, whose counter
+	// is one of authd's metrics.
+	res := call(t, "POST", "http://"+addr+"/api/v1/auth/register", "", `{"email":"m@example.com","password":"metrics passphrase"}`)
+	res.want(t, 201)
+	call(t, "GET", "http://"+addr+"/api/v1/users/me", res.tokens(t).Access, "").want(t, 200)
+
+	cacheMisses := regexp.MustCompile(`(?m)^authd_cache_requests_total\{result="miss"\} [1-9]`)
+	if status, body := get("http://" + addr + "/metrics"); status != http.StatusNotFound {
+		t.Errorf("/metrics on the public listener: %d, want 404\n%.300s", status, body)
+	}
+	status, body := get("http://" + metrics + "/metrics")
+	if status != http.StatusOK || !cacheMisses.MatchString(body) || !strings.Contains(body, "go_goroutines") {
+		t.Errorf("/metrics on AUTH_METRICS_ADDR: %d, want 200 with Go's metrics and the cache misses of GET /me:\n%.2000s", status, body)
+	}
+
+	if err := s.stop(); err != nil {
+		t.Fatalf("serve: %v", err)
+	}
+	for _, a := range []string{addr, metrics} {
+		if status, _ := get("http://" + a + "/metrics"); status != 0 {
+			t.Errorf("%s still answers after shutdown: %d", a, status)
+		}
 	}
 }

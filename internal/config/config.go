@@ -64,6 +64,7 @@ var Vars = []Var{
 	{Name: "AUTH_TRUSTED_PROXIES", Default: "", Help: "comma-separated CIDRs whose X-Forwarded-For/-Proto are trusted"},
 	{Name: "AUTH_SMTP_URL", Default: "", Help: "smtp://user:pass@host:port; empty writes mail to the log", Secret: true},
 	{Name: "AUTH_DEBUG_ADDR", Default: "", Help: "loopback address serving Go's pprof profiles, e.g. 127.0.0.1:6060 (empty: off)"},
+	{Name: "AUTH_METRICS_ADDR", Default: "", Help: "address of a listener of its own for /metrics, e.g. :9090; empty serves /metrics on AUTH_ADDR (set it in production)"},
 	{Name: "AUTH_SHUTDOWN_TIMEOUT", Default: "20s", Help: "how long SIGTERM waits for in-flight requests"},
 	{Name: "AUTH_LOG_LEVEL", Default: "info", Help: "debug, info, warn, error"},
 }
@@ -105,6 +106,7 @@ type Config struct {
 	SMTPURL           string
 	ShutdownTimeout   time.Duration
 	DebugAddr         string
+	MetricsAddr       string // "": /metrics on Addr
 	LogLevel          slog.Level
 
 	raw map[string]string // effective string values, for Print
@@ -178,6 +180,7 @@ func Load(getenv func(string) string, dotenvPath string) (*Config, error) {
 		SMTPURL:           raw["AUTH_SMTP_URL"],
 		ShutdownTimeout:   p.duration("AUTH_SHUTDOWN_TIMEOUT", 0, 10*time.Minute),
 		DebugAddr:         raw["AUTH_DEBUG_ADDR"],
+		MetricsAddr:       raw["AUTH_METRICS_ADDR"],
 		raw:               raw,
 	}
 	// Empty leaves 0: the hasher then uses GOMAXPROCS, which follows a
@@ -229,6 +232,9 @@ func Load(getenv func(string) string, dotenvPath string) (*Config, error) {
 		// Profiles reveal memory contents and cost CPU on demand: never
 		// reachable from outside the host.
 		p.fail("AUTH_DEBUG_ADDR", "must be a loopback address such as 127.0.0.1:6060")
+	}
+	if _, _, err := net.SplitHostPort(c.MetricsAddr); c.MetricsAddr != "" && err != nil {
+		p.fail("AUTH_METRICS_ADDR", "must be host:port or :port, e.g. :9090")
 	}
 	if p.err != nil {
 		return nil, p.err

@@ -76,6 +76,7 @@ func TestLoadRejectsMalformed(t *testing.T) {
 		{"AUTH_DEBUG_ADDR", ":6060", "loopback"},
 		{"AUTH_DEBUG_ADDR", "0.0.0.0:6060", "loopback"},
 		{"AUTH_DEBUG_ADDR", "10.0.0.1:6060", "loopback"},
+		{"AUTH_METRICS_ADDR", "9090", "AUTH_METRICS_ADDR"},
 	} {
 		_, err := Load(env(map[string]string{tc.name: tc.value}), "")
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
