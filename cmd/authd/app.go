@@ -23,7 +23,8 @@ import (
 
 // app is one replica's running parts over an open database.
 type app struct {
-	handler http.Handler
+	handler http.Handler // the public API; /metrics too unless AUTH_METRICS_ADDR is set
+	metrics http.Handler // the Prometheus registry's exposition
 	tokens  *token.Manager
 	svc     *auth.Service
 	redis   *redis.Client // nil without AUTH_REDIS_URL
@@ -83,11 +84,18 @@ func newApp(ctx context.Context, cfg *config.Config, db database, log *slog.Logg
 		Limits:            limits,
 	})
 	a.svc = svc
+	a.metrics = promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
+	publicMetrics := a.metrics
+	if cfg.MetricsAddr != "" {
+		// 404 on the public listener: pool sizes, refusal counts and cache
+		// ratios tell an outsider how to hurt the service.
+		publicMetrics = nil
+	}
 	a.handler = httpapi.New(svc, tokens, db, httpapi.Config{
 		Issuer:         cfg.Issuer,
 		TrustedProxies: cfg.TrustedProxies,
 		RedisState:     redisState,
-		Metrics:        promhttp.HandlerFor(reg, promhttp.HandlerOpts{}),
+		Metrics:        publicMetrics,
 	}, log)
 	return a, nil
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"flag"
 	"fmt"
@@ -18,12 +19,14 @@ import (
 	"github.com/talentforge/authd/internal/token"
 )
 
-const benchUsage = "usage: authd bench [--url U] [--scenarios register,login,refresh,verify,me] [--concurrency N] [--duration D] [--users N] [--flood-logins N] [--seed-only] [--json] [--limits=false]"
+const benchUsage = "usage: authd bench [--url U] [--scenarios register,login,refresh,verify,me] [--concurrency N] [--duration D] [--users N] [--password P] [--flood-logins N] [--seed-only] [--json] [--limits=false]"
 
 // benchmark runs `authd bench`: it seeds users into the database of the
 // configuration (the same AUTH_* environment as the server's), then loads
 // the running server at --url and prints the figures next to the machine's
-// limits. Progress goes to stderr, the report to stdout.
+// limits. Progress goes to stderr, the report to stdout. The seeded users'
+// password is random unless --password gives one, and is printed to stderr.
+// It refuses to seed a database configured with AUTH_ENV=production.
 func benchmark(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -37,6 +40,7 @@ func benchmark(ctx context.Context, args []string, getenv func(string) string, s
 	duration := fs.Duration("duration", 10*time.Second, "how long each scenario runs (at most 10m)")
 	floodLogins := fs.Int("flood-logins", 1000, "login workers of the flood scenario (--scenarios flood)")
 	users := fs.Int("users", 1000, "seeded users bench-<i>@bench.authd.test that must exist")
+	password := fs.String("password", "", "password of the bench users; empty generates one (printed to stderr). Users seeded by an earlier run sign in only with that run's")
 	seedOnly := fs.Bool("seed-only", false, "seed the users and stop")
 	asJSON := fs.Bool("json", false, "print the report as one JSON document")
 	limits := fs.Bool("limits", true, "measure the machine's limits (argon2id, token verification, bare net/http)")
@@ -59,12 +63,20 @@ func benchmark(ctx context.Context, args []string, getenv func(string) string, s
 	if err != nil {
 		return err
 	}
+	// 130 random bits: the seeded accounts are real accounts of whatever
+	// server reads this database, so their password must not be guessable.
+	generated := *password == ""
+	if generated {
+		*password = rand.Text()
+	}
 	opts := bench.Options{
 		URL:         *url,
 		Scenarios:   names,
 		Concurrency: *concurrency,
 		Duration:    *duration,
 		Users:       *users,
+		Password:    *password,
+		NewPassword: generated,
 		FloodLogins: *floodLogins,
 		SeedOnly:    *seedOnly,
 		Limits:      *limits && !*seedOnly,
@@ -78,6 +90,12 @@ func benchmark(ctx context.Context, args []string, getenv func(string) string, s
 	}
 	if err := opts.Validate(); err != nil {
 		return err
+	}
+	if opts.SeedsUsers() && cfg.Production() {
+		return errors.New("bench: refusing to seed bench users into a production database (AUTH_ENV=production); bench a staging copy instead")
+	}
+	if opts.SeedsUsers() && generated {
+		fmt.Fprintf(stderr, "the seeded users' password is %s (pass --password %[1]s to log in as them in a later run)\n", *password)
 	}
 
 	// The server's hashing parameters, so that the seeded hash is the one the

@@ -3,16 +3,24 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/talentforge/authd/internal/auth"
 	"github.com/talentforge/authd/internal/postgres/pgtest"
 )
+
+// testBenchPassword is given to the runs of one test that share seeded
+// users; a run without --password generates one.
+const testBenchPassword = "bench test passphrase 4d9b"
 
 // benchEnv is the environment of a benchmarked authd: cheap hashing so the
 // test is quick, and no rate limits, as a benchmark needs.
@@ -158,7 +166,7 @@ func TestBenchAgainstAuthd(t *testing.T) {
 	vars := benchEnv(map[string]string{"AUTH_DATA_DIR": filepath.Join(t.TempDir(), "data")})
 	url := startAuthd(t, vars)
 
-	rep := benchJSON(t, vars, "--url", url, "--concurrency", "4", "--duration", "300ms", "--users", "50")
+	rep := benchJSON(t, vars, "--url", url, "--password", testBenchPassword, "--concurrency", "4", "--duration", "300ms", "--users", "50")
 	if rep.Seed == nil || rep.Seed.Users != 50 || rep.Seed.Inserted != 50 {
 		t.Errorf("seed: %+v", rep.Seed)
 	}
@@ -181,7 +189,7 @@ func TestBenchAgainstAuthd(t *testing.T) {
 	}
 
 	var out, errOut bytes.Buffer
-	err := run(t.Context(), []string{"bench", "--url", url, "--scenarios", "verify", "--concurrency", "2", "--duration", "100ms", "--users", "50", "--limits=false"},
+	err := run(t.Context(), []string{"bench", "--url", url, "--password", testBenchPassword, "--scenarios", "verify", "--concurrency", "2", "--duration", "100ms", "--users", "50", "--limits=false"},
 		func(k string) string { return vars[k] }, strings.NewReader(""), &out, &errOut)
 	if err != nil {
 		t.Fatalf("authd bench: %v\n%s", err, errOut.String())
@@ -193,7 +201,7 @@ func TestBenchAgainstAuthd(t *testing.T) {
 	}
 
 	// The flood: many logins at once next to verify; both halves reported.
-	rep = benchJSON(t, vars, "--url", url, "--scenarios", "flood", "--flood-logins", "16", "--concurrency", "2",
+	rep = benchJSON(t, vars, "--url", url, "--password", testBenchPassword, "--scenarios", "flood", "--flood-logins", "16", "--concurrency", "2",
 		"--duration", "300ms", "--users", "50", "--limits=false")
 	checkScenarios(t, rep, "flood-login", "flood-verify")
 }
@@ -207,13 +215,13 @@ func TestBenchSeedsPostgres(t *testing.T) {
 		"AUTH_SECRET_KEY":   "0123456789abcdef0123456789abcdef-bench",
 	})
 	url := startAuthd(t, vars)
-	rep := benchJSON(t, vars, "--url", url, "--scenarios", "login,refresh", "--concurrency", "4", "--duration", "200ms", "--users", "20", "--limits=false")
+	rep := benchJSON(t, vars, "--url", url, "--password", testBenchPassword, "--scenarios", "login,refresh", "--concurrency", "4", "--duration", "200ms", "--users", "20", "--limits=false")
 	if rep.Seed == nil || rep.Seed.Inserted != 20 || rep.Limits != nil {
 		t.Errorf("seed %+v, limits %+v", rep.Seed, rep.Limits)
 	}
 	checkScenarios(t, rep, "login", "refresh")
 
-	rep = benchJSON(t, vars, "--url", url, "--seed-only", "--users", "25")
+	rep = benchJSON(t, vars, "--url", url, "--password", testBenchPassword, "--seed-only", "--users", "25")
 	if rep.Seed == nil || rep.Seed.Inserted != 5 || len(rep.Scenarios) != 0 {
 		t.Errorf("--seed-only: seed %+v, %d scenarios", rep.Seed, len(rep.Scenarios))
 	}
@@ -237,5 +245,97 @@ func TestBenchFlags(t *testing.T) {
 	out, err := cli(t, vars, "", "bench", "-h")
 	if err != nil || !strings.Contains(out, "-concurrency") {
 		t.Errorf("bench -h: %v\n%s", err, out)
+	}
+}
+
+// benchPasswordLine finds the password a bench run generated in its stderr.
+var benchPasswordLine = regexp.MustCompile(`the seeded users' password is (\S+) `)
+
+// TestBenchGeneratesThePassword: each seeding run generates a random
+// password, prints it to stderr and seeds with it: no published constant
+// signs anyone in. A later run logs in as the same users by passing it with
+// --password; without it, the error says so.
+func TestBenchGeneratesThePassword(t *testing.T) {
+	t.Parallel()
+	vars := benchEnv(map[string]string{"AUTH_DATA_DIR": filepath.Join(t.TempDir(), "data")})
+	url := startAuthd(t, vars)
+	bench := func(args ...string) (stderr string, err error) {
+		var out, errOut bytes.Buffer
+		err = run(t.Context(), append([]string{"bench", "--url", url}, args...), func(k string) string { return vars[k] }, strings.NewReader(""), &out, &errOut)
+		return errOut.String(), err
+	}
+	login := func(i int, password string) int {
+		body, _ := json.Marshal(map[string]string{"email": fmt.Sprintf("bench-%d@bench.authd.test", i), "password": password})
+		return call(t, "POST", url+"/api/v1/auth/login", "", string(body)).status
+	}
+	seed := func(users string) string {
+		t.Helper()
+		stderr, err := bench("--seed-only", "--users", users)
+		if err != nil {
+			t.Fatalf("seed %s users: %v\n%s", users, err, stderr)
+		}
+		m := benchPasswordLine.FindStringSubmatch(stderr)
+		if m == nil {
+			t.Fatalf("seeding printed no password:\n%s", stderr)
+		}
+		return m[1]
+	}
+
+	first := seed("1")
+	if got := login(0, first); got != http.StatusOK {
+		t.Errorf("login with the printed password: %d", got)
+	}
+	if got := login(0, "authd bench passphrase 7f3c9e2a"); got != http.StatusUnauthorized {
+		t.Errorf("login with the password once published in the source: %d", got)
+	}
+	second := seed("2")
+	if second == first || len(second) < 20 {
+		t.Errorf("passwords of two runs: %q then %q; want a fresh random one each", first, second)
+	}
+	if login(1, second) != http.StatusOK || login(0, second) != http.StatusUnauthorized || login(0, first) != http.StatusOK {
+		t.Error("the second run's password must sign in its new user only; the first user keeps the first")
+	}
+
+	args := []string{"--scenarios", "login", "--users", "1", "--concurrency", "1", "--duration", "100ms", "--limits=false"}
+	if stderr, err := bench(append(args, "--password", first)...); err != nil {
+		t.Errorf("a run given the seeding run's password: %v\n%s", err, stderr)
+	}
+	if stderr, err := bench(args...); err == nil || !strings.Contains(err.Error(), "--password") {
+		t.Errorf("a run without the seeding run's password: %v, want an error pointing at --password\n%s", err, stderr)
+	}
+}
+
+// TestBenchRefusesToSeedProduction: with AUTH_ENV=production, bench seeds
+// no users, with one line saying why, even with a server to load.
+func TestBenchRefusesToSeedProduction(t *testing.T) {
+	t.Parallel()
+	vars := benchEnv(map[string]string{
+		"AUTH_ENV":        "production",
+		"AUTH_ISSUER":     "https://auth.example.com",
+		"AUTH_SECRET_KEY": "7f3e9a1c5b2d4e6f8a0c1e3f5a7b9d0e2f4a6c8e",
+		"AUTH_DATA_DIR":   filepath.Join(t.TempDir(), "data"),
+	})
+	url := startAuthd(t, vars)
+	for _, args := range [][]string{
+		{"--seed-only"},
+		{"--scenarios", "login", "--limits=false"},
+		{}, // every scenario
+	} {
+		out, err := cli(t, vars, "", append([]string{"bench", "--url", url, "--users", "2", "--duration", "100ms"}, args...)...)
+		if err == nil || !strings.Contains(err.Error(), "AUTH_ENV=production") || strings.Contains(err.Error(), "\n") {
+			t.Errorf("bench %v: %v, want one line naming AUTH_ENV=production\n%s", args, err, out)
+		}
+	}
+	cfg, err := loadConfig(func(k string) string { return vars[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := openDatabase(t.Context(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.UserByEmail(t.Context(), "bench-0@bench.authd.test"); auth.ErrorCode(err) != auth.ENotFound {
+		t.Errorf("bench-0 in the production database: %v", err)
 	}
 }

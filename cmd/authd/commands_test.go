@@ -113,6 +113,9 @@ func TestProductionRefusesToStartWithOneClearLine(t *testing.T) {
 		{"http issuer", map[string]string{"AUTH_ENV": "production", "AUTH_SECRET_KEY": "7f3e9a1c5b2d4e6f8a0c1e3f5a7b9d0e2f4a6c8e", "AUTH_ISSUER": "http://auth.example.com"}, "AUTH_ISSUER must be an https URL"},
 		{"bad duration", map[string]string{"AUTH_ACCESS_TOKEN_TTL": "soon"}, "AUTH_ACCESS_TOKEN_TTL"},
 		{"bad argon2 settings", map[string]string{"AUTH_ARGON2_MEMORY_KIB": "8", "AUTH_ARGON2_PARALLELISM": "16", "AUTH_DATA_DIR": t.TempDir()}, "AUTH_ARGON2"},
+		// Refused before the database is opened: nothing listens there.
+		{"PostgreSQL without Redis", map[string]string{"AUTH_ENV": "production", "AUTH_SECRET_KEY": "7f3e9a1c5b2d4e6f8a0c1e3f5a7b9d0e2f4a6c8e",
+			"AUTH_ISSUER": "https://auth.example.com", "AUTH_DATABASE_URL": "postgres://authd@127.0.0.1:1/authd?connect_timeout=1"}, "AUTH_REDIS_URL is required"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := cli(t, tc.vars, "", "serve")

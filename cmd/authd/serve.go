@@ -19,7 +19,14 @@ func serve(ctx context.Context, getenv func(string) string, logOut io.Writer) er
 	if err != nil {
 		return err
 	}
+	warning, err := cfg.CheckServe()
+	if err != nil {
+		return err
+	}
 	log := newLogger(cfg, logOut)
+	if warning != "" {
+		log.Warn(warning)
+	}
 
 	db, err := openReady(ctx, cfg)
 	if err != nil {
@@ -49,6 +56,23 @@ func serve(ctx context.Context, getenv func(string) string, logOut io.Writer) er
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return err
+	}
+	var metricsSrv *http.Server
+	if cfg.MetricsAddr != "" {
+		mln, err := net.Listen("tcp", cfg.MetricsAddr)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("AUTH_METRICS_ADDR: %w", err)
+		}
+		metricsSrv = metricsServer(a.metrics)
+		// Shutdown below drains it; Close covers the early returns.
+		defer metricsSrv.Close()
+		go func() {
+			if err := metricsSrv.Serve(mln); !errors.Is(err, http.ErrServerClosed) {
+				log.Error("metrics listener failed", "err", err)
+			}
+		}()
+		log.Info("metrics served", "addr", mln.Addr().String())
 	}
 	mode := "embedded (SQLite)"
 	if !cfg.Embedded() {
@@ -80,7 +104,12 @@ func serve(ctx context.Context, getenv func(string) string, logOut io.Writer) er
 	log.Info("shutting down: draining in-flight requests", "timeout", cfg.ShutdownTimeout.String())
 	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
 	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil {
+	// The public listener first, so that its drain can still be scraped.
+	err = srv.Shutdown(shutdownCtx)
+	if metricsSrv != nil {
+		err = errors.Join(err, metricsSrv.Shutdown(shutdownCtx))
+	}
+	if err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -88,6 +117,19 @@ func serve(ctx context.Context, getenv func(string) string, logOut io.Writer) er
 	}
 	log.Info("authd stopped")
 	return nil
+}
+
+// metricsServer serves /metrics, and nothing else, from handler on the
+// listener of AUTH_METRICS_ADDR.
+func metricsServer(handler http.Handler) *http.Server {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", handler)
+	return &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: 5 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+	}
 }
 
 // serveDebug serves Go's pprof profiles on addr (loopback, checked by

@@ -115,6 +115,10 @@ func tokenConfig(cfg *config.Config, log *slog.Logger) token.Config {
 		Logger:         log,
 
 		VerifiedCacheSize: verified,
+		// The tolerated clock skew between replicas, which differ by far
+		// less than a second: the usual 30s would let a 5s token (the
+		// shortest AUTH_ACCESS_TOKEN_TTL) live seven times its lifetime.
+		Leeway: min(token.DefaultLeeway, cfg.AccessTokenTTL/10),
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/talentforge/authd/internal/auth"
 )
@@ -37,6 +38,14 @@ type Options struct {
 	Duration time.Duration
 	// Users is how many seeded users must exist (bench-0 … bench-(Users-1)).
 	Users int
+	// Password is the password of the users seeded and registered, at least
+	// 8 characters. Seeded users keep it: a later run logs in as them only
+	// with the same one.
+	Password string
+	// NewPassword says that Password was made for this run, so users
+	// seeded before it have another: a run that logs in fails at once when
+	// it finds such users, and a seed-only run warns.
+	NewPassword bool
 	// FloodLogins is the number of login workers of the flood scenario.
 	FloodLogins int
 	// SeedOnly stops the run after seeding.
@@ -62,7 +71,7 @@ type Server struct {
 	Algorithm         string
 }
 
-// Hasher is what a run needs of password.Hasher: one hash of Password for
+// Hasher is what a run needs of password.Hasher: one hash of the password for
 // the seeded users, and verifications of it for the argon2id limit. It must
 // hash with the server's parameters, or every login makes the server re-hash.
 type Hasher interface {
@@ -120,6 +129,8 @@ func (o Options) validate() (Options, error) {
 		return o, fmt.Errorf("--users %d: the scenarios need at least one user", o.Users)
 	case slices.Contains(o.Scenarios, Flood) && (o.FloodLogins < 1 || o.FloodLogins > 100_000):
 		return o, fmt.Errorf("--flood-logins %d: want 1..100000", o.FloodLogins)
+	case utf8.RuneCountInString(o.Password) < 8:
+		return o, errors.New("--password: want at least 8 characters")
 	case o.LimitDuration < 0:
 		return o, fmt.Errorf("negative limit duration %v", o.LimitDuration)
 	}
@@ -155,7 +166,7 @@ func Run(ctx context.Context, o Options, deps Deps) (*Report, error) {
 	rep := &Report{Machine: thisMachine(), Options: o}
 	client := NewClient(max(o.Concurrency, o.FloodLogins))
 	defer client.CloseIdleConnections()
-	t := &target{client: client, base: o.URL}
+	t := &target{client: client, base: o.URL, password: o.Password}
 	// Fail at once, rather than after seeding, when nothing answers.
 	if status, _, err := t.send(ctx, http.MethodGet, "/healthz", "", nil, false); err != nil {
 		return nil, fmt.Errorf("no authd answers at %s: %w", o.URL, err)
@@ -169,7 +180,7 @@ func Run(ctx context.Context, o Options, deps Deps) (*Report, error) {
 			return rep, errors.New("bench: no password hasher")
 		}
 		// One hash for every seeded user; argon2id is expensive by design.
-		if hash, err = deps.Hasher.Hash(ctx, Password); err != nil {
+		if hash, err = deps.Hasher.Hash(ctx, o.Password); err != nil {
 			return rep, fmt.Errorf("hash the bench password: %w", err)
 		}
 	}
@@ -182,6 +193,14 @@ func Run(ctx context.Context, o Options, deps Deps) (*Report, error) {
 		rep.Seed = &res
 		if err != nil {
 			return rep, err
+		}
+		if o.NewPassword && res.Inserted < res.Users {
+			old := fmt.Sprintf("%d of the %d users were seeded by an earlier run and sign in only with its password: pass that one with --password",
+				res.Users-res.Inserted, res.Users)
+			if !o.SeedOnly {
+				return rep, errors.New(old)
+			}
+			rep.Warnings = append(rep.Warnings, old)
 		}
 	}
 	if o.SeedOnly {
@@ -293,7 +312,7 @@ func (m *limitMeter) measureArgon2id(ctx context.Context) error {
 	}
 	m.argon2 = true
 	fmt.Fprintf(m.progress, "measuring argon2id verifications on %d goroutines for %v…\n", m.lim.Workers, m.o.LimitDuration)
-	r, err := measureArgon2id(ctx, m.deps.Hasher, m.hash, m.lim.Workers, m.o.LimitDuration)
+	r, err := measureArgon2id(ctx, m.deps.Hasher, m.o.Password, m.hash, m.lim.Workers, m.o.LimitDuration)
 	if err != nil {
 		return fmt.Errorf("argon2id limit: %w", err)
 	}

@@ -15,8 +15,12 @@ import (
 	"github.com/talentforge/authd/internal/token"
 )
 
+// testPassword is the bench users' password in these tests.
+const testPassword = "bench test passphrase 9c1e"
+
 func TestOptionsValidate(t *testing.T) {
-	good := Options{URL: "http://127.0.0.1:8080/", Scenarios: []string{Login, Verify, Login}, Concurrency: 4, Duration: time.Second, Users: 1}
+	good := Options{URL: "http://127.0.0.1:8080/", Scenarios: []string{Login, Verify, Login}, Concurrency: 4, Duration: time.Second, Users: 1,
+		Password: testPassword}
 	o, err := good.validate()
 	if err != nil {
 		t.Fatal(err)
@@ -37,6 +41,8 @@ func TestOptionsValidate(t *testing.T) {
 		"zero duration":    func(o *Options) { o.Duration = 0 },
 		"over 10m":         func(o *Options) { o.Duration = MaxDuration + time.Second },
 		"no user to login": func(o *Options) { o.Users = 0 },
+		"no password":      func(o *Options) { o.Password = "" },
+		"short password":   func(o *Options) { o.Password = "ab€defg" },
 	} {
 		o := good
 		change(&o)
@@ -54,15 +60,15 @@ func TestOptionsValidate(t *testing.T) {
 func TestLimits(t *testing.T) {
 	ctx := t.Context()
 	h := password.New(password.Config{Params: password.Params{Memory: 64, Time: 1}, MaxConcurrent: 2, QueueTimeout: time.Minute})
-	hash, err := h.Hash(ctx, Password)
+	hash, err := h.Hash(ctx, testPassword)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r, err := measureArgon2id(ctx, h, hash, 2, 50*time.Millisecond); err != nil || r <= 0 {
+	if r, err := measureArgon2id(ctx, h, testPassword, hash, 2, 50*time.Millisecond); err != nil || r <= 0 {
 		t.Errorf("argon2id: %v/s, %v", r, err)
 	}
 	other, _ := h.Hash(ctx, "another passphrase entirely")
-	if _, err := measureArgon2id(ctx, h, other, 2, time.Minute); err == nil {
+	if _, err := measureArgon2id(ctx, h, testPassword, other, 2, time.Minute); err == nil {
 		t.Error("a hash of another password measured without error")
 	}
 

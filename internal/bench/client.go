@@ -44,8 +44,9 @@ func NewClient(concurrency int) *http.Client {
 
 // target is a server under test.
 type target struct {
-	client *http.Client
-	base   string // scheme://host[:port], no trailing slash
+	client   *http.Client
+	base     string // scheme://host[:port], no trailing slash
+	password string // of every user the bench seeds or registers
 }
 
 // send makes one request and returns its status. When keep is true and the

@@ -13,7 +13,9 @@
 //
 // Users are seeded straight into the database through Importer, with one
 // shared password hash, because hashing a million passwords through the API
-// would take hours.
+// would take hours. The password is the caller's (Options.Password); authd
+// bench makes a random one per run rather than publish one that would sign
+// in to every database ever benchmarked.
 //
 // The package depends on authd's domain types only; cmd/authd wires the
 // storage backend, the password hasher and the token manager.

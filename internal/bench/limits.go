@@ -35,12 +35,12 @@ type passwordVerifier interface {
 	Verify(ctx context.Context, password, encoded string) (ok, rehash bool, err error)
 }
 
-// measureArgon2id returns password verifications of hash per second on
-// workers goroutines over d. The hasher must allow workers concurrent hashes
-// and queue long enough that none is refused.
-func measureArgon2id(ctx context.Context, h passwordVerifier, hash string, workers int, d time.Duration) (float64, error) {
+// measureArgon2id returns verifications of password against hash per second
+// on workers goroutines over d. The hasher must allow workers concurrent
+// hashes and queue long enough that none is refused.
+func measureArgon2id(ctx context.Context, h passwordVerifier, password, hash string, workers int, d time.Duration) (float64, error) {
 	return parallelRate(ctx, workers, d, func(ctx context.Context) error {
-		ok, _, err := h.Verify(ctx, Password, hash)
+		ok, _, err := h.Verify(ctx, password, hash)
 		if err == nil && !ok {
 			err = errors.New("the seeded hash does not match the bench password")
 		}

@@ -37,10 +37,6 @@ func validScenario(name string) bool { return name == Flood || slices.Contains(A
 // NeedsUsers reports whether scenario logs in as seeded users.
 func NeedsUsers(scenario string) bool { return scenario != Register }
 
-// Password is the password of every seeded user and of every user the
-// register scenario creates: long, not on any common-password list.
-const Password = "authd bench passphrase 7f3c9e2a"
-
 // UserEmail returns the email of seeded user i.
 func UserEmail(i int) string { return fmt.Sprintf("bench-%d@bench.authd.test", i) }
 
@@ -92,8 +88,10 @@ type credentials struct {
 	Password string `json:"password"`
 }
 
-func credentialsBody(email string) []byte {
-	b, _ := json.Marshal(credentials{Email: email, Password: Password})
+// credentials returns the body that registers or logs in the bench user
+// email.
+func (t *target) credentials(email string) []byte {
+	b, _ := json.Marshal(credentials{Email: email, Password: t.password})
 	return b
 }
 
@@ -123,7 +121,7 @@ type session struct {
 
 // login signs the user in and keeps the new tokens.
 func (s *session) login(ctx context.Context) error {
-	status, body, err := s.t.send(ctx, http.MethodPost, pathLogin, "", credentialsBody(s.email), true)
+	status, body, err := s.t.send(ctx, http.MethodPost, pathLogin, "", s.t.credentials(s.email), true)
 	switch {
 	case err != nil:
 		return fmt.Errorf("log in %s: %w", s.email, err)
@@ -150,7 +148,7 @@ func (w *registerWorker) Prepare(context.Context) error { return nil }
 func (w *registerWorker) Do(ctx context.Context) Outcome {
 	email := fmt.Sprintf("%s%d@bench.authd.test", w.prefix, w.n)
 	w.n++
-	status, _, err := w.t.send(ctx, http.MethodPost, pathRegister, "", credentialsBody(email), false)
+	status, _, err := w.t.send(ctx, http.MethodPost, pathRegister, "", w.t.credentials(email), false)
 	return Outcome{Status: status, Err: err}
 }
 
@@ -165,7 +163,7 @@ func (w *loginWorker) Prepare(context.Context) error { return nil }
 func (w *loginWorker) Do(ctx context.Context) Outcome {
 	email := UserEmail(w.next % w.users)
 	w.next = (w.next + w.step) % w.users
-	status, _, err := w.t.send(ctx, http.MethodPost, pathLogin, "", credentialsBody(email), false)
+	status, _, err := w.t.send(ctx, http.MethodPost, pathLogin, "", w.t.credentials(email), false)
 	return Outcome{Status: status, Err: err}
 }
 

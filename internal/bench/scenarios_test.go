@@ -55,7 +55,7 @@ func (c *chainServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var s int
 	switch r.URL.Path {
 	case pathLogin:
-		if in.Password != Password {
+		if in.Password != testPassword {
 			http.Error(w, "bad password", http.StatusUnauthorized)
 			return
 		}
@@ -93,7 +93,7 @@ func TestRefreshChainsSingleUseTokens(t *testing.T) {
 	srv := httptest.NewServer(cs)
 	defer srv.Close()
 	const workers = 4
-	ws, err := newWorkers(Refresh, &target{client: NewClient(workers), base: srv.URL}, workers, 10, "test")
+	ws, err := newWorkers(Refresh, &target{client: NewClient(workers), base: srv.URL, password: testPassword}, workers, 10, "test")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -157,7 +157,7 @@ func TestRegisterNeedsNoUsers(t *testing.T) {
 		w.WriteHeader(http.StatusCreated)
 	}))
 	defer srv.Close()
-	ws, err := newWorkers(Register, &target{client: NewClient(1), base: srv.URL}, 1, 0, "run1")
+	ws, err := newWorkers(Register, &target{client: NewClient(1), base: srv.URL, password: testPassword}, 1, 0, "run1")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -37,10 +37,11 @@ var Vars = []Var{
 	{Name: "AUTH_DATABASE_URL", Default: "", Help: "postgres://… selects PostgreSQL; empty selects SQLite in AUTH_DATA_DIR", Secret: true},
 	{Name: "AUTH_REDIS_URL", Default: "", Help: "redis://…; empty keeps cache and limits in process", Secret: true},
 	{Name: "AUTH_REDIS_KEY_PREFIX", Default: "authd:", Help: "prefix of every key authd writes to Redis (to share one Redis between deployments)"},
+	{Name: "AUTH_SINGLE_REPLICA", Default: "false", Help: "true declares that one replica serves the PostgreSQL database, so production may run without Redis"},
 	{Name: "AUTH_ISSUER", Default: "http://localhost:8080", Help: "iss of tokens and base of the well-known URLs (https in production)"},
 	{Name: "AUTH_AUDIENCE", Default: "", Help: "aud of access tokens; empty means the issuer"},
 	{Name: "AUTH_SECRET_KEY", Default: "", Help: "at least 32 characters; encrypts signing keys at rest (generated in embedded mode)", Secret: true},
-	{Name: "AUTH_ACCESS_TOKEN_TTL", Default: "15m", Help: "access-token lifetime"},
+	{Name: "AUTH_ACCESS_TOKEN_TTL", Default: "15m", Help: "access-token lifetime, 5s to 24h"},
 	{Name: "AUTH_REFRESH_TOKEN_TTL", Default: "720h", Help: "refresh-token lifetime"},
 	{Name: "AUTH_REFRESH_REUSE_GRACE", Default: "10s", Help: "grace interval for concurrent refreshes (0 disables)"},
 	{Name: "AUTH_VERIFIED_TOKEN_CACHE", Default: "16384", Help: "access tokens each replica remembers as verified, to skip repeat signature checks (0 disables)"},
@@ -63,6 +64,7 @@ var Vars = []Var{
 	{Name: "AUTH_TRUSTED_PROXIES", Default: "", Help: "comma-separated CIDRs whose X-Forwarded-For/-Proto are trusted"},
 	{Name: "AUTH_SMTP_URL", Default: "", Help: "smtp://user:pass@host:port; empty writes mail to the log", Secret: true},
 	{Name: "AUTH_DEBUG_ADDR", Default: "", Help: "loopback address serving Go's pprof profiles, e.g. 127.0.0.1:6060 (empty: off)"},
+	{Name: "AUTH_METRICS_ADDR", Default: "", Help: "address of a listener of its own for /metrics, e.g. :9090; empty serves /metrics on AUTH_ADDR (set it in production)"},
 	{Name: "AUTH_SHUTDOWN_TIMEOUT", Default: "20s", Help: "how long SIGTERM waits for in-flight requests"},
 	{Name: "AUTH_LOG_LEVEL", Default: "info", Help: "debug, info, warn, error"},
 }
@@ -75,6 +77,7 @@ type Config struct {
 	DatabaseURL       string
 	RedisURL          string
 	RedisKeyPrefix    string
+	SingleReplica     bool
 	Issuer            string
 	Audience          string
 	SecretKey         string
@@ -103,6 +106,7 @@ type Config struct {
 	SMTPURL           string
 	ShutdownTimeout   time.Duration
 	DebugAddr         string
+	MetricsAddr       string // "": /metrics on Addr
 	LogLevel          slog.Level
 
 	raw map[string]string // effective string values, for Print
@@ -150,10 +154,11 @@ func Load(getenv func(string) string, dotenvPath string) (*Config, error) {
 		DatabaseURL:       raw["AUTH_DATABASE_URL"],
 		RedisURL:          raw["AUTH_REDIS_URL"],
 		RedisKeyPrefix:    raw["AUTH_REDIS_KEY_PREFIX"],
+		SingleReplica:     raw["AUTH_SINGLE_REPLICA"] == "true",
 		Issuer:            strings.TrimRight(raw["AUTH_ISSUER"], "/"),
 		Audience:          raw["AUTH_AUDIENCE"],
 		SecretKey:         raw["AUTH_SECRET_KEY"],
-		AccessTokenTTL:    p.duration("AUTH_ACCESS_TOKEN_TTL", time.Minute, 24*time.Hour),
+		AccessTokenTTL:    p.duration("AUTH_ACCESS_TOKEN_TTL", 5*time.Second, 24*time.Hour),
 		RefreshTokenTTL:   p.duration("AUTH_REFRESH_TOKEN_TTL", time.Minute, 10*365*24*time.Hour),
 		RefreshReuseGrace: p.duration("AUTH_REFRESH_REUSE_GRACE", 0, 5*time.Minute),
 		SigningAlg:        raw["AUTH_SIGNING_ALG"],
@@ -175,6 +180,7 @@ func Load(getenv func(string) string, dotenvPath string) (*Config, error) {
 		SMTPURL:           raw["AUTH_SMTP_URL"],
 		ShutdownTimeout:   p.duration("AUTH_SHUTDOWN_TIMEOUT", 0, 10*time.Minute),
 		DebugAddr:         raw["AUTH_DEBUG_ADDR"],
+		MetricsAddr:       raw["AUTH_METRICS_ADDR"],
 		raw:               raw,
 	}
 	// Empty leaves 0: the hasher then uses GOMAXPROCS, which follows a
@@ -189,6 +195,9 @@ func Load(getenv func(string) string, dotenvPath string) (*Config, error) {
 	case "development", "production", "test":
 	default:
 		p.fail("AUTH_ENV", "must be development, production or test")
+	}
+	if v := raw["AUTH_SINGLE_REPLICA"]; v != "true" && v != "false" {
+		p.fail("AUTH_SINGLE_REPLICA", "must be true or false")
 	}
 	switch c.SigningAlg {
 	case "ES256", "EdDSA", "RS256":
@@ -223,6 +232,9 @@ func Load(getenv func(string) string, dotenvPath string) (*Config, error) {
 		// Profiles reveal memory contents and cost CPU on demand: never
 		// reachable from outside the host.
 		p.fail("AUTH_DEBUG_ADDR", "must be a loopback address such as 127.0.0.1:6060")
+	}
+	if _, _, err := net.SplitHostPort(c.MetricsAddr); c.MetricsAddr != "" && err != nil {
+		p.fail("AUTH_METRICS_ADDR", "must be host:port or :port, e.g. :9090")
 	}
 	if p.err != nil {
 		return nil, p.err
@@ -318,6 +330,24 @@ func (c *Config) Validate() error {
 		}
 	}
 	return nil
+}
+
+// CheckServe judges the configuration for serving next to other replicas.
+// With PostgreSQL and no Redis every replica keeps its own cache and rate-limit
+// counters: in production that is an error, in one line, unless
+// AUTH_SINGLE_REPLICA=true declares a single replica; elsewhere it is a
+// warning for the log. Both are empty when replicas share their state.
+func (c *Config) CheckServe() (warning string, err error) {
+	if c.Embedded() || c.RedisURL != "" || c.SingleReplica {
+		return "", nil
+	}
+	consequence := fmt.Sprintf("each replica keeps its own cache and rate-limit counters, so with several replicas "+
+		"a revocation may lag by up to AUTH_CACHE_TTL (%s) on the others and rate limits multiply by the replica count", c.CacheTTL)
+	if c.Production() {
+		return "", fmt.Errorf("AUTH_REDIS_URL is required when AUTH_ENV=production with PostgreSQL: %s; "+
+			"set AUTH_SINGLE_REPLICA=true if only one replica runs", consequence)
+	}
+	return "PostgreSQL without AUTH_REDIS_URL: " + consequence, nil
 }
 
 func distinctBytes(s string) int {

@@ -53,6 +53,8 @@ func TestLoadRejectsMalformed(t *testing.T) {
 	for _, tc := range []struct{ name, value, want string }{
 		{"AUTH_ACCESS_TOKEN_TTL", "fifteen", "AUTH_ACCESS_TOKEN_TTL"},
 		{"AUTH_ACCESS_TOKEN_TTL", "1s", "between"},
+		{"AUTH_ACCESS_TOKEN_TTL", "4s", "between 5s and"},
+		{"AUTH_ACCESS_TOKEN_TTL", "24h1s", "between 5s and"},
 		{"AUTH_REFRESH_REUSE_GRACE", "-1s", "between"},
 		{"AUTH_SIGNING_ALG", "HS256", "AUTH_SIGNING_ALG"},
 		{"AUTH_ENV", "prod", "AUTH_ENV"},
@@ -74,10 +76,26 @@ func TestLoadRejectsMalformed(t *testing.T) {
 		{"AUTH_DEBUG_ADDR", ":6060", "loopback"},
 		{"AUTH_DEBUG_ADDR", "0.0.0.0:6060", "loopback"},
 		{"AUTH_DEBUG_ADDR", "10.0.0.1:6060", "loopback"},
+		{"AUTH_METRICS_ADDR", "9090", "AUTH_METRICS_ADDR"},
 	} {
 		_, err := Load(env(map[string]string{tc.name: tc.value}), "")
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s=%q: error %v, want one mentioning %q", tc.name, tc.value, err, tc.want)
+		}
+	}
+}
+
+// TestAccessTokenTTLRange: SPEC §3 accepts 5s to 24h, so that integrators
+// can watch a token expire in a test.
+func TestAccessTokenTTLRange(t *testing.T) {
+	for _, v := range []string{"5s", "59s", "24h"} {
+		c, err := Load(env(map[string]string{"AUTH_ACCESS_TOKEN_TTL": v}), "")
+		if err != nil {
+			t.Errorf("AUTH_ACCESS_TOKEN_TTL=%s: %v", v, err)
+			continue
+		}
+		if want, _ := time.ParseDuration(v); c.AccessTokenTTL != want {
+			t.Errorf("AUTH_ACCESS_TOKEN_TTL=%s: got %v", v, c.AccessTokenTTL)
 		}
 	}
 }
@@ -148,6 +166,62 @@ func TestValidateProduction(t *testing.T) {
 				t.Errorf("error must be one line: %q", err)
 			}
 		})
+	}
+}
+
+// TestCheckServe: with PostgreSQL and no Redis, replicas keep separate
+// caches and counters. Production refuses that unless one replica is
+// declared; elsewhere it is a warning naming the consequence.
+func TestCheckServe(t *testing.T) {
+	const (
+		pg    = "postgres://authd@db/authd"
+		redis = "redis://cache:6379/0"
+		good  = "3f1c7a9e5b2d4c6f8a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e2f"
+	)
+	prod := func(more map[string]string) map[string]string {
+		m := map[string]string{"AUTH_ENV": "production", "AUTH_ISSUER": "https://auth.example.com", "AUTH_SECRET_KEY": good}
+		for k, v := range more {
+			m[k] = v
+		}
+		return m
+	}
+	for _, tc := range []struct {
+		name          string
+		vars          map[string]string
+		warn, refusal string // "" = none
+	}{
+		{"development, PostgreSQL, no Redis", map[string]string{"AUTH_DATABASE_URL": pg}, "rate limits multiply by the replica count", ""},
+		{"development, PostgreSQL and Redis", map[string]string{"AUTH_DATABASE_URL": pg, "AUTH_REDIS_URL": redis}, "", ""},
+		{"development, SQLite", nil, "", ""},
+		{"development, one replica declared", map[string]string{"AUTH_DATABASE_URL": pg, "AUTH_SINGLE_REPLICA": "true"}, "", ""},
+		{"production, PostgreSQL, no Redis", prod(map[string]string{"AUTH_DATABASE_URL": pg}), "", "AUTH_REDIS_URL is required"},
+		{"production, one replica declared", prod(map[string]string{"AUTH_DATABASE_URL": pg, "AUTH_SINGLE_REPLICA": "true"}), "", ""},
+		{"production, PostgreSQL and Redis", prod(map[string]string{"AUTH_DATABASE_URL": pg, "AUTH_REDIS_URL": redis}), "", ""},
+		{"production, SQLite", prod(nil), "", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := Load(env(tc.vars), "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			warn, err := c.CheckServe()
+			switch {
+			case tc.refusal == "" && err != nil:
+				t.Errorf("refused: %v", err)
+			case tc.refusal != "" && (err == nil || !strings.Contains(err.Error(), tc.refusal) ||
+				!strings.Contains(err.Error(), "AUTH_SINGLE_REPLICA=true") || strings.Contains(err.Error(), "\n")):
+				t.Errorf("error %v, want one line containing %q and naming AUTH_SINGLE_REPLICA=true", err, tc.refusal)
+			}
+			switch {
+			case tc.warn == "" && warn != "":
+				t.Errorf("unexpected warning %q", warn)
+			case tc.warn != "" && (!strings.Contains(warn, tc.warn) || !strings.Contains(warn, "revocation may lag by up to AUTH_CACHE_TTL (5m0s)")):
+				t.Errorf("warning %q, want one naming the revocation lag and %q", warn, tc.warn)
+			}
+		})
+	}
+	if _, err := Load(env(map[string]string{"AUTH_SINGLE_REPLICA": "yes"}), ""); err == nil || !strings.Contains(err.Error(), "AUTH_SINGLE_REPLICA") {
+		t.Errorf("AUTH_SINGLE_REPLICA=yes: %v, want an error naming it", err)
 	}
 }
 

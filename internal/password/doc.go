@@ -22,6 +22,28 @@
 // which the HTTP layer turns into 503 with Retry-After: under a login flood
 // authd sheds load instead of running out of memory.
 //
+// A failed verification must not tell whether the account exists, so
+// Verify gives every failure the same work: one argon2id at the configured
+// parameters, plus, once the Hasher has seen a bcrypt hash, bcrypt work of
+// the highest cost it has seen (a dummy for an unknown account or an argon2id
+// one, the real hash topped up with dummies of the costs in between for a
+// cheaper bcrypt one). Successful verifications are not padded. What this
+// leaves:
+//
+//   - The cost is learnt from the hashes verified, per process: after each
+//     start, until the first bcrypt hash is verified, failures cost one
+//     argon2id, so the first failed login of a bcrypt account (and of one
+//     costlier than any seen before) takes longer than an unknown email's,
+//     once per process. Learning it at start-up instead would need an index
+//     over the users' hashes that neither backend has.
+//   - argon2id hashes at parameters older than the configured ones verify at
+//     their own cost until the next successful login re-hashes them.
+//   - The price: while bcrypt hashes of cost C exist, every failed login and
+//     every login of an unknown email costs argon2id plus bcrypt at cost C
+//     (cost 12 is about a quarter of a second of CPU), within the same
+//     bounded hashing slots. Where no bcrypt hash was ever imported, nothing
+//     changes.
+//
 // Check implements the NIST SP 800-63B policy: a length range counted in
 // Unicode code points, no composition rules, and rejection of common and
 // breached passwords. The list of those, common-passwords.txt, is a generated

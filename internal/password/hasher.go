@@ -4,10 +4,12 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/subtle"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/crypto/argon2"
@@ -152,6 +154,21 @@ type Hasher struct {
 	queueTimeout time.Duration
 	slots        chan struct{} // semaphore: a send takes a slot, a receive frees it
 	dummy        string        // argon2id hash at params that no password matches
+	dummySalt    []byte        // of dummy, for padding with an argon2id run
+	// dummyBcrypt holds, at each cost from bcrypt.MinCost to maxBcryptCost,
+	// a bcrypt hash that no password matches.
+	dummyBcrypt [maxBcryptCost + 1]string
+	// bcryptCost is the highest cost of a bcrypt hash Verify has been given
+	// (0: none yet), which every failed verification then pays.
+	bcryptCost atomic.Int32
+
+	trace func(computation) // sees every hash computed; nil outside tests
+}
+
+// computation is one run of a password-hashing function.
+type computation struct {
+	argon2id Params // the parameters of an argon2id run
+	bcrypt   int    // the cost of a bcrypt run; 0 for argon2id
 }
 
 var _ auth.PasswordHasher = (*Hasher)(nil)
@@ -170,18 +187,25 @@ func New(cfg Config) *Hasher {
 	if err := cfg.Validate(); err != nil {
 		panic(err)
 	}
-	// The dummy hash that Verify checks for unknown accounts has a random key
-	// rather than the hash of some password: no password matches it, it
-	// costs exactly what a real hash at these parameters costs to verify,
+	// The dummy hashes that Verify checks for unknown accounts and pads
+	// failures with (argon2id, and bcrypt at each cost) have random keys
+	// rather than the hash of some password: no password matches them, each
+	// costs exactly what a real hash of its kind and cost costs to verify,
 	// and New stays cheap.
-	return &Hasher{
+	salt := randomBytes(cfg.Params.SaltLen)
+	h := &Hasher{
 		params:       cfg.Params,
 		minLength:    cfg.MinLength,
 		maxLength:    cfg.MaxLength,
 		queueTimeout: cfg.QueueTimeout,
 		slots:        make(chan struct{}, cfg.MaxConcurrent),
-		dummy:        encodePHC(cfg.Params, randomBytes(cfg.Params.SaltLen), randomBytes(cfg.Params.KeyLen)),
+		dummy:        encodePHC(cfg.Params, salt, randomBytes(cfg.Params.KeyLen)),
+		dummySalt:    salt,
 	}
+	for cost := bcrypt.MinCost; cost <= maxBcryptCost; cost++ {
+		h.dummyBcrypt[cost] = dummyBcrypt(cost)
+	}
+	return h
 }
 
 // Hash returns the argon2id hash of password, normalised to NFKC, at the
@@ -196,7 +220,7 @@ func (h *Hasher) Hash(ctx context.Context, password string) (string, error) {
 	if err := h.acquire(ctx); err != nil {
 		return "", err
 	}
-	key := argon2.IDKey(pw, salt, h.params.Time, h.params.Memory, h.params.Threads, h.params.KeyLen)
+	key := h.argon2id(pw, salt, h.params)
 	h.release()
 	return encodePHC(h.params, salt, key), nil
 }
@@ -209,42 +233,111 @@ func (h *Hasher) Hash(ctx context.Context, password string) (string, error) {
 //
 // An empty encoded, meaning the account does not exist or has no password,
 // verifies against a dummy hash at the configured parameters and reports
-// false, so that it takes as long as a wrong password for a real account.
+// false. Every failure costs the same: one argon2id at the configured
+// parameters and, once this Hasher has seen a bcrypt hash, bcrypt work of
+// the highest cost it has seen, whatever encoded was; so a wrong password
+// does not tell an unknown account from an argon2id one or from an imported
+// bcrypt one. Until the first bcrypt hash is seen, a failure costs one
+// argon2id, as it would without bcrypt support. See the package
+// documentation for what that leaves.
 //
 // Errors: auth.EUnavailable (with RetryAfter) when no hashing slot frees up
 // in time; ctx's error, wrapped, when ctx ends first; an error wrapping
 // ErrMalformedHash when encoded can't be checked. A wrong password is not an
 // error.
 func (h *Hasher) Verify(ctx context.Context, password, encoded string) (ok, rehash bool, err error) {
-	switch {
-	case encoded == "":
+	unknown := encoded == ""
+	if unknown {
 		// The same code path as a stored hash, so the same cost.
-		_, _, err := h.verifyArgon2id(ctx, password, h.dummy)
-		return false, false, err
+		encoded = h.dummy
+	}
+	var (
+		p          Params
+		salt, want []byte // of an argon2id encoded
+		cost       int    // of a bcrypt encoded
+	)
+	switch {
 	case strings.HasPrefix(encoded, "$argon2id$"):
-		return h.verifyArgon2id(ctx, password, encoded)
+		if p, salt, want, err = parsePHC(encoded); err != nil {
+			return false, false, err
+		}
 	case isBcrypt(encoded):
-		return h.verifyBcrypt(ctx, password, encoded)
+		if cost, err = bcryptCost(encoded); err != nil {
+			return false, false, err
+		}
+	default:
+		// Never put encoded in the error: errors get logged, hashes must not be.
+		return false, false, fmt.Errorf("password: unknown hash algorithm: %w", ErrMalformedHash)
 	}
-	// Never put encoded in the error: errors get logged, hashes must not be.
-	return false, false, fmt.Errorf("password: unknown hash algorithm: %w", ErrMalformedHash)
-}
-
-func (h *Hasher) verifyArgon2id(ctx context.Context, password, encoded string) (ok, rehash bool, err error) {
-	p, salt, want, err := parsePHC(encoded)
-	if err != nil {
-		return false, false, err
-	}
+	// argon2id hashes the NFKC form. A bcrypt hash from another system most
+	// likely hashed the password as typed, without normalising; it is tried
+	// in both forms in case that system did normalise. Passwords longer than
+	// 72 bytes are in effect truncated, as every bcrypt implementation does.
 	pw := norm.NFKC.AppendString(nil, password)
+	tries := [][]byte{[]byte(password)}
+	if string(pw) != password {
+		tries = append(tries, pw)
+	}
+
+	// One slot for the check and its padding, so that a failure can't be
+	// told apart by where the queue made it wait or give up.
 	if err := h.acquire(ctx); err != nil {
 		return false, false, err
 	}
-	got := argon2.IDKey(pw, salt, p.Time, p.Memory, p.Threads, p.KeyLen)
-	h.release()
-	if subtle.ConstantTimeCompare(got, want) != 1 {
+	defer h.release()
+	if cost > 0 {
+		ok, err := h.compareBcrypt(encoded, tries)
+		if err != nil {
+			return false, false, fmt.Errorf("password: bcrypt: %v: %w", err, ErrMalformedHash)
+		}
+		// Only a hash x/crypto/bcrypt could read: garbage in the database
+		// must not set the price of every failed login.
+		h.sawBcrypt(cost)
+		if ok {
+			return true, true, nil
+		}
+		h.padFailure(pw, tries, false, cost)
 		return false, false, nil
 	}
-	return true, p != h.params, nil
+	got := h.argon2id(pw, salt, p)
+	if subtle.ConstantTimeCompare(got, want) == 1 && !unknown {
+		return true, p != h.params, nil
+	}
+	h.padFailure(pw, tries, true, 0)
+	return false, false, nil
+}
+
+// padFailure does, after a failed check, the work that the check did not do
+// and every other failure does: one argon2id at the configured parameters
+// (unless argon2Done) and bcrypt work of the highest cost seen. A failed
+// bcrypt check of cost bcryptDone is topped up with one comparison at each
+// cost from bcryptDone up to the highest, which doubles its work at each
+// step: 2^c + 2^c + 2^(c+1) + … + 2^(top-1) = 2^top.
+func (h *Hasher) padFailure(pw []byte, tries [][]byte, argon2Done bool, bcryptDone int) {
+	if !argon2Done {
+		h.argon2id(pw, h.dummySalt, h.params)
+	}
+	top := int(h.bcryptCost.Load())
+	if top == 0 {
+		return
+	}
+	if bcryptDone == 0 {
+		h.compareBcrypt(h.dummyBcrypt[top], tries)
+		return
+	}
+	for c := bcryptDone; c < top; c++ {
+		h.compareBcrypt(h.dummyBcrypt[c], tries)
+	}
+}
+
+// sawBcrypt raises the highest bcrypt cost seen to cost.
+func (h *Hasher) sawBcrypt(cost int) {
+	for {
+		top := h.bcryptCost.Load()
+		if int32(cost) <= top || h.bcryptCost.CompareAndSwap(top, int32(cost)) {
+			return
+		}
+	}
 }
 
 // bcryptLen is the length of every bcrypt hash: "$2b$", two cost digits, "$",
@@ -258,39 +351,63 @@ func isBcrypt(s string) bool {
 	return len(s) >= 4 && s[:2] == "$2" && strings.IndexByte("aby", s[2]) >= 0 && s[3] == '$'
 }
 
-func (h *Hasher) verifyBcrypt(ctx context.Context, password, encoded string) (ok, rehash bool, err error) {
+// bcryptCost checks the syntax of encoded, which isBcrypt accepted, and
+// returns its cost.
+func bcryptCost(encoded string) (int, error) {
 	// x/crypto/bcrypt parses leniently (a cost of "+9" is accepted) and
 	// supports costs up to 31, days of work, so check the shape first.
 	if len(encoded) != bcryptLen || encoded[6] != '$' ||
 		!isDigit(encoded[4]) || !isDigit(encoded[5]) || !isBcryptBase64(encoded[7:]) {
-		return false, false, fmt.Errorf("password: bcrypt hash syntax: %w", ErrMalformedHash)
+		return 0, fmt.Errorf("password: bcrypt hash syntax: %w", ErrMalformedHash)
 	}
-	if cost := int(encoded[4]-'0')*10 + int(encoded[5]-'0'); cost < bcrypt.MinCost || cost > maxBcryptCost {
-		return false, false, fmt.Errorf("password: bcrypt cost %d out of range %d..%d: %w",
+	cost := int(encoded[4]-'0')*10 + int(encoded[5]-'0')
+	if cost < bcrypt.MinCost || cost > maxBcryptCost {
+		return 0, fmt.Errorf("password: bcrypt cost %d out of range %d..%d: %w",
 			cost, bcrypt.MinCost, maxBcryptCost, ErrMalformedHash)
 	}
-	// The system that made the hash most likely hashed the password as typed,
-	// without normalising; try the normalised form too in case it did.
-	// Passwords longer than 72 bytes are in effect truncated, as every bcrypt
-	// implementation does.
-	tries := [][]byte{[]byte(password)}
-	if pw := norm.NFKC.String(password); pw != password {
-		tries = append(tries, []byte(pw))
-	}
-	if err := h.acquire(ctx); err != nil {
-		return false, false, err
-	}
-	defer h.release()
+	return cost, nil
+}
+
+// compareBcrypt reports whether one of tries matches encoded, a bcrypt hash
+// of checked syntax. Every try runs unless one matches. An error other than
+// a mismatch means x/crypto/bcrypt can't read encoded.
+func (h *Hasher) compareBcrypt(encoded string, tries [][]byte) (bool, error) {
 	for _, pw := range tries {
-		err := bcrypt.CompareHashAndPassword([]byte(encoded), pw)
+		err := h.bcrypt(encoded, pw)
 		switch {
 		case err == nil:
-			return true, true, nil
+			return true, nil
 		case !errors.Is(err, bcrypt.ErrMismatchedHashAndPassword):
-			return false, false, fmt.Errorf("password: bcrypt: %v: %w", err, ErrMalformedHash)
+			return false, err
 		}
 	}
-	return false, false, nil
+	return false, nil
+}
+
+// dummyBcrypt returns a bcrypt hash of cost that no password matches: a
+// random salt and a random hash, which cost as much to compare against as a
+// real one.
+func dummyBcrypt(cost int) string {
+	return fmt.Sprintf("$2b$%02d$%s%s", cost, bcryptB64.EncodeToString(randomBytes(16)), bcryptB64.EncodeToString(randomBytes(23)))
+}
+
+// bcryptB64 is bcrypt's base64: its own alphabet, no padding.
+var bcryptB64 = base64.NewEncoding("./ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789").WithPadding(base64.NoPadding)
+
+// argon2id derives the key of pw at p.
+func (h *Hasher) argon2id(pw, salt []byte, p Params) []byte {
+	if h.trace != nil {
+		h.trace(computation{argon2id: p})
+	}
+	return argon2.IDKey(pw, salt, p.Time, p.Memory, p.Threads, p.KeyLen)
+}
+
+// bcrypt compares pw with encoded, a bcrypt hash of checked syntax.
+func (h *Hasher) bcrypt(encoded string, pw []byte) error {
+	if h.trace != nil {
+		h.trace(computation{bcrypt: int(encoded[4]-'0')*10 + int(encoded[5]-'0')})
+	}
+	return bcrypt.CompareHashAndPassword([]byte(encoded), pw)
 }
 
 func isDigit(c byte) bool { return '0' <= c && c <= '9' }

@@ -3,12 +3,14 @@ package password
 import (
 	"context"
 	"errors"
+	"fmt"
 	"regexp"
 	"runtime"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/talentforge/authd/internal/auth"
@@ -184,6 +186,107 @@ func TestVerifyDummy(t *testing.T) {
 	}
 	if p != h.params {
 		t.Errorf("dummy hash params = %+v; want the configured %+v", p, h.params)
+	}
+}
+
+// work is what one Verify computed: its argon2id runs, and its bcrypt runs
+// as the sum of 2^cost, since each cost step doubles bcrypt's time. Two calls
+// of equal work take the same time, whatever the clock of the machine.
+type work struct {
+	argon2id []Params
+	bcrypt   int
+}
+
+// traceWork makes h record its computations and returns a function that
+// runs verify and returns the work it did.
+func traceWork(h *Hasher) func(verify func()) work {
+	var w work
+	h.trace = func(c computation) {
+		if c.bcrypt > 0 {
+			w.bcrypt += 1 << c.bcrypt
+		} else {
+			w.argon2id = append(w.argon2id, c.argon2id)
+		}
+	}
+	return func(verify func()) work {
+		w = work{}
+		verify()
+		return w
+	}
+}
+
+// TestVerifyFailuresCostTheSame: a failed login must not tell an unknown
+// email from an argon2id account from an imported bcrypt account. Once a
+// bcrypt hash of cost C has been seen, every failed verification does one
+// argon2id at the configured parameters and bcrypt work of cost C (times
+// the comparisons the password needs), whichever the stored hash; before,
+// the dummy costs exactly one argon2id as it always did. Successes are not
+// padded: they answer differently anyway.
+func TestVerifyFailuresCostTheSame(t *testing.T) {
+	ctx := t.Context()
+	h := newCheap(t)
+	argon, err := h.Hash(ctx, "right passw0rd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bcryptAt := map[int]string{}
+	for _, cost := range []int{4, 5, 6} {
+		b, err := bcrypt.GenerateFromPassword([]byte("right passw0rd"), cost)
+		if err != nil {
+			t.Fatal(err)
+		}
+		bcryptAt[cost] = string(b)
+	}
+	measure := traceWork(h)
+	verify := func(password, encoded string, want bool) func() {
+		return func() {
+			if ok, _, err := h.Verify(ctx, password, encoded); ok != want || err != nil {
+				t.Fatalf("Verify(%q, %.12s…) = %v, %v; want %v", password, encoded, ok, err, want)
+			}
+		}
+	}
+	check := func(stage string, want work, paths map[string]func()) {
+		t.Helper()
+		for name, v := range paths {
+			if got := measure(v); !cmp.Equal(got, want, cmp.AllowUnexported(work{})) {
+				t.Errorf("%s: %s did %+v; want %+v", stage, name, got, want)
+			}
+		}
+	}
+	// failures are the failed verifications of password: unknown email,
+	// argon2id, and bcrypt at each cost up to top.
+	failures := func(password string, top int) map[string]func() {
+		paths := map[string]func(){
+			"unknown email": verify(password, "", false),
+			"argon2id":      verify(password, argon, false),
+		}
+		for cost := bcrypt.MinCost; cost <= top; cost++ {
+			paths[fmt.Sprintf("bcrypt cost %d", cost)] = verify(password, bcryptAt[cost], false)
+		}
+		return paths
+	}
+	one := []Params{h.params}
+
+	check("no bcrypt seen", work{argon2id: one}, failures("wrong passw0rd", 0))
+	check("no bcrypt seen", work{argon2id: one}, map[string]func(){"argon2id success": verify("right passw0rd", argon, true)})
+
+	// The first bcrypt hash raises the cost of every failure from then on,
+	// its own included.
+	check("bcrypt 5 seen", work{argon2id: one, bcrypt: 1 << 5}, map[string]func(){"bcrypt cost 5": verify("wrong passw0rd", bcryptAt[5], false)})
+	check("bcrypt 5 seen", work{argon2id: one, bcrypt: 1 << 5}, failures("wrong passw0rd", 5))
+
+	// A costlier one raises it again; cheaper bcrypt hashes are padded with
+	// the costs in between (2^4 + 2^4 + 2^5 = 2^6).
+	check("bcrypt 6 seen", work{argon2id: one, bcrypt: 1 << 6}, map[string]func(){"bcrypt cost 6": verify("wrong passw0rd", bcryptAt[6], false)})
+	check("bcrypt 6 seen", work{argon2id: one, bcrypt: 1 << 6}, failures("wrong passw0rd", 6))
+	// A password that NFKC changes is compared with bcrypt twice, as typed
+	// and normalised, on every path.
+	check("bcrypt 6 seen, unnormalised password", work{argon2id: one, bcrypt: 2 << 6}, failures("\ufb01nal wrong passw0rd", 6))
+
+	check("bcrypt 6 seen", work{argon2id: one}, map[string]func(){"argon2id success": verify("right passw0rd", argon, true)})
+	check("bcrypt 6 seen", work{bcrypt: 1 << 4}, map[string]func(){"bcrypt 4 success": verify("right passw0rd", bcryptAt[4], true)})
+	if n := len(h.slots); n != 0 {
+		t.Errorf("%d hashing slots still held", n)
 	}
 }
 
