@@ -48,8 +48,9 @@ func NormalizeEmail(s string) (string, error) {
 	if e == "" {
 		return "", Errorf(EInvalid, "email is required")
 	}
-	// NFKC deletes nothing, so checking its output sees every character of
-	// the input, and the spaces and symbols it produces.
+	// NFKC deletes nothing and maps no forbidden character to an allowed
+	// one, so checking its output judges the input, and also catches the
+	// spaces it makes of compatibility characters.
 	if err := checkEmailRunes(e, "email"); err != nil {
 		return "", err
 	}

@@ -2,10 +2,13 @@ package sqlite_test
 
 import (
 	"context"
+	"database/sql"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/talentforge/authd/internal/auth"
+	"github.com/talentforge/authd/internal/auth/authtest"
 )
 
 // TestMigrateRBACOverData applies 00002 to a database that already holds
@@ -15,7 +18,7 @@ func TestMigrateRBACOverData(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	db := mustOpen(t)
-	if err := db.MigrateDown(ctx); err != nil { // back to 00001
+	if err := db.MigrateDownTo(ctx, 1); err != nil {
 		t.Fatal(err)
 	}
 	admin := createUser(t, db, auth.RoleAdmin)
@@ -50,7 +53,7 @@ func TestMigrateRBACOverData(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	if err := db.MigrateDown(ctx); err != nil {
+	if err := db.MigrateDownTo(ctx, 1); err != nil {
 		t.Fatal(err)
 	}
 	if u, err := db.User(ctx, admin); err != nil || !slices.Equal(u.Roles, []string{auth.RoleAdmin, auth.RoleUser}) {
@@ -58,5 +61,42 @@ func TestMigrateRBACOverData(t *testing.T) {
 	}
 	if err := db.AppendEvent(ctx, event(t, auth.EventUserUpdated, admin)); err == nil {
 		t.Error("AppendEvent succeeded after rolling back 00002")
+	}
+}
+
+// TestMigrateNormalizeEmails stores emails in the forms earlier versions
+// wrote (fullwidth, Kelvin sign, upper case, Unicode domains, colliding
+// look-alikes) under 00002 and applies 00003: the contract suite checks the
+// emails, events and logins; this checks the flag column, and that rolling
+// back drops it and keeps the rewritten emails.
+func TestMigrateNormalizeEmails(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := mustOpen(t)
+	ids := authtest.TestEmailMigration(t, func(t *testing.T) (authtest.Backend, func(context.Context) error) {
+		if err := db.MigrateDownTo(ctx, 2); err != nil {
+			t.Fatal(err)
+		}
+		return db, db.MigrateUp
+	})
+
+	for _, r := range authtest.EmailMigrationRows() {
+		var flag sql.NullString
+		if err := db.SQL().QueryRowContext(ctx, `SELECT email_flag FROM users WHERE id = ?`, ids[r.Name]).Scan(&flag); err != nil {
+			t.Fatal(err)
+		}
+		if flag.Valid != (r.Flag != "") || r.Holder != "" && !strings.Contains(flag.String, ids[r.Holder]) {
+			t.Errorf("%s: email_flag %+v, want flagged %q (holder %s)", r.Name, flag, r.Flag, ids[r.Holder])
+		}
+	}
+
+	if err := db.MigrateDown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.SQL().ExecContext(ctx, `SELECT email_flag FROM users`); err == nil {
+		t.Error("users.email_flag left after rolling back 00003")
+	}
+	if u, err := db.UserByEmail(ctx, "kate@example.com"); err != nil || u.ID != ids["kelvin"] {
+		t.Errorf("the rewritten email after rolling back: %+v, %v", u, err)
 	}
 }
