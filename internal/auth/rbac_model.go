@@ -66,6 +66,7 @@ const (
 	EventUserDisabled       EventType = "user.disabled"        // sessions ended with it
 	EventUserEnabled        EventType = "user.enabled"         //
 	EventUserDeleted        EventType = "user.deleted"         // by the user or an admin
+	EventUserEmailFlagged   EventType = "user.email_flagged"   // the email migration left the stored email as it was; Reason says why, Resource names the holder of a collision
 	EventLoginSucceeded     EventType = "login.succeeded"      // a session started
 	EventLoginFailed        EventType = "login.failed"         // Reason says why
 	EventLogout             EventType = "logout"               // the caller's session(s)
@@ -93,7 +94,7 @@ func EventTypes() []EventType {
 		EventLogout, EventRefreshTokenReused, EventPasswordChanged, EventPasswordReset,
 		EventEmailVerified, EventRoleGranted, EventRoleRevoked, EventRoleCreated,
 		EventRoleUpdated, EventRoleDeleted, EventSessionRevoked, EventKeyRotated,
-		EventClientCreated, EventClientDeleted, EventTokenRevoked,
+		EventClientCreated, EventClientDeleted, EventTokenRevoked, EventUserEmailFlagged,
 	}
 	slices.Sort(t)
 	return t

@@ -4,7 +4,8 @@
 //
 // The schema lives in migrations/*.sql, embedded in the binary and applied with
 // goose (each migration in its own transaction, serialised across processes by
-// an advisory lock). It is created in the connection's current schema (the
+// an advisory lock); migrate_emails.go holds the one migration written in Go,
+// which re-normalises stored emails. It is created in the connection's current schema (the
 // first entry of search_path), so that tests can give each test its own schema;
 // see package pgtest. Every query on rows a user owns filters on that user's
 // id, ready for sharding by user. The package passes the storage contract suite

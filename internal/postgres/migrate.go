@@ -44,6 +44,7 @@ func (db *DB) withProvider(ctx context.Context, fn func(p *goose.Provider) error
 		// Go migrations registered globally by some other package must never run
 		// against this schema.
 		goose.WithDisableGlobalRegistry(true),
+		goose.WithGoMigrations(normalizeEmailsMigration()),
 	)
 	if err != nil {
 		return err

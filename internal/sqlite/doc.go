@@ -5,7 +5,8 @@
 // database server.
 //
 // The schema lives in migrations/*.sql, embedded in the binary and applied with
-// goose (each migration in its own transaction). Times are stored as fixed-width
+// goose (each migration in its own transaction); migrate_emails.go holds the
+// one migration written in Go, which re-normalises stored emails. Times are stored as fixed-width
 // UTC text with microsecond precision, so they sort and compare as strings and
 // round-trip exactly what the domain writes; ids are canonical UUID text,
 // which sorts like the UUIDs.

@@ -28,6 +28,7 @@ func (db *DB) provider() (*goose.Provider, error) {
 		// Go migrations registered globally by some other package must never run
 		// against this schema.
 		goose.WithDisableGlobalRegistry(true),
+		goose.WithGoMigrations(normalizeEmailsMigration()),
 	)
 }
 

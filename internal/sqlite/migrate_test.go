@@ -3,34 +3,24 @@ package sqlite_test
 import (
 	"context"
 	"database/sql"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/talentforge/authd/internal/auth"
-	"github.com/talentforge/authd/internal/sqlite"
+	"github.com/talentforge/authd/internal/auth/authtest"
 )
 
-// TestMigrateRBACOverData applies 00002 to a database that already holds
-// users, and rolls it back: existing roles get updated_at = created_at, and
-// both directions keep the users and their roles.
+// TestMigrateRBACOverData applies 00002 and 00003 to a database that already
+// holds users, and rolls them back: existing roles get updated_at =
+// created_at, existing users and roles version 1, and both directions keep
+// the users and their roles.
 func TestMigrateRBACOverData(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "authd.db")
-	db, err := sqlite.Open(ctx, path)
-	if err != nil {
+	db := mustOpen(t)
+	if err := db.MigrateDownTo(ctx, 1); err != nil {
 		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if err := db.MigrateUp(ctx); err != nil {
-		t.Fatal(err)
-	}
-	for range 2 { // back to 00001
-		if err := db.MigrateDown(ctx); err != nil {
-			t.Fatal(err)
-		}
 	}
 	admin := createUser(t, db, auth.RoleAdmin)
 
@@ -45,9 +35,9 @@ func TestMigrateRBACOverData(t *testing.T) {
 		t.Fatalf("roles after migrating: %+v", roles)
 	}
 	for _, r := range roles {
-		if r.CreatedAt.IsZero() || !r.UpdatedAt.Equal(r.CreatedAt) || !r.Builtin {
-			t.Errorf("role %s: created %v, updated %v, builtin %v; want updated = created, builtin",
-				r.Name, r.CreatedAt, r.UpdatedAt, r.Builtin)
+		if r.CreatedAt.IsZero() || !r.UpdatedAt.Equal(r.CreatedAt) || !r.Builtin || r.Version != 1 {
+			t.Errorf("role %s: created %v, updated %v, builtin %v, version %d; want updated = created, builtin, version 1",
+				r.Name, r.CreatedAt, r.UpdatedAt, r.Builtin, r.Version)
 		}
 	}
 	// The seeded admin list is stored unsorted; it reads back sorted.
@@ -55,7 +45,7 @@ func TestMigrateRBACOverData(t *testing.T) {
 		t.Errorf("admin permissions = %v, want %v", got, want)
 	}
 	u, err := db.User(ctx, admin)
-	if err != nil || !slices.Equal(u.Roles, []string{auth.RoleAdmin, auth.RoleUser}) {
+	if err != nil || !slices.Equal(u.Roles, []string{auth.RoleAdmin, auth.RoleUser}) || u.Version != 1 || u.PasswordVersion != 1 {
 		t.Fatalf("user after migrating: %+v (err %v)", u, err)
 	}
 	// The new tables work.
@@ -64,33 +54,54 @@ func TestMigrateRBACOverData(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	if err := db.MigrateDown(ctx); err != nil { // 00003: versions
+	if err := db.MigrateDownTo(ctx, 1); err != nil {
 		t.Fatal(err)
-	}
-	if err := db.MigrateUp(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if u, err := db.User(ctx, admin); err != nil || u.Version != 1 || u.PasswordVersion != 1 {
-		t.Fatalf("user after migrating down and up: %+v (err %v), want versions 1", u, err)
-	}
-	for range 2 { // back to 00001 again
-		if err := db.MigrateDown(ctx); err != nil {
-			t.Fatal(err)
-		}
 	}
 	// The code reads columns of later migrations: look at the rows directly.
-	raw, err := sql.Open("sqlite", path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer raw.Close()
 	var held string
-	err = raw.QueryRowContext(ctx, `SELECT group_concat(role, ',') FROM
+	err = db.SQL().QueryRowContext(ctx, `SELECT group_concat(role, ',') FROM
 		(SELECT role FROM user_roles WHERE user_id = ? ORDER BY role)`, admin).Scan(&held)
 	if err != nil || held != strings.Join([]string{auth.RoleAdmin, auth.RoleUser}, ",") {
 		t.Fatalf("user roles after rolling back: %q (err %v)", held, err)
 	}
 	if err := db.AppendEvent(ctx, event(t, auth.EventUserUpdated, admin)); err == nil {
 		t.Error("AppendEvent succeeded after rolling back 00002")
+	}
+}
+
+// TestMigrateNormalizeEmails stores emails in the forms earlier versions
+// wrote (fullwidth, Kelvin sign, upper case, Unicode domains, colliding
+// look-alikes) under 00003 and applies 00004: the contract suite checks the
+// emails, events and logins; this checks the flag column, and that rolling
+// back drops it and keeps the rewritten emails.
+func TestMigrateNormalizeEmails(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := mustOpen(t)
+	ids := authtest.TestEmailMigration(t, func(t *testing.T) (authtest.Backend, func(context.Context) error) {
+		if err := db.MigrateDownTo(ctx, 3); err != nil {
+			t.Fatal(err)
+		}
+		return db, db.MigrateUp
+	})
+
+	for _, r := range authtest.EmailMigrationRows() {
+		var flag sql.NullString
+		if err := db.SQL().QueryRowContext(ctx, `SELECT email_flag FROM users WHERE id = ?`, ids[r.Name]).Scan(&flag); err != nil {
+			t.Fatal(err)
+		}
+		if flag.Valid != (r.Flag != "") || r.Holder != "" && !strings.Contains(flag.String, ids[r.Holder]) {
+			t.Errorf("%s: email_flag %+v, want flagged %q (holder %s)", r.Name, flag, r.Flag, ids[r.Holder])
+		}
+	}
+
+	if err := db.MigrateDown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.SQL().ExecContext(ctx, `SELECT email_flag FROM users`); err == nil {
+		t.Error("users.email_flag left after rolling back 00004")
+	}
+	if u, err := db.UserByEmail(ctx, "kate@example.com"); err != nil || u.ID != ids["kelvin"] {
+		t.Errorf("the rewritten email after rolling back: %+v, %v", u, err)
 	}
 }

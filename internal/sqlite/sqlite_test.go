@@ -49,7 +49,9 @@ func TestMigrations(t *testing.T) {
 	out := status()
 	t.Logf("status after up:\n%s", out)
 	if !strings.HasPrefix(out, "VERSION") || !strings.Contains(out, "00001_init.sql") ||
-		!strings.Contains(out, "00002_rbac_audit_clients.sql") || strings.Contains(out, "pending") {
+		!strings.Contains(out, "00002_rbac_audit_clients.sql") || !strings.Contains(out, "00003_write_versions.sql") ||
+		!strings.Contains(out, "00004_normalize_emails.go") ||
+		strings.Contains(out, "pending") {
 		t.Errorf("status after up:\n%s", out)
 	}
 	// Up again is a no-op.
@@ -57,7 +59,7 @@ func TestMigrations(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	for range 3 {
+	for range 4 {
 		if err := db.MigrateDown(ctx); err != nil {
 			t.Fatal(err)
 		}
