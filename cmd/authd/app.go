@@ -82,6 +82,7 @@ func newApp(ctx context.Context, cfg *config.Config, db database, log *slog.Logg
 		Cache:             cache.New(backend, cache.Options{MaxTTL: cfg.CacheTTL, Registerer: reg}),
 		Limiter:           ratelimit.NewMetered(limiter, reg),
 		Limits:            limits,
+		Secret:            []byte(cfg.SecretKey),
 	})
 	a.svc = svc
 	a.metrics = promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
@@ -122,10 +123,14 @@ func authLimits(cfg *config.Config) auth.Limits {
 		return ratelimit.Rule{Name: name, Limit: r.Limit, Period: r.Period}
 	}
 	l := auth.Limits{
-		LoginAccount: rule(auth.RuleLoginAccount, cfg.LoginAccountRate),
-		LoginIP:      rule(auth.RuleLoginIP, cfg.LoginIPRate),
-		RegisterIP:   rule(auth.RuleRegisterIP, cfg.RegisterIPRate),
-		RefreshIP:    rule(auth.RuleRefreshIP, cfg.RefreshIPRate),
+		LoginAccount:       rule(auth.RuleLoginAccount, cfg.LoginAccountRate),
+		LoginAccountGlobal: rule(auth.RuleLoginAccountGlobal, cfg.LoginGlobalRate),
+		LoginIP:            rule(auth.RuleLoginIP, cfg.LoginIPRate),
+		RegisterIP:         rule(auth.RuleRegisterIP, cfg.RegisterIPRate),
+		RefreshIP:          rule(auth.RuleRefreshIP, cfg.RefreshIPRate),
+		ClientIP:           rule(auth.RuleClientIP, cfg.ClientIPRate),
+		IPv4Prefix:         cfg.IPv4Prefix,
+		IPv6Prefix:         cfg.IPv6Prefix,
 	}
 	l.LoginAccount.MaxLockout = cfg.LoginMaxLockout
 	return l

@@ -24,6 +24,14 @@ const (
 	maxScopes          = 32
 	maxScopeLength     = 128
 	clientTTL          = 10 * time.Minute // cache lifetime of a client record
+
+	// clientsGroup is the cache group of every client record (user groups
+	// are UUIDs, so the names can't meet). One group rather than one per
+	// client id: a group's version is made on its first lookup, and the ids
+	// looked up are the caller's choice, so per-id groups would let anyone
+	// fill the cache with versions of ids that name nothing. Clients change
+	// rarely; reloading all of them after a change is cheap.
+	clientsGroup = "clients"
 )
 
 // ClientInput is the body of a client creation.
@@ -69,7 +77,6 @@ func (s *Service) CreateClient(ctx context.Context, p *Principal, in ClientInput
 	if err := s.store.CreateClient(ctx, c, ev); err != nil {
 		return nil, "", err
 	}
-	s.invalidate(ctx, c.ID) // a cached "not found" from a guess of the id
 	return c, secret, nil
 }
 
@@ -126,7 +133,7 @@ func (s *Service) DeleteClient(ctx context.Context, p *Principal, id string) err
 	if err := s.store.DeleteClient(ctx, id, ev); err != nil {
 		return notFoundAs(err, errClientNotFound)
 	}
-	s.invalidate(ctx, id)
+	s.invalidate(ctx, clientsGroup)
 	return nil
 }
 
@@ -136,13 +143,20 @@ var errInvalidClient = Errorf(EInvalidClient, "Client authentication failed.")
 // unknown id and a wrong secret take the same time.
 var dummyClientHash = sha256.Sum256([]byte("authd: no such client"))
 
-// AuthenticateClient checks a client id and secret. Returns EInvalidClient
-// for an unknown id and a wrong secret alike.
-func (s *Service) AuthenticateClient(ctx context.Context, id, secret string) (*ServiceClient, error) {
+// AuthenticateClient checks a client id and secret presented from the
+// client address from. Returns EInvalidClient for an unknown id and a wrong
+// secret alike, and ETooManyAttempts once from's IP has failed too often
+// (Limits.ClientIP), before the id is looked up.
+func (s *Service) AuthenticateClient(ctx context.Context, id, secret string, from Client) (*ServiceClient, error) {
+	ip := s.ipKey(from.IP)
+	if err := s.take(ctx, s.limits.ClientIP, ip); err != nil {
+		return nil, err
+	}
 	var c *ServiceClient
 	if ValidID(id) {
 		var err error
 		if c, err = s.client(ctx, id); err != nil {
+			s.giveBack(ctx, s.limits.ClientIP, ip)
 			return nil, err
 		}
 	}
@@ -154,37 +168,42 @@ func (s *Service) AuthenticateClient(ctx context.Context, id, secret string) (*S
 	if subtle.ConstantTimeCompare(got[:], want) != 1 || c == nil {
 		return nil, errInvalidClient
 	}
+	s.giveBack(ctx, s.limits.ClientIP, ip)
 	return c, nil
 }
 
-// clientEntry is a client record as cached: Found is false for an id that
-// names no client.
+// clientEntry is a client record as the cache holds it. Found is false for
+// an id that names no client, an entry that is loaded but never cached.
 type clientEntry struct {
 	Found  bool           `json:"f"`
 	Client *ServiceClient `json:"c,omitempty"`
 }
 
 // client returns the client with the given id through the cache, or nil if
-// there is none.
+// there is none. An id that names no client is not cached: ids are the
+// caller's choice, and each cached miss would be an entry anyone can make.
+// A miss costs one primary-key read, and Limits.ClientIP bounds how many a
+// client that fails to authenticate can cause.
 func (s *Service) client(ctx context.Context, id string) (*ServiceClient, error) {
-	raw, err := s.cache.Get(ctx, id, "c", func(ctx context.Context) ([]byte, time.Duration, error) {
+	raw, err := s.cache.Get(ctx, clientsGroup, "c:"+id, func(ctx context.Context) ([]byte, time.Duration, error) {
 		c, err := s.store.Client(ctx, id)
+		ttl := clientTTL
 		switch ErrorCode(err) {
 		case "":
 		case ENotFound:
-			c = nil
+			c, ttl = nil, 0
 		default:
 			return nil, 0, err
 		}
 		b, err := json.Marshal(clientEntry{Found: c != nil, Client: c})
-		return b, clientTTL, err
+		return b, ttl, err
 	})
 	if err != nil {
 		return nil, err
 	}
 	var e clientEntry
 	if err := json.Unmarshal(raw, &e); err != nil {
-		s.invalidate(ctx, id)
+		s.invalidate(ctx, clientsGroup)
 		c, err := s.store.Client(ctx, id)
 		if ErrorCode(err) == ENotFound {
 			return nil, nil

@@ -1,12 +1,19 @@
 package auth_test
 
 import (
+	"context"
+	"fmt"
+	"sync/atomic"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/talentforge/authd/internal/auth"
 	"github.com/talentforge/authd/internal/auth/authtest"
+	"github.com/talentforge/authd/internal/cache"
+	"github.com/talentforge/authd/internal/redis"
+	"github.com/talentforge/authd/internal/redis/redistest"
 )
 
 func TestServiceClients(t *testing.T) {
@@ -22,14 +29,14 @@ func TestServiceClients(t *testing.T) {
 		}
 
 		// Authentication: the right secret only; an unknown id looks the same.
-		if _, err := e.svc.AuthenticateClient(ctx, c.ID, secret); err != nil {
+		if _, err := e.svc.AuthenticateClient(ctx, c.ID, secret, auth.Client{}); err != nil {
 			t.Fatalf("authenticate: %v", err)
 		}
-		_, err = e.svc.AuthenticateClient(ctx, c.ID, secret+"x")
+		_, err = e.svc.AuthenticateClient(ctx, c.ID, secret+"x", auth.Client{})
 		wantCode(t, err, auth.EInvalidClient)
-		_, err = e.svc.AuthenticateClient(ctx, "0190c0de-0000-7000-8000-000000000000", secret)
+		_, err = e.svc.AuthenticateClient(ctx, "0190c0de-0000-7000-8000-000000000000", secret, auth.Client{})
 		wantCode(t, err, auth.EInvalidClient)
-		_, err = e.svc.AuthenticateClient(ctx, "not-an-id", secret)
+		_, err = e.svc.AuthenticateClient(ctx, "not-an-id", secret, auth.Client{})
 		wantCode(t, err, auth.EInvalidClient)
 
 		// client_credentials: a subset of the client's scopes, or all.
@@ -82,7 +89,7 @@ func TestServiceClients(t *testing.T) {
 		if in, _ := e.svc.Introspect(ctx, other, fresh.AccessToken, ""); in.Active {
 			t.Error("token of a deleted client still active")
 		}
-		_, err = e.svc.AuthenticateClient(ctx, c.ID, secret)
+		_, err = e.svc.AuthenticateClient(ctx, c.ID, secret, auth.Client{})
 		wantCode(t, err, auth.EInvalidClient)
 		wantCode(t, e.svc.DeleteClient(ctx, adm, c.ID), auth.ENotFound)
 	})
@@ -148,4 +155,92 @@ func TestIntrospectAndRevokeUserTokens(t *testing.T) {
 			t.Errorf("revoking garbage: %v", err)
 		}
 	})
+}
+
+// clientReads counts the client lookups that reach the database.
+type clientReads struct {
+	authtest.Backend
+	n atomic.Int64
+}
+
+func (s *clientReads) Client(ctx context.Context, id string) (*auth.ServiceClient, error) {
+	s.n.Add(1)
+	return s.Backend.Client(ctx, id)
+}
+
+// TestUnknownClientIDsAreNotCached: client ids are the caller's choice, so
+// a miss is not cached (each would be an entry an unauthenticated caller
+// makes); a registered client still is.
+func TestUnknownClientIDsAreNotCached(t *testing.T) {
+	for _, name := range []string{"memory", "redis"} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			clock := authtest.NewClock()
+			var (
+				c      auth.Cache
+				rc     *redis.Client
+				prefix string
+			)
+			if name == "memory" {
+				c = cache.New(cache.NewMemory(cache.MemoryOptions{Now: clock.Now}), cache.Options{})
+			} else {
+				url := redistest.URL(t)
+				rc, prefix = openRedis(t, url), redistest.Prefix(t, url)
+				c = cache.New(cache.NewRedis(rc, cache.RedisOptions{Prefix: prefix}), cache.Options{})
+			}
+			store := &clientReads{Backend: openSQLite(t)}
+			e := newEnvOn(t, store, authtest.Options{Clock: clock, Cache: c})
+			ctx := t.Context()
+			_, adm := e.admin(t, "root@example.com")
+			known, secret, err := e.svc.CreateClient(ctx, adm, auth.ClientInput{Name: "billing"})
+			if err != nil {
+				t.Fatal(err)
+			}
+
+			authenticate := func(id, secret string) {
+				t.Helper()
+				if _, err := e.svc.AuthenticateClient(ctx, id, secret, auth.Client{}); err != nil && auth.ErrorCode(err) != auth.EInvalidClient {
+					t.Fatal(err)
+				}
+			}
+			reads := func(fn func()) int64 {
+				before := store.n.Load()
+				fn()
+				return store.n.Load() - before
+			}
+			if n := reads(func() { authenticate(known.ID, secret); authenticate(known.ID, secret) }); n > 1 {
+				t.Errorf("a registered client was read %d times for two authentications, want it cached", n)
+			}
+			const unknown = "0190c0de-0000-7000-8000-000000000000"
+			if n := reads(func() { authenticate(unknown, "x"); authenticate(unknown, "x") }); n != 2 {
+				t.Errorf("an unknown client id was read %d times for two authentications, want 2 (not cached)", n)
+			}
+			if rc == nil {
+				return
+			}
+			before := redisKeys(t, rc, prefix)
+			for i := range 20 {
+				authenticate(fmt.Sprintf("0190c0de-0000-7000-8000-%012x", i), "x")
+			}
+			if after := redisKeys(t, rc, prefix); after != before {
+				t.Errorf("20 unknown client ids left %d keys in Redis, want none", after-before)
+			}
+		})
+	}
+}
+
+func redisKeys(t *testing.T, c *redis.Client, prefix string) int {
+	t.Helper()
+	n := 0
+	err := c.Do(t.Context(), func(rdb goredis.UniversalClient) error {
+		iter := rdb.Scan(t.Context(), 0, prefix+"*", 1000).Iterator()
+		for iter.Next(t.Context()) {
+			n++
+		}
+		return iter.Err()
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
 }

@@ -1,44 +1,86 @@
 package auth
 
 import (
+	"cmp"
 	"context"
-	"strings"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"fmt"
+	"net/netip"
 	"time"
 
 	"github.com/talentforge/authd/internal/ratelimit"
 )
 
 // Limits are the abuse-protection rules (SPEC §9). A rule with Limit 0 is off.
+//
+// A password attempt is counted according to who makes it:
+//   - a stranger, per (account, client IP) in LoginAccount, per account in
+//     LoginAccountGlobal and per client IP in LoginIP;
+//   - a remembered device (it presents the device token of an earlier
+//     sign-in to the account), per (account, device) in LoginAccount only;
+//   - a signed-in session confirming its password, per (account, session)
+//     in LoginAccount only.
+//
+// So a stranger's failures lock that stranger's IP out of the account and
+// nobody else; only many IPs together (LoginAccountGlobal) reach other
+// strangers, and never a remembered device or a session. Accounts are
+// counted by normalised email whether or not an account has it, so
+// lockouts reveal nothing.
 type Limits struct {
-	// LoginAccount counts failed logins per normalised email, whether or not
-	// an account has it (so lockouts reveal nothing), and locks the email
-	// out with a lockout that doubles with each repeated refusal. A
-	// successful login resets it.
+	// LoginAccount counts failed logins per (account, client) as above and
+	// locks the client out of the account with a lockout that doubles with
+	// each repeated refusal. A successful login resets it.
 	LoginAccount ratelimit.Rule
-	// LoginIP counts failed logins per client IP: attempts are taken before
-	// the password is checked, so concurrent guesses can't overshoot, and a
-	// successful login gives its attempt back.
+	// LoginAccountGlobal counts strangers' failed logins per account across
+	// every IP, against guessing spread over many addresses; a successful
+	// login gives its attempt back. Set it well above LoginAccount: past it
+	// every stranger is refused for the account.
+	LoginAccountGlobal ratelimit.Rule
+	// LoginIP counts strangers' failed logins per client IP, across
+	// accounts: attempts are taken before the password is checked, so
+	// concurrent guesses can't overshoot, and a successful login gives its
+	// attempt back.
 	LoginIP ratelimit.Rule
 	// RegisterIP and RefreshIP count every request per client IP.
 	RegisterIP ratelimit.Rule
 	RefreshIP  ratelimit.Rule
+	// ClientIP counts failed service-client authentications per client IP
+	// (successful ones give their attempt back, so busy resource servers
+	// never reach it). Past it, every attempt from the IP is refused before
+	// the client is looked up.
+	ClientIP ratelimit.Rule
+	// IPv4Prefix and IPv6Prefix are how much of a client's address the
+	// per-IP counts key on (0: 32 and 64). An IPv6 subscriber is usually
+	// given a whole /64, so counting single addresses would give one
+	// client 2^64 allowances. IPv4-mapped IPv6 addresses count as IPv4.
+	IPv4Prefix, IPv6Prefix int
 }
 
 // The names of the rules of Limits, which key their counters (in Redis, and
 // in authd_rate_limited_total). The numbers come from configuration.
 const (
-	RuleLoginAccount = "login-account"
-	RuleLoginIP      = "login-ip"
-	RuleRegisterIP   = "register-ip"
-	RuleRefreshIP    = "refresh-ip"
+	RuleLoginAccount       = "login-account"
+	RuleLoginAccountGlobal = "login-account-global"
+	RuleLoginIP            = "login-ip"
+	RuleRegisterIP         = "register-ip"
+	RuleRefreshIP          = "refresh-ip"
+	RuleClientIP           = "client-ip"
 )
 
 // Validate reports a rule that can't be enforced.
 func (l Limits) Validate() error {
-	for _, r := range []ratelimit.Rule{l.LoginAccount, l.LoginIP, l.RegisterIP, l.RefreshIP} {
+	for _, r := range []ratelimit.Rule{l.LoginAccount, l.LoginAccountGlobal, l.LoginIP, l.RegisterIP, l.RefreshIP, l.ClientIP} {
 		if err := r.Validate(); err != nil {
 			return err
 		}
+	}
+	if l.IPv4Prefix < 0 || l.IPv4Prefix > 32 {
+		return fmt.Errorf("rate limits: IPv4 prefix length %d is not between 1 and 32", l.IPv4Prefix)
+	}
+	if l.IPv6Prefix < 0 || l.IPv6Prefix > 128 {
+		return fmt.Errorf("rate limits: IPv6 prefix length %d is not between 1 and 128", l.IPv6Prefix)
 	}
 	return nil
 }
@@ -47,13 +89,46 @@ func errTooMany(retryAfter time.Duration) *Error {
 	return &Error{Code: ETooManyAttempts, Message: "Too many attempts. Try again later.", RetryAfter: retryAfter}
 }
 
+// maxKeyLen bounds the keys handed to the limiter, which the in-process
+// one keeps as they are: a longer key is replaced by its hash, so no
+// input, however long, makes a larger counter.
+const maxKeyLen = 256
+
+func limiterKey(key string) string {
+	if len(key) <= maxKeyLen {
+		return key
+	}
+	sum := sha256.Sum256([]byte(key))
+	return "sha256:" + hex.EncodeToString(sum[:])
+}
+
+// ipKey is what per-IP rules count ip by: its /IPv4Prefix or /IPv6Prefix
+// prefix. Anything that is not an address (an unknown client IP is "")
+// counts as it is.
+func (s *Service) ipKey(ip string) string {
+	a, err := netip.ParseAddr(ip)
+	if err != nil {
+		return ip
+	}
+	a = a.Unmap().WithZone("")
+	bits := cmp.Or(s.limits.IPv6Prefix, 64)
+	if a.Is4() {
+		bits = cmp.Or(s.limits.IPv4Prefix, 32)
+	}
+	p, err := a.Prefix(bits)
+	if err != nil {
+		return ip
+	}
+	return p.String()
+}
+
 // take records one attempt under rule and returns ETooManyAttempts when it
 // is refused. An empty key (no client IP known) is not limited.
 func (s *Service) take(ctx context.Context, rule ratelimit.Rule, key string) error {
 	if !rule.Enabled() || key == "" {
 		return nil
 	}
-	d, err := s.limiter.Allow(ctx, rule, key, 1)
+	d, err := s.limiter.Allow(ctx, rule, limiterKey(key), 1)
 	if err != nil {
 		return err
 	}
@@ -64,42 +139,93 @@ func (s *Service) take(ctx context.Context, rule ratelimit.Rule, key string) err
 	return nil
 }
 
+// takeIP is take for a per-IP rule.
+func (s *Service) takeIP(ctx context.Context, rule ratelimit.Rule, ip string) error {
+	return s.take(ctx, rule, s.ipKey(ip))
+}
+
 // giveBack returns one attempt taken under rule. Failing to is logged, not
 // returned: it only makes the limit slightly stricter for a while.
 func (s *Service) giveBack(ctx context.Context, rule ratelimit.Rule, key string) {
 	if !rule.Enabled() || key == "" {
 		return
 	}
-	if _, err := s.limiter.Allow(ctx, rule, key, -1); err != nil {
+	if _, err := s.limiter.Allow(ctx, rule, limiterKey(key), -1); err != nil {
 		s.log.WarnContext(ctx, "rate limit: give back failed", "rule", rule.Name, "err", err)
 	}
 }
 
-// loginAttempt takes one attempt from the client IP's and the account's
-// allowance before the password is checked; done reports the outcome:
-// success resets the account and gives the IP its attempt back, and an
-// attempt that was never judged (hashing overloaded) is given back to both.
-func (s *Service) loginAttempt(ctx context.Context, email, ip string) (done func(outcome loginOutcome), err error) {
-	acct := accountKey(email)
-	if err := s.take(ctx, s.limits.LoginIP, ip); err != nil {
-		return nil, err
+// reset forgets key's attempts and lockouts under rule. Failing to is
+// logged, not returned: the count runs out by itself.
+func (s *Service) reset(ctx context.Context, rule ratelimit.Rule, key string) {
+	if !rule.Enabled() || key == "" {
+		return
 	}
-	if err := s.take(ctx, s.limits.LoginAccount, acct); err != nil {
-		s.giveBack(ctx, s.limits.LoginIP, ip)
-		return nil, err
+	if err := s.limiter.Reset(ctx, rule, limiterKey(key)); err != nil {
+		s.log.WarnContext(ctx, "rate limit: reset failed", "rule", rule.Name, "err", err)
+	}
+}
+
+// attempter is who makes a password attempt, which decides the counts it
+// is taken from (see Limits): a remembered device, a signed-in session, or
+// otherwise a stranger known by IP.
+type attempter struct {
+	ip      string
+	device  *device
+	session string
+}
+
+// count is one count an attempt is taken from. A success resets the counts
+// of the attempter's own standing with the account and gives the others
+// their attempt back.
+type count struct {
+	rule  ratelimit.Rule
+	key   string
+	reset bool
+}
+
+// counts lists who's counts for the account with the normalised email, in
+// the order they are taken: the widest first, so that an IP out of
+// allowance leaves the account's counts alone.
+func (s *Service) counts(email string, who attempter) []count {
+	switch {
+	case who.device != nil:
+		return []count{{s.limits.LoginAccount, email + " device:" + base64.RawURLEncoding.EncodeToString(who.device.id[:]), true}}
+	case who.session != "":
+		return []count{{s.limits.LoginAccount, email + " session:" + who.session, true}}
+	}
+	ip := s.ipKey(who.ip)
+	return []count{
+		{s.limits.LoginIP, ip, false},
+		{s.limits.LoginAccount, email + " ip:" + ip, true},
+		{s.limits.LoginAccountGlobal, email, false},
+	}
+}
+
+// loginAttempt takes one attempt from each of who's counts for the account
+// with the normalised email before the password is checked; done reports
+// the outcome: success resets who's count for the account and gives the
+// others their attempt back, and an attempt that was never judged (hashing
+// overloaded) is given back to all.
+func (s *Service) loginAttempt(ctx context.Context, email string, who attempter) (done func(outcome loginOutcome), err error) {
+	counts := s.counts(email, who)
+	for i, c := range counts {
+		if err := s.take(ctx, c.rule, c.key); err != nil {
+			// A refused attempt costs the other counts nothing.
+			for _, taken := range counts[:i] {
+				s.giveBack(ctx, taken.rule, taken.key)
+			}
+			return nil, err
+		}
 	}
 	return func(outcome loginOutcome) {
-		switch outcome {
-		case loginSucceeded:
-			s.giveBack(ctx, s.limits.LoginIP, ip)
-			if s.limits.LoginAccount.Enabled() {
-				if err := s.limiter.Reset(ctx, s.limits.LoginAccount, acct); err != nil {
-					s.log.WarnContext(ctx, "rate limit: reset failed", "rule", s.limits.LoginAccount.Name, "err", err)
-				}
+		for _, c := range counts {
+			switch {
+			case outcome == loginSucceeded && c.reset:
+				s.reset(ctx, c.rule, c.key)
+			case outcome != loginFailed:
+				s.giveBack(ctx, c.rule, c.key)
 			}
-		case loginNotJudged:
-			s.giveBack(ctx, s.limits.LoginIP, ip)
-			s.giveBack(ctx, s.limits.LoginAccount, acct)
 		}
 	}, nil
 }
@@ -111,13 +237,3 @@ const (
 	loginSucceeded
 	loginNotJudged
 )
-
-// accountKey is the key failed logins are counted under: the normalised
-// email, or for input that is not an email at all, its trimmed lower-case
-// form (such an account can't exist, but it must be answered the same way).
-func accountKey(email string) string {
-	if n, err := NormalizeEmail(email); err == nil {
-		return n
-	}
-	return strings.ToLower(strings.TrimSpace(email))
-}

@@ -119,6 +119,13 @@ type TokenPair struct {
 	TokenType    string // always "Bearer"
 	ExpiresIn    time.Duration
 	SessionID    string
+
+	// DeviceToken, set by Login only, remembers the device that signed in:
+	// presented at the next sign-in (LoginInput.DeviceToken) until
+	// DeviceExpiresAt, it exempts the device from lockouts that strangers'
+	// failures cause. It grants no access by itself.
+	DeviceToken     string
+	DeviceExpiresAt time.Time
 }
 
 // Client describes where a request came from; it is recorded on sessions.

@@ -26,6 +26,10 @@ type Config struct {
 	// Limiter enforces Limits; nil counts in process.
 	Limiter Limiter
 	Limits  Limits // the zero value turns every limit off
+	// Secret is the service secret; the key of remembered-device tokens is
+	// derived from it. Nil: a random key, so devices are remembered only
+	// until the process ends.
+	Secret []byte
 }
 
 // Service implements sign-up, login, token refresh and session management.
@@ -39,6 +43,8 @@ type Service struct {
 	limits  Limits
 	cfg     Config
 	log     *slog.Logger
+
+	deviceKey []byte // HMAC key of remembered-device tokens
 }
 
 // NewService returns a Service over its three dependencies.
@@ -60,6 +66,7 @@ func NewService(store Store, hasher PasswordHasher, tokens TokenIssuer, cfg Conf
 		store: store, hasher: hasher, tokens: tokens,
 		cache: cfg.Cache, limiter: cfg.Limiter, limits: cfg.Limits,
 		cfg: cfg, log: log,
+		deviceKey: deviceKey(cfg.Secret),
 	}
 	if s.cache == nil {
 		s.cache = noCache{}
@@ -105,7 +112,7 @@ func (s *Service) Register(ctx context.Context, in RegisterInput) (*User, *Token
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := s.take(ctx, s.limits.RegisterIP, in.Client.IP); err != nil {
+	if err := s.takeIP(ctx, s.limits.RegisterIP, in.Client.IP); err != nil {
 		return nil, nil, err
 	}
 	ev := newEvent(EventUserRegistered, time.Time{}, in.Client)
@@ -180,19 +187,24 @@ func (s *Service) createUser(ctx context.Context, email, name, password string, 
 type LoginInput struct {
 	Email    string
 	Password string
-	Client   Client
+	// DeviceToken is the remembered-device token of an earlier sign-in to
+	// the account, if the client has one (see TokenPair.DeviceToken).
+	DeviceToken string
+	Client      Client
 }
 
 // errInvalidCredentials is the one answer for an unknown email, a wrong
 // password and an account without a password, so none can be told apart.
 var errInvalidCredentials = Errorf(EInvalidCredentials, "The email or password is incorrect.")
 
-// Login checks an email and password and starts a session. An unknown email
-// costs the same password-hash time as a wrong password and gets the same
-// error, and is locked out the same way. Returns EInvalid for missing fields,
-// ETooManyAttempts (per account or per client IP, see Limits),
-// EInvalidCredentials, EAccountDisabled (only to a caller who knows the
-// password) and EUnavailable.
+// Login checks an email and password and starts a session, and remembers
+// the device: the pair carries a device token that, presented at later
+// sign-ins, exempts the device from the lockouts strangers cause (see
+// Limits). An unknown email costs the same password-hash time as a wrong
+// password and gets the same error, and is locked out the same way. Returns
+// EInvalid for missing fields and a malformed email, ETooManyAttempts (see
+// Limits), EInvalidCredentials, EAccountDisabled (only to a caller who
+// knows the password) and EUnavailable.
 func (s *Service) Login(ctx context.Context, in LoginInput) (*User, *TokenPair, error) {
 	if strings.TrimSpace(in.Email) == "" || in.Password == "" {
 		return nil, nil, Errorf(EInvalid, "email and password are required")
@@ -200,15 +212,28 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (*User, *TokenPair, 
 	if utf8.RuneCountInString(in.Password) > maxPasswordInput {
 		return nil, nil, Errorf(EInvalid, "password is too long")
 	}
-	done, err := s.loginAttempt(ctx, in.Email, in.Client.IP)
+	// No account has a malformed address, so refusing one reveals nothing;
+	// and it never reaches the limiter.
+	email, err := NormalizeEmail(in.Email)
 	if err != nil {
 		return nil, nil, err
 	}
-	var u *User
-	if email, err := NormalizeEmail(in.Email); err == nil {
-		u, err = s.store.UserByEmail(ctx, email)
-		if err != nil && ErrorCode(err) != ENotFound {
-			done(loginNotJudged)
+	dev := s.checkDevice(in.DeviceToken, email)
+	done, err := s.loginAttempt(ctx, email, attempter{ip: in.Client.IP, device: dev})
+	if err != nil {
+		return nil, nil, err
+	}
+	u, err := s.store.UserByEmail(ctx, email)
+	if err != nil && ErrorCode(err) != ENotFound {
+		done(loginNotJudged)
+		return nil, nil, err
+	}
+	if dev != nil && u != nil && u.ID != dev.userID {
+		// The device signed in to an earlier account with this address:
+		// to this one it is a stranger.
+		done(loginNotJudged)
+		dev = nil
+		if done, err = s.loginAttempt(ctx, email, attempter{ip: in.Client.IP}); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -243,6 +268,9 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (*User, *TokenPair, 
 		return nil, nil, errInvalidCredentials
 	}
 	if err != nil {
+		return nil, nil, err
+	}
+	if pair.DeviceToken, pair.DeviceExpiresAt, err = s.rememberDevice(u.ID, email, dev); err != nil {
 		return nil, nil, err
 	}
 	return u, pair, nil
@@ -354,7 +382,7 @@ func (s *Service) pair(ctx context.Context, u *User, sessionID, refresh string) 
 // its holder can open), so no two live successors ever exist.
 // Returns EInvalidRefreshToken for an unknown, expired, revoked or reused token.
 func (s *Service) Refresh(ctx context.Context, raw string, c Client) (*TokenPair, error) {
-	if err := s.take(ctx, s.limits.RefreshIP, c.IP); err != nil {
+	if err := s.takeIP(ctx, s.limits.RefreshIP, c.IP); err != nil {
 		return nil, err
 	}
 	userID, hash, err := parseRefreshToken(raw)
@@ -543,7 +571,7 @@ func (s *Service) ChangePassword(ctx context.Context, p *Principal, current, nex
 		if utf8.RuneCountInString(current) > maxPasswordInput {
 			return Errorf(EInvalid, "current_password is too long")
 		}
-		ok, err := s.confirmPassword(ctx, u, current)
+		ok, err := s.confirmPassword(ctx, p, u, current)
 		if err != nil {
 			return err
 		}
@@ -648,7 +676,7 @@ func (s *Service) DeleteMe(ctx context.Context, p *Principal, password string) e
 		if utf8.RuneCountInString(password) > maxPasswordInput {
 			return Errorf(EInvalid, "password is too long")
 		}
-		ok, err := s.confirmPassword(ctx, u, password)
+		ok, err := s.confirmPassword(ctx, p, u, password)
 		if err != nil {
 			return err
 		}
@@ -672,11 +700,12 @@ func (s *Service) DeleteMe(ctx context.Context, p *Principal, password string) e
 }
 
 // confirmPassword checks the password of a signed-in user before a sensitive
-// change. It counts against the account's login allowance like a login, so a
-// stolen access token can't be used to guess the password either: past the
-// limit it returns ETooManyAttempts.
-func (s *Service) confirmPassword(ctx context.Context, u *User, password string) (bool, error) {
-	done, err := s.loginAttempt(ctx, u.Email, "")
+// change. Failures are counted like failed logins, per (account, session),
+// so a stolen access token can't be used to guess the password either (past
+// the limit it returns ETooManyAttempts), while strangers' failed logins
+// don't stop the owner's session.
+func (s *Service) confirmPassword(ctx context.Context, p *Principal, u *User, password string) (bool, error) {
+	done, err := s.loginAttempt(ctx, u.Email, attempter{session: p.SessionID})
 	if err != nil {
 		return false, err
 	}

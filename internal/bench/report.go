@@ -72,7 +72,7 @@ func (l *Limits) of(scenario string) (string, float64) {
 }
 
 // rateLimitEnv is what a benchmarked server should be started with.
-const rateLimitEnv = "AUTH_RATE_LOGIN_ACCOUNT=off AUTH_RATE_LOGIN_IP=off AUTH_RATE_REGISTER_IP=off AUTH_RATE_REFRESH_IP=off"
+const rateLimitEnv = "AUTH_RATE_LOGIN_ACCOUNT=off AUTH_RATE_LOGIN_ACCOUNT_GLOBAL=off AUTH_RATE_LOGIN_IP=off AUTH_RATE_REGISTER_IP=off AUTH_RATE_REFRESH_IP=off AUTH_RATE_CLIENT_IP=off"
 
 // maxPlausibleRatio is the highest scenario ÷ limit ratio that measurement
 // noise explains.

@@ -55,11 +55,15 @@ var Vars = []Var{
 	{Name: "AUTH_HASH_CONCURRENCY", Default: "", Help: "password hashes computed at once; empty means GOMAXPROCS (the CPU limit)"},
 	{Name: "AUTH_HASH_QUEUE_TIMEOUT", Default: "2s", Help: "how long a login waits for a hashing slot before 503 + Retry-After"},
 	{Name: "AUTH_CACHE_TTL", Default: "5m", Help: "longest a cached session or profile is kept (every write invalidates it at once)"},
-	{Name: "AUTH_RATE_LOGIN_ACCOUNT", Default: "5/15m", Help: "failed logins per email before a lockout (N/period, or off)"},
-	{Name: "AUTH_LOGIN_MAX_LOCKOUT", Default: "1h", Help: "cap of the account lockout, which doubles with each repeated lockout (0: no escalation)"},
+	{Name: "AUTH_RATE_LOGIN_ACCOUNT", Default: "5/15m", Help: "failed logins per email and client IP before that IP is locked out of the account; also per remembered device and per session (N/period, or off)"},
+	{Name: "AUTH_LOGIN_MAX_LOCKOUT", Default: "1h", Help: "cap of the lockout, which doubles with each repeated lockout (0: no escalation)"},
+	{Name: "AUTH_RATE_LOGIN_ACCOUNT_GLOBAL", Default: "100/15m", Help: "failed logins per email from all IPs together (distributed guessing); remembered devices are exempt (N/period, or off)"},
 	{Name: "AUTH_RATE_LOGIN_IP", Default: "50/15m", Help: "failed logins per client IP (N/period, or off)"},
 	{Name: "AUTH_RATE_REGISTER_IP", Default: "20/1h", Help: "registrations per client IP (N/period, or off)"},
 	{Name: "AUTH_RATE_REFRESH_IP", Default: "120/1m", Help: "token refreshes per client IP (N/period, or off)"},
+	{Name: "AUTH_RATE_CLIENT_IP", Default: "60/1m", Help: "failed service-client authentications per client IP (N/period, or off)"},
+	{Name: "AUTH_RATE_IPV4_PREFIX", Default: "32", Help: "per-IP limits count IPv4 clients by this prefix length (16..32)"},
+	{Name: "AUTH_RATE_IPV6_PREFIX", Default: "64", Help: "per-IP limits count IPv6 clients by this prefix length (32..128); a subscriber usually holds a whole /64"},
 	{Name: "AUTH_AUDIT_RETENTION", Default: "2160h", Help: "age at which audit events are deleted (0 keeps them forever)"},
 	{Name: "AUTH_TRUSTED_PROXIES", Default: "", Help: "comma-separated CIDRs whose X-Forwarded-For/-Proto are trusted"},
 	{Name: "AUTH_SMTP_URL", Default: "", Help: "smtp://user:pass@host:port; empty writes mail to the log", Secret: true},
@@ -102,6 +106,10 @@ type Config struct {
 	LoginIPRate       Rate
 	RegisterIPRate    Rate
 	RefreshIPRate     Rate
+	LoginGlobalRate   Rate
+	ClientIPRate      Rate
+	IPv4Prefix        int // bits of an IPv4 address per-IP limits count by
+	IPv6Prefix        int // bits of an IPv6 address per-IP limits count by
 	TrustedProxies    []netip.Prefix
 	SMTPURL           string
 	ShutdownTimeout   time.Duration
@@ -177,6 +185,10 @@ func Load(getenv func(string) string, dotenvPath string) (*Config, error) {
 		LoginIPRate:       p.rate("AUTH_RATE_LOGIN_IP"),
 		RegisterIPRate:    p.rate("AUTH_RATE_REGISTER_IP"),
 		RefreshIPRate:     p.rate("AUTH_RATE_REFRESH_IP"),
+		LoginGlobalRate:   p.rate("AUTH_RATE_LOGIN_ACCOUNT_GLOBAL"),
+		ClientIPRate:      p.rate("AUTH_RATE_CLIENT_IP"),
+		IPv4Prefix:        p.int("AUTH_RATE_IPV4_PREFIX", 16, 32),
+		IPv6Prefix:        p.int("AUTH_RATE_IPV6_PREFIX", 32, 128),
 		SMTPURL:           raw["AUTH_SMTP_URL"],
 		ShutdownTimeout:   p.duration("AUTH_SHUTDOWN_TIMEOUT", 0, 10*time.Minute),
 		DebugAddr:         raw["AUTH_DEBUG_ADDR"],

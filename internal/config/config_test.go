@@ -116,6 +116,46 @@ func TestRates(t *testing.T) {
 	}
 }
 
+// TestAbuseProtectionSettings: the account-wide login limit, the client
+// authentication limit and the prefixes per-IP limits count by have their
+// defaults, and prefix lengths outside a sensible range are refused.
+func TestAbuseProtectionSettings(t *testing.T) {
+	c, err := Load(env(nil), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.LoginGlobalRate != (Rate{100, 15 * time.Minute}) || c.ClientIPRate != (Rate{60, time.Minute}) {
+		t.Errorf("defaults: login-account-global %+v, client-ip %+v", c.LoginGlobalRate, c.ClientIPRate)
+	}
+	if c.IPv4Prefix != 32 || c.IPv6Prefix != 64 {
+		t.Errorf("default prefixes /%d and /%d, want /32 and /64", c.IPv4Prefix, c.IPv6Prefix)
+	}
+	c, err = Load(env(map[string]string{
+		"AUTH_RATE_LOGIN_ACCOUNT_GLOBAL": "off", "AUTH_RATE_CLIENT_IP": "10/1m",
+		"AUTH_RATE_IPV4_PREFIX": "24", "AUTH_RATE_IPV6_PREFIX": "48",
+	}), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.LoginGlobalRate != (Rate{}) || c.ClientIPRate != (Rate{10, time.Minute}) || c.IPv4Prefix != 24 || c.IPv6Prefix != 48 {
+		t.Errorf("set: %+v %+v /%d /%d", c.LoginGlobalRate, c.ClientIPRate, c.IPv4Prefix, c.IPv6Prefix)
+	}
+	for _, tc := range []struct{ name, value string }{
+		{"AUTH_RATE_IPV4_PREFIX", "15"},
+		{"AUTH_RATE_IPV4_PREFIX", "33"},
+		{"AUTH_RATE_IPV4_PREFIX", "/32"},
+		{"AUTH_RATE_IPV6_PREFIX", "31"},
+		{"AUTH_RATE_IPV6_PREFIX", "129"},
+		{"AUTH_RATE_LOGIN_ACCOUNT_GLOBAL", "many"},
+		{"AUTH_RATE_CLIENT_IP", "5/forever"},
+	} {
+		_, err := Load(env(map[string]string{tc.name: tc.value}), "")
+		if err == nil || !strings.Contains(err.Error(), tc.name) {
+			t.Errorf("%s=%q: error %v, want one naming the variable", tc.name, tc.value, err)
+		}
+	}
+}
+
 func TestTrustedProxies(t *testing.T) {
 	c, err := Load(env(map[string]string{"AUTH_TRUSTED_PROXIES": "10.1.2.3/8, 127.0.0.1 ,::1"}), "")
 	if err != nil {

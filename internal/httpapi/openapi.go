@@ -20,7 +20,7 @@ import (
 
 // apiVersion is the version of the API the OpenAPI document describes
 // (info.version). Bump it when an endpoint or a wire type changes.
-const apiVersion = "1.0.0"
+const apiVersion = "1.1.0"
 
 const apiDescription = `authd is an authentication service: accounts, sessions, JWT access tokens with
 rotating refresh tokens, roles and permissions, service clients, and the OAuth 2.0
@@ -35,6 +35,11 @@ endpoints authenticate a service client instead: HTTP Basic (client_secret_basic
 
 **Requests.** JSON bodies (at most 64 KiB) are objects; unknown fields are ignored.
 The OAuth endpoints also accept application/x-www-form-urlencoded.
+
+**Lockouts.** Failed sign-ins are counted per account and client IP (IPv6 clients per /64):
+past the limit, that IP gets 429 with Retry-After for that account. A sign-in returns a
+` + "`device_token`" + ` (browsers also get it as an HttpOnly cookie); sent back with the next sign-in,
+it keeps the device from being locked out by other people's failed attempts.
 
 **Errors.** API v1 answers ` + "`{\"error\": {\"code\", \"message\", \"request_id\"}}`" + ` with a stable
 machine-readable code; API v2 answers RFC 9457 application/problem+json with the same

@@ -58,6 +58,7 @@ type tokensJSON struct {
 	TokenType    string    `json:"token_type"`
 	ExpiresIn    int64     `json:"expires_in"`
 	SessionID    string    `json:"session_id"`
+	DeviceToken  string    `json:"device_token,omitempty" doc:"Login only: the remembered-device token (also set as a cookie). Send it back as device_token when signing in again: for 90 days it keeps this device from being locked out by other people's failed logins. It grants no access by itself."`
 }
 
 func toTokensJSON(u *auth.User, p *auth.TokenPair) tokensJSON {
@@ -67,6 +68,7 @@ func toTokensJSON(u *auth.User, p *auth.TokenPair) tokensJSON {
 		TokenType:    p.TokenType,
 		ExpiresIn:    int64(p.ExpiresIn / time.Second),
 		SessionID:    p.SessionID,
+		DeviceToken:  p.DeviceToken,
 	}
 	if u != nil {
 		uj := toUserJSON(u)
@@ -110,12 +112,13 @@ func (s *server) login(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	u, pair, err := s.svc.Login(r.Context(), auth.LoginInput{
-		Email: in.Email, Password: in.Password, Client: s.client(r),
+		Email: in.Email, Password: in.Password, DeviceToken: s.deviceToken(r, in.DeviceToken), Client: s.client(r),
 	})
 	if err != nil {
 		return err
 	}
 	info(r.Context()).userID = u.ID
+	s.setDeviceCookie(w, pair)
 	writeJSON(w, http.StatusOK, toTokensJSON(u, pair))
 	return nil
 }

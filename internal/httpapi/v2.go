@@ -92,6 +92,7 @@ type tokenRequest struct {
 	Scope        string `json:"scope,omitempty" form:"scope" doc:"client_credentials grant: space-separated scopes (default: all of the client's)"`
 	ClientID     string `json:"client_id,omitempty" form:"client_id" doc:"client_secret_post (or identifying a public client)"`
 	ClientSecret string `json:"client_secret,omitempty" form:"client_secret" doc:"client_secret_post"`
+	DeviceToken  string `json:"device_token,omitempty" form:"device_token" doc:"password grant: the device_token of an earlier sign-in to this account (browsers send the cookie instead)"`
 }
 
 type introspectRequest struct {
@@ -109,6 +110,7 @@ type oauthTokenJSON struct {
 	ExpiresIn    int64  `json:"expires_in"`
 	RefreshToken string `json:"refresh_token,omitempty"`
 	Scope        string `json:"scope,omitempty"`
+	DeviceToken  string `json:"device_token,omitempty" doc:"password grant: the remembered-device token (also set as a cookie); send it back with the next password grant to keep this device from being locked out by other people's failed logins"`
 }
 
 type introspectionJSON struct {
@@ -197,7 +199,7 @@ func (s *server) authenticateClient(r *http.Request, bodyID, bodySecret string) 
 	if !ok {
 		return nil, auth.Errorf(auth.EInvalidClient, "Client authentication is required.")
 	}
-	return s.svc.AuthenticateClient(r.Context(), id, secret)
+	return s.svc.AuthenticateClient(r.Context(), id, secret, s.client(r))
 }
 
 // noStore marks a response that carries or describes credentials (RFC 6749
@@ -220,7 +222,7 @@ func (s *server) token(w http.ResponseWriter, r *http.Request) error {
 	}
 	var c *auth.ServiceClient
 	if presented && (secret != "" || in.GrantType == "client_credentials") {
-		if c, err = s.svc.AuthenticateClient(r.Context(), id, secret); err != nil {
+		if c, err = s.svc.AuthenticateClient(r.Context(), id, secret, s.client(r)); err != nil {
 			return err
 		}
 	}
@@ -234,9 +236,12 @@ func (s *server) token(w http.ResponseWriter, r *http.Request) error {
 			return auth.Errorf(auth.EInvalid, "username and password are required")
 		}
 		var u *auth.User
-		u, pair, err = s.svc.Login(r.Context(), auth.LoginInput{Email: in.Username, Password: in.Password, Client: s.client(r)})
+		u, pair, err = s.svc.Login(r.Context(), auth.LoginInput{
+			Email: in.Username, Password: in.Password, DeviceToken: s.deviceToken(r, in.DeviceToken), Client: s.client(r),
+		})
 		if err == nil {
 			info(r.Context()).userID = u.ID
+			s.setDeviceCookie(w, pair)
 		}
 	case "refresh_token":
 		if in.RefreshToken == "" {
@@ -262,6 +267,7 @@ func (s *server) token(w http.ResponseWriter, r *http.Request) error {
 		ExpiresIn:    int64(pair.ExpiresIn / time.Second),
 		RefreshToken: pair.RefreshToken,
 		Scope:        scope,
+		DeviceToken:  pair.DeviceToken,
 	})
 	return nil
 }

@@ -10,8 +10,9 @@ type registerRequest struct {
 }
 
 type loginRequest struct {
-	Email    string `json:"email" jsonschema:"required"`
-	Password string `json:"password" jsonschema:"required"`
+	Email       string `json:"email" jsonschema:"required"`
+	Password    string `json:"password" jsonschema:"required"`
+	DeviceToken string `json:"device_token,omitempty" doc:"The device_token of an earlier sign-in to this account, if the client kept it (browsers send the cookie instead)."`
 }
 
 type refreshRequest struct {

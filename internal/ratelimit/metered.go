@@ -8,7 +8,8 @@ import (
 
 // Metered counts the attempts a Limiter refuses, per rule, as
 // authd_rate_limited_total{rule}: a rising count is a brute-force attempt
-// (login-account, login-ip) or a misbehaving client (refresh-ip).
+// (login-account, login-account-global, login-ip, client-ip) or a
+// misbehaving client (refresh-ip).
 type Metered struct {
 	Limiter
 	refused *prometheus.CounterVec

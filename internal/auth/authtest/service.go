@@ -28,6 +28,7 @@ type Options struct {
 	Cache             auth.Cache    // nil: no cache
 	Limiter           auth.Limiter  // nil: in process
 	Limits            auth.Limits   // zero: no limits
+	Secret            string        // the service's own secret (not the key store's); "": Secret
 }
 
 // Secret is the service secret tests seal signing keys with.
@@ -66,6 +67,10 @@ func NewService(tb testing.TB, store Backend, opts Options) (*auth.Service, *tok
 	case grace < 0:
 		grace = 0
 	}
+	secret := opts.Secret
+	if secret == "" {
+		secret = Secret
+	}
 	params := CheapParams
 	if opts.RealHashing {
 		params = password.DefaultParams
@@ -78,6 +83,7 @@ func NewService(tb testing.TB, store Backend, opts Options) (*auth.Service, *tok
 		Cache:             opts.Cache,
 		Limiter:           opts.Limiter,
 		Limits:            opts.Limits,
+		Secret:            []byte(secret),
 	})
 	return svc, tokens
 }
