@@ -3,7 +3,6 @@ package postgres
 import (
 	"context"
 	"errors"
-	"fmt"
 	"slices"
 	"time"
 
@@ -35,7 +34,7 @@ func (db *DB) CreateUser(ctx context.Context, u *auth.User, ev *auth.Event) erro
 		case state == checkViolation:
 			return &auth.Error{Code: auth.EInvalid, Message: "Invalid user.", Err: err}
 		case err != nil:
-			return fmt.Errorf("postgres: create user: %w", err)
+			return dbError("create user", err)
 		}
 		roles := auth.SortedSet(u.Roles)
 		if len(roles) == 0 {
@@ -51,7 +50,7 @@ func (db *DB) CreateUser(ctx context.Context, u *auth.User, ev *auth.Event) erro
 			return auth.Errorf(auth.EInvalid, "Unknown role.")
 		}
 		if err != nil {
-			return fmt.Errorf("postgres: create user: grant roles: %w", err)
+			return dbError("create user: grant roles", err)
 		}
 		if tag.RowsAffected() != int64(len(roles)) {
 			return auth.Errorf(auth.EInvalid, "Unknown role %q.", unknownRole(ctx, tx, roles))
@@ -126,7 +125,7 @@ func (db *DB) User(ctx context.Context, id string) (*auth.User, error) {
 	u, err := scanUser(db.pool.QueryRow(ctx,
 		`SELECT `+userColumns+` FROM users u WHERE u.id = $1`, id))
 	if err != nil && auth.ErrorCode(err) == auth.EInternal {
-		return nil, fmt.Errorf("postgres: user: %w", err)
+		return nil, dbError("user", err)
 	}
 	return u, err
 }
@@ -136,7 +135,7 @@ func (db *DB) UserByEmail(ctx context.Context, email string) (*auth.User, error)
 	u, err := scanUser(db.pool.QueryRow(ctx,
 		`SELECT `+userColumns+` FROM users u WHERE u.email = $1`, email))
 	if err != nil && auth.ErrorCode(err) == auth.EInternal {
-		return nil, fmt.Errorf("postgres: user by email: %w", err)
+		return nil, dbError("user by email", err)
 	}
 	return u, err
 }
@@ -168,7 +167,7 @@ func (db *DB) UpdateUser(ctx context.Context, u *auth.User, endSessions bool, ev
 		}
 		if endSessions {
 			if err := revokeSessions(ctx, tx, u.ID, "", u.UpdatedAt); err != nil {
-				return fmt.Errorf("postgres: update user: %w", err)
+				return dbError("update user", err)
 			}
 		}
 		return insertEvent(ctx, tx, ev)
@@ -200,7 +199,7 @@ func (db *DB) ChangePassword(ctx context.Context, userID, hash, keepSessionID st
 			return err
 		}
 		if err := revokeSessions(ctx, tx, userID, keepSessionID, at); err != nil {
-			return fmt.Errorf("postgres: change password: %w", err)
+			return dbError("change password", err)
 		}
 		return insertEvent(ctx, tx, ev)
 	})
@@ -252,13 +251,13 @@ func (db *DB) ListUsers(ctx context.Context, f auth.UserFilter) ([]*auth.User, e
 	rows, err := db.pool.Query(ctx, `SELECT `+userColumns+` FROM users u WHERE `+w.String()+`
 		ORDER BY u.id LIMIT `+w.arg(f.Limit), w.args...)
 	if err != nil {
-		return nil, fmt.Errorf("postgres: list users: %w", err)
+		return nil, dbError("list users", err)
 	}
 	users, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (*auth.User, error) {
 		return scanUser(row)
 	})
 	if err != nil {
-		return nil, fmt.Errorf("postgres: list users: %w", err)
+		return nil, dbError("list users", err)
 	}
 	return users, nil
 }
