@@ -10,6 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pb33f/libopenapi"
+	validator "github.com/pb33f/libopenapi-validator"
+
 	"github.com/talentforge/authd/internal/config"
 	"github.com/talentforge/authd/internal/postgres/pgtest"
 )
@@ -71,7 +74,7 @@ func TestDatabaseOutage(t *testing.T) {
 	users := request{"v2 user listing", "GET", "/api/v2/users", admin, ""}
 	tokenGrant := request{"v2 password grant", "POST", "/api/v2/oauth/token", "",
 		`{"grant_type":"password","username":"ada@example.com","password":"correct horse battery staple"}`}
-	send := func(q request) (*http.Response, string) {
+	newRequest := func(q request) *http.Request {
 		t.Helper()
 		req, err := http.NewRequestWithContext(t.Context(), q.method, srv.URL+q.path, strings.NewReader(q.body))
 		if err != nil {
@@ -83,7 +86,11 @@ func TestDatabaseOutage(t *testing.T) {
 		if q.bearer != "" {
 			req.Header.Set("Authorization", "Bearer "+q.bearer)
 		}
-		resp, err := srv.Client().Do(req)
+		return req
+	}
+	send := func(q request) (*http.Response, string) {
+		t.Helper()
+		resp, err := srv.Client().Do(newRequest(q))
 		if err != nil {
 			t.Fatalf("%s: %v", q.name, err)
 		}
@@ -93,6 +100,20 @@ func TestDatabaseOutage(t *testing.T) {
 			t.Fatalf("%s: %v", q.name, err)
 		}
 		return resp, string(b)
+	}
+
+	// Every 503 below must be one the API document promises.
+	resp, doc := send(request{"openapi", "GET", "/openapi.json", "", ""})
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("/openapi.json: %d", resp.StatusCode)
+	}
+	apiDoc, err := libopenapi.NewDocument([]byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, errs := validator.NewValidator(apiDoc)
+	if len(errs) > 0 {
+		t.Fatal(errs)
 	}
 
 	pg.Stop()
@@ -131,6 +152,14 @@ func TestDatabaseOutage(t *testing.T) {
 		}
 		if !contains(got, tt.want) {
 			t.Errorf("%s: body %s, want it to have %v", tt.req.name, body, tt.want)
+		}
+		// The validator reads the bodies again.
+		resp.Body = io.NopCloser(strings.NewReader(body))
+		resp.Request = newRequest(tt.req)
+		if ok, verrs := v.ValidateHttpResponse(resp.Request, resp); !ok {
+			for _, e := range verrs {
+				t.Errorf("%s: the 503 is not as documented: %s: %s", tt.req.name, e.Message, e.Reason)
+			}
 		}
 		for _, leak := range []string{"postgres", "dial", "connect", "SQLSTATE", "127.0.0.1", "EOF"} {
 			if strings.Contains(body, leak) {
