@@ -590,7 +590,8 @@ func TestLimiterKeysAreBounded(t *testing.T) {
 	clock := authtest.NewClock()
 	rec := &recordingLimiter{Limiter: ratelimit.NewMemory(ratelimit.MemoryOptions{Now: clock.Now})}
 	e := newEnv(t, authtest.Options{Clock: clock, Limiter: rec, Limits: testLimits})
-	longest := strings.Repeat("a", 64) + "@" + strings.Repeat("b", 254-64-1-4) + ".com"
+	// 254 bytes, with DNS labels of at most 63 bytes.
+	longest := strings.Repeat("a", 64) + "@" + strings.Repeat("b", 62) + "." + strings.Repeat("c", 62) + "." + strings.Repeat("d", 59) + ".com"
 	longIP := strings.Repeat("x", 10<<10)
 	_, pair, err := e.svc.Register(t.Context(), auth.RegisterInput{Email: longest, Password: pw, Client: auth.Client{IP: "2001:db8::1"}})
 	if err != nil {

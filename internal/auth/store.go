@@ -10,7 +10,9 @@ import (
 // Store is the persistence the Service needs. Every method that touches rows a
 // user owns takes that user's id, so that a sharded backend can route the call
 // by user. Implementations translate driver errors into *Error codes as
-// documented per method and return EInternal-coded (plain) errors otherwise.
+// documented per method, and into EUnavailable (with a RetryAfter and a
+// message that names no driver detail) when the database can't be reached
+// for now; they return EInternal-coded (plain) errors otherwise.
 // The contract suite in package authtest pins this behaviour for every backend.
 //
 // Ids are canonical UUID strings: a malformed id is ENotFound on lookups and

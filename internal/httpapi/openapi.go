@@ -360,7 +360,7 @@ func (g *schemaGen) operation(rt *route, path string, params []string) *oaOperat
 		switch status {
 		case http.StatusUnauthorized:
 			res.Headers = map[string]oaRef{"WWW-Authenticate": {Ref: "#/components/headers/WWW-Authenticate"}}
-		case http.StatusTooManyRequests:
+		case http.StatusTooManyRequests, http.StatusServiceUnavailable:
 			res.Headers = map[string]oaRef{"Retry-After": {Ref: "#/components/headers/Retry-After"}}
 		}
 		op.Responses[strconv.Itoa(status)] = res

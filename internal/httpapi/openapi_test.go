@@ -100,9 +100,12 @@ type (
 			Required bool                       `json:"required"`
 			Content  map[string]json.RawMessage `json:"content"`
 		} `json:"requestBody"`
-		Responses  map[string]struct{ Content map[string]json.RawMessage } `json:"responses"`
-		Security   []map[string][]string                                   `json:"security"`
-		Permission string                                                  `json:"x-required-permission"`
+		Responses map[string]struct {
+			Content map[string]json.RawMessage
+			Headers map[string]json.RawMessage
+		} `json:"responses"`
+		Security   []map[string][]string `json:"security"`
+		Permission string                `json:"x-required-permission"`
 	}
 )
 
@@ -363,6 +366,13 @@ func TestOpenAPIOperations(t *testing.T) {
 				wantMedia, wantSchema = "application/problem+json", "Problem"
 			case errorsOAuth:
 				wantSchema = "OauthError"
+			}
+			// Any API call may need the database, and answers 503 with a
+			// Retry-After while it can't be reached.
+			if strings.HasPrefix(rt.path, "/api/") {
+				if res, ok := op.Responses["503"]; !ok || res.Headers["Retry-After"] == nil {
+					t.Error("503 with Retry-After is not documented")
+				}
 			}
 			for _, status := range rt.errors {
 				res, ok := op.Responses[fmt.Sprint(status)]

@@ -2,11 +2,13 @@ package httpapi
 
 import "net/http"
 
-// Error statuses most endpoints share, for the documentation.
+// Error statuses most endpoints share, for the documentation. 503 is in
+// each: every API call may need the database, and answers 503 (with a
+// Retry-After) while it can't be reached.
 var (
-	errsPublic = []int{http.StatusBadRequest, http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType}
-	errsBearer = []int{http.StatusUnauthorized}
-	errsAdmin  = []int{http.StatusBadRequest, http.StatusUnauthorized, http.StatusForbidden}
+	errsPublic = []int{http.StatusBadRequest, http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType, http.StatusServiceUnavailable}
+	errsBearer = []int{http.StatusUnauthorized, http.StatusServiceUnavailable}
+	errsAdmin  = []int{http.StatusBadRequest, http.StatusUnauthorized, http.StatusForbidden, http.StatusServiceUnavailable}
 )
 
 func with(base []int, more ...int) []int { return append(append([]int(nil), base...), more...) }
@@ -18,11 +20,11 @@ func (s *server) routeTable() []route {
 		// API v1: accounts and sessions.
 		{method: "POST", path: "/api/v1/auth/register", tag: "auth", summary: "Create an account and sign in",
 			body: registerRequest{}, status: 201, response: tokensJSON{},
-			errors: with(errsPublic, 409, 429, 503), serve: s.register},
+			errors: with(errsPublic, 409, 429), serve: s.register},
 		{method: "POST", path: "/api/v1/auth/login", tag: "auth", summary: "Sign in with email and password",
 			body: loginRequest{}, status: 200, response: tokensJSON{},
 			headers: map[string]string{"Set-Cookie": deviceCookieDoc},
-			errors:  with(errsPublic, 401, 403, 429, 503), serve: s.login},
+			errors:  with(errsPublic, 401, 403, 429), serve: s.login},
 		{method: "POST", path: "/api/v1/auth/refresh", tag: "auth", summary: "Exchange a refresh token for a new token pair",
 			body: refreshRequest{}, status: 200, response: tokensJSON{},
 			errors: with(errsPublic, 401, 429), serve: s.refresh},
@@ -37,7 +39,7 @@ func (s *server) routeTable() []route {
 			access: bearer, status: 204, errors: with(errsBearer, 404), serve: s.authed(s.revokeSession)},
 		{method: "POST", path: "/api/v1/auth/password/change", tag: "auth", summary: "Change the password; ends the other sessions",
 			access: bearer, body: changePasswordRequest{}, status: 204,
-			errors: with(errsPublic, 401, 409, 429, 503), serve: s.authed(s.changePassword)},
+			errors: with(errsPublic, 401, 409, 429), serve: s.authed(s.changePassword)},
 		{method: "GET", path: "/api/v1/auth/verify", tag: "auth", summary: "Forward authentication for gateways",
 			access: bearer, status: 200, response: verifyJSON{}, errors: errsBearer, serve: s.authed(s.verify),
 			headers: map[string]string{
@@ -55,7 +57,7 @@ func (s *server) routeTable() []route {
 			errors: with(errsPublic, 401, 409), serve: s.authed(s.updateMe)},
 		{method: "DELETE", path: "/api/v1/users/me", tag: "users", summary: "Delete the caller's account",
 			access: bearer, body: deleteMeRequest{}, optional: true, status: 204,
-			errors: with(errsPublic, 401, 409, 429, 503), serve: s.authed(s.deleteMe)},
+			errors: with(errsPublic, 401, 409, 429), serve: s.authed(s.deleteMe)},
 
 		// API v1: administration.
 		{method: "GET", path: "/api/v1/users", tag: "admin", summary: "List users",
@@ -108,10 +110,10 @@ func (s *server) routeTable() []route {
 			errors:  []int{400, 401, 413, 415, 429, 503}, serve: s.token},
 		{method: "POST", path: "/api/v2/oauth/introspect", tag: "oauth", summary: "Token introspection (RFC 7662)",
 			access: client, body: introspectRequest{}, form: true, status: 200, response: introspectionJSON{}, style: errorsOAuth,
-			errors: []int{400, 401, 413, 415, 429}, serve: s.introspect},
+			errors: []int{400, 401, 413, 415, 429, 503}, serve: s.introspect},
 		{method: "POST", path: "/api/v2/oauth/revoke", tag: "oauth", summary: "Token revocation (RFC 7009)",
 			access: client, body: revokeRequest{}, form: true, status: 200, style: errorsOAuth,
-			errors: []int{400, 401, 403, 413, 415, 429}, serve: s.revoke},
+			errors: []int{400, 401, 403, 413, 415, 429, 503}, serve: s.revoke},
 		{method: "POST", path: "/api/v2/clients", tag: "clients", summary: "Register a service client; the secret is shown once",
 			access: bearer, perm: "clients:manage", body: clientRequest{}, status: 201, response: createdClientJSON{},
 			style: errorsProblem, errors: with(errsAdmin, 413, 415), serve: s.authed(s.createClient)},

@@ -3,7 +3,6 @@ package postgres
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -26,7 +25,7 @@ func (db *DB) CreateClient(ctx context.Context, c *auth.ServiceClient, ev *auth.
 		case state == uniqueViolation:
 			return auth.Errorf(auth.EConflict, "A client with this id already exists.")
 		case err != nil:
-			return fmt.Errorf("postgres: create client: %w", err)
+			return dbError("create client", err)
 		}
 		return insertEvent(ctx, tx, ev)
 	})
@@ -59,7 +58,7 @@ func (db *DB) Client(ctx context.Context, id string) (*auth.ServiceClient, error
 	}
 	c, err := scanClient(db.pool.QueryRow(ctx, `SELECT `+clientColumns+` FROM clients WHERE id = $1`, id))
 	if err != nil && auth.ErrorCode(err) == auth.EInternal {
-		return nil, fmt.Errorf("postgres: client: %w", err)
+		return nil, dbError("client", err)
 	}
 	return c, err
 }
@@ -68,13 +67,13 @@ func (db *DB) Client(ctx context.Context, id string) (*auth.ServiceClient, error
 func (db *DB) ListClients(ctx context.Context) ([]*auth.ServiceClient, error) {
 	rows, err := db.pool.Query(ctx, `SELECT `+clientColumns+` FROM clients ORDER BY id`)
 	if err != nil {
-		return nil, fmt.Errorf("postgres: list clients: %w", err)
+		return nil, dbError("list clients", err)
 	}
 	clients, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (*auth.ServiceClient, error) {
 		return scanClient(row)
 	})
 	if err != nil {
-		return nil, fmt.Errorf("postgres: list clients: %w", err)
+		return nil, dbError("list clients", err)
 	}
 	return clients, nil
 }
@@ -114,14 +113,14 @@ func (db *DB) RevokeToken(ctx context.Context, jti string, expiresAt time.Time, 
 				WHERE expires_at < now() - interval '1 hour'
 				LIMIT 1000 FOR UPDATE SKIP LOCKED)`)
 		if err != nil {
-			return fmt.Errorf("postgres: revoke token: purge: %w", err)
+			return dbError("revoke token: purge", err)
 		}
 		tag, err := tx.Exec(ctx, `
 			INSERT INTO revoked_tokens (jti, expires_at) VALUES ($1, $2)
 			ON CONFLICT DO NOTHING`, jti, expiresAt)
 		switch {
 		case err != nil:
-			return fmt.Errorf("postgres: revoke token: %w", err)
+			return dbError("revoke token", err)
 		case tag.RowsAffected() == 0:
 			return nil // already revoked
 		}
@@ -135,7 +134,7 @@ func (db *DB) TokenRevoked(ctx context.Context, jti string) (bool, error) {
 	var revoked bool
 	err := db.pool.QueryRow(ctx, `SELECT EXISTS (SELECT FROM revoked_tokens WHERE jti = $1)`, jti).Scan(&revoked)
 	if err != nil {
-		return false, fmt.Errorf("postgres: token revoked: %w", err)
+		return false, dbError("token revoked", err)
 	}
 	return revoked, nil
 }

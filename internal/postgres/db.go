@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -23,6 +26,12 @@ var (
 
 // DB is a pool of connections to one PostgreSQL database. It is safe for
 // concurrent use.
+//
+// Every method that needs the database returns EUnavailable, with a
+// RetryAfter, when it can't be reached: the server refuses connections, is
+// shutting down or starting up, cut the connection, has no connection slot
+// left, or did not answer before the context's deadline. The pool reconnects
+// by itself once the server is back.
 type DB struct {
 	pool *pgxpool.Pool
 }
@@ -44,10 +53,13 @@ func Open(ctx context.Context, url string) (*DB, error) {
 		// pool_max_conns in the URL overrides this.
 		cfg.MaxConns = int32(max(16, 4*runtime.NumCPU()))
 	}
+	reset := &resetOnLoss{}
+	cfg.ConnConfig.Tracer = reset
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: open: %w", err)
 	}
+	reset.pool.Store(pool)
 	if err := pool.Ping(ctx); err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("postgres: open: %w", err)
@@ -108,12 +120,91 @@ func violation(err error) (state, constraint string) {
 // when no row matched, or a wrapped driver error.
 func oneRow(tag pgconn.CommandTag, err error, op, msg string) error {
 	if err != nil {
-		return fmt.Errorf("postgres: %s: %w", op, err)
+		return dbError(op, err)
 	}
 	if tag.RowsAffected() == 0 {
 		return auth.Errorf(auth.ENotFound, "%s", msg)
 	}
 	return nil
+}
+
+// unavailableRetryAfter is the retry hint of EUnavailable: about what a
+// server restart or a failover takes.
+const unavailableRetryAfter = 5 * time.Second
+
+// dbError wraps err, a failure of op, for the logs. When err means that the
+// database can't be reached now it is EUnavailable, whose client-facing
+// message says nothing of the driver; otherwise it stays a plain (internal)
+// error, or keeps the code of the *auth.Error it already carries.
+func dbError(op string, err error) error {
+	wrapped := fmt.Errorf("postgres: %s: %w", op, err)
+	if auth.ErrorCode(err) == auth.EInternal && unreachable(err) {
+		return &auth.Error{
+			Code:       auth.EUnavailable,
+			Message:    "The service is temporarily unavailable.",
+			RetryAfter: unavailableRetryAfter,
+			Err:        wrapped,
+		}
+	}
+	return wrapped
+}
+
+// unreachable reports whether err means that the database can't serve us now
+// but may shortly: an error of the server's (SQLSTATE class 08, connection
+// exception; 57P01-57P03, shutting down, crashed or starting up; 53300, no
+// connection slot left), a connection that could not be made or was cut, or
+// a deadline that passed waiting for it (a pool acquire, a connect, a slow
+// answer). Every other server error, wrong credentials and a missing
+// database included, is a fault of ours, not an outage.
+func unreachable(err error) bool {
+	if errors.Is(err, context.Canceled) {
+		return false // the caller gave up; that says nothing of the database
+	}
+	var pg *pgconn.PgError
+	if errors.As(err, &pg) {
+		switch pg.Code {
+		case "57P01", "57P02", "57P03", "53300":
+			return true
+		}
+		return strings.HasPrefix(pg.Code, "08")
+	}
+	var ce *pgconn.ConnectError
+	return errors.As(err, &ce) || connectionLost(err) ||
+		errors.Is(err, context.DeadlineExceeded) || pgconn.Timeout(err)
+}
+
+// connectionLost reports whether err means that an established connection
+// was cut: the server went away (or told us it is going) or the network
+// failed, so that the pool's other connections have likely gone with it.
+func connectionLost(err error) bool {
+	var pg *pgconn.PgError
+	if errors.As(err, &pg) {
+		return pg.Code == "57P01" || pg.Code == "57P02" || strings.HasPrefix(pg.Code, "08")
+	}
+	var ne net.Error
+	return errors.Is(err, pgconn.ErrConnClosed) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, io.EOF) || (errors.As(err, &ne) && !ne.Timeout())
+}
+
+// resetOnLoss is the pool's query tracer: when a statement finds its
+// connection cut, it resets the pool (pgxpool's Reset, made for this). The
+// pool pings only connections idle for over a second before handing them
+// out, so without it each of the other connections to the dead server would
+// fail one more request, after the server is back too.
+type resetOnLoss struct {
+	pool atomic.Pointer[pgxpool.Pool]
+}
+
+func (r *resetOnLoss) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
+	return ctx
+}
+
+func (r *resetOnLoss) TraceQueryEnd(_ context.Context, _ *pgx.Conn, data pgx.TraceQueryEndData) {
+	if data.Err != nil && connectionLost(data.Err) {
+		if p := r.pool.Load(); p != nil {
+			p.Reset()
+		}
+	}
 }
 
 // querier is what a pool and a transaction have in common.
@@ -130,7 +221,13 @@ var (
 
 // inTx runs fn in a READ COMMITTED transaction, committing if fn returns nil.
 func (db *DB) inTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
-	return pgx.BeginFunc(ctx, db.pool, fn)
+	err := pgx.BeginFunc(ctx, db.pool, fn)
+	// fn's errors are translated already; BEGIN, COMMIT and ROLLBACK (whose
+	// failure BeginFunc returns instead of fn's error) are not.
+	if auth.ErrorCode(err) == auth.EInternal && unreachable(err) {
+		return dbError("transaction", err)
+	}
+	return err
 }
 
 // nullBytes turns an empty bytea back into nil, so that a value that was never

@@ -38,7 +38,7 @@ func insertEvent(ctx context.Context, q querier, ev *auth.Event) error {
 	case state == uniqueViolation:
 		return auth.Errorf(auth.EConflict, "An audit event with this id already exists.")
 	case err != nil:
-		return fmt.Errorf("postgres: insert audit event: %w", err)
+		return dbError("insert audit event", err)
 	}
 	return nil
 }
@@ -114,11 +114,11 @@ func (db *DB) ListEvents(ctx context.Context, f auth.EventFilter) ([]*auth.Event
 	}
 	rows, err := db.pool.Query(ctx, sql, w.args...)
 	if err != nil {
-		return nil, fmt.Errorf("postgres: list events: %w", err)
+		return nil, dbError("list events", err)
 	}
 	events, err := pgx.CollectRows(rows, scanEvent)
 	if err != nil {
-		return nil, fmt.Errorf("postgres: list events: %w", err)
+		return nil, dbError("list events", err)
 	}
 	return events, nil
 }
@@ -128,7 +128,7 @@ func (db *DB) ListEvents(ctx context.Context, f auth.EventFilter) ([]*auth.Event
 func (db *DB) DeleteEventsBefore(ctx context.Context, before time.Time) (int64, error) {
 	tag, err := db.pool.Exec(ctx, `DELETE FROM audit_events WHERE at < $1`, before)
 	if err != nil {
-		return 0, fmt.Errorf("postgres: delete events: %w", err)
+		return 0, dbError("delete events", err)
 	}
 	return tag.RowsAffected(), nil
 }

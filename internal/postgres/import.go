@@ -3,7 +3,6 @@ package postgres
 import (
 	"context"
 	"errors"
-	"fmt"
 
 	"github.com/jackc/pgx/v5"
 
@@ -31,7 +30,7 @@ func (db *DB) ImportUsers(ctx context.Context, users []*auth.User) (int, error) 
 		if _, err := tx.Exec(ctx, `
 			CREATE TEMPORARY TABLE users_import (LIKE users INCLUDING DEFAULTS, roles text[])
 			ON COMMIT DROP`); err != nil {
-			return fmt.Errorf("postgres: import users: %w", err)
+			return dbError("import users", err)
 		}
 		_, err := tx.CopyFrom(ctx, pgx.Identifier{"users_import"},
 			[]string{"id", "email", "email_verified", "name", "password_hash", "status",
@@ -42,7 +41,7 @@ func (db *DB) ImportUsers(ctx context.Context, users []*auth.User) (int, error) 
 					u.CreatedAt, u.UpdatedAt, nullTime(u.LastLoginAt), auth.SortedSet(u.Roles)}, nil
 			}))
 		if err != nil {
-			return fmt.Errorf("postgres: import users: copy: %w", err)
+			return dbError("import users: copy", err)
 		}
 
 		var unknown string
@@ -54,7 +53,7 @@ func (db *DB) ImportUsers(ctx context.Context, users []*auth.User) (int, error) 
 		case err == nil:
 			return auth.Errorf(auth.EInvalid, "Unknown role %q.", unknown)
 		case !errors.Is(err, pgx.ErrNoRows):
-			return fmt.Errorf("postgres: import users: check roles: %w", err)
+			return dbError("import users: check roles", err)
 		}
 
 		// Roles go only to the users this statement inserted, never to a
@@ -80,7 +79,7 @@ func (db *DB) ImportUsers(ctx context.Context, users []*auth.User) (int, error) 
 		case state == checkViolation:
 			return &auth.Error{Code: auth.EInvalid, Message: "Invalid user.", Err: err}
 		case err != nil:
-			return fmt.Errorf("postgres: import users: %w", err)
+			return dbError("import users", err)
 		}
 		return nil
 	})

@@ -3,7 +3,6 @@ package postgres
 import (
 	"context"
 	"errors"
-	"fmt"
 	"slices"
 	"time"
 
@@ -29,12 +28,12 @@ func (db *DB) GrantRole(ctx context.Context, userID, role string, at time.Time, 
 		case state == foreignKeyViolation:
 			return auth.Errorf(auth.EInvalid, "Unknown role %q.", role)
 		case err != nil:
-			return fmt.Errorf("postgres: grant role: %w", err)
+			return dbError("grant role", err)
 		case tag.RowsAffected() == 0:
 			return nil // already held
 		}
 		if _, err := tx.Exec(ctx, `UPDATE users SET updated_at = $2, version = version + 1 WHERE id = $1`, userID, at); err != nil {
-			return fmt.Errorf("postgres: grant role: %w", err)
+			return dbError("grant role", err)
 		}
 		return insertEvent(ctx, tx, ev)
 	})
@@ -56,7 +55,7 @@ func (db *DB) RevokeRole(ctx context.Context, userID, role string, at time.Time,
 		}
 		tag, err := tx.Exec(ctx, `DELETE FROM user_roles WHERE user_id = $1 AND role = $2`, userID, role)
 		if err != nil {
-			return fmt.Errorf("postgres: revoke role: %w", err)
+			return dbError("revoke role", err)
 		}
 		if tag.RowsAffected() == 0 {
 			// Not held: a no-op for a known user.
@@ -64,14 +63,14 @@ func (db *DB) RevokeRole(ctx context.Context, userID, role string, at time.Time,
 			err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT FROM users WHERE id = $1)`, userID).Scan(&exists)
 			switch {
 			case err != nil:
-				return fmt.Errorf("postgres: revoke role: %w", err)
+				return dbError("revoke role", err)
 			case !exists:
 				return auth.Errorf(auth.ENotFound, "User not found.")
 			}
 			return nil
 		}
 		if _, err := tx.Exec(ctx, `UPDATE users SET updated_at = $2, version = version + 1 WHERE id = $1`, userID, at); err != nil {
-			return fmt.Errorf("postgres: revoke role: %w", err)
+			return dbError("revoke role", err)
 		}
 		return insertEvent(ctx, tx, ev)
 	})
@@ -89,7 +88,7 @@ func guardLastAdmin(ctx context.Context, tx pgx.Tx, userID string) error {
 	// the role: granting admin never waits for a guard, nor deadlocks with
 	// one that deletes the user it grants to.
 	if _, err := tx.Exec(ctx, `SELECT FROM roles WHERE name = $1 FOR NO KEY UPDATE`, auth.RoleAdmin); err != nil {
-		return fmt.Errorf("postgres: last admin check: %w", err)
+		return dbError("last admin check", err)
 	}
 	// A new statement, so under READ COMMITTED a new snapshot, taken once the
 	// lock is ours: it sees everything the guard before us committed.
@@ -103,7 +102,7 @@ func guardLastAdmin(ctx context.Context, tx pgx.Tx, userID string) error {
 			WHERE r.role = $2 AND u.status = $3 AND u.id <> $1
 		)`, userID, auth.RoleAdmin, string(auth.StatusActive)).Scan(&last)
 	if err != nil {
-		return fmt.Errorf("postgres: last admin check: %w", err)
+		return dbError("last admin check", err)
 	}
 	if last {
 		return auth.Errorf(auth.ELastAdmin, "The last active administrator can't be disabled, deleted or lose the admin role.")
@@ -134,13 +133,13 @@ func scanRole(row pgx.Row) (*auth.Role, error) {
 func (db *DB) Roles(ctx context.Context) ([]*auth.Role, error) {
 	rows, err := db.pool.Query(ctx, `SELECT `+roleColumns+` FROM roles ORDER BY name COLLATE "C"`)
 	if err != nil {
-		return nil, fmt.Errorf("postgres: roles: %w", err)
+		return nil, dbError("roles", err)
 	}
 	roles, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (*auth.Role, error) {
 		return scanRole(row)
 	})
 	if err != nil {
-		return nil, fmt.Errorf("postgres: roles: %w", err)
+		return nil, dbError("roles", err)
 	}
 	return roles, nil
 }
@@ -149,7 +148,7 @@ func (db *DB) Roles(ctx context.Context) ([]*auth.Role, error) {
 func (db *DB) Role(ctx context.Context, name string) (*auth.Role, error) {
 	r, err := scanRole(db.pool.QueryRow(ctx, `SELECT `+roleColumns+` FROM roles WHERE name = $1`, name))
 	if err != nil && auth.ErrorCode(err) == auth.EInternal {
-		return nil, fmt.Errorf("postgres: role: %w", err)
+		return nil, dbError("role", err)
 	}
 	return r, err
 }
@@ -166,7 +165,7 @@ func (db *DB) CreateRole(ctx context.Context, r *auth.Role, ev *auth.Event) erro
 		case state == uniqueViolation:
 			return auth.Errorf(auth.EConflict, "A role named %q already exists.", r.Name)
 		case err != nil:
-			return fmt.Errorf("postgres: create role: %w", err)
+			return dbError("create role", err)
 		}
 		return insertEvent(ctx, tx, ev)
 	})
@@ -188,12 +187,12 @@ func (db *DB) UpdateRole(ctx context.Context, up *auth.RoleUpdate, ev *auth.Even
 			WHERE name = $1 AND version = $5`,
 			up.Name, up.Description, perms, up.At, up.Version)
 		if err != nil {
-			return fmt.Errorf("postgres: update role: %w", err)
+			return dbError("update role", err)
 		}
 		if tag.RowsAffected() == 0 {
 			var exists bool
 			if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT FROM roles WHERE name = $1)`, up.Name).Scan(&exists); err != nil {
-				return fmt.Errorf("postgres: update role: %w", err)
+				return dbError("update role", err)
 			}
 			if !exists {
 				return auth.Errorf(auth.ENotFound, "Role not found.")
@@ -219,16 +218,16 @@ func (db *DB) DeleteRole(ctx context.Context, name string, ev *auth.Event) ([]st
 		case errors.Is(err, pgx.ErrNoRows):
 			return auth.Errorf(auth.ENotFound, "Role not found.")
 		case err != nil:
-			return fmt.Errorf("postgres: delete role: %w", err)
+			return dbError("delete role", err)
 		}
 		rows, _ := tx.Query(ctx, `DELETE FROM user_roles WHERE role = $1 RETURNING user_id::text`, name)
 		holders, err = pgx.CollectRows(rows, pgx.RowTo[string])
 		if err != nil {
-			return fmt.Errorf("postgres: delete role: %w", err)
+			return dbError("delete role", err)
 		}
 		slices.Sort(holders)
 		if _, err := tx.Exec(ctx, `DELETE FROM roles WHERE name = $1`, name); err != nil {
-			return fmt.Errorf("postgres: delete role: %w", err)
+			return dbError("delete role", err)
 		}
 		return insertEvent(ctx, tx, ev)
 	})

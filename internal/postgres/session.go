@@ -3,7 +3,6 @@ package postgres
 import (
 	"context"
 	"errors"
-	"fmt"
 	"slices"
 	"time"
 
@@ -45,7 +44,7 @@ func (db *DB) CreateSession(ctx context.Context, s *auth.Session, first *auth.Re
 		case state == foreignKeyViolation:
 			return auth.Errorf(auth.ENotFound, "User not found.")
 		case err != nil:
-			return fmt.Errorf("postgres: create session: %w", err)
+			return dbError("create session", err)
 		}
 		if err := insertRefreshToken(ctx, tx, first); err != nil {
 			return err
@@ -67,7 +66,7 @@ func insertRefreshToken(ctx context.Context, tx pgx.Tx, t *auth.RefreshToken) er
 	case state == foreignKeyViolation:
 		return auth.Errorf(auth.ENotFound, "Session not found.")
 	case err != nil:
-		return fmt.Errorf("postgres: insert refresh token: %w", err)
+		return dbError("insert refresh token", err)
 	}
 	return nil
 }
@@ -115,7 +114,7 @@ func (db *DB) Session(ctx context.Context, userID, sessionID string) (*auth.Sess
 	s, err := scanSession(db.pool.QueryRow(ctx,
 		`SELECT `+sessionColumns+` FROM sessions s WHERE s.user_id = $1 AND s.id = $2`, userID, sessionID))
 	if err != nil && auth.ErrorCode(err) == auth.EInternal {
-		return nil, fmt.Errorf("postgres: session: %w", err)
+		return nil, dbError("session", err)
 	}
 	return s, err
 }
@@ -132,13 +131,13 @@ func (db *DB) ListSessions(ctx context.Context, userID string, now time.Time) ([
 		WHERE s.user_id = $1 AND s.revoked_at IS NULL AND s.expires_at > $2
 		ORDER BY s.created_at DESC, s.id DESC`, userID, now)
 	if err != nil {
-		return nil, fmt.Errorf("postgres: list sessions: %w", err)
+		return nil, dbError("list sessions", err)
 	}
 	list, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (*auth.Session, error) {
 		return scanSession(row)
 	})
 	if err != nil {
-		return nil, fmt.Errorf("postgres: list sessions: %w", err)
+		return nil, dbError("list sessions", err)
 	}
 	return list, nil
 }
@@ -170,7 +169,7 @@ func (db *DB) RevokeSessions(ctx context.Context, userID, exceptSessionID string
 		// A malformed id names no user, hence no session.
 		if auth.ValidID(userID) {
 			if err := revokeSessions(ctx, tx, userID, exceptSessionID, at); err != nil {
-				return fmt.Errorf("postgres: revoke sessions: %w", err)
+				return dbError("revoke sessions", err)
 			}
 		}
 		return insertEvent(ctx, tx, ev)
@@ -236,7 +235,7 @@ func (db *DB) RefreshToken(ctx context.Context, userID string, hash []byte) (*au
 		`SELECT `+refreshTokenColumns+` FROM refresh_tokens t WHERE t.user_id = $1 AND t.token_hash = $2`,
 		userID, hash))
 	if err != nil && auth.ErrorCode(err) == auth.EInternal {
-		return nil, fmt.Errorf("postgres: refresh token: %w", err)
+		return nil, dbError("refresh token", err)
 	}
 	return t, err
 }
@@ -264,7 +263,7 @@ func (db *DB) RefreshState(ctx context.Context, userID string, hash []byte) (*au
 		return nil, nil, nil, auth.Errorf(auth.ENotFound, "Refresh token not found.")
 	}
 	if err != nil {
-		return nil, nil, nil, fmt.Errorf("postgres: refresh state: %w", err)
+		return nil, nil, nil, dbError("refresh state", err)
 	}
 	return t.token(), s.session(), u.user(), nil
 }
@@ -325,7 +324,7 @@ func (db *DB) RotateRefreshToken(ctx context.Context, old *auth.RefreshToken, se
 	case state == foreignKeyViolation:
 		return auth.Errorf(auth.ENotFound, "Session not found.")
 	case err != nil:
-		return fmt.Errorf("postgres: rotate refresh token: %w", err)
+		return dbError("rotate refresh token", err)
 	case tag.RowsAffected() == 0:
 		return lost
 	}

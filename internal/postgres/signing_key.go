@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -16,7 +15,7 @@ import (
 func (db *DB) CreateSigningKey(ctx context.Context, k *auth.SigningKey) error {
 	id, err := uuid.NewV7()
 	if err != nil {
-		return fmt.Errorf("postgres: create signing key: %w", err)
+		return dbError("create signing key", err)
 	}
 	return db.inTx(ctx, func(tx pgx.Tx) error {
 		_, err := tx.Exec(ctx, `
@@ -27,7 +26,7 @@ func (db *DB) CreateSigningKey(ctx context.Context, k *auth.SigningKey) error {
 		case state == uniqueViolation:
 			return auth.Errorf(auth.EConflict, "A signing key with this id already exists.")
 		case err != nil:
-			return fmt.Errorf("postgres: create signing key: %w", err)
+			return dbError("create signing key", err)
 		}
 		return insertEvent(ctx, tx, &auth.Event{
 			ID:        id.String(),
@@ -47,7 +46,7 @@ func (db *DB) SigningKeys(ctx context.Context) ([]*auth.SigningKey, error) {
 		SELECT id, algorithm, public_key, private_key, created_at, activates_at
 		FROM signing_keys ORDER BY activates_at, id COLLATE "C"`)
 	if err != nil {
-		return nil, fmt.Errorf("postgres: signing keys: %w", err)
+		return nil, dbError("signing keys", err)
 	}
 	keys, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (*auth.SigningKey, error) {
 		var k auth.SigningKey
@@ -56,7 +55,7 @@ func (db *DB) SigningKeys(ctx context.Context) ([]*auth.SigningKey, error) {
 		return &k, err
 	})
 	if err != nil {
-		return nil, fmt.Errorf("postgres: signing keys: %w", err)
+		return nil, dbError("signing keys", err)
 	}
 	return keys, nil
 }

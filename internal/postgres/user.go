@@ -3,7 +3,6 @@ package postgres
 import (
 	"context"
 	"errors"
-	"fmt"
 	"slices"
 	"time"
 
@@ -36,7 +35,7 @@ func (db *DB) CreateUser(ctx context.Context, u *auth.User, ev *auth.Event) erro
 		case state == checkViolation:
 			return &auth.Error{Code: auth.EInvalid, Message: "Invalid user.", Err: err}
 		case err != nil:
-			return fmt.Errorf("postgres: create user: %w", err)
+			return dbError("create user", err)
 		}
 		roles := auth.SortedSet(u.Roles)
 		if len(roles) == 0 {
@@ -52,7 +51,7 @@ func (db *DB) CreateUser(ctx context.Context, u *auth.User, ev *auth.Event) erro
 			return auth.Errorf(auth.EInvalid, "Unknown role.")
 		}
 		if err != nil {
-			return fmt.Errorf("postgres: create user: grant roles: %w", err)
+			return dbError("create user: grant roles", err)
 		}
 		if tag.RowsAffected() != int64(len(roles)) {
 			return auth.Errorf(auth.EInvalid, "Unknown role %q.", unknownRole(ctx, tx, roles))
@@ -127,7 +126,7 @@ func (db *DB) User(ctx context.Context, id string) (*auth.User, error) {
 	u, err := scanUser(db.pool.QueryRow(ctx,
 		`SELECT `+userColumns+` FROM users u WHERE u.id = $1`, id))
 	if err != nil && auth.ErrorCode(err) == auth.EInternal {
-		return nil, fmt.Errorf("postgres: user: %w", err)
+		return nil, dbError("user", err)
 	}
 	return u, err
 }
@@ -137,7 +136,7 @@ func (db *DB) UserByEmail(ctx context.Context, email string) (*auth.User, error)
 	u, err := scanUser(db.pool.QueryRow(ctx,
 		`SELECT `+userColumns+` FROM users u WHERE u.email = $1`, email))
 	if err != nil && auth.ErrorCode(err) == auth.EInternal {
-		return nil, fmt.Errorf("postgres: user by email: %w", err)
+		return nil, dbError("user by email", err)
 	}
 	return u, err
 }
@@ -177,7 +176,7 @@ func (db *DB) UpdateUser(ctx context.Context, up *auth.UserUpdate, ev *auth.Even
 		}
 		if up.EndSessions {
 			if err := revokeSessions(ctx, tx, up.ID, "", up.At); err != nil {
-				return fmt.Errorf("postgres: update user: %w", err)
+				return dbError("update user", err)
 			}
 		}
 		return insertEvent(ctx, tx, ev)
@@ -189,14 +188,14 @@ func (db *DB) UpdateUser(ctx context.Context, up *auth.UserUpdate, ev *auth.Even
 // since the caller read it (EConflict).
 func changedRow(ctx context.Context, q querier, tag pgconn.CommandTag, err error, op, userID string) error {
 	if err != nil {
-		return fmt.Errorf("postgres: %s: %w", op, err)
+		return dbError(op, err)
 	}
 	if tag.RowsAffected() == 1 {
 		return nil
 	}
 	var exists bool
 	if err := q.QueryRow(ctx, `SELECT EXISTS (SELECT FROM users WHERE id = $1)`, userID).Scan(&exists); err != nil {
-		return fmt.Errorf("postgres: %s: %w", op, err)
+		return dbError(op, err)
 	}
 	if !exists {
 		return auth.Errorf(auth.ENotFound, "User not found.")
@@ -236,7 +235,7 @@ func (db *DB) ChangePassword(ctx context.Context, userID, hash, keepSessionID st
 			return err
 		}
 		if err := revokeSessions(ctx, tx, userID, keepSessionID, at); err != nil {
-			return fmt.Errorf("postgres: change password: %w", err)
+			return dbError("change password", err)
 		}
 		return insertEvent(ctx, tx, ev)
 	})
@@ -290,13 +289,13 @@ func (db *DB) ListUsers(ctx context.Context, f auth.UserFilter) ([]*auth.User, e
 	rows, err := db.pool.Query(ctx, `SELECT `+userColumns+` FROM users u WHERE `+w.String()+`
 		ORDER BY u.id LIMIT `+w.arg(f.Limit), w.args...)
 	if err != nil {
-		return nil, fmt.Errorf("postgres: list users: %w", err)
+		return nil, dbError("list users", err)
 	}
 	users, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (*auth.User, error) {
 		return scanUser(row)
 	})
 	if err != nil {
-		return nil, fmt.Errorf("postgres: list users: %w", err)
+		return nil, dbError("list users", err)
 	}
 	return users, nil
 }

@@ -26,7 +26,7 @@ func (db *DB) CreateClient(ctx context.Context, c *auth.ServiceClient, ev *auth.
 		case isUnique(err):
 			return auth.Errorf(auth.EConflict, "A client with this id already exists.")
 		case err != nil:
-			return fmt.Errorf("sqlite: create client: %w", err)
+			return dbError("create client", err)
 		}
 		return insertEvent(ctx, tx, ev)
 	})
@@ -67,7 +67,7 @@ func (db *DB) Client(ctx context.Context, id string) (*auth.ServiceClient, error
 	}
 	c, err := scanClient(db.db.QueryRowContext(ctx, `SELECT `+clientColumns+` FROM clients WHERE id = ?`, id))
 	if err != nil && auth.ErrorCode(err) == auth.EInternal {
-		return nil, fmt.Errorf("sqlite: client: %w", err)
+		return nil, dbError("client", err)
 	}
 	return c, err
 }
@@ -76,19 +76,19 @@ func (db *DB) Client(ctx context.Context, id string) (*auth.ServiceClient, error
 func (db *DB) ListClients(ctx context.Context) ([]*auth.ServiceClient, error) {
 	rows, err := db.db.QueryContext(ctx, `SELECT `+clientColumns+` FROM clients ORDER BY id`)
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: list clients: %w", err)
+		return nil, dbError("list clients", err)
 	}
 	defer rows.Close()
 	var clients []*auth.ServiceClient
 	for rows.Next() {
 		c, err := scanClient(rows)
 		if err != nil {
-			return nil, fmt.Errorf("sqlite: list clients: %w", err)
+			return nil, dbError("list clients", err)
 		}
 		clients = append(clients, c)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sqlite: list clients: %w", err)
+		return nil, dbError("list clients", err)
 	}
 	return clients, nil
 }
@@ -124,16 +124,16 @@ func (db *DB) RevokeToken(ctx context.Context, jti string, expiresAt time.Time, 
 	return db.inTx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM revoked_tokens WHERE expires_at < ?`,
 			formatTime(time.Now().Add(-revokedRetention))); err != nil {
-			return fmt.Errorf("sqlite: revoke token: %w", err)
+			return dbError("revoke token", err)
 		}
 		res, err := tx.ExecContext(ctx, `
 			INSERT INTO revoked_tokens (jti, expires_at) VALUES (?, ?) ON CONFLICT DO NOTHING`,
 			jti, formatTime(expiresAt))
 		if err != nil {
-			return fmt.Errorf("sqlite: revoke token: %w", err)
+			return dbError("revoke token", err)
 		}
 		if n, err := res.RowsAffected(); err != nil {
-			return fmt.Errorf("sqlite: revoke token: %w", err)
+			return dbError("revoke token", err)
 		} else if n == 0 {
 			return nil // already revoked
 		}
@@ -147,7 +147,7 @@ func (db *DB) TokenRevoked(ctx context.Context, jti string) (bool, error) {
 	var revoked bool
 	err := db.db.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM revoked_tokens WHERE jti = ?)`, jti).Scan(&revoked)
 	if err != nil {
-		return false, fmt.Errorf("sqlite: token revoked: %w", err)
+		return false, dbError("token revoked", err)
 	}
 	return revoked, nil
 }

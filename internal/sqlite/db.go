@@ -23,6 +23,11 @@ var (
 )
 
 // DB is an open SQLite database. It is safe for concurrent use.
+//
+// Every method that needs the database returns EUnavailable, with a
+// RetryAfter, when the file can't be used for now: another connection or
+// process holds the lock it needs past the busy timeout, or the file can't
+// be opened (its directory or volume is gone).
 type DB struct {
 	db *sql.DB
 }
@@ -80,17 +85,22 @@ func (db *DB) Ping(ctx context.Context) error {
 	return nil
 }
 
-// inTx runs fn in a transaction, committing if fn returns nil.
+// inTx runs fn in a transaction, committing if fn returns nil. fn's errors
+// are returned as they are; BEGIN's (where a write waits for the lock) and
+// COMMIT's are translated.
 func (db *DB) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	tx, err := db.db.BeginTx(ctx, nil)
 	if err != nil {
-		return err
+		return dbError("begin", err)
 	}
 	if err := fn(tx); err != nil {
 		_ = tx.Rollback()
 		return err
 	}
-	return tx.Commit()
+	if err := tx.Commit(); err != nil {
+		return dbError("commit", err)
+	}
+	return nil
 }
 
 // inReadTx runs fn in a read-only transaction, so that its statements read
@@ -98,13 +108,48 @@ func (db *DB) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 func (db *DB) inReadTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	tx, err := db.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
-		return err
+		return dbError("begin", err)
 	}
 	defer tx.Rollback()
 	if err := fn(tx); err != nil {
 		return err
 	}
-	return tx.Commit()
+	if err := tx.Commit(); err != nil {
+		return dbError("commit", err)
+	}
+	return nil
+}
+
+// unavailableRetryAfter is the retry hint of EUnavailable.
+const unavailableRetryAfter = 5 * time.Second
+
+// dbError wraps err, a failure of op, for the logs. When err means that the
+// database can't be used now it is EUnavailable, whose client-facing message
+// says nothing of the driver; otherwise it stays a plain (internal) error, or
+// keeps the code of the *auth.Error it already carries.
+func dbError(op string, err error) error {
+	wrapped := fmt.Errorf("sqlite: %s: %w", op, err)
+	if auth.ErrorCode(err) == auth.EInternal && unavailable(err) {
+		return &auth.Error{
+			Code:       auth.EUnavailable,
+			Message:    "The service is temporarily unavailable.",
+			RetryAfter: unavailableRetryAfter,
+			Err:        wrapped,
+		}
+	}
+	return wrapped
+}
+
+// unavailable reports whether err means that the database file can't be
+// used now but may be shortly: a lock still held by another connection or
+// process when the busy timeout ran out (SQLITE_BUSY, SQLITE_LOCKED), or a
+// file that can't be opened (SQLITE_CANTOPEN).
+func unavailable(err error) bool {
+	switch errCode(err) & 0xff { // the primary code of an extended one
+	case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, sqlite3.SQLITE_CANTOPEN:
+		return true
+	}
+	return false
 }
 
 // execer is a transaction, or the database for a single statement: what the

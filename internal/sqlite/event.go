@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"fmt"
 	"slices"
 	"time"
 
@@ -35,7 +34,7 @@ func insertEvent(ctx context.Context, tx execer, ev *auth.Event) error {
 	case isUnique(err):
 		return auth.Errorf(auth.EConflict, "An audit event with this id already exists.")
 	case err != nil:
-		return fmt.Errorf("sqlite: insert audit event: %w", err)
+		return dbError("insert audit event", err)
 	}
 	return nil
 }
@@ -112,19 +111,19 @@ func (db *DB) ListEvents(ctx context.Context, f auth.EventFilter) ([]*auth.Event
 	}
 	rows, err := db.db.QueryContext(ctx, query, args...)
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: list events: %w", err)
+		return nil, dbError("list events", err)
 	}
 	defer rows.Close()
 	var events []*auth.Event
 	for rows.Next() {
 		ev, err := scanEvent(rows)
 		if err != nil {
-			return nil, fmt.Errorf("sqlite: list events: %w", err)
+			return nil, dbError("list events", err)
 		}
 		events = append(events, ev)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sqlite: list events: %w", err)
+		return nil, dbError("list events", err)
 	}
 	return events, nil
 }
@@ -134,11 +133,11 @@ func (db *DB) ListEvents(ctx context.Context, f auth.EventFilter) ([]*auth.Event
 func (db *DB) DeleteEventsBefore(ctx context.Context, before time.Time) (int64, error) {
 	res, err := db.db.ExecContext(ctx, `DELETE FROM audit_events WHERE at < ?`, formatTime(before))
 	if err != nil {
-		return 0, fmt.Errorf("sqlite: delete events: %w", err)
+		return 0, dbError("delete events", err)
 	}
 	n, err := res.RowsAffected()
 	if err != nil {
-		return 0, fmt.Errorf("sqlite: delete events: %w", err)
+		return 0, dbError("delete events", err)
 	}
 	return n, nil
 }

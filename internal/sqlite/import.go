@@ -3,7 +3,6 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"fmt"
 	"slices"
 	"strings"
 
@@ -33,12 +32,12 @@ func (db *DB) ImportUsers(ctx context.Context, users []*auth.User) (int, error) 
 		}
 		full, err := tx.PrepareContext(ctx, insertUsersSQL(importChunk))
 		if err != nil {
-			return fmt.Errorf("sqlite: import users: %w", err)
+			return dbError("import users", err)
 		}
 		defer full.Close()
 		grant, err := tx.PrepareContext(ctx, `INSERT INTO user_roles (user_id, role) VALUES (?, ?)`)
 		if err != nil {
-			return fmt.Errorf("sqlite: import users: %w", err)
+			return dbError("import users", err)
 		}
 		defer grant.Close()
 
@@ -59,7 +58,7 @@ func (db *DB) ImportUsers(ctx context.Context, users []*auth.User) (int, error) 
 						if isForeignKey(err) {
 							return auth.Errorf(auth.EInvalid, "Unknown role %q.", role)
 						}
-						return fmt.Errorf("sqlite: import users: grant role: %w", err)
+						return dbError("import users: grant role", err)
 					}
 				}
 			}
@@ -100,19 +99,19 @@ func insertUsers(ctx context.Context, tx *sql.Tx, full *sql.Stmt, users []*auth.
 		rows, err = tx.QueryContext(ctx, insertUsersSQL(len(users)), args...)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: import users: %w", err)
+		return nil, dbError("import users", err)
 	}
 	defer rows.Close()
 	ids := make(map[string]bool, len(users))
 	for rows.Next() {
 		var id string
 		if err := rows.Scan(&id); err != nil {
-			return nil, fmt.Errorf("sqlite: import users: %w", err)
+			return nil, dbError("import users", err)
 		}
 		ids[id] = true
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sqlite: import users: %w", err)
+		return nil, dbError("import users", err)
 	}
 	return ids, nil
 }
@@ -129,7 +128,7 @@ func checkRoles(ctx context.Context, tx *sql.Tx, users []*auth.User) error {
 			var ok bool
 			err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM roles WHERE name = ?)`, role).Scan(&ok)
 			if err != nil {
-				return fmt.Errorf("sqlite: import users: check roles: %w", err)
+				return dbError("import users: check roles", err)
 			}
 			if !ok {
 				return auth.Errorf(auth.EInvalid, "Unknown role %q.", role)

@@ -29,7 +29,7 @@ func (db *DB) GrantRole(ctx context.Context, userID, role string, at time.Time, 
 			userID, role).Scan(&userExists, &roleExists)
 		switch {
 		case err != nil:
-			return fmt.Errorf("sqlite: grant role: %w", err)
+			return dbError("grant role", err)
 		case !userExists:
 			return auth.Errorf(auth.ENotFound, "User not found.")
 		case !roleExists:
@@ -38,15 +38,15 @@ func (db *DB) GrantRole(ctx context.Context, userID, role string, at time.Time, 
 		res, err := tx.ExecContext(ctx, `
 			INSERT INTO user_roles (user_id, role) VALUES (?, ?) ON CONFLICT DO NOTHING`, userID, role)
 		if err != nil {
-			return fmt.Errorf("sqlite: grant role: %w", err)
+			return dbError("grant role", err)
 		}
 		if n, err := res.RowsAffected(); err != nil {
-			return fmt.Errorf("sqlite: grant role: %w", err)
+			return dbError("grant role", err)
 		} else if n == 0 {
 			return nil // already held
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE users SET updated_at = ?, version = version + 1 WHERE id = ?`, formatTime(at), userID); err != nil {
-			return fmt.Errorf("sqlite: grant role: %w", err)
+			return dbError("grant role", err)
 		}
 		return insertEvent(ctx, tx, ev)
 	})
@@ -68,11 +68,11 @@ func (db *DB) RevokeRole(ctx context.Context, userID, role string, at time.Time,
 		}
 		res, err := tx.ExecContext(ctx, `DELETE FROM user_roles WHERE user_id = ? AND role = ?`, userID, role)
 		if err != nil {
-			return fmt.Errorf("sqlite: revoke role: %w", err)
+			return dbError("revoke role", err)
 		}
 		n, err := res.RowsAffected()
 		if err != nil {
-			return fmt.Errorf("sqlite: revoke role: %w", err)
+			return dbError("revoke role", err)
 		}
 		if n == 0 {
 			// Not held: a no-op for a known user.
@@ -80,14 +80,14 @@ func (db *DB) RevokeRole(ctx context.Context, userID, role string, at time.Time,
 			err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM users WHERE id = ?)`, userID).Scan(&exists)
 			switch {
 			case err != nil:
-				return fmt.Errorf("sqlite: revoke role: %w", err)
+				return dbError("revoke role", err)
 			case !exists:
 				return auth.Errorf(auth.ENotFound, "User not found.")
 			}
 			return nil
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE users SET updated_at = ?, version = version + 1 WHERE id = ?`, formatTime(at), userID); err != nil {
-			return fmt.Errorf("sqlite: revoke role: %w", err)
+			return dbError("revoke role", err)
 		}
 		return insertEvent(ctx, tx, ev)
 	})
@@ -114,7 +114,7 @@ func guardLastAdmin(ctx context.Context, tx *sql.Tx, userID string) error {
 		auth.RoleAdmin, string(auth.StatusActive), userID,
 		auth.RoleAdmin, string(auth.StatusActive), userID).Scan(&last)
 	if err != nil {
-		return fmt.Errorf("sqlite: last admin check: %w", err)
+		return dbError("last admin check", err)
 	}
 	if last {
 		return auth.Errorf(auth.ELastAdmin, "The last active administrator can't be disabled, deleted or lose the admin role.")
@@ -165,19 +165,19 @@ func jsonStrings(s []string) string {
 func (db *DB) Roles(ctx context.Context) ([]*auth.Role, error) {
 	rows, err := db.db.QueryContext(ctx, `SELECT `+roleColumns+` FROM roles ORDER BY name`)
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: roles: %w", err)
+		return nil, dbError("roles", err)
 	}
 	defer rows.Close()
 	var roles []*auth.Role
 	for rows.Next() {
 		r, err := scanRole(rows)
 		if err != nil {
-			return nil, fmt.Errorf("sqlite: roles: %w", err)
+			return nil, dbError("roles", err)
 		}
 		roles = append(roles, r)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sqlite: roles: %w", err)
+		return nil, dbError("roles", err)
 	}
 	return roles, nil
 }
@@ -186,7 +186,7 @@ func (db *DB) Roles(ctx context.Context) ([]*auth.Role, error) {
 func (db *DB) Role(ctx context.Context, name string) (*auth.Role, error) {
 	r, err := scanRole(db.db.QueryRowContext(ctx, `SELECT `+roleColumns+` FROM roles WHERE name = ?`, name))
 	if err != nil && auth.ErrorCode(err) == auth.EInternal {
-		return nil, fmt.Errorf("sqlite: role: %w", err)
+		return nil, dbError("role", err)
 	}
 	return r, err
 }
@@ -204,7 +204,7 @@ func (db *DB) CreateRole(ctx context.Context, r *auth.Role, ev *auth.Event) erro
 		case isUnique(err):
 			return auth.Errorf(auth.EConflict, "A role named %q already exists.", r.Name)
 		case err != nil:
-			return fmt.Errorf("sqlite: create role: %w", err)
+			return dbError("create role", err)
 		}
 		return insertEvent(ctx, tx, ev)
 	})
@@ -226,14 +226,14 @@ func (db *DB) UpdateRole(ctx context.Context, up *auth.RoleUpdate, ev *auth.Even
 			WHERE name = ? AND version = ?`,
 			up.Description, perms, formatTime(up.At), up.Name, up.Version)
 		if err != nil {
-			return fmt.Errorf("sqlite: update role: %w", err)
+			return dbError("update role", err)
 		}
 		if n, err := res.RowsAffected(); err != nil {
-			return fmt.Errorf("sqlite: update role: %w", err)
+			return dbError("update role", err)
 		} else if n == 0 {
 			var exists bool
 			if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM roles WHERE name = ?)`, up.Name).Scan(&exists); err != nil {
-				return fmt.Errorf("sqlite: update role: %w", err)
+				return dbError("update role", err)
 			}
 			if !exists {
 				return auth.Errorf(auth.ENotFound, "Role not found.")
@@ -254,29 +254,29 @@ func (db *DB) DeleteRole(ctx context.Context, name string, ev *auth.Event) ([]st
 		err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM roles WHERE name = ?)`, name).Scan(&exists)
 		switch {
 		case err != nil:
-			return fmt.Errorf("sqlite: delete role: %w", err)
+			return dbError("delete role", err)
 		case !exists:
 			return auth.Errorf(auth.ENotFound, "Role not found.")
 		}
 		// The grants go first: user_roles references the role.
 		rows, err := tx.QueryContext(ctx, `DELETE FROM user_roles WHERE role = ? RETURNING user_id`, name)
 		if err != nil {
-			return fmt.Errorf("sqlite: delete role: %w", err)
+			return dbError("delete role", err)
 		}
 		defer rows.Close()
 		for rows.Next() {
 			var id string
 			if err := rows.Scan(&id); err != nil {
-				return fmt.Errorf("sqlite: delete role: %w", err)
+				return dbError("delete role", err)
 			}
 			holders = append(holders, id)
 		}
 		if err := rows.Err(); err != nil {
-			return fmt.Errorf("sqlite: delete role: %w", err)
+			return dbError("delete role", err)
 		}
 		slices.Sort(holders)
 		if _, err := tx.ExecContext(ctx, `DELETE FROM roles WHERE name = ?`, name); err != nil {
-			return fmt.Errorf("sqlite: delete role: %w", err)
+			return dbError("delete role", err)
 		}
 		return insertEvent(ctx, tx, ev)
 	})

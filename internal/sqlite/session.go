@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"fmt"
 	"slices"
 	"time"
 
@@ -42,7 +41,7 @@ func (db *DB) CreateSession(ctx context.Context, s *auth.Session, first *auth.Re
 			// The user was deleted between the update above and this insert.
 			return auth.Errorf(auth.ENotFound, "User not found.")
 		case err != nil:
-			return fmt.Errorf("sqlite: create session: %w", err)
+			return dbError("create session", err)
 		}
 		if err := insertRefreshToken(ctx, tx, first); err != nil {
 			return err
@@ -64,7 +63,7 @@ func insertRefreshToken(ctx context.Context, tx *sql.Tx, t *auth.RefreshToken) e
 	case isForeignKey(err):
 		return auth.Errorf(auth.ENotFound, "Session not found.")
 	case err != nil:
-		return fmt.Errorf("sqlite: insert refresh token: %w", err)
+		return dbError("insert refresh token", err)
 	}
 	return nil
 }
@@ -126,7 +125,7 @@ func (db *DB) Session(ctx context.Context, userID, sessionID string) (*auth.Sess
 	s, err := scanSession(db.db.QueryRowContext(ctx,
 		`SELECT `+sessionColumns+` FROM sessions s WHERE s.user_id = ? AND s.id = ?`, userID, sessionID))
 	if err != nil && auth.ErrorCode(err) == auth.EInternal {
-		return nil, fmt.Errorf("sqlite: session: %w", err)
+		return nil, dbError("session", err)
 	}
 	return s, err
 }
@@ -143,19 +142,19 @@ func (db *DB) ListSessions(ctx context.Context, userID string, now time.Time) ([
 		WHERE s.user_id = ? AND s.revoked_at IS NULL AND s.expires_at > ?
 		ORDER BY s.created_at DESC, s.id DESC`, userID, formatTime(now))
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: list sessions: %w", err)
+		return nil, dbError("list sessions", err)
 	}
 	defer rows.Close()
 	var list []*auth.Session
 	for rows.Next() {
 		s, err := scanSession(rows)
 		if err != nil {
-			return nil, fmt.Errorf("sqlite: list sessions: %w", err)
+			return nil, dbError("list sessions", err)
 		}
 		list = append(list, s)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sqlite: list sessions: %w", err)
+		return nil, dbError("list sessions", err)
 	}
 	return list, nil
 }
@@ -185,7 +184,7 @@ func (db *DB) RevokeSession(ctx context.Context, userID, sessionID string, at ti
 func (db *DB) RevokeSessions(ctx context.Context, userID, exceptSessionID string, at time.Time, ev *auth.Event) error {
 	return db.inTx(ctx, func(tx *sql.Tx) error {
 		if err := revokeSessions(ctx, tx, userID, exceptSessionID, at); err != nil {
-			return fmt.Errorf("sqlite: revoke sessions: %w", err)
+			return dbError("revoke sessions", err)
 		}
 		return insertEvent(ctx, tx, ev)
 	})
@@ -253,7 +252,7 @@ func (db *DB) RefreshToken(ctx context.Context, userID string, hash []byte) (*au
 		`SELECT `+refreshTokenColumns+` FROM refresh_tokens t WHERE t.user_id = ? AND t.token_hash = ?`,
 		userID, hash))
 	if err != nil && auth.ErrorCode(err) == auth.EInternal {
-		return nil, fmt.Errorf("sqlite: refresh token: %w", err)
+		return nil, dbError("refresh token", err)
 	}
 	return t, err
 }
@@ -281,7 +280,7 @@ func (db *DB) RefreshState(ctx context.Context, userID string, hash []byte) (*au
 		return nil, nil, nil, auth.Errorf(auth.ENotFound, "Refresh token not found.")
 	}
 	if err != nil {
-		return nil, nil, nil, fmt.Errorf("sqlite: refresh state: %w", err)
+		return nil, nil, nil, dbError("refresh state", err)
 	}
 	t, err := tr.token()
 	if err != nil {

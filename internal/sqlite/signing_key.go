@@ -3,7 +3,6 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"fmt"
 
 	"github.com/google/uuid"
 
@@ -16,7 +15,7 @@ import (
 func (db *DB) CreateSigningKey(ctx context.Context, k *auth.SigningKey) error {
 	id, err := uuid.NewV7()
 	if err != nil {
-		return fmt.Errorf("sqlite: create signing key: %w", err)
+		return dbError("create signing key", err)
 	}
 	ev := &auth.Event{
 		ID:        id.String(),
@@ -35,7 +34,7 @@ func (db *DB) CreateSigningKey(ctx context.Context, k *auth.SigningKey) error {
 		case isUnique(err):
 			return auth.Errorf(auth.EConflict, "A signing key with this id already exists.")
 		case err != nil:
-			return fmt.Errorf("sqlite: create signing key: %w", err)
+			return dbError("create signing key", err)
 		}
 		return insertEvent(ctx, tx, ev)
 	})
@@ -47,7 +46,7 @@ func (db *DB) SigningKeys(ctx context.Context) ([]*auth.SigningKey, error) {
 		SELECT id, algorithm, public_key, private_key, created_at, activates_at
 		FROM signing_keys ORDER BY activates_at, id`)
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: signing keys: %w", err)
+		return nil, dbError("signing keys", err)
 	}
 	defer rows.Close()
 	var keys []*auth.SigningKey
@@ -57,7 +56,7 @@ func (db *DB) SigningKeys(ctx context.Context) ([]*auth.SigningKey, error) {
 			created, activates string
 		)
 		if err := rows.Scan(&k.ID, &k.Algorithm, &k.PublicKey, &k.PrivateKey, &created, &activates); err != nil {
-			return nil, fmt.Errorf("sqlite: signing keys: %w", err)
+			return nil, dbError("signing keys", err)
 		}
 		if k.CreatedAt, err = parseTime(created); err != nil {
 			return nil, err
@@ -68,7 +67,7 @@ func (db *DB) SigningKeys(ctx context.Context) ([]*auth.SigningKey, error) {
 		keys = append(keys, &k)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sqlite: signing keys: %w", err)
+		return nil, dbError("signing keys", err)
 	}
 	return keys, nil
 }

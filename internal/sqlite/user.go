@@ -36,7 +36,7 @@ func (db *DB) CreateUser(ctx context.Context, u *auth.User, ev *auth.Event) erro
 		case isCheck(err):
 			return &auth.Error{Code: auth.EInvalid, Message: "Invalid user.", Err: err}
 		case err != nil:
-			return fmt.Errorf("sqlite: create user: %w", err)
+			return dbError("create user", err)
 		}
 		for _, role := range auth.SortedSet(u.Roles) {
 			// Selecting from roles makes an unknown role insert nothing, which is
@@ -48,10 +48,10 @@ func (db *DB) CreateUser(ctx context.Context, u *auth.User, ev *auth.Event) erro
 				if isForeignKey(err) {
 					return auth.Errorf(auth.EInvalid, "Unknown role %q.", role)
 				}
-				return fmt.Errorf("sqlite: create user: grant role: %w", err)
+				return dbError("create user: grant role", err)
 			}
 			if n, err := res.RowsAffected(); err != nil {
-				return fmt.Errorf("sqlite: create user: grant role: %w", err)
+				return dbError("create user: grant role", err)
 			} else if n == 0 {
 				return auth.Errorf(auth.EInvalid, "Unknown role %q.", role)
 			}
@@ -138,7 +138,7 @@ func (db *DB) User(ctx context.Context, id string) (*auth.User, error) {
 	u, err := scanUser(db.db.QueryRowContext(ctx,
 		`SELECT `+userColumns+` FROM users u WHERE u.id = ?`, id))
 	if err != nil && auth.ErrorCode(err) == auth.EInternal {
-		return nil, fmt.Errorf("sqlite: user: %w", err)
+		return nil, dbError("user", err)
 	}
 	return u, err
 }
@@ -148,7 +148,7 @@ func (db *DB) UserByEmail(ctx context.Context, email string) (*auth.User, error)
 	u, err := scanUser(db.db.QueryRowContext(ctx,
 		`SELECT `+userColumns+` FROM users u WHERE u.email = ?`, email))
 	if err != nil && auth.ErrorCode(err) == auth.EInternal {
-		return nil, fmt.Errorf("sqlite: user by email: %w", err)
+		return nil, dbError("user by email", err)
 	}
 	return u, err
 }
@@ -188,7 +188,7 @@ func (db *DB) UpdateUser(ctx context.Context, up *auth.UserUpdate, ev *auth.Even
 		}
 		if up.EndSessions {
 			if err := revokeSessions(ctx, tx, up.ID, "", up.At); err != nil {
-				return fmt.Errorf("sqlite: update user: %w", err)
+				return dbError("update user", err)
 			}
 		}
 		return insertEvent(ctx, tx, ev)
@@ -200,18 +200,18 @@ func (db *DB) UpdateUser(ctx context.Context, up *auth.UserUpdate, ev *auth.Even
 // since the caller read it (EConflict).
 func changedRow(ctx context.Context, tx *sql.Tx, res sql.Result, err error, op, userID string) error {
 	if err != nil {
-		return fmt.Errorf("sqlite: %s: %w", op, err)
+		return dbError(op, err)
 	}
 	n, err := res.RowsAffected()
 	if err != nil {
-		return fmt.Errorf("sqlite: %s: %w", op, err)
+		return dbError(op, err)
 	}
 	if n == 1 {
 		return nil
 	}
 	var exists bool
 	if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM users WHERE id = ?)`, userID).Scan(&exists); err != nil {
-		return fmt.Errorf("sqlite: %s: %w", op, err)
+		return dbError(op, err)
 	}
 	if !exists {
 		return auth.Errorf(auth.ENotFound, "User not found.")
@@ -254,7 +254,7 @@ func (db *DB) ChangePassword(ctx context.Context, userID, hash, keepSessionID st
 			return err
 		}
 		if err := revokeSessions(ctx, tx, userID, keepSessionID, at); err != nil {
-			return fmt.Errorf("sqlite: change password: %w", err)
+			return dbError("change password", err)
 		}
 		return insertEvent(ctx, tx, ev)
 	})
@@ -360,7 +360,7 @@ func (db *DB) ListUsers(ctx context.Context, f auth.UserFilter) ([]*auth.User, e
 		return rows.Err()
 	})
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: list users: %w", err)
+		return nil, dbError("list users", err)
 	}
 	return users, nil
 }
@@ -369,11 +369,11 @@ func (db *DB) ListUsers(ctx context.Context, f auth.UserFilter) ([]*auth.User, e
 // msg when no row matched, or a wrapped driver error.
 func affectedOne(res sql.Result, err error, op, msg string) error {
 	if err != nil {
-		return fmt.Errorf("sqlite: %s: %w", op, err)
+		return dbError(op, err)
 	}
 	n, err := res.RowsAffected()
 	if err != nil {
-		return fmt.Errorf("sqlite: %s: %w", op, err)
+		return dbError(op, err)
 	}
 	if n == 0 {
 		return auth.Errorf(auth.ENotFound, "%s", msg)

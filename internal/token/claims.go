@@ -3,6 +3,7 @@ package token
 import (
 	"encoding/json"
 	"errors"
+	"time"
 
 	"github.com/golang-jwt/jwt/v5"
 )
@@ -13,20 +14,22 @@ import (
 // (the common form, which every JWT library reads) without touching the jwt
 // package's global MarshalSingleStringAsArray.
 type registeredClaims struct {
-	Issuer    string           `json:"iss"`
-	Subject   string           `json:"sub"`
-	Audience  audience         `json:"aud"`
-	ExpiresAt *jwt.NumericDate `json:"exp"`
-	NotBefore *jwt.NumericDate `json:"nbf"`
-	IssuedAt  *jwt.NumericDate `json:"iat"`
-	ID        string           `json:"jti"`
+	Issuer    string       `json:"iss"`
+	Subject   string       `json:"sub"`
+	Audience  audience     `json:"aud"`
+	ExpiresAt *numericDate `json:"exp"`
+	NotBefore *numericDate `json:"nbf"`
+	IssuedAt  *numericDate `json:"iat"`
+	ID        string       `json:"jti"`
 }
 
-func (c *registeredClaims) GetExpirationTime() (*jwt.NumericDate, error) { return c.ExpiresAt, nil }
-func (c *registeredClaims) GetIssuedAt() (*jwt.NumericDate, error)       { return c.IssuedAt, nil }
-func (c *registeredClaims) GetNotBefore() (*jwt.NumericDate, error)      { return c.NotBefore, nil }
-func (c *registeredClaims) GetIssuer() (string, error)                   { return c.Issuer, nil }
-func (c *registeredClaims) GetSubject() (string, error)                  { return c.Subject, nil }
+func (c *registeredClaims) GetExpirationTime() (*jwt.NumericDate, error) {
+	return c.ExpiresAt.std(), nil
+}
+func (c *registeredClaims) GetIssuedAt() (*jwt.NumericDate, error)  { return c.IssuedAt.std(), nil }
+func (c *registeredClaims) GetNotBefore() (*jwt.NumericDate, error) { return c.NotBefore.std(), nil }
+func (c *registeredClaims) GetIssuer() (string, error)              { return c.Issuer, nil }
+func (c *registeredClaims) GetSubject() (string, error)             { return c.Subject, nil }
 func (c *registeredClaims) GetAudience() (jwt.ClaimStrings, error) {
 	return jwt.ClaimStrings(c.Audience), nil
 }
@@ -68,6 +71,32 @@ func (c *accessClaims) Validate() error {
 		return errors.New("missing iat claim")
 	}
 	return nil
+}
+
+// numericDate is a date claim read strictly. jwt.NumericDate decodes through
+// json.Number, which also takes a string spelling a number ("exp":"1790000000"):
+// another spelling of the same claims that other verifiers may read otherwise
+// (RFC 7519 §2 says a NumericDate is a JSON number).
+type numericDate struct{ jwt.NumericDate }
+
+func newNumericDate(t time.Time) *numericDate { return &numericDate{*jwt.NewNumericDate(t)} }
+
+func (d *numericDate) UnmarshalJSON(b []byte) error {
+	// encoding/json hands over the value without surrounding space, and
+	// never calls this for null (a nil pointer is left nil); a JSON number
+	// is the only value that starts with '-' or a digit.
+	if len(b) == 0 || (b[0] != '-' && (b[0] < '0' || b[0] > '9')) {
+		return errDateNotNumber
+	}
+	return d.NumericDate.UnmarshalJSON(b)
+}
+
+// std returns d as the jwt package's validator takes it (nil when absent).
+func (d *numericDate) std() *jwt.NumericDate {
+	if d == nil {
+		return nil
+	}
+	return &d.NumericDate
 }
 
 // audience is the aud claim: read as a string or an array of strings, written

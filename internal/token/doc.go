@@ -43,6 +43,13 @@
 // auth.EUnauthorized and the message "invalid access token"; the cause is in
 // Err for the logs only.
 //
+// Where the jwt package is lax, Verify is strict, so that a token has one
+// spelling and means one thing to every verifier: a header with "crit" is
+// refused (authd understands no extension, RFC 7515 §4.1.11), exp, nbf and
+// iat must be JSON numbers (not strings of digits), base64url must be
+// canonical, and an ES256 signature must have s ≤ n/2 (Issue writes only
+// those), since its twin (r, n-s) would verify too.
+//
 // # Sealing
 //
 // A private key is stored as its PKCS #8 DER encoding sealed with AES-256-GCM

@@ -2,6 +2,7 @@ package token
 
 import (
 	"context"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -16,7 +17,13 @@ func FuzzVerify(f *testing.F) {
 	m := newTestManager(f, newMemKeyStore(), testConfig(clk, ES256))
 	valid := issue(f, m)
 	parts := strings.Split(valid, ".")
+	now := clk.Now()
+	stringExp := validClaims(now)
+	stringExp["exp"] = strconv.FormatInt(stringExp["exp"].(int64), 10)
 	for _, s := range []string{
+		flipS(f, valid),
+		signRaw(f, m, validClaims(now), map[string]any{"crit": []string{"exp"}}),
+		signRaw(f, m, stringExp, nil),
 		valid, "", ".", "..", "a.b.c", parts[0] + "." + parts[1] + ".",
 		parts[0] + ".e30." + parts[2], "eyJhbGciOiJub25lIn0.e30.",
 		"eyJhbGciOiJIUzI1NiIsImtpZCI6IngiLCJ0eXAiOiJhdCtqd3QifQ.e30.AAAA",

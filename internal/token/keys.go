@@ -52,13 +52,42 @@ var ErrSecretMismatch = errors.New("AUTH_SECRET_KEY does not decrypt the stored 
 func signingMethod(alg string) (jwt.SigningMethod, error) {
 	switch alg {
 	case ES256:
-		return jwt.SigningMethodES256, nil
+		return lowS{jwt.SigningMethodES256}, nil
 	case EdDSA:
 		return jwt.SigningMethodEdDSA, nil
 	case RS256:
 		return jwt.SigningMethodRS256, nil
 	}
 	return nil, fmt.Errorf("unsupported signing algorithm %q (want %s, %s or %s)", alg, ES256, EdDSA, RS256)
+}
+
+// lowS is ES256 that writes every signature with s ≤ n/2. An ECDSA signature
+// (r, s) verifies as well as (r, n-s), so without a rule each token has a
+// twin string; Verify refuses the high one (see highS), and this makes sure
+// authd never signs it. Ed25519 (s < L, checked by crypto/ed25519) and RSA
+// PKCS #1 v1.5 (deterministic) signatures have one form already.
+type lowS struct{ *jwt.SigningMethodECDSA }
+
+func (m lowS) Sign(signingString string, key any) ([]byte, error) {
+	sig, err := m.SigningMethodECDSA.Sign(signingString, key)
+	if err != nil {
+		return nil, err
+	}
+	if highS(sig) {
+		s := sig[32:]
+		new(big.Int).Sub(elliptic.P256().Params().N, new(big.Int).SetBytes(s)).FillBytes(s)
+	}
+	return sig, nil
+}
+
+// highS reports whether sig, an ES256 signature r || s, has s > n/2. A
+// signature of another length is left to the signature check to refuse.
+func highS(sig []byte) bool {
+	if len(sig) != 64 {
+		return false
+	}
+	half := new(big.Int).Rsh(elliptic.P256().Params().N, 1)
+	return new(big.Int).SetBytes(sig[32:]).Cmp(half) > 0
 }
 
 // newSealer returns the AEAD that seals private keys: AES-256-GCM under

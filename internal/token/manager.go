@@ -41,6 +41,14 @@ const (
 	kidReloadGap = 5 * time.Second
 )
 
+// Causes of a refused token that the checks authd adds to the jwt
+// package's tell apart, in Err of the error Verify returns.
+var (
+	errCritHeader    = errors.New(`header has "crit"`)
+	errDateNotNumber = errors.New("date claim is not a JSON number")
+	errHighS         = errors.New("ES256 signature has a high s")
+)
+
 // Config configures a Manager. Zero durations take the defaults above.
 type Config struct {
 	// Issuer is the iss claim (AUTH_ISSUER). Required.
@@ -221,9 +229,9 @@ func (m *Manager) Issue(ctx context.Context, c auth.AccessClaims) (string, auth.
 		Issuer:    m.cfg.Issuer,
 		Subject:   c.UserID,
 		Audience:  audience{m.cfg.Audience},
-		ExpiresAt: jwt.NewNumericDate(c.ExpiresAt),
-		NotBefore: jwt.NewNumericDate(iat),
-		IssuedAt:  jwt.NewNumericDate(iat),
+		ExpiresAt: newNumericDate(c.ExpiresAt),
+		NotBefore: newNumericDate(iat),
+		IssuedAt:  newNumericDate(iat),
 		ID:        c.ID,
 	}
 	var payload jwt.Claims = &accessClaims{
@@ -331,6 +339,13 @@ func invalidToken(cause error) error {
 // verificationKey is the jwt key function. The parser has already checked
 // that the alg is one of the set's algorithms; this pins it to the key's own.
 func (m *Manager) verificationKey(ctx context.Context, set *keySet, t *jwt.Token) (any, error) {
+	// RFC 7515 §4.1.11: a verifier must refuse a token whose crit names an
+	// extension it does not understand, and authd understands none. The jwt
+	// package ignores crit; a crit of any value (even [] or null, which the
+	// RFC forbids) is refused, as there is no reason for our tokens to have one.
+	if _, ok := t.Header["crit"]; ok {
+		return nil, errCritHeader
+	}
 	typ, _ := t.Header["typ"].(string)
 	// RFC 9068 §4 lets the media type be written in full, in any case.
 	if lt := strings.ToLower(typ); lt != headerType && lt != "application/"+headerType {
@@ -348,6 +363,9 @@ func (m *Manager) verificationKey(ctx context.Context, set *keySet, t *jwt.Token
 	}
 	if alg := t.Method.Alg(); alg != e.alg {
 		return nil, fmt.Errorf("alg %s does not match key %s (%s)", alg, e.id, e.alg)
+	}
+	if e.alg == ES256 && highS(t.Signature) {
+		return nil, errHighS
 	}
 	if !e.publishedAt(m.now()) {
 		return nil, fmt.Errorf("key %s was unpublished at %v", e.id, e.unpublishAt)

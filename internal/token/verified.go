@@ -16,7 +16,10 @@ import (
 // (about 80 µs for ES256, most of the endpoint's CPU).
 //
 // It is keyed by the SHA-256 of the token, so a token that is not
-// byte-for-byte one already verified can't hit. A hit is only served while
+// byte-for-byte one already verified can't hit, and only tokens that passed
+// the full check are put. That check admits one string per signed token
+// (canonical base64url, low-s ES256), so no twin of a cached token can get
+// in by another spelling. A hit is only served while
 // the token is unexpired (without leeway: anything closer to the edge takes
 // the full path, which applies it) and while its key is still published, so
 // the cache never accepts what Verify would refuse.

@@ -1,0 +1,214 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/talentforge/authd/internal/auth"
+	"github.com/talentforge/authd/internal/postgres/pgtest"
+)
+
+// wantUnavailable fails unless err is the EUnavailable error of an
+// unreachable database: a retry hint, a message that says nothing of the
+// driver, and the driver's error kept for the logs.
+func wantUnavailable(tb testing.TB, what string, err error) {
+	tb.Helper()
+	var ae *auth.Error
+	if !errors.As(err, &ae) || ae.Code != auth.EUnavailable {
+		tb.Errorf("%s: err = %v, want EUnavailable", what, err)
+		return
+	}
+	if ae.Message != "The service is temporarily unavailable." {
+		tb.Errorf("%s: message %q", what, ae.Message)
+	}
+	if ae.RetryAfter < time.Second || ae.RetryAfter > 30*time.Second {
+		tb.Errorf("%s: RetryAfter = %v, want a few seconds", what, ae.RetryAfter)
+	}
+	if ae.Err == nil {
+		tb.Errorf("%s: the driver's error is not kept for the logs", what)
+	}
+}
+
+// TestDatabaseDown stops a private server under an open DB: every store
+// method answers EUnavailable, the pool lets go of its connections to the
+// dead server at the first sign of it, and once the server is back the next
+// call succeeds without anyone reopening anything.
+func TestDatabaseDown(t *testing.T) {
+	srv := pgtest.StartServer(t)
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancel()
+	db, err := Open(ctx, srv.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.MigrateUp(ctx); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UTC().Truncate(time.Second)
+	u := &auth.User{ID: uuid.NewString(), Email: "down@example.com", PasswordHash: "x",
+		Status: auth.StatusActive, CreatedAt: now, UpdatedAt: now}
+	if err := db.CreateUser(ctx, u, nil); err != nil {
+		t.Fatal(err)
+	}
+
+	// Three connections are in the pool, idle for no time (so the pool
+	// would not ping them before use), when the server dies.
+	var held []*pgxpool.Conn
+	for range 3 {
+		c, err := db.pool.Acquire(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		held = append(held, c)
+	}
+	srv.Stop()
+	for _, c := range held {
+		c.Release()
+	}
+
+	_, err = db.User(ctx, u.ID)
+	wantUnavailable(t, "User on a connection cut by the server", err)
+	if n := db.pool.Stat().IdleConns(); n != 0 {
+		t.Errorf("the pool keeps %d idle connections to the dead server", n)
+	}
+
+	sid, other := uuid.NewString(), uuid.NewString()
+	sess := &auth.Session{ID: sid, UserID: u.ID, CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(time.Hour)}
+	rt := &auth.RefreshToken{Hash: make([]byte, 32), UserID: u.ID, SessionID: sid, Generation: 1, CreatedAt: now, ExpiresAt: now.Add(time.Hour)}
+	next := *rt
+	next.Generation, next.Hash = 2, append(make([]byte, 31), 1)
+	ev := &auth.Event{ID: uuid.NewString(), At: now, Type: auth.EventLoginFailed, ActorType: auth.ActorSystem, Outcome: auth.OutcomeFailure}
+	calls := map[string]func() error{
+		"CreateUser": func() error {
+			v := *u
+			v.ID, v.Email = other, "other@example.com"
+			return db.CreateUser(ctx, &v, nil)
+		},
+		"UserByEmail": func() error { _, err := db.UserByEmail(ctx, u.Email); return err },
+		"UpdateUser": func() error {
+			return db.UpdateUser(ctx, &auth.UserUpdate{ID: u.ID, Name: &u.Name, Version: 1, At: now, EndSessions: true}, nil)
+		},
+		"UpgradePasswordHash": func() error { return db.UpgradePasswordHash(ctx, u.ID, u.PasswordHash, "y") },
+		"ChangePassword":      func() error { return db.ChangePassword(ctx, u.ID, "y", "", 1, now, nil) },
+		"DeleteUser":          func() error { return db.DeleteUser(ctx, u.ID, 0, nil) },
+		"ListUsers":           func() error { _, err := db.ListUsers(ctx, auth.UserFilter{Limit: 10}); return err },
+		"ImportUsers": func() error {
+			v := *u
+			v.ID, v.Email = other, "other@example.com"
+			_, err := db.ImportUsers(ctx, []*auth.User{&v})
+			return err
+		},
+		"CreateSession":      func() error { return db.CreateSession(ctx, sess, rt, 1, nil) },
+		"Session":            func() error { _, err := db.Session(ctx, u.ID, sid); return err },
+		"ListSessions":       func() error { _, err := db.ListSessions(ctx, u.ID, now); return err },
+		"RevokeSession":      func() error { return db.RevokeSession(ctx, u.ID, sid, now, nil) },
+		"RevokeSessions":     func() error { return db.RevokeSessions(ctx, u.ID, "", now, nil) },
+		"RefreshToken":       func() error { _, err := db.RefreshToken(ctx, u.ID, rt.Hash); return err },
+		"RefreshState":       func() error { _, _, _, err := db.RefreshState(ctx, u.ID, rt.Hash); return err },
+		"RotateRefreshToken": func() error { return db.RotateRefreshToken(ctx, rt, []byte("sealed"), &next, now) },
+		"GrantRole":          func() error { return db.GrantRole(ctx, u.ID, auth.RoleAdmin, now, nil) },
+		"RevokeRole":         func() error { return db.RevokeRole(ctx, u.ID, auth.RoleUser, now, nil) },
+		"Roles":              func() error { _, err := db.Roles(ctx); return err },
+		"Role":               func() error { _, err := db.Role(ctx, auth.RoleUser); return err },
+		"CreateRole": func() error {
+			return db.CreateRole(ctx, &auth.Role{Name: "support", CreatedAt: now, UpdatedAt: now}, nil)
+		},
+		"UpdateRole": func() error {
+			desc := "Support."
+			return db.UpdateRole(ctx, &auth.RoleUpdate{Name: "support", Description: &desc, Version: 1, At: now}, nil)
+		},
+		"DeleteRole": func() error { _, err := db.DeleteRole(ctx, "support", nil); return err },
+		"CreateClient": func() error {
+			return db.CreateClient(ctx, &auth.ServiceClient{ID: other, Name: "c", CreatedAt: now}, nil)
+		},
+		"Client":             func() error { _, err := db.Client(ctx, other); return err },
+		"ListClients":        func() error { _, err := db.ListClients(ctx); return err },
+		"DeleteClient":       func() error { return db.DeleteClient(ctx, other, nil) },
+		"RevokeToken":        func() error { return db.RevokeToken(ctx, "jti", now.Add(time.Hour), nil) },
+		"TokenRevoked":       func() error { _, err := db.TokenRevoked(ctx, "jti"); return err },
+		"AppendEvent":        func() error { return db.AppendEvent(ctx, ev) },
+		"ListEvents":         func() error { _, err := db.ListEvents(ctx, auth.EventFilter{Limit: 10}); return err },
+		"DeleteEventsBefore": func() error { _, err := db.DeleteEventsBefore(ctx, now); return err },
+		"CreateSigningKey": func() error {
+			return db.CreateSigningKey(ctx, &auth.SigningKey{ID: "k", Algorithm: "ES256", PublicKey: []byte{1}, PrivateKey: []byte{1}, CreatedAt: now, ActivatesAt: now})
+		},
+		"SigningKeys": func() error { _, err := db.SigningKeys(ctx); return err },
+	}
+	for name, call := range calls {
+		wantUnavailable(t, name+" with the server down", call())
+	}
+	if err := db.Ping(ctx); err == nil {
+		t.Error("Ping succeeds with the server down")
+	}
+
+	srv.Start()
+	got, err := db.User(ctx, u.ID)
+	if err != nil || got.Email != u.Email {
+		t.Fatalf("User after the server is back: %v, %v", got, err)
+	}
+	if err := db.Ping(ctx); err != nil {
+		t.Errorf("Ping after the server is back: %v", err)
+	}
+}
+
+// TestUnavailableErrors: the driver errors that mean the database can't be
+// reached now, and only those, become EUnavailable.
+func TestUnavailableErrors(t *testing.T) {
+	pg := func(code string) error { return &pgconn.PgError{Severity: "FATAL", Code: code, Message: "driver text"} }
+	netErr := &net.OpError{Op: "write", Net: "tcp", Err: errors.New("broken pipe")}
+	tests := []struct {
+		name        string
+		err         error
+		unavailable bool
+	}{
+		{"admin shutdown (57P01)", pg("57P01"), true},
+		{"crash shutdown (57P02)", pg("57P02"), true},
+		{"cannot connect now (57P03)", pg("57P03"), true},
+		{"connection failure (08006)", pg("08006"), true},
+		{"connection does not exist (08003)", pg("08003"), true},
+		{"too many connections (53300)", pg("53300"), true},
+		{"connection cut", fmt.Errorf("query: %w", pgconn.ErrConnClosed), true},
+		{"unexpected EOF", fmt.Errorf("receive message failed: %w", io.ErrUnexpectedEOF), true},
+		{"connection reset", &net.OpError{Op: "read", Net: "tcp", Err: syscall.ECONNRESET}, true},
+		{"connection refused", &net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}, true},
+		{"network error", netErr, true},
+		{"pool acquire timeout", fmt.Errorf("acquire: %w", context.DeadlineExceeded), true},
+		{"caller gone", context.Canceled, false},
+		{"unique violation (23505)", pg("23505"), false},
+		{"serialization failure (40001)", pg("40001"), false},
+		{"undefined table (42P01)", pg("42P01"), false},
+		{"wrong password (28P01)", pg("28P01"), false},
+		{"no such database (3D000)", pg("3D000"), false},
+		{"a bug", errors.New("no rows in result set"), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := dbError("test op", tt.err)
+			if !errors.Is(got, tt.err) {
+				t.Errorf("the driver's error is not kept: %v", got)
+			}
+			if tt.unavailable {
+				wantUnavailable(t, tt.name, got)
+				return
+			}
+			if code := auth.ErrorCode(got); code != auth.EInternal {
+				t.Errorf("code = %s, want internal", code)
+			}
+			if !strings.HasPrefix(got.Error(), "postgres: test op: ") {
+				t.Errorf("err = %q, want it to name the operation", got)
+			}
+		})
+	}
+}

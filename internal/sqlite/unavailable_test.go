@@ -1,0 +1,118 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/talentforge/authd/internal/auth"
+)
+
+// wantUnavailable fails unless err is the EUnavailable error of a database
+// that can't be used for now: a retry hint, a message that says nothing of
+// the driver, and the driver's error kept for the logs.
+func wantUnavailable(tb testing.TB, what string, err error) {
+	tb.Helper()
+	var ae *auth.Error
+	if !errors.As(err, &ae) || ae.Code != auth.EUnavailable {
+		tb.Errorf("%s: err = %v, want EUnavailable", what, err)
+		return
+	}
+	if ae.Message != "The service is temporarily unavailable." {
+		tb.Errorf("%s: message %q", what, ae.Message)
+	}
+	if ae.RetryAfter < time.Second || ae.RetryAfter > 30*time.Second {
+		tb.Errorf("%s: RetryAfter = %v, want a few seconds", what, ae.RetryAfter)
+	}
+	if ae.Err == nil {
+		tb.Errorf("%s: the driver's error is not kept for the logs", what)
+	}
+}
+
+func newTestUser(email string) *auth.User {
+	now := time.Now().UTC().Truncate(time.Second)
+	return &auth.User{ID: uuid.NewString(), Email: email, PasswordHash: "x",
+		Status: auth.StatusActive, CreatedAt: now, UpdatedAt: now}
+}
+
+// TestDatabaseLocked: while another process holds the write lock past the
+// busy timeout (a long transaction of a CLI, a backup), writes answer
+// EUnavailable instead of an internal error, and succeed once it lets go.
+func TestDatabaseLocked(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "authd.db")
+	db, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.MigrateUp(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// One connection with no busy wait stands for a lock held longer than
+	// the 10 s the pool waits, without the test waiting for it.
+	db.db.SetMaxOpenConns(1)
+	if _, err := db.db.ExecContext(ctx, "PRAGMA busy_timeout = 0"); err != nil {
+		t.Fatal(err)
+	}
+	u := newTestUser("a@example.com")
+	if err := db.CreateUser(ctx, u, nil); err != nil {
+		t.Fatal(err)
+	}
+
+	other, err := sql.Open("sqlite", path+"?_txlock=immediate")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	tx, err := other.BeginTx(ctx, nil) // BEGIN IMMEDIATE: takes the write lock
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantUnavailable(t, "CreateUser", db.CreateUser(ctx, newTestUser("b@example.com"), nil))
+	wantUnavailable(t, "UpgradePasswordHash", db.UpgradePasswordHash(ctx, u.ID, u.PasswordHash, "y"))
+	wantUnavailable(t, "DeleteEventsBefore", func() error { _, err := db.DeleteEventsBefore(ctx, time.Now()); return err }())
+	// In WAL mode readers don't wait for the writer.
+	if _, err := db.User(ctx, u.ID); err != nil {
+		t.Errorf("User while another process writes: %v", err)
+	}
+
+	if err := tx.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.CreateUser(ctx, newTestUser("b@example.com"), nil); err != nil {
+		t.Errorf("CreateUser once the lock is released: %v", err)
+	}
+}
+
+// TestDatabaseUnopenable: when the database's directory goes away (an
+// unmounted volume), a call that needs a new connection answers
+// EUnavailable.
+func TestDatabaseUnopenable(t *testing.T) {
+	ctx := context.Background()
+	dir := filepath.Join(t.TempDir(), "data")
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	db, err := Open(ctx, filepath.Join(dir, "authd.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.MigrateUp(ctx); err != nil {
+		t.Fatal(err)
+	}
+	db.db.SetMaxIdleConns(0) // every call opens the file anew
+	if err := os.RemoveAll(dir); err != nil {
+		t.Fatal(err)
+	}
+	_, err = db.User(ctx, uuid.NewString())
+	wantUnavailable(t, "User", err)
+	wantUnavailable(t, "CreateUser", db.CreateUser(ctx, newTestUser("a@example.com"), nil))
+}
