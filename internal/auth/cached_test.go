@@ -34,7 +34,7 @@ func forEachCache(t *testing.T, fn func(t *testing.T, e *env, store *authtest.Co
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
 			clock := authtest.NewClock()
-			store := &authtest.CountingStore{Backend: openSQLite(t)}
+			store := &authtest.CountingStore{Backend: openSQLite(t, clock)}
 			e := newEnvOn(t, store, authtest.Options{Clock: clock, Cache: c.open(t, clock)})
 			fn(t, e, store)
 		})
@@ -181,7 +181,7 @@ func TestRevokedSessionIsRememberedWithoutDatabase(t *testing.T) {
 func TestUnreadableCacheEntry(t *testing.T) {
 	clock := authtest.NewClock()
 	c := cache.New(cache.NewMemory(cache.MemoryOptions{Now: clock.Now}), cache.Options{})
-	e := newEnvOn(t, openSQLite(t), authtest.Options{Clock: clock, Cache: c})
+	e := newEnvOn(t, openSQLite(t, clock), authtest.Options{Clock: clock, Cache: c})
 	u, pair := e.register(t, "ada@example.com")
 	junk := func(context.Context) ([]byte, time.Duration, error) { return []byte("{not json"), time.Minute, nil }
 	if _, err := c.Get(t.Context(), u.ID, "s:"+pair.SessionID, junk); err != nil {

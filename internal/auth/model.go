@@ -65,7 +65,9 @@ func (s *Session) Active(now time.Time) bool {
 // RefreshToken is the stored form of an opaque refresh token: only its
 // SHA-256 hash is kept. Once rotated, Successor holds the successor token
 // sealed under a key derived from this token, so that only the holder of this
-// token can recover it during the reuse grace interval.
+// token can recover it during the reuse grace interval. Only the most
+// recently retired token of a session holds one, and only until GraceUntil:
+// a copy of the database plus an older token must not lead to a live one.
 type RefreshToken struct {
 	Hash       []byte // SHA-256 of the raw token bytes
 	UserID     string
@@ -74,7 +76,11 @@ type RefreshToken struct {
 	CreatedAt  time.Time
 	ExpiresAt  time.Time
 	RotatedAt  time.Time // zero while this is the session's current token
-	Successor  []byte    // sealed successor token; nil until rotated
+	Successor  []byte    // sealed successor token; nil until rotated and once cleared
+	// GraceUntil is the end of the grace interval, set at rotation by the
+	// database's clock (not a replica's) and compared with that clock; zero
+	// when the token holds no successor.
+	GraceUntil time.Time
 }
 
 // SigningKey is a JWT signing key as stored in the database. The private key

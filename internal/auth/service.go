@@ -338,7 +338,11 @@ func (s *Service) pair(ctx context.Context, u *User, sessionID, refresh string) 
 // The one exception is a burst of concurrent refreshes by the same client:
 // within RefreshReuseGrace of its rotation, the most recently retired token
 // gets the successor it was rotated to (recovered from the sealed copy only
-// its holder can open), so no two live successors ever exist.
+// its holder can open), so no two live successors ever exist. The interval
+// is measured on the database's clock, from the rotation to the read (see
+// Store.RefreshState), never by comparing this replica's clock with a time
+// another replica wrote; the grace setting of the replica that rotated the
+// token applies.
 // Returns EInvalidRefreshToken for an unknown, expired, revoked or reused token.
 func (s *Service) Refresh(ctx context.Context, raw string, c Client) (*TokenPair, error) {
 	if err := s.take(ctx, s.limits.RefreshIP, c.IP); err != nil {
@@ -375,9 +379,9 @@ func (s *Service) Refresh(ctx context.Context, raw string, c Client) (*TokenPair
 			return pair, err
 		}
 
-		if s.cfg.RefreshReuseGrace > 0 && !rt.RotatedAt.IsZero() &&
-			rt.Generation == sess.RefreshGeneration-1 &&
-			now.Sub(rt.RotatedAt) <= s.cfg.RefreshReuseGrace {
+		// The store hands out the successor only while the grace interval
+		// is open on the database's clock.
+		if rt.Generation == sess.RefreshGeneration-1 && rt.Successor != nil {
 			next, err := openSuccessor(raw, rt.Successor)
 			if err != nil {
 				return nil, fmt.Errorf("refresh grace: %w", err)
@@ -405,9 +409,13 @@ func (s *Service) rotate(ctx context.Context, u *User, old *RefreshToken, raw st
 	if err != nil {
 		return nil, err
 	}
-	sealed, err := sealSuccessor(raw, next)
-	if err != nil {
-		return nil, err
+	// Without a grace interval no successor is kept: nothing would ever
+	// open it.
+	var sealed []byte
+	if s.cfg.RefreshReuseGrace > 0 {
+		if sealed, err = sealSuccessor(raw, next); err != nil {
+			return nil, err
+		}
 	}
 	rec := &RefreshToken{
 		Hash:       hash,
@@ -417,7 +425,7 @@ func (s *Service) rotate(ctx context.Context, u *User, old *RefreshToken, raw st
 		CreatedAt:  now,
 		ExpiresAt:  now.Add(s.cfg.RefreshTokenTTL),
 	}
-	if err := s.store.RotateRefreshToken(ctx, old, sealed, rec, now); err != nil {
+	if err := s.store.RotateRefreshToken(ctx, old, sealed, s.cfg.RefreshReuseGrace, rec, now); err != nil {
 		return nil, err
 	}
 	return s.pair(ctx, u, old.SessionID, next)

@@ -2,10 +2,15 @@ package sqlite_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"database/sql"
+	"path/filepath"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/talentforge/authd/internal/auth"
+	"github.com/talentforge/authd/internal/sqlite"
 )
 
 // TestMigrateRBACOverData applies 00002 to a database that already holds
@@ -15,8 +20,10 @@ func TestMigrateRBACOverData(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	db := mustOpen(t)
-	if err := db.MigrateDown(ctx); err != nil { // back to 00001
-		t.Fatal(err)
+	for range 2 { // back to 00001
+		if err := db.MigrateDown(ctx); err != nil {
+			t.Fatal(err)
+		}
 	}
 	admin := createUser(t, db, auth.RoleAdmin)
 
@@ -50,8 +57,10 @@ func TestMigrateRBACOverData(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	if err := db.MigrateDown(ctx); err != nil {
-		t.Fatal(err)
+	for range 2 {
+		if err := db.MigrateDown(ctx); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if u, err := db.User(ctx, admin); err != nil || !slices.Equal(u.Roles, []string{auth.RoleAdmin, auth.RoleUser}) {
 		t.Fatalf("user after rolling back: %+v (err %v)", u, err)
@@ -59,4 +68,66 @@ func TestMigrateRBACOverData(t *testing.T) {
 	if err := db.AppendEvent(ctx, event(t, auth.EventUserUpdated, admin)); err == nil {
 		t.Error("AppendEvent succeeded after rolling back 00002")
 	}
+}
+
+// TestMigrateSessionRetentionOverData: a successor stored before 00003 has
+// no grace deadline, so it is never handed out again and the retention job
+// clears it.
+func TestMigrateSessionRetentionOverData(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "authd.db")
+	db, err := sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.MigrateUp(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.MigrateDown(ctx); err != nil { // back to 00002
+		t.Fatal(err)
+	}
+	userID := createUser(t, db)
+	sess, tok := newSession(t, userID)
+	if err := db.CreateSession(ctx, sess, tok, nil); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	if _, err := raw.ExecContext(ctx, `UPDATE refresh_tokens SET rotated_at = created_at, successor = x'0102'`); err != nil {
+		t.Fatal(err)
+	}
+
+	if err := db.MigrateUp(ctx); err != nil {
+		t.Fatal(err)
+	}
+	rt, _, _, err := db.RefreshState(ctx, userID, tok.Hash)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rt.Successor != nil {
+		t.Errorf("RefreshState hands out a successor stored before grace deadlines: %x", rt.Successor)
+	}
+	if n, err := db.ClearStaleSuccessors(ctx, 10); n != 1 || err != nil {
+		t.Errorf("ClearStaleSuccessors = %d, %v; want 1", n, err)
+	}
+	if rt, err := db.RefreshToken(ctx, userID, tok.Hash); err != nil || rt.Successor != nil {
+		t.Errorf("after the job: Successor = %x (err %v), want nil", rt.Successor, err)
+	}
+}
+
+// newSession returns a valid, unstored session of userID and its first
+// refresh token.
+func newSession(t *testing.T, userID string) (*auth.Session, *auth.RefreshToken) {
+	t.Helper()
+	ts := now()
+	s := &auth.Session{ID: newID(t), UserID: userID, CreatedAt: ts, LastSeenAt: ts,
+		ExpiresAt: ts.Add(time.Hour), RefreshGeneration: 1}
+	hash := sha256.Sum256([]byte(s.ID))
+	return s, &auth.RefreshToken{Hash: hash[:], UserID: userID, SessionID: s.ID, Generation: 1,
+		CreatedAt: ts, ExpiresAt: s.ExpiresAt}
 }

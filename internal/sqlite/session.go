@@ -198,18 +198,18 @@ func revokeSessions(ctx context.Context, db execer, userID, exceptSessionID stri
 
 // refreshTokenColumns is the select list of refresh_tokens t.
 const refreshTokenColumns = `t.token_hash, t.user_id, t.session_id, t.generation,
-	t.created_at, t.expires_at, t.rotated_at, t.successor`
+	t.created_at, t.expires_at, t.rotated_at, t.successor, t.grace_until`
 
 // tokenRow receives one row of refreshTokenColumns.
 type tokenRow struct {
 	t                auth.RefreshToken
 	created, expires string
-	rotated          sql.NullString
+	rotated, grace   sql.NullString
 }
 
 func (r *tokenRow) dest() []any {
 	return []any{&r.t.Hash, &r.t.UserID, &r.t.SessionID, &r.t.Generation, &r.created, &r.expires,
-		&r.rotated, &r.t.Successor}
+		&r.rotated, &r.t.Successor, &r.grace}
 }
 
 func (r *tokenRow) token() (*auth.RefreshToken, error) {
@@ -222,6 +222,9 @@ func (r *tokenRow) token() (*auth.RefreshToken, error) {
 		return nil, err
 	}
 	if t.RotatedAt, err = parseNullTime(r.rotated); err != nil {
+		return nil, err
+	}
+	if t.GraceUntil, err = parseNullTime(r.grace); err != nil {
 		return nil, err
 	}
 	t.Successor = nullBytes(t.Successor)
@@ -257,7 +260,9 @@ func (db *DB) RefreshToken(ctx context.Context, userID string, hash []byte) (*au
 
 // RefreshState returns, in one statement (one snapshot), the user's refresh
 // token with the given hash, its session, revoked or not, and the user with
-// its roles. Returns ENotFound if any of the three is missing.
+// its roles. The token's successor is left out once its GraceUntil is
+// before the database's clock. Returns ENotFound if any of the three is
+// missing.
 func (db *DB) RefreshState(ctx context.Context, userID string, hash []byte) (*auth.RefreshToken, *auth.Session, *auth.User, error) {
 	if !auth.ValidID(userID) {
 		return nil, nil, nil, auth.Errorf(auth.ENotFound, "Refresh token not found.")
@@ -267,13 +272,15 @@ func (db *DB) RefreshState(ctx context.Context, userID string, hash []byte) (*au
 		sr sessionRow
 		ur userRow
 	)
+	var successor []byte
 	err := db.db.QueryRowContext(ctx, `
-		SELECT `+refreshTokenColumns+`, `+sessionColumns+`, `+userColumns+`
+		SELECT `+refreshTokenColumns+`, `+sessionColumns+`, `+userColumns+`,
+		       CASE WHEN t.grace_until >= ? THEN t.successor END
 		FROM refresh_tokens t
 		JOIN sessions s ON s.id = t.session_id AND s.user_id = t.user_id
 		JOIN users u ON u.id = t.user_id
 		WHERE t.user_id = ? AND t.token_hash = ?`,
-		userID, hash).Scan(slices.Concat(tr.dest(), sr.dest(), ur.dest())...)
+		formatTime(db.now()), userID, hash).Scan(slices.Concat(tr.dest(), sr.dest(), ur.dest(), []any{&successor})...)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil, nil, auth.Errorf(auth.ENotFound, "Refresh token not found.")
 	}
@@ -284,6 +291,7 @@ func (db *DB) RefreshState(ctx context.Context, userID string, hash []byte) (*au
 	if err != nil {
 		return nil, nil, nil, err
 	}
+	t.Successor = nullBytes(successor)
 	s, err := sr.session()
 	if err != nil {
 		return nil, nil, nil, err
@@ -296,14 +304,15 @@ func (db *DB) RefreshState(ctx context.Context, userID string, hash []byte) (*au
 }
 
 // RotateRefreshToken atomically retires old (RotatedAt = at, Successor =
-// sealedSuccessor), inserts next, and advances the session's
-// RefreshGeneration to next.Generation, LastSeenAt to at and ExpiresAt to
-// next.ExpiresAt. It returns EConflict, changing nothing, unless the session is
-// unrevoked, its RefreshGeneration still equals old.Generation and old is its
-// unrotated token; so of many concurrent rotations of one token exactly one
-// wins. Returns EInvalid if next does not continue old's family with a higher
-// generation.
-func (db *DB) RotateRefreshToken(ctx context.Context, old *auth.RefreshToken, sealedSuccessor []byte, next *auth.RefreshToken, at time.Time) error {
+// sealedSuccessor until the database's clock passes grace from now), clears
+// the successors of the session's older generations, inserts next, and
+// advances the session's RefreshGeneration to next.Generation, LastSeenAt to
+// at and ExpiresAt to next.ExpiresAt. It returns EConflict, changing nothing,
+// unless the session is unrevoked, its RefreshGeneration still equals
+// old.Generation and old is its unrotated token; so of many concurrent
+// rotations of one token exactly one wins. Returns EInvalid if next does not
+// continue old's family with a higher generation.
+func (db *DB) RotateRefreshToken(ctx context.Context, old *auth.RefreshToken, sealedSuccessor []byte, grace time.Duration, next *auth.RefreshToken, at time.Time) error {
 	if err := old.CheckSuccessor(next); err != nil {
 		return err
 	}
@@ -311,6 +320,12 @@ func (db *DB) RotateRefreshToken(ctx context.Context, old *auth.RefreshToken, se
 		return auth.Errorf(auth.EConflict, "The refresh token was already rotated or its session revoked.")
 	}
 	lost := auth.Errorf(auth.EConflict, "The refresh token was already rotated or its session revoked.")
+	// NULL, not an empty blob, when no successor is kept: "successor IS NOT
+	// NULL" finds the tokens that hold one.
+	var successor, graceUntil any
+	if len(sealedSuccessor) > 0 && grace > 0 {
+		successor, graceUntil = sealedSuccessor, formatTime(db.now().Add(grace))
+	}
 	return db.inTx(ctx, func(tx *sql.Tx) error {
 		// The compare-and-set on the generation is what elects the single
 		// winner; BEGIN IMMEDIATE serialises the contenders, so each loser
@@ -327,10 +342,10 @@ func (db *DB) RotateRefreshToken(ctx context.Context, old *auth.RefreshToken, se
 			return err
 		}
 		res, err = tx.ExecContext(ctx, `
-			UPDATE refresh_tokens SET rotated_at = ?, successor = ?
+			UPDATE refresh_tokens SET rotated_at = ?, successor = ?, grace_until = ?
 			WHERE user_id = ? AND token_hash = ? AND session_id = ? AND generation = ?
 			  AND rotated_at IS NULL`,
-			formatTime(at), nullBytes(sealedSuccessor),
+			formatTime(at), successor, graceUntil,
 			old.UserID, old.Hash, old.SessionID, old.Generation)
 		if err := affectedOne(res, err, "rotate refresh token", ""); err != nil {
 			if auth.ErrorCode(err) == auth.ENotFound {
@@ -338,6 +353,33 @@ func (db *DB) RotateRefreshToken(ctx context.Context, old *auth.RefreshToken, se
 			}
 			return err
 		}
+		if _, err := tx.ExecContext(ctx, `
+			UPDATE refresh_tokens SET successor = NULL, grace_until = NULL
+			WHERE session_id = ? AND generation < ? AND successor IS NOT NULL`,
+			old.SessionID, old.Generation); err != nil {
+			return fmt.Errorf("sqlite: rotate refresh token: %w", err)
+		}
 		return insertRefreshToken(ctx, tx, next)
 	})
+}
+
+// ClearStaleSuccessors clears Successor and GraceUntil of up to limit refresh
+// tokens whose GraceUntil is before the database's clock, or that hold a
+// successor without one, and returns how many it cleared.
+func (db *DB) ClearStaleSuccessors(ctx context.Context, limit int) (int64, error) {
+	res, err := db.db.ExecContext(ctx, `
+		UPDATE refresh_tokens SET successor = NULL, grace_until = NULL
+		WHERE token_hash IN (
+			SELECT token_hash FROM refresh_tokens
+			WHERE successor IS NOT NULL AND (grace_until IS NULL OR grace_until < ?)
+			LIMIT ?)`,
+		formatTime(db.now()), limit)
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: clear stale successors: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: clear stale successors: %w", err)
+	}
+	return n, nil
 }

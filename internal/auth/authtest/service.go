@@ -16,6 +16,9 @@ type Clock = testclock.Clock
 // NewClock returns a clock set to a fixed instant.
 func NewClock() *Clock { return testclock.New() }
 
+// ClockAt returns a clock set to t.
+func ClockAt(t time.Time) *Clock { return testclock.At(t) }
+
 // Options tune NewService. The zero value gives authd's defaults with a
 // real clock.
 type Options struct {

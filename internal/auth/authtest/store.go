@@ -26,8 +26,11 @@ type Backend interface {
 
 // TestStore runs the contract suite. open must return a freshly migrated,
 // empty backend for the calling (sub)test and arrange its cleanup with
-// t.Cleanup; it is called once per subtest, from parallel subtests.
-func TestStore(t *testing.T, open func(t *testing.T) Backend) {
+// t.Cleanup; it is called once per subtest, from parallel subtests. A non-nil
+// now replaces the database's own clock, the one that decides how long a
+// retired refresh token's successor stays available (the backends'
+// WithClock option).
+func TestStore(t *testing.T, open func(t *testing.T, now func() time.Time) Backend) {
 	tests := []struct {
 		name string
 		fn   func(t *testing.T, s Backend)
@@ -55,13 +58,14 @@ func TestStore(t *testing.T, open func(t *testing.T) Backend) {
 		{"RefreshToken", testRefreshToken},
 		{"RefreshState", testRefreshState},
 		{"RefreshStateNotFound", testRefreshStateNotFound},
-		{"RotateRefreshToken", testRotate},
 		{"RotateRefreshTokenChain", testRotateChain},
 		{"RotateRefreshTokenStale", testRotateStale},
 		{"RotateRefreshTokenRevokedSession", testRotateRevokedSession},
 		{"RotateRefreshTokenOtherUser", testRotateOtherUser},
 		{"RotateRefreshTokenInvalid", testRotateInvalid},
 		{"RotateRefreshTokenConcurrently", testRotateConcurrently},
+		{"RotateRefreshTokenKeepsOneSuccessor", testRotateKeepsOneSuccessor},
+		{"RotateRefreshTokenGraceOnDatabaseClock", testGraceOnDatabaseClock},
 		{"SigningKeys", testSigningKeys},
 		{"ImportUsers", testImportUsers},
 		{"ImportUsersEmpty", testImportUsersEmpty},
@@ -112,10 +116,33 @@ func TestStore(t *testing.T, open func(t *testing.T) Backend) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			tt.fn(t, open(t))
+			tt.fn(t, open(t, nil))
+		})
+	}
+
+	// Tests that move the database's clock.
+	clocked := []struct {
+		name string
+		fn   func(t *testing.T, s Backend, clock *Clock)
+	}{
+		{"RotateRefreshToken", testRotate},
+		{"RefreshStateGraceOnDatabaseClock", testRefreshStateGrace},
+		{"ClearStaleSuccessors", testClearStaleSuccessors},
+		{"ClearStaleSuccessorsInBatches", testClearStaleSuccessorsInBatches},
+	}
+	for _, tt := range clocked {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			clock := NewClock()
+			tt.fn(t, open(t, clock.Now), clock)
 		})
 	}
 }
+
+// grace is the grace interval the tests rotate refresh tokens with: longer
+// than any test takes, so that on the database's real clock a successor is
+// kept throughout.
+const grace = time.Hour
 
 // now returns the current time in the form the domain writes: UTC, truncated
 // to the microsecond, which every backend must round-trip exactly.
@@ -503,7 +530,7 @@ func testDeleteUser(t *testing.T, s Backend) {
 	u := createUser(t, s)
 	sess, rt := createSession(t, s, u.ID, now())
 	next := nextToken(t, rt, at(now(), time.Second))
-	mustOK(t, s.RotateRefreshToken(ctx, rt, []byte("sealed"), next, next.CreatedAt))
+	mustOK(t, s.RotateRefreshToken(ctx, rt, []byte("sealed"), grace, next, next.CreatedAt))
 	other := createUser(t, s)
 	osess, ort := createSession(t, s, other.ID, now())
 
@@ -775,7 +802,7 @@ func testRefreshState(t *testing.T, s Backend) {
 	// After a rotation: the retired token with its successor, and the
 	// session at the new generation.
 	next := nextToken(t, old, at(now(), time.Second))
-	mustOK(t, s.RotateRefreshToken(ctx, old, []byte("sealed"), next, next.CreatedAt))
+	mustOK(t, s.RotateRefreshToken(ctx, old, []byte("sealed"), grace, next, next.CreatedAt))
 	wantRefreshState(t, s, u.ID, old.Hash)
 	wantRefreshState(t, s, u.ID, next.Hash)
 
@@ -807,23 +834,24 @@ func testRefreshStateNotFound(t *testing.T, s Backend) {
 	wantCode(t, err, auth.ENotFound)
 }
 
-func testRotate(t *testing.T, s Backend) {
+func testRotate(t *testing.T, s Backend, clock *Clock) {
 	ctx := context.Background()
 	u := createUser(t, s)
 	sess, old := createSession(t, s, u.ID, at(now(), -time.Hour))
 	when := at(now(), 0)
 	next := nextToken(t, old, when)
 	sealed := randomBytes(t, 80)
-	mustOK(t, s.RotateRefreshToken(ctx, old, sealed, next, when))
+	mustOK(t, s.RotateRefreshToken(ctx, old, sealed, grace, next, when))
 
 	wantOld := *old
 	wantOld.RotatedAt = when
 	wantOld.Successor = sealed
+	wantOld.GraceUntil = clock.Now().Add(grace) // the database's clock, not when
 	gotOld := getToken(t, s, u.ID, old.Hash)
 	if d := diff(&wantOld, gotOld); d != "" {
 		t.Errorf("old token after rotation (-want +got):\n%s", d)
 	}
-	wantUTC(t, gotOld.RotatedAt)
+	wantUTC(t, gotOld.RotatedAt, gotOld.GraceUntil)
 	if d := diff(next, getToken(t, s, u.ID, next.Hash)); d != "" {
 		t.Errorf("new token after rotation (-want +got):\n%s", d)
 	}
@@ -834,6 +862,13 @@ func testRotate(t *testing.T, s Backend) {
 	if d := diff(&wantSess, getSession(t, s, u.ID, sess.ID)); d != "" {
 		t.Errorf("session after rotation (-want +got):\n%s", d)
 	}
+
+	// Without a grace interval no successor is kept.
+	after := nextToken(t, next, at(when, time.Second))
+	mustOK(t, s.RotateRefreshToken(ctx, next, []byte("unused"), 0, after, after.CreatedAt))
+	if got := getToken(t, s, u.ID, next.Hash); got.Successor != nil || !got.GraceUntil.IsZero() {
+		t.Errorf("token rotated without grace: Successor = %q, GraceUntil = %v; want none", got.Successor, got.GraceUntil)
+	}
 }
 
 func testRotateChain(t *testing.T, s Backend) {
@@ -842,7 +877,7 @@ func testRotateChain(t *testing.T, s Backend) {
 	sess, tok := createSession(t, s, u.ID, now())
 	for i := range 3 {
 		next := nextToken(t, tok, at(now(), time.Duration(i)*time.Second))
-		mustOK(t, s.RotateRefreshToken(ctx, tok, []byte{byte(i)}, next, next.CreatedAt))
+		mustOK(t, s.RotateRefreshToken(ctx, tok, []byte{byte(i)}, grace, next, next.CreatedAt))
 		tok = next
 	}
 	if g := getSession(t, s, u.ID, sess.ID).RefreshGeneration; g != 4 {
@@ -850,6 +885,27 @@ func testRotateChain(t *testing.T, s Backend) {
 	}
 	if r := getToken(t, s, u.ID, tok.Hash); !r.RotatedAt.IsZero() || r.Successor != nil {
 		t.Errorf("current token: RotatedAt = %v, Successor = %x; want zero, nil", r.RotatedAt, r.Successor)
+	}
+}
+
+// testRotateKeepsOneSuccessor: a rotation clears the sealed successor of
+// every older generation, so that only the most recently retired token (the
+// one the grace interval is for) holds one, and a copy of the database plus
+// an old token can't walk the family forward.
+func testRotateKeepsOneSuccessor(t *testing.T, s Backend) {
+	ctx := context.Background()
+	u := createUser(t, s)
+	_, t1 := createSession(t, s, u.ID, now())
+	t2 := nextToken(t, t1, at(now(), time.Second))
+	mustOK(t, s.RotateRefreshToken(ctx, t1, []byte("sealed-2"), grace, t2, t2.CreatedAt))
+	t3 := nextToken(t, t2, at(now(), 2*time.Second))
+	mustOK(t, s.RotateRefreshToken(ctx, t2, []byte("sealed-3"), grace, t3, t3.CreatedAt))
+
+	if got := getToken(t, s, u.ID, t1.Hash); got.Successor != nil || got.RotatedAt.IsZero() {
+		t.Errorf("token 1 after a later rotation: Successor = %q, RotatedAt = %v; want nil and still retired", got.Successor, got.RotatedAt)
+	}
+	if got := getToken(t, s, u.ID, t2.Hash).Successor; string(got) != "sealed-3" {
+		t.Errorf("token 2 Successor = %q, want sealed-3", got)
 	}
 }
 
@@ -862,7 +918,7 @@ func rotateLoses(t *testing.T, s Backend, old *auth.RefreshToken) {
 	beforeOld := getToken(t, s, old.UserID, old.Hash)
 
 	next := nextToken(t, old, at(now(), time.Hour))
-	wantCode(t, s.RotateRefreshToken(ctx, old, []byte("loser"), next, next.CreatedAt), auth.EConflict)
+	wantCode(t, s.RotateRefreshToken(ctx, old, []byte("loser"), grace, next, next.CreatedAt), auth.EConflict)
 
 	if d := diff(beforeSess, getSession(t, s, old.UserID, old.SessionID)); d != "" {
 		t.Errorf("losing rotation changed the session (-before +after):\n%s", d)
@@ -879,7 +935,7 @@ func testRotateStale(t *testing.T, s Backend) {
 	u := createUser(t, s)
 	_, old := createSession(t, s, u.ID, now())
 	next := nextToken(t, old, at(now(), time.Second))
-	mustOK(t, s.RotateRefreshToken(ctx, old, []byte("winner"), next, next.CreatedAt))
+	mustOK(t, s.RotateRefreshToken(ctx, old, []byte("winner"), grace, next, next.CreatedAt))
 	rotateLoses(t, s, old)
 	if got := getToken(t, s, u.ID, old.Hash).Successor; !bytes.Equal(got, []byte("winner")) {
 		t.Errorf("Successor = %q, want the winner's", got)
@@ -901,7 +957,7 @@ func testRotateOtherUser(t *testing.T, s Backend) {
 	forged := *old
 	forged.UserID = bob.ID
 	next := nextToken(t, &forged, at(now(), time.Second))
-	wantCode(t, s.RotateRefreshToken(ctx, &forged, []byte("x"), next, next.CreatedAt), auth.EConflict)
+	wantCode(t, s.RotateRefreshToken(ctx, &forged, []byte("x"), grace, next, next.CreatedAt), auth.EConflict)
 	if g := getSession(t, s, alice.ID, sess.ID).RefreshGeneration; g != 1 {
 		t.Errorf("RefreshGeneration = %d after a rotation under another user, want 1", g)
 	}
@@ -911,7 +967,7 @@ func testRotateOtherUser(t *testing.T, s Backend) {
 	forged = *old
 	forged.Hash = tokenHash(t)
 	next = nextToken(t, &forged, at(now(), time.Second))
-	wantCode(t, s.RotateRefreshToken(ctx, &forged, []byte("x"), next, next.CreatedAt), auth.EConflict)
+	wantCode(t, s.RotateRefreshToken(ctx, &forged, []byte("x"), grace, next, next.CreatedAt), auth.EConflict)
 	if g := getSession(t, s, alice.ID, sess.ID).RefreshGeneration; g != 1 {
 		t.Errorf("RefreshGeneration = %d after rotating an unknown token, want 1", g)
 	}
@@ -931,13 +987,13 @@ func testRotateInvalid(t *testing.T, s Backend) {
 	} {
 		next := nextToken(t, old, now())
 		mutate(next)
-		if got := auth.ErrorCode(s.RotateRefreshToken(ctx, old, nil, next, now())); got != auth.EInvalid {
+		if got := auth.ErrorCode(s.RotateRefreshToken(ctx, old, nil, grace, next, now())); got != auth.EInvalid {
 			t.Errorf("%s: error code %q, want %q", name, got, auth.EInvalid)
 		}
 	}
 	// The token is still rotatable.
 	next := nextToken(t, old, now())
-	mustOK(t, s.RotateRefreshToken(ctx, old, []byte("s"), next, now()))
+	mustOK(t, s.RotateRefreshToken(ctx, old, []byte("s"), grace, next, now()))
 }
 
 func testRotateConcurrently(t *testing.T, s Backend) {
@@ -954,7 +1010,7 @@ func testRotateConcurrently(t *testing.T, s Backend) {
 	for i := range n {
 		wg.Go(func() {
 			<-start
-			errs[i] = s.RotateRefreshToken(context.Background(), old, fmt.Appendf(nil, "sealed-%d", i), nexts[i], nexts[i].CreatedAt)
+			errs[i] = s.RotateRefreshToken(context.Background(), old, fmt.Appendf(nil, "sealed-%d", i), grace, nexts[i], nexts[i].CreatedAt)
 		})
 	}
 	close(start)
