@@ -30,12 +30,20 @@ func redisCache(t *testing.T, url string) auth.Cache {
 }
 
 func forEachCache(t *testing.T, fn func(t *testing.T, e *env, store *authtest.CountingStore)) {
+	forEachCacheWith(t, authtest.Options{}, fn)
+}
+
+// forEachCacheWith is forEachCache for a service built with opts (their
+// Clock and Cache are set here).
+func forEachCacheWith(t *testing.T, opts authtest.Options, fn func(t *testing.T, e *env, store *authtest.CountingStore)) {
 	for _, c := range caches {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
 			clock := authtest.NewClock()
 			store := &authtest.CountingStore{Backend: openSQLite(t, clock)}
-			e := newEnvOn(t, store, authtest.Options{Clock: clock, Cache: c.open(t, clock)})
+			opts := opts
+			opts.Clock, opts.Cache = clock, c.open(t, clock)
+			e := newEnvOn(t, store, opts)
 			fn(t, e, store)
 		})
 	}

@@ -18,8 +18,14 @@ type Config struct {
 	AccessTokenTTL    time.Duration // reported as expires_in; the issuer enforces it
 	RefreshTokenTTL   time.Duration // lifetime of each refresh token (default 720h)
 	RefreshReuseGrace time.Duration // see Refresh; 0 disables the grace interval
-	Now               func() time.Time
-	Logger            *slog.Logger
+	// SessionMaxLifetime ends every session this long after it began,
+	// however often it is refreshed; 0 lets refreshes extend it forever.
+	SessionMaxLifetime time.Duration
+	// SessionIdleTimeout ends a session that has not been refreshed for this
+	// long; 0 turns it off.
+	SessionIdleTimeout time.Duration
+	Now                func() time.Time
+	Logger             *slog.Logger
 
 	// Cache speeds up Authenticate and Me; nil reads the database every time.
 	Cache Cache
@@ -48,6 +54,11 @@ func NewService(store Store, hasher PasswordHasher, tokens TokenIssuer, cfg Conf
 	}
 	if cfg.AccessTokenTTL <= 0 {
 		cfg.AccessTokenTTL = 15 * time.Minute
+	}
+	// A session's first refresh token, like every later one, must not
+	// outlive the session's maximum lifetime.
+	if cfg.SessionMaxLifetime > 0 && cfg.RefreshTokenTTL > cfg.SessionMaxLifetime {
+		cfg.RefreshTokenTTL = cfg.SessionMaxLifetime
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -333,6 +344,9 @@ func (s *Service) pair(ctx context.Context, u *User, sessionID, refresh string) 
 }
 
 // Refresh exchanges a refresh token for a new token pair and retires it.
+// The new token, and with it the session, expires after RefreshTokenTTL but
+// never past the session's maximum lifetime; a session past that, or idle
+// for longer than SessionIdleTimeout, is not refreshed.
 //
 // Presenting a retired token again is reuse: the whole session is revoked.
 // The one exception is a burst of concurrent refreshes by the same client:
@@ -361,7 +375,7 @@ func (s *Service) Refresh(ctx context.Context, raw string, c Client) (*TokenPair
 			return nil, notFoundAs(err, errInvalidRefresh)
 		}
 		now := s.now()
-		if !sess.Active(now) || !now.Before(rt.ExpiresAt) || u.Status != StatusActive {
+		if !s.sessionActive(sess, now) || !now.Before(rt.ExpiresAt) || u.Status != StatusActive {
 			return nil, errInvalidRefresh
 		}
 
@@ -372,7 +386,7 @@ func (s *Service) Refresh(ctx context.Context, raw string, c Client) (*TokenPair
 				// lose anyway: read again.
 				continue
 			}
-			pair, err := s.rotate(ctx, u, rt, raw, now)
+			pair, err := s.rotate(ctx, u, sess, rt, raw, now)
 			if ErrorCode(err) == EConflict {
 				continue
 			}
@@ -404,7 +418,7 @@ func (s *Service) Refresh(ctx context.Context, raw string, c Client) (*TokenPair
 	return nil, errInvalidRefresh
 }
 
-func (s *Service) rotate(ctx context.Context, u *User, old *RefreshToken, raw string, now time.Time) (*TokenPair, error) {
+func (s *Service) rotate(ctx context.Context, u *User, sess *Session, old *RefreshToken, raw string, now time.Time) (*TokenPair, error) {
 	next, hash, err := newRefreshToken(u.ID)
 	if err != nil {
 		return nil, err
@@ -423,7 +437,7 @@ func (s *Service) rotate(ctx context.Context, u *User, old *RefreshToken, raw st
 		SessionID:  old.SessionID,
 		Generation: old.Generation + 1,
 		CreatedAt:  now,
-		ExpiresAt:  now.Add(s.cfg.RefreshTokenTTL),
+		ExpiresAt:  s.refreshExpiry(sess, now),
 	}
 	if err := s.store.RotateRefreshToken(ctx, old, sealed, s.cfg.RefreshReuseGrace, rec, now); err != nil {
 		return nil, err
