@@ -24,8 +24,11 @@ type Config struct {
 	// SessionIdleTimeout ends a session that has not been refreshed for this
 	// long; 0 turns it off.
 	SessionIdleTimeout time.Duration
-	Now                func() time.Time
-	Logger             *slog.Logger
+	// PurgeBatch is the most rows one statement of PurgeSessions touches
+	// (0: 1000).
+	PurgeBatch int
+	Now        func() time.Time
+	Logger     *slog.Logger
 
 	// Cache speeds up Authenticate and Me; nil reads the database every time.
 	Cache Cache
@@ -62,6 +65,9 @@ func NewService(store Store, hasher PasswordHasher, tokens TokenIssuer, cfg Conf
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.PurgeBatch <= 0 {
+		cfg.PurgeBatch = 1000
 	}
 	log := cfg.Logger
 	if log == nil {

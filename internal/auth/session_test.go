@@ -35,7 +35,7 @@ func testSessionMaxLifetime(t *testing.T, e *env, _ *authtest.CountingStore) {
 		t.Errorf("session expires at %v after refreshes near the end, want its creation + 48h (%v)", sess.ExpiresAt, end)
 	}
 
-	e.principal(t, pair) // warms the cache
+	e.principal(t, pair)                               // warms the cache
 	e.clock.Advance(10*time.Minute - time.Microsecond) // the last instant of the lifetime
 	e.principal(t, pair)
 	e.clock.Advance(time.Microsecond)
@@ -111,4 +111,71 @@ func TestSessionIdleTimeoutAtAuthenticate(t *testing.T) {
 		_, err := e.svc.Authenticate(t.Context(), pair.AccessToken)
 		wantCode(t, err, auth.EUnauthorized)
 	})
+}
+
+// TestPurgeSessions: the retention job clears refresh-grace successors past
+// their interval and deletes expired refresh tokens at once, and deletes
+// ended sessions once they ended more than the retention ago, in batches
+// of the configured size; live sessions keep working throughout.
+func TestPurgeSessions(t *testing.T) {
+	e := newEnv(t, authtest.Options{RefreshTokenTTL: time.Hour, PurgeBatch: 2})
+	ctx := t.Context()
+	_, a := e.register(t, "ada@example.com")
+	login := func() *auth.TokenPair {
+		t.Helper()
+		_, pair, err := e.svc.Login(ctx, auth.LoginInput{Email: "ada@example.com", Password: pw})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return pair
+	}
+	b, c := login(), login()
+	p := e.principal(t, a)
+	refreshA := func() {
+		t.Helper()
+		next, err := e.svc.Refresh(ctx, a.RefreshToken, auth.Client{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		a = next
+	}
+	purge := func(retention time.Duration, want auth.SessionPurge) {
+		t.Helper()
+		got, err := e.svc.PurgeSessions(ctx, retention)
+		if err != nil || got != want {
+			t.Errorf("PurgeSessions(%v) = %+v, %v; want %+v", retention, got, err, want)
+		}
+	}
+
+	e.clock.Advance(30 * time.Minute)
+	refreshA() // a1 -> a2
+	e.clock.Advance(20 * time.Minute)
+	refreshA() // a2 -> a3
+	if err := e.svc.RevokeSession(ctx, p, b.SessionID); err != nil {
+		t.Fatal(err)
+	}
+	// +1h10m: a2's grace interval is long over; a1, b1 and c1 (and with it
+	// session c) have expired; b was revoked 20 minutes ago.
+	e.clock.Advance(20 * time.Minute)
+	purge(2*time.Hour, auth.SessionPurge{Successors: 1, RefreshTokens: 3})
+	purge(2*time.Hour, auth.SessionPurge{})
+	refreshA() // a3 -> a4
+
+	// +2h: a2 and a3 expired. A retention of 0 keeps ended sessions.
+	e.clock.Advance(50 * time.Minute)
+	purge(0, auth.SessionPurge{Successors: 1, RefreshTokens: 2})
+	refreshA() // a4 -> a5
+	e.clock.Advance(50 * time.Minute)
+	refreshA() // a5 -> a6, clearing a4's successor itself
+
+	// +3h10m: b and c ended more than the retention ago; a lives on.
+	e.clock.Advance(20 * time.Minute)
+	purge(2*time.Hour, auth.SessionPurge{Successors: 1, RefreshTokens: 2, Sessions: 2})
+	for _, id := range []string{b.SessionID, c.SessionID} {
+		if _, err := e.store.Session(ctx, p.UserID, id); auth.ErrorCode(err) != auth.ENotFound {
+			t.Errorf("ended session %s: %v, want it deleted", id, err)
+		}
+	}
+	refreshA()
+	e.principal(t, a)
 }

@@ -1,6 +1,10 @@
 package auth
 
-import "time"
+import (
+	"context"
+	"fmt"
+	"time"
+)
 
 // Session lifetime. A session ends at the first of: its stored expiry (which
 // each refresh moves to the new refresh token's), its creation plus
@@ -46,4 +50,60 @@ func earliest(a, b time.Time) time.Time {
 		return b
 	}
 	return a
+}
+
+// SessionPurge counts what one run of PurgeSessions removed.
+type SessionPurge struct {
+	Successors    int64 // refresh-grace successors cleared
+	RefreshTokens int64 // refresh tokens deleted
+	Sessions      int64 // ended sessions deleted
+}
+
+// PurgeSessions is the session retention job. It clears the sealed
+// successors of retired refresh tokens once their grace interval is over,
+// deletes expired refresh tokens, and deletes the sessions that ended
+// (expired or were revoked) more than retention ago with their tokens; a
+// retention of 0 keeps ended sessions, though not their expired tokens.
+// Until then an ended session stays on record, for whoever investigates
+// it. Every statement touches at most PurgeBatch rows, so the job never
+// holds many row locks at once; it repeats them until nothing is left.
+func (s *Service) PurgeSessions(ctx context.Context, retention time.Duration) (SessionPurge, error) {
+	var p SessionPurge
+	limit := s.cfg.PurgeBatch
+	for {
+		n, err := s.store.ClearStaleSuccessors(ctx, limit)
+		p.Successors += n
+		if err != nil {
+			return p, fmt.Errorf("purge sessions: %w", err)
+		}
+		if n < int64(limit) {
+			break
+		}
+	}
+	now := s.now()
+	for {
+		n, err := s.store.DeleteExpiredRefreshTokens(ctx, now, limit)
+		p.RefreshTokens += n
+		if err != nil {
+			return p, fmt.Errorf("purge sessions: %w", err)
+		}
+		if n < int64(limit) {
+			break
+		}
+	}
+	if retention <= 0 {
+		return p, nil
+	}
+	for {
+		sessions, tokens, err := s.store.DeleteEndedSessions(ctx, now.Add(-retention), limit)
+		p.Sessions += sessions
+		p.RefreshTokens += tokens
+		if err != nil {
+			return p, fmt.Errorf("purge sessions: %w", err)
+		}
+		if sessions+tokens < int64(limit) {
+			break
+		}
+	}
+	return p, nil
 }

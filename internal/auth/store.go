@@ -155,6 +155,17 @@ type Store interface {
 	// (successors stored without one, before deadlines existed, included)
 	// and returns how many it cleared.
 	ClearStaleSuccessors(ctx context.Context, limit int) (int64, error)
+	// DeleteExpiredRefreshTokens deletes up to limit refresh tokens whose
+	// ExpiresAt is before before, of any session, and returns how many it
+	// deleted. (An expired token decides nothing a missing one doesn't: both
+	// are refused, and neither counts as reuse.)
+	DeleteExpiredRefreshTokens(ctx context.Context, before time.Time, limit int) (int64, error)
+	// DeleteEndedSessions deletes the sessions that were revoked, or expired,
+	// before before, with their refresh tokens, touching at most limit rows:
+	// first the tokens of such sessions, then, once none is left, with what
+	// is left of limit, such sessions. It returns how many sessions and
+	// tokens it deleted; fewer than limit rows in all means none is left.
+	DeleteEndedSessions(ctx context.Context, before time.Time, limit int) (sessions, tokens int64, err error)
 
 	// Ping reports whether the database is reachable.
 	Ping(ctx context.Context) error

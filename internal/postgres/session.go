@@ -365,3 +365,50 @@ func (db *DB) ClearStaleSuccessors(ctx context.Context, limit int) (int64, error
 	}
 	return tag.RowsAffected(), nil
 }
+
+// DeleteExpiredRefreshTokens deletes up to limit refresh tokens whose
+// ExpiresAt is before before and returns how many it deleted.
+func (db *DB) DeleteExpiredRefreshTokens(ctx context.Context, before time.Time, limit int) (int64, error) {
+	tag, err := db.pool.Exec(ctx, `
+		DELETE FROM refresh_tokens WHERE token_hash IN (
+			SELECT token_hash FROM refresh_tokens WHERE expires_at < $1 LIMIT $2)`,
+		before, limit)
+	if err != nil {
+		return 0, fmt.Errorf("postgres: delete expired refresh tokens: %w", err)
+	}
+	return tag.RowsAffected(), nil
+}
+
+// DeleteEndedSessions deletes, touching at most limit rows, the refresh
+// tokens of sessions revoked or expired before before, then, once none is
+// left, such sessions. It returns how many sessions and tokens it deleted.
+func (db *DB) DeleteEndedSessions(ctx context.Context, before time.Time, limit int) (sessions, tokens int64, err error) {
+	// Tokens first, in their own statement: a session's family can be long,
+	// and a cascade from the sessions would delete it unbounded.
+	tag, err := db.pool.Exec(ctx, `
+		DELETE FROM refresh_tokens WHERE token_hash IN (
+			SELECT t.token_hash FROM sessions s JOIN refresh_tokens t ON t.session_id = s.id
+			WHERE s.revoked_at < $1 OR s.expires_at < $1
+			LIMIT $2)`,
+		before, limit)
+	if err != nil {
+		return 0, 0, fmt.Errorf("postgres: delete ended sessions: %w", err)
+	}
+	tokens = tag.RowsAffected()
+	if tokens >= int64(limit) {
+		return 0, tokens, nil
+	}
+	// Fewer than limit: no ended session has a token left, so the cascade
+	// to refresh_tokens deletes nothing. (Asking that of each session with
+	// NOT EXISTS would let the planner hash the whole token table.)
+	tag, err = db.pool.Exec(ctx, `
+		DELETE FROM sessions WHERE id IN (
+			SELECT s.id FROM sessions s
+			WHERE s.revoked_at < $1 OR s.expires_at < $1
+			LIMIT $2)`,
+		before, int64(limit)-tokens)
+	if err != nil {
+		return 0, tokens, fmt.Errorf("postgres: delete ended sessions: %w", err)
+	}
+	return tag.RowsAffected(), tokens, nil
+}

@@ -383,3 +383,60 @@ func (db *DB) ClearStaleSuccessors(ctx context.Context, limit int) (int64, error
 	}
 	return n, nil
 }
+
+// DeleteExpiredRefreshTokens deletes up to limit refresh tokens whose
+// ExpiresAt is before before and returns how many it deleted.
+func (db *DB) DeleteExpiredRefreshTokens(ctx context.Context, before time.Time, limit int) (int64, error) {
+	res, err := db.db.ExecContext(ctx, `
+		DELETE FROM refresh_tokens WHERE token_hash IN (
+			SELECT token_hash FROM refresh_tokens WHERE expires_at < ? LIMIT ?)`,
+		formatTime(before), limit)
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: delete expired refresh tokens: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: delete expired refresh tokens: %w", err)
+	}
+	return n, nil
+}
+
+// DeleteEndedSessions deletes, touching at most limit rows, the refresh
+// tokens of sessions revoked or expired before before, then, once none is
+// left, such sessions. It returns how many sessions and tokens it deleted.
+func (db *DB) DeleteEndedSessions(ctx context.Context, before time.Time, limit int) (sessions, tokens int64, err error) {
+	// Tokens first, in their own statement: a session's family can be long,
+	// and a cascade from the sessions would delete it unbounded.
+	cutoff := formatTime(before)
+	res, err := db.db.ExecContext(ctx, `
+		DELETE FROM refresh_tokens WHERE token_hash IN (
+			SELECT t.token_hash FROM sessions s JOIN refresh_tokens t ON t.session_id = s.id
+			WHERE s.revoked_at < ? OR s.expires_at < ?
+			LIMIT ?)`,
+		cutoff, cutoff, limit)
+	if err == nil {
+		tokens, err = res.RowsAffected()
+	}
+	if err != nil {
+		return 0, 0, fmt.Errorf("sqlite: delete ended sessions: %w", err)
+	}
+	if tokens >= int64(limit) {
+		return 0, tokens, nil
+	}
+	// Fewer than limit: no ended session has a token left, so the cascade
+	// to refresh_tokens deletes nothing. (Asking that of each session with
+	// NOT EXISTS would let the planner hash the whole token table.)
+	res, err = db.db.ExecContext(ctx, `
+		DELETE FROM sessions WHERE id IN (
+			SELECT s.id FROM sessions s
+			WHERE s.revoked_at < ? OR s.expires_at < ?
+			LIMIT ?)`,
+		cutoff, cutoff, int64(limit)-tokens)
+	if err == nil {
+		sessions, err = res.RowsAffected()
+	}
+	if err != nil {
+		return 0, tokens, fmt.Errorf("sqlite: delete ended sessions: %w", err)
+	}
+	return sessions, tokens, nil
+}

@@ -144,3 +144,180 @@ func testClearStaleSuccessorsInBatches(t *testing.T, s Backend, clock *Clock) {
 		}
 	}
 }
+
+// createSessionUntil stores a session of userID created at created whose
+// first refresh token, and the session, expire at expires.
+func createSessionUntil(t *testing.T, s Backend, userID string, created, expires time.Time) (*auth.Session, *auth.RefreshToken) {
+	t.Helper()
+	sess, tok := newSession(t, userID, created)
+	sess.ExpiresAt, tok.ExpiresAt = expires, expires
+	mustOK(t, s.CreateSession(context.Background(), sess, tok, nil))
+	return sess, tok
+}
+
+// wantToken fails unless the user's refresh token with hash exists (or,
+// with exists false, is gone).
+func wantToken(t *testing.T, s Backend, userID string, hash []byte, exists bool, what string) {
+	t.Helper()
+	_, err := s.RefreshToken(context.Background(), userID, hash)
+	switch {
+	case exists && err != nil:
+		t.Errorf("%s: %v, want it kept", what, err)
+	case !exists && auth.ErrorCode(err) != auth.ENotFound:
+		t.Errorf("%s: error %v, want it deleted (%s)", what, err, auth.ENotFound)
+	}
+}
+
+// wantSession is wantToken for sessions.
+func wantSession(t *testing.T, s Backend, userID, id string, exists bool, what string) {
+	t.Helper()
+	_, err := s.Session(context.Background(), userID, id)
+	switch {
+	case exists && err != nil:
+		t.Errorf("%s: %v, want it kept", what, err)
+	case !exists && auth.ErrorCode(err) != auth.ENotFound:
+		t.Errorf("%s: error %v, want it deleted (%s)", what, err, auth.ENotFound)
+	}
+}
+
+func testDeleteExpiredRefreshTokens(t *testing.T, s Backend) {
+	ctx := context.Background()
+	u := createUser(t, s)
+	base := now()
+	_, expired := createSessionUntil(t, s, u.ID, at(base, -2*time.Hour), base.Add(-time.Microsecond))
+	_, atBase := createSessionUntil(t, s, u.ID, at(base, -2*time.Hour), base)
+	// A live session's retired token that expired, and its current one.
+	sess, old := createSessionUntil(t, s, u.ID, at(base, -2*time.Hour), at(base, -time.Hour))
+	cur := nextToken(t, old, at(base, -90*time.Minute))
+	cur.ExpiresAt = at(base, time.Hour)
+	mustOK(t, s.RotateRefreshToken(ctx, old, []byte("sealed"), grace, cur, cur.CreatedAt))
+
+	n, err := s.DeleteExpiredRefreshTokens(ctx, base, 100)
+	mustOK(t, err)
+	if n != 2 {
+		t.Errorf("DeleteExpiredRefreshTokens deleted %d tokens, want 2", n)
+	}
+	wantToken(t, s, u.ID, expired.Hash, false, "token expired before the cutoff")
+	wantToken(t, s, u.ID, old.Hash, false, "retired token expired before the cutoff")
+	wantToken(t, s, u.ID, atBase.Hash, true, "token expiring at the cutoff")
+	wantToken(t, s, u.ID, cur.Hash, true, "current token")
+	wantSession(t, s, u.ID, sess.ID, true, "the live session")
+	wantSession(t, s, u.ID, expired.SessionID, true, "the expired token's session (DeleteEndedSessions' business)")
+	n, err = s.DeleteExpiredRefreshTokens(ctx, base, 100)
+	mustOK(t, err)
+	if n != 0 {
+		t.Errorf("second DeleteExpiredRefreshTokens deleted %d tokens, want 0", n)
+	}
+}
+
+// testDeleteExpiredRefreshTokensInBatches: one call deletes at most limit
+// tokens.
+func testDeleteExpiredRefreshTokensInBatches(t *testing.T, s Backend) {
+	ctx := context.Background()
+	u := createUser(t, s)
+	base := now()
+	for range 25 {
+		createSessionUntil(t, s, u.ID, at(base, -2*time.Hour), at(base, -time.Hour))
+	}
+	createSessionUntil(t, s, u.ID, at(base, -2*time.Hour), at(base, time.Hour))
+	for _, want := range []int64{10, 10, 5, 0} {
+		n, err := s.DeleteExpiredRefreshTokens(ctx, base, 10)
+		mustOK(t, err)
+		if n != want {
+			t.Errorf("DeleteExpiredRefreshTokens(limit 10) deleted %d, want %d", n, want)
+		}
+	}
+}
+
+func testDeleteEndedSessions(t *testing.T, s Backend) {
+	ctx := context.Background()
+	u := createUser(t, s)
+	base := now()
+	created := at(base, -48*time.Hour)
+	live, liveTok := createSessionUntil(t, s, u.ID, created, at(base, time.Hour))
+	expired, expiredTok := createSessionUntil(t, s, u.ID, created, at(base, -time.Hour))
+	expiring, _ := createSessionUntil(t, s, u.ID, created, base) // expires at the cutoff: kept
+	revoked, revokedTok := createSessionUntil(t, s, u.ID, created, at(base, time.Hour))
+	mustOK(t, s.RevokeSession(ctx, u.ID, revoked.ID, base.Add(-time.Microsecond), nil))
+	recent, recentTok := createSessionUntil(t, s, u.ID, created, at(base, time.Hour))
+	mustOK(t, s.RevokeSession(ctx, u.ID, recent.ID, base, nil)) // revoked at the cutoff: kept
+	// An expired session with a family of three tokens.
+	family, t1 := createSessionUntil(t, s, u.ID, created, at(base, -4*time.Hour))
+	t2 := rotateUntil(t, s, t1, at(base, -3*time.Hour))
+	t3 := rotateUntil(t, s, t2, at(base, -2*time.Hour))
+	other := createUser(t, s)
+	otherExpired, _ := createSessionUntil(t, s, other.ID, created, at(base, -time.Hour))
+
+	sessions, tokens, err := s.DeleteEndedSessions(ctx, base, 100)
+	mustOK(t, err)
+	if sessions != 4 || tokens != 6 {
+		t.Errorf("DeleteEndedSessions deleted %d sessions and %d tokens, want 4 and 6", sessions, tokens)
+	}
+	for _, c := range []struct {
+		sess   *auth.Session
+		exists bool
+		what   string
+	}{
+		{live, true, "live session"},
+		{expired, false, "session expired before the cutoff"},
+		{expiring, true, "session expiring at the cutoff"},
+		{revoked, false, "session revoked before the cutoff"},
+		{recent, true, "session revoked at the cutoff"},
+		{family, false, "expired session with a token family"},
+		{otherExpired, false, "another user's expired session"},
+	} {
+		wantSession(t, s, c.sess.UserID, c.sess.ID, c.exists, c.what)
+	}
+	wantToken(t, s, u.ID, liveTok.Hash, true, "live session's token")
+	wantToken(t, s, u.ID, recentTok.Hash, true, "recently revoked session's token")
+	for _, h := range [][]byte{expiredTok.Hash, revokedTok.Hash, t1.Hash, t2.Hash, t3.Hash} {
+		wantToken(t, s, u.ID, h, false, "token of a deleted session")
+	}
+	sessions, tokens, err = s.DeleteEndedSessions(ctx, base, 100)
+	mustOK(t, err)
+	if sessions != 0 || tokens != 0 {
+		t.Errorf("second DeleteEndedSessions deleted %d sessions and %d tokens, want none", sessions, tokens)
+	}
+}
+
+// rotateUntil retires tok in favour of a successor expiring at expires (and
+// with it the session), and returns the successor.
+func rotateUntil(t *testing.T, s Backend, tok *auth.RefreshToken, expires time.Time) *auth.RefreshToken {
+	t.Helper()
+	next := nextToken(t, tok, expires.Add(-time.Hour))
+	next.ExpiresAt = expires
+	mustOK(t, s.RotateRefreshToken(context.Background(), tok, []byte("sealed"), grace, next, next.CreatedAt))
+	return next
+}
+
+// testDeleteEndedSessionsInBatches: one call touches at most limit rows,
+// tokens and sessions together, and a call that touches fewer leaves
+// nothing behind.
+func testDeleteEndedSessionsInBatches(t *testing.T, s Backend) {
+	ctx := context.Background()
+	u := createUser(t, s)
+	base := now()
+	for range 25 {
+		createSessionUntil(t, s, u.ID, at(base, -2*time.Hour), at(base, -time.Hour))
+	}
+	live, _ := createSessionUntil(t, s, u.ID, at(base, -2*time.Hour), at(base, time.Hour))
+	var sessions, tokens int64
+	for calls := 1; ; calls++ {
+		ns, nt, err := s.DeleteEndedSessions(ctx, base, 10)
+		mustOK(t, err)
+		if ns+nt > 10 {
+			t.Fatalf("call %d deleted %d sessions and %d tokens, more than the limit of 10", calls, ns, nt)
+		}
+		sessions, tokens = sessions+ns, tokens+nt
+		if ns+nt < 10 {
+			break
+		}
+		if calls > 10 {
+			t.Fatal("DeleteEndedSessions keeps deleting")
+		}
+	}
+	if sessions != 25 || tokens != 25 {
+		t.Errorf("deleted %d sessions and %d tokens in all, want 25 and 25", sessions, tokens)
+	}
+	wantSession(t, s, u.ID, live.ID, true, "live session")
+}

@@ -29,6 +29,7 @@ type Options struct {
 	// (0: off).
 	SessionMaxLifetime time.Duration
 	SessionIdleTimeout time.Duration
+	PurgeBatch         int           // 0: the service's default
 	HashConcurrency    int           // 0: password package default
 	HashQueueTimeout   time.Duration // 0: password package default
 	RealHashing        bool          // production argon2id parameters instead of CheapParams
@@ -85,6 +86,7 @@ func NewService(tb testing.TB, store Backend, opts Options) (*auth.Service, *tok
 		RefreshReuseGrace:  grace,
 		SessionMaxLifetime: opts.SessionMaxLifetime,
 		SessionIdleTimeout: opts.SessionIdleTimeout,
+		PurgeBatch:         opts.PurgeBatch,
 		Now:                now,
 		Cache:              opts.Cache,
 		Limiter:            opts.Limiter,
