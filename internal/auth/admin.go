@@ -172,16 +172,18 @@ func (s *Service) DeleteUser(ctx context.Context, p *Principal, id string) error
 	return nil
 }
 
-// UserSessions returns a user's active sessions, newest first. Needs
-// sessions:manage. Returns ENotFound for an unknown user.
-func (s *Service) UserSessions(ctx context.Context, p *Principal, userID string) ([]*Session, error) {
+// UserSessions returns one page of a user's active sessions, newest first,
+// and the cursor of the next page ("" on the last). Needs sessions:manage.
+// Returns ENotFound for an unknown user, EInvalid for a malformed cursor or
+// limit.
+func (s *Service) UserSessions(ctx context.Context, p *Principal, userID string, q SessionQuery) ([]*Session, string, error) {
 	if err := s.require(ctx, p, PermSessionsManage); err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	if _, err := s.user(ctx, userID); err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	return s.store.ListSessions(ctx, userID, s.now())
+	return s.listSessions(ctx, userID, q)
 }
 
 // RevokeUserSession ends one of a user's sessions, effective at once. Needs

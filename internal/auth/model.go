@@ -57,9 +57,22 @@ type Session struct {
 	RefreshGeneration int64
 }
 
-// Active reports whether the session may still be used at now.
+// Active reports whether the session may still be used at now, as far as
+// its own fields tell (the Service also applies its lifetime limits).
 func (s *Session) Active(now time.Time) bool {
 	return s.RevokedAt.IsZero() && now.Before(s.ExpiresAt)
+}
+
+// SessionFilter selects one user's sessions for ListSessions, newest
+// (greatest id, a UUIDv7, so latest created) first. Only sessions that are
+// unrevoked and expire after ActiveAt are selected.
+type SessionFilter struct {
+	UserID       string
+	ActiveAt     time.Time
+	CreatedAfter time.Time // CreatedAt after this (zero for no bound): the maximum lifetime
+	SeenAfter    time.Time // LastSeenAt after this (zero for no bound): the idle timeout
+	Before       string    // only ids less than this ("" from the newest)
+	Limit        int       // at most this many (> 0)
 }
 
 // RefreshToken is the stored form of an opaque refresh token: only its

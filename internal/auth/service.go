@@ -523,9 +523,11 @@ func (s *Service) LogoutAll(ctx context.Context, p *Principal) error {
 	return nil
 }
 
-// Sessions returns the caller's active sessions, newest first.
-func (s *Service) Sessions(ctx context.Context, p *Principal) ([]*Session, error) {
-	return s.store.ListSessions(ctx, p.UserID, s.now())
+// Sessions returns one page of the caller's active sessions, newest first,
+// and the cursor of the next page ("" on the last). Returns EInvalid for a
+// malformed cursor or limit.
+func (s *Service) Sessions(ctx context.Context, p *Principal, q SessionQuery) ([]*Session, string, error) {
+	return s.listSessions(ctx, p.UserID, q)
 }
 
 // RevokeSession ends one of the caller's sessions. Returns ENotFound for an

@@ -385,7 +385,7 @@ func TestRevocationTakesEffectAtOnce(t *testing.T) {
 	}
 	pa := e.principal(t, a)
 
-	list, err := e.svc.Sessions(t.Context(), pa)
+	list, _, err := e.svc.Sessions(t.Context(), pa, auth.SessionQuery{})
 	if err != nil || len(list) != 3 {
 		t.Fatalf("sessions %d, %v", len(list), err)
 	}

@@ -1,6 +1,7 @@
 package auth_test
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -48,7 +49,7 @@ func testSessionMaxLifetime(t *testing.T, e *env, _ *authtest.CountingStore) {
 // TestSessionMaxLifetimeEndsExistingSessions: a session that began before
 // the maximum lifetime was configured (its expiry slid past the cap) ends
 // at its creation plus the lifetime all the same, for authentication,
-// refresh and introspection.
+// refresh, introspection and the session list.
 func TestSessionMaxLifetimeEndsExistingSessions(t *testing.T) {
 	clock := authtest.NewClock()
 	store := openSQLite(t, clock)
@@ -66,7 +67,7 @@ func TestSessionMaxLifetimeEndsExistingSessions(t *testing.T) {
 		t.Fatal(err)
 	}
 	after := newEnvOn(t, store, authtest.Options{Clock: clock, SessionMaxLifetime: 48 * time.Hour})
-	after.principal(t, pair)
+	p := after.principal(t, pair)
 	clock.Advance(10 * time.Minute)
 	_, err = after.svc.Authenticate(t.Context(), pair.AccessToken)
 	wantCode(t, err, auth.EUnauthorized)
@@ -74,6 +75,9 @@ func TestSessionMaxLifetimeEndsExistingSessions(t *testing.T) {
 	wantCode(t, err, auth.EInvalidRefreshToken)
 	if in, err := after.svc.Introspect(t.Context(), client, pair.RefreshToken, auth.TokenTypeRefresh); err != nil || in.Active {
 		t.Errorf("introspection of the ended session's refresh token: %+v, %v; want inactive", in, err)
+	}
+	if list, _, err := after.svc.Sessions(t.Context(), p, auth.SessionQuery{}); err != nil || len(list) != 0 {
+		t.Errorf("the ended session is still listed: %d sessions, %v", len(list), err)
 	}
 }
 
@@ -90,9 +94,18 @@ func TestSessionIdleTimeout(t *testing.T) {
 		}
 		pair = next
 	}
+	_, other, err := e.svc.Login(t.Context(), auth.LoginInput{Email: "ada@example.com", Password: pw})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := e.principal(t, other)
 	e.clock.Advance(time.Hour)
-	_, err := e.svc.Refresh(t.Context(), pair.RefreshToken, auth.Client{})
+	_, err = e.svc.Refresh(t.Context(), pair.RefreshToken, auth.Client{})
 	wantCode(t, err, auth.EInvalidRefreshToken)
+	// Nor is an idle session listed.
+	if list, _, err := e.svc.Sessions(t.Context(), p, auth.SessionQuery{}); err != nil || len(list) != 0 {
+		t.Errorf("idle sessions listed: %d, %v; want none", len(list), err)
+	}
 }
 
 // TestSessionIdleTimeoutAtAuthenticate: Authenticate ends an idle session
@@ -178,4 +191,77 @@ func TestPurgeSessions(t *testing.T) {
 	}
 	refreshA()
 	e.principal(t, a)
+}
+
+// TestSessionsPages: the caller's and an administrator's session listings
+// come in pages, newest first, with a cursor that ends on the last page and
+// is refused by other listings.
+func TestSessionsPages(t *testing.T) {
+	e := newEnv(t, authtest.Options{})
+	ctx := t.Context()
+	_, root := e.admin(t, "root@example.com")
+	u, first := e.register(t, "ada@example.com")
+	want := []string{first.SessionID}
+	for range 4 {
+		e.clock.Advance(time.Second)
+		_, pair, err := e.svc.Login(ctx, auth.LoginInput{Email: "ada@example.com", Password: pw})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want = append([]string{pair.SessionID}, want...)
+	}
+	p := e.principal(t, first)
+
+	walk := func(list func(q auth.SessionQuery) ([]*auth.Session, string, error)) []string {
+		t.Helper()
+		var got []string
+		q := auth.SessionQuery{Limit: 2}
+		for pages := 1; ; pages++ {
+			page, next, err := list(q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(page) > 2 || pages > 3 {
+				t.Fatalf("page %d: %d sessions, limit 2", pages, len(page))
+			}
+			for _, s := range page {
+				got = append(got, s.ID)
+			}
+			if next == "" {
+				return got
+			}
+			q.Cursor = next
+		}
+	}
+	own := func(q auth.SessionQuery) ([]*auth.Session, string, error) { return e.svc.Sessions(ctx, p, q) }
+	admin := func(q auth.SessionQuery) ([]*auth.Session, string, error) {
+		return e.svc.UserSessions(ctx, root, u.ID, q)
+	}
+	for name, list := range map[string]func(auth.SessionQuery) ([]*auth.Session, string, error){"own": own, "admin": admin} {
+		if got := walk(list); strings.Join(got, " ") != strings.Join(want, " ") {
+			t.Errorf("%s listing walked %v, want %v", name, got, want)
+		}
+	}
+
+	_, next, err := e.svc.Sessions(ctx, p, auth.SessionQuery{Limit: 5})
+	if err != nil || next != "" {
+		t.Errorf("a page holding the last session has next cursor %q (%v), want none", next, err)
+	}
+	_, userCursor, err := e.svc.ListUsers(ctx, root, auth.UserQuery{Limit: 1})
+	if err != nil || userCursor == "" {
+		t.Fatalf("ListUsers: cursor %q, %v", userCursor, err)
+	}
+	for name, q := range map[string]auth.SessionQuery{
+		"limit over 100":   {Limit: 101},
+		"negative limit":   {Limit: -1},
+		"garbage cursor":   {Cursor: "not a cursor"},
+		"user-list cursor": {Cursor: userCursor},
+	} {
+		_, _, err := e.svc.Sessions(ctx, p, q)
+		if auth.ErrorCode(err) != auth.EInvalid {
+			t.Errorf("%s: %v, want %s", name, err, auth.EInvalid)
+		}
+	}
+	_, _, err = e.svc.UserSessions(ctx, p, u.ID, auth.SessionQuery{})
+	wantCode(t, err, auth.EForbidden)
 }

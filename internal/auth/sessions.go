@@ -52,6 +52,47 @@ func earliest(a, b time.Time) time.Time {
 	return a
 }
 
+// SessionQuery pages through a user's sessions. Cursor is the NextCursor of
+// the previous page ("" for the first).
+type SessionQuery struct {
+	Cursor string
+	Limit  int // 1..100; 0 means DefaultPageSize
+}
+
+// listSessions returns one page of the user's active sessions, newest
+// first, and the cursor of the next. A session created during a walk sorts
+// before its start and is not seen; none is skipped or repeated.
+func (s *Service) listSessions(ctx context.Context, userID string, q SessionQuery) ([]*Session, string, error) {
+	limit, err := pageLimit(q.Limit)
+	if err != nil {
+		return nil, "", err
+	}
+	before, err := decodeCursor(q.Cursor, cursorSessions)
+	if err != nil {
+		return nil, "", err
+	}
+	now := s.now()
+	f := SessionFilter{UserID: userID, ActiveAt: now, Before: before, Limit: limit + 1}
+	// The lifetime limits as sessionEnd applies them: now is before
+	// CreatedAt + max and before LastSeenAt + idle.
+	if d := s.cfg.SessionMaxLifetime; d > 0 {
+		f.CreatedAfter = now.Add(-d)
+	}
+	if d := s.cfg.SessionIdleTimeout; d > 0 {
+		f.SeenAfter = now.Add(-d)
+	}
+	list, err := s.store.ListSessions(ctx, f)
+	if err != nil {
+		return nil, "", err
+	}
+	next := ""
+	if len(list) > limit {
+		list = list[:limit]
+		next = encodeCursor(cursorSessions, list[limit-1].ID)
+	}
+	return list, next, nil
+}
+
 // SessionPurge counts what one run of PurgeSessions removed.
 type SessionPurge struct {
 	Successors    int64 // refresh-grace successors cleared

@@ -115,9 +115,10 @@ type Store interface {
 	// Session returns the user's session, revoked or not, or ENotFound (also
 	// when the session belongs to another user).
 	Session(ctx context.Context, userID, sessionID string) (*Session, error)
-	// ListSessions returns the user's sessions that are neither revoked nor
-	// expired at now, newest first.
-	ListSessions(ctx context.Context, userID string, now time.Time) ([]*Session, error)
+	// ListSessions returns the sessions f selects, newest (greatest id)
+	// first. An unknown or malformed user id selects none. Returns EInvalid
+	// for a limit that is not positive or a malformed cursor.
+	ListSessions(ctx context.Context, f SessionFilter) ([]*Session, error)
 	// RevokeSession marks one active session of the user revoked at at.
 	// Returns ENotFound if the user has no such unrevoked session.
 	RevokeSession(ctx context.Context, userID, sessionID string, at time.Time, ev *Event) error

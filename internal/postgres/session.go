@@ -115,17 +115,31 @@ func (db *DB) Session(ctx context.Context, userID, sessionID string) (*auth.Sess
 	return s, err
 }
 
-// ListSessions returns the user's sessions that are neither revoked nor
-// expired at now (ExpiresAt after now), newest first. A user without sessions,
-// or an unknown user, gets an empty list.
-func (db *DB) ListSessions(ctx context.Context, userID string, now time.Time) ([]*auth.Session, error) {
-	if !auth.ValidID(userID) {
+// ListSessions returns the sessions f selects, newest (greatest id) first.
+// An unknown or malformed user id selects none. Returns EInvalid for a limit
+// that is not positive or a malformed cursor.
+func (db *DB) ListSessions(ctx context.Context, f auth.SessionFilter) ([]*auth.Session, error) {
+	if err := f.Check(); err != nil {
+		return nil, err
+	}
+	if !auth.ValidID(f.UserID) {
 		return nil, nil
 	}
+	var w where
+	w.add("s.user_id = %s", f.UserID)
+	w.add("s.revoked_at IS NULL AND s.expires_at > %s", f.ActiveAt)
+	if !f.CreatedAfter.IsZero() {
+		w.add("s.created_at > %s", f.CreatedAfter)
+	}
+	if !f.SeenAfter.IsZero() {
+		w.add("s.last_seen_at > %s", f.SeenAfter)
+	}
+	if f.Before != "" {
+		w.add("s.id < %s", f.Before)
+	}
 	rows, err := db.pool.Query(ctx, `
-		SELECT `+sessionColumns+` FROM sessions s
-		WHERE s.user_id = $1 AND s.revoked_at IS NULL AND s.expires_at > $2
-		ORDER BY s.created_at DESC, s.id DESC`, userID, now)
+		SELECT `+sessionColumns+` FROM sessions s WHERE `+w.String()+`
+		ORDER BY s.id DESC LIMIT `+w.arg(f.Limit), w.args...)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: list sessions: %w", err)
 	}

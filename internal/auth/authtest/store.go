@@ -53,6 +53,8 @@ func TestStore(t *testing.T, open func(t *testing.T, now func() time.Time) Backe
 		{"CreateSessionErrors", testCreateSessionErrors},
 		{"SessionScopedByUser", testSessionScopedByUser},
 		{"ListSessions", testListSessions},
+		{"ListSessionsPages", testListSessionsPages},
+		{"ListSessionsLifetimes", testListSessionsLifetimes},
 		{"RevokeSession", testRevokeSession},
 		{"RevokeSessions", testRevokeSessions},
 		{"RefreshToken", testRefreshToken},
@@ -522,9 +524,7 @@ func testChangePasswordKeepNone(t *testing.T, s Backend) {
 			t.Errorf("session %s: RevokedAt = %v, want %v", id, r, when)
 		}
 	}
-	list, err := s.ListSessions(ctx, u.ID, when)
-	mustOK(t, err)
-	if len(list) != 0 {
+	if list := listSessions(t, s, u.ID, when); len(list) != 0 {
 		t.Errorf("ListSessions after ChangePassword: %d sessions, want 0", len(list))
 	}
 }
@@ -634,9 +634,7 @@ func testSessionScopedByUser(t *testing.T, s Backend) {
 	mustOK(t, s.RevokeSessions(ctx, bob.ID, "", now(), nil))
 	_, err = s.RefreshToken(ctx, bob.ID, rt.Hash)
 	wantCode(t, err, auth.ENotFound)
-	list, err := s.ListSessions(ctx, bob.ID, now())
-	mustOK(t, err)
-	if len(list) != 0 {
+	if list := listSessions(t, s, bob.ID, now()); len(list) != 0 {
 		t.Errorf("ListSessions(bob) = %d sessions, want 0", len(list))
 	}
 
@@ -650,24 +648,33 @@ func testSessionScopedByUser(t *testing.T, s Backend) {
 	}
 }
 
+// listSessions returns the first hundred of the user's sessions active at
+// now.
+func listSessions(t *testing.T, s Backend, userID string, now time.Time) []*auth.Session {
+	t.Helper()
+	list, err := s.ListSessions(context.Background(), auth.SessionFilter{UserID: userID, ActiveAt: now, Limit: 100})
+	mustOK(t, err)
+	return list
+}
+
 func testListSessions(t *testing.T, s Backend) {
 	ctx := context.Background()
 	u := createUser(t, s)
 	base := now()
+	// Created in this order, as the service creates them: ids (UUIDv7)
+	// follow creation times.
 	oldest, _ := createSession(t, s, u.ID, at(base, -3*time.Hour))
 	revoked, _ := createSession(t, s, u.ID, at(base, -2*time.Hour))
 	middle, _ := createSession(t, s, u.ID, at(base, -time.Hour))
-	newest, _ := createSession(t, s, u.ID, at(base, -time.Minute))
-	mustOK(t, s.RevokeSession(ctx, u.ID, revoked.ID, base, nil))
-
 	expired, ert := newSession(t, u.ID, at(base, -30*time.Minute))
 	expired.ExpiresAt = base // not active at base: Active needs now < ExpiresAt
 	ert.ExpiresAt = base
 	mustOK(t, s.CreateSession(ctx, expired, ert, nil))
+	newest, _ := createSession(t, s, u.ID, at(base, -time.Minute))
+	mustOK(t, s.RevokeSession(ctx, u.ID, revoked.ID, base, nil))
 	createSession(t, s, createUser(t, s).ID, base) // another user's
 
-	got, err := s.ListSessions(ctx, u.ID, base)
-	mustOK(t, err)
+	got := listSessions(t, s, u.ID, base)
 	want := []*auth.Session{newest, middle, oldest}
 	if d := diff(want, got); d != "" {
 		t.Errorf("ListSessions mismatch (-want +got):\n%s", d)
@@ -679,16 +686,102 @@ func testListSessions(t *testing.T, s Backend) {
 	}
 
 	// A moment earlier the expired session was still active.
-	got, err = s.ListSessions(ctx, u.ID, base.Add(-time.Microsecond))
-	mustOK(t, err)
+	got = listSessions(t, s, u.ID, base.Add(-time.Microsecond))
 	if len(got) != 4 || got[1].ID != expired.ID {
 		t.Errorf("ListSessions just before expiry: got %d sessions, want 4 with the expiring one second", len(got))
 	}
 
-	got, err = s.ListSessions(ctx, newID(t), base)
-	mustOK(t, err)
-	if len(got) != 0 {
+	if got := listSessions(t, s, newID(t), base); len(got) != 0 {
 		t.Errorf("ListSessions(unknown user) = %d sessions, want 0", len(got))
+	}
+	if got := listSessions(t, s, "not-a-uuid", base); len(got) != 0 {
+		t.Errorf("ListSessions(malformed user id) = %d sessions, want 0", len(got))
+	}
+}
+
+// testListSessionsPages walks a user's sessions in pages: newest first,
+// each page after the id of the previous page's last, and no session
+// skipped or repeated.
+func testListSessionsPages(t *testing.T, s Backend) {
+	ctx := context.Background()
+	u := createUser(t, s)
+	base := now()
+	var want []string
+	for i := range 7 {
+		sess, _ := createSession(t, s, u.ID, at(base, time.Duration(i-10)*time.Minute))
+		want = append([]string{sess.ID}, want...)
+	}
+	createSession(t, s, createUser(t, s).ID, base) // another user's, newer than all
+
+	var got []string
+	f := auth.SessionFilter{UserID: u.ID, ActiveAt: base, Limit: 3}
+	for pages := 0; ; pages++ {
+		list, err := s.ListSessions(ctx, f)
+		mustOK(t, err)
+		if len(list) > 3 || pages > 3 {
+			t.Fatalf("page %d has %d sessions (limit 3)", pages, len(list))
+		}
+		if len(list) == 0 {
+			break
+		}
+		for _, sess := range list {
+			got = append(got, sess.ID)
+		}
+		f.Before = list[len(list)-1].ID
+	}
+	if d := diff(want, got); d != "" {
+		t.Errorf("sessions walked in pages (-want +got):\n%s", d)
+	}
+
+	for name, f := range map[string]auth.SessionFilter{
+		"no limit":         {UserID: u.ID, ActiveAt: base},
+		"negative limit":   {UserID: u.ID, ActiveAt: base, Limit: -1},
+		"malformed cursor": {UserID: u.ID, ActiveAt: base, Limit: 3, Before: "not-a-uuid"},
+	} {
+		_, err := s.ListSessions(ctx, f)
+		if got := auth.ErrorCode(err); got != auth.EInvalid {
+			t.Errorf("%s: error code %q, want %q", name, got, auth.EInvalid)
+		}
+	}
+}
+
+// testListSessionsLifetimes: CreatedAfter and SeenAfter leave out the
+// sessions past their maximum lifetime or idle timeout, strictly.
+func testListSessionsLifetimes(t *testing.T, s Backend) {
+	u := createUser(t, s)
+	base := now()
+	created := at(base, -time.Hour)
+	old, _ := createSession(t, s, u.ID, created)
+	seen, stok := createSession(t, s, u.ID, at(created, time.Minute))
+	// A refresh half an hour later marks it seen.
+	next := nextToken(t, stok, at(created, 31*time.Minute))
+	mustOK(t, s.RotateRefreshToken(context.Background(), stok, nil, 0, next, next.CreatedAt))
+
+	ids := func(f auth.SessionFilter) []string {
+		t.Helper()
+		f.UserID, f.ActiveAt, f.Limit = u.ID, base, 10
+		list, err := s.ListSessions(context.Background(), f)
+		mustOK(t, err)
+		var out []string
+		for _, sess := range list {
+			out = append(out, sess.ID)
+		}
+		return out
+	}
+	for _, c := range []struct {
+		name string
+		f    auth.SessionFilter
+		want []string
+	}{
+		{"no bound", auth.SessionFilter{}, []string{seen.ID, old.ID}},
+		{"created after the first", auth.SessionFilter{CreatedAfter: created}, []string{seen.ID}},
+		{"created just before the first", auth.SessionFilter{CreatedAfter: created.Add(-time.Microsecond)}, []string{seen.ID, old.ID}},
+		{"seen after the first's creation", auth.SessionFilter{SeenAfter: at(created, 30*time.Minute)}, []string{seen.ID}},
+		{"seen after the refresh", auth.SessionFilter{SeenAfter: at(created, 31*time.Minute)}, nil},
+	} {
+		if d := diff(c.want, ids(c.f)); d != "" {
+			t.Errorf("%s (-want +got):\n%s", c.name, d)
+		}
 	}
 }
 
