@@ -265,3 +265,35 @@ func TestSessionsPages(t *testing.T) {
 	_, _, err = e.svc.UserSessions(ctx, p, u.ID, auth.SessionQuery{})
 	wantCode(t, err, auth.EForbidden)
 }
+
+// TestRefreshGraceAcrossPurge: the retention job leaves a successor alone
+// within its grace interval, so a concurrent retry still gets it, and
+// clears it after, when the retry is reuse.
+func TestRefreshGraceAcrossPurge(t *testing.T) {
+	e := newEnv(t, authtest.Options{})
+	ctx := t.Context()
+	_, p1 := e.register(t, "ada@example.com")
+	p2, err := e.svc.Refresh(ctx, p1.RefreshToken, auth.Client{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Advance(5 * time.Second)
+	if got, err := e.svc.PurgeSessions(ctx, 0); err != nil || got.Successors != 0 {
+		t.Fatalf("PurgeSessions within the grace interval: %+v, %v; want no successor cleared", got, err)
+	}
+	again, err := e.svc.Refresh(ctx, p1.RefreshToken, auth.Client{})
+	if err != nil {
+		t.Fatalf("retry within the grace interval after a purge: %v", err)
+	}
+	if again.RefreshToken != p2.RefreshToken {
+		t.Error("retry within the grace interval got another token than the successor")
+	}
+	e.clock.Advance(6 * time.Second)
+	if got, err := e.svc.PurgeSessions(ctx, 0); err != nil || got.Successors != 1 {
+		t.Fatalf("PurgeSessions past the grace interval: %+v, %v; want one successor cleared", got, err)
+	}
+	_, err = e.svc.Refresh(ctx, p1.RefreshToken, auth.Client{})
+	wantCode(t, err, auth.EInvalidRefreshToken)
+	_, err = e.svc.Refresh(ctx, p2.RefreshToken, auth.Client{})
+	wantCode(t, err, auth.EInvalidRefreshToken) // the reuse ended the session
+}
