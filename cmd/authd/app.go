@@ -74,15 +74,16 @@ func newApp(ctx context.Context, cfg *config.Config, db database, log *slog.Logg
 	}
 
 	svc := auth.NewService(db, hasher, tokens, auth.Config{
-		AccessTokenTTL:     cfg.AccessTokenTTL,
-		RefreshTokenTTL:    cfg.RefreshTokenTTL,
-		RefreshReuseGrace:  cfg.RefreshReuseGrace,
+		AccessTokenTTL:    cfg.AccessTokenTTL,
+		RefreshTokenTTL:   cfg.RefreshTokenTTL,
+		RefreshReuseGrace: cfg.RefreshReuseGrace,
+		Logger:            log,
+		Cache:             cache.New(backend, cache.Options{MaxTTL: cfg.CacheTTL, Registerer: reg}),
+		Limiter:           ratelimit.NewMetered(limiter, reg),
+		Limits:            limits,
+
 		SessionMaxLifetime: cfg.SessionMaxLifetime,
 		SessionIdleTimeout: cfg.SessionIdleTimeout,
-		Logger:             log,
-		Cache:              cache.New(backend, cache.Options{MaxTTL: cfg.CacheTTL, Registerer: reg}),
-		Limiter:            ratelimit.NewMetered(limiter, reg),
-		Limits:             limits,
 	})
 	a.svc = svc
 	a.handler = httpapi.New(svc, tokens, db, httpapi.Config{

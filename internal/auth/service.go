@@ -18,6 +18,9 @@ type Config struct {
 	AccessTokenTTL    time.Duration // reported as expires_in; the issuer enforces it
 	RefreshTokenTTL   time.Duration // lifetime of each refresh token (default 720h)
 	RefreshReuseGrace time.Duration // see Refresh; 0 disables the grace interval
+	Now               func() time.Time
+	Logger            *slog.Logger
+
 	// SessionMaxLifetime ends every session this long after it began,
 	// however often it is refreshed; 0 lets refreshes extend it forever.
 	SessionMaxLifetime time.Duration
@@ -27,8 +30,6 @@ type Config struct {
 	// PurgeBatch is the most rows one statement of PurgeSessions touches
 	// (0: 1000).
 	PurgeBatch int
-	Now        func() time.Time
-	Logger     *slog.Logger
 
 	// Cache speeds up Authenticate and Me; nil reads the database every time.
 	Cache Cache

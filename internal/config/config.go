@@ -72,44 +72,47 @@ var Vars = []Var{
 
 // Config is the effective configuration.
 type Config struct {
-	Env                string
-	Addr               string
-	DataDir            string
-	DatabaseURL        string
-	RedisURL           string
-	RedisKeyPrefix     string
-	Issuer             string
-	Audience           string
-	SecretKey          string
-	SecretGenerated    bool // SecretKey was read from or written to DataDir
-	AccessTokenTTL     time.Duration
-	RefreshTokenTTL    time.Duration
-	RefreshReuseGrace  time.Duration
-	SessionMaxLifetime time.Duration // 0: off
-	SessionIdleTimeout time.Duration // 0: off
-	SessionRetention   time.Duration // 0: ended sessions are kept forever
-	SigningAlg         string
-	VerifiedTokens     int
-	KeyRotationPeriod  time.Duration
-	KeyPublishDelay    time.Duration
-	PasswordMinLength  int
-	Argon2MemoryKiB    uint32
-	Argon2Iterations   uint32
-	Argon2Parallelism  uint8
-	HashConcurrency    int // 0: the hasher's default
-	HashQueueTimeout   time.Duration
-	CacheTTL           time.Duration
-	AuditRetention     time.Duration
-	LoginAccountRate   Rate
-	LoginMaxLockout    time.Duration
-	LoginIPRate        Rate
-	RegisterIPRate     Rate
-	RefreshIPRate      Rate
-	TrustedProxies     []netip.Prefix
-	SMTPURL            string
-	ShutdownTimeout    time.Duration
-	DebugAddr          string
-	LogLevel           slog.Level
+	Env               string
+	Addr              string
+	DataDir           string
+	DatabaseURL       string
+	RedisURL          string
+	RedisKeyPrefix    string
+	Issuer            string
+	Audience          string
+	SecretKey         string
+	SecretGenerated   bool // SecretKey was read from or written to DataDir
+	AccessTokenTTL    time.Duration
+	RefreshTokenTTL   time.Duration
+	RefreshReuseGrace time.Duration
+	SigningAlg        string
+	VerifiedTokens    int
+	KeyRotationPeriod time.Duration
+	KeyPublishDelay   time.Duration
+	PasswordMinLength int
+	Argon2MemoryKiB   uint32
+	Argon2Iterations  uint32
+	Argon2Parallelism uint8
+	HashConcurrency   int // 0: the hasher's default
+	HashQueueTimeout  time.Duration
+	CacheTTL          time.Duration
+	AuditRetention    time.Duration
+	LoginAccountRate  Rate
+	LoginMaxLockout   time.Duration
+	LoginIPRate       Rate
+	RegisterIPRate    Rate
+	RefreshIPRate     Rate
+	TrustedProxies    []netip.Prefix
+	SMTPURL           string
+	ShutdownTimeout   time.Duration
+	DebugAddr         string
+	LogLevel          slog.Level
+
+	// Session lifetimes and the retention of ended sessions; 0 turns each
+	// off (and keeps ended sessions forever).
+	SessionMaxLifetime time.Duration
+	SessionIdleTimeout time.Duration
+	SessionRetention   time.Duration
 
 	raw map[string]string // effective string values, for Print
 }
@@ -150,42 +153,42 @@ func Load(getenv func(string) string, dotenvPath string) (*Config, error) {
 	}
 	p := parser{raw: raw}
 	c := &Config{
-		Env:                raw["AUTH_ENV"],
-		Addr:               raw["AUTH_ADDR"],
-		DataDir:            raw["AUTH_DATA_DIR"],
-		DatabaseURL:        raw["AUTH_DATABASE_URL"],
-		RedisURL:           raw["AUTH_REDIS_URL"],
-		RedisKeyPrefix:     raw["AUTH_REDIS_KEY_PREFIX"],
-		Issuer:             strings.TrimRight(raw["AUTH_ISSUER"], "/"),
-		Audience:           raw["AUTH_AUDIENCE"],
-		SecretKey:          raw["AUTH_SECRET_KEY"],
-		AccessTokenTTL:     p.duration("AUTH_ACCESS_TOKEN_TTL", time.Minute, 24*time.Hour),
-		RefreshTokenTTL:    p.duration("AUTH_REFRESH_TOKEN_TTL", time.Minute, 10*365*24*time.Hour),
-		RefreshReuseGrace:  p.duration("AUTH_REFRESH_REUSE_GRACE", 0, 5*time.Minute),
-		SessionMaxLifetime: p.optionalDuration("AUTH_SESSION_MAX_LIFETIME", time.Minute, 10*365*24*time.Hour),
-		SessionIdleTimeout: p.optionalDuration("AUTH_SESSION_IDLE_TIMEOUT", time.Minute, 10*365*24*time.Hour),
-		SessionRetention:   p.duration("AUTH_SESSION_RETENTION", 0, 100*365*24*time.Hour),
-		SigningAlg:         raw["AUTH_SIGNING_ALG"],
-		VerifiedTokens:     p.int("AUTH_VERIFIED_TOKEN_CACHE", 0, 10_000_000),
-		KeyRotationPeriod:  p.duration("AUTH_KEY_ROTATION_PERIOD", 0, 10*365*24*time.Hour),
-		KeyPublishDelay:    p.duration("AUTH_KEY_PUBLISH_DELAY", 0, 24*time.Hour),
-		PasswordMinLength:  p.int("AUTH_PASSWORD_MIN_LENGTH", 8, 1024),
-		Argon2MemoryKiB:    uint32(p.int("AUTH_ARGON2_MEMORY_KIB", 8, 4<<20)),
-		Argon2Iterations:   uint32(p.int("AUTH_ARGON2_ITERATIONS", 1, 100)),
-		Argon2Parallelism:  uint8(p.int("AUTH_ARGON2_PARALLELISM", 1, 255)),
-		HashQueueTimeout:   p.duration("AUTH_HASH_QUEUE_TIMEOUT", 0, time.Minute),
-		CacheTTL:           p.duration("AUTH_CACHE_TTL", time.Second, 24*time.Hour),
-		AuditRetention:     p.duration("AUTH_AUDIT_RETENTION", 0, 100*365*24*time.Hour),
-		LoginAccountRate:   p.rate("AUTH_RATE_LOGIN_ACCOUNT"),
-		LoginMaxLockout:    p.duration("AUTH_LOGIN_MAX_LOCKOUT", 0, 30*24*time.Hour),
-		LoginIPRate:        p.rate("AUTH_RATE_LOGIN_IP"),
-		RegisterIPRate:     p.rate("AUTH_RATE_REGISTER_IP"),
-		RefreshIPRate:      p.rate("AUTH_RATE_REFRESH_IP"),
-		SMTPURL:            raw["AUTH_SMTP_URL"],
-		ShutdownTimeout:    p.duration("AUTH_SHUTDOWN_TIMEOUT", 0, 10*time.Minute),
-		DebugAddr:          raw["AUTH_DEBUG_ADDR"],
-		raw:                raw,
+		Env:               raw["AUTH_ENV"],
+		Addr:              raw["AUTH_ADDR"],
+		DataDir:           raw["AUTH_DATA_DIR"],
+		DatabaseURL:       raw["AUTH_DATABASE_URL"],
+		RedisURL:          raw["AUTH_REDIS_URL"],
+		RedisKeyPrefix:    raw["AUTH_REDIS_KEY_PREFIX"],
+		Issuer:            strings.TrimRight(raw["AUTH_ISSUER"], "/"),
+		Audience:          raw["AUTH_AUDIENCE"],
+		SecretKey:         raw["AUTH_SECRET_KEY"],
+		AccessTokenTTL:    p.duration("AUTH_ACCESS_TOKEN_TTL", time.Minute, 24*time.Hour),
+		RefreshTokenTTL:   p.duration("AUTH_REFRESH_TOKEN_TTL", time.Minute, 10*365*24*time.Hour),
+		RefreshReuseGrace: p.duration("AUTH_REFRESH_REUSE_GRACE", 0, 5*time.Minute),
+		SigningAlg:        raw["AUTH_SIGNING_ALG"],
+		VerifiedTokens:    p.int("AUTH_VERIFIED_TOKEN_CACHE", 0, 10_000_000),
+		KeyRotationPeriod: p.duration("AUTH_KEY_ROTATION_PERIOD", 0, 10*365*24*time.Hour),
+		KeyPublishDelay:   p.duration("AUTH_KEY_PUBLISH_DELAY", 0, 24*time.Hour),
+		PasswordMinLength: p.int("AUTH_PASSWORD_MIN_LENGTH", 8, 1024),
+		Argon2MemoryKiB:   uint32(p.int("AUTH_ARGON2_MEMORY_KIB", 8, 4<<20)),
+		Argon2Iterations:  uint32(p.int("AUTH_ARGON2_ITERATIONS", 1, 100)),
+		Argon2Parallelism: uint8(p.int("AUTH_ARGON2_PARALLELISM", 1, 255)),
+		HashQueueTimeout:  p.duration("AUTH_HASH_QUEUE_TIMEOUT", 0, time.Minute),
+		CacheTTL:          p.duration("AUTH_CACHE_TTL", time.Second, 24*time.Hour),
+		AuditRetention:    p.duration("AUTH_AUDIT_RETENTION", 0, 100*365*24*time.Hour),
+		LoginAccountRate:  p.rate("AUTH_RATE_LOGIN_ACCOUNT"),
+		LoginMaxLockout:   p.duration("AUTH_LOGIN_MAX_LOCKOUT", 0, 30*24*time.Hour),
+		LoginIPRate:       p.rate("AUTH_RATE_LOGIN_IP"),
+		RegisterIPRate:    p.rate("AUTH_RATE_REGISTER_IP"),
+		RefreshIPRate:     p.rate("AUTH_RATE_REFRESH_IP"),
+		SMTPURL:           raw["AUTH_SMTP_URL"],
+		ShutdownTimeout:   p.duration("AUTH_SHUTDOWN_TIMEOUT", 0, 10*time.Minute),
+		DebugAddr:         raw["AUTH_DEBUG_ADDR"],
+		raw:               raw,
 	}
+	c.SessionMaxLifetime = p.optionalDuration("AUTH_SESSION_MAX_LIFETIME", time.Minute, 10*365*24*time.Hour)
+	c.SessionIdleTimeout = p.optionalDuration("AUTH_SESSION_IDLE_TIMEOUT", time.Minute, 10*365*24*time.Hour)
+	c.SessionRetention = p.duration("AUTH_SESSION_RETENTION", 0, 100*365*24*time.Hour)
 	// Empty leaves 0: the hasher then uses GOMAXPROCS, which follows a
 	// container's CPU limit.
 	if raw["AUTH_HASH_CONCURRENCY"] != "" {

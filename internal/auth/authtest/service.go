@@ -24,19 +24,18 @@ func ClockAt(t time.Time) *Clock { return testclock.At(t) }
 type Options struct {
 	Clock             *Clock        // nil: real time
 	RefreshReuseGrace time.Duration // 0: the default 10s; negative: disabled
-	RefreshTokenTTL   time.Duration // 0: the default 720h
-	// SessionMaxLifetime and SessionIdleTimeout are passed on as they are
-	// (0: off).
-	SessionMaxLifetime time.Duration
-	SessionIdleTimeout time.Duration
+	HashConcurrency   int           // 0: password package default
+	HashQueueTimeout  time.Duration // 0: password package default
+	RealHashing       bool          // production argon2id parameters instead of CheapParams
+	Algorithm         string        // "" : ES256
+	Cache             auth.Cache    // nil: no cache
+	Limiter           auth.Limiter  // nil: in process
+	Limits            auth.Limits   // zero: no limits
+
+	RefreshTokenTTL    time.Duration // 0: the default 720h
+	SessionMaxLifetime time.Duration // 0: off
+	SessionIdleTimeout time.Duration // 0: off
 	PurgeBatch         int           // 0: the service's default
-	HashConcurrency    int           // 0: password package default
-	HashQueueTimeout   time.Duration // 0: password package default
-	RealHashing        bool          // production argon2id parameters instead of CheapParams
-	Algorithm          string        // "" : ES256
-	Cache              auth.Cache    // nil: no cache
-	Limiter            auth.Limiter  // nil: in process
-	Limits             auth.Limits   // zero: no limits
 }
 
 // Secret is the service secret tests seal signing keys with.
@@ -81,16 +80,17 @@ func NewService(tb testing.TB, store Backend, opts Options) (*auth.Service, *tok
 	}
 	hasher := password.New(password.Config{Params: params, MaxConcurrent: opts.HashConcurrency, QueueTimeout: opts.HashQueueTimeout})
 	svc := auth.NewService(store, hasher, tokens, auth.Config{
-		AccessTokenTTL:     15 * time.Minute,
+		AccessTokenTTL:    15 * time.Minute,
+		RefreshReuseGrace: grace,
+		Now:               now,
+		Cache:             opts.Cache,
+		Limiter:           opts.Limiter,
+		Limits:            opts.Limits,
+
 		RefreshTokenTTL:    opts.RefreshTokenTTL,
-		RefreshReuseGrace:  grace,
 		SessionMaxLifetime: opts.SessionMaxLifetime,
 		SessionIdleTimeout: opts.SessionIdleTimeout,
 		PurgeBatch:         opts.PurgeBatch,
-		Now:                now,
-		Cache:              opts.Cache,
-		Limiter:            opts.Limiter,
-		Limits:             opts.Limits,
 	})
 	return svc, tokens
 }
