@@ -43,6 +43,7 @@ func serve(ctx context.Context, getenv func(string) string, logOut io.Writer) er
 	defer stopBG()
 	go a.tokens.Run(bg)
 	go a.purgeAudit(bg, cfg.AuditRetention, log)
+	go a.purgeSessions(bg, cfg.SessionRetention, log)
 
 	srv := &http.Server{
 		Addr:              cfg.Addr,

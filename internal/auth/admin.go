@@ -215,21 +215,22 @@ func (s *Service) DeleteUser(ctx context.Context, p *Principal, id string) error
 	return nil
 }
 
-// UserSessions returns a user's active sessions, newest first. Needs
-// sessions:manage and every permission the user's roles grant. Returns
-// ENotFound for an unknown user and EForbidden.
-func (s *Service) UserSessions(ctx context.Context, p *Principal, userID string) ([]*Session, error) {
+// UserSessions returns one page of a user's active sessions, newest first,
+// and the cursor of the next page ("" on the last). Needs sessions:manage
+// and every permission the user's roles grant. Returns ENotFound for an
+// unknown user, EForbidden, and EInvalid for a malformed cursor or limit.
+func (s *Service) UserSessions(ctx context.Context, p *Principal, userID string, q SessionQuery) ([]*Session, string, error) {
 	if err := s.require(ctx, p, PermSessionsManage); err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	u, err := s.user(ctx, userID)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	if err := s.requireOver(ctx, p, u); err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	return s.store.ListSessions(ctx, userID, s.now())
+	return s.listSessions(ctx, userID, q)
 }
 
 // RevokeUserSession ends one of a user's sessions, effective at once. Needs

@@ -15,7 +15,7 @@ func TestListUsersWalkWhileInserting(t *testing.T) {
 	for _, b := range backends {
 		t.Run(b.name, func(t *testing.T) {
 			t.Parallel()
-			e := newEnvOn(t, b.open(t), authtest.Options{})
+			e := newEnvAt(t, b.open, authtest.Options{})
 			ctx := t.Context()
 			_, adm := e.admin(t, "root@example.com")
 			want := map[string]bool{adm.UserID: true}

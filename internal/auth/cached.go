@@ -12,7 +12,7 @@ import (
 type sessionState struct {
 	Found     bool      `json:"f"`
 	RevokedAt time.Time `json:"r,omitzero"`
-	ExpiresAt time.Time `json:"e,omitzero"`
+	ExpiresAt time.Time `json:"e,omitzero"` // when the session ends (sessionEnd), not its stored expiry
 	User      *User     `json:"u,omitempty"`
 }
 
@@ -60,9 +60,9 @@ func (s *Service) loadSessionState(ctx context.Context, userID, sessionID string
 	if err != nil {
 		return nil, 0, err
 	}
-	st := &sessionState{Found: true, RevokedAt: sess.RevokedAt, ExpiresAt: sess.ExpiresAt}
+	st := &sessionState{Found: true, RevokedAt: sess.RevokedAt, ExpiresAt: s.sessionEnd(sess)}
 	now := s.now()
-	if !sess.Active(now) {
+	if !s.sessionActive(sess, now) {
 		return st, ended, nil
 	}
 	u, err := s.store.User(ctx, userID)
@@ -73,7 +73,7 @@ func (s *Service) loadSessionState(ctx context.Context, userID, sessionID string
 		return nil, 0, err
 	}
 	st.User = u.Redacted()
-	return st, sess.ExpiresAt.Sub(now), nil
+	return st, st.ExpiresAt.Sub(now), nil
 }
 
 // invalidate drops the user's cached entries after a committed write. The

@@ -30,12 +30,20 @@ func redisCache(t *testing.T, url string) auth.Cache {
 }
 
 func forEachCache(t *testing.T, fn func(t *testing.T, e *env, store *authtest.CountingStore)) {
+	forEachCacheWith(t, authtest.Options{}, fn)
+}
+
+// forEachCacheWith is forEachCache for a service built with opts (their
+// Clock and Cache are set here).
+func forEachCacheWith(t *testing.T, opts authtest.Options, fn func(t *testing.T, e *env, store *authtest.CountingStore)) {
 	for _, c := range caches {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
 			clock := authtest.NewClock()
-			store := &authtest.CountingStore{Backend: openSQLite(t)}
-			e := newEnvOn(t, store, authtest.Options{Clock: clock, Cache: c.open(t, clock)})
+			store := &authtest.CountingStore{Backend: openSQLite(t, clock)}
+			opts := opts
+			opts.Clock, opts.Cache = clock, c.open(t, clock)
+			e := newEnvOn(t, store, opts)
 			fn(t, e, store)
 		})
 	}
@@ -181,7 +189,7 @@ func TestRevokedSessionIsRememberedWithoutDatabase(t *testing.T) {
 func TestUnreadableCacheEntry(t *testing.T) {
 	clock := authtest.NewClock()
 	c := cache.New(cache.NewMemory(cache.MemoryOptions{Now: clock.Now}), cache.Options{})
-	e := newEnvOn(t, openSQLite(t), authtest.Options{Clock: clock, Cache: c})
+	e := newEnvOn(t, openSQLite(t, clock), authtest.Options{Clock: clock, Cache: c})
 	u, pair := e.register(t, "ada@example.com")
 	junk := func(context.Context) ([]byte, time.Duration, error) { return []byte("{not json"), time.Minute, nil }
 	if _, err := c.Get(t.Context(), u.ID, "s:"+pair.SessionID, junk); err != nil {

@@ -113,3 +113,15 @@ func (f *EventFilter) Check() error {
 	}
 	return nil
 }
+
+// Check returns EInvalid for a limit that is not positive or a cursor that
+// is not a session id.
+func (f *SessionFilter) Check() error {
+	if f.Limit <= 0 {
+		return Errorf(EInvalid, "The limit must be positive.")
+	}
+	if f.Before != "" && !ValidID(f.Before) {
+		return Errorf(EInvalid, "The cursor must be a session id.")
+	}
+	return nil
+}

@@ -356,7 +356,7 @@ func (s *Service) introspectRefresh(ctx context.Context, token string) (*Introsp
 		return nil, err
 	}
 	now := s.now()
-	if !sess.Active(now) || !now.Before(rt.ExpiresAt) || !rt.RotatedAt.IsZero() || u.Status != StatusActive {
+	if !s.sessionActive(sess, now) || !now.Before(rt.ExpiresAt) || !rt.RotatedAt.IsZero() || u.Status != StatusActive {
 		return inactive(), nil
 	}
 	return &Introspection{

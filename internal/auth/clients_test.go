@@ -188,7 +188,7 @@ func TestUnknownClientIDsAreNotCached(t *testing.T) {
 				rc, prefix = openRedis(t, url), redistest.Prefix(t, url)
 				c = cache.New(cache.NewRedis(rc, cache.RedisOptions{Prefix: prefix}), cache.Options{})
 			}
-			store := &clientReads{Backend: openSQLite(t)}
+			store := &clientReads{Backend: openSQLite(t, clock)}
 			e := newEnvOn(t, store, authtest.Options{Clock: clock, Cache: c})
 			ctx := t.Context()
 			_, adm := e.admin(t, "root@example.com")

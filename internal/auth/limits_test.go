@@ -501,7 +501,7 @@ func TestIPv6ClientsCountedPerPrefix(t *testing.T) {
 
 		// The session keeps the client's own address.
 		pair := loginPair(e, t, "ada@example.com", "2001:db8:1:3::abc", "")
-		sessions, err := e.svc.Sessions(t.Context(), e.principal(t, pair))
+		sessions, _, err := e.svc.Sessions(t.Context(), e.principal(t, pair), auth.SessionQuery{})
 		if err != nil {
 			t.Fatal(err)
 		}

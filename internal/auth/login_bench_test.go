@@ -14,7 +14,7 @@ import (
 //
 //	go test -run '^$' -bench Login -cpu 2 ./internal/auth
 func BenchmarkLogin(b *testing.B) {
-	e := newEnvOn(b, openSQLite(b), authtest.Options{RealHashing: true})
+	e := newEnvOn(b, openSQLite(b, nil), authtest.Options{RealHashing: true})
 	if _, _, err := e.svc.Register(b.Context(), auth.RegisterInput{Email: "ada@example.com", Password: pw}); err != nil {
 		b.Fatal(err)
 	}

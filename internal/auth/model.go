@@ -64,15 +64,30 @@ type Session struct {
 	RefreshGeneration int64
 }
 
-// Active reports whether the session may still be used at now.
+// Active reports whether the session may still be used at now, as far as
+// its own fields tell (the Service also applies its lifetime limits).
 func (s *Session) Active(now time.Time) bool {
 	return s.RevokedAt.IsZero() && now.Before(s.ExpiresAt)
+}
+
+// SessionFilter selects one user's sessions for ListSessions, newest
+// (greatest id, a UUIDv7, so latest created) first. Only sessions that are
+// unrevoked and expire after ActiveAt are selected.
+type SessionFilter struct {
+	UserID       string
+	ActiveAt     time.Time
+	CreatedAfter time.Time // CreatedAt after this (zero for no bound): the maximum lifetime
+	SeenAfter    time.Time // LastSeenAt after this (zero for no bound): the idle timeout
+	Before       string    // only ids less than this ("" from the newest)
+	Limit        int       // at most this many (> 0)
 }
 
 // RefreshToken is the stored form of an opaque refresh token: only its
 // SHA-256 hash is kept. Once rotated, Successor holds the successor token
 // sealed under a key derived from this token, so that only the holder of this
-// token can recover it during the reuse grace interval.
+// token can recover it during the reuse grace interval. Only the most
+// recently retired token of a session holds one, and only until GraceUntil:
+// a copy of the database plus an older token must not lead to a live one.
 type RefreshToken struct {
 	Hash       []byte // SHA-256 of the raw token bytes
 	UserID     string
@@ -81,7 +96,11 @@ type RefreshToken struct {
 	CreatedAt  time.Time
 	ExpiresAt  time.Time
 	RotatedAt  time.Time // zero while this is the session's current token
-	Successor  []byte    // sealed successor token; nil until rotated
+	Successor  []byte    // sealed successor token; nil until rotated and once cleared
+	// GraceUntil is the end of the grace interval, set at rotation by the
+	// database's clock (not a replica's) and compared with that clock; zero
+	// when the token holds no successor.
+	GraceUntil time.Time
 }
 
 // SigningKey is a JWT signing key as stored in the database. The private key

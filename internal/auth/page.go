@@ -25,8 +25,9 @@ func pageLimit(n int) (int, error) {
 // previous page. The kind keeps a cursor of one listing from being passed to
 // another.
 const (
-	cursorUsers = "u"
-	cursorAudit = "a"
+	cursorUsers    = "u"
+	cursorAudit    = "a"
+	cursorSessions = "s"
 )
 
 func encodeCursor(kind, id string) string {

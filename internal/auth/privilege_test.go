@@ -26,7 +26,7 @@ func TestHelpdeskCantActOnAdmins(t *testing.T) {
 		wantCode(t, err, auth.EForbidden)
 	}
 	wantCode(t, e.svc.DeleteUser(t.Context(), helpdesk, other.ID), auth.EForbidden)
-	_, err := e.svc.UserSessions(t.Context(), helpdesk, other.ID)
+	_, _, err := e.svc.UserSessions(t.Context(), helpdesk, other.ID, auth.SessionQuery{})
 	wantCode(t, err, auth.EForbidden)
 	wantCode(t, e.svc.RevokeUserSession(t.Context(), helpdesk, other.ID, otherP.SessionID), auth.EForbidden)
 	if got := currentUser(t, e, other.ID); got.Status != auth.StatusActive || got.EmailVerified != other.EmailVerified || got.Name != other.Name {
@@ -40,7 +40,7 @@ func TestHelpdeskCantActOnAdmins(t *testing.T) {
 	if _, err := e.svc.UpdateUser(t.Context(), helpdesk, plain.ID, auth.UserPatch{Status: &off}); err != nil {
 		t.Errorf("disable a plain user: %v", err)
 	}
-	if _, err := e.svc.UserSessions(t.Context(), helpdesk, plain.ID); err != nil {
+	if _, _, err := e.svc.UserSessions(t.Context(), helpdesk, plain.ID, auth.SessionQuery{}); err != nil {
 		t.Errorf("list a plain user's sessions: %v", err)
 	}
 	if err := e.svc.DeleteUser(t.Context(), helpdesk, plain.ID); err != nil {

@@ -52,7 +52,7 @@ func runOnce(hook *func()) {
 func forEachBackendHooked(t *testing.T, f func(t *testing.T, e *env, hs *hookedStore)) {
 	for _, b := range backends {
 		t.Run(b.name, func(t *testing.T) {
-			hs := &hookedStore{Backend: b.open(t)}
+			hs := &hookedStore{Backend: b.open(t, nil)}
 			f(t, newEnvOn(t, hs, authtest.Options{}), hs)
 		})
 	}
@@ -174,7 +174,7 @@ func TestLoginDuringPasswordChange(t *testing.T) {
 		_, _, err := e.svc.Login(t.Context(), auth.LoginInput{Email: "ada@example.com", Password: pw})
 		wantCode(t, err, auth.EInvalidCredentials)
 
-		sessions, err := e.store.ListSessions(t.Context(), u.ID, e.clock.Now())
+		sessions, err := e.store.ListSessions(t.Context(), auth.SessionFilter{UserID: u.ID, ActiveAt: e.clock.Now(), Limit: 10})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -21,6 +21,16 @@ type Config struct {
 	Now               func() time.Time
 	Logger            *slog.Logger
 
+	// SessionMaxLifetime ends every session this long after it began,
+	// however often it is refreshed; 0 lets refreshes extend it forever.
+	SessionMaxLifetime time.Duration
+	// SessionIdleTimeout ends a session that has not been refreshed for this
+	// long; 0 turns it off.
+	SessionIdleTimeout time.Duration
+	// PurgeBatch is the most rows one statement of PurgeSessions touches
+	// (0: 1000).
+	PurgeBatch int
+
 	// Cache speeds up Authenticate and Me; nil reads the database every time.
 	Cache Cache
 	// Limiter enforces Limits; nil counts in process.
@@ -55,8 +65,16 @@ func NewService(store Store, hasher PasswordHasher, tokens TokenIssuer, cfg Conf
 	if cfg.AccessTokenTTL <= 0 {
 		cfg.AccessTokenTTL = 15 * time.Minute
 	}
+	// A session's first refresh token, like every later one, must not
+	// outlive the session's maximum lifetime.
+	if cfg.SessionMaxLifetime > 0 && cfg.RefreshTokenTTL > cfg.SessionMaxLifetime {
+		cfg.RefreshTokenTTL = cfg.SessionMaxLifetime
+	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.PurgeBatch <= 0 {
+		cfg.PurgeBatch = 1000
 	}
 	log := cfg.Logger
 	if log == nil {
@@ -374,12 +392,19 @@ func (s *Service) pair(ctx context.Context, u *User, sessionID, refresh string) 
 }
 
 // Refresh exchanges a refresh token for a new token pair and retires it.
+// The new token, and with it the session, expires after RefreshTokenTTL but
+// never past the session's maximum lifetime; a session past that, or idle
+// for longer than SessionIdleTimeout, is not refreshed.
 //
 // Presenting a retired token again is reuse: the whole session is revoked.
 // The one exception is a burst of concurrent refreshes by the same client:
 // within RefreshReuseGrace of its rotation, the most recently retired token
 // gets the successor it was rotated to (recovered from the sealed copy only
-// its holder can open), so no two live successors ever exist.
+// its holder can open), so no two live successors ever exist. The interval
+// is measured on the database's clock, from the rotation to the read (see
+// Store.RefreshState), never by comparing this replica's clock with a time
+// another replica wrote; the grace setting of the replica that rotated the
+// token applies.
 // Returns EInvalidRefreshToken for an unknown, expired, revoked or reused token.
 func (s *Service) Refresh(ctx context.Context, raw string, c Client) (*TokenPair, error) {
 	if err := s.takeIP(ctx, s.limits.RefreshIP, c.IP); err != nil {
@@ -398,7 +423,7 @@ func (s *Service) Refresh(ctx context.Context, raw string, c Client) (*TokenPair
 			return nil, notFoundAs(err, errInvalidRefresh)
 		}
 		now := s.now()
-		if !sess.Active(now) || !now.Before(rt.ExpiresAt) || u.Status != StatusActive {
+		if !s.sessionActive(sess, now) || !now.Before(rt.ExpiresAt) || u.Status != StatusActive {
 			return nil, errInvalidRefresh
 		}
 
@@ -409,16 +434,16 @@ func (s *Service) Refresh(ctx context.Context, raw string, c Client) (*TokenPair
 				// lose anyway: read again.
 				continue
 			}
-			pair, err := s.rotate(ctx, u, rt, raw, now)
+			pair, err := s.rotate(ctx, u, sess, rt, raw, now)
 			if ErrorCode(err) == EConflict {
 				continue
 			}
 			return pair, err
 		}
 
-		if s.cfg.RefreshReuseGrace > 0 && !rt.RotatedAt.IsZero() &&
-			rt.Generation == sess.RefreshGeneration-1 &&
-			now.Sub(rt.RotatedAt) <= s.cfg.RefreshReuseGrace {
+		// The store hands out the successor only while the grace interval
+		// is open on the database's clock.
+		if rt.Generation == sess.RefreshGeneration-1 && rt.Successor != nil {
 			next, err := openSuccessor(raw, rt.Successor)
 			if err != nil {
 				return nil, fmt.Errorf("refresh grace: %w", err)
@@ -441,14 +466,18 @@ func (s *Service) Refresh(ctx context.Context, raw string, c Client) (*TokenPair
 	return nil, errInvalidRefresh
 }
 
-func (s *Service) rotate(ctx context.Context, u *User, old *RefreshToken, raw string, now time.Time) (*TokenPair, error) {
+func (s *Service) rotate(ctx context.Context, u *User, sess *Session, old *RefreshToken, raw string, now time.Time) (*TokenPair, error) {
 	next, hash, err := newRefreshToken(u.ID)
 	if err != nil {
 		return nil, err
 	}
-	sealed, err := sealSuccessor(raw, next)
-	if err != nil {
-		return nil, err
+	// Without a grace interval no successor is kept: nothing would ever
+	// open it.
+	var sealed []byte
+	if s.cfg.RefreshReuseGrace > 0 {
+		if sealed, err = sealSuccessor(raw, next); err != nil {
+			return nil, err
+		}
 	}
 	rec := &RefreshToken{
 		Hash:       hash,
@@ -456,9 +485,9 @@ func (s *Service) rotate(ctx context.Context, u *User, old *RefreshToken, raw st
 		SessionID:  old.SessionID,
 		Generation: old.Generation + 1,
 		CreatedAt:  now,
-		ExpiresAt:  now.Add(s.cfg.RefreshTokenTTL),
+		ExpiresAt:  s.refreshExpiry(sess, now),
 	}
-	if err := s.store.RotateRefreshToken(ctx, old, sealed, rec, now); err != nil {
+	if err := s.store.RotateRefreshToken(ctx, old, sealed, s.cfg.RefreshReuseGrace, rec, now); err != nil {
 		return nil, err
 	}
 	return s.pair(ctx, u, old.SessionID, next)
@@ -536,9 +565,11 @@ func (s *Service) LogoutAll(ctx context.Context, p *Principal) error {
 	return nil
 }
 
-// Sessions returns the caller's active sessions, newest first.
-func (s *Service) Sessions(ctx context.Context, p *Principal) ([]*Session, error) {
-	return s.store.ListSessions(ctx, p.UserID, s.now())
+// Sessions returns one page of the caller's active sessions, newest first,
+// and the cursor of the next page ("" on the last). Returns EInvalid for a
+// malformed cursor or limit.
+func (s *Service) Sessions(ctx context.Context, p *Principal, q SessionQuery) ([]*Session, string, error) {
+	return s.listSessions(ctx, p.UserID, q)
 }
 
 // RevokeSession ends one of the caller's sessions. Returns ENotFound for an

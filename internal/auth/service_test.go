@@ -18,9 +18,15 @@ import (
 	"github.com/talentforge/authd/internal/sqlite"
 )
 
-func openSQLite(t testing.TB) authtest.Backend {
+// openSQLite opens a fresh SQLite store whose clock is clock (nil: real
+// time).
+func openSQLite(t testing.TB, clock *authtest.Clock) authtest.Backend {
 	t.Helper()
-	db, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "authd.db"))
+	var opts []sqlite.Option
+	if clock != nil {
+		opts = append(opts, sqlite.WithClock(clock.Now))
+	}
+	db, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "authd.db"), opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -31,9 +37,15 @@ func openSQLite(t testing.TB) authtest.Backend {
 	return db
 }
 
-func openPostgres(t testing.TB) authtest.Backend {
+// openPostgres opens a fresh schema whose database clock is clock (nil: the
+// server's).
+func openPostgres(t testing.TB, clock *authtest.Clock) authtest.Backend {
 	t.Helper()
-	db, err := postgres.Open(t.Context(), pgtest.URL(t))
+	var opts []postgres.Option
+	if clock != nil {
+		opts = append(opts, postgres.WithClock(clock.Now))
+	}
+	db, err := postgres.Open(t.Context(), pgtest.URL(t), opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,7 +59,7 @@ func openPostgres(t testing.TB) authtest.Backend {
 // backends lists the stores the concurrency-sensitive tests run against.
 var backends = []struct {
 	name string
-	open func(testing.TB) authtest.Backend
+	open func(testing.TB, *authtest.Clock) authtest.Backend
 }{
 	{"sqlite", openSQLite},
 	{"postgres", openPostgres},
@@ -59,9 +71,14 @@ type env struct {
 	clock *authtest.Clock
 }
 
+// newEnv runs a service on a fresh SQLite store; the service and the
+// store share one clock (opts.Clock, or a new one).
 func newEnv(t *testing.T, opts authtest.Options) *env {
 	t.Helper()
-	return newEnvOn(t, openSQLite(t), opts)
+	if opts.Clock == nil {
+		opts.Clock = authtest.NewClock()
+	}
+	return newEnvOn(t, openSQLite(t, opts.Clock), opts)
 }
 
 func newEnvOn(t testing.TB, store authtest.Backend, opts authtest.Options) *env {
@@ -71,6 +88,15 @@ func newEnvOn(t testing.TB, store authtest.Backend, opts authtest.Options) *env 
 	}
 	svc, _ := authtest.NewService(t, store, opts)
 	return &env{svc: svc, store: store, clock: opts.Clock}
+}
+
+// newEnvAt runs a service on a store that open returns, sharing its clock.
+func newEnvAt(t testing.TB, open func(testing.TB, *authtest.Clock) authtest.Backend, opts authtest.Options) *env {
+	t.Helper()
+	if opts.Clock == nil {
+		opts.Clock = authtest.NewClock()
+	}
+	return newEnvOn(t, open(t, opts.Clock), opts)
 }
 
 const pw = "correct horse battery staple"
@@ -361,7 +387,7 @@ func TestRevocationTakesEffectAtOnce(t *testing.T) {
 	}
 	pa := e.principal(t, a)
 
-	list, err := e.svc.Sessions(t.Context(), pa)
+	list, _, err := e.svc.Sessions(t.Context(), pa, auth.SessionQuery{})
 	if err != nil || len(list) != 3 {
 		t.Fatalf("sessions %d, %v", len(list), err)
 	}
@@ -499,7 +525,7 @@ func TestConcurrentRefresh(t *testing.T) {
 	for _, b := range backends {
 		t.Run(b.name, func(t *testing.T) {
 			t.Run("grace", func(t *testing.T) {
-				e := newEnvOn(t, b.open(t), authtest.Options{})
+				e := newEnvAt(t, b.open, authtest.Options{})
 				_, pair := e.register(t, "ada@example.com")
 				results := refreshConcurrently(t, e, pair.RefreshToken, 20)
 				successors := map[string]bool{}
@@ -519,7 +545,7 @@ func TestConcurrentRefresh(t *testing.T) {
 				}
 			})
 			t.Run("no grace", func(t *testing.T) {
-				e := newEnvOn(t, b.open(t), authtest.Options{RefreshReuseGrace: -1})
+				e := newEnvAt(t, b.open, authtest.Options{RefreshReuseGrace: -1})
 				_, pair := e.register(t, "ada@example.com")
 				results := refreshConcurrently(t, e, pair.RefreshToken, 20)
 				var wins []*auth.TokenPair
@@ -567,7 +593,7 @@ func refreshConcurrently(t *testing.T, e *env, token string, n int) []refreshRes
 func TestConcurrentRegistrationOfOneEmail(t *testing.T) {
 	for _, b := range backends {
 		t.Run(b.name, func(t *testing.T) {
-			e := newEnvOn(t, b.open(t), authtest.Options{})
+			e := newEnvAt(t, b.open, authtest.Options{})
 			const n = 10
 			errs := make([]error, n)
 			var wg sync.WaitGroup
@@ -604,5 +630,48 @@ func TestErrorHelpers(t *testing.T) {
 	}
 	if auth.ErrorCode(nil) != "" {
 		t.Error("nil error has a code")
+	}
+}
+
+// TestRefreshGraceUsesOneClock: whether a retired token is still within its
+// grace interval is decided on the database's clock, so replicas whose
+// clocks are skewed an hour either way decide alike. Before, a replica
+// behind the rotating one kept the grace open for the length of its skew
+// (handing the successor to a replayed token) and one ahead of it revoked a
+// client's session for a harmless concurrent refresh.
+func TestRefreshGraceUsesOneClock(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			dbClock := authtest.NewClock()
+			store := b.open(t, dbClock)
+			replica := func(skew time.Duration) *env {
+				return newEnvOn(t, store, authtest.Options{Clock: authtest.ClockAt(dbClock.Now().Add(skew))})
+			}
+			a, ahead, behind := replica(0), replica(time.Hour), replica(-time.Hour)
+
+			_, p1 := a.register(t, "ada@example.com")
+			p2, err := a.svc.Refresh(t.Context(), p1.RefreshToken, auth.Client{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Within the interval on the database's clock, a replica an hour
+			// ahead still grants the grace.
+			dbClock.Advance(5 * time.Second)
+			again, err := ahead.svc.Refresh(t.Context(), p1.RefreshToken, auth.Client{})
+			if err != nil {
+				t.Fatalf("retry within the grace interval on a replica an hour ahead: %v", err)
+			}
+			if again.RefreshToken != p2.RefreshToken {
+				t.Error("retry within grace got another token than the successor")
+			}
+
+			// Past it, a replica an hour behind refuses the retired token as
+			// reuse and ends the session.
+			dbClock.Advance(6 * time.Second)
+			_, err = behind.svc.Refresh(t.Context(), p1.RefreshToken, auth.Client{})
+			wantCode(t, err, auth.EInvalidRefreshToken)
+			_, err = a.svc.Refresh(t.Context(), p2.RefreshToken, auth.Client{})
+			wantCode(t, err, auth.EInvalidRefreshToken)
+		})
 	}
 }

@@ -137,9 +137,10 @@ type Store interface {
 	// Session returns the user's session, revoked or not, or ENotFound (also
 	// when the session belongs to another user).
 	Session(ctx context.Context, userID, sessionID string) (*Session, error)
-	// ListSessions returns the user's sessions that are neither revoked nor
-	// expired at now, newest first.
-	ListSessions(ctx context.Context, userID string, now time.Time) ([]*Session, error)
+	// ListSessions returns the sessions f selects, newest (greatest id)
+	// first. An unknown or malformed user id selects none. Returns EInvalid
+	// for a limit that is not positive or a malformed cursor.
+	ListSessions(ctx context.Context, f SessionFilter) ([]*Session, error)
 	// RevokeSession marks one active session of the user revoked at at.
 	// Returns ENotFound if the user has no such unrevoked session.
 	RevokeSession(ctx context.Context, userID, sessionID string, at time.Time, ev *Event) error
@@ -153,18 +154,41 @@ type Store interface {
 	RefreshToken(ctx context.Context, userID string, hash []byte) (*RefreshToken, error)
 	// RefreshState returns, in one consistent read, the user's refresh token
 	// with the given hash, its session (revoked or not) and the user (with
-	// roles): what a refresh decides on. Returns ENotFound if any of the
+	// roles): what a refresh decides on. The token's Successor is returned
+	// only until the database's clock passes its GraceUntil (nil after),
+	// so that whether the grace interval is open is decided on one clock,
+	// however the replicas' clocks disagree. Returns ENotFound if any of the
 	// three is missing.
 	RefreshState(ctx context.Context, userID string, hash []byte) (*RefreshToken, *Session, *User, error)
-	// RotateRefreshToken atomically retires old (setting RotatedAt to at and
-	// Successor to sealedSuccessor), inserts next, and advances the session's
-	// RefreshGeneration to next.Generation, its LastSeenAt to at and its
-	// ExpiresAt to next.ExpiresAt. It succeeds only if the session is unrevoked
-	// and its RefreshGeneration still equals old.Generation; otherwise it
-	// changes nothing and returns EConflict, so that of many concurrent
-	// rotations of one token exactly one wins. Returns EInvalid if next
-	// belongs to another user or session or does not advance the generation.
-	RotateRefreshToken(ctx context.Context, old *RefreshToken, sealedSuccessor []byte, next *RefreshToken, at time.Time) error
+	// RotateRefreshToken atomically retires old (setting RotatedAt to at),
+	// inserts next, and advances the session's RefreshGeneration to
+	// next.Generation, its LastSeenAt to at and its ExpiresAt to
+	// next.ExpiresAt. Old keeps sealedSuccessor with a GraceUntil of the
+	// database's clock plus grace (none when sealedSuccessor is nil or grace
+	// is not positive), and every older generation of the session loses its
+	// successor, so that only the most recently retired token holds one. It
+	// succeeds only if the session is unrevoked and its RefreshGeneration
+	// still equals old.Generation; otherwise it changes nothing and returns
+	// EConflict, so that of many concurrent rotations of one token exactly
+	// one wins. Returns EInvalid if next belongs to another user or session
+	// or does not advance the generation.
+	RotateRefreshToken(ctx context.Context, old *RefreshToken, sealedSuccessor []byte, grace time.Duration, next *RefreshToken, at time.Time) error
+	// ClearStaleSuccessors clears Successor and GraceUntil of up to limit
+	// refresh tokens whose GraceUntil the database's clock has passed
+	// (successors stored without one, before deadlines existed, included)
+	// and returns how many it cleared.
+	ClearStaleSuccessors(ctx context.Context, limit int) (int64, error)
+	// DeleteExpiredRefreshTokens deletes up to limit refresh tokens whose
+	// ExpiresAt is before before, of any session, and returns how many it
+	// deleted. (An expired token decides nothing a missing one doesn't: both
+	// are refused, and neither counts as reuse.)
+	DeleteExpiredRefreshTokens(ctx context.Context, before time.Time, limit int) (int64, error)
+	// DeleteEndedSessions deletes the sessions that were revoked, or expired,
+	// before before, with their refresh tokens, touching at most limit rows:
+	// first the tokens of such sessions, then, once none is left, with what
+	// is left of limit, such sessions. It returns how many sessions and
+	// tokens it deleted; fewer than limit rows in all means none is left.
+	DeleteEndedSessions(ctx context.Context, before time.Time, limit int) (sessions, tokens int64, err error)
 
 	// Ping reports whether the database is reachable.
 	Ping(ctx context.Context) error

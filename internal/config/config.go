@@ -44,6 +44,9 @@ var Vars = []Var{
 	{Name: "AUTH_ACCESS_TOKEN_TTL", Default: "15m", Help: "access-token lifetime, 5s to 24h"},
 	{Name: "AUTH_REFRESH_TOKEN_TTL", Default: "720h", Help: "refresh-token lifetime"},
 	{Name: "AUTH_REFRESH_REUSE_GRACE", Default: "10s", Help: "grace interval for concurrent refreshes (0 disables)"},
+	{Name: "AUTH_SESSION_MAX_LIFETIME", Default: "2160h", Help: "a session ends this long after sign-in however often it is refreshed (0: refreshes extend it forever)"},
+	{Name: "AUTH_SESSION_IDLE_TIMEOUT", Default: "0", Help: "a session not refreshed for this long ends; must exceed AUTH_ACCESS_TOKEN_TTL (0: off)"},
+	{Name: "AUTH_SESSION_RETENTION", Default: "720h", Help: "how long ended (expired or revoked) sessions are kept before deletion (0 keeps them forever)"},
 	{Name: "AUTH_VERIFIED_TOKEN_CACHE", Default: "16384", Help: "access tokens each replica remembers as verified, to skip repeat signature checks (0 disables)"},
 	{Name: "AUTH_SIGNING_ALG", Default: "ES256", Help: "access-token algorithm: ES256, EdDSA or RS256"},
 	{Name: "AUTH_KEY_ROTATION_PERIOD", Default: "720h", Help: "age at which the signing key is rotated automatically (0 disables)"},
@@ -116,6 +119,12 @@ type Config struct {
 	DebugAddr         string
 	MetricsAddr       string // "": /metrics on Addr
 	LogLevel          slog.Level
+
+	// Session lifetimes and the retention of ended sessions; 0 turns each
+	// off (and keeps ended sessions forever).
+	SessionMaxLifetime time.Duration
+	SessionIdleTimeout time.Duration
+	SessionRetention   time.Duration
 
 	raw map[string]string // effective string values, for Print
 }
@@ -195,6 +204,9 @@ func Load(getenv func(string) string, dotenvPath string) (*Config, error) {
 		MetricsAddr:       raw["AUTH_METRICS_ADDR"],
 		raw:               raw,
 	}
+	c.SessionMaxLifetime = p.optionalDuration("AUTH_SESSION_MAX_LIFETIME", time.Minute, 10*365*24*time.Hour)
+	c.SessionIdleTimeout = p.optionalDuration("AUTH_SESSION_IDLE_TIMEOUT", time.Minute, 10*365*24*time.Hour)
+	c.SessionRetention = p.duration("AUTH_SESSION_RETENTION", 0, 100*365*24*time.Hour)
 	// Empty leaves 0: the hasher then uses GOMAXPROCS, which follows a
 	// container's CPU limit.
 	if raw["AUTH_HASH_CONCURRENCY"] != "" {
@@ -239,6 +251,11 @@ func Load(getenv func(string) string, dotenvPath string) (*Config, error) {
 			pfx = netip.PrefixFrom(addr, addr.BitLen())
 		}
 		c.TrustedProxies = append(c.TrustedProxies, pfx.Masked())
+	}
+	if c.SessionIdleTimeout > 0 && c.SessionIdleTimeout <= c.AccessTokenTTL {
+		// Only a refresh marks a session used: a client that refreshes when
+		// its access token expires would otherwise find its session idle.
+		p.fail("AUTH_SESSION_IDLE_TIMEOUT", "must be longer than AUTH_ACCESS_TOKEN_TTL (or 0 for off)")
 	}
 	if c.DebugAddr != "" && !loopback(c.DebugAddr) {
 		// Profiles reveal memory contents and cost CPU on demand: never
@@ -433,6 +450,20 @@ func (p *parser) duration(name string, min, max time.Duration) time.Duration {
 	}
 	if d < min || d > max {
 		p.fail(name, fmt.Sprintf("must be between %s and %s", min, max))
+	}
+	return d
+}
+
+// optionalDuration is duration for a setting that 0 turns off: 0, or a
+// duration from min to max.
+func (p *parser) optionalDuration(name string, min, max time.Duration) time.Duration {
+	d, err := time.ParseDuration(p.raw[name])
+	if err != nil {
+		p.fail(name, fmt.Sprintf("is not a duration like 15m or 720h: %q", p.raw[name]))
+		return 0
+	}
+	if d != 0 && (d < min || d > max) {
+		p.fail(name, fmt.Sprintf("must be 0 (off) or between %s and %s", min, max))
 	}
 	return d
 }

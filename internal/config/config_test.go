@@ -336,3 +336,43 @@ func TestEnvExampleDocumentsEveryVariable(t *testing.T) {
 		t.Errorf(".env.example documents %s, which authd does not read", name)
 	}
 }
+
+func TestSessionLifetimes(t *testing.T) {
+	c, err := Load(env(nil), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.SessionMaxLifetime != 2160*time.Hour || c.SessionIdleTimeout != 0 || c.SessionRetention != 720*time.Hour {
+		t.Errorf("session defaults: max lifetime %v, idle timeout %v, retention %v; want 2160h, 0, 720h",
+			c.SessionMaxLifetime, c.SessionIdleTimeout, c.SessionRetention)
+	}
+	c, err = Load(env(map[string]string{
+		"AUTH_SESSION_MAX_LIFETIME": "0", "AUTH_SESSION_IDLE_TIMEOUT": "72h", "AUTH_SESSION_RETENTION": "0",
+	}), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.SessionMaxLifetime != 0 || c.SessionIdleTimeout != 72*time.Hour || c.SessionRetention != 0 {
+		t.Errorf("max lifetime %v, idle timeout %v, retention %v; want 0, 72h, 0", c.SessionMaxLifetime, c.SessionIdleTimeout, c.SessionRetention)
+	}
+
+	for _, tc := range []struct {
+		vars map[string]string
+		want string
+	}{
+		{map[string]string{"AUTH_SESSION_MAX_LIFETIME": "forever"}, "AUTH_SESSION_MAX_LIFETIME"},
+		{map[string]string{"AUTH_SESSION_MAX_LIFETIME": "-1h"}, "AUTH_SESSION_MAX_LIFETIME"},
+		{map[string]string{"AUTH_SESSION_MAX_LIFETIME": "30s"}, "AUTH_SESSION_MAX_LIFETIME"},
+		{map[string]string{"AUTH_SESSION_IDLE_TIMEOUT": "-1m"}, "AUTH_SESSION_IDLE_TIMEOUT"},
+		// A session must outlast the access token a refresh issued, or an
+		// active client would find it idle before its next refresh.
+		{map[string]string{"AUTH_SESSION_IDLE_TIMEOUT": "15m"}, "AUTH_ACCESS_TOKEN_TTL"},
+		{map[string]string{"AUTH_SESSION_IDLE_TIMEOUT": "20m", "AUTH_ACCESS_TOKEN_TTL": "30m"}, "AUTH_ACCESS_TOKEN_TTL"},
+		{map[string]string{"AUTH_SESSION_RETENTION": "-1h"}, "AUTH_SESSION_RETENTION"},
+	} {
+		_, err := Load(env(tc.vars), "")
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%v: error %v, want one mentioning %q", tc.vars, err, tc.want)
+		}
+	}
+}

@@ -93,7 +93,7 @@ func toRoleJSON(r *auth.Role) roleJSON {
 	}
 }
 
-func toSessionsJSON(list []*auth.Session, current string) sessionsJSON {
+func toSessionsJSON(list []*auth.Session, current, next string) sessionsJSON {
 	out := make([]sessionJSON, 0, len(list))
 	for _, x := range list {
 		out = append(out, sessionJSON{
@@ -101,7 +101,16 @@ func toSessionsJSON(list []*auth.Session, current string) sessionsJSON {
 			IP: x.IP, UserAgent: x.UserAgent, Current: x.ID == current,
 		})
 	}
-	return sessionsJSON{Sessions: out}
+	return sessionsJSON{Sessions: out, NextCursor: next}
+}
+
+// sessionQuery reads the paging parameters of a session listing.
+func sessionQuery(r *http.Request) (auth.SessionQuery, error) {
+	limit, err := queryInt(r, "limit")
+	if err != nil {
+		return auth.SessionQuery{}, err
+	}
+	return auth.SessionQuery{Cursor: r.URL.Query().Get("cursor"), Limit: limit}, nil
 }
 
 // queryInt reads an optional integer query parameter.
@@ -203,11 +212,15 @@ func (s *server) revokeRole(w http.ResponseWriter, r *http.Request, p *auth.Prin
 }
 
 func (s *server) userSessions(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
-	list, err := s.svc.UserSessions(r.Context(), p, r.PathValue("id"))
+	q, err := sessionQuery(r)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, toSessionsJSON(list, p.SessionID))
+	list, next, err := s.svc.UserSessions(r.Context(), p, r.PathValue("id"), q)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, toSessionsJSON(list, p.SessionID, next))
 	return nil
 }
 

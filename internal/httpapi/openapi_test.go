@@ -388,6 +388,46 @@ func TestOpenAPIOperations(t *testing.T) {
 	}
 }
 
+// TestOpenAPIPagedListings: every listing that pages documents its limit
+// and cursor parameters and a response with next_cursor.
+func TestOpenAPIPagedListings(t *testing.T) {
+	d := newDocServer(t)
+	doc := parseDoc(t, d.openAPI)
+	for _, path := range []string{
+		"/api/v1/auth/sessions", "/api/v1/users/{id}/sessions",
+		"/api/v1/users", "/api/v2/users", "/api/v1/audit", "/api/v2/audit",
+	} {
+		op, ok := doc.Paths[path]["get"]
+		if !ok {
+			t.Errorf("GET %s is not documented", path)
+			continue
+		}
+		var query []string
+		for _, p := range op.Parameters {
+			if p.In == "query" {
+				query = append(query, p.Name)
+			}
+		}
+		if !slices.Contains(query, "limit") || !slices.Contains(query, "cursor") {
+			t.Errorf("GET %s: query parameters %v, want limit and cursor", path, query)
+		}
+		var content struct {
+			Schema struct {
+				Ref string `json:"$ref"`
+			} `json:"schema"`
+		}
+		if err := json.Unmarshal(op.Responses["200"].Content["application/json"], &content); err != nil {
+			t.Errorf("GET %s: 200 response: %v", path, err)
+			continue
+		}
+		schema, _ := doc.Components.Schemas[strings.TrimPrefix(content.Schema.Ref, "#/components/schemas/")].(map[string]any)
+		props, _ := schema["properties"].(map[string]any)
+		if _, ok := props["next_cursor"]; !ok {
+			t.Errorf("GET %s: response schema %s has no next_cursor: %v", path, content.Schema.Ref, schema)
+		}
+	}
+}
+
 // checkFormTags checks that a body accepted as a form names each field the
 // same in the form as in JSON, since one schema documents both.
 func checkFormTags(t *testing.T, body any) {
@@ -420,11 +460,14 @@ func TestOpenAPIMatchesResponses(t *testing.T) {
 	if _, err := d.svc.CreateUser(ctx, "root@example.com", "correct horse battery staple", []string{auth.RoleAdmin}); err != nil {
 		t.Fatal(err)
 	}
-	_, pair, err := d.svc.Login(ctx, auth.LoginInput{Email: "root@example.com", Password: "correct horse battery staple"})
+	root, pair, err := d.svc.Login(ctx, auth.LoginInput{Email: "root@example.com", Password: "correct horse battery staple"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	admin := pair.AccessToken
+	if _, _, err := d.svc.Login(ctx, auth.LoginInput{Email: "root@example.com", Password: "correct horse battery staple"}); err != nil {
+		t.Fatal(err) // a second session, so that a page of one has a next_cursor
+	}
 
 	cases := []struct {
 		method, path, token, contentType, body string
@@ -437,6 +480,9 @@ func TestOpenAPIMatchesResponses(t *testing.T) {
 		{"GET", "/api/v1/users/me", admin, "", "", 200},
 		{"GET", "/api/v1/users/me", "", "", "", 401},
 		{"GET", "/api/v1/auth/sessions", admin, "", "", 200},
+		{"GET", "/api/v1/auth/sessions?limit=1", admin, "", "", 200},
+		{"GET", "/api/v1/auth/sessions?limit=1000", admin, "", "", 400},
+		{"GET", "/api/v1/users/" + root.ID + "/sessions?limit=1", admin, "", "", 200},
 		{"GET", "/api/v1/auth/verify", admin, "", "", 200},
 		{"GET", "/api/v1/users?limit=2", admin, "", "", 200},
 		{"GET", "/api/v1/roles", admin, "", "", 200},

@@ -160,11 +160,15 @@ func (s *server) logoutAll(w http.ResponseWriter, r *http.Request, p *auth.Princ
 }
 
 func (s *server) listSessions(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
-	list, err := s.svc.Sessions(r.Context(), p)
+	q, err := sessionQuery(r)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, toSessionsJSON(list, p.SessionID))
+	list, next, err := s.svc.Sessions(r.Context(), p, q)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, toSessionsJSON(list, p.SessionID, next))
 	return nil
 }
 

@@ -36,8 +36,14 @@ type deleteMeRequest struct {
 	Password string `json:"password,omitempty" doc:"Required for accounts that have a password."`
 }
 
+type sessionsQuery struct {
+	Limit  int    `query:"limit" doc:"Page size, 1 to 100 (default 50)."`
+	Cursor string `query:"cursor" doc:"The next_cursor of the previous page."`
+}
+
 type sessionsJSON struct {
-	Sessions []sessionJSON `json:"sessions"`
+	Sessions   []sessionJSON `json:"sessions" doc:"Newest first."`
+	NextCursor string        `json:"next_cursor" doc:"Pass as cursor for the next page; empty on the last page."`
 }
 
 type verifyJSON struct {

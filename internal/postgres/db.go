@@ -34,13 +34,36 @@ var (
 // by itself once the server is back.
 type DB struct {
 	pool *pgxpool.Pool
+	now  func() time.Time // replaces the server's clock; see WithClock
+}
+
+// Option configures Open.
+type Option func(*DB)
+
+// WithClock replaces the database server's clock, which decides for how
+// long a retired refresh token's successor stays available (see
+// RotateRefreshToken), with now: for tests that move time. Without it the
+// server's now() decides, one clock for every replica.
+func WithClock(now func() time.Time) Option {
+	return func(db *DB) { db.now = now }
+}
+
+// clock is the argument of the "COALESCE($n::timestamptz, now())" that
+// stands for the database's clock in SQL: NULL, so that the server's clock
+// decides, unless WithClock replaced it.
+func (db *DB) clock() *time.Time {
+	if db.now == nil {
+		return nil
+	}
+	t := db.now()
+	return &t
 }
 
 // Open connects to the database named by url (a postgres:// URL or a
 // keyword/value string; pool_* parameters tune the pool, and any other
 // run-time parameter such as search_path is set on every connection) and
 // checks that it answers. It does not migrate: call MigrateUp.
-func Open(ctx context.Context, url string) (*DB, error) {
+func Open(ctx context.Context, url string, opts ...Option) (*DB, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		// pgconn redacts the password from the URL it quotes.
@@ -64,7 +87,11 @@ func Open(ctx context.Context, url string) (*DB, error) {
 		pool.Close()
 		return nil, fmt.Errorf("postgres: open: %w", err)
 	}
-	return &DB{pool: pool}, nil
+	db := &DB{pool: pool}
+	for _, o := range opts {
+		o(db)
+	}
+	return db, nil
 }
 
 // Close waits for borrowed connections to be returned and closes the pool.

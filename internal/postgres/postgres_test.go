@@ -3,6 +3,7 @@ package postgres_test
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"strings"
 	"testing"
 	"time"
@@ -17,11 +18,11 @@ import (
 )
 
 // mustOpen opens and migrates a fresh schema; it returns its URL too.
-func mustOpen(tb testing.TB) (*postgres.DB, string) {
+func mustOpen(tb testing.TB, opts ...postgres.Option) (*postgres.DB, string) {
 	tb.Helper()
 	url := pgtest.URL(tb)
 	ctx := context.Background()
-	db, err := postgres.Open(ctx, url)
+	db, err := postgres.Open(ctx, url, opts...)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -33,8 +34,12 @@ func mustOpen(tb testing.TB) (*postgres.DB, string) {
 }
 
 func TestStore(t *testing.T) {
-	authtest.TestStore(t, func(t *testing.T) authtest.Backend {
-		db, _ := mustOpen(t)
+	authtest.TestStore(t, func(t *testing.T, now func() time.Time) authtest.Backend {
+		if now == nil {
+			db, _ := mustOpen(t)
+			return db
+		}
+		db, _ := mustOpen(t, postgres.WithClock(now))
 		return db
 	})
 }
@@ -56,8 +61,8 @@ func TestMigrations(t *testing.T) {
 	t.Logf("status after up:\n%s", out)
 	if !strings.HasPrefix(out, "VERSION") || !strings.Contains(out, "00001_init.sql") ||
 		!strings.Contains(out, "00002_rbac_audit_clients.sql") || !strings.Contains(out, "00003_user_listing_indexes.sql") ||
-		!strings.Contains(out, "00004_write_versions.sql") ||
-		!strings.Contains(out, "00005_normalize_emails.go") || strings.Contains(out, "pending") {
+		!strings.Contains(out, "00004_write_versions.sql") || !strings.Contains(out, "00005_normalize_emails.go") ||
+		!strings.Contains(out, "00006_session_retention.sql") || strings.Contains(out, "pending") {
 		t.Errorf("status after up:\n%s", out)
 	}
 	// Roles that existed before they became editable were last updated when
@@ -75,23 +80,40 @@ func TestMigrations(t *testing.T) {
 	if out := status(); !strings.Contains(out, "pending") {
 		t.Errorf("status after down has no pending migration:\n%s", out)
 	}
+	// Down from 00006 restores the session index of 00001 and drops the rest.
+	if n := count(t, url, `SELECT count(*) FROM information_schema.columns
+		WHERE table_schema = current_schema() AND table_name = 'refresh_tokens' AND column_name = 'grace_until'`); n != 0 {
+		t.Error("refresh_tokens.grace_until left after migrating down once")
+	}
+	if n := count(t, url, `SELECT count(*) FROM pg_indexes WHERE schemaname = current_schema()
+		AND indexname IN ('refresh_tokens_successor', 'refresh_tokens_expires_at', 'sessions_expires_at',
+		                  'sessions_revoked_at', 'sessions_user_id_id')`); n != 0 {
+		t.Errorf("%d indexes of 00006 left after migrating down once", n)
+	}
+	if n := count(t, url, `SELECT count(*) FROM pg_indexes WHERE schemaname = current_schema()
+		AND indexname = 'sessions_user_id_created_at'`); n != 1 {
+		t.Error("sessions_user_id_created_at not restored by migrating down")
+	}
+	if err := db.MigrateDown(ctx); err != nil {
+		t.Fatal(err)
+	}
 	if n := count(t, url, `SELECT count(*) FROM information_schema.columns
 		WHERE table_schema = current_schema() AND table_name = 'users' AND column_name = 'email_flag'`); n != 0 {
-		t.Error("users.email_flag left after migrating down once")
+		t.Error("users.email_flag left after migrating down twice")
 	}
 	if err := db.MigrateDown(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if n := count(t, url, `SELECT count(*) FROM information_schema.columns
 		WHERE table_schema = current_schema() AND column_name IN ('version', 'password_version')`); n != 0 {
-		t.Errorf("%d version columns of 00004 left after migrating down twice", n)
+		t.Errorf("%d version columns of 00004 left after migrating down three times", n)
 	}
 	if err := db.MigrateDown(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if n := count(t, url, `SELECT count(*) FROM pg_indexes WHERE schemaname = current_schema()
 		AND indexname IN ('users_email_prefix', 'users_disabled')`); n != 0 {
-		t.Errorf("%d indexes of 00003 left after migrating down three times", n)
+		t.Errorf("%d indexes of 00003 left after migrating down four times", n)
 	}
 	if err := db.MigrateDown(ctx); err != nil {
 		t.Fatal(err)
@@ -99,11 +121,11 @@ func TestMigrations(t *testing.T) {
 	// Down from 00002 leaves exactly the schema of 00001.
 	if n := count(t, url, `SELECT count(*) FROM pg_tables WHERE schemaname = current_schema()
 		AND tablename IN ('audit_events', 'clients', 'revoked_tokens')`); n != 0 {
-		t.Errorf("%d tables of 00002 left after migrating down four times", n)
+		t.Errorf("%d tables of 00002 left after migrating down five times", n)
 	}
 	if n := count(t, url, `SELECT count(*) FROM information_schema.columns
 		WHERE table_schema = current_schema() AND table_name = 'roles' AND column_name = 'updated_at'`); n != 0 {
-		t.Error("roles.updated_at left after migrating down four times")
+		t.Error("roles.updated_at left after migrating down five times")
 	}
 	if err := db.MigrateDown(ctx); err != nil {
 		t.Fatal(err)
@@ -186,5 +208,52 @@ func query(t *testing.T, url, sql string, dest any, args ...any) {
 	defer conn.Close(ctx)
 	if err := conn.QueryRow(ctx, sql, args...).Scan(dest); err != nil {
 		t.Fatalf("%s: %v", sql, err)
+	}
+}
+
+// TestMigrateSessionRetentionOverData: a successor stored before 00004 has
+// no grace deadline, so it is never handed out again and the retention job
+// clears it.
+func TestMigrateSessionRetentionOverData(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db, url := mustOpen(t)
+	if err := db.MigrateDown(ctx); err != nil { // back to 00005
+		t.Fatal(err)
+	}
+	ts := time.Now().UTC().Truncate(time.Microsecond)
+	u := &auth.User{ID: uuid.Must(uuid.NewV7()).String(), Email: "a@example.com", Status: auth.StatusActive,
+		Roles: []string{auth.RoleUser}, CreatedAt: ts, UpdatedAt: ts}
+	if err := db.CreateUser(ctx, u, nil); err != nil {
+		t.Fatal(err)
+	}
+	sess := &auth.Session{ID: uuid.Must(uuid.NewV7()).String(), UserID: u.ID, CreatedAt: ts, LastSeenAt: ts,
+		ExpiresAt: ts.Add(time.Hour), RefreshGeneration: 1}
+	hash := sha256.Sum256([]byte(sess.ID))
+	tok := &auth.RefreshToken{Hash: hash[:], UserID: u.ID, SessionID: sess.ID, Generation: 1,
+		CreatedAt: ts, ExpiresAt: sess.ExpiresAt}
+	if err := db.CreateSession(ctx, sess, tok, 1, nil); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(t, url, `WITH u AS (UPDATE refresh_tokens SET rotated_at = created_at, successor = '\x0102'
+		RETURNING 1) SELECT count(*) FROM u`); n != 1 {
+		t.Fatalf("stored %d old-style successors, want 1", n)
+	}
+
+	if err := db.MigrateUp(ctx); err != nil {
+		t.Fatal(err)
+	}
+	rt, _, _, err := db.RefreshState(ctx, u.ID, tok.Hash)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rt.Successor != nil {
+		t.Errorf("RefreshState hands out a successor stored before grace deadlines: %x", rt.Successor)
+	}
+	if n, err := db.ClearStaleSuccessors(ctx, 10); n != 1 || err != nil {
+		t.Errorf("ClearStaleSuccessors = %d, %v; want 1", n, err)
+	}
+	if rt, err := db.RefreshToken(ctx, u.ID, tok.Hash); err != nil || rt.Successor != nil {
+		t.Errorf("after the job: Successor = %x (err %v), want nil", rt.Successor, err)
 	}
 }

@@ -119,17 +119,31 @@ func (db *DB) Session(ctx context.Context, userID, sessionID string) (*auth.Sess
 	return s, err
 }
 
-// ListSessions returns the user's sessions that are neither revoked nor
-// expired at now (ExpiresAt after now), newest first. A user without sessions,
-// or an unknown user, gets an empty list.
-func (db *DB) ListSessions(ctx context.Context, userID string, now time.Time) ([]*auth.Session, error) {
-	if !auth.ValidID(userID) {
+// ListSessions returns the sessions f selects, newest (greatest id) first.
+// An unknown or malformed user id selects none. Returns EInvalid for a limit
+// that is not positive or a malformed cursor.
+func (db *DB) ListSessions(ctx context.Context, f auth.SessionFilter) ([]*auth.Session, error) {
+	if err := f.Check(); err != nil {
+		return nil, err
+	}
+	if !auth.ValidID(f.UserID) {
 		return nil, nil
 	}
+	var w where
+	w.add("s.user_id = %s", f.UserID)
+	w.add("s.revoked_at IS NULL AND s.expires_at > %s", f.ActiveAt)
+	if !f.CreatedAfter.IsZero() {
+		w.add("s.created_at > %s", f.CreatedAfter)
+	}
+	if !f.SeenAfter.IsZero() {
+		w.add("s.last_seen_at > %s", f.SeenAfter)
+	}
+	if f.Before != "" {
+		w.add("s.id < %s", f.Before)
+	}
 	rows, err := db.pool.Query(ctx, `
-		SELECT `+sessionColumns+` FROM sessions s
-		WHERE s.user_id = $1 AND s.revoked_at IS NULL AND s.expires_at > $2
-		ORDER BY s.created_at DESC, s.id DESC`, userID, now)
+		SELECT `+sessionColumns+` FROM sessions s WHERE `+w.String()+`
+		ORDER BY s.id DESC LIMIT `+w.arg(f.Limit), w.args...)
 	if err != nil {
 		return nil, dbError("list sessions", err)
 	}
@@ -192,23 +206,24 @@ func revokeSessions(ctx context.Context, q querier, userID, exceptSessionID stri
 
 // refreshTokenColumns is the select list of refresh_tokens t.
 const refreshTokenColumns = `t.token_hash, t.user_id, t.session_id, t.generation,
-	t.created_at, t.expires_at, t.rotated_at, t.successor`
+	t.created_at, t.expires_at, t.rotated_at, t.successor, t.grace_until`
 
 // tokenRow receives one row of refreshTokenColumns.
 type tokenRow struct {
-	t       auth.RefreshToken
-	rotated *time.Time
+	t              auth.RefreshToken
+	rotated, grace *time.Time
 }
 
 func (r *tokenRow) dest() []any {
 	return []any{&r.t.Hash, &r.t.UserID, &r.t.SessionID, &r.t.Generation, &r.t.CreatedAt, &r.t.ExpiresAt,
-		&r.rotated, &r.t.Successor}
+		&r.rotated, &r.t.Successor, &r.grace}
 }
 
 func (r *tokenRow) token() *auth.RefreshToken {
 	t := r.t
 	t.CreatedAt, t.ExpiresAt = t.CreatedAt.UTC(), t.ExpiresAt.UTC()
 	t.RotatedAt = fromNullTime(r.rotated)
+	t.GraceUntil = fromNullTime(r.grace)
 	t.Successor = nullBytes(t.Successor)
 	return &t
 }
@@ -242,47 +257,58 @@ func (db *DB) RefreshToken(ctx context.Context, userID string, hash []byte) (*au
 
 // RefreshState returns, in one statement (one snapshot), the user's refresh
 // token with the given hash, its session, revoked or not, and the user with
-// its roles. Returns ENotFound if any of the three is missing.
+// its roles. The token's successor is left out once its GraceUntil is
+// before the database's clock. Returns ENotFound if any of the three is
+// missing.
 func (db *DB) RefreshState(ctx context.Context, userID string, hash []byte) (*auth.RefreshToken, *auth.Session, *auth.User, error) {
 	if !auth.ValidID(userID) {
 		return nil, nil, nil, auth.Errorf(auth.ENotFound, "Refresh token not found.")
 	}
 	var (
-		t tokenRow
-		s sessionRow
-		u userRow
+		t         tokenRow
+		s         sessionRow
+		u         userRow
+		successor []byte
 	)
 	err := db.pool.QueryRow(ctx, `
-		SELECT `+refreshTokenColumns+`, `+sessionColumns+`, `+userColumns+`
+		SELECT `+refreshTokenColumns+`, `+sessionColumns+`, `+userColumns+`,
+		       CASE WHEN t.grace_until >= COALESCE($3::timestamptz, now()) THEN t.successor END
 		FROM refresh_tokens t
 		JOIN sessions s ON s.id = t.session_id AND s.user_id = t.user_id
 		JOIN users u ON u.id = t.user_id
 		WHERE t.user_id = $1 AND t.token_hash = $2`,
-		userID, hash).Scan(slices.Concat(t.dest(), s.dest(), u.dest())...)
+		userID, hash, db.clock()).Scan(slices.Concat(t.dest(), s.dest(), u.dest(), []any{&successor})...)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, nil, nil, auth.Errorf(auth.ENotFound, "Refresh token not found.")
 	}
 	if err != nil {
 		return nil, nil, nil, dbError("refresh state", err)
 	}
-	return t.token(), s.session(), u.user(), nil
+	rt := t.token()
+	rt.Successor = nullBytes(successor)
+	return rt, s.session(), u.user(), nil
 }
 
 // RotateRefreshToken atomically retires old (RotatedAt = at, Successor =
-// sealedSuccessor), inserts next, and advances the session's
-// RefreshGeneration to next.Generation, LastSeenAt to at and ExpiresAt to
-// next.ExpiresAt. It returns EConflict, changing nothing, unless the session is
-// unrevoked, its RefreshGeneration still equals old.Generation and old is its
-// unrotated token; so of many concurrent rotations of one token exactly one
-// wins. Returns EInvalid if next does not continue old's family with a higher
-// generation, and EConflict if next's hash or generation is taken.
-func (db *DB) RotateRefreshToken(ctx context.Context, old *auth.RefreshToken, sealedSuccessor []byte, next *auth.RefreshToken, at time.Time) error {
+// sealedSuccessor until the database's clock passes grace from now), clears
+// the successors of the session's older generations, inserts next, and
+// advances the session's RefreshGeneration to next.Generation, LastSeenAt to
+// at and ExpiresAt to next.ExpiresAt. It returns EConflict, changing nothing,
+// unless the session is unrevoked, its RefreshGeneration still equals
+// old.Generation and old is its unrotated token; so of many concurrent
+// rotations of one token exactly one wins. Returns EInvalid if next does not
+// continue old's family with a higher generation, and EConflict if next's
+// hash or generation is taken.
+func (db *DB) RotateRefreshToken(ctx context.Context, old *auth.RefreshToken, sealedSuccessor []byte, grace time.Duration, next *auth.RefreshToken, at time.Time) error {
 	if err := old.CheckSuccessor(next); err != nil {
 		return err
 	}
 	lost := auth.Errorf(auth.EConflict, "The refresh token was already rotated or its session revoked.")
 	if !auth.ValidID(old.UserID) || !auth.ValidID(old.SessionID) {
 		return lost
+	}
+	if grace <= 0 {
+		sealedSuccessor = nil
 	}
 	// One statement, so one round trip and one implicit transaction. Its
 	// parts share one snapshot and can't see each other's writes, so each
@@ -293,9 +319,11 @@ func (db *DB) RotateRefreshToken(ctx context.Context, old *auth.RefreshToken, se
 	//     clause against the committed row, matches nothing, and loses. It
 	//     also requires old to be the session's unrotated token, so that it
 	//     advances nothing for a token that the next part would not retire;
-	//   - the old token is retired only if the session moved;
-	//   - next is inserted only if the old token was retired.
-	// An error (a taken hash) rolls all three back.
+	//   - the old token is retired only if the session moved; its grace
+	//     deadline is taken from the database's clock;
+	//   - the older generations lose their successors, and next is
+	//     inserted, only if the old token was retired.
+	// An error (a taken hash) rolls all of it back.
 	tag, err := db.pool.Exec(ctx, `
 		WITH moved AS (
 			UPDATE sessions SET refresh_generation = $5, last_seen_at = $6, expires_at = $7
@@ -306,18 +334,25 @@ func (db *DB) RotateRefreshToken(ctx context.Context, old *auth.RefreshToken, se
 				  AND rotated_at IS NULL)
 			RETURNING id
 		), retired AS (
-			UPDATE refresh_tokens SET rotated_at = $6, successor = $8
+			UPDATE refresh_tokens SET rotated_at = $6, successor = $8,
+				grace_until = CASE WHEN $8::bytea IS NOT NULL
+					THEN COALESCE($13::timestamptz, now()) + $14::bigint * interval '1 microsecond' END
 			WHERE user_id = $1 AND token_hash = $2 AND session_id = $3 AND generation = $4
 			  AND rotated_at IS NULL
 			  AND EXISTS (SELECT FROM moved)
 			RETURNING session_id
+		), cleared AS (
+			UPDATE refresh_tokens SET successor = NULL, grace_until = NULL
+			WHERE user_id = $1 AND session_id = $3 AND generation < $4 AND successor IS NOT NULL
+			  AND EXISTS (SELECT FROM retired)
 		)
 		INSERT INTO refresh_tokens (token_hash, user_id, session_id, generation, created_at,
 		                            expires_at, rotated_at, successor)
 		SELECT $9, $1, session_id, $5, $10, $7, $11, $12 FROM retired`,
 		old.UserID, old.Hash, old.SessionID, old.Generation,
 		next.Generation, at, next.ExpiresAt, nullBytes(sealedSuccessor),
-		next.Hash, next.CreatedAt, nullTime(next.RotatedAt), nullBytes(next.Successor))
+		next.Hash, next.CreatedAt, nullTime(next.RotatedAt), nullBytes(next.Successor),
+		db.clock(), grace.Microseconds())
 	switch state, _ := violation(err); {
 	case state == uniqueViolation:
 		return auth.Errorf(auth.EConflict, "The refresh token already exists.")
@@ -329,4 +364,69 @@ func (db *DB) RotateRefreshToken(ctx context.Context, old *auth.RefreshToken, se
 		return lost
 	}
 	return nil
+}
+
+// ClearStaleSuccessors clears Successor and GraceUntil of up to limit refresh
+// tokens whose GraceUntil is before the database's clock, or that hold a
+// successor without one, and returns how many it cleared.
+func (db *DB) ClearStaleSuccessors(ctx context.Context, limit int) (int64, error) {
+	tag, err := db.pool.Exec(ctx, `
+		UPDATE refresh_tokens SET successor = NULL, grace_until = NULL
+		WHERE token_hash IN (
+			SELECT token_hash FROM refresh_tokens
+			WHERE successor IS NOT NULL
+			  AND (grace_until IS NULL OR grace_until < COALESCE($1::timestamptz, now()))
+			LIMIT $2)`,
+		db.clock(), limit)
+	if err != nil {
+		return 0, dbError("clear stale successors", err)
+	}
+	return tag.RowsAffected(), nil
+}
+
+// DeleteExpiredRefreshTokens deletes up to limit refresh tokens whose
+// ExpiresAt is before before and returns how many it deleted.
+func (db *DB) DeleteExpiredRefreshTokens(ctx context.Context, before time.Time, limit int) (int64, error) {
+	tag, err := db.pool.Exec(ctx, `
+		DELETE FROM refresh_tokens WHERE token_hash IN (
+			SELECT token_hash FROM refresh_tokens WHERE expires_at < $1 LIMIT $2)`,
+		before, limit)
+	if err != nil {
+		return 0, dbError("delete expired refresh tokens", err)
+	}
+	return tag.RowsAffected(), nil
+}
+
+// DeleteEndedSessions deletes, touching at most limit rows, the refresh
+// tokens of sessions revoked or expired before before, then, once none is
+// left, such sessions. It returns how many sessions and tokens it deleted.
+func (db *DB) DeleteEndedSessions(ctx context.Context, before time.Time, limit int) (sessions, tokens int64, err error) {
+	// Tokens first, in their own statement: a session's family can be long,
+	// and a cascade from the sessions would delete it unbounded.
+	tag, err := db.pool.Exec(ctx, `
+		DELETE FROM refresh_tokens WHERE token_hash IN (
+			SELECT t.token_hash FROM sessions s JOIN refresh_tokens t ON t.session_id = s.id
+			WHERE s.revoked_at < $1 OR s.expires_at < $1
+			LIMIT $2)`,
+		before, limit)
+	if err != nil {
+		return 0, 0, dbError("delete ended sessions", err)
+	}
+	tokens = tag.RowsAffected()
+	if tokens >= int64(limit) {
+		return 0, tokens, nil
+	}
+	// Fewer than limit: no ended session has a token left, so the cascade
+	// to refresh_tokens deletes nothing. (Asking that of each session with
+	// NOT EXISTS would let the planner hash the whole token table.)
+	tag, err = db.pool.Exec(ctx, `
+		DELETE FROM sessions WHERE id IN (
+			SELECT s.id FROM sessions s
+			WHERE s.revoked_at < $1 OR s.expires_at < $1
+			LIMIT $2)`,
+		before, int64(limit)-tokens)
+	if err != nil {
+		return 0, tokens, dbError("delete ended sessions", err)
+	}
+	return tag.RowsAffected(), tokens, nil
 }

@@ -110,14 +110,17 @@ func TestDatabaseDown(t *testing.T) {
 			_, err := db.ImportUsers(ctx, []*auth.User{&v})
 			return err
 		},
-		"CreateSession":      func() error { return db.CreateSession(ctx, sess, rt, 1, nil) },
-		"Session":            func() error { _, err := db.Session(ctx, u.ID, sid); return err },
-		"ListSessions":       func() error { _, err := db.ListSessions(ctx, u.ID, now); return err },
+		"CreateSession": func() error { return db.CreateSession(ctx, sess, rt, 1, nil) },
+		"Session":       func() error { _, err := db.Session(ctx, u.ID, sid); return err },
+		"ListSessions": func() error {
+			_, err := db.ListSessions(ctx, auth.SessionFilter{UserID: u.ID, ActiveAt: now, Limit: 10})
+			return err
+		},
 		"RevokeSession":      func() error { return db.RevokeSession(ctx, u.ID, sid, now, nil) },
 		"RevokeSessions":     func() error { return db.RevokeSessions(ctx, u.ID, "", now, nil) },
 		"RefreshToken":       func() error { _, err := db.RefreshToken(ctx, u.ID, rt.Hash); return err },
 		"RefreshState":       func() error { _, _, _, err := db.RefreshState(ctx, u.ID, rt.Hash); return err },
-		"RotateRefreshToken": func() error { return db.RotateRefreshToken(ctx, rt, []byte("sealed"), &next, now) },
+		"RotateRefreshToken": func() error { return db.RotateRefreshToken(ctx, rt, []byte("sealed"), time.Minute, &next, now) },
 		"GrantRole":          func() error { return db.GrantRole(ctx, u.ID, auth.RoleAdmin, now, nil) },
 		"RevokeRole":         func() error { return db.RevokeRole(ctx, u.ID, auth.RoleUser, now, nil) },
 		"Roles":              func() error { _, err := db.Roles(ctx); return err },

@@ -29,7 +29,19 @@ var (
 // process holds the lock it needs past the busy timeout, or the file can't
 // be opened (its directory or volume is gone).
 type DB struct {
-	db *sql.DB
+	db  *sql.DB
+	now func() time.Time // the database's clock; see WithClock
+}
+
+// Option configures Open.
+type Option func(*DB)
+
+// WithClock replaces the database's clock, which decides for how long a
+// retired refresh token's successor stays available (see
+// RotateRefreshToken), with now: for tests that move time. Without it the
+// clock is the system's, which every user of an embedded database shares.
+func WithClock(now func() time.Time) Option {
+	return func(db *DB) { db.now = now }
 }
 
 // Open opens (creating if missing) the SQLite database file at path; the
@@ -40,7 +52,7 @@ type DB struct {
 // statement and can't deadlock upgrading a read lock. path must name a file (not
 // ":memory:", which would give every pooled connection its own database) and
 // must not contain '?'.
-func Open(ctx context.Context, path string) (*DB, error) {
+func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 	if path == "" || path == ":memory:" || strings.Contains(path, "?") {
 		return nil, fmt.Errorf("sqlite: open %q: path must name a file and not contain '?'", path)
 	}
@@ -67,7 +79,11 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		db.Close()
 		return nil, fmt.Errorf("sqlite: open %q: %w", path, err)
 	}
-	return &DB{db: db}, nil
+	d := &DB{db: db, now: time.Now}
+	for _, o := range opts {
+		o(d)
+	}
+	return d, nil
 }
 
 // Close waits for the calls in flight and closes the database; later calls fail.

@@ -2,13 +2,17 @@ package sqlite_test
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/talentforge/authd/internal/auth"
 	"github.com/talentforge/authd/internal/auth/authtest"
+	"github.com/talentforge/authd/internal/sqlite"
 )
 
 // TestMigrateRBACOverData applies 00002 and 00003 to a database that already
@@ -95,7 +99,7 @@ func TestMigrateNormalizeEmails(t *testing.T) {
 		}
 	}
 
-	if err := db.MigrateDown(ctx); err != nil {
+	if err := db.MigrateDownTo(ctx, 3); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := db.SQL().ExecContext(ctx, `SELECT email_flag FROM users`); err == nil {
@@ -104,4 +108,66 @@ func TestMigrateNormalizeEmails(t *testing.T) {
 	if u, err := db.UserByEmail(ctx, "kate@example.com"); err != nil || u.ID != ids["kelvin"] {
 		t.Errorf("the rewritten email after rolling back: %+v, %v", u, err)
 	}
+}
+
+// TestMigrateSessionRetentionOverData: a successor stored before 00005 has
+// no grace deadline, so it is never handed out again and the retention job
+// clears it.
+func TestMigrateSessionRetentionOverData(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "authd.db")
+	db, err := sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.MigrateUp(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.MigrateDownTo(ctx, 4); err != nil {
+		t.Fatal(err)
+	}
+	userID := createUser(t, db)
+	sess, tok := newSession(t, userID)
+	if err := db.CreateSession(ctx, sess, tok, 1, nil); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	if _, err := raw.ExecContext(ctx, `UPDATE refresh_tokens SET rotated_at = created_at, successor = x'0102'`); err != nil {
+		t.Fatal(err)
+	}
+
+	if err := db.MigrateUp(ctx); err != nil {
+		t.Fatal(err)
+	}
+	rt, _, _, err := db.RefreshState(ctx, userID, tok.Hash)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rt.Successor != nil {
+		t.Errorf("RefreshState hands out a successor stored before grace deadlines: %x", rt.Successor)
+	}
+	if n, err := db.ClearStaleSuccessors(ctx, 10); n != 1 || err != nil {
+		t.Errorf("ClearStaleSuccessors = %d, %v; want 1", n, err)
+	}
+	if rt, err := db.RefreshToken(ctx, userID, tok.Hash); err != nil || rt.Successor != nil {
+		t.Errorf("after the job: Successor = %x (err %v), want nil", rt.Successor, err)
+	}
+}
+
+// newSession returns a valid, unstored session of userID and its first
+// refresh token.
+func newSession(t *testing.T, userID string) (*auth.Session, *auth.RefreshToken) {
+	t.Helper()
+	ts := now()
+	s := &auth.Session{ID: newID(t), UserID: userID, CreatedAt: ts, LastSeenAt: ts,
+		ExpiresAt: ts.Add(time.Hour), RefreshGeneration: 1}
+	hash := sha256.Sum256([]byte(s.ID))
+	return s, &auth.RefreshToken{Hash: hash[:], UserID: userID, SessionID: s.ID, Generation: 1,
+		CreatedAt: ts, ExpiresAt: s.ExpiresAt}
 }

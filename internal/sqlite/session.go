@@ -130,17 +130,31 @@ func (db *DB) Session(ctx context.Context, userID, sessionID string) (*auth.Sess
 	return s, err
 }
 
-// ListSessions returns the user's sessions that are neither revoked nor
-// expired at now (ExpiresAt after now), newest first. A user without sessions,
-// or an unknown user, gets an empty list.
-func (db *DB) ListSessions(ctx context.Context, userID string, now time.Time) ([]*auth.Session, error) {
-	if !auth.ValidID(userID) {
+// ListSessions returns the sessions f selects, newest (greatest id) first.
+// An unknown or malformed user id selects none. Returns EInvalid for a limit
+// that is not positive or a malformed cursor.
+func (db *DB) ListSessions(ctx context.Context, f auth.SessionFilter) ([]*auth.Session, error) {
+	if err := f.Check(); err != nil {
+		return nil, err
+	}
+	if !auth.ValidID(f.UserID) {
 		return nil, nil
 	}
+	var w where
+	w.add("s.user_id = ?", f.UserID)
+	w.add("s.revoked_at IS NULL AND s.expires_at > ?", formatTime(f.ActiveAt))
+	if !f.CreatedAfter.IsZero() {
+		w.add("s.created_at > ?", formatTime(f.CreatedAfter))
+	}
+	if !f.SeenAfter.IsZero() {
+		w.add("s.last_seen_at > ?", formatTime(f.SeenAfter))
+	}
+	if f.Before != "" {
+		w.add("s.id < ?", f.Before)
+	}
 	rows, err := db.db.QueryContext(ctx, `
-		SELECT `+sessionColumns+` FROM sessions s
-		WHERE s.user_id = ? AND s.revoked_at IS NULL AND s.expires_at > ?
-		ORDER BY s.created_at DESC, s.id DESC`, userID, formatTime(now))
+		SELECT `+sessionColumns+` FROM sessions s WHERE `+w.String()+`
+		ORDER BY s.id DESC LIMIT ?`, append(w.args, f.Limit)...)
 	if err != nil {
 		return nil, dbError("list sessions", err)
 	}
@@ -200,18 +214,18 @@ func revokeSessions(ctx context.Context, db execer, userID, exceptSessionID stri
 
 // refreshTokenColumns is the select list of refresh_tokens t.
 const refreshTokenColumns = `t.token_hash, t.user_id, t.session_id, t.generation,
-	t.created_at, t.expires_at, t.rotated_at, t.successor`
+	t.created_at, t.expires_at, t.rotated_at, t.successor, t.grace_until`
 
 // tokenRow receives one row of refreshTokenColumns.
 type tokenRow struct {
 	t                auth.RefreshToken
 	created, expires string
-	rotated          sql.NullString
+	rotated, grace   sql.NullString
 }
 
 func (r *tokenRow) dest() []any {
 	return []any{&r.t.Hash, &r.t.UserID, &r.t.SessionID, &r.t.Generation, &r.created, &r.expires,
-		&r.rotated, &r.t.Successor}
+		&r.rotated, &r.t.Successor, &r.grace}
 }
 
 func (r *tokenRow) token() (*auth.RefreshToken, error) {
@@ -224,6 +238,9 @@ func (r *tokenRow) token() (*auth.RefreshToken, error) {
 		return nil, err
 	}
 	if t.RotatedAt, err = parseNullTime(r.rotated); err != nil {
+		return nil, err
+	}
+	if t.GraceUntil, err = parseNullTime(r.grace); err != nil {
 		return nil, err
 	}
 	t.Successor = nullBytes(t.Successor)
@@ -259,7 +276,9 @@ func (db *DB) RefreshToken(ctx context.Context, userID string, hash []byte) (*au
 
 // RefreshState returns, in one statement (one snapshot), the user's refresh
 // token with the given hash, its session, revoked or not, and the user with
-// its roles. Returns ENotFound if any of the three is missing.
+// its roles. The token's successor is left out once its GraceUntil is
+// before the database's clock. Returns ENotFound if any of the three is
+// missing.
 func (db *DB) RefreshState(ctx context.Context, userID string, hash []byte) (*auth.RefreshToken, *auth.Session, *auth.User, error) {
 	if !auth.ValidID(userID) {
 		return nil, nil, nil, auth.Errorf(auth.ENotFound, "Refresh token not found.")
@@ -269,13 +288,15 @@ func (db *DB) RefreshState(ctx context.Context, userID string, hash []byte) (*au
 		sr sessionRow
 		ur userRow
 	)
+	var successor []byte
 	err := db.db.QueryRowContext(ctx, `
-		SELECT `+refreshTokenColumns+`, `+sessionColumns+`, `+userColumns+`
+		SELECT `+refreshTokenColumns+`, `+sessionColumns+`, `+userColumns+`,
+		       CASE WHEN t.grace_until >= ? THEN t.successor END
 		FROM refresh_tokens t
 		JOIN sessions s ON s.id = t.session_id AND s.user_id = t.user_id
 		JOIN users u ON u.id = t.user_id
 		WHERE t.user_id = ? AND t.token_hash = ?`,
-		userID, hash).Scan(slices.Concat(tr.dest(), sr.dest(), ur.dest())...)
+		formatTime(db.now()), userID, hash).Scan(slices.Concat(tr.dest(), sr.dest(), ur.dest(), []any{&successor})...)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil, nil, auth.Errorf(auth.ENotFound, "Refresh token not found.")
 	}
@@ -286,6 +307,7 @@ func (db *DB) RefreshState(ctx context.Context, userID string, hash []byte) (*au
 	if err != nil {
 		return nil, nil, nil, err
 	}
+	t.Successor = nullBytes(successor)
 	s, err := sr.session()
 	if err != nil {
 		return nil, nil, nil, err
@@ -298,14 +320,15 @@ func (db *DB) RefreshState(ctx context.Context, userID string, hash []byte) (*au
 }
 
 // RotateRefreshToken atomically retires old (RotatedAt = at, Successor =
-// sealedSuccessor), inserts next, and advances the session's
-// RefreshGeneration to next.Generation, LastSeenAt to at and ExpiresAt to
-// next.ExpiresAt. It returns EConflict, changing nothing, unless the session is
-// unrevoked, its RefreshGeneration still equals old.Generation and old is its
-// unrotated token; so of many concurrent rotations of one token exactly one
-// wins. Returns EInvalid if next does not continue old's family with a higher
-// generation.
-func (db *DB) RotateRefreshToken(ctx context.Context, old *auth.RefreshToken, sealedSuccessor []byte, next *auth.RefreshToken, at time.Time) error {
+// sealedSuccessor until the database's clock passes grace from now), clears
+// the successors of the session's older generations, inserts next, and
+// advances the session's RefreshGeneration to next.Generation, LastSeenAt to
+// at and ExpiresAt to next.ExpiresAt. It returns EConflict, changing nothing,
+// unless the session is unrevoked, its RefreshGeneration still equals
+// old.Generation and old is its unrotated token; so of many concurrent
+// rotations of one token exactly one wins. Returns EInvalid if next does not
+// continue old's family with a higher generation.
+func (db *DB) RotateRefreshToken(ctx context.Context, old *auth.RefreshToken, sealedSuccessor []byte, grace time.Duration, next *auth.RefreshToken, at time.Time) error {
 	if err := old.CheckSuccessor(next); err != nil {
 		return err
 	}
@@ -313,6 +336,12 @@ func (db *DB) RotateRefreshToken(ctx context.Context, old *auth.RefreshToken, se
 		return auth.Errorf(auth.EConflict, "The refresh token was already rotated or its session revoked.")
 	}
 	lost := auth.Errorf(auth.EConflict, "The refresh token was already rotated or its session revoked.")
+	// NULL, not an empty blob, when no successor is kept: "successor IS NOT
+	// NULL" finds the tokens that hold one.
+	var successor, graceUntil any
+	if len(sealedSuccessor) > 0 && grace > 0 {
+		successor, graceUntil = sealedSuccessor, formatTime(db.now().Add(grace))
+	}
 	return db.inTx(ctx, func(tx *sql.Tx) error {
 		// The compare-and-set on the generation is what elects the single
 		// winner; BEGIN IMMEDIATE serialises the contenders, so each loser
@@ -329,10 +358,10 @@ func (db *DB) RotateRefreshToken(ctx context.Context, old *auth.RefreshToken, se
 			return err
 		}
 		res, err = tx.ExecContext(ctx, `
-			UPDATE refresh_tokens SET rotated_at = ?, successor = ?
+			UPDATE refresh_tokens SET rotated_at = ?, successor = ?, grace_until = ?
 			WHERE user_id = ? AND token_hash = ? AND session_id = ? AND generation = ?
 			  AND rotated_at IS NULL`,
-			formatTime(at), nullBytes(sealedSuccessor),
+			formatTime(at), successor, graceUntil,
 			old.UserID, old.Hash, old.SessionID, old.Generation)
 		if err := affectedOne(res, err, "rotate refresh token", ""); err != nil {
 			if auth.ErrorCode(err) == auth.ENotFound {
@@ -340,6 +369,90 @@ func (db *DB) RotateRefreshToken(ctx context.Context, old *auth.RefreshToken, se
 			}
 			return err
 		}
+		if _, err := tx.ExecContext(ctx, `
+			UPDATE refresh_tokens SET successor = NULL, grace_until = NULL
+			WHERE session_id = ? AND generation < ? AND successor IS NOT NULL`,
+			old.SessionID, old.Generation); err != nil {
+			return dbError("rotate refresh token", err)
+		}
 		return insertRefreshToken(ctx, tx, next)
 	})
+}
+
+// ClearStaleSuccessors clears Successor and GraceUntil of up to limit refresh
+// tokens whose GraceUntil is before the database's clock, or that hold a
+// successor without one, and returns how many it cleared.
+func (db *DB) ClearStaleSuccessors(ctx context.Context, limit int) (int64, error) {
+	res, err := db.db.ExecContext(ctx, `
+		UPDATE refresh_tokens SET successor = NULL, grace_until = NULL
+		WHERE token_hash IN (
+			SELECT token_hash FROM refresh_tokens
+			WHERE successor IS NOT NULL AND (grace_until IS NULL OR grace_until < ?)
+			LIMIT ?)`,
+		formatTime(db.now()), limit)
+	if err != nil {
+		return 0, dbError("clear stale successors", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, dbError("clear stale successors", err)
+	}
+	return n, nil
+}
+
+// DeleteExpiredRefreshTokens deletes up to limit refresh tokens whose
+// ExpiresAt is before before and returns how many it deleted.
+func (db *DB) DeleteExpiredRefreshTokens(ctx context.Context, before time.Time, limit int) (int64, error) {
+	res, err := db.db.ExecContext(ctx, `
+		DELETE FROM refresh_tokens WHERE token_hash IN (
+			SELECT token_hash FROM refresh_tokens WHERE expires_at < ? LIMIT ?)`,
+		formatTime(before), limit)
+	if err != nil {
+		return 0, dbError("delete expired refresh tokens", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, dbError("delete expired refresh tokens", err)
+	}
+	return n, nil
+}
+
+// DeleteEndedSessions deletes, touching at most limit rows, the refresh
+// tokens of sessions revoked or expired before before, then, once none is
+// left, such sessions. It returns how many sessions and tokens it deleted.
+func (db *DB) DeleteEndedSessions(ctx context.Context, before time.Time, limit int) (sessions, tokens int64, err error) {
+	// Tokens first, in their own statement: a session's family can be long,
+	// and a cascade from the sessions would delete it unbounded.
+	cutoff := formatTime(before)
+	res, err := db.db.ExecContext(ctx, `
+		DELETE FROM refresh_tokens WHERE token_hash IN (
+			SELECT t.token_hash FROM sessions s JOIN refresh_tokens t ON t.session_id = s.id
+			WHERE s.revoked_at < ? OR s.expires_at < ?
+			LIMIT ?)`,
+		cutoff, cutoff, limit)
+	if err == nil {
+		tokens, err = res.RowsAffected()
+	}
+	if err != nil {
+		return 0, 0, dbError("delete ended sessions", err)
+	}
+	if tokens >= int64(limit) {
+		return 0, tokens, nil
+	}
+	// Fewer than limit: no ended session has a token left, so the cascade
+	// to refresh_tokens deletes nothing. (Asking that of each session with
+	// NOT EXISTS would let the planner hash the whole token table.)
+	res, err = db.db.ExecContext(ctx, `
+		DELETE FROM sessions WHERE id IN (
+			SELECT s.id FROM sessions s
+			WHERE s.revoked_at < ? OR s.expires_at < ?
+			LIMIT ?)`,
+		cutoff, cutoff, int64(limit)-tokens)
+	if err == nil {
+		sessions, err = res.RowsAffected()
+	}
+	if err != nil {
+		return 0, tokens, dbError("delete ended sessions", err)
+	}
+	return sessions, tokens, nil
 }

@@ -16,10 +16,10 @@ import (
 )
 
 // mustOpen opens and migrates a new database file in a temporary directory.
-func mustOpen(tb testing.TB) *sqlite.DB {
+func mustOpen(tb testing.TB, opts ...sqlite.Option) *sqlite.DB {
 	tb.Helper()
 	ctx := context.Background()
-	db, err := sqlite.Open(ctx, filepath.Join(tb.TempDir(), "authd.db"))
+	db, err := sqlite.Open(ctx, filepath.Join(tb.TempDir(), "authd.db"), opts...)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -31,7 +31,12 @@ func mustOpen(tb testing.TB) *sqlite.DB {
 }
 
 func TestStore(t *testing.T) {
-	authtest.TestStore(t, func(t *testing.T) authtest.Backend { return mustOpen(t) })
+	authtest.TestStore(t, func(t *testing.T, now func() time.Time) authtest.Backend {
+		if now == nil {
+			return mustOpen(t)
+		}
+		return mustOpen(t, sqlite.WithClock(now))
+	})
 }
 
 func TestMigrations(t *testing.T) {
@@ -50,7 +55,7 @@ func TestMigrations(t *testing.T) {
 	t.Logf("status after up:\n%s", out)
 	if !strings.HasPrefix(out, "VERSION") || !strings.Contains(out, "00001_init.sql") ||
 		!strings.Contains(out, "00002_rbac_audit_clients.sql") || !strings.Contains(out, "00003_write_versions.sql") ||
-		!strings.Contains(out, "00004_normalize_emails.go") ||
+		!strings.Contains(out, "00004_normalize_emails.go") || !strings.Contains(out, "00005_session_retention.sql") ||
 		strings.Contains(out, "pending") {
 		t.Errorf("status after up:\n%s", out)
 	}
@@ -59,7 +64,7 @@ func TestMigrations(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	for range 4 {
+	for range 5 {
 		if err := db.MigrateDown(ctx); err != nil {
 			t.Fatal(err)
 		}

@@ -16,6 +16,9 @@ type Clock = testclock.Clock
 // NewClock returns a clock set to a fixed instant.
 func NewClock() *Clock { return testclock.New() }
 
+// ClockAt returns a clock set to t.
+func ClockAt(t time.Time) *Clock { return testclock.At(t) }
+
 // Options tune NewService. The zero value gives authd's defaults with a
 // real clock.
 type Options struct {
@@ -29,6 +32,11 @@ type Options struct {
 	Limiter           auth.Limiter  // nil: in process
 	Limits            auth.Limits   // zero: no limits
 	Secret            string        // the service's own secret (not the key store's); "": Secret
+
+	RefreshTokenTTL    time.Duration // 0: the default 720h
+	SessionMaxLifetime time.Duration // 0: off
+	SessionIdleTimeout time.Duration // 0: off
+	PurgeBatch         int           // 0: the service's default
 }
 
 // Secret is the service secret tests seal signing keys with.
@@ -84,6 +92,11 @@ func NewService(tb testing.TB, store Backend, opts Options) (*auth.Service, *tok
 		Limiter:           opts.Limiter,
 		Limits:            opts.Limits,
 		Secret:            []byte(secret),
+
+		RefreshTokenTTL:    opts.RefreshTokenTTL,
+		SessionMaxLifetime: opts.SessionMaxLifetime,
+		SessionIdleTimeout: opts.SessionIdleTimeout,
+		PurgeBatch:         opts.PurgeBatch,
 	})
 	return svc, tokens
 }

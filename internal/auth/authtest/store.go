@@ -26,8 +26,11 @@ type Backend interface {
 
 // TestStore runs the contract suite. open must return a freshly migrated,
 // empty backend for the calling (sub)test and arrange its cleanup with
-// t.Cleanup; it is called once per subtest, from parallel subtests.
-func TestStore(t *testing.T, open func(t *testing.T) Backend) {
+// t.Cleanup; it is called once per subtest, from parallel subtests. A non-nil
+// now replaces the database's own clock, the one that decides how long a
+// retired refresh token's successor stays available (the backends'
+// WithClock option).
+func TestStore(t *testing.T, open func(t *testing.T, now func() time.Time) Backend) {
 	tests := []struct {
 		name string
 		fn   func(t *testing.T, s Backend)
@@ -55,18 +58,25 @@ func TestStore(t *testing.T, open func(t *testing.T) Backend) {
 		{"CreateSessionErrors", testCreateSessionErrors},
 		{"SessionScopedByUser", testSessionScopedByUser},
 		{"ListSessions", testListSessions},
+		{"ListSessionsPages", testListSessionsPages},
+		{"ListSessionsLifetimes", testListSessionsLifetimes},
 		{"RevokeSession", testRevokeSession},
 		{"RevokeSessions", testRevokeSessions},
 		{"RefreshToken", testRefreshToken},
 		{"RefreshState", testRefreshState},
 		{"RefreshStateNotFound", testRefreshStateNotFound},
-		{"RotateRefreshToken", testRotate},
 		{"RotateRefreshTokenChain", testRotateChain},
 		{"RotateRefreshTokenStale", testRotateStale},
 		{"RotateRefreshTokenRevokedSession", testRotateRevokedSession},
 		{"RotateRefreshTokenOtherUser", testRotateOtherUser},
 		{"RotateRefreshTokenInvalid", testRotateInvalid},
 		{"RotateRefreshTokenConcurrently", testRotateConcurrently},
+		{"RotateRefreshTokenKeepsOneSuccessor", testRotateKeepsOneSuccessor},
+		{"RotateRefreshTokenGraceOnDatabaseClock", testGraceOnDatabaseClock},
+		{"DeleteExpiredRefreshTokens", testDeleteExpiredRefreshTokens},
+		{"DeleteExpiredRefreshTokensInBatches", testDeleteExpiredRefreshTokensInBatches},
+		{"DeleteEndedSessions", testDeleteEndedSessions},
+		{"DeleteEndedSessionsInBatches", testDeleteEndedSessionsInBatches},
 		{"SigningKeys", testSigningKeys},
 		{"ImportUsers", testImportUsers},
 		{"ImportUsersEmpty", testImportUsersEmpty},
@@ -118,10 +128,33 @@ func TestStore(t *testing.T, open func(t *testing.T) Backend) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			tt.fn(t, open(t))
+			tt.fn(t, open(t, nil))
+		})
+	}
+
+	// Tests that move the database's clock.
+	clocked := []struct {
+		name string
+		fn   func(t *testing.T, s Backend, clock *Clock)
+	}{
+		{"RotateRefreshToken", testRotate},
+		{"RefreshStateGraceOnDatabaseClock", testRefreshStateGrace},
+		{"ClearStaleSuccessors", testClearStaleSuccessors},
+		{"ClearStaleSuccessorsInBatches", testClearStaleSuccessorsInBatches},
+	}
+	for _, tt := range clocked {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			clock := NewClock()
+			tt.fn(t, open(t, clock.Now), clock)
 		})
 	}
 }
+
+// grace is the grace interval the tests rotate refresh tokens with: longer
+// than any test takes, so that on the database's real clock a successor is
+// kept throughout.
+const grace = time.Hour
 
 // now returns the current time in the form the domain writes: UTC, truncated
 // to the microsecond, which every backend must round-trip exactly.
@@ -485,9 +518,7 @@ func testChangePasswordKeepNone(t *testing.T, s Backend) {
 			t.Errorf("session %s: RevokedAt = %v, want %v", id, r, when)
 		}
 	}
-	list, err := s.ListSessions(ctx, u.ID, when)
-	mustOK(t, err)
-	if len(list) != 0 {
+	if list := listSessions(t, s, u.ID, when); len(list) != 0 {
 		t.Errorf("ListSessions after ChangePassword: %d sessions, want 0", len(list))
 	}
 }
@@ -497,7 +528,7 @@ func testDeleteUser(t *testing.T, s Backend) {
 	u := createUser(t, s)
 	sess, rt := createSession(t, s, u.ID, now())
 	next := nextToken(t, rt, at(now(), time.Second))
-	mustOK(t, s.RotateRefreshToken(ctx, rt, []byte("sealed"), next, next.CreatedAt))
+	mustOK(t, s.RotateRefreshToken(ctx, rt, []byte("sealed"), grace, next, next.CreatedAt))
 	other := createUser(t, s)
 	osess, ort := createSession(t, s, other.ID, now())
 
@@ -597,9 +628,7 @@ func testSessionScopedByUser(t *testing.T, s Backend) {
 	mustOK(t, s.RevokeSessions(ctx, bob.ID, "", now(), nil))
 	_, err = s.RefreshToken(ctx, bob.ID, rt.Hash)
 	wantCode(t, err, auth.ENotFound)
-	list, err := s.ListSessions(ctx, bob.ID, now())
-	mustOK(t, err)
-	if len(list) != 0 {
+	if list := listSessions(t, s, bob.ID, now()); len(list) != 0 {
 		t.Errorf("ListSessions(bob) = %d sessions, want 0", len(list))
 	}
 
@@ -613,24 +642,33 @@ func testSessionScopedByUser(t *testing.T, s Backend) {
 	}
 }
 
+// listSessions returns the first hundred of the user's sessions active at
+// now.
+func listSessions(t *testing.T, s Backend, userID string, now time.Time) []*auth.Session {
+	t.Helper()
+	list, err := s.ListSessions(context.Background(), auth.SessionFilter{UserID: userID, ActiveAt: now, Limit: 100})
+	mustOK(t, err)
+	return list
+}
+
 func testListSessions(t *testing.T, s Backend) {
 	ctx := context.Background()
 	u := createUser(t, s)
 	base := now()
+	// Created in this order, as the service creates them: ids (UUIDv7)
+	// follow creation times.
 	oldest, _ := createSession(t, s, u.ID, at(base, -3*time.Hour))
 	revoked, _ := createSession(t, s, u.ID, at(base, -2*time.Hour))
 	middle, _ := createSession(t, s, u.ID, at(base, -time.Hour))
-	newest, _ := createSession(t, s, u.ID, at(base, -time.Minute))
-	mustOK(t, s.RevokeSession(ctx, u.ID, revoked.ID, base, nil))
-
 	expired, ert := newSession(t, u.ID, at(base, -30*time.Minute))
 	expired.ExpiresAt = base // not active at base: Active needs now < ExpiresAt
 	ert.ExpiresAt = base
 	mustOK(t, s.CreateSession(ctx, expired, ert, 1, nil))
+	newest, _ := createSession(t, s, u.ID, at(base, -time.Minute))
+	mustOK(t, s.RevokeSession(ctx, u.ID, revoked.ID, base, nil))
 	createSession(t, s, createUser(t, s).ID, base) // another user's
 
-	got, err := s.ListSessions(ctx, u.ID, base)
-	mustOK(t, err)
+	got := listSessions(t, s, u.ID, base)
 	want := []*auth.Session{newest, middle, oldest}
 	if d := diff(want, got); d != "" {
 		t.Errorf("ListSessions mismatch (-want +got):\n%s", d)
@@ -642,16 +680,102 @@ func testListSessions(t *testing.T, s Backend) {
 	}
 
 	// A moment earlier the expired session was still active.
-	got, err = s.ListSessions(ctx, u.ID, base.Add(-time.Microsecond))
-	mustOK(t, err)
+	got = listSessions(t, s, u.ID, base.Add(-time.Microsecond))
 	if len(got) != 4 || got[1].ID != expired.ID {
 		t.Errorf("ListSessions just before expiry: got %d sessions, want 4 with the expiring one second", len(got))
 	}
 
-	got, err = s.ListSessions(ctx, newID(t), base)
-	mustOK(t, err)
-	if len(got) != 0 {
+	if got := listSessions(t, s, newID(t), base); len(got) != 0 {
 		t.Errorf("ListSessions(unknown user) = %d sessions, want 0", len(got))
+	}
+	if got := listSessions(t, s, "not-a-uuid", base); len(got) != 0 {
+		t.Errorf("ListSessions(malformed user id) = %d sessions, want 0", len(got))
+	}
+}
+
+// testListSessionsPages walks a user's sessions in pages: newest first,
+// each page after the id of the previous page's last, and no session
+// skipped or repeated.
+func testListSessionsPages(t *testing.T, s Backend) {
+	ctx := context.Background()
+	u := createUser(t, s)
+	base := now()
+	var want []string
+	for i := range 7 {
+		sess, _ := createSession(t, s, u.ID, at(base, time.Duration(i-10)*time.Minute))
+		want = append([]string{sess.ID}, want...)
+	}
+	createSession(t, s, createUser(t, s).ID, base) // another user's, newer than all
+
+	var got []string
+	f := auth.SessionFilter{UserID: u.ID, ActiveAt: base, Limit: 3}
+	for pages := 0; ; pages++ {
+		list, err := s.ListSessions(ctx, f)
+		mustOK(t, err)
+		if len(list) > 3 || pages > 3 {
+			t.Fatalf("page %d has %d sessions (limit 3)", pages, len(list))
+		}
+		if len(list) == 0 {
+			break
+		}
+		for _, sess := range list {
+			got = append(got, sess.ID)
+		}
+		f.Before = list[len(list)-1].ID
+	}
+	if d := diff(want, got); d != "" {
+		t.Errorf("sessions walked in pages (-want +got):\n%s", d)
+	}
+
+	for name, f := range map[string]auth.SessionFilter{
+		"no limit":         {UserID: u.ID, ActiveAt: base},
+		"negative limit":   {UserID: u.ID, ActiveAt: base, Limit: -1},
+		"malformed cursor": {UserID: u.ID, ActiveAt: base, Limit: 3, Before: "not-a-uuid"},
+	} {
+		_, err := s.ListSessions(ctx, f)
+		if got := auth.ErrorCode(err); got != auth.EInvalid {
+			t.Errorf("%s: error code %q, want %q", name, got, auth.EInvalid)
+		}
+	}
+}
+
+// testListSessionsLifetimes: CreatedAfter and SeenAfter leave out the
+// sessions past their maximum lifetime or idle timeout, strictly.
+func testListSessionsLifetimes(t *testing.T, s Backend) {
+	u := createUser(t, s)
+	base := now()
+	created := at(base, -time.Hour)
+	old, _ := createSession(t, s, u.ID, created)
+	seen, stok := createSession(t, s, u.ID, at(created, time.Minute))
+	// A refresh half an hour later marks it seen.
+	next := nextToken(t, stok, at(created, 31*time.Minute))
+	mustOK(t, s.RotateRefreshToken(context.Background(), stok, nil, 0, next, next.CreatedAt))
+
+	ids := func(f auth.SessionFilter) []string {
+		t.Helper()
+		f.UserID, f.ActiveAt, f.Limit = u.ID, base, 10
+		list, err := s.ListSessions(context.Background(), f)
+		mustOK(t, err)
+		var out []string
+		for _, sess := range list {
+			out = append(out, sess.ID)
+		}
+		return out
+	}
+	for _, c := range []struct {
+		name string
+		f    auth.SessionFilter
+		want []string
+	}{
+		{"no bound", auth.SessionFilter{}, []string{seen.ID, old.ID}},
+		{"created after the first", auth.SessionFilter{CreatedAfter: created}, []string{seen.ID}},
+		{"created just before the first", auth.SessionFilter{CreatedAfter: created.Add(-time.Microsecond)}, []string{seen.ID, old.ID}},
+		{"seen after the first's creation", auth.SessionFilter{SeenAfter: at(created, 30*time.Minute)}, []string{seen.ID}},
+		{"seen after the refresh", auth.SessionFilter{SeenAfter: at(created, 31*time.Minute)}, nil},
+	} {
+		if d := diff(c.want, ids(c.f)); d != "" {
+			t.Errorf("%s (-want +got):\n%s", c.name, d)
+		}
 	}
 }
 
@@ -769,7 +893,7 @@ func testRefreshState(t *testing.T, s Backend) {
 	// After a rotation: the retired token with its successor, and the
 	// session at the new generation.
 	next := nextToken(t, old, at(now(), time.Second))
-	mustOK(t, s.RotateRefreshToken(ctx, old, []byte("sealed"), next, next.CreatedAt))
+	mustOK(t, s.RotateRefreshToken(ctx, old, []byte("sealed"), grace, next, next.CreatedAt))
 	wantRefreshState(t, s, u.ID, old.Hash)
 	wantRefreshState(t, s, u.ID, next.Hash)
 
@@ -801,23 +925,24 @@ func testRefreshStateNotFound(t *testing.T, s Backend) {
 	wantCode(t, err, auth.ENotFound)
 }
 
-func testRotate(t *testing.T, s Backend) {
+func testRotate(t *testing.T, s Backend, clock *Clock) {
 	ctx := context.Background()
 	u := createUser(t, s)
 	sess, old := createSession(t, s, u.ID, at(now(), -time.Hour))
 	when := at(now(), 0)
 	next := nextToken(t, old, when)
 	sealed := randomBytes(t, 80)
-	mustOK(t, s.RotateRefreshToken(ctx, old, sealed, next, when))
+	mustOK(t, s.RotateRefreshToken(ctx, old, sealed, grace, next, when))
 
 	wantOld := *old
 	wantOld.RotatedAt = when
 	wantOld.Successor = sealed
+	wantOld.GraceUntil = clock.Now().Add(grace) // the database's clock, not when
 	gotOld := getToken(t, s, u.ID, old.Hash)
 	if d := diff(&wantOld, gotOld); d != "" {
 		t.Errorf("old token after rotation (-want +got):\n%s", d)
 	}
-	wantUTC(t, gotOld.RotatedAt)
+	wantUTC(t, gotOld.RotatedAt, gotOld.GraceUntil)
 	if d := diff(next, getToken(t, s, u.ID, next.Hash)); d != "" {
 		t.Errorf("new token after rotation (-want +got):\n%s", d)
 	}
@@ -828,6 +953,13 @@ func testRotate(t *testing.T, s Backend) {
 	if d := diff(&wantSess, getSession(t, s, u.ID, sess.ID)); d != "" {
 		t.Errorf("session after rotation (-want +got):\n%s", d)
 	}
+
+	// Without a grace interval no successor is kept.
+	after := nextToken(t, next, at(when, time.Second))
+	mustOK(t, s.RotateRefreshToken(ctx, next, []byte("unused"), 0, after, after.CreatedAt))
+	if got := getToken(t, s, u.ID, next.Hash); got.Successor != nil || !got.GraceUntil.IsZero() {
+		t.Errorf("token rotated without grace: Successor = %q, GraceUntil = %v; want none", got.Successor, got.GraceUntil)
+	}
 }
 
 func testRotateChain(t *testing.T, s Backend) {
@@ -836,7 +968,7 @@ func testRotateChain(t *testing.T, s Backend) {
 	sess, tok := createSession(t, s, u.ID, now())
 	for i := range 3 {
 		next := nextToken(t, tok, at(now(), time.Duration(i)*time.Second))
-		mustOK(t, s.RotateRefreshToken(ctx, tok, []byte{byte(i)}, next, next.CreatedAt))
+		mustOK(t, s.RotateRefreshToken(ctx, tok, []byte{byte(i)}, grace, next, next.CreatedAt))
 		tok = next
 	}
 	if g := getSession(t, s, u.ID, sess.ID).RefreshGeneration; g != 4 {
@@ -844,6 +976,27 @@ func testRotateChain(t *testing.T, s Backend) {
 	}
 	if r := getToken(t, s, u.ID, tok.Hash); !r.RotatedAt.IsZero() || r.Successor != nil {
 		t.Errorf("current token: RotatedAt = %v, Successor = %x; want zero, nil", r.RotatedAt, r.Successor)
+	}
+}
+
+// testRotateKeepsOneSuccessor: a rotation clears the sealed successor of
+// every older generation, so that only the most recently retired token (the
+// one the grace interval is for) holds one, and a copy of the database plus
+// an old token can't walk the family forward.
+func testRotateKeepsOneSuccessor(t *testing.T, s Backend) {
+	ctx := context.Background()
+	u := createUser(t, s)
+	_, t1 := createSession(t, s, u.ID, now())
+	t2 := nextToken(t, t1, at(now(), time.Second))
+	mustOK(t, s.RotateRefreshToken(ctx, t1, []byte("sealed-2"), grace, t2, t2.CreatedAt))
+	t3 := nextToken(t, t2, at(now(), 2*time.Second))
+	mustOK(t, s.RotateRefreshToken(ctx, t2, []byte("sealed-3"), grace, t3, t3.CreatedAt))
+
+	if got := getToken(t, s, u.ID, t1.Hash); got.Successor != nil || got.RotatedAt.IsZero() {
+		t.Errorf("token 1 after a later rotation: Successor = %q, RotatedAt = %v; want nil and still retired", got.Successor, got.RotatedAt)
+	}
+	if got := getToken(t, s, u.ID, t2.Hash).Successor; string(got) != "sealed-3" {
+		t.Errorf("token 2 Successor = %q, want sealed-3", got)
 	}
 }
 
@@ -856,7 +1009,7 @@ func rotateLoses(t *testing.T, s Backend, old *auth.RefreshToken) {
 	beforeOld := getToken(t, s, old.UserID, old.Hash)
 
 	next := nextToken(t, old, at(now(), time.Hour))
-	wantCode(t, s.RotateRefreshToken(ctx, old, []byte("loser"), next, next.CreatedAt), auth.EConflict)
+	wantCode(t, s.RotateRefreshToken(ctx, old, []byte("loser"), grace, next, next.CreatedAt), auth.EConflict)
 
 	if d := diff(beforeSess, getSession(t, s, old.UserID, old.SessionID)); d != "" {
 		t.Errorf("losing rotation changed the session (-before +after):\n%s", d)
@@ -873,7 +1026,7 @@ func testRotateStale(t *testing.T, s Backend) {
 	u := createUser(t, s)
 	_, old := createSession(t, s, u.ID, now())
 	next := nextToken(t, old, at(now(), time.Second))
-	mustOK(t, s.RotateRefreshToken(ctx, old, []byte("winner"), next, next.CreatedAt))
+	mustOK(t, s.RotateRefreshToken(ctx, old, []byte("winner"), grace, next, next.CreatedAt))
 	rotateLoses(t, s, old)
 	if got := getToken(t, s, u.ID, old.Hash).Successor; !bytes.Equal(got, []byte("winner")) {
 		t.Errorf("Successor = %q, want the winner's", got)
@@ -895,7 +1048,7 @@ func testRotateOtherUser(t *testing.T, s Backend) {
 	forged := *old
 	forged.UserID = bob.ID
 	next := nextToken(t, &forged, at(now(), time.Second))
-	wantCode(t, s.RotateRefreshToken(ctx, &forged, []byte("x"), next, next.CreatedAt), auth.EConflict)
+	wantCode(t, s.RotateRefreshToken(ctx, &forged, []byte("x"), grace, next, next.CreatedAt), auth.EConflict)
 	if g := getSession(t, s, alice.ID, sess.ID).RefreshGeneration; g != 1 {
 		t.Errorf("RefreshGeneration = %d after a rotation under another user, want 1", g)
 	}
@@ -905,7 +1058,7 @@ func testRotateOtherUser(t *testing.T, s Backend) {
 	forged = *old
 	forged.Hash = tokenHash(t)
 	next = nextToken(t, &forged, at(now(), time.Second))
-	wantCode(t, s.RotateRefreshToken(ctx, &forged, []byte("x"), next, next.CreatedAt), auth.EConflict)
+	wantCode(t, s.RotateRefreshToken(ctx, &forged, []byte("x"), grace, next, next.CreatedAt), auth.EConflict)
 	if g := getSession(t, s, alice.ID, sess.ID).RefreshGeneration; g != 1 {
 		t.Errorf("RefreshGeneration = %d after rotating an unknown token, want 1", g)
 	}
@@ -925,13 +1078,13 @@ func testRotateInvalid(t *testing.T, s Backend) {
 	} {
 		next := nextToken(t, old, now())
 		mutate(next)
-		if got := auth.ErrorCode(s.RotateRefreshToken(ctx, old, nil, next, now())); got != auth.EInvalid {
+		if got := auth.ErrorCode(s.RotateRefreshToken(ctx, old, nil, grace, next, now())); got != auth.EInvalid {
 			t.Errorf("%s: error code %q, want %q", name, got, auth.EInvalid)
 		}
 	}
 	// The token is still rotatable.
 	next := nextToken(t, old, now())
-	mustOK(t, s.RotateRefreshToken(ctx, old, []byte("s"), next, now()))
+	mustOK(t, s.RotateRefreshToken(ctx, old, []byte("s"), grace, next, now()))
 }
 
 func testRotateConcurrently(t *testing.T, s Backend) {
@@ -948,7 +1101,7 @@ func testRotateConcurrently(t *testing.T, s Backend) {
 	for i := range n {
 		wg.Go(func() {
 			<-start
-			errs[i] = s.RotateRefreshToken(context.Background(), old, fmt.Appendf(nil, "sealed-%d", i), nexts[i], nexts[i].CreatedAt)
+			errs[i] = s.RotateRefreshToken(context.Background(), old, fmt.Appendf(nil, "sealed-%d", i), grace, nexts[i], nexts[i].CreatedAt)
 		})
 	}
 	close(start)
