@@ -165,8 +165,9 @@ type Store interface {
 	// next.Generation, its LastSeenAt to at and its ExpiresAt to
 	// next.ExpiresAt. Old keeps sealedSuccessor with a GraceUntil of the
 	// database's clock plus grace (none when sealedSuccessor is nil or grace
-	// is not positive), and every older generation of the session loses its
-	// successor, so that only the most recently retired token holds one. It
+	// is not positive), and the generation before old loses its successor,
+	// so that only the most recently retired token holds one (successors
+	// stored before grace deadlines existed are the retention job's). It
 	// succeeds only if the session is unrevoked and its RefreshGeneration
 	// still equals old.Generation; otherwise it changes nothing and returns
 	// EConflict, so that of many concurrent rotations of one token exactly

@@ -291,7 +291,9 @@ func (db *DB) RefreshState(ctx context.Context, userID string, hash []byte) (*au
 
 // RotateRefreshToken atomically retires old (RotatedAt = at, Successor =
 // sealedSuccessor until the database's clock passes grace from now), clears
-// the successors of the session's older generations, inserts next, and
+// the successor of the generation before old (the only other one that can
+// hold one: a single row found by its key, however long the family), inserts
+// next, and
 // advances the session's RefreshGeneration to next.Generation, LastSeenAt to
 // at and ExpiresAt to next.ExpiresAt. It returns EConflict, changing nothing,
 // unless the session is unrevoked, its RefreshGeneration still equals
@@ -321,8 +323,11 @@ func (db *DB) RotateRefreshToken(ctx context.Context, old *auth.RefreshToken, se
 	//     advances nothing for a token that the next part would not retire;
 	//   - the old token is retired only if the session moved; its grace
 	//     deadline is taken from the database's clock;
-	//   - the older generations lose their successors, and next is
-	//     inserted, only if the old token was retired.
+	//   - the generation before old loses its successor, and next is
+	//     inserted, only if the old token was retired. Clearing by the exact
+	//     generation reads one row through the (session_id, generation) key;
+	//     "every older generation" would walk the partial index's dead
+	//     entries, which grow with each rotation of a long-lived session.
 	// An error (a taken hash) rolls all of it back.
 	tag, err := db.pool.Exec(ctx, `
 		WITH moved AS (
@@ -343,7 +348,7 @@ func (db *DB) RotateRefreshToken(ctx context.Context, old *auth.RefreshToken, se
 			RETURNING session_id
 		), cleared AS (
 			UPDATE refresh_tokens SET successor = NULL, grace_until = NULL
-			WHERE user_id = $1 AND session_id = $3 AND generation < $4 AND successor IS NOT NULL
+			WHERE user_id = $1 AND session_id = $3 AND generation = $4 - 1 AND successor IS NOT NULL
 			  AND EXISTS (SELECT FROM retired)
 		)
 		INSERT INTO refresh_tokens (token_hash, user_id, session_id, generation, created_at,

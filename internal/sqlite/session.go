@@ -321,7 +321,9 @@ func (db *DB) RefreshState(ctx context.Context, userID string, hash []byte) (*au
 
 // RotateRefreshToken atomically retires old (RotatedAt = at, Successor =
 // sealedSuccessor until the database's clock passes grace from now), clears
-// the successors of the session's older generations, inserts next, and
+// the successor of the generation before old (the only other one that can
+// hold one: a single row found by its key, however long the family), inserts
+// next, and
 // advances the session's RefreshGeneration to next.Generation, LastSeenAt to
 // at and ExpiresAt to next.ExpiresAt. It returns EConflict, changing nothing,
 // unless the session is unrevoked, its RefreshGeneration still equals
@@ -371,8 +373,8 @@ func (db *DB) RotateRefreshToken(ctx context.Context, old *auth.RefreshToken, se
 		}
 		if _, err := tx.ExecContext(ctx, `
 			UPDATE refresh_tokens SET successor = NULL, grace_until = NULL
-			WHERE session_id = ? AND generation < ? AND successor IS NOT NULL`,
-			old.SessionID, old.Generation); err != nil {
+			WHERE session_id = ? AND generation = ? AND successor IS NOT NULL`,
+			old.SessionID, old.Generation-1); err != nil {
 			return dbError("rotate refresh token", err)
 		}
 		return insertRefreshToken(ctx, tx, next)
