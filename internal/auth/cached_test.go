@@ -206,3 +206,22 @@ func TestUnreadableCacheEntry(t *testing.T) {
 	_, err := e.svc.Authenticate(t.Context(), pair.AccessToken)
 	wantCode(t, err, auth.EUnauthorized)
 }
+
+// TestEndedSessionLoadsNoProfile: a token of an ended session costs one
+// session read and is refused; the loader doesn't go on to read (and cache)
+// the profile of a session that can't be used.
+func TestEndedSessionLoadsNoProfile(t *testing.T) {
+	store := &authtest.CountingStore{Backend: openSQLite(t, nil)}
+	e := newEnvOn(t, store, authtest.Options{})
+	_, pair := e.register(t, "ada@example.com")
+	p := e.principal(t, pair)
+	if err := e.svc.Logout(t.Context(), p, ""); err != nil {
+		t.Fatal(err)
+	}
+	before := store.Reads()
+	_, err := e.svc.Authenticate(t.Context(), pair.AccessToken)
+	wantCode(t, err, auth.EUnauthorized)
+	if n := store.Reads() - before; n != 1 {
+		t.Errorf("Authenticate of an ended session made %d reads, want 1 (the session only)", n)
+	}
+}

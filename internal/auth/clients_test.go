@@ -244,3 +244,71 @@ func redisKeys(t *testing.T, c *redis.Client, prefix string) int {
 	}
 	return n
 }
+
+// TestUnknownClientWithTheDummySecret: the secret an unknown id is compared
+// against (so that it costs what a wrong secret costs) opens nothing.
+func TestUnknownClientWithTheDummySecret(t *testing.T) {
+	e := newEnv(t, authtest.Options{})
+	unknown := "0190a5c8-7d2e-7b3a-9f1e-3c4d5e6f7a8b"
+	_, err := e.svc.AuthenticateClient(t.Context(), unknown, "authd: no such client", auth.Client{IP: "192.0.2.1"})
+	wantCode(t, err, auth.EInvalidClient)
+}
+
+// TestIntrospectEndedUserSessions: a user's access token introspects active
+// only while its session is: after logout, after the user is disabled and
+// after the session is revoked by an admin it answers inactive, with no
+// claims, though its signature and lifetime are still good.
+func TestIntrospectEndedUserSessions(t *testing.T) {
+	e := newEnv(t, authtest.Options{})
+	ctx := t.Context()
+	_, adm := e.admin(t, "root@example.com")
+	rs, _, err := e.svc.CreateClient(ctx, adm, auth.ClientInput{Name: "resource server"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	active := func(token string) *auth.Introspection {
+		t.Helper()
+		in, err := e.svc.Introspect(ctx, rs, token, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return in
+	}
+
+	u, pair := e.register(t, "ada@example.com")
+	if in := active(pair.AccessToken); !in.Active || in.Subject != u.ID {
+		t.Fatalf("a live token: %+v", in)
+	}
+	if err := e.svc.Logout(ctx, e.principal(t, pair), ""); err != nil {
+		t.Fatal(err)
+	}
+	if in := active(pair.AccessToken); in.Active || in.Subject != "" {
+		t.Errorf("after logout: %+v, want inactive", in)
+	}
+
+	pair2 := e.loginPair(t, "ada@example.com")
+	if err := e.svc.RevokeUserSession(ctx, adm, u.ID, pair2.SessionID); err != nil {
+		t.Fatal(err)
+	}
+	if in := active(pair2.AccessToken); in.Active {
+		t.Errorf("after an admin revoked the session: %+v, want inactive", in)
+	}
+
+	pair3 := e.loginPair(t, "ada@example.com")
+	off := auth.StatusDisabled
+	if _, err := e.svc.UpdateUser(ctx, adm, u.ID, auth.UserPatch{Status: &off}); err != nil {
+		t.Fatal(err)
+	}
+	if in := active(pair3.AccessToken); in.Active {
+		t.Errorf("after the user was disabled: %+v, want inactive", in)
+	}
+}
+
+func (e *env) loginPair(t *testing.T, email string) *auth.TokenPair {
+	t.Helper()
+	_, pair, err := e.svc.Login(t.Context(), auth.LoginInput{Email: email, Password: pw})
+	if err != nil {
+		t.Fatalf("login %s: %v", email, err)
+	}
+	return pair
+}

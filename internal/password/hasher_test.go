@@ -584,3 +584,34 @@ func FuzzVerify(f *testing.F) {
 		_ = h.Check(password)
 	})
 }
+
+// TestVerifyComparesTheWholeKey: a stored hash that differs from the right
+// password's key in any single byte is refused, so a comparison of a prefix
+// (or of anything less than the whole key) can't pass.
+func TestVerifyComparesTheWholeKey(t *testing.T) {
+	ctx := t.Context()
+	h := newCheap(t)
+	const pw = "correct horse battery staple"
+	encoded, err := h.Hash(ctx, pw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, salt, key, err := parsePHC(encoded)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range key {
+		tampered := append([]byte(nil), key...)
+		tampered[i] ^= 0x01
+		ok, _, err := h.Verify(ctx, pw, encodePHC(p, salt, tampered))
+		if ok || err != nil {
+			t.Errorf("Verify with key byte %d flipped = %v, %v; want false, nil", i, ok, err)
+		}
+	}
+	// A key cut short or grown is no match either.
+	for _, k := range [][]byte{key[:len(key)-1], append(append([]byte(nil), key...), 0)} {
+		if ok, _, _ := h.Verify(ctx, pw, encodePHC(p, salt, k)); ok {
+			t.Errorf("Verify with a %d-byte key = true", len(k))
+		}
+	}
+}
