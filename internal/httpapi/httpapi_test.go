@@ -476,6 +476,12 @@ func TestClientIPFromTrustedProxyOnly(t *testing.T) {
 	if got := sessionIP("10.1.1.1:5555", "spoofed, 198.51.100.8"); got != "198.51.100.8" {
 		t.Errorf("right-most untrusted hop: %s", got)
 	}
+	// An unparsable hop ends the walk: what lies left of it was written by
+	// someone no trusted proxy vouches for, so a forged left-hand entry
+	// can't get through by putting junk between itself and the proxies.
+	if got := sessionIP("10.1.1.1:5555", "198.51.100.66, junk, 10.2.2.2"); got != "10.2.2.2" {
+		t.Errorf("walk past an unparsable hop: %s, want the last trusted hop 10.2.2.2", got)
+	}
 }
 
 // TestNoInputProducesServerError throws junk at every endpoint.
