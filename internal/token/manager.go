@@ -47,6 +47,8 @@ var (
 	errCritHeader    = errors.New(`header has "crit"`)
 	errDateNotNumber = errors.New("date claim is not a JSON number")
 	errHighS         = errors.New("ES256 signature has a high s")
+	errAlgMismatch   = errors.New("alg is not the algorithm of the key named by kid")
+	errUnknownKid    = errors.New("kid names no published key")
 )
 
 // Config configures a Manager. Zero durations take the defaults above.
@@ -358,11 +360,11 @@ func (m *Manager) verificationKey(ctx context.Context, set *keySet, t *jwt.Token
 	e := set.byID[kid]
 	if e == nil {
 		if e = m.reloadForKid(ctx, kid); e == nil {
-			return nil, fmt.Errorf("unknown kid %.40q", kid)
+			return nil, fmt.Errorf("%w: %.40q", errUnknownKid, kid)
 		}
 	}
 	if alg := t.Method.Alg(); alg != e.alg {
-		return nil, fmt.Errorf("alg %s does not match key %s (%s)", alg, e.id, e.alg)
+		return nil, fmt.Errorf("%w: %s for key %s (%s)", errAlgMismatch, alg, e.id, e.alg)
 	}
 	if e.alg == ES256 && highS(t.Signature) {
 		return nil, errHighS

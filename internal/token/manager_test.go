@@ -827,3 +827,65 @@ func jwksKids(tb testing.TB, m *Manager) []string {
 	}
 	return kids
 }
+
+// withHeader returns tok with its JOSE header changed by edit, payload and
+// signature untouched.
+func withHeader(tb testing.TB, tok string, edit func(map[string]any)) string {
+	tb.Helper()
+	h := tokenHeader(tb, tok)
+	edit(h)
+	raw, err := json.Marshal(h)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	rest := tok[strings.IndexByte(tok, '.'):]
+	return base64.RawURLEncoding.EncodeToString(raw) + rest
+}
+
+// TestVerifyRefusesForReason: with an ES256 and an EdDSA key published at
+// once, a token is refused for the right reason — an alg that is not the
+// named key's, a kid that names no key, a bad signature — not merely
+// because some later step happened to fail.
+func TestVerifyRefusesForReason(t *testing.T) {
+	ctx := context.Background()
+	clk := newClock()
+	store := newMemKeyStore()
+	es := newTestManager(t, store, testConfig(clk, ES256))
+	esToken := issue(t, es)
+	cfg := testConfig(clk, EdDSA)
+	ed := newTestManager(t, store, cfg)
+	if _, err := ed.Rotate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	clk.Advance(cfg.PublishDelay)
+	edToken := issue(t, ed)
+	esKid, _ := tokenHeader(t, esToken)["kid"].(string)
+	edKid, _ := tokenHeader(t, edToken)["kid"].(string)
+	if esKid == "" || edKid == "" || esKid == edKid {
+		t.Fatalf("kids %q and %q", esKid, edKid)
+	}
+
+	sig := strings.LastIndexByte(edToken, '.')
+	flipped := []byte(edToken)
+	flipped[sig+5] ^= 'A' ^ 'B'
+	for _, c := range []struct {
+		name, token string
+		want        error
+	}{
+		{"EdDSA token naming the ES256 key", withHeader(t, edToken, func(h map[string]any) { h["kid"] = esKid }), errAlgMismatch},
+		{"ES256 token naming the EdDSA key", withHeader(t, esToken, func(h map[string]any) { h["kid"] = edKid }), errAlgMismatch},
+		{"ES256 token relabelled EdDSA", withHeader(t, esToken, func(h map[string]any) { h["alg"] = EdDSA }), errAlgMismatch},
+		{"unknown kid", withHeader(t, edToken, func(h map[string]any) { h["kid"] = "no-such-key" }), errUnknownKid},
+		{"bad signature", string(flipped), jwt.ErrTokenSignatureInvalid},
+	} {
+		_, err := ed.Verify(ctx, c.token)
+		if !errors.Is(err, c.want) {
+			t.Errorf("%s: %v, want %v", c.name, err, c.want)
+		}
+	}
+	for _, tok := range []string{esToken, edToken} {
+		if _, err := ed.Verify(ctx, tok); err != nil {
+			t.Errorf("the genuine tokens: %v", err)
+		}
+	}
+}
