@@ -296,6 +296,26 @@ func TestRefreshReuseRevokesSession(t *testing.T) {
 	wantCode(t, err, auth.EUnauthorized)
 }
 
+// TestExpiredRetiredTokenIsJustInvalid: a retired refresh token past its
+// own expiry is refused like an unknown one (the retention job deletes it
+// anyway); it is not "reuse", so an old, long-dead token can't end the
+// session that lives on through its successors.
+func TestExpiredRetiredTokenIsJustInvalid(t *testing.T) {
+	e := newEnv(t, authtest.Options{})
+	_, p1 := e.register(t, "ada@example.com") // refresh TTL 720h
+	e.clock.Advance(700 * time.Hour)
+	p2, err := e.svc.Refresh(t.Context(), p1.RefreshToken, auth.Client{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Advance(30 * time.Hour) // p1 expired; p2 has 690h left
+	_, err = e.svc.Refresh(t.Context(), p1.RefreshToken, auth.Client{})
+	wantCode(t, err, auth.EInvalidRefreshToken)
+	if _, err := e.svc.Refresh(t.Context(), p2.RefreshToken, auth.Client{}); err != nil {
+		t.Errorf("the live successor after an expired token was presented: %v", err)
+	}
+}
+
 func TestRefreshGrace(t *testing.T) {
 	e := newEnv(t, authtest.Options{})
 	_, p1 := e.register(t, "ada@example.com")
