@@ -523,13 +523,18 @@ func forgeTokens(t *testing.T, f *fixture, valid string) map[string]string {
 	header, _ := base64.RawURLEncoding.DecodeString(parts[0])
 	var hdr map[string]any
 	json.Unmarshal(header, &hdr)
+	if hdr["typ"] != "at+jwt" {
+		t.Fatalf("a genuine token's typ is %v, want at+jwt", hdr["typ"])
+	}
 
 	tamperedPayload := bytes.Replace(payload, []byte(`"roles":["user"]`), []byte(`"roles":["admin"]`), 1)
 	if bytes.Equal(tamperedPayload, payload) {
 		t.Fatalf("roles claim not found in %s", payload)
 	}
 	enc := base64.RawURLEncoding.EncodeToString
-	noneHeader, _ := json.Marshal(map[string]any{"alg": "none", "typ": "JWT", "kid": hdr["kid"]})
+	// Forged headers carry our typ, so that they are refused for their
+	// algorithm, not stopped early by the typ check.
+	noneHeader, _ := json.Marshal(map[string]any{"alg": "none", "typ": hdr["typ"], "kid": hdr["kid"]})
 
 	// The public key as published, re-encoded the ways an attacker would try.
 	res := f.do(t, get, "/.well-known/jwks.json", "", "", nil)
@@ -541,7 +546,7 @@ func forgeTokens(t *testing.T, f *fixture, valid string) map[string]string {
 	json.Unmarshal(payload, &claims)
 	hs := func(secret []byte) string {
 		tok := jwt.NewWithClaims(jwt.SigningMethodHS256, claims)
-		tok.Header["kid"] = hdr["kid"]
+		tok.Header["kid"], tok.Header["typ"] = hdr["kid"], hdr["typ"]
 		s, err := tok.SignedString(secret)
 		if err != nil {
 			t.Fatal(err)
