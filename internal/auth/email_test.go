@@ -3,6 +3,8 @@ package auth_test
 import (
 	"strings"
 	"testing"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/talentforge/authd/internal/auth"
 )
@@ -157,6 +159,34 @@ func FuzzNormalizeEmail(f *testing.F) {
 		}
 		if p, err := auth.NormalizeEmailPrefix(got); err != nil || p != got {
 			t.Errorf("NormalizeEmailPrefix(%q) = %q, %v", got, p, err)
+		}
+	})
+}
+
+// FuzzNormalizeName: an accepted name is valid UTF-8, within the length
+// limit, free of control and format characters, and already normal.
+func FuzzNormalizeName(f *testing.F) {
+	for _, seed := range []string{"Ada Lovelace", "", "  x  ", "a\u200bb", "e\u0301", "\x00", "ｆｕｌｌ", strings.Repeat("é", 300)} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		n, err := auth.NormalizeName(s)
+		if err != nil {
+			if auth.ErrorCode(err) != auth.EInvalid {
+				t.Fatalf("error code %q", auth.ErrorCode(err))
+			}
+			return
+		}
+		if !utf8.ValidString(n) || utf8.RuneCountInString(n) > auth.MaxNameLength {
+			t.Fatalf("accepted %q as %q", s, n)
+		}
+		for _, r := range n {
+			if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) {
+				t.Fatalf("accepted %q with %U", s, r)
+			}
+		}
+		if again, err := auth.NormalizeName(n); err != nil || again != n {
+			t.Fatalf("NormalizeName(%q) = %q, %v; not stable", n, again, err)
 		}
 	})
 }

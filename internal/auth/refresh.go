@@ -42,8 +42,10 @@ func parseRefreshToken(raw string) (userID string, hash []byte, err error) {
 	if len(raw) != refreshEncoding.EncodedLen(refreshRawLen) {
 		return "", nil, errInvalidRefresh
 	}
+	// The decoder skips '\r' and '\n', so a string of the right length
+	// can still decode short: the byte count gives each token one spelling.
 	b, err := refreshEncoding.DecodeString(raw)
-	if err != nil {
+	if err != nil || len(b) != refreshRawLen {
 		return "", nil, errInvalidRefresh
 	}
 	id, err := uuid.FromBytes(b[:16])
