@@ -93,8 +93,10 @@ func (s *Service) checkDevice(raw, email string) *device {
 	if len(raw) != deviceEncoding.EncodedLen(deviceTokenLen) {
 		return nil
 	}
+	// The decoder skips '\r' and '\n': a string of the right length can
+	// still decode short, or to nothing.
 	b, err := deviceEncoding.DecodeString(raw)
-	if err != nil || b[0] != deviceVersion {
+	if err != nil || len(b) != deviceTokenLen || b[0] != deviceVersion {
 		return nil
 	}
 	if !hmac.Equal(b[devicePayloadLen:], s.deviceMAC(b[:devicePayloadLen], email)) {

@@ -420,6 +420,8 @@ func TestDeviceTokenMustBeGenuine(t *testing.T) {
 			"truncated":             ada[:len(ada)-4],
 			"extended":              ada + "AAAA",
 			"not a token":           "remember me",
+			"only newlines":         strings.Repeat("\n", len(ada)),
+			"a newline inside":      ada[:10] + "\n" + ada[11:],
 			"another service's":     otherServiceDevice(t, e, "ada@example.com", owner),
 		} {
 			if err := loginDevice(e, t, "ada@example.com", pw, owner, tok); auth.ErrorCode(err) != auth.ETooManyAttempts {
