@@ -4,9 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"path/filepath"
 	"regexp"
 	"runtime"
@@ -55,20 +53,7 @@ func startAuthd(t *testing.T, vars map[string]string) string {
 			t.Fatalf("migrate: %v\n%s", err, out)
 		}
 	}
-	db, err := openReady(t.Context(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, err := newApp(t.Context(), cfg, db, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(a.handler)
-	t.Cleanup(func() {
-		srv.Close()
-		a.Close()
-		db.Close()
-	})
+	_, srv := serveApp(t, cfg)
 	return srv.URL
 }
 

@@ -3,9 +3,7 @@ package main
 import (
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -40,20 +38,7 @@ func TestDatabaseOutage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	db, err := openReady(t.Context(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, err := newApp(t.Context(), cfg, db, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(a.handler)
-	t.Cleanup(func() {
-		srv.Close()
-		a.Close()
-		db.Close()
-	})
+	a, srv := serveApp(t, cfg)
 	// A request that hangs instead of failing fails the test, not the run.
 	srv.Client().Timeout = 30 * time.Second
 	r := &replica{t: t, app: a, srv: srv, vars: vars}

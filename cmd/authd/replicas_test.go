@@ -50,27 +50,36 @@ func startReplicas(t *testing.T, n int, redisURL string, extra map[string]string
 	}
 	var rs []*replica
 	for range n {
-		db, err := openReady(t.Context(), cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		a, err := newApp(t.Context(), cfg, db, slog.New(slog.DiscardHandler))
-		if err != nil {
-			t.Fatal(err)
-		}
+		a, srv := serveApp(t, cfg)
 		if a.redis != nil {
 			// Probe often so recovery tests don't wait a second per step.
 			a.redis.SetProbeInterval(50 * time.Millisecond)
 		}
-		srv := httptest.NewServer(a.handler)
-		t.Cleanup(func() {
-			srv.Close()
-			a.Close()
-			db.Close()
-		})
 		rs = append(rs, &replica{t: t, app: a, srv: srv, vars: vars})
 	}
 	return rs
+}
+
+// serveApp opens the database and wires the app from cfg as serve does,
+// behind an httptest server; all three close with the test.
+func serveApp(t *testing.T, cfg *config.Config) (*app, *httptest.Server) {
+	t.Helper()
+	db, err := openReady(t.Context(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := newApp(t.Context(), cfg, db, slog.New(slog.DiscardHandler))
+	if err != nil {
+		db.Close()
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(a.handler)
+	t.Cleanup(func() {
+		srv.Close()
+		a.Close()
+		db.Close()
+	})
+	return a, srv
 }
 
 // call sends a JSON request and returns the status and decoded body.
