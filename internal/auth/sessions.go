@@ -110,41 +110,41 @@ type SessionPurge struct {
 // holds many row locks at once; it repeats them until nothing is left.
 func (s *Service) PurgeSessions(ctx context.Context, retention time.Duration) (SessionPurge, error) {
 	var p SessionPurge
-	limit := s.cfg.PurgeBatch
-	for {
-		n, err := s.store.ClearStaleSuccessors(ctx, limit)
-		p.Successors += n
-		if err != nil {
-			return p, fmt.Errorf("purge sessions: %w", err)
-		}
-		if n < int64(limit) {
-			break
-		}
-	}
+	limit := int64(s.cfg.PurgeBatch)
 	now := s.now()
-	for {
-		n, err := s.store.DeleteExpiredRefreshTokens(ctx, now, limit)
-		p.RefreshTokens += n
-		if err != nil {
-			return p, fmt.Errorf("purge sessions: %w", err)
-		}
-		if n < int64(limit) {
-			break
-		}
+	err := drain(limit, func() (int64, error) {
+		n, err := s.store.ClearStaleSuccessors(ctx, int(limit))
+		p.Successors += n
+		return n, err
+	})
+	if err == nil {
+		err = drain(limit, func() (int64, error) {
+			n, err := s.store.DeleteExpiredRefreshTokens(ctx, now, int(limit))
+			p.RefreshTokens += n
+			return n, err
+		})
 	}
-	if retention <= 0 {
-		return p, nil
+	if err == nil && retention > 0 {
+		err = drain(limit, func() (int64, error) {
+			sessions, tokens, err := s.store.DeleteEndedSessions(ctx, now.Add(-retention), int(limit))
+			p.Sessions += sessions
+			p.RefreshTokens += tokens
+			return sessions + tokens, err
+		})
 	}
-	for {
-		sessions, tokens, err := s.store.DeleteEndedSessions(ctx, now.Add(-retention), limit)
-		p.Sessions += sessions
-		p.RefreshTokens += tokens
-		if err != nil {
-			return p, fmt.Errorf("purge sessions: %w", err)
-		}
-		if sessions+tokens < int64(limit) {
-			break
-		}
+	if err != nil {
+		return p, fmt.Errorf("purge sessions: %w", err)
 	}
 	return p, nil
+}
+
+// drain runs batch until it fails or removes fewer than limit rows: the
+// last batch found nothing more to do.
+func drain(limit int64, batch func() (int64, error)) error {
+	for {
+		n, err := batch()
+		if err != nil || n < limit {
+			return err
+		}
+	}
 }
