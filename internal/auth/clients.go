@@ -149,14 +149,13 @@ var dummyClientHash = sha256.Sum256([]byte("authd: no such client"))
 // (Limits.ClientIP), before the id is looked up.
 func (s *Service) AuthenticateClient(ctx context.Context, id, secret string, from Client) (*ServiceClient, error) {
 	ip := s.ipKey(from.IP)
-	if err := s.take(ctx, s.limits.ClientIP, ip); err != nil {
+	if err := s.peek(ctx, s.limits.ClientIP, ip); err != nil {
 		return nil, err
 	}
 	var c *ServiceClient
 	if ValidID(id) {
 		var err error
 		if c, err = s.client(ctx, id); err != nil {
-			s.giveBack(ctx, s.limits.ClientIP, ip)
 			return nil, err
 		}
 	}
@@ -166,9 +165,13 @@ func (s *Service) AuthenticateClient(ctx context.Context, id, secret string, fro
 	}
 	got := sha256.Sum256([]byte(secret))
 	if subtle.ConstantTimeCompare(got[:], want) != 1 || c == nil {
+		// The failure is counted; past the limit the next attempt is
+		// refused by the check above.
+		if err := s.take(ctx, s.limits.ClientIP, ip); err != nil && ErrorCode(err) != ETooManyAttempts {
+			return nil, err
+		}
 		return nil, errInvalidClient
 	}
-	s.giveBack(ctx, s.limits.ClientIP, ip)
 	return c, nil
 }
 
