@@ -45,7 +45,7 @@ func newApp(ctx context.Context, cfg *config.Config, db database, log *slog.Logg
 	if err != nil {
 		return nil, err
 	}
-	limits := authLimits(cfg)
+	limits := cfg.Limits()
 	if err := limits.Validate(); err != nil {
 		return nil, err
 	}
@@ -118,25 +118,6 @@ func derive(secret, purpose string) []byte {
 	m := hmac.New(sha256.New, []byte(secret))
 	m.Write([]byte(purpose))
 	return m.Sum(nil)
-}
-
-// authLimits turns the AUTH_RATE_* settings into the service's rules.
-func authLimits(cfg *config.Config) auth.Limits {
-	rule := func(name string, r config.Rate) ratelimit.Rule {
-		return ratelimit.Rule{Name: name, Limit: r.Limit, Period: r.Period}
-	}
-	l := auth.Limits{
-		LoginAccount:       rule(auth.RuleLoginAccount, cfg.LoginAccountRate),
-		LoginAccountGlobal: rule(auth.RuleLoginAccountGlobal, cfg.LoginGlobalRate),
-		LoginIP:            rule(auth.RuleLoginIP, cfg.LoginIPRate),
-		RegisterIP:         rule(auth.RuleRegisterIP, cfg.RegisterIPRate),
-		RefreshIP:          rule(auth.RuleRefreshIP, cfg.RefreshIPRate),
-		ClientIP:           rule(auth.RuleClientIP, cfg.ClientIPRate),
-		IPv4Prefix:         cfg.IPv4Prefix,
-		IPv6Prefix:         cfg.IPv6Prefix,
-	}
-	l.LoginAccount.MaxLockout = cfg.LoginMaxLockout
-	return l
 }
 
 // purgeAudit deletes audit events older than retention once an hour (and at

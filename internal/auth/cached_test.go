@@ -9,6 +9,7 @@ import (
 	"github.com/talentforge/authd/internal/auth/authtest"
 	"github.com/talentforge/authd/internal/cache"
 	"github.com/talentforge/authd/internal/redis/redistest"
+	"github.com/talentforge/authd/internal/wiringtest"
 )
 
 // caches are the Cache implementations the service's cached paths run
@@ -40,10 +41,10 @@ func forEachCacheWith(t *testing.T, opts authtest.Options, fn func(t *testing.T,
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
 			clock := authtest.NewClock()
-			store := &authtest.CountingStore{Backend: openSQLite(t, clock)}
+			store := &authtest.CountingStore{Backend: wiringtest.OpenSQLite(t, clock)}
 			opts := opts
 			opts.Clock, opts.Cache = clock, c.open(t, clock)
-			e := newEnvOn(t, store, opts)
+			e := newEnvOn(t, wiringtest.Embedded, store, opts)
 			fn(t, e, store)
 		})
 	}
@@ -189,7 +190,7 @@ func TestRevokedSessionIsRememberedWithoutDatabase(t *testing.T) {
 func TestUnreadableCacheEntry(t *testing.T) {
 	clock := authtest.NewClock()
 	c := cache.New(cache.NewMemory(cache.MemoryOptions{Now: clock.Now}), cache.Options{})
-	e := newEnvOn(t, openSQLite(t, clock), authtest.Options{Clock: clock, Cache: c})
+	e := newEnvOn(t, wiringtest.Embedded, wiringtest.OpenSQLite(t, clock), authtest.Options{Clock: clock, Cache: c})
 	u, pair := e.register(t, "ada@example.com")
 	junk := func(context.Context) ([]byte, time.Duration, error) { return []byte("{not json"), time.Minute, nil }
 	if _, err := c.Get(t.Context(), u.ID, "s:"+pair.SessionID, junk); err != nil {
@@ -211,8 +212,8 @@ func TestUnreadableCacheEntry(t *testing.T) {
 // session read and is refused; the loader doesn't go on to read (and cache)
 // the profile of a session that can't be used.
 func TestEndedSessionLoadsNoProfile(t *testing.T) {
-	store := &authtest.CountingStore{Backend: openSQLite(t, nil)}
-	e := newEnvOn(t, store, authtest.Options{})
+	store := &authtest.CountingStore{Backend: wiringtest.OpenSQLite(t, nil)}
+	e := newEnvOn(t, wiringtest.Embedded, store, authtest.Options{})
 	_, pair := e.register(t, "ada@example.com")
 	p := e.principal(t, pair)
 	if err := e.svc.Logout(t.Context(), p, ""); err != nil {

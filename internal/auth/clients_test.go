@@ -14,6 +14,7 @@ import (
 	"github.com/talentforge/authd/internal/cache"
 	"github.com/talentforge/authd/internal/redis"
 	"github.com/talentforge/authd/internal/redis/redistest"
+	"github.com/talentforge/authd/internal/wiringtest"
 )
 
 func TestServiceClients(t *testing.T) {
@@ -188,8 +189,8 @@ func TestUnknownClientIDsAreNotCached(t *testing.T) {
 				rc, prefix = openRedis(t, url), redistest.Prefix(t, url)
 				c = cache.New(cache.NewRedis(rc, cache.RedisOptions{Prefix: prefix}), cache.Options{})
 			}
-			store := &clientReads{Backend: openSQLite(t, clock)}
-			e := newEnvOn(t, store, authtest.Options{Clock: clock, Cache: c})
+			store := &clientReads{Backend: wiringtest.OpenSQLite(t, clock)}
+			e := newEnvOn(t, wiringtest.Embedded, store, authtest.Options{Clock: clock, Cache: c})
 			ctx := t.Context()
 			_, adm := e.admin(t, "root@example.com")
 			known, secret, err := e.svc.CreateClient(ctx, adm, auth.ClientInput{Name: "billing"})
@@ -248,10 +249,11 @@ func redisKeys(t *testing.T, c *redis.Client, prefix string) int {
 // TestUnknownClientWithTheDummySecret: the secret an unknown id is compared
 // against (so that it costs what a wrong secret costs) opens nothing.
 func TestUnknownClientWithTheDummySecret(t *testing.T) {
-	e := newEnv(t, authtest.Options{})
-	unknown := "0190a5c8-7d2e-7b3a-9f1e-3c4d5e6f7a8b"
-	_, err := e.svc.AuthenticateClient(t.Context(), unknown, "authd: no such client", auth.Client{IP: "192.0.2.1"})
-	wantCode(t, err, auth.EInvalidClient)
+	forEachWiring(t, authtest.Options{}, func(t *testing.T, e *env) {
+		unknown := "0190a5c8-7d2e-7b3a-9f1e-3c4d5e6f7a8b"
+		_, err := e.svc.AuthenticateClient(t.Context(), unknown, "authd: no such client", auth.Client{IP: "192.0.2.1"})
+		wantCode(t, err, auth.EInvalidClient)
+	})
 }
 
 // TestIntrospectEndedUserSessions: a user's access token introspects active
@@ -259,49 +261,50 @@ func TestUnknownClientWithTheDummySecret(t *testing.T) {
 // after the session is revoked by an admin it answers inactive, with no
 // claims, though its signature and lifetime are still good.
 func TestIntrospectEndedUserSessions(t *testing.T) {
-	e := newEnv(t, authtest.Options{})
-	ctx := t.Context()
-	_, adm := e.admin(t, "root@example.com")
-	rs, _, err := e.svc.CreateClient(ctx, adm, auth.ClientInput{Name: "resource server"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	active := func(token string) *auth.Introspection {
-		t.Helper()
-		in, err := e.svc.Introspect(ctx, rs, token, "")
+	forEachWiring(t, authtest.Options{}, func(t *testing.T, e *env) {
+		ctx := t.Context()
+		_, adm := e.admin(t, "root@example.com")
+		rs, _, err := e.svc.CreateClient(ctx, adm, auth.ClientInput{Name: "resource server"})
 		if err != nil {
 			t.Fatal(err)
 		}
-		return in
-	}
+		active := func(token string) *auth.Introspection {
+			t.Helper()
+			in, err := e.svc.Introspect(ctx, rs, token, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			return in
+		}
 
-	u, pair := e.register(t, "ada@example.com")
-	if in := active(pair.AccessToken); !in.Active || in.Subject != u.ID {
-		t.Fatalf("a live token: %+v", in)
-	}
-	if err := e.svc.Logout(ctx, e.principal(t, pair), ""); err != nil {
-		t.Fatal(err)
-	}
-	if in := active(pair.AccessToken); in.Active || in.Subject != "" {
-		t.Errorf("after logout: %+v, want inactive", in)
-	}
+		u, pair := e.register(t, "ada@example.com")
+		if in := active(pair.AccessToken); !in.Active || in.Subject != u.ID {
+			t.Fatalf("a live token: %+v", in)
+		}
+		if err := e.svc.Logout(ctx, e.principal(t, pair), ""); err != nil {
+			t.Fatal(err)
+		}
+		if in := active(pair.AccessToken); in.Active || in.Subject != "" {
+			t.Errorf("after logout: %+v, want inactive", in)
+		}
 
-	pair2 := e.loginPair(t, "ada@example.com")
-	if err := e.svc.RevokeUserSession(ctx, adm, u.ID, pair2.SessionID); err != nil {
-		t.Fatal(err)
-	}
-	if in := active(pair2.AccessToken); in.Active {
-		t.Errorf("after an admin revoked the session: %+v, want inactive", in)
-	}
+		pair2 := e.loginPair(t, "ada@example.com")
+		if err := e.svc.RevokeUserSession(ctx, adm, u.ID, pair2.SessionID); err != nil {
+			t.Fatal(err)
+		}
+		if in := active(pair2.AccessToken); in.Active {
+			t.Errorf("after an admin revoked the session: %+v, want inactive", in)
+		}
 
-	pair3 := e.loginPair(t, "ada@example.com")
-	off := auth.StatusDisabled
-	if _, err := e.svc.UpdateUser(ctx, adm, u.ID, auth.UserPatch{Status: &off}); err != nil {
-		t.Fatal(err)
-	}
-	if in := active(pair3.AccessToken); in.Active {
-		t.Errorf("after the user was disabled: %+v, want inactive", in)
-	}
+		pair3 := e.loginPair(t, "ada@example.com")
+		off := auth.StatusDisabled
+		if _, err := e.svc.UpdateUser(ctx, adm, u.ID, auth.UserPatch{Status: &off}); err != nil {
+			t.Fatal(err)
+		}
+		if in := active(pair3.AccessToken); in.Active {
+			t.Errorf("after the user was disabled: %+v, want inactive", in)
+		}
+	})
 }
 
 func (e *env) loginPair(t *testing.T, email string) *auth.TokenPair {

@@ -6,6 +6,7 @@ import (
 	"github.com/talentforge/authd/internal/auth"
 	"github.com/talentforge/authd/internal/auth/authtest"
 	"github.com/talentforge/authd/internal/password"
+	"github.com/talentforge/authd/internal/wiringtest"
 )
 
 // BenchmarkLogin compares Service.Login with the production argon2id
@@ -14,7 +15,7 @@ import (
 //
 //	go test -run '^$' -bench Login -cpu 2 ./internal/auth
 func BenchmarkLogin(b *testing.B) {
-	e := newEnvOn(b, openSQLite(b, nil), authtest.Options{RealHashing: true})
+	e := newEnvOn(b, wiringtest.Embedded, wiringtest.OpenSQLite(b, nil), authtest.Options{RealHashing: true})
 	if _, _, err := e.svc.Register(b.Context(), auth.RegisterInput{Email: "ada@example.com", Password: pw}); err != nil {
 		b.Fatal(err)
 	}

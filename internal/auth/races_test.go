@@ -9,6 +9,7 @@ import (
 
 	"github.com/talentforge/authd/internal/auth"
 	"github.com/talentforge/authd/internal/auth/authtest"
+	"github.com/talentforge/authd/internal/wiringtest"
 )
 
 // Races between a request's read and its write, driven deterministically:
@@ -50,10 +51,10 @@ func runOnce(hook *func()) {
 
 // forEachBackendHooked runs f on each backend behind a hookedStore.
 func forEachBackendHooked(t *testing.T, f func(t *testing.T, e *env, hs *hookedStore)) {
-	for _, b := range backends {
-		t.Run(b.name, func(t *testing.T) {
-			hs := &hookedStore{Backend: b.open(t, nil)}
-			f(t, newEnvOn(t, hs, authtest.Options{}), hs)
+	for _, w := range wiringtest.All() {
+		t.Run(w.Name, func(t *testing.T) {
+			hs := &hookedStore{Backend: w.Open(t, nil)}
+			f(t, newEnvOn(t, w, hs, authtest.Options{}), hs)
 		})
 	}
 }

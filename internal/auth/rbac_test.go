@@ -117,65 +117,67 @@ func TestPrivilegeChangesApplyAtNextRequest(t *testing.T) {
 }
 
 func TestNoSelfEscalation(t *testing.T) {
-	e := newEnv(t, authtest.Options{})
-	ctx := t.Context()
-	_, adm := e.admin(t, "root@example.com")
-	// A role manager without the other permissions.
-	mgr, p, _ := e.userWithRole(t, adm, "mgr@example.com", "role-manager", auth.PermRolesManage)
-	other, _ := e.register(t, "other@example.com")
+	forEachWiring(t, authtest.Options{}, func(t *testing.T, e *env) {
+		ctx := t.Context()
+		_, adm := e.admin(t, "root@example.com")
+		// A role manager without the other permissions.
+		mgr, p, _ := e.userWithRole(t, adm, "mgr@example.com", "role-manager", auth.PermRolesManage)
+		other, _ := e.register(t, "other@example.com")
 
-	wantCode(t, e.svc.GrantRole(ctx, p, mgr.ID, auth.RoleAdmin), auth.EForbidden)
-	wantCode(t, e.svc.GrantRole(ctx, p, other.ID, auth.RoleAdmin), auth.EForbidden)
-	wantCode(t, e.svc.GrantRole(ctx, p, mgr.ID, "role-manager"), auth.EForbidden) // never to oneself
-	_, err := e.svc.CreateRole(ctx, p, auth.RoleInput{Name: "sneaky", Permissions: []string{auth.PermUsersWrite}})
-	wantCode(t, err, auth.EForbidden)
-	more := []string{auth.PermRolesManage, auth.PermUsersWrite}
-	_, err = e.svc.UpdateRole(ctx, p, "role-manager", auth.RolePatch{Permissions: &more})
-	wantCode(t, err, auth.EForbidden)
-	// Nor take away what they don't hold.
-	wantCode(t, e.svc.RevokeRole(ctx, p, adm.UserID, auth.RoleAdmin), auth.EForbidden)
-	// Within their own permissions they can act.
-	if _, err := e.svc.CreateRole(ctx, p, auth.RoleInput{Name: "helper", Permissions: []string{auth.PermRolesManage}}); err != nil {
-		t.Fatal(err)
-	}
-	if err := e.svc.GrantRole(ctx, p, other.ID, "helper"); err != nil {
-		t.Fatal(err)
-	}
-	// The admin role's permissions are fixed, and built-ins stay.
-	none := []string{}
-	_, err = e.svc.UpdateRole(ctx, adm, auth.RoleAdmin, auth.RolePatch{Permissions: &none})
-	wantCode(t, err, auth.EInvalid)
-	wantCode(t, e.svc.DeleteRole(ctx, adm, auth.RoleAdmin), auth.EConflict)
-	wantCode(t, e.svc.DeleteRole(ctx, adm, auth.RoleUser), auth.EConflict)
+		wantCode(t, e.svc.GrantRole(ctx, p, mgr.ID, auth.RoleAdmin), auth.EForbidden)
+		wantCode(t, e.svc.GrantRole(ctx, p, other.ID, auth.RoleAdmin), auth.EForbidden)
+		wantCode(t, e.svc.GrantRole(ctx, p, mgr.ID, "role-manager"), auth.EForbidden) // never to oneself
+		_, err := e.svc.CreateRole(ctx, p, auth.RoleInput{Name: "sneaky", Permissions: []string{auth.PermUsersWrite}})
+		wantCode(t, err, auth.EForbidden)
+		more := []string{auth.PermRolesManage, auth.PermUsersWrite}
+		_, err = e.svc.UpdateRole(ctx, p, "role-manager", auth.RolePatch{Permissions: &more})
+		wantCode(t, err, auth.EForbidden)
+		// Nor take away what they don't hold.
+		wantCode(t, e.svc.RevokeRole(ctx, p, adm.UserID, auth.RoleAdmin), auth.EForbidden)
+		// Within their own permissions they can act.
+		if _, err := e.svc.CreateRole(ctx, p, auth.RoleInput{Name: "helper", Permissions: []string{auth.PermRolesManage}}); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.svc.GrantRole(ctx, p, other.ID, "helper"); err != nil {
+			t.Fatal(err)
+		}
+		// The admin role's permissions are fixed, and built-ins stay.
+		none := []string{}
+		_, err = e.svc.UpdateRole(ctx, adm, auth.RoleAdmin, auth.RolePatch{Permissions: &none})
+		wantCode(t, err, auth.EInvalid)
+		wantCode(t, e.svc.DeleteRole(ctx, adm, auth.RoleAdmin), auth.EConflict)
+		wantCode(t, e.svc.DeleteRole(ctx, adm, auth.RoleUser), auth.EConflict)
+	})
 }
 
 func TestLastAdmin(t *testing.T) {
-	e := newEnv(t, authtest.Options{})
-	ctx := t.Context()
-	root, adm := e.admin(t, "root@example.com")
-	disabled := auth.StatusDisabled
+	forEachWiring(t, authtest.Options{}, func(t *testing.T, e *env) {
+		ctx := t.Context()
+		root, adm := e.admin(t, "root@example.com")
+		disabled := auth.StatusDisabled
 
-	wantCode(t, e.svc.RevokeRole(ctx, adm, root.ID, auth.RoleAdmin), auth.ELastAdmin)
-	_, err := e.svc.UpdateUser(ctx, adm, root.ID, auth.UserPatch{Status: &disabled})
-	wantCode(t, err, auth.ELastAdmin)
-	wantCode(t, e.svc.DeleteUser(ctx, adm, root.ID), auth.ELastAdmin)
-	wantCode(t, e.svc.DeleteMe(ctx, adm, pw), auth.ELastAdmin)
-	got, err := e.svc.User(ctx, adm, root.ID)
-	if err != nil || got.Status != auth.StatusActive || !slices.Contains(got.Roles, auth.RoleAdmin) {
-		t.Fatalf("the last admin changed: %+v, %v", got, err)
-	}
+		wantCode(t, e.svc.RevokeRole(ctx, adm, root.ID, auth.RoleAdmin), auth.ELastAdmin)
+		_, err := e.svc.UpdateUser(ctx, adm, root.ID, auth.UserPatch{Status: &disabled})
+		wantCode(t, err, auth.ELastAdmin)
+		wantCode(t, e.svc.DeleteUser(ctx, adm, root.ID), auth.ELastAdmin)
+		wantCode(t, e.svc.DeleteMe(ctx, adm, pw), auth.ELastAdmin)
+		got, err := e.svc.User(ctx, adm, root.ID)
+		if err != nil || got.Status != auth.StatusActive || !slices.Contains(got.Roles, auth.RoleAdmin) {
+			t.Fatalf("the last admin changed: %+v, %v", got, err)
+		}
 
-	// With a second active admin, the first may step down.
-	second, err := e.svc.CreateUser(ctx, "second@example.com", pw, []string{auth.RoleAdmin})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := e.svc.RevokeRole(ctx, adm, root.ID, auth.RoleAdmin); err != nil {
-		t.Fatal(err)
-	}
-	// root no longer administers anything, at once.
-	_, err = e.svc.User(ctx, e.login(t, "root@example.com"), second.ID)
-	wantCode(t, err, auth.EForbidden)
+		// With a second active admin, the first may step down.
+		second, err := e.svc.CreateUser(ctx, "second@example.com", pw, []string{auth.RoleAdmin})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := e.svc.RevokeRole(ctx, adm, root.ID, auth.RoleAdmin); err != nil {
+			t.Fatal(err)
+		}
+		// root no longer administers anything, at once.
+		_, err = e.svc.User(ctx, e.login(t, "root@example.com"), second.ID)
+		wantCode(t, err, auth.EForbidden)
+	})
 }
 
 func auditErr(e *env, t *testing.T, p *auth.Principal) error {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/talentforge/authd/internal/auth"
 	"github.com/talentforge/authd/internal/auth/authtest"
+	"github.com/talentforge/authd/internal/wiringtest"
 )
 
 // TestSessionMaxLifetime: refreshes extend a session, but never past its
@@ -52,8 +53,8 @@ func testSessionMaxLifetime(t *testing.T, e *env, _ *authtest.CountingStore) {
 // refresh, introspection and the session list.
 func TestSessionMaxLifetimeEndsExistingSessions(t *testing.T) {
 	clock := authtest.NewClock()
-	store := openSQLite(t, clock)
-	before := newEnvOn(t, store, authtest.Options{Clock: clock})
+	store := wiringtest.OpenSQLite(t, clock)
+	before := newEnvOn(t, wiringtest.Embedded, store, authtest.Options{Clock: clock})
 	_, adm := before.admin(t, "root@example.com")
 	client, _, err := before.svc.CreateClient(t.Context(), adm, auth.ClientInput{Name: "api"})
 	if err != nil {
@@ -66,7 +67,7 @@ func TestSessionMaxLifetimeEndsExistingSessions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	after := newEnvOn(t, store, authtest.Options{Clock: clock, SessionMaxLifetime: 48 * time.Hour})
+	after := newEnvOn(t, wiringtest.Embedded, store, authtest.Options{Clock: clock, SessionMaxLifetime: 48 * time.Hour})
 	p := after.principal(t, pair)
 	clock.Advance(10 * time.Minute)
 	_, err = after.svc.Authenticate(t.Context(), pair.AccessToken)
@@ -84,28 +85,29 @@ func TestSessionMaxLifetimeEndsExistingSessions(t *testing.T) {
 // TestSessionIdleTimeout: a session not refreshed for the idle timeout ends;
 // each refresh starts the timeout again.
 func TestSessionIdleTimeout(t *testing.T) {
-	e := newEnv(t, authtest.Options{SessionIdleTimeout: time.Hour})
-	_, pair := e.register(t, "ada@example.com")
-	for range 3 {
-		e.clock.Advance(59 * time.Minute)
-		next, err := e.svc.Refresh(t.Context(), pair.RefreshToken, auth.Client{})
-		if err != nil {
-			t.Fatalf("refresh within the idle timeout: %v", err)
+	forEachWiring(t, authtest.Options{SessionIdleTimeout: time.Hour}, func(t *testing.T, e *env) {
+		_, pair := e.register(t, "ada@example.com")
+		for range 3 {
+			e.clock.Advance(59 * time.Minute)
+			next, err := e.svc.Refresh(t.Context(), pair.RefreshToken, auth.Client{})
+			if err != nil {
+				t.Fatalf("refresh within the idle timeout: %v", err)
+			}
+			pair = next
 		}
-		pair = next
-	}
-	_, other, err := e.svc.Login(t.Context(), auth.LoginInput{Email: "ada@example.com", Password: pw})
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := e.principal(t, other)
-	e.clock.Advance(time.Hour)
-	_, err = e.svc.Refresh(t.Context(), pair.RefreshToken, auth.Client{})
-	wantCode(t, err, auth.EInvalidRefreshToken)
-	// Nor is an idle session listed.
-	if list, _, err := e.svc.Sessions(t.Context(), p, auth.SessionQuery{}); err != nil || len(list) != 0 {
-		t.Errorf("idle sessions listed: %d, %v; want none", len(list), err)
-	}
+		_, other, err := e.svc.Login(t.Context(), auth.LoginInput{Email: "ada@example.com", Password: pw})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := e.principal(t, other)
+		e.clock.Advance(time.Hour)
+		_, err = e.svc.Refresh(t.Context(), pair.RefreshToken, auth.Client{})
+		wantCode(t, err, auth.EInvalidRefreshToken)
+		// Nor is an idle session listed.
+		if list, _, err := e.svc.Sessions(t.Context(), p, auth.SessionQuery{}); err != nil || len(list) != 0 {
+			t.Errorf("idle sessions listed: %d, %v; want none", len(list), err)
+		}
+	})
 }
 
 // TestSessionIdleTimeoutAtAuthenticate: Authenticate ends an idle session
@@ -131,169 +133,172 @@ func TestSessionIdleTimeoutAtAuthenticate(t *testing.T) {
 // ended sessions once they ended more than the retention ago, in batches
 // of the configured size; live sessions keep working throughout.
 func TestPurgeSessions(t *testing.T) {
-	e := newEnv(t, authtest.Options{RefreshTokenTTL: time.Hour, PurgeBatch: 2})
-	ctx := t.Context()
-	_, a := e.register(t, "ada@example.com")
-	login := func() *auth.TokenPair {
-		t.Helper()
-		_, pair, err := e.svc.Login(ctx, auth.LoginInput{Email: "ada@example.com", Password: pw})
-		if err != nil {
+	forEachWiring(t, authtest.Options{RefreshTokenTTL: time.Hour, PurgeBatch: 2}, func(t *testing.T, e *env) {
+		ctx := t.Context()
+		_, a := e.register(t, "ada@example.com")
+		login := func() *auth.TokenPair {
+			t.Helper()
+			_, pair, err := e.svc.Login(ctx, auth.LoginInput{Email: "ada@example.com", Password: pw})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return pair
+		}
+		b, c := login(), login()
+		p := e.principal(t, a)
+		refreshA := func() {
+			t.Helper()
+			next, err := e.svc.Refresh(ctx, a.RefreshToken, auth.Client{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			a = next
+		}
+		purge := func(retention time.Duration, want auth.SessionPurge) {
+			t.Helper()
+			got, err := e.svc.PurgeSessions(ctx, retention)
+			if err != nil || got != want {
+				t.Errorf("PurgeSessions(%v) = %+v, %v; want %+v", retention, got, err, want)
+			}
+		}
+
+		e.clock.Advance(30 * time.Minute)
+		refreshA() // a1 -> a2
+		e.clock.Advance(20 * time.Minute)
+		refreshA() // a2 -> a3
+		if err := e.svc.RevokeSession(ctx, p, b.SessionID); err != nil {
 			t.Fatal(err)
 		}
-		return pair
-	}
-	b, c := login(), login()
-	p := e.principal(t, a)
-	refreshA := func() {
-		t.Helper()
-		next, err := e.svc.Refresh(ctx, a.RefreshToken, auth.Client{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		a = next
-	}
-	purge := func(retention time.Duration, want auth.SessionPurge) {
-		t.Helper()
-		got, err := e.svc.PurgeSessions(ctx, retention)
-		if err != nil || got != want {
-			t.Errorf("PurgeSessions(%v) = %+v, %v; want %+v", retention, got, err, want)
-		}
-	}
+		// +1h10m: a2's grace interval is long over; a1, b1 and c1 (and with it
+		// session c) have expired; b was revoked 20 minutes ago.
+		e.clock.Advance(20 * time.Minute)
+		purge(2*time.Hour, auth.SessionPurge{Successors: 1, RefreshTokens: 3})
+		purge(2*time.Hour, auth.SessionPurge{})
+		refreshA() // a3 -> a4
 
-	e.clock.Advance(30 * time.Minute)
-	refreshA() // a1 -> a2
-	e.clock.Advance(20 * time.Minute)
-	refreshA() // a2 -> a3
-	if err := e.svc.RevokeSession(ctx, p, b.SessionID); err != nil {
-		t.Fatal(err)
-	}
-	// +1h10m: a2's grace interval is long over; a1, b1 and c1 (and with it
-	// session c) have expired; b was revoked 20 minutes ago.
-	e.clock.Advance(20 * time.Minute)
-	purge(2*time.Hour, auth.SessionPurge{Successors: 1, RefreshTokens: 3})
-	purge(2*time.Hour, auth.SessionPurge{})
-	refreshA() // a3 -> a4
+		// +2h: a2 and a3 expired. A retention of 0 keeps ended sessions.
+		e.clock.Advance(50 * time.Minute)
+		purge(0, auth.SessionPurge{Successors: 1, RefreshTokens: 2})
+		refreshA() // a4 -> a5
+		e.clock.Advance(50 * time.Minute)
+		refreshA() // a5 -> a6, clearing a4's successor itself
 
-	// +2h: a2 and a3 expired. A retention of 0 keeps ended sessions.
-	e.clock.Advance(50 * time.Minute)
-	purge(0, auth.SessionPurge{Successors: 1, RefreshTokens: 2})
-	refreshA() // a4 -> a5
-	e.clock.Advance(50 * time.Minute)
-	refreshA() // a5 -> a6, clearing a4's successor itself
-
-	// +3h10m: b and c ended more than the retention ago; a lives on.
-	e.clock.Advance(20 * time.Minute)
-	purge(2*time.Hour, auth.SessionPurge{Successors: 1, RefreshTokens: 2, Sessions: 2})
-	for _, id := range []string{b.SessionID, c.SessionID} {
-		if _, err := e.store.Session(ctx, p.UserID, id); auth.ErrorCode(err) != auth.ENotFound {
-			t.Errorf("ended session %s: %v, want it deleted", id, err)
+		// +3h10m: b and c ended more than the retention ago; a lives on.
+		e.clock.Advance(20 * time.Minute)
+		purge(2*time.Hour, auth.SessionPurge{Successors: 1, RefreshTokens: 2, Sessions: 2})
+		for _, id := range []string{b.SessionID, c.SessionID} {
+			if _, err := e.store.Session(ctx, p.UserID, id); auth.ErrorCode(err) != auth.ENotFound {
+				t.Errorf("ended session %s: %v, want it deleted", id, err)
+			}
 		}
-	}
-	refreshA()
-	e.principal(t, a)
+		refreshA()
+		e.principal(t, a)
+	})
 }
 
 // TestSessionsPages: the caller's and an administrator's session listings
 // come in pages, newest first, with a cursor that ends on the last page and
 // is refused by other listings.
 func TestSessionsPages(t *testing.T) {
-	e := newEnv(t, authtest.Options{})
-	ctx := t.Context()
-	_, root := e.admin(t, "root@example.com")
-	u, first := e.register(t, "ada@example.com")
-	want := []string{first.SessionID}
-	for range 4 {
-		e.clock.Advance(time.Second)
-		_, pair, err := e.svc.Login(ctx, auth.LoginInput{Email: "ada@example.com", Password: pw})
-		if err != nil {
-			t.Fatal(err)
-		}
-		want = append([]string{pair.SessionID}, want...)
-	}
-	p := e.principal(t, first)
-
-	walk := func(list func(q auth.SessionQuery) ([]*auth.Session, string, error)) []string {
-		t.Helper()
-		var got []string
-		q := auth.SessionQuery{Limit: 2}
-		for pages := 1; ; pages++ {
-			page, next, err := list(q)
+	forEachWiring(t, authtest.Options{}, func(t *testing.T, e *env) {
+		ctx := t.Context()
+		_, root := e.admin(t, "root@example.com")
+		u, first := e.register(t, "ada@example.com")
+		want := []string{first.SessionID}
+		for range 4 {
+			e.clock.Advance(time.Second)
+			_, pair, err := e.svc.Login(ctx, auth.LoginInput{Email: "ada@example.com", Password: pw})
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(page) > 2 || pages > 3 {
-				t.Fatalf("page %d: %d sessions, limit 2", pages, len(page))
-			}
-			for _, s := range page {
-				got = append(got, s.ID)
-			}
-			if next == "" {
-				return got
-			}
-			q.Cursor = next
+			want = append([]string{pair.SessionID}, want...)
 		}
-	}
-	own := func(q auth.SessionQuery) ([]*auth.Session, string, error) { return e.svc.Sessions(ctx, p, q) }
-	admin := func(q auth.SessionQuery) ([]*auth.Session, string, error) {
-		return e.svc.UserSessions(ctx, root, u.ID, q)
-	}
-	for name, list := range map[string]func(auth.SessionQuery) ([]*auth.Session, string, error){"own": own, "admin": admin} {
-		if got := walk(list); strings.Join(got, " ") != strings.Join(want, " ") {
-			t.Errorf("%s listing walked %v, want %v", name, got, want)
-		}
-	}
+		p := e.principal(t, first)
 
-	_, next, err := e.svc.Sessions(ctx, p, auth.SessionQuery{Limit: 5})
-	if err != nil || next != "" {
-		t.Errorf("a page holding the last session has next cursor %q (%v), want none", next, err)
-	}
-	_, userCursor, err := e.svc.ListUsers(ctx, root, auth.UserQuery{Limit: 1})
-	if err != nil || userCursor == "" {
-		t.Fatalf("ListUsers: cursor %q, %v", userCursor, err)
-	}
-	for name, q := range map[string]auth.SessionQuery{
-		"limit over 100":   {Limit: 101},
-		"negative limit":   {Limit: -1},
-		"garbage cursor":   {Cursor: "not a cursor"},
-		"user-list cursor": {Cursor: userCursor},
-	} {
-		_, _, err := e.svc.Sessions(ctx, p, q)
-		if auth.ErrorCode(err) != auth.EInvalid {
-			t.Errorf("%s: %v, want %s", name, err, auth.EInvalid)
+		walk := func(list func(q auth.SessionQuery) ([]*auth.Session, string, error)) []string {
+			t.Helper()
+			var got []string
+			q := auth.SessionQuery{Limit: 2}
+			for pages := 1; ; pages++ {
+				page, next, err := list(q)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(page) > 2 || pages > 3 {
+					t.Fatalf("page %d: %d sessions, limit 2", pages, len(page))
+				}
+				for _, s := range page {
+					got = append(got, s.ID)
+				}
+				if next == "" {
+					return got
+				}
+				q.Cursor = next
+			}
 		}
-	}
-	_, _, err = e.svc.UserSessions(ctx, p, u.ID, auth.SessionQuery{})
-	wantCode(t, err, auth.EForbidden)
+		own := func(q auth.SessionQuery) ([]*auth.Session, string, error) { return e.svc.Sessions(ctx, p, q) }
+		admin := func(q auth.SessionQuery) ([]*auth.Session, string, error) {
+			return e.svc.UserSessions(ctx, root, u.ID, q)
+		}
+		for name, list := range map[string]func(auth.SessionQuery) ([]*auth.Session, string, error){"own": own, "admin": admin} {
+			if got := walk(list); strings.Join(got, " ") != strings.Join(want, " ") {
+				t.Errorf("%s listing walked %v, want %v", name, got, want)
+			}
+		}
+
+		_, next, err := e.svc.Sessions(ctx, p, auth.SessionQuery{Limit: 5})
+		if err != nil || next != "" {
+			t.Errorf("a page holding the last session has next cursor %q (%v), want none", next, err)
+		}
+		_, userCursor, err := e.svc.ListUsers(ctx, root, auth.UserQuery{Limit: 1})
+		if err != nil || userCursor == "" {
+			t.Fatalf("ListUsers: cursor %q, %v", userCursor, err)
+		}
+		for name, q := range map[string]auth.SessionQuery{
+			"limit over 100":   {Limit: 101},
+			"negative limit":   {Limit: -1},
+			"garbage cursor":   {Cursor: "not a cursor"},
+			"user-list cursor": {Cursor: userCursor},
+		} {
+			_, _, err := e.svc.Sessions(ctx, p, q)
+			if auth.ErrorCode(err) != auth.EInvalid {
+				t.Errorf("%s: %v, want %s", name, err, auth.EInvalid)
+			}
+		}
+		_, _, err = e.svc.UserSessions(ctx, p, u.ID, auth.SessionQuery{})
+		wantCode(t, err, auth.EForbidden)
+	})
 }
 
 // TestRefreshGraceAcrossPurge: the retention job leaves a successor alone
 // within its grace interval, so a concurrent retry still gets it, and
 // clears it after, when the retry is reuse.
 func TestRefreshGraceAcrossPurge(t *testing.T) {
-	e := newEnv(t, authtest.Options{})
-	ctx := t.Context()
-	_, p1 := e.register(t, "ada@example.com")
-	p2, err := e.svc.Refresh(ctx, p1.RefreshToken, auth.Client{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.clock.Advance(5 * time.Second)
-	if got, err := e.svc.PurgeSessions(ctx, 0); err != nil || got.Successors != 0 {
-		t.Fatalf("PurgeSessions within the grace interval: %+v, %v; want no successor cleared", got, err)
-	}
-	again, err := e.svc.Refresh(ctx, p1.RefreshToken, auth.Client{})
-	if err != nil {
-		t.Fatalf("retry within the grace interval after a purge: %v", err)
-	}
-	if again.RefreshToken != p2.RefreshToken {
-		t.Error("retry within the grace interval got another token than the successor")
-	}
-	e.clock.Advance(6 * time.Second)
-	if got, err := e.svc.PurgeSessions(ctx, 0); err != nil || got.Successors != 1 {
-		t.Fatalf("PurgeSessions past the grace interval: %+v, %v; want one successor cleared", got, err)
-	}
-	_, err = e.svc.Refresh(ctx, p1.RefreshToken, auth.Client{})
-	wantCode(t, err, auth.EInvalidRefreshToken)
-	_, err = e.svc.Refresh(ctx, p2.RefreshToken, auth.Client{})
-	wantCode(t, err, auth.EInvalidRefreshToken) // the reuse ended the session
+	forEachWiring(t, authtest.Options{}, func(t *testing.T, e *env) {
+		ctx := t.Context()
+		_, p1 := e.register(t, "ada@example.com")
+		p2, err := e.svc.Refresh(ctx, p1.RefreshToken, auth.Client{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.clock.Advance(5 * time.Second)
+		if got, err := e.svc.PurgeSessions(ctx, 0); err != nil || got.Successors != 0 {
+			t.Fatalf("PurgeSessions within the grace interval: %+v, %v; want no successor cleared", got, err)
+		}
+		again, err := e.svc.Refresh(ctx, p1.RefreshToken, auth.Client{})
+		if err != nil {
+			t.Fatalf("retry within the grace interval after a purge: %v", err)
+		}
+		if again.RefreshToken != p2.RefreshToken {
+			t.Error("retry within the grace interval got another token than the successor")
+		}
+		e.clock.Advance(6 * time.Second)
+		if got, err := e.svc.PurgeSessions(ctx, 0); err != nil || got.Successors != 1 {
+			t.Fatalf("PurgeSessions past the grace interval: %+v, %v; want one successor cleared", got, err)
+		}
+		_, err = e.svc.Refresh(ctx, p1.RefreshToken, auth.Client{})
+		wantCode(t, err, auth.EInvalidRefreshToken)
+		_, err = e.svc.Refresh(ctx, p2.RefreshToken, auth.Client{})
+		wantCode(t, err, auth.EInvalidRefreshToken) // the reuse ended the session
+	})
 }

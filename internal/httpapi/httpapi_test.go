@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -22,7 +21,7 @@ import (
 	"github.com/talentforge/authd/internal/auth"
 	"github.com/talentforge/authd/internal/auth/authtest"
 	"github.com/talentforge/authd/internal/httpapi"
-	"github.com/talentforge/authd/internal/sqlite"
+	"github.com/talentforge/authd/internal/wiringtest"
 )
 
 type fixture struct {
@@ -31,24 +30,28 @@ type fixture struct {
 	svc   *auth.Service
 }
 
+// newFixture serves the API wired as the default deployment: SQLite, the
+// cache and the limits in process.
 func newFixture(tb testing.TB) *fixture {
 	tb.Helper()
-	return newFixtureWith(tb, authtest.Options{})
+	return newFixtureOn(tb, wiringtest.Embedded, authtest.Options{})
 }
 
-func newFixtureWith(tb testing.TB, opts authtest.Options) *fixture {
+// newFixtureOn serves the API wired as w on a fresh store.
+func newFixtureOn(tb testing.TB, w wiringtest.Wiring, opts authtest.Options) *fixture {
 	tb.Helper()
-	db, err := sqlite.Open(tb.Context(), filepath.Join(tb.TempDir(), "authd.db"))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { db.Close() })
-	if err := db.MigrateUp(tb.Context()); err != nil {
-		tb.Fatal(err)
-	}
-	svc, tokens := authtest.NewService(tb, db, opts)
+	db := w.Open(tb, opts.Clock)
+	svc, tokens := authtest.NewService(tb, db, w.Options(tb, opts))
 	h := httpapi.New(svc, tokens, db, httpapi.Config{Issuer: authtest.Issuer}, slog.New(slog.DiscardHandler))
 	return &fixture{h: h, store: db, svc: svc}
+}
+
+// forEachWiring runs f as a parallel subtest with a fixture per wiring.
+func forEachWiring(t *testing.T, f func(t *testing.T, fx *fixture)) {
+	t.Helper()
+	wiringtest.Run(t, func(t *testing.T, w wiringtest.Wiring) {
+		f(t, newFixtureOn(t, w, authtest.Options{}))
+	})
 }
 
 type response struct {
@@ -205,56 +208,58 @@ const (
 )
 
 func TestRegisterScenarios(t *testing.T) {
-	f := newFixture(t)
-	f.register(t, "taken@example.com")
-	big := `{"email":"a@example.com","password":"` + strings.Repeat("x", 1<<20) + `"}`
-	f.run(t, []scenario{
-		{name: "ok", method: post, path: "/api/v1/auth/register", body: `{"email":"new@example.com","password":"` + pw + `","name":"New"}`, wantStatus: 201, wantIn: []string{`"access_token"`, `"refresh_token"`, `"token_type":"Bearer"`, `"expires_in":900`, `"email":"new@example.com"`}},
-		{name: "unknown fields ignored", method: post, path: "/api/v1/auth/register", body: `{"email":"other@example.com","password":"` + pw + `","admin":true,"roles":["admin"]}`, wantStatus: 201, wantIn: []string{`"roles":["user"]`}},
-		{name: "taken", method: post, path: "/api/v1/auth/register", body: `{"email":"TAKEN@example.com","password":"` + pw + `"}`, wantStatus: 409, wantCode: "email_taken"},
-		{name: "malformed json", method: post, path: "/api/v1/auth/register", body: `{"email":`, wantStatus: 400, wantCode: "invalid_request"},
-		{name: "not json", method: post, path: "/api/v1/auth/register", body: `email=a@b.c`, wantStatus: 400, wantCode: "invalid_request"},
-		{name: "array", method: post, path: "/api/v1/auth/register", body: `[{"email":"a@example.com"}]`, wantStatus: 400, wantCode: "invalid_request"},
-		{name: "string body", method: post, path: "/api/v1/auth/register", body: `"hello"`, wantStatus: 400, wantCode: "invalid_request"},
-		{name: "null body", method: post, path: "/api/v1/auth/register", body: `null`, wantStatus: 400, wantCode: "invalid_request"},
-		{name: "wrong type", method: post, path: "/api/v1/auth/register", body: `{"email":42,"password":"` + pw + `"}`, wantStatus: 400, wantCode: "invalid_request", wantIn: []string{"email"}},
-		{name: "wrong type password", method: post, path: "/api/v1/auth/register", body: `{"email":"a@example.com","password":["x"]}`, wantStatus: 400, wantCode: "invalid_request"},
-		{name: "trailing data", method: post, path: "/api/v1/auth/register", body: `{"email":"a@example.com","password":"` + pw + `"} {}`, wantStatus: 400, wantCode: "invalid_request"},
-		{name: "missing password", method: post, path: "/api/v1/auth/register", body: `{"email":"a@example.com"}`, wantStatus: 400, wantCode: "invalid_request"},
-		{name: "missing email", method: post, path: "/api/v1/auth/register", body: `{"password":"` + pw + `"}`, wantStatus: 400, wantCode: "invalid_request"},
-		{name: "empty strings", method: post, path: "/api/v1/auth/register", body: `{"email":"","password":""}`, wantStatus: 400, wantCode: "invalid_request"},
-		{name: "empty body", method: post, path: "/api/v1/auth/register", body: ``, contentType: "application/json", wantStatus: 400, wantCode: "invalid_request"},
-		{name: "weak password", method: post, path: "/api/v1/auth/register", body: `{"email":"a@example.com","password":"password123"}`, wantStatus: 400, wantCode: "weak_password"},
-		{name: "short password", method: post, path: "/api/v1/auth/register", body: `{"email":"a@example.com","password":"abc"}`, wantStatus: 400, wantCode: "weak_password"},
-		{name: "overlong password", method: post, path: "/api/v1/auth/register", body: `{"email":"a@example.com","password":"` + strings.Repeat("ab", 600) + `"}`, wantStatus: 400, wantCode: "invalid_request"},
-		{name: "overlong email", method: post, path: "/api/v1/auth/register", body: `{"email":"` + strings.Repeat("a", 300) + `@example.com","password":"` + pw + `"}`, wantStatus: 400, wantCode: "invalid_request"},
-		{name: "overlong name", method: post, path: "/api/v1/auth/register", body: `{"email":"n@example.com","password":"` + pw + `","name":"` + strings.Repeat("n", 300) + `"}`, wantStatus: 400, wantCode: "invalid_request"},
-		{name: "email with CRLF", method: post, path: "/api/v1/auth/register", body: `{"email":"a@example.com\r\nBcc: x@example.com","password":"` + pw + `"}`, wantStatus: 400, wantCode: "invalid_request"},
-		{name: "email with NUL", method: post, path: "/api/v1/auth/register", body: `{"email":"a\u0000@example.com","password":"` + pw + `"}`, wantStatus: 400, wantCode: "invalid_request"},
-		{name: "email with bidi override", method: post, path: "/api/v1/auth/register", body: `{"email":"a\u202e@example.com","password":"` + pw + `"}`, wantStatus: 400, wantCode: "invalid_request"},
-		{name: "invalid utf-8", method: post, path: "/api/v1/auth/register", body: "{\"email\":\"a\xff@example.com\",\"password\":\"" + pw + "\"}", wantStatus: 400, wantCode: "invalid_request"},
-		{name: "1 MB body", method: post, path: "/api/v1/auth/register", body: big, wantStatus: 413, wantCode: "payload_too_large"},
-		{name: "wrong content type", method: post, path: "/api/v1/auth/register", contentType: "text/plain", body: `{"email":"a@example.com","password":"` + pw + `"}`, wantStatus: 415, wantCode: "unsupported_media_type"},
-		{name: "form content type", method: post, path: "/api/v1/auth/register", contentType: "application/x-www-form-urlencoded", body: `email=a@example.com`, wantStatus: 415, wantCode: "unsupported_media_type"},
-		{name: "no content type", method: post, path: "/api/v1/auth/register", contentType: "-", body: `{"email":"a@example.com","password":"` + pw + `"}`, wantStatus: 415, wantCode: "unsupported_media_type"},
-		{name: "charset param accepted", method: post, path: "/api/v1/auth/register", contentType: "application/json; charset=utf-8", body: `{"email":"charset@example.com","password":"` + pw + `"}`, wantStatus: 201},
-		{name: "GET not allowed", method: get, path: "/api/v1/auth/register", wantStatus: 405, wantCode: "method_not_allowed"},
+	forEachWiring(t, func(t *testing.T, f *fixture) {
+		f.register(t, "taken@example.com")
+		big := `{"email":"a@example.com","password":"` + strings.Repeat("x", 1<<20) + `"}`
+		f.run(t, []scenario{
+			{name: "ok", method: post, path: "/api/v1/auth/register", body: `{"email":"new@example.com","password":"` + pw + `","name":"New"}`, wantStatus: 201, wantIn: []string{`"access_token"`, `"refresh_token"`, `"token_type":"Bearer"`, `"expires_in":900`, `"email":"new@example.com"`}},
+			{name: "unknown fields ignored", method: post, path: "/api/v1/auth/register", body: `{"email":"other@example.com","password":"` + pw + `","admin":true,"roles":["admin"]}`, wantStatus: 201, wantIn: []string{`"roles":["user"]`}},
+			{name: "taken", method: post, path: "/api/v1/auth/register", body: `{"email":"TAKEN@example.com","password":"` + pw + `"}`, wantStatus: 409, wantCode: "email_taken"},
+			{name: "malformed json", method: post, path: "/api/v1/auth/register", body: `{"email":`, wantStatus: 400, wantCode: "invalid_request"},
+			{name: "not json", method: post, path: "/api/v1/auth/register", body: `email=a@b.c`, wantStatus: 400, wantCode: "invalid_request"},
+			{name: "array", method: post, path: "/api/v1/auth/register", body: `[{"email":"a@example.com"}]`, wantStatus: 400, wantCode: "invalid_request"},
+			{name: "string body", method: post, path: "/api/v1/auth/register", body: `"hello"`, wantStatus: 400, wantCode: "invalid_request"},
+			{name: "null body", method: post, path: "/api/v1/auth/register", body: `null`, wantStatus: 400, wantCode: "invalid_request"},
+			{name: "wrong type", method: post, path: "/api/v1/auth/register", body: `{"email":42,"password":"` + pw + `"}`, wantStatus: 400, wantCode: "invalid_request", wantIn: []string{"email"}},
+			{name: "wrong type password", method: post, path: "/api/v1/auth/register", body: `{"email":"a@example.com","password":["x"]}`, wantStatus: 400, wantCode: "invalid_request"},
+			{name: "trailing data", method: post, path: "/api/v1/auth/register", body: `{"email":"a@example.com","password":"` + pw + `"} {}`, wantStatus: 400, wantCode: "invalid_request"},
+			{name: "missing password", method: post, path: "/api/v1/auth/register", body: `{"email":"a@example.com"}`, wantStatus: 400, wantCode: "invalid_request"},
+			{name: "missing email", method: post, path: "/api/v1/auth/register", body: `{"password":"` + pw + `"}`, wantStatus: 400, wantCode: "invalid_request"},
+			{name: "empty strings", method: post, path: "/api/v1/auth/register", body: `{"email":"","password":""}`, wantStatus: 400, wantCode: "invalid_request"},
+			{name: "empty body", method: post, path: "/api/v1/auth/register", body: ``, contentType: "application/json", wantStatus: 400, wantCode: "invalid_request"},
+			{name: "weak password", method: post, path: "/api/v1/auth/register", body: `{"email":"a@example.com","password":"password123"}`, wantStatus: 400, wantCode: "weak_password"},
+			{name: "short password", method: post, path: "/api/v1/auth/register", body: `{"email":"a@example.com","password":"abc"}`, wantStatus: 400, wantCode: "weak_password"},
+			{name: "overlong password", method: post, path: "/api/v1/auth/register", body: `{"email":"a@example.com","password":"` + strings.Repeat("ab", 600) + `"}`, wantStatus: 400, wantCode: "invalid_request"},
+			{name: "overlong email", method: post, path: "/api/v1/auth/register", body: `{"email":"` + strings.Repeat("a", 300) + `@example.com","password":"` + pw + `"}`, wantStatus: 400, wantCode: "invalid_request"},
+			{name: "overlong name", method: post, path: "/api/v1/auth/register", body: `{"email":"n@example.com","password":"` + pw + `","name":"` + strings.Repeat("n", 300) + `"}`, wantStatus: 400, wantCode: "invalid_request"},
+			{name: "email with CRLF", method: post, path: "/api/v1/auth/register", body: `{"email":"a@example.com\r\nBcc: x@example.com","password":"` + pw + `"}`, wantStatus: 400, wantCode: "invalid_request"},
+			{name: "email with NUL", method: post, path: "/api/v1/auth/register", body: `{"email":"a\u0000@example.com","password":"` + pw + `"}`, wantStatus: 400, wantCode: "invalid_request"},
+			{name: "email with bidi override", method: post, path: "/api/v1/auth/register", body: `{"email":"a\u202e@example.com","password":"` + pw + `"}`, wantStatus: 400, wantCode: "invalid_request"},
+			{name: "invalid utf-8", method: post, path: "/api/v1/auth/register", body: "{\"email\":\"a\xff@example.com\",\"password\":\"" + pw + "\"}", wantStatus: 400, wantCode: "invalid_request"},
+			{name: "1 MB body", method: post, path: "/api/v1/auth/register", body: big, wantStatus: 413, wantCode: "payload_too_large"},
+			{name: "wrong content type", method: post, path: "/api/v1/auth/register", contentType: "text/plain", body: `{"email":"a@example.com","password":"` + pw + `"}`, wantStatus: 415, wantCode: "unsupported_media_type"},
+			{name: "form content type", method: post, path: "/api/v1/auth/register", contentType: "application/x-www-form-urlencoded", body: `email=a@example.com`, wantStatus: 415, wantCode: "unsupported_media_type"},
+			{name: "no content type", method: post, path: "/api/v1/auth/register", contentType: "-", body: `{"email":"a@example.com","password":"` + pw + `"}`, wantStatus: 415, wantCode: "unsupported_media_type"},
+			{name: "charset param accepted", method: post, path: "/api/v1/auth/register", contentType: "application/json; charset=utf-8", body: `{"email":"charset@example.com","password":"` + pw + `"}`, wantStatus: 201},
+			{name: "GET not allowed", method: get, path: "/api/v1/auth/register", wantStatus: 405, wantCode: "method_not_allowed"},
+		})
 	})
 }
 
 func TestLoginScenarios(t *testing.T) {
-	f := newFixture(t)
-	f.register(t, "ada@example.com")
-	f.run(t, []scenario{
-		{name: "ok", method: post, path: "/api/v1/auth/login", body: `{"email":"Ada@Example.com","password":"` + pw + `"}`, wantStatus: 200, wantIn: []string{`"access_token"`, `"user"`}},
-		{name: "wrong password", method: post, path: "/api/v1/auth/login", body: `{"email":"ada@example.com","password":"nope nope nope"}`, wantStatus: 401, wantCode: "invalid_credentials"},
-		{name: "unknown email", method: post, path: "/api/v1/auth/login", body: `{"email":"who@example.com","password":"nope nope nope"}`, wantStatus: 401, wantCode: "invalid_credentials"},
-		{name: "missing password", method: post, path: "/api/v1/auth/login", body: `{"email":"ada@example.com"}`, wantStatus: 400, wantCode: "invalid_request"},
-		{name: "wrong type", method: post, path: "/api/v1/auth/login", body: `{"email":"ada@example.com","password":12345678}`, wantStatus: 400, wantCode: "invalid_request"},
-		{name: "malformed", method: post, path: "/api/v1/auth/login", body: `{"email":"ada@example.com",}`, wantStatus: 400, wantCode: "invalid_request"},
-		{name: "array", method: post, path: "/api/v1/auth/login", body: `[]`, wantStatus: 400, wantCode: "invalid_request"},
-		{name: "overlong password", method: post, path: "/api/v1/auth/login", body: `{"email":"ada@example.com","password":"` + strings.Repeat("p", 5000) + `"}`, wantStatus: 400, wantCode: "invalid_request"},
-		{name: "email with CRLF", method: post, path: "/api/v1/auth/login", body: `{"email":"ada@example.com\r\n","password":"nope nope nope"}`, wantStatus: 401, wantCode: "invalid_credentials"},
+	forEachWiring(t, func(t *testing.T, f *fixture) {
+		f.register(t, "ada@example.com")
+		f.run(t, []scenario{
+			{name: "ok", method: post, path: "/api/v1/auth/login", body: `{"email":"Ada@Example.com","password":"` + pw + `"}`, wantStatus: 200, wantIn: []string{`"access_token"`, `"user"`}},
+			{name: "wrong password", method: post, path: "/api/v1/auth/login", body: `{"email":"ada@example.com","password":"nope nope nope"}`, wantStatus: 401, wantCode: "invalid_credentials"},
+			{name: "unknown email", method: post, path: "/api/v1/auth/login", body: `{"email":"who@example.com","password":"nope nope nope"}`, wantStatus: 401, wantCode: "invalid_credentials"},
+			{name: "missing password", method: post, path: "/api/v1/auth/login", body: `{"email":"ada@example.com"}`, wantStatus: 400, wantCode: "invalid_request"},
+			{name: "wrong type", method: post, path: "/api/v1/auth/login", body: `{"email":"ada@example.com","password":12345678}`, wantStatus: 400, wantCode: "invalid_request"},
+			{name: "malformed", method: post, path: "/api/v1/auth/login", body: `{"email":"ada@example.com",}`, wantStatus: 400, wantCode: "invalid_request"},
+			{name: "array", method: post, path: "/api/v1/auth/login", body: `[]`, wantStatus: 400, wantCode: "invalid_request"},
+			{name: "overlong password", method: post, path: "/api/v1/auth/login", body: `{"email":"ada@example.com","password":"` + strings.Repeat("p", 5000) + `"}`, wantStatus: 400, wantCode: "invalid_request"},
+			{name: "email with CRLF", method: post, path: "/api/v1/auth/login", body: `{"email":"ada@example.com\r\n","password":"nope nope nope"}`, wantStatus: 401, wantCode: "invalid_credentials"},
+		})
 	})
 }
 
@@ -281,102 +286,106 @@ func TestLoginDoesNotRevealAccounts(t *testing.T) {
 }
 
 func TestRefreshScenarios(t *testing.T) {
-	f := newFixture(t)
-	a := f.register(t, "ada@example.com")
-	f.run(t, []scenario{
-		{name: "garbage", method: post, path: "/api/v1/auth/refresh", body: `{"refresh_token":"garbage"}`, wantStatus: 401, wantCode: "invalid_refresh_token"},
-		{name: "missing", method: post, path: "/api/v1/auth/refresh", body: `{}`, wantStatus: 400, wantCode: "invalid_request"},
-		{name: "wrong type", method: post, path: "/api/v1/auth/refresh", body: `{"refresh_token":true}`, wantStatus: 400, wantCode: "invalid_request"},
-		{name: "access token instead", method: post, path: "/api/v1/auth/refresh", body: `{"refresh_token":"` + a.access + `"}`, wantStatus: 401, wantCode: "invalid_refresh_token"},
-		{name: "ok", method: post, path: "/api/v1/auth/refresh", body: `{"refresh_token":"` + a.refresh + `"}`, wantStatus: 200, wantIn: []string{`"refresh_token"`, `"access_token"`}},
+	forEachWiring(t, func(t *testing.T, f *fixture) {
+		a := f.register(t, "ada@example.com")
+		f.run(t, []scenario{
+			{name: "garbage", method: post, path: "/api/v1/auth/refresh", body: `{"refresh_token":"garbage"}`, wantStatus: 401, wantCode: "invalid_refresh_token"},
+			{name: "missing", method: post, path: "/api/v1/auth/refresh", body: `{}`, wantStatus: 400, wantCode: "invalid_request"},
+			{name: "wrong type", method: post, path: "/api/v1/auth/refresh", body: `{"refresh_token":true}`, wantStatus: 400, wantCode: "invalid_request"},
+			{name: "access token instead", method: post, path: "/api/v1/auth/refresh", body: `{"refresh_token":"` + a.access + `"}`, wantStatus: 401, wantCode: "invalid_refresh_token"},
+			{name: "ok", method: post, path: "/api/v1/auth/refresh", body: `{"refresh_token":"` + a.refresh + `"}`, wantStatus: 200, wantIn: []string{`"refresh_token"`, `"access_token"`}},
+		})
+		res := f.post(t, "/api/v1/auth/refresh", "", `{"refresh_token":"`+a.refresh+`"}`)
+		if res.header.Get("Cache-Control") != "no-store" {
+			t.Errorf("token response Cache-Control %q", res.header.Get("Cache-Control"))
+		}
 	})
-	res := f.post(t, "/api/v1/auth/refresh", "", `{"refresh_token":"`+a.refresh+`"}`)
-	if res.header.Get("Cache-Control") != "no-store" {
-		t.Errorf("token response Cache-Control %q", res.header.Get("Cache-Control"))
-	}
 }
 
 func TestAuthenticatedScenarios(t *testing.T) {
-	f := newFixture(t)
-	a := f.register(t, "ada@example.com")
-	a2 := f.login(t, "ada@example.com")
-	b := f.register(t, "bob@example.com")
-	forged := forgeTokens(t, f, a.access)
+	forEachWiring(t, func(t *testing.T, f *fixture) {
+		a := f.register(t, "ada@example.com")
+		a2 := f.login(t, "ada@example.com")
+		b := f.register(t, "bob@example.com")
+		forged := forgeTokens(t, f, a.access)
 
-	var bad []scenario
-	for name, tok := range forged {
-		for _, ep := range []struct{ method, path string }{
-			{get, "/api/v1/users/me"}, {get, "/api/v1/auth/verify"}, {post, "/api/v1/auth/logout"}, {get, "/api/v1/auth/sessions"},
-		} {
-			bad = append(bad, scenario{name: name + " " + ep.method + " " + ep.path, method: ep.method, path: ep.path, token: tok, wantStatus: 401, wantCode: "unauthorized"})
+		var bad []scenario
+		for name, tok := range forged {
+			for _, ep := range []struct{ method, path string }{
+				{get, "/api/v1/users/me"}, {get, "/api/v1/auth/verify"}, {post, "/api/v1/auth/logout"}, {get, "/api/v1/auth/sessions"},
+			} {
+				bad = append(bad, scenario{name: name + " " + ep.method + " " + ep.path, method: ep.method, path: ep.path, token: tok, wantStatus: 401, wantCode: "unauthorized"})
+			}
 		}
-	}
-	f.run(t, bad)
+		f.run(t, bad)
 
-	f.run(t, []scenario{
-		{name: "me", method: get, path: "/api/v1/users/me", token: a.access, wantStatus: 200, wantIn: []string{`"email":"ada@example.com"`, `"roles":["user"]`, `"has_password":true`}},
-		{name: "me no token", method: get, path: "/api/v1/users/me", wantStatus: 401, wantCode: "unauthorized"},
-		{name: "me basic auth", method: get, path: "/api/v1/users/me", token: "", wantStatus: 401, wantCode: "unauthorized"},
-		{name: "verify", method: get, path: "/api/v1/auth/verify", token: a.access, wantStatus: 200, wantIn: []string{a.userID}},
-		{name: "sessions", method: get, path: "/api/v1/auth/sessions", token: a.access, wantStatus: 200, wantIn: []string{a.session, a2.session, `"current":true`, `"current":false`}},
-		{name: "revoke other user's session", method: del, path: "/api/v1/auth/sessions/" + b.session, token: a.access, wantStatus: 404, wantCode: "not_found"},
-		{name: "revoke bogus session", method: del, path: "/api/v1/auth/sessions/not-a-uuid", token: a.access, wantStatus: 404, wantCode: "not_found"},
-		{name: "patch name", method: patch, path: "/api/v1/users/me", token: a.access, body: `{"name":"Ada L."}`, wantStatus: 200, wantIn: []string{`"name":"Ada L."`}},
-		{name: "patch wrong type", method: patch, path: "/api/v1/users/me", token: a.access, body: `{"name":7}`, wantStatus: 400, wantCode: "invalid_request"},
-		{name: "patch control chars", method: patch, path: "/api/v1/users/me", token: a.access, body: `{"name":"a\u0007b"}`, wantStatus: 400, wantCode: "invalid_request"},
-		{name: "change password wrong current", method: post, path: "/api/v1/auth/password/change", token: a.access, body: `{"current_password":"nope nope nope","new_password":"a new good passphrase"}`, wantStatus: 401, wantCode: "invalid_credentials"},
-		{name: "change password weak", method: post, path: "/api/v1/auth/password/change", token: a.access, body: `{"current_password":"` + pw + `","new_password":"qwerty123"}`, wantStatus: 400, wantCode: "weak_password"},
-		{name: "change password missing", method: post, path: "/api/v1/auth/password/change", token: a.access, body: `{"current_password":"` + pw + `"}`, wantStatus: 400, wantCode: "invalid_request"},
-		{name: "delete me wrong password", method: del, path: "/api/v1/users/me", token: b.access, body: `{"password":"nope nope nope"}`, wantStatus: 401, wantCode: "invalid_credentials"},
-		{name: "delete me no password", method: del, path: "/api/v1/users/me", token: b.access, wantStatus: 400, wantCode: "invalid_request"},
-		{name: "logout malformed body", method: post, path: "/api/v1/auth/logout", token: b.access, body: `{"refresh_token":`, wantStatus: 400, wantCode: "invalid_request"},
-		{name: "revoke own other session", method: del, path: "/api/v1/auth/sessions/" + a2.session, token: a.access, wantStatus: 204},
-		{name: "revoked session's token is dead", method: get, path: "/api/v1/auth/verify", token: a2.access, wantStatus: 401, wantCode: "unauthorized"},
-		{name: "change password ok", method: post, path: "/api/v1/auth/password/change", token: a.access, body: `{"current_password":"` + pw + `","new_password":"a new good passphrase"}`, wantStatus: 204},
-		{name: "still signed in after own change", method: get, path: "/api/v1/users/me", token: a.access, wantStatus: 200},
-		{name: "logout with body", method: post, path: "/api/v1/auth/logout", token: a.access, body: `{"refresh_token":"` + a.refresh + `"}`, wantStatus: 204},
-		{name: "verify after logout", method: get, path: "/api/v1/auth/verify", token: a.access, wantStatus: 401, wantCode: "unauthorized"},
-		{name: "me after logout", method: get, path: "/api/v1/users/me", token: a.access, wantStatus: 401, wantCode: "unauthorized"},
-		{name: "bob unaffected", method: get, path: "/api/v1/auth/verify", token: b.access, wantStatus: 200},
-		{name: "delete me", method: del, path: "/api/v1/users/me", token: b.access, body: `{"password":"` + pw + `"}`, wantStatus: 204},
-		{name: "deleted user's token is dead", method: get, path: "/api/v1/users/me", token: b.access, wantStatus: 401, wantCode: "unauthorized"},
+		f.run(t, []scenario{
+			{name: "me", method: get, path: "/api/v1/users/me", token: a.access, wantStatus: 200, wantIn: []string{`"email":"ada@example.com"`, `"roles":["user"]`, `"has_password":true`}},
+			{name: "me no token", method: get, path: "/api/v1/users/me", wantStatus: 401, wantCode: "unauthorized"},
+			{name: "me basic auth", method: get, path: "/api/v1/users/me", token: "", wantStatus: 401, wantCode: "unauthorized"},
+			{name: "verify", method: get, path: "/api/v1/auth/verify", token: a.access, wantStatus: 200, wantIn: []string{a.userID}},
+			{name: "sessions", method: get, path: "/api/v1/auth/sessions", token: a.access, wantStatus: 200, wantIn: []string{a.session, a2.session, `"current":true`, `"current":false`}},
+			{name: "revoke other user's session", method: del, path: "/api/v1/auth/sessions/" + b.session, token: a.access, wantStatus: 404, wantCode: "not_found"},
+			{name: "revoke bogus session", method: del, path: "/api/v1/auth/sessions/not-a-uuid", token: a.access, wantStatus: 404, wantCode: "not_found"},
+			{name: "patch name", method: patch, path: "/api/v1/users/me", token: a.access, body: `{"name":"Ada L."}`, wantStatus: 200, wantIn: []string{`"name":"Ada L."`}},
+			{name: "patch wrong type", method: patch, path: "/api/v1/users/me", token: a.access, body: `{"name":7}`, wantStatus: 400, wantCode: "invalid_request"},
+			{name: "patch control chars", method: patch, path: "/api/v1/users/me", token: a.access, body: `{"name":"a\u0007b"}`, wantStatus: 400, wantCode: "invalid_request"},
+			{name: "change password wrong current", method: post, path: "/api/v1/auth/password/change", token: a.access, body: `{"current_password":"nope nope nope","new_password":"a new good passphrase"}`, wantStatus: 401, wantCode: "invalid_credentials"},
+			{name: "change password weak", method: post, path: "/api/v1/auth/password/change", token: a.access, body: `{"current_password":"` + pw + `","new_password":"qwerty123"}`, wantStatus: 400, wantCode: "weak_password"},
+			{name: "change password missing", method: post, path: "/api/v1/auth/password/change", token: a.access, body: `{"current_password":"` + pw + `"}`, wantStatus: 400, wantCode: "invalid_request"},
+			{name: "delete me wrong password", method: del, path: "/api/v1/users/me", token: b.access, body: `{"password":"nope nope nope"}`, wantStatus: 401, wantCode: "invalid_credentials"},
+			{name: "delete me no password", method: del, path: "/api/v1/users/me", token: b.access, wantStatus: 400, wantCode: "invalid_request"},
+			{name: "logout malformed body", method: post, path: "/api/v1/auth/logout", token: b.access, body: `{"refresh_token":`, wantStatus: 400, wantCode: "invalid_request"},
+			{name: "revoke own other session", method: del, path: "/api/v1/auth/sessions/" + a2.session, token: a.access, wantStatus: 204},
+			{name: "revoked session's token is dead", method: get, path: "/api/v1/auth/verify", token: a2.access, wantStatus: 401, wantCode: "unauthorized"},
+			{name: "change password ok", method: post, path: "/api/v1/auth/password/change", token: a.access, body: `{"current_password":"` + pw + `","new_password":"a new good passphrase"}`, wantStatus: 204},
+			{name: "still signed in after own change", method: get, path: "/api/v1/users/me", token: a.access, wantStatus: 200},
+			{name: "logout with body", method: post, path: "/api/v1/auth/logout", token: a.access, body: `{"refresh_token":"` + a.refresh + `"}`, wantStatus: 204},
+			{name: "verify after logout", method: get, path: "/api/v1/auth/verify", token: a.access, wantStatus: 401, wantCode: "unauthorized"},
+			{name: "me after logout", method: get, path: "/api/v1/users/me", token: a.access, wantStatus: 401, wantCode: "unauthorized"},
+			{name: "bob unaffected", method: get, path: "/api/v1/auth/verify", token: b.access, wantStatus: 200},
+			{name: "delete me", method: del, path: "/api/v1/users/me", token: b.access, body: `{"password":"` + pw + `"}`, wantStatus: 204},
+			{name: "deleted user's token is dead", method: get, path: "/api/v1/users/me", token: b.access, wantStatus: 401, wantCode: "unauthorized"},
+		})
 	})
 }
 
 func TestVerifyHeaders(t *testing.T) {
-	f := newFixture(t)
-	a := f.register(t, "ada@example.com")
-	res := f.do(t, get, "/api/v1/auth/verify", a.access, "", nil)
-	if res.status != 200 {
-		t.Fatalf("verify: %d %s", res.status, res.body)
-	}
-	for h, want := range map[string]string{"X-Auth-User-Id": a.userID, "X-Auth-Session-Id": a.session, "X-Auth-Roles": "user"} {
-		if got := res.header.Get(h); got != want {
-			t.Errorf("%s = %q, want %q", h, got, want)
+	forEachWiring(t, func(t *testing.T, f *fixture) {
+		a := f.register(t, "ada@example.com")
+		res := f.do(t, get, "/api/v1/auth/verify", a.access, "", nil)
+		if res.status != 200 {
+			t.Fatalf("verify: %d %s", res.status, res.body)
 		}
-	}
-	res = f.do(t, get, "/api/v1/auth/verify", "", "", nil)
-	if res.status != 401 || res.header.Get("X-Auth-User-Id") != "" || !strings.HasPrefix(res.header.Get("WWW-Authenticate"), "Bearer") {
-		t.Errorf("unauthenticated verify: %d %v", res.status, res.header)
-	}
+		for h, want := range map[string]string{"X-Auth-User-Id": a.userID, "X-Auth-Session-Id": a.session, "X-Auth-Roles": "user"} {
+			if got := res.header.Get(h); got != want {
+				t.Errorf("%s = %q, want %q", h, got, want)
+			}
+		}
+		res = f.do(t, get, "/api/v1/auth/verify", "", "", nil)
+		if res.status != 401 || res.header.Get("X-Auth-User-Id") != "" || !strings.HasPrefix(res.header.Get("WWW-Authenticate"), "Bearer") {
+			t.Errorf("unauthenticated verify: %d %v", res.status, res.header)
+		}
+	})
 }
 
 func TestLogoutAll(t *testing.T) {
-	f := newFixture(t)
-	a := f.register(t, "ada@example.com")
-	a2 := f.login(t, "ada@example.com")
-	if res := f.do(t, post, "/api/v1/auth/logout-all", a.access, "", nil); res.status != 204 {
-		t.Fatalf("logout-all: %d %s", res.status, res.body)
-	}
-	for _, tok := range []string{a.access, a2.access} {
-		if res := f.do(t, get, "/api/v1/auth/verify", tok, "", nil); res.status != 401 {
-			t.Errorf("token alive after logout-all: %d", res.status)
+	forEachWiring(t, func(t *testing.T, f *fixture) {
+		a := f.register(t, "ada@example.com")
+		a2 := f.login(t, "ada@example.com")
+		if res := f.do(t, post, "/api/v1/auth/logout-all", a.access, "", nil); res.status != 204 {
+			t.Fatalf("logout-all: %d %s", res.status, res.body)
 		}
-	}
-	res := f.post(t, "/api/v1/auth/refresh", "", `{"refresh_token":"`+a2.refresh+`"}`)
-	if res.status != 401 {
-		t.Errorf("refresh after logout-all: %d", res.status)
-	}
+		for _, tok := range []string{a.access, a2.access} {
+			if res := f.do(t, get, "/api/v1/auth/verify", tok, "", nil); res.status != 401 {
+				t.Errorf("token alive after logout-all: %d", res.status)
+			}
+		}
+		res := f.post(t, "/api/v1/auth/refresh", "", `{"refresh_token":"`+a2.refresh+`"}`)
+		if res.status != 401 {
+			t.Errorf("refresh after logout-all: %d", res.status)
+		}
+	})
 }
 
 func TestWellKnownAndOps(t *testing.T) {
@@ -434,13 +443,8 @@ func TestRequestID(t *testing.T) {
 }
 
 func TestClientIPFromTrustedProxyOnly(t *testing.T) {
-	db, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "authd.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	db.MigrateUp(t.Context())
-	svc, tokens := authtest.NewService(t, db, authtest.Options{})
+	db := wiringtest.Embedded.Open(t, nil)
+	svc, tokens := authtest.NewService(t, db, wiringtest.Embedded.Options(t, authtest.Options{}))
 	cfg := httpapi.Config{Issuer: authtest.Issuer}
 	cfg.TrustedProxies = append(cfg.TrustedProxies, mustPrefix(t, "10.0.0.0/8"))
 	h := httpapi.New(svc, tokens, db, cfg, slog.New(slog.DiscardHandler))
@@ -601,7 +605,7 @@ func publicKeyDER(t *testing.T, raw json.RawMessage) []byte {
 // and Retry-After instead of queueing without bound, and the read path keeps
 // answering.
 func TestLoginFloodGets503WithRetryAfter(t *testing.T) {
-	f := newFixtureWith(t, authtest.Options{RealHashing: true, HashConcurrency: 1, HashQueueTimeout: time.Millisecond})
+	f := newFixtureOn(t, wiringtest.Embedded, authtest.Options{RealHashing: true, HashConcurrency: 1, HashQueueTimeout: time.Millisecond})
 	a := f.register(t, "ada@example.com")
 	const n = 8
 	statuses := make([]int, n)
@@ -613,6 +617,9 @@ func TestLoginFloodGets503WithRetryAfter(t *testing.T) {
 			<-start
 			req := httptest.NewRequest(post, "/api/v1/auth/login", strings.NewReader(`{"email":"ada@example.com","password":"`+pw+`"}`))
 			req.Header.Set("Content-Type", "application/json")
+			// From as many clients: one client's concurrent attempts on
+			// one account are capped by the login limit before hashing.
+			req.RemoteAddr = "198.51.100." + strconv.Itoa(i+1) + ":1234"
 			rec := httptest.NewRecorder()
 			f.h.ServeHTTP(rec, req)
 			statuses[i], retry[i] = rec.Code, rec.Header().Get("Retry-After")

@@ -12,6 +12,7 @@ import (
 
 	"github.com/talentforge/authd/internal/auth"
 	"github.com/talentforge/authd/internal/auth/authtest"
+	"github.com/talentforge/authd/internal/wiringtest"
 )
 
 // The authorization matrix: every route that needs a permission, called by
@@ -35,9 +36,9 @@ type world struct {
 	client string // id of a service client
 }
 
-func newWorld(t *testing.T) *world {
+func newWorld(t *testing.T, wiring wiringtest.Wiring) *world {
 	t.Helper()
-	svc, tokens, db := newTestService(t)
+	svc, tokens, db := newTestService(t, wiring)
 	w := &world{t: t, svc: svc, tokens: map[string]string{}}
 	w.srv = newServer(svc, tokens, db, Config{Issuer: authtest.Issuer}, slog.New(slog.DiscardHandler))
 	w.h = w.srv.handler()
@@ -176,84 +177,88 @@ func (w *world) call(rt *route, token string, missing bool) *httptest.ResponseRe
 }
 
 func TestAuthorizationMatrix(t *testing.T) {
-	var routes []route
-	for _, rt := range newWorld(t).srv.table {
-		if rt.perm != "" {
-			routes = append(routes, rt)
+	wiringtest.Run(t, func(t *testing.T, wiring wiringtest.Wiring) {
+		var routes []route
+		for _, rt := range newWorld(t, wiring).srv.table {
+			if rt.perm != "" {
+				routes = append(routes, rt)
+			}
 		}
-	}
-	if len(routes) < 19 {
-		t.Fatalf("only %d routes need a permission; the table lost some", len(routes))
-	}
-	for _, rt := range routes {
-		t.Run(rt.pattern(), func(t *testing.T) {
-			t.Parallel()
-			if rt.access != bearer {
-				t.Fatalf("route needs %q but is not behind bearer authentication", rt.perm)
-			}
-			if !auth.KnownPermission(rt.perm) {
-				t.Fatalf("route documents an unknown permission %q", rt.perm)
-			}
-			// Refusals change nothing, so one world serves them all.
-			w := newWorld(t)
-			refused := []struct {
-				caller, token string
-				want          int
-			}{
-				{"anonymous", "", http.StatusUnauthorized},
-				{"garbage token", "not-a-token", http.StatusUnauthorized},
-				{"user", w.tokens["user"], http.StatusForbidden},
-				{"role without the permission", w.tokens["without:"+rt.perm], http.StatusForbidden},
-			}
-			for _, c := range refused {
-				rec := w.call(&rt, c.token, false)
-				if rec.Code != c.want {
-					t.Errorf("%s: status %d, want %d: %s", c.caller, rec.Code, c.want, rec.Body)
+		if len(routes) < 19 {
+			t.Fatalf("only %d routes need a permission; the table lost some", len(routes))
+		}
+		for _, rt := range routes {
+			t.Run(rt.pattern(), func(t *testing.T) {
+				t.Parallel()
+				if rt.access != bearer {
+					t.Fatalf("route needs %q but is not behind bearer authentication", rt.perm)
 				}
-				wantErrorStyle(t, &rt, rec)
-			}
-			// Allowed callers each get a fresh world: their calls change it.
-			for _, caller := range []string{"role with the permission", "admin"} {
-				w := newWorld(t)
-				token := w.admin
-				if caller != "admin" {
-					token = w.tokens["with:"+rt.perm]
+				if !auth.KnownPermission(rt.perm) {
+					t.Fatalf("route documents an unknown permission %q", rt.perm)
 				}
-				if rec := w.call(&rt, token, false); rec.Code != rt.status {
-					t.Errorf("%s: status %d, want %d: %s", caller, rec.Code, rt.status, rec.Body)
+				// Refusals change nothing, so one world serves them all.
+				w := newWorld(t, wiring)
+				refused := []struct {
+					caller, token string
+					want          int
+				}{
+					{"anonymous", "", http.StatusUnauthorized},
+					{"garbage token", "not-a-token", http.StatusUnauthorized},
+					{"user", w.tokens["user"], http.StatusForbidden},
+					{"role without the permission", w.tokens["without:"+rt.perm], http.StatusForbidden},
 				}
-			}
-		})
-	}
+				for _, c := range refused {
+					rec := w.call(&rt, c.token, false)
+					if rec.Code != c.want {
+						t.Errorf("%s: status %d, want %d: %s", c.caller, rec.Code, c.want, rec.Body)
+					}
+					wantErrorStyle(t, &rt, rec)
+				}
+				// Allowed callers each get a fresh world: their calls change it.
+				for _, caller := range []string{"role with the permission", "admin"} {
+					w := newWorld(t, wiring)
+					token := w.admin
+					if caller != "admin" {
+						token = w.tokens["with:"+rt.perm]
+					}
+					if rec := w.call(&rt, token, false); rec.Code != rt.status {
+						t.Errorf("%s: status %d, want %d: %s", caller, rec.Code, rt.status, rec.Body)
+					}
+				}
+			})
+		}
+	})
 }
 
 // TestNoIDOR: to a caller without the permission, another user's id and an
 // id that names nothing get byte-identical answers (but the request id and
 // the problem instance, which echo the request).
 func TestNoIDOR(t *testing.T) {
-	w := newWorld(t)
-	reqID := regexp.MustCompile(`"(request_id|instance)":"[^"]*"`)
-	for _, rt := range w.srv.table {
-		if rt.perm == "" || !strings.Contains(rt.path, "{id}") {
-			continue
-		}
-		for _, token := range []string{w.tokens["user"], w.tokens["without:"+rt.perm]} {
-			a, b := w.call(&rt, token, false), w.call(&rt, token, true)
-			ab := reqID.ReplaceAllString(a.Body.String(), "")
-			bb := reqID.ReplaceAllString(b.Body.String(), "")
-			if a.Code != b.Code || ab != bb {
-				t.Errorf("%s: existing id %d %s, missing id %d %s", rt.pattern(), a.Code, ab, b.Code, bb)
+	wiringtest.Run(t, func(t *testing.T, wiring wiringtest.Wiring) {
+		w := newWorld(t, wiring)
+		reqID := regexp.MustCompile(`"(request_id|instance)":"[^"]*"`)
+		for _, rt := range w.srv.table {
+			if rt.perm == "" || !strings.Contains(rt.path, "{id}") {
+				continue
+			}
+			for _, token := range []string{w.tokens["user"], w.tokens["without:"+rt.perm]} {
+				a, b := w.call(&rt, token, false), w.call(&rt, token, true)
+				ab := reqID.ReplaceAllString(a.Body.String(), "")
+				bb := reqID.ReplaceAllString(b.Body.String(), "")
+				if a.Code != b.Code || ab != bb {
+					t.Errorf("%s: existing id %d %s, missing id %d %s", rt.pattern(), a.Code, ab, b.Code, bb)
+				}
 			}
 		}
-	}
-	// The v1 own-session route: another user's session is a missing one.
-	rec := httptest.NewRecorder()
-	req := httptest.NewRequest(http.MethodDelete, "/api/v1/auth/sessions/"+w.target.session, nil)
-	req.Header.Set("Authorization", "Bearer "+w.tokens["user"])
-	w.h.ServeHTTP(rec, req)
-	if rec.Code != http.StatusNotFound {
-		t.Errorf("deleting another user's session: %d, want 404", rec.Code)
-	}
+		// The v1 own-session route: another user's session is a missing one.
+		rec := httptest.NewRecorder()
+		req := httptest.NewRequest(http.MethodDelete, "/api/v1/auth/sessions/"+w.target.session, nil)
+		req.Header.Set("Authorization", "Bearer "+w.tokens["user"])
+		w.h.ServeHTTP(rec, req)
+		if rec.Code != http.StatusNotFound {
+			t.Errorf("deleting another user's session: %d, want 404", rec.Code)
+		}
+	})
 }
 
 // wantErrorStyle checks that an error response has the shape of its route's

@@ -25,6 +25,7 @@ import (
 
 	"github.com/talentforge/authd/internal/auth"
 	"github.com/talentforge/authd/internal/auth/authtest"
+	"github.com/talentforge/authd/internal/wiringtest"
 )
 
 // docServer is a server on SQLite in a temporary directory whose access log
@@ -38,7 +39,7 @@ type docServer struct {
 
 func newDocServer(t *testing.T) *docServer {
 	t.Helper()
-	svc, keys, db := newTestService(t)
+	svc, keys, db := newTestService(t, wiringtest.Embedded)
 	rl := &routeLog{}
 	s := newServer(svc, keys, db, Config{Issuer: authtest.Issuer}, slog.New(rl))
 	return &docServer{server: s, h: s.handler(), svc: svc, routes: rl}

@@ -1,27 +1,19 @@
 package httpapi
 
 import (
-	"path/filepath"
 	"testing"
 
 	"github.com/talentforge/authd/internal/auth"
 	"github.com/talentforge/authd/internal/auth/authtest"
-	"github.com/talentforge/authd/internal/sqlite"
 	"github.com/talentforge/authd/internal/token"
+	"github.com/talentforge/authd/internal/wiringtest"
 )
 
-// newTestService returns a service over a fresh SQLite database in a
-// temporary directory, with its token manager and the database.
-func newTestService(t *testing.T) (*auth.Service, *token.Manager, *sqlite.DB) {
+// newTestService returns a service wired as w on a fresh store, with its
+// token manager and the store.
+func newTestService(t *testing.T, w wiringtest.Wiring) (*auth.Service, *token.Manager, wiringtest.Store) {
 	t.Helper()
-	db, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "authd.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if err := db.MigrateUp(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	svc, tokens := authtest.NewService(t, db, authtest.Options{})
+	db := w.Open(t, nil)
+	svc, tokens := authtest.NewService(t, db, w.Options(t, authtest.Options{}))
 	return svc, tokens, db
 }
