@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -15,7 +14,7 @@ import (
 	"github.com/talentforge/authd/internal/auth/authtest"
 	"github.com/talentforge/authd/internal/httpapi"
 	"github.com/talentforge/authd/internal/ratelimit"
-	"github.com/talentforge/authd/internal/sqlite"
+	"github.com/talentforge/authd/internal/wiringtest"
 )
 
 // TestTooManyAttempts checks the HTTP shape of SPEC §9: 429,
@@ -23,23 +22,15 @@ import (
 // existing and an unknown email, with per-IP limits keyed by the client IP
 // a trusted proxy reports.
 func TestTooManyAttempts(t *testing.T) {
-	db, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "authd.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if err := db.MigrateUp(t.Context()); err != nil {
-		t.Fatal(err)
-	}
 	clock := authtest.NewClock()
-	svc, tokens := authtest.NewService(t, db, authtest.Options{
-		Clock:   clock,
-		Limiter: ratelimit.NewMemory(ratelimit.MemoryOptions{Now: clock.Now}),
+	db := wiringtest.Embedded.Open(t, clock)
+	svc, tokens := authtest.NewService(t, db, wiringtest.Embedded.Options(t, authtest.Options{
+		Clock: clock,
 		Limits: auth.Limits{
 			LoginAccount: ratelimit.Rule{Name: "login-account", Limit: 5, Period: 15 * time.Minute, MaxLockout: time.Hour},
 			RegisterIP:   ratelimit.Rule{Name: "register-ip", Limit: 2, Period: time.Hour},
 		},
-	})
+	}))
 	cfg := httpapi.Config{Issuer: authtest.Issuer}
 	cfg.TrustedProxies = append(cfg.TrustedProxies, mustPrefix(t, "10.0.0.0/8"))
 	h := httpapi.New(svc, tokens, db, cfg, slog.New(slog.DiscardHandler))
@@ -105,20 +96,9 @@ type limitsFixture struct {
 
 func newLimitsFixture(t *testing.T, issuer string, limits auth.Limits) *limitsFixture {
 	t.Helper()
-	db, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "authd.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if err := db.MigrateUp(t.Context()); err != nil {
-		t.Fatal(err)
-	}
 	clock := authtest.NewClock()
-	svc, tokens := authtest.NewService(t, db, authtest.Options{
-		Clock:   clock,
-		Limiter: ratelimit.NewMemory(ratelimit.MemoryOptions{Now: clock.Now}),
-		Limits:  limits,
-	})
+	db := wiringtest.Embedded.Open(t, clock)
+	svc, tokens := authtest.NewService(t, db, wiringtest.Embedded.Options(t, authtest.Options{Clock: clock, Limits: limits}))
 	h := httpapi.New(svc, tokens, db, httpapi.Config{Issuer: issuer}, slog.New(slog.DiscardHandler))
 	return &limitsFixture{h: h, svc: svc, clock: clock}
 }
