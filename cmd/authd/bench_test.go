@@ -252,7 +252,11 @@ func TestBenchGeneratesThePassword(t *testing.T) {
 		return errOut.String(), err
 	}
 	login := func(i int, password string) int {
-		body, _ := json.Marshal(map[string]string{"email": fmt.Sprintf("bench-%d@bench.authd.test", i), "password": password})
+		t.Helper()
+		body, err := json.Marshal(map[string]string{"email": fmt.Sprintf("bench-%d@bench.authd.test", i), "password": password})
+		if err != nil {
+			t.Fatal(err)
+		}
 		return call(t, "POST", url+"/api/v1/auth/login", "", string(body)).status
 	}
 	seed := func(users string) string {

@@ -1,11 +1,9 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -16,10 +14,11 @@ import (
 	"time"
 )
 
-// TestEndToEnd builds the real binary, runs it on a free port with a fresh
-// data directory and the production password-hashing defaults, walks the
-// main flows over HTTP, stops it with SIGTERM and checks that a restart on the
-// same data directory still honours earlier tokens (the keys persisted).
+// TestEndToEnd builds the real binary, runs it on a port of its choosing
+// with a fresh data directory and the production password-hashing defaults,
+// walks the main flows over HTTP, stops it with SIGTERM and checks that a
+// restart on the same data directory still honours earlier tokens (the keys
+// persisted).
 func TestEndToEnd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the binary")
@@ -31,10 +30,9 @@ func TestEndToEnd(t *testing.T) {
 		t.Fatalf("go build: %v", err)
 	}
 	dataDir := filepath.Join(t.TempDir(), "data")
-	addr := freeAddr(t)
-	base := "http://" + addr
 
-	srv := start(t, bin, dataDir, addr)
+	srv := start(t, bin, dataDir)
+	base := srv.base
 	const pw = "end to end passphrase"
 
 	res := call(t, "POST", base+"/api/v1/auth/register", "", `{"email":"e2e@example.com","password":"`+pw+`","name":"E2E"}`)
@@ -73,7 +71,8 @@ func TestEndToEnd(t *testing.T) {
 
 	// Restart on the same data dir: the surviving session's access and
 	// refresh tokens still work, the logged-out one stays dead.
-	srv = start(t, bin, dataDir, addr)
+	srv = start(t, bin, dataDir)
+	base = srv.base
 	call(t, "GET", base+"/api/v1/auth/verify", survivor.Access, "").want(t, 200)
 	call(t, "GET", base+"/api/v1/auth/verify", refreshed.Access, "").want(t, 401)
 	call(t, "POST", base+"/api/v1/auth/refresh", "", `{"refresh_token":"`+survivor.Refresh+`"}`).want(t, 200)
@@ -88,8 +87,8 @@ func TestEndToEnd(t *testing.T) {
 	if out, err := bootstrap.CombinedOutput(); err != nil {
 		t.Fatalf("authd users create: %v\n%s", err, out)
 	}
-	srv = start(t, bin, dataDir, addr)
-	adminWalk(t, base, pw)
+	srv = start(t, bin, dataDir)
+	adminWalk(t, srv.base, pw)
 	stop(t, srv)
 
 	if info, err := os.Stat(filepath.Join(dataDir, "secret.key")); err != nil || info.Mode().Perm() != 0o600 {
@@ -97,25 +96,34 @@ func TestEndToEnd(t *testing.T) {
 	}
 }
 
+// server is a child process running `authd serve`.
 type server struct {
 	cmd  *exec.Cmd
-	logs *bytes.Buffer
+	base string // http://host:port of its public listener
+	logs *logRecords
 	done chan error
 }
 
-func start(t *testing.T, bin, dataDir, addr string) *server {
+// start runs `authd serve` as a child process and returns once it has
+// logged that it listens. The child binds port 0 and logs the port the
+// system gave it: a port found free by the test and passed to the child
+// could be taken by another process before the child binds it, and at every
+// restart, as the port is free while the child is down.
+func start(t *testing.T, bin, dataDir string) *server {
 	t.Helper()
 	cmd := exec.Command(bin, "serve")
 	cmd.Env = append(os.Environ(),
-		"AUTH_ADDR="+addr,
+		"AUTH_ADDR=127.0.0.1:0",
 		"AUTH_DATA_DIR="+dataDir,
-		"AUTH_ISSUER=http://"+addr,
+		// The issuer, which tokens carry, stays the same across restarts;
+		// the port does not.
+		"AUTH_ISSUER=http://authd.e2e.test",
 		"AUTH_REFRESH_REUSE_GRACE=0s",
 		"AUTH_DATABASE_URL=",
 		"AUTH_SECRET_KEY=",
 	)
 	cmd.Dir = t.TempDir() // no stray .env
-	logs := &bytes.Buffer{}
+	logs := newLogRecords()
 	cmd.Stdout, cmd.Stderr = logs, logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -123,28 +131,23 @@ func start(t *testing.T, bin, dataDir, addr string) *server {
 	s := &server{cmd: cmd, logs: logs, done: make(chan error, 1)}
 	go func() { s.done <- cmd.Wait() }()
 	t.Cleanup(func() {
-		cmd.Process.Kill()
+		// It has exited already if the test stopped it.
+		_ = cmd.Process.Kill()
 		if t.Failed() {
 			t.Logf("server log:\n%s", logs.String())
 		}
 	})
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		resp, err := http.Get("http://" + addr + "/healthz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return s
-			}
-		}
-		select {
-		case err := <-s.done:
-			t.Fatalf("authd exited during start-up: %v\n%s", err, logs.String())
-		case <-time.After(50 * time.Millisecond):
-		}
+	select {
+	case <-logs.listening:
+	case err := <-s.done:
+		t.Fatalf("authd exited during start-up: %v\n%s", err, logs.String())
+	case <-time.After(30 * time.Second):
+		// The child is another process: a bound on its start-up, so that
+		// a hang fails here with its log.
+		t.Fatalf("authd did not listen within 30s:\n%s", logs.String())
 	}
-	t.Fatalf("authd did not become healthy:\n%s", logs.String())
-	return nil
+	s.base = "http://" + logs.addr(t, "authd listening")
+	return s
 }
 
 func stop(t *testing.T, s *server) {
@@ -168,16 +171,6 @@ func stop(t *testing.T, s *server) {
 			t.Errorf("log contains %q", secret)
 		}
 	}
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
 }
 
 type result struct {
@@ -204,7 +197,10 @@ func call(t *testing.T, method, url, bearer, body string) result {
 		t.Fatalf("%s %s: %v", method, url, err)
 	}
 	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, url, err)
+	}
 	return result{resp.StatusCode, resp.Header, b, fmt.Sprintf("%s %s", method, url)}
 }
 
@@ -270,7 +266,11 @@ func adminWalk(t *testing.T, base, pw string) {
 		t.Fatalf("client: %s", res.body)
 	}
 	form := func(path, body string) result {
-		req, _ := http.NewRequest("POST", base+path, strings.NewReader(body))
+		t.Helper()
+		req, err := http.NewRequest("POST", base+path, strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		req.SetBasicAuth(client.ID, client.Secret)
 		resp, err := http.DefaultClient.Do(req)
@@ -278,7 +278,10 @@ func adminWalk(t *testing.T, base, pw string) {
 			t.Fatal(err)
 		}
 		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
+		b, err := io.ReadAll(resp.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
 		return result{resp.StatusCode, resp.Header, b, "POST " + path}
 	}
 	form("/api/v2/oauth/token", "grant_type=client_credentials").want(t, 200)

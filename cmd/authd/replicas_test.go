@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -87,10 +88,16 @@ func (r *replica) call(method, path, bearer string, body any) (int, map[string]a
 	r.t.Helper()
 	var rd io.Reader
 	if body != nil {
-		b, _ := json.Marshal(body)
+		b, err := json.Marshal(body)
+		if err != nil {
+			r.t.Fatal(err)
+		}
 		rd = bytes.NewReader(b)
 	}
-	req, _ := http.NewRequestWithContext(r.t.Context(), method, r.srv.URL+path, rd)
+	req, err := http.NewRequestWithContext(r.t.Context(), method, r.srv.URL+path, rd)
+	if err != nil {
+		r.t.Fatal(err)
+	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
@@ -102,8 +109,17 @@ func (r *replica) call(method, path, bearer string, body any) (int, map[string]a
 		r.t.Fatal(err)
 	}
 	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		r.t.Fatalf("%s %s: %v", method, path, err)
+	}
 	var out map[string]any
-	_ = json.NewDecoder(resp.Body).Decode(&out)
+	// A 204 has no body; any other must be the JSON object it claims.
+	if len(b) > 0 {
+		if err := json.Unmarshal(b, &out); err != nil {
+			r.t.Fatalf("%s %s: %d with a body that is no JSON object: %v\n%s", method, path, resp.StatusCode, err, b)
+		}
+	}
 	return resp.StatusCode, out, resp.Header
 }
 
@@ -192,10 +208,16 @@ func TestReplicasSharePrivilegeChanges(t *testing.T) {
 			if out, err := cli(t, a.vars, "an admin passphrase\n", "users", "create", "--email", "root@example.com", "--role", "admin"); err != nil {
 				t.Fatalf("users create: %v\n%s", err, out)
 			}
-			_, admin := a.login("root@example.com", "an admin passphrase")
+			status, admin := a.login("root@example.com", "an admin passphrase")
+			if status != http.StatusOK {
+				t.Fatalf("admin login: %d", status)
+			}
 			access, _ := b.register("ada@example.com")
-			_, me, _ := b.call("GET", "/api/v1/users/me", access, nil)
+			status, me, _ := b.call("GET", "/api/v1/users/me", access, nil)
 			id, _ := me["id"].(string)
+			if status != http.StatusOK || id == "" {
+				t.Fatalf("GET /users/me: %d %v", status, me)
+			}
 
 			audit := func(r *replica) int {
 				status, _, _ := r.call("GET", "/api/v1/audit?limit=1", access, nil)
@@ -297,25 +319,27 @@ func TestRedisFaults(t *testing.T) {
 		t.Fatal("logout with Redis down not honoured by the other replica")
 	}
 	// Limits fall back to in-process counters: still enforced.
-	for range 5 {
-		a.login("ada@example.com", "wrong password")
+	for i := range 5 {
+		if status, _ := a.login("ada@example.com", "wrong password"); status != http.StatusUnauthorized {
+			t.Fatalf("failed login %d with Redis down: %d, want 401", i+1, status)
+		}
 	}
 	if status, _ := a.login("ada@example.com", "correct horse battery staple"); status != http.StatusTooManyRequests {
 		t.Fatalf("in-process lockout with Redis down: %d", status)
 	}
 
 	// Restart (empty): both replicas recover without a restart of their own.
+	// Their probes reach Redis, another process: the wait is bounded, by
+	// far more than a probe needs.
 	redis.Start()
-	deadline := time.Now().Add(10 * time.Second)
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
 	for _, r := range rs {
-		for {
-			if _, state := r.redisCheck(); state == "ok" {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatal("replica did not leave degraded mode within 10s of Redis returning")
-			}
-			time.Sleep(20 * time.Millisecond)
+		if err := r.app.redis.WaitUp(ctx); err != nil {
+			t.Fatalf("replica did not leave degraded mode within 10s of Redis returning: %v", err)
+		}
+		if status, state := r.redisCheck(); status != 200 || state != "ok" {
+			t.Fatalf("readyz after recovery: %d redis=%q, want 200 ok", status, state)
 		}
 	}
 	for _, r := range rs {
@@ -354,7 +378,11 @@ func startVerifyLoad(t *testing.T, rs []*replica, want map[string]int) *verifyLo
 						return
 					default:
 					}
-					req, _ := http.NewRequest("GET", r.srv.URL+"/api/v1/auth/verify", nil)
+					req, err := http.NewRequest("GET", r.srv.URL+"/api/v1/auth/verify", nil)
+					if err != nil {
+						t.Error(err) // not Fatal: this is not the test's goroutine
+						return
+					}
 					req.Header.Set("Authorization", "Bearer "+token)
 					resp, err := r.srv.Client().Do(req)
 					l.total.Add(1)
@@ -393,7 +421,10 @@ func scrape(t *testing.T, r *replica) string {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
 	return string(b)
 }
 

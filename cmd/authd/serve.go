@@ -84,16 +84,19 @@ func serve(ctx context.Context, getenv func(string) string, logOut io.Writer) er
 	} else {
 		mode += ", in-process cache and limits"
 	}
-	log.Info("authd listening", "addr", ln.Addr().String(), "issuer", cfg.Issuer, "mode", mode, "version", version())
 	if cfg.DebugAddr != "" {
-		stopDebug, err := serveDebug(cfg.DebugAddr)
+		addr, stopDebug, err := serveDebug(cfg.DebugAddr)
 		if err != nil {
 			ln.Close()
 			return fmt.Errorf("AUTH_DEBUG_ADDR: %w", err)
 		}
 		defer stopDebug()
-		log.Info("pprof profiles served", "addr", cfg.DebugAddr)
+		log.Info("pprof profiles served", "addr", addr)
 	}
+	// Logged once every listener is open, with the addresses they got (a
+	// port 0 in the configuration is one the system picked): whoever reads
+	// this line can connect to each of them.
+	log.Info("authd listening", "addr", ln.Addr().String(), "issuer", cfg.Issuer, "mode", mode, "version", version())
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -135,8 +138,9 @@ func metricsServer(handler http.Handler) *http.Server {
 
 // serveDebug serves Go's pprof profiles on addr (loopback, checked by
 // config) from a mux of its own, so that nothing of it can reach the public
-// listener. It returns a function that closes it.
-func serveDebug(addr string) (func(), error) {
+// listener. It returns the address it listens on and a function that closes
+// it.
+func serveDebug(addr string) (string, func(), error) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
 	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
@@ -145,9 +149,9 @@ func serveDebug(addr string) (func(), error) {
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return nil, err
+		return "", nil, err
 	}
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go srv.Serve(ln)
-	return func() { srv.Close() }, nil
+	return ln.Addr().String(), func() { srv.Close() }, nil
 }

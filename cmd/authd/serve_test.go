@@ -16,18 +16,23 @@ import (
 	"github.com/talentforge/authd/internal/postgres/pgtest"
 )
 
-// logRecords collects the JSON log records of an in-process `authd serve`
-// and closes listening when the server has logged that it listens.
+// logRecords collects the JSON log records of `authd serve` (in process or
+// a child's output) and closes listening when the server has logged that it
+// listens.
 type logRecords struct {
 	mu        sync.Mutex
+	raw       bytes.Buffer
 	partial   []byte
 	records   []map[string]any
 	listening chan struct{}
 }
 
+func newLogRecords() *logRecords { return &logRecords{listening: make(chan struct{})} }
+
 func (l *logRecords) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	l.raw.Write(p)
 	l.partial = append(l.partial, p...)
 	for {
 		line, rest, ok := bytes.Cut(l.partial, []byte("\n"))
@@ -54,6 +59,31 @@ func (l *logRecords) all() []map[string]any {
 	return append([]map[string]any(nil), l.records...)
 }
 
+// String returns everything written so far, as written.
+func (l *logRecords) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.raw.String()
+}
+
+// addr returns the "addr" of the first record whose message is msg. The
+// servers log the address each listener got, so that a test can configure
+// port 0, let the system pick a free port and read it here: a port found
+// free by the test and then configured could be taken by another process in
+// between.
+func (l *logRecords) addr(t *testing.T, msg string) string {
+	t.Helper()
+	for _, rec := range l.all() {
+		if rec["msg"] == msg {
+			if a, ok := rec["addr"].(string); ok && a != "" {
+				return a
+			}
+		}
+	}
+	t.Fatalf("no address logged with %q:\n%s", msg, l.String())
+	return ""
+}
+
 // inProcess is `authd serve` running in the test's process.
 type inProcess struct {
 	logs   *logRecords
@@ -66,7 +96,7 @@ type inProcess struct {
 func serveInProcess(t *testing.T, vars map[string]string) *inProcess {
 	t.Helper()
 	ctx, cancel := context.WithCancel(t.Context())
-	s := &inProcess{logs: &logRecords{listening: make(chan struct{})}, cancel: cancel, done: make(chan error, 1)}
+	s := &inProcess{logs: newLogRecords(), cancel: cancel, done: make(chan error, 1)}
 	go func() {
 		s.done <- run(ctx, []string{"serve"}, func(k string) string { return vars[k] }, strings.NewReader(""), io.Discard, s.logs)
 	}()
@@ -75,12 +105,16 @@ func serveInProcess(t *testing.T, vars map[string]string) *inProcess {
 	case err := <-s.done:
 		t.Fatalf("serve ended before listening: %v", err)
 	case <-time.After(30 * time.Second):
+		// A bound on a hang, not a measure: serve opens a database first.
 		cancel()
 		t.Fatal("serve did not listen within 30s")
 	}
 	t.Cleanup(cancel)
 	return s
 }
+
+// addr returns the public listener's address.
+func (s *inProcess) addr(t *testing.T) string { return s.logs.addr(t, "authd listening") }
 
 // stop shuts the server down as SIGTERM does and returns serve's error.
 func (s *inProcess) stop() error {
@@ -95,7 +129,7 @@ func (s *inProcess) stop() error {
 // which starts without the warning.
 func TestPostgresWithoutRedis(t *testing.T) {
 	vars := map[string]string{
-		"AUTH_ADDR":              freeAddr(t),
+		"AUTH_ADDR":              "127.0.0.1:0",
 		"AUTH_DATABASE_URL":      pgtest.URL(t),
 		"AUTH_SECRET_KEY":        "0123456789abcdef0123456789abcdef-replicas",
 		"AUTH_ARGON2_MEMORY_KIB": "64",
@@ -126,7 +160,6 @@ func TestPostgresWithoutRedis(t *testing.T) {
 	}
 
 	vars["AUTH_ENV"], vars["AUTH_ISSUER"], vars["AUTH_SINGLE_REPLICA"] = "production", "https://auth.example.com", "true"
-	vars["AUTH_ADDR"] = freeAddr(t)
 	s = serveInProcess(t, vars)
 	if w := warnings(s); len(w) != 0 {
 		t.Errorf("one declared replica still warned: %q", w)
@@ -139,19 +172,14 @@ func TestPostgresWithoutRedis(t *testing.T) {
 // TestDebugListener: AUTH_DEBUG_ADDR serves pprof on its own loopback
 // listener, never on the public one, and stops with the server.
 func TestDebugListener(t *testing.T) {
-	addr, debug := freeAddr(t), freeAddr(t)
-	vars := map[string]string{
-		"AUTH_ADDR":              addr,
-		"AUTH_DEBUG_ADDR":        debug,
+	s := serveInProcess(t, map[string]string{
+		"AUTH_ADDR":              "127.0.0.1:0",
+		"AUTH_DEBUG_ADDR":        "127.0.0.1:0",
 		"AUTH_DATA_DIR":          filepath.Join(t.TempDir(), "data"),
 		"AUTH_ARGON2_MEMORY_KIB": "64",
 		"AUTH_ARGON2_ITERATIONS": "1",
-	}
-	ctx, cancel := context.WithCancel(t.Context())
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, []string{"serve"}, func(k string) string { return vars[k] }, strings.NewReader(""), io.Discard, io.Discard)
-	}()
+	})
+	addr, debug := s.addr(t), s.logs.addr(t, "pprof profiles served")
 	get := func(url string) int {
 		resp, err := http.Get(url)
 		if err != nil {
@@ -160,18 +188,14 @@ func TestDebugListener(t *testing.T) {
 		resp.Body.Close()
 		return resp.StatusCode
 	}
-	deadline := time.Now().Add(20 * time.Second)
-	for get("http://"+debug+"/debug/pprof/cmdline") != http.StatusOK {
-		if time.Now().After(deadline) {
-			t.Fatal("the debug listener did not answer")
-		}
-		time.Sleep(20 * time.Millisecond)
+	// serve logs that it listens once every listener is open.
+	if got := get("http://" + debug + "/debug/pprof/cmdline"); got != http.StatusOK {
+		t.Fatalf("pprof on the debug listener: %d, want 200", got)
 	}
 	if got := get("http://" + addr + "/debug/pprof/cmdline"); got != http.StatusNotFound {
 		t.Fatalf("pprof on the public listener: %d, want 404", got)
 	}
-	cancel()
-	if err := <-done; err != nil {
+	if err := s.stop(); err != nil {
 		t.Fatalf("serve: %v", err)
 	}
 	if got := get("http://" + debug + "/debug/pprof/cmdline"); got != 0 {
@@ -183,22 +207,24 @@ func TestDebugListener(t *testing.T) {
 // listener (404) for a listener of its own, which serves the same registry
 // the public traffic updates, and shutdown closes both.
 func TestMetricsListener(t *testing.T) {
-	addr, metrics := freeAddr(t), freeAddr(t)
-	vars := map[string]string{
-		"AUTH_ADDR":              addr,
-		"AUTH_METRICS_ADDR":      metrics,
+	s := serveInProcess(t, map[string]string{
+		"AUTH_ADDR":              "127.0.0.1:0",
+		"AUTH_METRICS_ADDR":      "127.0.0.1:0",
 		"AUTH_DATA_DIR":          filepath.Join(t.TempDir(), "data"),
 		"AUTH_ARGON2_MEMORY_KIB": "64",
 		"AUTH_ARGON2_ITERATIONS": "1",
-	}
-	s := serveInProcess(t, vars)
+	})
+	addr, metrics := s.addr(t), s.logs.addr(t, "metrics served")
 	get := func(url string) (int, string) {
 		resp, err := http.Get(url)
 		if err != nil {
 			return 0, err.Error()
 		}
 		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
+		b, err := io.ReadAll(resp.Body)
+		if err != nil {
+			t.Fatalf("GET %s: %v", url, err)
+		}
 		return resp.StatusCode, string(b)
 	}
 

@@ -223,7 +223,7 @@ func Run(ctx context.Context, o Options, deps Deps) (*Report, error) {
 		}
 		if name == Flood {
 			fmt.Fprintf(progress, "running %s: %d login workers and %d verify workers for %v…\n", name, o.FloodLogins, o.Concurrency, o.Duration)
-			results, err := runFlood(ctx, t, o, runID)
+			results, err := runFlood(ctx, time.Now, t, o, runID)
 			if err != nil {
 				return rep, err
 			}
@@ -240,7 +240,7 @@ func Run(ctx context.Context, o Options, deps Deps) (*Report, error) {
 			return rep, err
 		}
 		stop := watchMemory(ctx, t)
-		res.Summary, err = run(ctx, ws, o.Duration)
+		res.Summary, err = run(ctx, time.Now, ws, o.Duration)
 		res.Memory = stop()
 		if err != nil {
 			if ctx.Err() != nil {
@@ -312,7 +312,7 @@ func (m *limitMeter) measureArgon2id(ctx context.Context) error {
 	}
 	m.argon2 = true
 	fmt.Fprintf(m.progress, "measuring argon2id verifications on %d goroutines for %v…\n", m.lim.Workers, m.o.LimitDuration)
-	r, err := measureArgon2id(ctx, m.deps.Hasher, m.o.Password, m.hash, m.lim.Workers, m.o.LimitDuration)
+	r, err := measureArgon2id(ctx, time.Now, m.deps.Hasher, m.o.Password, m.hash, m.lim.Workers, m.o.LimitDuration)
 	if err != nil {
 		return fmt.Errorf("argon2id limit: %w", err)
 	}
@@ -331,7 +331,7 @@ func (m *limitMeter) measureTokens(ctx context.Context) error {
 	}
 	m.token = token
 	fmt.Fprintf(m.progress, "measuring access-token verifications on %d goroutines for %v…\n", m.lim.Workers, m.o.LimitDuration)
-	r, err := measureTokens(ctx, m.deps.Tokens, token, m.lim.Workers, m.o.LimitDuration)
+	r, err := measureTokens(ctx, time.Now, m.deps.Tokens, token, m.lim.Workers, m.o.LimitDuration)
 	if err != nil {
 		return fmt.Errorf("access-token limit: %w", err)
 	}
@@ -350,7 +350,7 @@ func (m *limitMeter) measureBare(ctx context.Context) error {
 		token = strings.Repeat("x", 400)
 	}
 	fmt.Fprintf(m.progress, "running a bare net/http handler: %d workers for %v…\n", m.o.Concurrency, m.o.Duration)
-	bare, err := measureBare(ctx, m.client, m.o.Concurrency, m.o.Duration, token)
+	bare, err := measureBare(ctx, time.Now, m.client, m.o.Concurrency, m.o.Duration, token)
 	if err != nil {
 		return fmt.Errorf("bare handler: %w", err)
 	}
@@ -361,7 +361,7 @@ func (m *limitMeter) measureBare(ctx context.Context) error {
 // runFlood runs the flood scenario: the verify workers log in first, then
 // the login flood and the verify workers run side by side for o.Duration,
 // with the server's memory sampled throughout.
-func runFlood(ctx context.Context, t *target, o Options, runID string) ([]Result, error) {
+func runFlood(ctx context.Context, now func() time.Time, t *target, o Options, runID string) ([]Result, error) {
 	verify, err := newWorkers(Verify, t, o.Concurrency, o.Users, runID)
 	if err != nil {
 		return nil, err
@@ -378,8 +378,8 @@ func runFlood(ctx context.Context, t *target, o Options, runID string) ([]Result
 		wg           sync.WaitGroup
 		loginSummary Summary
 	)
-	wg.Go(func() { loginSummary = runPrepared(ctx, logins, o.Duration) })
-	verifySummary := runPrepared(ctx, verify, o.Duration)
+	wg.Go(func() { loginSummary = runPrepared(ctx, now, logins, o.Duration) })
+	verifySummary := runPrepared(ctx, now, verify, o.Duration)
 	wg.Wait()
 	mem := stop()
 	if err := ctx.Err(); err != nil {

@@ -5,13 +5,17 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"math"
 	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/talentforge/authd/internal/password"
 	"github.com/talentforge/authd/internal/sqlite"
+	"github.com/talentforge/authd/internal/testclock"
 	"github.com/talentforge/authd/internal/token"
 )
 
@@ -57,18 +61,43 @@ func TestOptionsValidate(t *testing.T) {
 	}
 }
 
+// ticking is a clock that moves step forward each time it is read. A
+// measurement of d on it takes a fixed number of readings, so it ends on a
+// loaded machine exactly as on an idle one, and always measures something.
+type ticking struct {
+	mu   sync.Mutex
+	now  time.Time
+	step time.Duration
+}
+
+func newTicking(step time.Duration) *ticking {
+	return &ticking{now: testclock.New().Now(), step: step}
+}
+
+func (c *ticking) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	t := c.now
+	c.now = c.now.Add(c.step)
+	return t
+}
+
 func TestLimits(t *testing.T) {
 	ctx := t.Context()
+	clk := newTicking(time.Millisecond)
 	h := password.New(password.Config{Params: password.Params{Memory: 64, Time: 1}, MaxConcurrent: 2, QueueTimeout: time.Minute})
 	hash, err := h.Hash(ctx, testPassword)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r, err := measureArgon2id(ctx, h, testPassword, hash, 2, 50*time.Millisecond); err != nil || r <= 0 {
+	if r, err := measureArgon2id(ctx, clk.Now, h, testPassword, hash, 2, 50*time.Millisecond); err != nil || r <= 0 {
 		t.Errorf("argon2id: %v/s, %v", r, err)
 	}
-	other, _ := h.Hash(ctx, "another passphrase entirely")
-	if _, err := measureArgon2id(ctx, h, testPassword, other, 2, time.Minute); err == nil {
+	other, err := h.Hash(ctx, "another passphrase entirely")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := measureArgon2id(ctx, clk.Now, h, testPassword, other, 2, time.Minute); err == nil {
 		t.Error("a hash of another password measured without error")
 	}
 
@@ -88,43 +117,69 @@ func TestLimits(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r, err := measureTokens(ctx, tm, tok, 2, 50*time.Millisecond); err != nil || r <= 0 {
+	if r, err := measureTokens(ctx, clk.Now, tm, tok, 2, 50*time.Millisecond); err != nil || r <= 0 {
 		t.Errorf("tokens: %v/s, %v", r, err)
 	}
-	if _, err := measureTokens(ctx, tm, tok+"x", 2, time.Minute); err == nil {
+	if _, err := measureTokens(ctx, clk.Now, tm, tok+"x", 2, time.Minute); err == nil {
 		t.Error("a broken token measured without error")
 	}
 
-	bare, err := measureBare(ctx, NewClient(2), 2, 50*time.Millisecond, tok)
+	bare, err := measureBare(ctx, clk.Now, NewClient(2), 2, 50*time.Millisecond, tok)
 	if err != nil || bare.Requests == 0 || bare.ErrorCount() != 0 {
 		t.Errorf("bare handler: %+v, %v", bare, err)
 	}
 }
 
+// TestParallelRate measures an operation that takes 10ms of a test clock,
+// after a first call per goroutine that takes an hour of it: the rate counts
+// the timed calls over the time they took, and nothing of the warm-up.
 func TestParallelRate(t *testing.T) {
-	r, err := parallelRate(t.Context(), 2, 200*time.Millisecond, func(context.Context) error {
-		time.Sleep(10 * time.Millisecond)
+	const (
+		workers = 2
+		d       = 200 * time.Millisecond
+		took    = 10 * time.Millisecond
+	)
+	clk := testclock.New()
+	var calls atomic.Int64
+	r, err := parallelRate(t.Context(), clk.Now, workers, d, func(context.Context) error {
+		// Every goroutine's warm-up call returns before any timed call
+		// starts, so the first calls are the warm-ups.
+		if calls.Add(1) <= workers {
+			clk.Advance(time.Hour)
+		} else {
+			clk.Advance(took)
+		}
 		return nil
 	})
-	// Two goroutines at 10ms a call: 200/s, less scheduling overhead.
-	if err != nil || r < 100 || r > 200 {
-		t.Errorf("rate %v, %v; want about 200/s", r, err)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The clock moves only by the calls, each of 10ms: whatever their
+	// number, the rate is 100/s. They stop once 200ms have passed, with at
+	// most one call in flight per other goroutine.
+	timed := int(calls.Load()) - workers
+	if timed < int(d/took) || timed > int(d/took)+workers-1 {
+		t.Errorf("%d timed calls, want %d to %d", timed, d/took, int(d/took)+workers-1)
+	}
+	if math.Abs(r-100) > 1e-9 {
+		t.Errorf("rate %v/s, want 100/s", r)
 	}
 }
 
+// TestParallelRateStopsOnError measures on a clock that never moves: only
+// the error can end the measurement.
 func TestParallelRateStopsOnError(t *testing.T) {
 	boom := errors.New("boom")
 	calls := 0
-	start := time.Now()
-	_, err := parallelRate(t.Context(), 1, time.Minute, func(context.Context) error {
+	_, err := parallelRate(t.Context(), testclock.New().Now, 1, time.Minute, func(context.Context) error {
 		calls++
 		if calls == 3 {
 			return boom
 		}
 		return nil
 	})
-	if !errors.Is(err, boom) || time.Since(start) > time.Second {
-		t.Errorf("err %v after %v", err, time.Since(start))
+	if !errors.Is(err, boom) || calls != 3 {
+		t.Errorf("err %v after %d calls, want boom after 3", err, calls)
 	}
 }
 

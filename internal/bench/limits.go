@@ -36,10 +36,10 @@ type passwordVerifier interface {
 }
 
 // measureArgon2id returns verifications of password against hash per second
-// on workers goroutines over d. The hasher must allow workers concurrent
-// hashes and queue long enough that none is refused.
-func measureArgon2id(ctx context.Context, h passwordVerifier, password, hash string, workers int, d time.Duration) (float64, error) {
-	return parallelRate(ctx, workers, d, func(ctx context.Context) error {
+// on workers goroutines over d of now's time. The hasher must allow workers
+// concurrent hashes and queue long enough that none is refused.
+func measureArgon2id(ctx context.Context, now func() time.Time, h passwordVerifier, password, hash string, workers int, d time.Duration) (float64, error) {
+	return parallelRate(ctx, now, workers, d, func(ctx context.Context) error {
 		ok, _, err := h.Verify(ctx, password, hash)
 		if err == nil && !ok {
 			err = errors.New("the seeded hash does not match the bench password")
@@ -63,20 +63,21 @@ func issueToken(ctx context.Context, tk auth.TokenIssuer) (string, error) {
 }
 
 // measureTokens returns verifications of token per second on workers
-// goroutines over d.
-func measureTokens(ctx context.Context, tk auth.TokenIssuer, token string, workers int, d time.Duration) (float64, error) {
-	return parallelRate(ctx, workers, d, func(ctx context.Context) error {
+// goroutines over d of now's time.
+func measureTokens(ctx context.Context, now func() time.Time, tk auth.TokenIssuer, token string, workers int, d time.Duration) (float64, error) {
+	return parallelRate(ctx, now, workers, d, func(ctx context.Context) error {
 		_, err := tk.Verify(ctx, token)
 		return err
 	})
 }
 
 // parallelRate calls op in a loop on workers goroutines until d has elapsed
-// and returns completed calls per second. Each goroutine calls op once
-// before the clock starts, so that the first calls' one-off costs (growing
-// the heap to hold argon2id's memory, filling caches) are not measured. The
-// first error of op stops the measurement and is returned.
-func parallelRate(ctx context.Context, workers int, d time.Duration, op func(context.Context) error) (float64, error) {
+// on now (time.Now in a real run, see run) and returns completed calls per
+// second. Each goroutine calls op once before the clock starts, so that the
+// first calls' one-off costs (growing the heap to hold argon2id's memory,
+// filling caches) are not measured. The first error of op stops the
+// measurement and is returned.
+func parallelRate(ctx context.Context, now func() time.Time, workers int, d time.Duration, op func(context.Context) error) (float64, error) {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	var (
@@ -97,7 +98,7 @@ func parallelRate(ctx context.Context, workers int, d time.Duration, op func(con
 			<-start
 			deadline := t0.Add(d)
 			n := int64(0)
-			for ctx.Err() == nil && time.Now().Before(deadline) {
+			for ctx.Err() == nil && now().Before(deadline) {
 				if err := op(ctx); err != nil {
 					cancel(err)
 					break
@@ -108,10 +109,10 @@ func parallelRate(ctx context.Context, workers int, d time.Duration, op func(con
 		})
 	}
 	warm.Wait()
-	t0 = time.Now()
+	t0 = now()
 	close(start)
 	wg.Wait()
-	elapsed := time.Since(t0)
+	elapsed := now().Sub(t0)
 	if err := context.Cause(ctx); err != nil {
 		return 0, err
 	}
@@ -141,10 +142,10 @@ func startBare() (string, func(), error) {
 }
 
 // measureBare drives a bare handler like the verify scenario: n workers of
-// the same kind, through client, for d, with an access token of a real
+// the same kind, through client, for d of now's time, with an access token of a real
 // token's length in the Authorization header (token; any string will do, the
 // handler does not read it).
-func measureBare(ctx context.Context, client *http.Client, n int, d time.Duration, token string) (Summary, error) {
+func measureBare(ctx context.Context, now func() time.Time, client *http.Client, n int, d time.Duration, token string) (Summary, error) {
 	url, stop, err := startBare()
 	if err != nil {
 		return Summary{}, err
@@ -155,5 +156,5 @@ func measureBare(ctx context.Context, client *http.Client, n int, d time.Duratio
 	for i := range ws {
 		ws[i] = &bearerWorker{t: t, path: pathVerify, token: token}
 	}
-	return run(ctx, ws, d)
+	return run(ctx, now, ws, d)
 }

@@ -32,36 +32,41 @@ type Worker interface {
 // worker can't be prepared or ctx ends before the first request. When ctx
 // ends during the run, the workers stop and the requests it cut short are
 // not counted.
-func run(ctx context.Context, workers []Worker, d time.Duration) (Summary, error) {
+//
+// Every time (the deadline, Elapsed, latencies) is read from now: time.Now
+// in a real run. Tests pass a clock that their workers advance, so that a
+// run's length is a number of requests rather than an amount of wall time,
+// the same on a loaded machine as on an idle one.
+func run(ctx context.Context, now func() time.Time, workers []Worker, d time.Duration) (Summary, error) {
 	if err := prepareAll(ctx, workers); err != nil {
 		return Summary{}, err
 	}
 	if err := ctx.Err(); err != nil {
 		return Summary{}, err
 	}
-	return runPrepared(ctx, workers, d), nil
+	return runPrepared(ctx, now, workers, d), nil
 }
 
 // runPrepared is run for workers already prepared.
-func runPrepared(ctx context.Context, workers []Worker, d time.Duration) Summary {
+func runPrepared(ctx context.Context, now func() time.Time, workers []Worker, d time.Duration) Summary {
 	all := make([]*stats, len(workers))
 	for i := range all {
 		all[i] = newStats()
 	}
 	var wg sync.WaitGroup
-	start := time.Now()
+	start := now()
 	deadline := start.Add(d)
 	for i, w := range workers {
-		wg.Go(func() { loop(ctx, w, all[i], deadline) })
+		wg.Go(func() { loop(ctx, now, w, all[i], deadline) })
 	}
 	wg.Wait()
-	return summarize(time.Since(start), all)
+	return summarize(now().Sub(start), all)
 }
 
 // loop is one worker's closed loop.
-func loop(ctx context.Context, w Worker, s *stats, deadline time.Time) {
+func loop(ctx context.Context, now func() time.Time, w Worker, s *stats, deadline time.Time) {
 	reset := false
-	for ctx.Err() == nil && time.Now().Before(deadline) {
+	for ctx.Err() == nil && now().Before(deadline) {
 		if reset {
 			if err := w.Prepare(ctx); err != nil {
 				if ctx.Err() != nil {
@@ -74,9 +79,9 @@ func loop(ctx context.Context, w Worker, s *stats, deadline time.Time) {
 			// Preparing may have taken the worker past the deadline.
 			continue
 		}
-		t0 := time.Now()
+		t0 := now()
 		o := w.Do(ctx)
-		took := time.Since(t0)
+		took := now().Sub(t0)
 		if ctx.Err() != nil {
 			return // cut short by the caller, not a failure of the server
 		}

@@ -9,11 +9,16 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/talentforge/authd/internal/testclock"
 )
 
-// sleeper is a worker whose requests take a fixed time; it records when
-// each one started.
+// sleeper is a worker whose requests take a fixed time on clk; it records
+// when each one started. Starting and advancing happen under mu, so that
+// concurrent requests pass the clock along one after the other and every
+// run on it takes a number of requests that depends on nothing else.
 type sleeper struct {
+	clk    *testclock.Clock
 	took   time.Duration
 	mu     *sync.Mutex
 	starts *[]time.Time
@@ -21,77 +26,140 @@ type sleeper struct {
 
 func (s *sleeper) Prepare(context.Context) error { return nil }
 
-func (s *sleeper) Do(ctx context.Context) Outcome {
+func (s *sleeper) Do(context.Context) Outcome {
 	s.mu.Lock()
-	*s.starts = append(*s.starts, time.Now())
-	s.mu.Unlock()
-	select {
-	case <-time.After(s.took):
-		return Outcome{Status: 200}
-	case <-ctx.Done():
-		return Outcome{Err: ctx.Err()}
-	}
+	defer s.mu.Unlock()
+	*s.starts = append(*s.starts, s.clk.Now())
+	s.clk.Advance(s.took)
+	return Outcome{Status: 200}
 }
 
+// paced makes every call of a worker take step of clk's time, so that a run
+// of d on clk ends after about d/step calls on any machine, however loaded.
+// Prepare takes a step too: a worker that keeps failing to prepare must also
+// bring the deadline closer.
+type paced struct {
+	Worker
+	clk  *testclock.Clock
+	step time.Duration
+}
+
+func (p paced) Prepare(ctx context.Context) error {
+	defer p.clk.Advance(p.step)
+	return p.Worker.Prepare(ctx)
+}
+
+func (p paced) Do(ctx context.Context) Outcome {
+	defer p.clk.Advance(p.step)
+	return p.Worker.Do(ctx)
+}
+
+// pace wraps each of ws in paced.
+func pace(clk *testclock.Clock, step time.Duration, ws []Worker) []Worker {
+	out := make([]Worker, len(ws))
+	for i, w := range ws {
+		out[i] = paced{Worker: w, clk: clk, step: step}
+	}
+	return out
+}
+
+// TestRunRespectsDuration runs workers whose requests take 20ms of a test
+// clock for 150ms of it: the run's length, its request count and its
+// latencies are exact, not estimates of a loaded machine's timing.
 func TestRunRespectsDuration(t *testing.T) {
 	const (
 		d    = 150 * time.Millisecond
 		took = 20 * time.Millisecond
 	)
-	var (
-		mu     sync.Mutex
-		starts []time.Time
-	)
-	ws := make([]Worker, 4)
-	for i := range ws {
-		ws[i] = &sleeper{took: took, mu: &mu, starts: &starts}
-	}
-	t0 := time.Now()
-	s, err := run(t.Context(), ws, d)
-	wall := time.Since(t0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	first := slices.MinFunc(starts, time.Time.Compare)
-	// The clock starts at or before the first request, so no request may
-	// start later than d after it.
-	for _, st := range starts {
-		if st.Sub(first) >= d {
-			t.Errorf("a request started %v after the first, past the %v duration", st.Sub(first), d)
+	sleepers := func(clk *testclock.Clock, n int) ([]Worker, *[]time.Time) {
+		var (
+			mu     sync.Mutex
+			starts []time.Time
+		)
+		ws := make([]Worker, n)
+		for i := range ws {
+			ws[i] = &sleeper{clk: clk, took: took, mu: &mu, starts: &starts}
 		}
+		return ws, &starts
 	}
-	if s.Requests != len(starts) {
-		t.Errorf("%d requests counted, %d sent: in-flight requests at the deadline must complete and count", s.Requests, len(starts))
-	}
-	// A closed loop of 4 workers at 20ms a request sends about 4*150/20.
-	if s.Requests < 4*int(d/took)/2 {
-		t.Errorf("only %d requests in %v", s.Requests, d)
-	}
-	// Elapsed covers the duration plus at most one request's tail (and
-	// scheduling slack under the race detector).
-	if s.Elapsed < d || s.Elapsed > d+took+150*time.Millisecond {
-		t.Errorf("elapsed %v, want %v plus at most one request", s.Elapsed, d)
-	}
-	if wall > d+took+250*time.Millisecond {
-		t.Errorf("run took %v for a %v duration", wall, d)
-	}
+
+	t.Run("one worker", func(t *testing.T) {
+		clk := testclock.New()
+		t0 := clk.Now()
+		ws, starts := sleepers(clk, 1)
+		s, err := run(t.Context(), clk.Now, ws, d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Requests start at 0, 20, …, 140ms: none at or after 150ms, and the
+		// one in flight at the deadline completes and counts.
+		var want []time.Time
+		for at := time.Duration(0); at < d; at += took {
+			want = append(want, t0.Add(at))
+		}
+		if !slices.Equal(*starts, want) {
+			t.Errorf("requests started at %v, want %v", *starts, want)
+		}
+		if s.Requests != len(want) || s.Elapsed != time.Duration(len(want))*took {
+			t.Errorf("%d requests in %v, want %d in %v", s.Requests, s.Elapsed, len(want), time.Duration(len(want))*took)
+		}
+		if s.P50 != took || s.Max != took {
+			t.Errorf("latency p50 %v, max %v; want %v, as the clock measured", s.P50, s.Max, took)
+		}
+	})
+
+	t.Run("four workers", func(t *testing.T) {
+		const workers = 4
+		clk := testclock.New()
+		ws, starts := sleepers(clk, workers)
+		s, err := run(t.Context(), clk.Now, ws, d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.Requests != len(*starts) {
+			t.Errorf("%d requests counted, %d sent: in-flight requests at the deadline must complete and count", s.Requests, len(*starts))
+		}
+		// Only requests move the clock, so the run lasted exactly its
+		// requests. It ends once 150ms have passed, after 8 requests (160ms),
+		// plus at most one in flight per other worker.
+		if s.Elapsed != time.Duration(s.Requests)*took {
+			t.Errorf("elapsed %v for %d requests of %v", s.Elapsed, s.Requests, took)
+		}
+		if minimum := int((d + took - 1) / took); s.Requests < minimum || s.Requests > minimum+workers-1 {
+			t.Errorf("%d requests, want %d to %d", s.Requests, minimum, minimum+workers-1)
+		}
+	})
 }
 
+// blocked is a worker whose one request lasts until the run is cancelled;
+// started is closed when it has begun.
+type blocked struct {
+	started chan struct{}
+	once    *sync.Once
+}
+
+func (blocked) Prepare(context.Context) error { return nil }
+
+func (b blocked) Do(ctx context.Context) Outcome {
+	b.once.Do(func() { close(b.started) })
+	<-ctx.Done()
+	return Outcome{Err: ctx.Err()}
+}
+
+// TestRunStopsWhenCancelled cancels a run whose clock never moves: only the
+// cancellation can end it, so a run that ignored it would hang (and the test
+// time out) rather than pass by chance.
 func TestRunStopsWhenCancelled(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
-	var (
-		mu     sync.Mutex
-		starts []time.Time
-	)
-	ws := []Worker{&sleeper{took: time.Hour, mu: &mu, starts: &starts}}
-	time.AfterFunc(50*time.Millisecond, cancel)
-	t0 := time.Now()
-	s, err := run(ctx, ws, time.Hour)
+	defer cancel()
+	w := blocked{started: make(chan struct{}), once: new(sync.Once)}
+	go func() {
+		<-w.started
+		cancel()
+	}()
+	s, err := run(ctx, testclock.New().Now, []Worker{w}, time.Hour)
 	if err != nil {
 		t.Fatal(err)
-	}
-	if time.Since(t0) > 2*time.Second {
-		t.Fatalf("run went on %v after cancellation", time.Since(t0))
 	}
 	if s.Requests != 0 || s.ErrorCount() != 0 {
 		t.Errorf("a request cut short by the caller counted: %+v", s)
@@ -123,7 +191,10 @@ func TestRunCountsOnlySuccesses(t *testing.T) {
 	for i := range ws {
 		ws[i] = unprepared{&bearerWorker{t: tg, path: pathVerify, token: "t"}}
 	}
-	s, err := run(t.Context(), ws, 100*time.Millisecond)
+	// Each request takes 1ms of the test clock: about 100 in all.
+	clk := testclock.New()
+	ws = pace(clk, time.Millisecond, ws)
+	s, err := run(t.Context(), clk.Now, ws, 100*time.Millisecond)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -136,7 +207,7 @@ func TestRunCountsOnlySuccesses(t *testing.T) {
 
 	// Nothing listens any more: every request is a transport error.
 	srv.Close()
-	s, err = run(t.Context(), ws[:1], 50*time.Millisecond)
+	s, err = run(t.Context(), clk.Now, ws[:1], 50*time.Millisecond)
 	if err != nil {
 		t.Fatal(err)
 	}

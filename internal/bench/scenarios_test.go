@@ -9,6 +9,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/talentforge/authd/internal/testclock"
 )
 
 // chainServer imitates authd's login and refresh: every refresh token is
@@ -97,7 +99,9 @@ func TestRefreshChainsSingleUseTokens(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := run(t.Context(), ws, 200*time.Millisecond)
+	// Each request (and re-login) takes 1ms of the test clock: about 200.
+	clk := testclock.New()
+	s, err := run(t.Context(), clk.Now, pace(clk, time.Millisecond, ws), 200*time.Millisecond)
 	if err != nil {
 		t.Fatal(err)
 	}

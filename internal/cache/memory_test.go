@@ -12,7 +12,15 @@ func TestMemory(t *testing.T) {
 	testBackend(t, func(t *testing.T) fixture {
 		clk := newClock()
 		m := NewMemory(MemoryOptions{Now: clk.Now})
-		return fixture{backend: m, replica: m, ttl: time.Minute, wait: clk.Advance}
+		expire := func(t *testing.T, group, key string, ttl time.Duration) {
+			t.Helper()
+			clk.Advance(ttl - time.Nanosecond)
+			if l, err := m.Get(t.Context(), group, key); err != nil || !l.Hit {
+				t.Fatalf("entry %s/%s gone a nanosecond before its TTL of %v: %+v, %v", group, key, ttl, l, err)
+			}
+			clk.Advance(time.Nanosecond)
+		}
+		return fixture{backend: m, replica: m, expire: expire}
 	})
 }
 

@@ -94,7 +94,11 @@ func TestAccessTokenTTLRange(t *testing.T) {
 			t.Errorf("AUTH_ACCESS_TOKEN_TTL=%s: %v", v, err)
 			continue
 		}
-		if want, _ := time.ParseDuration(v); c.AccessTokenTTL != want {
+		want, err := time.ParseDuration(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.AccessTokenTTL != want {
 			t.Errorf("AUTH_ACCESS_TOKEN_TTL=%s: got %v", v, c.AccessTokenTTL)
 		}
 	}
@@ -267,7 +271,10 @@ func TestCheckServe(t *testing.T) {
 
 func TestEnsureSecretGeneratesOnceWithMode0600(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "data")
-	c1, _ := Load(env(map[string]string{"AUTH_DATA_DIR": dir}), "")
+	c1, err := Load(env(map[string]string{"AUTH_DATA_DIR": dir}), "")
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := c1.EnsureSecret(); err != nil {
 		t.Fatal(err)
 	}
@@ -281,7 +288,10 @@ func TestEnsureSecretGeneratesOnceWithMode0600(t *testing.T) {
 	if st.Mode().Perm() != 0o600 {
 		t.Errorf("secret file mode %v, want 0600", st.Mode().Perm())
 	}
-	c2, _ := Load(env(map[string]string{"AUTH_DATA_DIR": dir}), "")
+	c2, err := Load(env(map[string]string{"AUTH_DATA_DIR": dir}), "")
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := c2.EnsureSecret(); err != nil {
 		t.Fatal(err)
 	}
@@ -289,8 +299,16 @@ func TestEnsureSecretGeneratesOnceWithMode0600(t *testing.T) {
 		t.Error("second start generated a different secret")
 	}
 	// Production never uses a generated key, even one left in the data dir.
-	c3, _ := Load(env(map[string]string{"AUTH_DATA_DIR": dir, "AUTH_ENV": "production", "AUTH_ISSUER": "https://a.example"}), "")
-	c3.EnsureSecret()
+	c3, err := Load(env(map[string]string{"AUTH_DATA_DIR": dir, "AUTH_ENV": "production", "AUTH_ISSUER": "https://a.example"}), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c3.EnsureSecret(); err != nil {
+		t.Fatalf("EnsureSecret in production: %v, want nil (it leaves the key to Validate)", err)
+	}
+	if c3.SecretKey != "" {
+		t.Error("production took the generated key from the data dir")
+	}
 	if err := c3.Validate(); err == nil {
 		t.Error("production accepted a missing AUTH_SECRET_KEY")
 	}

@@ -96,8 +96,8 @@ func testLimiter(t *testing.T, open openFunc) {
 			check(t, l, login, "k", 3, ok(2))
 			check(t, l, login, "k", 3, no(2, 3*time.Minute))
 			check(t, l, login, "k", 2, ok(0))
-			if d, _ := l.Allow(context.Background(), login, "k", 1000); d.Allowed || d.RetryAfter <= 0 {
-				t.Fatalf("cost above the limit: %+v, want refused with a RetryAfter", d)
+			if d, err := l.Allow(context.Background(), login, "k", 1000); err != nil || d.Allowed || d.RetryAfter <= 0 {
+				t.Fatalf("cost above the limit: %+v, %v; want refused with a RetryAfter", d, err)
 			}
 		}},
 		{"uneven period still bursts exactly limit", func(t *testing.T, l limiter, clk *testclock.Clock) {

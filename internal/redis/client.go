@@ -27,9 +27,10 @@ var ErrDegraded = errors.New("redis: degraded (unreachable); serving without it"
 
 // Options configure a Client.
 type Options struct {
-	// URL names the server, in one of three forms (all take go-redis's query
+	// URL names the server, in one of these forms (all take go-redis's query
 	// parameters, e.g. pool_size, dial_timeout, read_timeout, write_timeout):
 	//   redis://[user:pass@]host:6379/0                    standalone (rediss:// for TLS)
+	//   unix://[user:pass@]/path/to/redis.sock?db=0        standalone on a Unix socket
 	//   redis://host:26379?master_name=mymaster&addr=h2:26379  Sentinel
 	//   redis://host:7000?cluster=true&addr=h2:7001       Cluster (any addr= implies it)
 	URL string
@@ -46,8 +47,11 @@ type Client struct {
 	log      *slog.Logger
 	interval time.Duration
 
-	up      atomic.Bool
-	mu      sync.Mutex
+	up atomic.Bool
+	mu sync.Mutex
+	// upc is closed while the client is up, for WaitUp; going degraded
+	// replaces it with an open one.
+	upc     chan struct{}
 	probing bool
 	closed  bool
 	// recover hooks run, in order, before a degraded client is marked up
@@ -96,6 +100,7 @@ func Open(ctx context.Context, opts Options) (*Client, error) {
 		log:      log,
 		interval: opts.ProbeInterval,
 		stop:     make(chan struct{}),
+		upc:      make(chan struct{}),
 	}
 	if c.interval <= 0 {
 		c.interval = time.Second
@@ -106,6 +111,7 @@ func Open(ctx context.Context, opts Options) (*Client, error) {
 		c.markDown(err)
 	} else {
 		c.up.Store(true)
+		close(c.upc)
 	}
 	return c, nil
 }
@@ -156,6 +162,8 @@ func ParseURL(raw string) (*goredis.UniversalOptions, string, error) {
 		if err != nil {
 			return nil, "", fmt.Errorf("AUTH_REDIS_URL: %w", err)
 		}
+		// A unix:// URL gives the socket's path as the address, which
+		// go-redis dials as a Unix socket because it starts with a slash.
 		return &goredis.UniversalOptions{
 			Addrs: []string{o.Addr}, DB: o.DB, Username: o.Username, Password: o.Password,
 			TLSConfig: o.TLSConfig, DialTimeout: o.DialTimeout, ReadTimeout: o.ReadTimeout,
@@ -178,6 +186,21 @@ func (c *Client) State() string {
 		return "ok"
 	}
 	return "degraded"
+}
+
+// WaitUp blocks until the client is up (Redis answered and every recovery
+// hook succeeded), or ctx is done, and then returns ctx's error. A client
+// that is up returns at once.
+func (c *Client) WaitUp(ctx context.Context) error {
+	c.mu.Lock()
+	upc := c.upc
+	c.mu.Unlock()
+	select {
+	case <-upc:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // Degradations counts how many times the client has gone degraded.
@@ -223,7 +246,11 @@ func (c *Client) markDown(err error) {
 	if c.closed {
 		return
 	}
-	if c.up.Swap(false) || c.transitions.Load() == 0 {
+	wasUp := c.up.Swap(false)
+	if wasUp {
+		c.upc = make(chan struct{})
+	}
+	if wasUp || c.transitions.Load() == 0 {
 		c.transitions.Add(1)
 		c.log.Warn("redis unreachable: serving degraded (cache bypassed, in-process rate limits)",
 			"mode", c.mode, "err", err)
@@ -282,7 +309,9 @@ func (c *Client) tryRecover() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.probing = false
-	c.up.Store(true)
+	if !c.up.Swap(true) {
+		close(c.upc)
+	}
 	c.log.Info("redis reachable again: leaving degraded mode", "mode", c.mode)
 	return nil
 }

@@ -41,6 +41,11 @@ func TestParseURL(t *testing.T) {
 				t.Errorf("cluster options %+v", o)
 			}
 		}},
+		{"unix:///run/redis/redis.sock?db=3&dial_timeout=2s", "standalone", func(t *testing.T, o *goredis.UniversalOptions) {
+			if len(o.Addrs) != 1 || o.Addrs[0] != "/run/redis/redis.sock" || o.DB != 3 || o.DialTimeout != 2*time.Second {
+				t.Errorf("unix socket options %+v", o)
+			}
+		}},
 		{"redis://n1:7000?cluster=true", "cluster", func(t *testing.T, o *goredis.UniversalOptions) {
 			if !o.IsClusterMode || len(o.Addrs) != 1 {
 				t.Errorf("single-seed cluster options %+v", o)
@@ -102,12 +107,16 @@ func TestDegradedModeAndRecovery(t *testing.T) {
 		t.Fatalf("cancelled command: %v, up=%v", err, c.Up())
 	}
 
-	var hookRuns atomic.Int64
+	// hookRuns receives a value each time the hook fails.
+	hookRuns := make(chan struct{}, 100)
 	failHook := atomic.Bool{}
 	failHook.Store(true)
 	c.OnRecover(func(ctx context.Context, rdb goredis.UniversalClient) error {
-		hookRuns.Add(1)
 		if failHook.Load() {
+			select {
+			case hookRuns <- struct{}{}:
+			default: // the test has seen enough of them
+			}
 			return errors.New("not yet")
 		}
 		return rdb.Set(ctx, "recovered", "1", 0).Err()
@@ -128,17 +137,19 @@ func TestDegradedModeAndRecovery(t *testing.T) {
 	}
 
 	srv.Start()
-	waitFor(t, func() bool { return hookRuns.Load() >= 2 }, "the recovery hook to run")
+	for range 2 {
+		receive(t, hookRuns, "the recovery hook to run")
+	}
 	if c.Up() {
 		t.Fatal("client up although its recovery hook failed")
 	}
 	failHook.Store(false)
-	waitFor(t, c.Up, "the client to recover")
+	waitUp(t, c)
 	if err := set(t.Context()); err != nil {
 		t.Fatalf("command after recovery: %v", err)
 	}
-	if v, _ := c.Universal().Get(t.Context(), "recovered").Result(); v != "1" {
-		t.Fatal("the recovery hook's write is missing")
+	if v, err := c.Universal().Get(t.Context(), "recovered").Result(); v != "1" {
+		t.Fatalf("the recovery hook's write: %q, %v; want 1", v, err)
 	}
 
 	reg := prometheus.NewPedanticRegistry()
@@ -165,7 +176,7 @@ func TestOpenUnreachableStartsDegraded(t *testing.T) {
 		t.Fatalf("up=%v degradations=%d", c.Up(), c.Degradations())
 	}
 	srv.Start()
-	waitFor(t, c.Up, "the client to come up")
+	waitUp(t, c)
 }
 
 func TestCloseStopsProbe(t *testing.T) {
@@ -175,26 +186,61 @@ func TestCloseStopsProbe(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	done := make(chan struct{})
-	go func() { c.Close(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(5 * time.Second):
-		t.Fatal("Close did not return while the probe was running")
+	// A Close that waited on the probe for ever would hang the test until
+	// go test's timeout, which then shows where.
+	if err := c.Close(); err != nil {
+		t.Fatalf("Close while the probe runs: %v", err)
 	}
 	if err := c.Close(); err != nil {
 		t.Fatalf("second Close: %v", err)
 	}
 }
 
-func waitFor(t *testing.T, cond func() bool, what string) {
+// TestWaitUp: WaitUp returns at once for a client that is up, and while it
+// is degraded only when it recovers or the context ends.
+func TestWaitUp(t *testing.T) {
+	srv := redistest.StartServer(t)
+	c, err := redis.Open(t.Context(), redis.Options{URL: srv.URL(), ProbeInterval: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	if err := c.WaitUp(t.Context()); err != nil {
+		t.Fatalf("WaitUp on a client that is up: %v", err)
+	}
+	srv.Stop()
+	c.MarkDown(errors.New("test: outage"))
+	cancelled, cancel := context.WithCancel(t.Context())
+	cancel()
+	if err := c.WaitUp(cancelled); !errors.Is(err, context.Canceled) {
+		t.Fatalf("WaitUp on a degraded client with a cancelled context: %v", err)
+	}
+	srv.Start()
+	waitUp(t, c)
+	if !c.Up() {
+		t.Fatal("WaitUp returned and the client is not up")
+	}
+}
+
+// waitUp waits for the client to leave degraded mode. Its probe reaches a
+// server that another process runs, so the wait is bounded: a generous bound
+// that only a broken recovery reaches.
+func waitUp(t *testing.T, c *redis.Client) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	if err := c.WaitUp(ctx); err != nil {
+		t.Fatalf("client still degraded after 10s: %v", err)
+	}
+}
+
+// receive waits, bounded like waitUp, for a value on ch.
+func receive(t *testing.T, ch <-chan struct{}, what string) {
+	t.Helper()
+	select {
+	case <-ch:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("timed out waiting for %s", what)
 	}
 }
 
@@ -218,7 +264,7 @@ func metricValue(t *testing.T, reg *prometheus.Registry, name string) float64 {
 // TestSentinel reaches a master through a real Sentinel with the
 // master_name URL form.
 func TestSentinel(t *testing.T) {
-	master := redistest.StartServer(t)
+	master := redistest.StartTCPServer(t)
 	port := redistest.StartSentinel(t, master)
 	url := "redis://127.0.0.1:" + strconv.Itoa(port) + "?master_name=mymaster"
 	c, err := redis.Open(t.Context(), redis.Options{URL: url})
@@ -241,7 +287,7 @@ func TestSentinel(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { direct.Close() })
-	if v, _ := direct.Universal().Get(t.Context(), "through-sentinel").Result(); v != "1" {
-		t.Fatalf("value on the master: %q", v)
+	if v, err := direct.Universal().Get(t.Context(), "through-sentinel").Result(); v != "1" {
+		t.Fatalf("value on the master: %q, %v", v, err)
 	}
 }

@@ -27,6 +27,9 @@ type memKeyStore struct {
 	keys map[string]*auth.SigningKey
 
 	loads atomic.Int64 // SigningKeys calls, to observe reloads
+	// loaded, if set before the store is shared, receives a value as each
+	// SigningKeys call returns, or until the call's context ends.
+	loaded chan struct{}
 }
 
 func newMemKeyStore() *memKeyStore {
@@ -45,6 +48,14 @@ func (s *memKeyStore) CreateSigningKey(ctx context.Context, k *auth.SigningKey) 
 
 func (s *memKeyStore) SigningKeys(ctx context.Context) ([]*auth.SigningKey, error) {
 	s.loads.Add(1)
+	if s.loaded != nil {
+		defer func() {
+			select {
+			case s.loaded <- struct{}{}:
+			case <-ctx.Done():
+			}
+		}()
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	out := make([]*auth.SigningKey, 0, len(s.keys))
@@ -58,6 +69,16 @@ func (s *memKeyStore) SigningKeys(ctx context.Context) ([]*auth.SigningKey, erro
 		return strings.Compare(a.ID, b.ID)
 	})
 	return out, nil
+}
+
+// stored returns the store's keys, failing the test on an error.
+func (s *memKeyStore) stored(tb testing.TB) []*auth.SigningKey {
+	tb.Helper()
+	recs, err := s.SigningKeys(context.Background())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return recs
 }
 
 func (s *memKeyStore) count() int {

@@ -40,7 +40,7 @@ func TestJWKS(t *testing.T) {
 			if err := json.Unmarshal(m.JWKS(), &doc); err != nil {
 				t.Fatal(err)
 			}
-			recs, _ := store.SigningKeys(context.Background())
+			recs := store.stored(t)
 			if len(doc.Keys) != len(recs) {
 				t.Fatalf("JWKS has %d keys, want %d", len(doc.Keys), len(recs))
 			}

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -114,7 +115,10 @@ func TestVerifyRejects(t *testing.T) {
 	m := newTestManager(t, newMemKeyStore(), testConfig(clk, ES256))
 	other := newTestManager(t, newMemKeyStore(), testConfig(clk, ES256))
 	now := clk.Now()
-	_, edKey, _ := ed25519.GenerateKey(rand.Reader)
+	_, edKey, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	with := func(k string, v any) jwt.MapClaims {
 		c := validClaims(now)
@@ -200,7 +204,10 @@ func TestVerifyHMACConfusion(t *testing.T) {
 			clk := newClock()
 			m := newTestManager(t, newMemKeyStore(), testConfig(clk, alg))
 			k := currentKey(t, m)
-			jwkJSON, _ := json.Marshal(k.jwk)
+			jwkJSON, err := json.Marshal(k.jwk)
+			if err != nil {
+				t.Fatal(err)
+			}
 			forms := map[string][]byte{
 				"DER":  k.publicDER,
 				"PEM":  pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: k.publicDER}),
@@ -337,8 +344,10 @@ func TestStoredKeyIntegrity(t *testing.T) {
 	clk := newClock()
 	src := newMemKeyStore()
 	newTestManager(t, src, testConfig(clk, ES256))
-	newTestManager(t, src, testConfig(clk, ES256)).Rotate(context.Background())
-	recs, _ := src.SigningKeys(context.Background())
+	if _, err := newTestManager(t, src, testConfig(clk, ES256)).Rotate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	recs := src.stored(t)
 	a, b := recs[0], recs[1]
 
 	tests := []struct {
@@ -432,7 +441,7 @@ func TestNewCreatesKeyThatSignsAtOnce(t *testing.T) {
 	clk := newClock()
 	store := newMemKeyStore()
 	m := newTestManager(t, store, testConfig(clk, ES256))
-	recs, _ := store.SigningKeys(context.Background())
+	recs := store.stored(t)
 	if len(recs) != 1 {
 		t.Fatalf("store holds %d keys, want 1", len(recs))
 	}
@@ -658,7 +667,9 @@ func TestUnknownKidReload(t *testing.T) {
 	// A kid that can't be one of ours never costs a reload.
 	clk.Advance(time.Hour)
 	loads = store.loads.Load()
-	a.Verify(ctx, signRaw(t, a, validClaims(clk.Now()), map[string]any{"kid": "not-a-kid"}))
+	if _, err := a.Verify(ctx, signRaw(t, a, validClaims(clk.Now()), map[string]any{"kid": "not-a-kid"})); err == nil {
+		t.Error("a token with a malformed kid verified")
+	}
 	if n := store.loads.Load() - loads; n != 0 {
 		t.Errorf("a malformed kid caused %d reloads", n)
 	}
@@ -698,6 +709,10 @@ func TestAlgorithmChange(t *testing.T) {
 	}
 }
 
+// TestRun starts Run and waits, on the store's signal, for its second
+// reload: Run reloads at once, then each ReloadInterval, one reload after the
+// other, so by the start of the second the first has installed the key
+// another replica had stored. No sleep, no polling.
 func TestRun(t *testing.T) {
 	clk := newClock()
 	store := newMemKeyStore()
@@ -709,22 +724,30 @@ func TestRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	store.loaded = make(chan struct{})
 
 	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
 	done := make(chan struct{})
 	go func() { a.Run(ctx); close(done) }()
-	deadline := time.Now().Add(5 * time.Second)
-	for a.keys.Load().byID[rec.ID] == nil {
-		if time.Now().After(deadline) {
-			t.Fatal("Run did not pick up the other replica's key")
-		}
-		time.Sleep(time.Millisecond)
+	for i := range 2 {
+		wait(t, store.loaded, fmt.Sprintf("reload %d of Run", i+1))
+	}
+	if a.keys.Load().byID[rec.ID] == nil {
+		t.Fatal("Run did not pick up the other replica's key")
 	}
 	cancel()
+	wait(t, done, "Run to return after cancel")
+}
+
+// wait receives from ch. The bound only turns a hang into a failure that
+// says what was awaited; nothing here takes more than milliseconds.
+func wait(t *testing.T, ch <-chan struct{}, what string) {
+	t.Helper()
 	select {
-	case <-done:
-	case <-time.After(5 * time.Second):
-		t.Fatal("Run did not return after cancel")
+	case <-ch:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("timed out waiting for %s", what)
 	}
 }
 
@@ -743,7 +766,13 @@ func TestConcurrentUse(t *testing.T) {
 	for range 4 {
 		wg.Go(func() {
 			for range 50 {
-				tok := issue(t, m)
+				// Not issue(t, m): t.Fatal may only be called from the
+				// test's goroutine.
+				tok, _, err := m.Issue(ctx, testClaims())
+				if err != nil {
+					t.Errorf("Issue: %v", err)
+					return
+				}
 				if _, err := m.Verify(ctx, tok); err != nil {
 					t.Errorf("Verify: %v", err)
 					return

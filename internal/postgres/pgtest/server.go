@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
+	"net/url"
 	"os"
 	osexec "os/exec"
 	"os/user"
@@ -19,16 +19,20 @@ import (
 )
 
 // Server is a PostgreSQL server owned by one test: a cluster made by initdb
-// in a temporary directory, listening on a free loopback port only, with
-// trust authentication and fsync off (a stop is a crash of the server, not
-// of the machine, so nothing committed is lost). A fault test may stop it
-// and start it again without disturbing other tests. It is stopped and its
-// directory removed when the test ends.
+// in a temporary directory, with trust authentication and fsync off (a stop
+// is a crash of the server, not of the machine, so nothing committed is
+// lost). A fault test may stop it and start it again without disturbing
+// other tests. It is stopped and its directory removed when the test ends.
+//
+// It listens on a Unix socket in its directory, and on no TCP port. A fault
+// test restarts it, and a port would be free while it is down, for any
+// process on the machine to take before the restart; PostgreSQL can't bind
+// port 0 and report the port it got, and nothing else can take a path in a
+// directory of ours.
 type Server struct {
-	tb   testing.TB
-	Port int
-	bin  string // directory of initdb, pg_ctl and postgres
-	dir  string // the cluster's data directory
+	tb  testing.TB
+	bin string // directory of initdb, pg_ctl and postgres
+	dir string // holds the cluster's data directory, its log and its socket
 	// cred runs the server as the postgres user when the test runs as root,
 	// which initdb and postgres refuse; nil otherwise.
 	cred    *syscall.Credential
@@ -60,8 +64,14 @@ func StartServer(tb testing.TB) *Server {
 		if err != nil {
 			tb.Fatalf("pgtest: running as root, and initdb refuses root: %v", err)
 		}
-		uid, _ := strconv.Atoi(u.Uid)
-		gid, _ := strconv.Atoi(u.Gid)
+		uid, err := strconv.Atoi(u.Uid)
+		if err != nil {
+			tb.Fatalf("pgtest: uid of postgres: %v", err)
+		}
+		gid, err := strconv.Atoi(u.Gid)
+		if err != nil {
+			tb.Fatalf("pgtest: gid of postgres: %v", err)
+		}
 		s.cred = &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}
 		if err := os.Chown(s.dir, uid, gid); err != nil {
 			tb.Fatal(err)
@@ -72,16 +82,10 @@ func StartServer(tb testing.TB) *Server {
 		"-E", "UTF8", "--no-locale", "--no-sync").CombinedOutput(); err != nil {
 		tb.Fatalf("pgtest: initdb: %v\n%s", err, out)
 	}
-	// Another process can take the free port before the server binds it;
-	// then try another.
-	for range 3 {
-		s.Port = freePort(tb)
-		if err = s.start(); err == nil {
-			return s
-		}
+	if err := s.start(); err != nil {
+		tb.Fatal(err)
 	}
-	tb.Fatal(err)
-	return nil
+	return s
 }
 
 // binDir finds the directory of initdb and pg_ctl: on PATH, or where Debian
@@ -92,6 +96,8 @@ func binDir() (string, error) {
 			return filepath.Dir(p), nil
 		}
 	}
+	// Glob fails only on a malformed pattern, and a version that is no
+	// number sorts last.
 	dirs, _ := filepath.Glob("/usr/lib/postgresql/*/bin")
 	slices.SortFunc(dirs, func(a, b string) int {
 		va, _ := strconv.Atoi(filepath.Base(filepath.Dir(a)))
@@ -115,13 +121,18 @@ func (s *Server) command(name string, args ...string) *osexec.Cmd {
 	return cmd
 }
 
+// socketPort names the server's socket file (.s.PGSQL.5432). It is no TCP
+// port, and the socket's directory is the server's own, so any number does.
+const socketPort = 5432
+
 // URL is a connection URL for the server's postgres database as the
-// superuser postgres.
+// superuser postgres, through its socket.
 func (s *Server) URL() string {
-	return "postgres://postgres@127.0.0.1:" + strconv.Itoa(s.Port) + "/postgres?sslmode=disable"
+	return "postgres://postgres@/postgres?host=" + url.QueryEscape(s.dir) +
+		"&port=" + strconv.Itoa(socketPort) + "&sslmode=disable"
 }
 
-// Start starts the server (again) on the same port and waits until it
+// Start starts the server (again) on the same socket and waits until it
 // accepts connections.
 func (s *Server) Start() {
 	s.tb.Helper()
@@ -134,20 +145,23 @@ func (s *Server) start() error {
 	if s.running {
 		return nil
 	}
-	// No Unix socket: the system server's socket directory is not ours, and
-	// the tests connect over TCP. A small shared_buffers, because other
-	// servers share the machine.
-	opts := fmt.Sprintf("-p %d -c listen_addresses=127.0.0.1 -c unix_socket_directories= "+
+	// The socket in our directory, not the system server's, and no TCP (see
+	// Server). A small shared_buffers, because other servers share the
+	// machine.
+	opts := fmt.Sprintf("-p %d -c listen_addresses= -c unix_socket_directories=%s "+
 		"-c fsync=off -c full_page_writes=off "+
-		"-c shared_buffers=16MB -c max_connections=40", s.Port)
+		"-c shared_buffers=16MB -c max_connections=40", socketPort, s.dir)
 	out, err := s.command("pg_ctl", "start", "-D", filepath.Join(s.dir, "data"),
 		"-l", filepath.Join(s.dir, "server.log"), "-w", "-t", "30", "-o", opts).CombinedOutput()
 	if err != nil {
-		// pg_ctl may have given up waiting on a server that is still coming up.
+		// pg_ctl may have given up waiting on a server that is still coming
+		// up; stopping one that did not start fails, and says nothing more.
 		_ = s.command("pg_ctl", "stop", "-D", filepath.Join(s.dir, "data"), "-m", "immediate").Run()
-		return fmt.Errorf("pgtest: pg_ctl start on port %d: %v\n%s\nserver log:\n%s", s.Port, err, out, s.log())
+		return fmt.Errorf("pgtest: pg_ctl start: %v\n%s\nserver log:\n%s", err, out, s.log())
 	}
 	s.running = true
+	// pg_ctl -w has seen the server ready; the server is another process, so
+	// a connection is still polled for, bounded, before a test relies on it.
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	for {
@@ -158,7 +172,7 @@ func (s *Server) start() error {
 		}
 		if ctx.Err() != nil {
 			s.Stop()
-			return fmt.Errorf("pgtest: server on port %d started but does not accept connections: %v\nserver log:\n%s", s.Port, err, s.log())
+			return fmt.Errorf("pgtest: server started but does not accept connections: %v\nserver log:\n%s", err, s.log())
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -181,19 +195,12 @@ func (s *Server) Stop() {
 
 // log returns the end of the server's log, for failure messages.
 func (s *Server) log() string {
-	b, _ := os.ReadFile(filepath.Join(s.dir, "server.log"))
+	b, err := os.ReadFile(filepath.Join(s.dir, "server.log"))
+	if err != nil {
+		return fmt.Sprintf("(no log: %v)", err)
+	}
 	if len(b) > 4000 {
 		b = b[len(b)-4000:]
 	}
 	return string(b)
-}
-
-func freePort(tb testing.TB) int {
-	tb.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }
