@@ -92,7 +92,11 @@ func TestCachedWritesTakeEffectAtOnce(t *testing.T) {
 		if _, err := e.svc.UpdateMe(ctx, pa, auth.ProfilePatch{Name: &name}); err != nil {
 			t.Fatal(err)
 		}
-		if u, _ := e.svc.Me(ctx, e.principal(t, b)); u.Name != name { // also warms b's entry
+		u, err := e.svc.Me(ctx, e.principal(t, b)) // also warms b's entry
+		if err != nil {
+			t.Fatal(err)
+		}
+		if u.Name != name {
 			t.Fatalf("profile after update: name %q", u.Name)
 		}
 
@@ -100,7 +104,7 @@ func TestCachedWritesTakeEffectAtOnce(t *testing.T) {
 		if err := e.svc.RevokeSession(ctx, pa, b.SessionID); err != nil {
 			t.Fatal(err)
 		}
-		_, err := e.svc.Authenticate(ctx, b.AccessToken)
+		_, err = e.svc.Authenticate(ctx, b.AccessToken)
 		wantCode(t, err, auth.EUnauthorized)
 		if err := e.svc.Logout(ctx, pc, ""); err != nil {
 			t.Fatal(err)

@@ -45,8 +45,8 @@ func TestServiceClients(t *testing.T) {
 		if err != nil || scope != "invoices:read" || pair.RefreshToken != "" {
 			t.Fatalf("client token: %q %+v %v", scope, pair, err)
 		}
-		if _, scope, _ := e.svc.ClientToken(ctx, c, ""); scope != "invoices:read invoices:write" {
-			t.Errorf("default scope = %q", scope)
+		if _, scope, err := e.svc.ClientToken(ctx, c, ""); err != nil || scope != "invoices:read invoices:write" {
+			t.Errorf("default scope = %q, %v", scope, err)
 		}
 		_, _, err = e.svc.ClientToken(ctx, c, "invoices:read admin")
 		wantCode(t, err, auth.EInvalidScope)
@@ -69,7 +69,7 @@ func TestServiceClients(t *testing.T) {
 		if err := e.svc.RevokeToken(ctx, c, pair.AccessToken, auth.TokenTypeAccess); err != nil {
 			t.Fatal(err)
 		}
-		if in, _ := e.svc.Introspect(ctx, other, pair.AccessToken, ""); in.Active {
+		if in := e.introspect(t, other, pair.AccessToken, ""); in.Active {
 			t.Error("revoked client token still active")
 		}
 		if err := e.svc.RevokeToken(ctx, c, pair.AccessToken, ""); err != nil {
@@ -81,13 +81,13 @@ func TestServiceClients(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if in, _ := e.svc.Introspect(ctx, other, fresh.AccessToken, ""); !in.Active {
+		if in := e.introspect(t, other, fresh.AccessToken, ""); !in.Active {
 			t.Fatal("fresh client token inactive")
 		}
 		if err := e.svc.DeleteClient(ctx, adm, c.ID); err != nil {
 			t.Fatal(err)
 		}
-		if in, _ := e.svc.Introspect(ctx, other, fresh.AccessToken, ""); in.Active {
+		if in := e.introspect(t, other, fresh.AccessToken, ""); in.Active {
 			t.Error("token of a deleted client still active")
 		}
 		_, err = e.svc.AuthenticateClient(ctx, c.ID, secret, auth.Client{})
@@ -128,7 +128,7 @@ func TestIntrospectAndRevokeUserTokens(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if in, _ := e.svc.Introspect(ctx, rs, pair.RefreshToken, ""); in.Active {
+		if in := e.introspect(t, rs, pair.RefreshToken, ""); in.Active {
 			t.Error("rotated refresh token still active")
 		}
 
@@ -138,7 +138,7 @@ func TestIntrospectAndRevokeUserTokens(t *testing.T) {
 		}
 		_, err = e.svc.Authenticate(ctx, next.AccessToken)
 		wantCode(t, err, auth.EUnauthorized)
-		if in, _ := e.svc.Introspect(ctx, rs, next.RefreshToken, ""); in.Active {
+		if in := e.introspect(t, rs, next.RefreshToken, ""); in.Active {
 			t.Error("refresh token of a revoked session still active")
 		}
 
@@ -314,4 +314,14 @@ func (e *env) loginPair(t *testing.T, email string) *auth.TokenPair {
 		t.Fatalf("login %s: %v", email, err)
 	}
 	return pair
+}
+
+// introspect is Introspect that fails the test on an error.
+func (e *env) introspect(t *testing.T, rs *auth.ServiceClient, token, hint string) *auth.Introspection {
+	t.Helper()
+	in, err := e.svc.Introspect(t.Context(), rs, token, hint)
+	if err != nil {
+		t.Fatalf("introspect: %v", err)
+	}
+	return in
 }

@@ -14,7 +14,10 @@ import (
 func TestHelpdeskCantActOnAdmins(t *testing.T) {
 	forEachWiring(t, authtest.Options{}, func(t *testing.T, e *env) {
 		_, adm := e.admin(t, "root@example.com")
-		other, _ := e.svc.CreateUser(t.Context(), "root2@example.com", pw, []string{auth.RoleAdmin})
+		other, err := e.svc.CreateUser(t.Context(), "root2@example.com", pw, []string{auth.RoleAdmin})
+		if err != nil {
+			t.Fatal(err)
+		}
 		otherP := e.login(t, "root2@example.com")
 		_, helpdesk, _ := e.userWithRole(t, adm, "help@example.com", "helpdesk",
 			auth.PermUsersRead, auth.PermUsersWrite, auth.PermSessionsManage)
@@ -26,7 +29,7 @@ func TestHelpdeskCantActOnAdmins(t *testing.T) {
 			wantCode(t, err, auth.EForbidden)
 		}
 		wantCode(t, e.svc.DeleteUser(t.Context(), helpdesk, other.ID), auth.EForbidden)
-		_, _, err := e.svc.UserSessions(t.Context(), helpdesk, other.ID, auth.SessionQuery{})
+		_, _, err = e.svc.UserSessions(t.Context(), helpdesk, other.ID, auth.SessionQuery{})
 		wantCode(t, err, auth.EForbidden)
 		wantCode(t, e.svc.RevokeUserSession(t.Context(), helpdesk, other.ID, otherP.SessionID), auth.EForbidden)
 		if got := currentUser(t, e, other.ID); got.Status != auth.StatusActive || got.EmailVerified != other.EmailVerified || got.Name != other.Name {

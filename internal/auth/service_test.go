@@ -411,7 +411,7 @@ func TestRevocationTakesEffectAtOnce(t *testing.T) {
 func TestLogoutWithRefreshTokenOfAnotherSession(t *testing.T) {
 	forEachWiring(t, authtest.Options{}, func(t *testing.T, e *env) {
 		_, a := e.register(t, "ada@example.com")
-		_, b, _ := e.svc.Login(t.Context(), auth.LoginInput{Email: "ada@example.com", Password: pw})
+		b := e.loginPair(t, "ada@example.com")
 		_, bob := e.register(t, "bob@example.com")
 
 		// Another user's refresh token is ignored, never revoked by this caller.
@@ -420,7 +420,7 @@ func TestLogoutWithRefreshTokenOfAnotherSession(t *testing.T) {
 		}
 		e.principal(t, bob)
 
-		_, a2, _ := e.svc.Login(t.Context(), auth.LoginInput{Email: "ada@example.com", Password: pw})
+		a2 := e.loginPair(t, "ada@example.com")
 		if err := e.svc.Logout(t.Context(), e.principal(t, a2), b.RefreshToken); err != nil {
 			t.Fatal(err)
 		}
@@ -445,7 +445,7 @@ func TestRevokeSessionOfAnotherUserIsNotFound(t *testing.T) {
 func TestChangePassword(t *testing.T) {
 	forEachWiring(t, authtest.Options{}, func(t *testing.T, e *env) {
 		_, a := e.register(t, "ada@example.com")
-		_, b, _ := e.svc.Login(t.Context(), auth.LoginInput{Email: "ada@example.com", Password: pw})
+		b := e.loginPair(t, "ada@example.com")
 		pa := e.principal(t, a)
 
 		wantCode(t, e.svc.ChangePassword(t.Context(), pa, "wrong current pw", "another good passphrase"), auth.EInvalidCredentials)

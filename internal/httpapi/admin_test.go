@@ -78,20 +78,19 @@ func TestConcurrentRoleCreation(t *testing.T) {
 			t.Fatal(err)
 		}
 		adm := f.login(t, "root@example.com").access
-		var (
-			wg       sync.WaitGroup
-			mu       sync.Mutex
-			statuses = map[int]int{}
-		)
-		for range 10 {
+		var wg sync.WaitGroup
+		responses := make([]response, 10)
+		for i := range responses {
 			wg.Go(func() {
-				res := f.post(t, "/api/v1/roles", adm, `{"name":"editors","permissions":["users:read"]}`)
-				mu.Lock()
-				statuses[res.status]++
-				mu.Unlock()
+				responses[i] = f.send(http.MethodPost, "/api/v1/roles", "Bearer "+adm, "application/json", strings.NewReader(`{"name":"editors","permissions":["users:read"]}`))
 			})
 		}
 		wg.Wait()
+		statuses := map[int]int{}
+		for _, res := range responses {
+			checkInvariants(t, http.MethodPost, "/api/v1/roles", res)
+			statuses[res.status]++
+		}
 		if statuses[http.StatusCreated] != 1 || statuses[http.StatusConflict] != 9 {
 			t.Fatalf("statuses %v, want one 201 and nine 409", statuses)
 		}

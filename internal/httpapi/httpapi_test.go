@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -91,6 +92,15 @@ func (f *fixture) do(t testing.TB, method, path, token, contentType string, body
 // doWith is do with a whole Authorization header value ("" for none).
 func (f *fixture) doWith(t testing.TB, method, path, authorization, contentType string, body io.Reader) response {
 	t.Helper()
+	res := f.send(method, path, authorization, contentType, body)
+	checkInvariants(t, method, path, res)
+	return res
+}
+
+// send is doWith without the checks, for goroutines other than the test's
+// (which may not call t.Fatal): check the response with checkInvariants on
+// the test goroutine.
+func (f *fixture) send(method, path, authorization, contentType string, body io.Reader) response {
 	if body == nil {
 		body = http.NoBody
 	}
@@ -103,14 +113,18 @@ func (f *fixture) doWith(t testing.TB, method, path, authorization, contentType 
 	}
 	rec := httptest.NewRecorder()
 	f.h.ServeHTTP(rec, req)
-	res := response{status: rec.Code, header: rec.Header(), body: rec.Body.Bytes()}
+	return response{status: rec.Code, header: rec.Header(), body: rec.Body.Bytes()}
+}
+
+// checkInvariants fails the test if res breaks a rule every response keeps.
+func checkInvariants(t testing.TB, method, path string, res response) {
+	t.Helper()
 	if res.status >= 500 {
 		t.Fatalf("%s %s: status %d: %s", method, path, res.status, res.body)
 	}
 	if res.header.Get("X-Request-ID") == "" || res.header.Get("X-Content-Type-Options") != "nosniff" || res.header.Get("Cache-Control") == "" {
 		t.Fatalf("%s %s: missing standard headers: %v", method, path, res.header)
 	}
-	return res
 }
 
 func (f *fixture) post(t testing.TB, path, token, body string) response {
@@ -275,8 +289,8 @@ func TestLoginDoesNotRevealAccounts(t *testing.T) {
 	}
 	wrong := f.post(t, "/api/v1/auth/login", "", `{"email":"ada@example.com","password":"nope nope nope"}`)
 	unknown := f.post(t, "/api/v1/auth/login", "", `{"email":"who@example.com","password":"nope nope nope"}`)
-	a, _ := json.Marshal(strip(wrong))
-	b, _ := json.Marshal(strip(unknown))
+	a := mustJSON(t, strip(wrong))
+	b := mustJSON(t, strip(unknown))
 	if wrong.status != unknown.status || !bytes.Equal(a, b) {
 		t.Fatalf("distinguishable: %d %s vs %d %s", wrong.status, a, unknown.status, b)
 	}
@@ -524,9 +538,10 @@ func forgeTokens(t *testing.T, f *fixture, valid string) map[string]string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	header, _ := base64.RawURLEncoding.DecodeString(parts[0])
 	var hdr map[string]any
-	json.Unmarshal(header, &hdr)
+	if err := json.Unmarshal(mustBase64URL(t, parts[0]), &hdr); err != nil {
+		t.Fatal(err)
+	}
 	if hdr["typ"] != "at+jwt" {
 		t.Fatalf("a genuine token's typ is %v, want at+jwt", hdr["typ"])
 	}
@@ -538,16 +553,20 @@ func forgeTokens(t *testing.T, f *fixture, valid string) map[string]string {
 	enc := base64.RawURLEncoding.EncodeToString
 	// Forged headers carry our typ, so that they are refused for their
 	// algorithm, not stopped early by the typ check.
-	noneHeader, _ := json.Marshal(map[string]any{"alg": "none", "typ": hdr["typ"], "kid": hdr["kid"]})
+	noneHeader := mustJSON(t, map[string]any{"alg": "none", "typ": hdr["typ"], "kid": hdr["kid"]})
 
 	// The public key as published, re-encoded the ways an attacker would try.
 	res := f.do(t, get, "/.well-known/jwks.json", "", "", nil)
 	var jwks struct {
 		Keys []json.RawMessage `json:"keys"`
 	}
-	json.Unmarshal(res.body, &jwks)
+	if err := json.Unmarshal(res.body, &jwks); err != nil {
+		t.Fatal(err)
+	}
 	var claims jwt.MapClaims
-	json.Unmarshal(payload, &claims)
+	if err := json.Unmarshal(payload, &claims); err != nil {
+		t.Fatal(err)
+	}
 	hs := func(secret []byte) string {
 		tok := jwt.NewWithClaims(jwt.SigningMethodHS256, claims)
 		tok.Header["kid"], tok.Header["typ"] = hdr["kid"], hdr["typ"]
@@ -581,12 +600,13 @@ func publicKeyDER(t *testing.T, raw json.RawMessage) []byte {
 	var k struct {
 		Kty, Crv, X, Y string
 	}
-	json.Unmarshal(raw, &k)
+	if err := json.Unmarshal(raw, &k); err != nil {
+		t.Fatal(err)
+	}
 	if k.Kty != "EC" {
 		return nil
 	}
-	x, _ := base64.RawURLEncoding.DecodeString(k.X)
-	y, _ := base64.RawURLEncoding.DecodeString(k.Y)
+	x, y := mustBase64URL(t, k.X), mustBase64URL(t, k.Y)
 	uncompressed := append(append([]byte{4}, x...), y...)
 	pk, err := ecdhPublicP256(uncompressed)
 	if err != nil {
@@ -599,52 +619,76 @@ func publicKeyDER(t *testing.T, raw json.RawMessage) []byte {
 	return der
 }
 
-// TestLoginFloodGets503WithRetryAfter: with one hashing slot and a 1 ms
-// queue, a burst of logins at the production argon2id cost (tens of
-// milliseconds each) can't all get a slot; the rest are turned away with 503
-// and Retry-After instead of queueing without bound, and the read path keeps
-// answering.
+// TestLoginFloodGets503WithRetryAfter: while every hashing slot is taken,
+// logins are turned away at once with 503 and a Retry-After instead of
+// queueing without bound, requests that need no hashing still answer, and
+// the refusals count against no one: more of them than the lockout allows
+// leave the account open.
 func TestLoginFloodGets503WithRetryAfter(t *testing.T) {
-	f := newFixtureOn(t, wiringtest.Embedded, authtest.Options{RealHashing: true, HashConcurrency: 1, HashQueueTimeout: time.Millisecond})
-	a := f.register(t, "ada@example.com")
-	const n = 8
-	statuses := make([]int, n)
-	retry := make([]string, n)
-	var wg sync.WaitGroup
-	start := make(chan struct{})
-	for i := range n {
-		wg.Go(func() {
-			<-start
-			req := httptest.NewRequest(post, "/api/v1/auth/login", strings.NewReader(`{"email":"ada@example.com","password":"`+pw+`"}`))
-			req.Header.Set("Content-Type", "application/json")
-			// From as many clients: one client's concurrent attempts on
-			// one account are capped by the login limit before hashing.
-			req.RemoteAddr = "198.51.100." + strconv.Itoa(i+1) + ":1234"
-			rec := httptest.NewRecorder()
-			f.h.ServeHTTP(rec, req)
-			statuses[i], retry[i] = rec.Code, rec.Header().Get("Retry-After")
-		})
-	}
-	close(start)
-	if res := f.do(t, get, "/api/v1/auth/verify", a.access, "", nil); res.status != 200 {
-		t.Errorf("verify during the flood: %d", res.status)
-	}
-	wg.Wait()
-	ok, busy := 0, 0
-	for i, s := range statuses {
-		switch s {
-		case 200:
-			ok++
-		case 503:
-			busy++
-			if retry[i] == "" {
-				t.Error("503 without Retry-After")
+	var (
+		hold    atomic.Bool
+		held    = make(chan struct{})
+		release = make(chan struct{})
+	)
+	f := newFixtureOn(t, wiringtest.Embedded, authtest.Options{
+		HashConcurrency:  1,
+		HashQueueTimeout: time.Millisecond,
+		HashAcquired: func() {
+			if hold.CompareAndSwap(true, false) {
+				close(held)
+				<-release
 			}
-		default:
-			t.Errorf("login during flood: status %d", s)
+		},
+	})
+	var once sync.Once
+	free := func() { once.Do(func() { close(release) }) }
+	t.Cleanup(free) // a failure below must not leave the holder blocked
+	a := f.register(t, "ada@example.com")
+	login := func() *httptest.ResponseRecorder {
+		req := httptest.NewRequest(post, "/api/v1/auth/login", strings.NewReader(`{"email":"ada@example.com","password":"`+pw+`"}`))
+		req.Header.Set("Content-Type", "application/json")
+		rec := httptest.NewRecorder()
+		f.h.ServeHTTP(rec, req)
+		return rec
+	}
+
+	// One login takes the only slot and keeps it until released.
+	hold.Store(true)
+	first := make(chan int, 1)
+	go func() { first <- login().Code }()
+	<-held
+	for i := range 8 {
+		rec := login()
+		if rec.Code != http.StatusServiceUnavailable || rec.Header().Get("Retry-After") == "" {
+			t.Fatalf("login %d with the hasher busy: %d, Retry-After %q", i, rec.Code, rec.Header().Get("Retry-After"))
 		}
 	}
-	if ok == 0 || busy == 0 {
-		t.Fatalf("%d logins succeeded and %d were turned away; want some of each", ok, busy)
+	if res := f.do(t, get, "/api/v1/auth/verify", a.access, "", nil); res.status != http.StatusOK {
+		t.Errorf("verify with the hasher busy: %d", res.status)
 	}
+	free()
+	if code := <-first; code != http.StatusOK {
+		t.Errorf("the login holding the slot: %d", code)
+	}
+	if rec := login(); rec.Code != http.StatusOK {
+		t.Errorf("login once the hasher is free: %d %s", rec.Code, rec.Body)
+	}
+}
+
+func mustJSON(t testing.TB, v any) []byte {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func mustBase64URL(t testing.TB, s string) []byte {
+	t.Helper()
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		t.Fatalf("base64url %q: %v", s, err)
+	}
+	return b
 }

@@ -2,7 +2,6 @@ package httpapi_test
 
 import (
 	"encoding/base64"
-	"encoding/json"
 	"net/http"
 	"net/url"
 	"strings"
@@ -55,8 +54,7 @@ func (f *v2fixture) oauth(t *testing.T, path, authorization string, form url.Val
 		for k, v := range form {
 			m[k] = v[0]
 		}
-		b, _ := json.Marshal(m)
-		body, ct = string(b), "application/json"
+		body, ct = string(mustJSON(t, m)), "application/json"
 	}
 	req := strings.NewReader(body)
 	res := f.doWith(t, http.MethodPost, path, authorization, ct, req)

@@ -77,6 +77,10 @@ type Config struct {
 	// QueueTimeout is how long a call waits for a hashing slot before failing
 	// with auth.EUnavailable. Default 2s.
 	QueueTimeout time.Duration
+	// Acquired, if set, is called with a hashing slot held, before the hash
+	// is computed. Production leaves it nil; tests use it to keep the
+	// hasher busy at a known moment instead of hoping a hash is slow enough.
+	Acquired func()
 }
 
 // withDefaults returns c with its zero fields replaced by their defaults.
@@ -152,6 +156,7 @@ type Hasher struct {
 	minLength    int
 	maxLength    int
 	queueTimeout time.Duration
+	acquired     func()        // Config.Acquired
 	slots        chan struct{} // semaphore: a send takes a slot, a receive frees it
 	dummy        string        // argon2id hash at params that no password matches
 	dummySalt    []byte        // of dummy, for padding with an argon2id run
@@ -198,6 +203,7 @@ func New(cfg Config) *Hasher {
 		minLength:    cfg.MinLength,
 		maxLength:    cfg.MaxLength,
 		queueTimeout: cfg.QueueTimeout,
+		acquired:     cfg.Acquired,
 		slots:        make(chan struct{}, cfg.MaxConcurrent),
 		dummy:        encodePHC(cfg.Params, salt, randomBytes(cfg.Params.KeyLen)),
 		dummySalt:    salt,
@@ -433,6 +439,7 @@ func (h *Hasher) acquire(ctx context.Context) error {
 	}
 	select {
 	case h.slots <- struct{}{}:
+		h.onAcquired()
 		return nil
 	default:
 	}
@@ -440,6 +447,7 @@ func (h *Hasher) acquire(ctx context.Context) error {
 	defer t.Stop()
 	select {
 	case h.slots <- struct{}{}:
+		h.onAcquired()
 		return nil
 	case <-ctx.Done():
 		return fmt.Errorf("password: waiting for a hashing slot: %w", ctx.Err())
@@ -450,6 +458,12 @@ func (h *Hasher) acquire(ctx context.Context) error {
 			RetryAfter: time.Second,
 			Err:        fmt.Errorf("no password hashing slot free within %v", h.queueTimeout),
 		}
+	}
+}
+
+func (h *Hasher) onAcquired() {
+	if h.acquired != nil {
+		h.acquired()
 	}
 }
 

@@ -26,6 +26,7 @@ type Options struct {
 	RefreshReuseGrace time.Duration // 0: the default 10s; negative: disabled
 	HashConcurrency   int           // 0: password package default
 	HashQueueTimeout  time.Duration // 0: password package default
+	HashAcquired      func()        // password.Config.Acquired
 	RealHashing       bool          // production argon2id parameters instead of CheapParams
 	Algorithm         string        // "" : ES256
 	Cache             auth.Cache    // nil: no cache
@@ -83,7 +84,7 @@ func NewService(tb testing.TB, store Backend, opts Options) (*auth.Service, *tok
 	if opts.RealHashing {
 		params = password.DefaultParams
 	}
-	hasher := password.New(password.Config{Params: params, MaxConcurrent: opts.HashConcurrency, QueueTimeout: opts.HashQueueTimeout})
+	hasher := password.New(password.Config{Params: params, MaxConcurrent: opts.HashConcurrency, QueueTimeout: opts.HashQueueTimeout, Acquired: opts.HashAcquired})
 	svc := auth.NewService(store, hasher, tokens, auth.Config{
 		AccessTokenTTL:    15 * time.Minute,
 		RefreshReuseGrace: grace,
