@@ -14,6 +14,8 @@ import (
 	"golang.org/x/term"
 
 	"github.com/talentforge/authd/internal/auth"
+	"github.com/talentforge/authd/internal/cache"
+	"github.com/talentforge/authd/internal/ratelimit"
 	"github.com/talentforge/authd/internal/token"
 )
 
@@ -109,7 +111,12 @@ func users(ctx context.Context, args []string, getenv func(string) string, stdin
 	if err != nil {
 		return err
 	}
-	svc := auth.NewService(db, hasher, nil, auth.Config{})
+	// Nor a shared cache or limits: a new account has nothing cached, and
+	// an operator's command is not rate limited.
+	svc := auth.NewService(db, hasher, nil, auth.Config{
+		Cache:   cache.New(cache.NewMemory(cache.MemoryOptions{}), cache.Options{}),
+		Limiter: ratelimit.NewMemory(ratelimit.MemoryOptions{}),
+	})
 	u, err := svc.CreateUser(ctx, *email, pw, roles)
 	if err != nil {
 		return errors.New(auth.ErrorMessage(err))

@@ -84,14 +84,3 @@ func (s *Service) invalidate(ctx context.Context, userID string) {
 		s.log.WarnContext(ctx, "cache invalidation failed", "user_id", userID, "err", err)
 	}
 }
-
-// noCache is the Cache of a Service configured without one: every read goes
-// to the database.
-type noCache struct{}
-
-func (noCache) Get(ctx context.Context, _, _ string, load func(context.Context) ([]byte, time.Duration, error)) ([]byte, error) {
-	b, _, err := load(ctx)
-	return b, err
-}
-
-func (noCache) Invalidate(context.Context, string) error { return nil }

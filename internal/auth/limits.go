@@ -9,8 +9,6 @@ import (
 	"fmt"
 	"net/netip"
 	"time"
-
-	"github.com/talentforge/authd/internal/ratelimit"
 )
 
 // Limits are the abuse-protection rules (SPEC §9). A rule with Limit 0 is off.
@@ -32,27 +30,27 @@ type Limits struct {
 	// LoginAccount counts failed logins per (account, client) as above and
 	// locks the client out of the account with a lockout that doubles with
 	// each repeated refusal. A successful login resets it.
-	LoginAccount ratelimit.Rule
+	LoginAccount Rule
 	// LoginAccountGlobal counts strangers' failed logins per account across
 	// every IP, against guessing spread over many addresses; a successful
 	// login gives its attempt back. Set it well above LoginAccount: past it
 	// every stranger is refused for the account.
-	LoginAccountGlobal ratelimit.Rule
+	LoginAccountGlobal Rule
 	// LoginIP counts strangers' failed logins per client IP, across
 	// accounts: attempts are taken before the password is checked, so
 	// concurrent guesses can't overshoot, and a successful login gives its
 	// attempt back.
-	LoginIP ratelimit.Rule
+	LoginIP Rule
 	// RegisterIP and RefreshIP count every request per client IP.
-	RegisterIP ratelimit.Rule
-	RefreshIP  ratelimit.Rule
+	RegisterIP Rule
+	RefreshIP  Rule
 	// ClientIP counts failed service-client authentications per client IP.
 	// Past it, every attempt from the IP is refused before the client is
 	// looked up. A success only checks the IP's standing and counts nothing,
 	// so busy resource servers never reach it and pay one read, not two
 	// writes, per call; concurrent failures can overshoot it by the number
 	// in flight, which is harmless against 256-bit secrets.
-	ClientIP ratelimit.Rule
+	ClientIP Rule
 	// IPv4Prefix and IPv6Prefix are how much of a client's address the
 	// per-IP counts key on (0: 32 and 64). An IPv6 subscriber is usually
 	// given a whole /64, so counting single addresses would give one
@@ -73,7 +71,7 @@ const (
 
 // Validate reports a rule that can't be enforced.
 func (l Limits) Validate() error {
-	for _, r := range []ratelimit.Rule{l.LoginAccount, l.LoginAccountGlobal, l.LoginIP, l.RegisterIP, l.RefreshIP, l.ClientIP} {
+	for _, r := range []Rule{l.LoginAccount, l.LoginAccountGlobal, l.LoginIP, l.RegisterIP, l.RefreshIP, l.ClientIP} {
 		if err := r.Validate(); err != nil {
 			return err
 		}
@@ -126,7 +124,7 @@ func (s *Service) ipKey(ip string) string {
 
 // take records one attempt under rule and returns ETooManyAttempts when it
 // is refused. An empty key (no client IP known) is not limited.
-func (s *Service) take(ctx context.Context, rule ratelimit.Rule, key string) error {
+func (s *Service) take(ctx context.Context, rule Rule, key string) error {
 	if !rule.Enabled() || key == "" {
 		return nil
 	}
@@ -143,7 +141,7 @@ func (s *Service) take(ctx context.Context, rule ratelimit.Rule, key string) err
 
 // peek returns ETooManyAttempts when key is out of allowance under rule,
 // without counting an attempt.
-func (s *Service) peek(ctx context.Context, rule ratelimit.Rule, key string) error {
+func (s *Service) peek(ctx context.Context, rule Rule, key string) error {
 	if !rule.Enabled() || key == "" {
 		return nil
 	}
@@ -159,13 +157,13 @@ func (s *Service) peek(ctx context.Context, rule ratelimit.Rule, key string) err
 }
 
 // takeIP is take for a per-IP rule.
-func (s *Service) takeIP(ctx context.Context, rule ratelimit.Rule, ip string) error {
+func (s *Service) takeIP(ctx context.Context, rule Rule, ip string) error {
 	return s.take(ctx, rule, s.ipKey(ip))
 }
 
 // giveBack returns one attempt taken under rule. Failing to is logged, not
 // returned: it only makes the limit slightly stricter for a while.
-func (s *Service) giveBack(ctx context.Context, rule ratelimit.Rule, key string) {
+func (s *Service) giveBack(ctx context.Context, rule Rule, key string) {
 	if !rule.Enabled() || key == "" {
 		return
 	}
@@ -176,7 +174,7 @@ func (s *Service) giveBack(ctx context.Context, rule ratelimit.Rule, key string)
 
 // reset forgets key's attempts and lockouts under rule. Failing to is
 // logged, not returned: the count runs out by itself.
-func (s *Service) reset(ctx context.Context, rule ratelimit.Rule, key string) {
+func (s *Service) reset(ctx context.Context, rule Rule, key string) {
 	if !rule.Enabled() || key == "" {
 		return
 	}
@@ -198,7 +196,7 @@ type attempter struct {
 // of the attempter's own standing with the account and gives the others
 // their attempt back.
 type count struct {
-	rule  ratelimit.Rule
+	rule  Rule
 	key   string
 	reset bool
 }

@@ -50,12 +50,12 @@ func redisLimiter(t *testing.T, url string, clock *authtest.Clock) auth.Limiter 
 }
 
 var testLimits = auth.Limits{
-	LoginAccount:       ratelimit.Rule{Name: "login-account", Limit: 5, Period: 15 * time.Minute, MaxLockout: time.Hour},
-	LoginAccountGlobal: ratelimit.Rule{Name: "login-account-global", Limit: 20, Period: 15 * time.Minute},
-	LoginIP:            ratelimit.Rule{Name: "login-ip", Limit: 20, Period: 15 * time.Minute},
-	RegisterIP:         ratelimit.Rule{Name: "register-ip", Limit: 3, Period: time.Hour},
-	RefreshIP:          ratelimit.Rule{Name: "refresh-ip", Limit: 4, Period: time.Minute},
-	ClientIP:           ratelimit.Rule{Name: "client-ip", Limit: 3, Period: time.Minute},
+	LoginAccount:       auth.Rule{Name: "login-account", Limit: 5, Period: 15 * time.Minute, MaxLockout: time.Hour},
+	LoginAccountGlobal: auth.Rule{Name: "login-account-global", Limit: 20, Period: 15 * time.Minute},
+	LoginIP:            auth.Rule{Name: "login-ip", Limit: 20, Period: 15 * time.Minute},
+	RegisterIP:         auth.Rule{Name: "register-ip", Limit: 3, Period: time.Hour},
+	RefreshIP:          auth.Rule{Name: "refresh-ip", Limit: 4, Period: time.Minute},
+	ClientIP:           auth.Rule{Name: "client-ip", Limit: 3, Period: time.Minute},
 }
 
 func forEachLimiter(t *testing.T, limits auth.Limits, fn func(t *testing.T, e *env)) {
@@ -540,12 +540,12 @@ type recordingLimiter struct {
 	keys []string
 }
 
-func (r *recordingLimiter) Allow(ctx context.Context, rule ratelimit.Rule, key string, cost int) (ratelimit.Decision, error) {
+func (r *recordingLimiter) Allow(ctx context.Context, rule auth.Rule, key string, cost int) (auth.Decision, error) {
 	r.record(key)
 	return r.Limiter.Allow(ctx, rule, key, cost)
 }
 
-func (r *recordingLimiter) Reset(ctx context.Context, rule ratelimit.Rule, key string) error {
+func (r *recordingLimiter) Reset(ctx context.Context, rule auth.Rule, key string) error {
 	r.record(key)
 	return r.Limiter.Reset(ctx, rule, key)
 }

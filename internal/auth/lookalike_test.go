@@ -6,7 +6,6 @@ import (
 
 	"github.com/talentforge/authd/internal/auth"
 	"github.com/talentforge/authd/internal/auth/authtest"
-	"github.com/talentforge/authd/internal/ratelimit"
 )
 
 // TestLookAlikeEmailsAreOneAccount: every spelling that normalises to an
@@ -56,7 +55,7 @@ func TestLookAlikeEmailsAreOneAccount(t *testing.T) {
 // guesses allowed.
 func TestLookAlikeEmailsShareLockout(t *testing.T) {
 	e := newEnv(t, authtest.Options{Limits: auth.Limits{
-		LoginAccount: ratelimit.Rule{Name: auth.RuleLoginAccount, Limit: 2, Period: 15 * time.Minute, MaxLockout: time.Hour},
+		LoginAccount: auth.Rule{Name: auth.RuleLoginAccount, Limit: 2, Period: 15 * time.Minute, MaxLockout: time.Hour},
 	}})
 	e.register(t, "admin@example.com")
 	for _, spelling := range []string{"admin@example.com", "ａｄｍｉｎ@example.com"} {

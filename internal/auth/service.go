@@ -9,8 +9,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/google/uuid"
-
-	"github.com/talentforge/authd/internal/ratelimit"
 )
 
 // Config holds the Service's tunables.
@@ -86,11 +84,10 @@ func NewService(store Store, hasher PasswordHasher, tokens TokenIssuer, cfg Conf
 		cfg: cfg, log: log,
 		deviceKey: deviceKey(cfg.Secret),
 	}
-	if s.cache == nil {
-		s.cache = noCache{}
-	}
-	if s.limiter == nil {
-		s.limiter = ratelimit.NewMemory(ratelimit.MemoryOptions{Now: cfg.Now})
+	// No defaults: a Service on a cache or limiter production never runs
+	// would be tested on something else than what is deployed.
+	if s.cache == nil || s.limiter == nil {
+		panic("auth: NewService needs Config.Cache and Config.Limiter")
 	}
 	return s
 }

@@ -3,8 +3,6 @@ package auth
 import (
 	"context"
 	"time"
-
-	"github.com/talentforge/authd/internal/ratelimit"
 )
 
 // Store is the persistence the Service needs. Every method that touches rows a
@@ -247,9 +245,9 @@ type Limiter interface {
 	// Allow records cost attempts against key under rule and reports whether
 	// they are allowed. A cost of 0 only asks; a negative cost gives
 	// attempts back (never beyond a full allowance).
-	Allow(ctx context.Context, rule ratelimit.Rule, key string, cost int) (ratelimit.Decision, error)
+	Allow(ctx context.Context, rule Rule, key string, cost int) (Decision, error)
 	// Reset forgets key's attempts and lockouts under rule.
-	Reset(ctx context.Context, rule ratelimit.Rule, key string) error
+	Reset(ctx context.Context, rule Rule, key string) error
 }
 
 // UserUpdate is a change of an account's profile fields (Store.UpdateUser).

@@ -2,15 +2,14 @@ package config
 
 import (
 	"github.com/talentforge/authd/internal/auth"
-	"github.com/talentforge/authd/internal/ratelimit"
 )
 
 // Limits turns the AUTH_RATE_* settings into the service's rules. Tests
 // that run the service as production does take their limits from here, so
 // the two can't drift.
 func (c *Config) Limits() auth.Limits {
-	rule := func(name string, r Rate) ratelimit.Rule {
-		return ratelimit.Rule{Name: name, Limit: r.Limit, Period: r.Period}
+	rule := func(name string, r Rate) auth.Rule {
+		return auth.Rule{Name: name, Limit: r.Limit, Period: r.Period}
 	}
 	l := auth.Limits{
 		LoginAccount:       rule(auth.RuleLoginAccount, c.LoginAccountRate),

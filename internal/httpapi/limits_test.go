@@ -13,7 +13,6 @@ import (
 	"github.com/talentforge/authd/internal/auth"
 	"github.com/talentforge/authd/internal/auth/authtest"
 	"github.com/talentforge/authd/internal/httpapi"
-	"github.com/talentforge/authd/internal/ratelimit"
 	"github.com/talentforge/authd/internal/wiringtest"
 )
 
@@ -27,8 +26,8 @@ func TestTooManyAttempts(t *testing.T) {
 	svc, tokens := authtest.NewService(t, db, wiringtest.Embedded.Options(t, authtest.Options{
 		Clock: clock,
 		Limits: auth.Limits{
-			LoginAccount: ratelimit.Rule{Name: "login-account", Limit: 5, Period: 15 * time.Minute, MaxLockout: time.Hour},
-			RegisterIP:   ratelimit.Rule{Name: "register-ip", Limit: 2, Period: time.Hour},
+			LoginAccount: auth.Rule{Name: "login-account", Limit: 5, Period: 15 * time.Minute, MaxLockout: time.Hour},
+			RegisterIP:   auth.Rule{Name: "register-ip", Limit: 2, Period: time.Hour},
 		},
 	}))
 	cfg := httpapi.Config{Issuer: authtest.Issuer}
@@ -143,9 +142,9 @@ func bodyField(t *testing.T, rec *httptest.ResponseRecorder, name string) string
 }
 
 var deviceLimits = auth.Limits{
-	LoginAccount:       ratelimit.Rule{Name: "login-account", Limit: 5, Period: 15 * time.Minute, MaxLockout: time.Hour},
-	LoginAccountGlobal: ratelimit.Rule{Name: "login-account-global", Limit: 100, Period: 15 * time.Minute},
-	LoginIP:            ratelimit.Rule{Name: "login-ip", Limit: 50, Period: 15 * time.Minute},
+	LoginAccount:       auth.Rule{Name: "login-account", Limit: 5, Period: 15 * time.Minute, MaxLockout: time.Hour},
+	LoginAccountGlobal: auth.Rule{Name: "login-account-global", Limit: 100, Period: 15 * time.Minute},
+	LoginIP:            auth.Rule{Name: "login-ip", Limit: 50, Period: 15 * time.Minute},
 }
 
 // TestRememberedDeviceOverHTTP: a sign-in hands out the remembered-device
@@ -236,7 +235,7 @@ func TestDeviceCookieOverHTTPS(t *testing.T) {
 // allowance, whatever port or interface id they come from.
 func TestIPv6PrefixOverHTTP(t *testing.T) {
 	f := newLimitsFixture(t, authtest.Issuer, auth.Limits{
-		LoginIP: ratelimit.Rule{Name: "login-ip", Limit: 2, Period: 15 * time.Minute},
+		LoginIP: auth.Rule{Name: "login-ip", Limit: 2, Period: 15 * time.Minute},
 	})
 	guess := func(email, remote string) int {
 		return f.send("/api/v1/auth/login", `{"email":"`+email+`","password":"guess"}`, remote).Code
@@ -256,7 +255,7 @@ func TestIPv6PrefixOverHTTP(t *testing.T) {
 // answer 429 too_many_attempts with Retry-After, in the OAuth error shape.
 func TestClientAuthenticationRateLimited(t *testing.T) {
 	f := newLimitsFixture(t, authtest.Issuer, auth.Limits{
-		ClientIP: ratelimit.Rule{Name: "client-ip", Limit: 2, Period: time.Minute},
+		ClientIP: auth.Rule{Name: "client-ip", Limit: 2, Period: time.Minute},
 	})
 	if _, err := f.svc.CreateUser(t.Context(), "root@example.com", pw, []string{auth.RoleAdmin}); err != nil {
 		t.Fatal(err)

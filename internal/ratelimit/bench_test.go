@@ -6,13 +6,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/talentforge/authd/internal/auth"
 	"github.com/talentforge/authd/internal/ratelimit"
 	"github.com/talentforge/authd/internal/redis/redistest"
 )
 
 // benchRule allows about a third of the attempts of a tight loop on one key,
 // so both the allowed and the refused paths are measured.
-var benchRule = ratelimit.Rule{Name: "bench", Limit: 100, Period: 100 * time.Millisecond, MaxLockout: time.Second}
+var benchRule = auth.Rule{Name: "bench", Limit: 100, Period: 100 * time.Millisecond, MaxLockout: time.Second}
 
 func BenchmarkMemoryAllow(b *testing.B) {
 	benchAllow(b, ratelimit.NewMemory(ratelimit.MemoryOptions{}))

@@ -1,8 +1,12 @@
 package ratelimit
 
-import "time"
+import (
+	"time"
 
-// params is a Rule in the integer milliseconds both implementations compute
+	"github.com/talentforge/authd/internal/auth"
+)
+
+// params is an auth.Rule in the integer milliseconds both implementations compute
 // in.
 type params struct {
 	interval int64 // T: the time one attempt takes to come back
@@ -12,7 +16,7 @@ type params struct {
 }
 
 // paramsOf converts an enabled, valid rule.
-func paramsOf(r Rule) params {
+func paramsOf(r auth.Rule) params {
 	p := params{
 		interval: (r.Period / time.Duration(r.Limit)).Milliseconds(),
 		memory:   StrikeMemory.Milliseconds(),
@@ -53,7 +57,7 @@ func (s state) ttl(now, memory int64) int64 {
 // step applies Allow(cost) at now to s, returning the new state and whether
 // it must be stored (false: the stored state stays as it is). allow.lua is
 // its transcription, line for line: change both together.
-func step(s state, now int64, p params, cost int64) (state, Decision, bool) {
+func step(s state, now int64, p params, cost int64) (state, auth.Decision, bool) {
 	if s.strikes > 0 && now >= s.struck+p.memory {
 		s.strikes, s.struck = 0, 0
 	}
@@ -95,17 +99,17 @@ func remaining(tat, now int64, p params) int {
 	return int(max((now+p.tau-tat)/p.interval, 0))
 }
 
-func allowed(tat, now int64, p params) Decision {
-	return Decision{Allowed: true, Remaining: remaining(tat, now, p)}
+func allowed(tat, now int64, p params) auth.Decision {
+	return auth.Decision{Allowed: true, Remaining: remaining(tat, now, p)}
 }
 
-func refused(waitMS int64, remaining int) Decision {
-	return Decision{Remaining: remaining, RetryAfter: time.Duration(waitMS) * time.Millisecond}
+func refused(waitMS int64, remaining int) auth.Decision {
+	return auth.Decision{Remaining: remaining, RetryAfter: time.Duration(waitMS) * time.Millisecond}
 }
 
 // prepare validates rule and converts it; enabled is false for a rule that
 // limits nothing.
-func prepare(r Rule) (p params, enabled bool, err error) {
+func prepare(r auth.Rule) (p params, enabled bool, err error) {
 	if err := r.Validate(); err != nil {
 		return params{}, false, err
 	}

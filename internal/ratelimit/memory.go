@@ -4,6 +4,8 @@ import (
 	"context"
 	"sync"
 	"time"
+
+	"github.com/talentforge/authd/internal/auth"
 )
 
 // MemoryOptions configure a Memory.
@@ -45,10 +47,10 @@ func NewMemory(opts MemoryOptions) *Memory {
 
 // Allow records cost attempts against key under rule (0 only asks, a
 // negative cost gives attempts back) and reports whether they are allowed.
-func (m *Memory) Allow(_ context.Context, rule Rule, key string, cost int) (Decision, error) {
+func (m *Memory) Allow(_ context.Context, rule auth.Rule, key string, cost int) (auth.Decision, error) {
 	p, enabled, err := prepare(rule)
 	if err != nil || !enabled {
-		return Decision{Allowed: err == nil}, err
+		return auth.Decision{Allowed: err == nil}, err
 	}
 	k := memoryKey{rule.Name, key}
 	now := m.now().UnixMilli()
@@ -62,7 +64,7 @@ func (m *Memory) Allow(_ context.Context, rule Rule, key string, cost int) (Deci
 }
 
 // Reset forgets key's attempts and lockouts under rule.
-func (m *Memory) Reset(_ context.Context, rule Rule, key string) error {
+func (m *Memory) Reset(_ context.Context, rule auth.Rule, key string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	delete(m.keys, memoryKey{rule.Name, key})

@@ -4,6 +4,8 @@ import (
 	"context"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/talentforge/authd/internal/auth"
 )
 
 // Metered counts the attempts a Limiter refuses, per rule, as
@@ -29,7 +31,7 @@ func NewMetered(l Limiter, reg prometheus.Registerer) *Metered {
 }
 
 // Allow calls the wrapped Limiter and counts a refusal.
-func (m *Metered) Allow(ctx context.Context, rule Rule, key string, cost int) (Decision, error) {
+func (m *Metered) Allow(ctx context.Context, rule auth.Rule, key string, cost int) (auth.Decision, error) {
 	d, err := m.Limiter.Allow(ctx, rule, key, cost)
 	if err == nil && !d.Allowed && cost > 0 {
 		m.refused.WithLabelValues(rule.Name).Inc()

@@ -13,14 +13,15 @@ import (
 
 	goredis "github.com/redis/go-redis/v9"
 
+	"github.com/talentforge/authd/internal/auth"
 	"github.com/talentforge/authd/internal/redis"
 )
 
 // Limiter is the method set of Memory and Redis (and of auth.Limiter): what
 // Redis falls back to while Redis is unreachable, and what Metered wraps.
 type Limiter interface {
-	Allow(ctx context.Context, rule Rule, key string, cost int) (Decision, error)
-	Reset(ctx context.Context, rule Rule, key string) error
+	Allow(ctx context.Context, rule auth.Rule, key string, cost int) (auth.Decision, error)
+	Reset(ctx context.Context, rule auth.Rule, key string) error
 }
 
 // RedisOptions configure a Redis limiter.
@@ -88,10 +89,10 @@ func NewRedis(client *redis.Client, fallback Limiter, opts RedisOptions) *Redis 
 
 // Allow records cost attempts against key under rule (0 only asks, a
 // negative cost gives attempts back) and reports whether they are allowed.
-func (r *Redis) Allow(ctx context.Context, rule Rule, key string, cost int) (Decision, error) {
+func (r *Redis) Allow(ctx context.Context, rule auth.Rule, key string, cost int) (auth.Decision, error) {
 	p, enabled, err := prepare(rule)
 	if err != nil || !enabled {
-		return Decision{Allowed: err == nil}, err
+		return auth.Decision{Allowed: err == nil}, err
 	}
 	var res []int64
 	err = r.client.Do(ctx, func(c goredis.UniversalClient) error {
@@ -101,13 +102,13 @@ func (r *Redis) Allow(ctx context.Context, rule Rule, key string, cost int) (Dec
 		return err
 	})
 	if err == nil && len(res) == 3 {
-		return Decision{Allowed: res[0] == 1, Remaining: int(res[1]), RetryAfter: time.Duration(res[2]) * time.Millisecond}, nil
+		return auth.Decision{Allowed: res[0] == 1, Remaining: int(res[1]), RetryAfter: time.Duration(res[2]) * time.Millisecond}, nil
 	}
 	if err == nil {
 		err = fmt.Errorf("unexpected script reply %v", res)
 	}
 	if r.fallback == nil || ctx.Err() != nil {
-		return Decision{}, fmt.Errorf("rate limit %s: %w", rule.Name, err)
+		return auth.Decision{}, fmt.Errorf("rate limit %s: %w", rule.Name, err)
 	}
 	if !errors.Is(err, redis.ErrDegraded) {
 		// Redis answers but refuses the script (out of memory, a read-only
@@ -121,7 +122,7 @@ func (r *Redis) Allow(ctx context.Context, rule Rule, key string, cost int) (Dec
 // Reset forgets key's attempts and lockouts under rule, in Redis and in the
 // fallback (which may hold counts from an outage). While Redis is
 // unreachable the reset is remembered and replayed when it comes back.
-func (r *Redis) Reset(ctx context.Context, rule Rule, key string) error {
+func (r *Redis) Reset(ctx context.Context, rule auth.Rule, key string) error {
 	if r.fallback != nil {
 		if err := r.fallback.Reset(ctx, rule, key); err != nil {
 			return err
@@ -145,7 +146,7 @@ func (r *Redis) Reset(ctx context.Context, rule Rule, key string) error {
 // hashed so that nothing personal is stored in the clear; the braces make a
 // Cluster hash tag, so that any further key of the same (rule, key) would
 // share its slot.
-func (r *Redis) key(rule Rule, key string) string {
+func (r *Redis) key(rule auth.Rule, key string) string {
 	var sum []byte
 	if len(r.secret) > 0 {
 		m := hmac.New(sha256.New, r.secret)

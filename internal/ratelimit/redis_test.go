@@ -14,6 +14,7 @@ import (
 
 	goredis "github.com/redis/go-redis/v9"
 
+	"github.com/talentforge/authd/internal/auth"
 	"github.com/talentforge/authd/internal/ratelimit"
 	"github.com/talentforge/authd/internal/redis"
 	"github.com/talentforge/authd/internal/redis/redistest"
@@ -128,7 +129,7 @@ func TestRedisKeySecret(t *testing.T) {
 // TestRedisMatchesMemory drives the Lua script and the Go reference with the
 // same random attempts on the same clock: they must agree on every answer.
 func TestRedisMatchesMemory(t *testing.T) {
-	rules := []ratelimit.Rule{
+	rules := []auth.Rule{
 		strict,
 		{Name: "small", Limit: 2, Period: 7 * time.Second, MaxLockout: 100 * time.Second},
 		{Name: "uneven", Limit: 7, Period: 10 * time.Second},

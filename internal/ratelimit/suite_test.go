@@ -23,28 +23,28 @@ var (
 
 // limiter is the method set every backend shares (auth.Limiter).
 type limiter interface {
-	Allow(ctx context.Context, rule ratelimit.Rule, key string, cost int) (ratelimit.Decision, error)
-	Reset(ctx context.Context, rule ratelimit.Rule, key string) error
+	Allow(ctx context.Context, rule auth.Rule, key string, cost int) (auth.Decision, error)
+	Reset(ctx context.Context, rule auth.Rule, key string) error
 }
 
 // openFunc gives a subtest a fresh, empty limiter on the clock now.
 type openFunc func(t *testing.T, now func() time.Time) limiter
 
 var (
-	login  = ratelimit.Rule{Name: "login", Limit: 5, Period: 15 * time.Minute}
-	strict = ratelimit.Rule{Name: "strict", Limit: 5, Period: 15 * time.Minute, MaxLockout: time.Hour}
+	login  = auth.Rule{Name: "login", Limit: 5, Period: 15 * time.Minute}
+	strict = auth.Rule{Name: "strict", Limit: 5, Period: 15 * time.Minute, MaxLockout: time.Hour}
 )
 
-func ok(remaining int) ratelimit.Decision {
-	return ratelimit.Decision{Allowed: true, Remaining: remaining}
+func ok(remaining int) auth.Decision {
+	return auth.Decision{Allowed: true, Remaining: remaining}
 }
 
-func no(remaining int, retryAfter time.Duration) ratelimit.Decision {
-	return ratelimit.Decision{Remaining: remaining, RetryAfter: retryAfter}
+func no(remaining int, retryAfter time.Duration) auth.Decision {
+	return auth.Decision{Remaining: remaining, RetryAfter: retryAfter}
 }
 
 // check calls Allow and compares its decision with want.
-func check(t *testing.T, l limiter, rule ratelimit.Rule, key string, cost int, want ratelimit.Decision) {
+func check(t *testing.T, l limiter, rule auth.Rule, key string, cost int, want auth.Decision) {
 	t.Helper()
 	got, err := l.Allow(context.Background(), rule, key, cost)
 	if err != nil {
@@ -55,14 +55,14 @@ func check(t *testing.T, l limiter, rule ratelimit.Rule, key string, cost int, w
 	}
 }
 
-func exhaust(t *testing.T, l limiter, rule ratelimit.Rule, key string) {
+func exhaust(t *testing.T, l limiter, rule auth.Rule, key string) {
 	t.Helper()
 	for i := range rule.Limit {
 		check(t, l, rule, key, 1, ok(rule.Limit-1-i))
 	}
 }
 
-func reset(t *testing.T, l limiter, rule ratelimit.Rule, key string) {
+func reset(t *testing.T, l limiter, rule auth.Rule, key string) {
 	t.Helper()
 	if err := l.Reset(context.Background(), rule, key); err != nil {
 		t.Fatalf("Reset(%s, %q): %v", rule.Name, key, err)
@@ -101,7 +101,7 @@ func testLimiter(t *testing.T, open openFunc) {
 			}
 		}},
 		{"uneven period still bursts exactly limit", func(t *testing.T, l limiter, clk *testclock.Clock) {
-			rule := ratelimit.Rule{Name: "uneven", Limit: 3, Period: 10 * time.Second} // T = 3333ms
+			rule := auth.Rule{Name: "uneven", Limit: 3, Period: 10 * time.Second} // T = 3333ms
 			exhaust(t, l, rule, "k")
 			check(t, l, rule, "k", 1, no(0, 3333*time.Millisecond))
 		}},
@@ -132,7 +132,7 @@ func testLimiter(t *testing.T, open openFunc) {
 			exhaust(t, l, strict, "k")
 			var got []time.Duration
 			for range 7 {
-				d := ratelimit.Decision{Allowed: true}
+				d := auth.Decision{Allowed: true}
 				for d.Allowed {
 					var err error
 					if d, err = l.Allow(context.Background(), strict, "k", 1); err != nil {
@@ -187,13 +187,13 @@ func testLimiter(t *testing.T, open openFunc) {
 			check(t, l, strict, "alice@example.com", 1, no(0, 3*time.Minute))
 		}},
 		{"disabled rule always allows", func(t *testing.T, l limiter, clk *testclock.Clock) {
-			off := ratelimit.Rule{Name: "off", Period: time.Minute}
+			off := auth.Rule{Name: "off", Period: time.Minute}
 			for range 100 {
 				check(t, l, off, "k", 1, ok(0))
 			}
 		}},
 		{"invalid rule is an error", func(t *testing.T, l limiter, clk *testclock.Clock) {
-			for _, rule := range []ratelimit.Rule{
+			for _, rule := range []auth.Rule{
 				{Name: "negative", Limit: -1, Period: time.Minute},
 				{Name: "no-period", Limit: 5},
 				{Name: "too-fine", Limit: 1000, Period: 999 * time.Millisecond},

@@ -5,7 +5,9 @@ import (
 	"time"
 
 	"github.com/talentforge/authd/internal/auth"
+	"github.com/talentforge/authd/internal/cache"
 	"github.com/talentforge/authd/internal/password"
+	"github.com/talentforge/authd/internal/ratelimit"
 	"github.com/talentforge/authd/internal/testclock"
 	"github.com/talentforge/authd/internal/token"
 )
@@ -29,8 +31,8 @@ type Options struct {
 	HashAcquired      func()        // password.Config.Acquired
 	RealHashing       bool          // production argon2id parameters instead of CheapParams
 	Algorithm         string        // "" : ES256
-	Cache             auth.Cache    // nil: no cache
-	Limiter           auth.Limiter  // nil: in process
+	Cache             auth.Cache    // nil: the in-process cache on Clock
+	Limiter           auth.Limiter  // nil: the in-process limiter on Clock
 	Limits            auth.Limits   // zero: no limits
 	Secret            string        // the service's own secret (not the key store's); "": Secret
 
@@ -85,6 +87,12 @@ func NewService(tb testing.TB, store Backend, opts Options) (*auth.Service, *tok
 		params = password.DefaultParams
 	}
 	hasher := password.New(password.Config{Params: params, MaxConcurrent: opts.HashConcurrency, QueueTimeout: opts.HashQueueTimeout, Acquired: opts.HashAcquired})
+	if opts.Cache == nil {
+		opts.Cache = cache.New(cache.NewMemory(cache.MemoryOptions{Now: now}), cache.Options{})
+	}
+	if opts.Limiter == nil {
+		opts.Limiter = ratelimit.NewMemory(ratelimit.MemoryOptions{Now: now})
+	}
 	svc := auth.NewService(store, hasher, tokens, auth.Config{
 		AccessTokenTTL:    15 * time.Minute,
 		RefreshReuseGrace: grace,
