@@ -13,12 +13,12 @@ import (
 // (login-account, login-account-global, login-ip, client-ip) or a
 // misbehaving client (refresh-ip).
 type Metered struct {
-	Limiter
+	auth.Limiter
 	refused *prometheus.CounterVec
 }
 
 // NewMetered wraps l and registers its counter on reg.
-func NewMetered(l Limiter, reg prometheus.Registerer) *Metered {
+func NewMetered(l auth.Limiter, reg prometheus.Registerer) *Metered {
 	m := &Metered{
 		Limiter: l,
 		refused: prometheus.NewCounterVec(prometheus.CounterOpts{

@@ -17,13 +17,6 @@ import (
 	"github.com/talentforge/authd/internal/redis"
 )
 
-// Limiter is the method set of Memory and Redis (and of auth.Limiter): what
-// Redis falls back to while Redis is unreachable, and what Metered wraps.
-type Limiter interface {
-	Allow(ctx context.Context, rule auth.Rule, key string, cost int) (auth.Decision, error)
-	Reset(ctx context.Context, rule auth.Rule, key string) error
-}
-
 // RedisOptions configure a Redis limiter.
 type RedisOptions struct {
 	// Prefix starts every key name (default "authd:").
@@ -52,7 +45,7 @@ const maxPending = 100_000
 // returned, wrapped; so is redis.ErrDegraded when there is no fallback.
 type Redis struct {
 	client   *redis.Client
-	fallback Limiter
+	fallback auth.Limiter
 	prefix   string
 	now      func() time.Time
 	script   *goredis.Script
@@ -67,7 +60,7 @@ var allowLua string
 
 // NewRedis returns a limiter on client that falls back to fallback (nil: no
 // fallback) while client is degraded. It registers a recovery hook on client.
-func NewRedis(client *redis.Client, fallback Limiter, opts RedisOptions) *Redis {
+func NewRedis(client *redis.Client, fallback auth.Limiter, opts RedisOptions) *Redis {
 	r := &Redis{
 		client:   client,
 		fallback: fallback,

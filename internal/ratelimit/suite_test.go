@@ -16,9 +16,9 @@ import (
 )
 
 var (
-	_ auth.Limiter      = (*ratelimit.Memory)(nil)
-	_ auth.Limiter      = (*ratelimit.Redis)(nil)
-	_ ratelimit.Limiter = (*ratelimit.Memory)(nil)
+	_ auth.Limiter = (*ratelimit.Memory)(nil)
+	_ auth.Limiter = (*ratelimit.Redis)(nil)
+	_ auth.Limiter = (*ratelimit.Memory)(nil)
 )
 
 // limiter is the method set every backend shares (auth.Limiter).
