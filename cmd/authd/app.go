@@ -17,7 +17,7 @@ import (
 	"github.com/talentforge/authd/internal/config"
 	"github.com/talentforge/authd/internal/httpapi"
 	"github.com/talentforge/authd/internal/ratelimit"
-	"github.com/talentforge/authd/internal/redis"
+	"github.com/talentforge/authd/internal/redisconn"
 	"github.com/talentforge/authd/internal/token"
 )
 
@@ -27,7 +27,7 @@ type app struct {
 	metrics http.Handler // the Prometheus registry's exposition
 	tokens  *token.Manager
 	svc     *auth.Service
-	redis   *redis.Client // nil without AUTH_REDIS_URL
+	redis   *redisconn.Client // nil without AUTH_REDIS_URL
 }
 
 // newApp wires the service, its cache and limits (in Redis when
@@ -58,7 +58,7 @@ func newApp(ctx context.Context, cfg *config.Config, db database, log *slog.Logg
 		redisState func() string
 	)
 	if cfg.RedisURL != "" {
-		rc, err := redis.Open(ctx, redis.Options{URL: cfg.RedisURL, Logger: log})
+		rc, err := redisconn.Open(ctx, redisconn.Options{URL: cfg.RedisURL, Logger: log})
 		if err != nil {
 			return nil, err
 		}

@@ -16,7 +16,7 @@ import (
 
 	"github.com/talentforge/authd/internal/config"
 	"github.com/talentforge/authd/internal/postgres/pgtest"
-	"github.com/talentforge/authd/internal/redis/redistest"
+	"github.com/talentforge/authd/internal/redisconn/redistest"
 )
 
 // replica is one authd instance wired exactly as `authd serve` wires it.

@@ -8,7 +8,7 @@ import (
 	"github.com/talentforge/authd/internal/auth"
 	"github.com/talentforge/authd/internal/auth/authtest"
 	"github.com/talentforge/authd/internal/cache"
-	"github.com/talentforge/authd/internal/redis/redistest"
+	"github.com/talentforge/authd/internal/redisconn/redistest"
 	"github.com/talentforge/authd/internal/wiringtest"
 )
 

@@ -7,13 +7,13 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-	goredis "github.com/redis/go-redis/v9"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/talentforge/authd/internal/auth"
 	"github.com/talentforge/authd/internal/auth/authtest"
 	"github.com/talentforge/authd/internal/cache"
-	"github.com/talentforge/authd/internal/redis"
-	"github.com/talentforge/authd/internal/redis/redistest"
+	"github.com/talentforge/authd/internal/redisconn"
+	"github.com/talentforge/authd/internal/redisconn/redistest"
 	"github.com/talentforge/authd/internal/wiringtest"
 )
 
@@ -179,7 +179,7 @@ func TestUnknownClientIDsAreNotCached(t *testing.T) {
 			clock := authtest.NewClock()
 			var (
 				c      auth.Cache
-				rc     *redis.Client
+				rc     *redisconn.Client
 				prefix string
 			)
 			if name == "memory" {
@@ -230,10 +230,10 @@ func TestUnknownClientIDsAreNotCached(t *testing.T) {
 	}
 }
 
-func redisKeys(t *testing.T, c *redis.Client, prefix string) int {
+func redisKeys(t *testing.T, c *redisconn.Client, prefix string) int {
 	t.Helper()
 	n := 0
-	err := c.Do(t.Context(), func(rdb goredis.UniversalClient) error {
+	err := c.Do(t.Context(), func(rdb redis.UniversalClient) error {
 		iter := rdb.Scan(t.Context(), 0, prefix+"*", 1000).Iterator()
 		for iter.Next(t.Context()) {
 			n++

@@ -12,8 +12,8 @@ import (
 	"github.com/talentforge/authd/internal/auth"
 	"github.com/talentforge/authd/internal/auth/authtest"
 	"github.com/talentforge/authd/internal/ratelimit"
-	"github.com/talentforge/authd/internal/redis"
-	"github.com/talentforge/authd/internal/redis/redistest"
+	"github.com/talentforge/authd/internal/redisconn"
+	"github.com/talentforge/authd/internal/redisconn/redistest"
 )
 
 // limiters are the Limiter implementations every abuse-protection test runs
@@ -33,9 +33,9 @@ var limiters = []struct {
 	}},
 }
 
-func openRedis(t *testing.T, url string) *redis.Client {
+func openRedis(t *testing.T, url string) *redisconn.Client {
 	t.Helper()
-	c, err := redis.Open(t.Context(), redis.Options{URL: url, ProbeInterval: 50 * time.Millisecond})
+	c, err := redisconn.Open(t.Context(), redisconn.Options{URL: url, ProbeInterval: 50 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}

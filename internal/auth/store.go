@@ -219,24 +219,24 @@ type TokenIssuer interface {
 	Verify(ctx context.Context, token string) (*AccessClaims, error)
 }
 
-// Cache is a read-through cache of small per-user entries (session state,
-// profile), shared by every replica. All entries of one user form a group
-// that Invalidate drops at once, on every replica, so a write made through
-// one replica is seen by the next read on any other.
+// Cache is a read-through cache of small entries (session state, profile),
+// shared by every replica. Entries belong to a group (authd uses one group
+// per user) that Invalidate drops at once, on every replica, so a write made
+// through one replica is seen by the next read on any other.
 //
 // The database stays the source of truth: losing the cache (a flush, a
 // restart, an outage) costs only database reads, never correctness.
 type Cache interface {
-	// Get returns the entry stored under key in userID's group. On a miss it
-	// calls load and caches the value load returns for the TTL load returns
-	// (0: don't cache); a value loaded concurrently with an Invalidate of the
+	// Get returns the entry stored under key in group. On a miss it calls
+	// load and caches the value load returns for the TTL load returns (0:
+	// don't cache); a value loaded concurrently with an Invalidate of the
 	// group is never cached. Errors of load are returned as they are; errors
 	// of the cache itself are not returned: the value is then loaded.
-	Get(ctx context.Context, userID, key string, load func(context.Context) ([]byte, time.Duration, error)) ([]byte, error)
-	// Invalidate drops every entry of userID's group. Call it after the
-	// database write it reflects has committed. An invalidation that can't
-	// be delivered now (cache unreachable) is retried by the cache itself.
-	Invalidate(ctx context.Context, userID string) error
+	Get(ctx context.Context, group, key string, load func(context.Context) ([]byte, time.Duration, error)) ([]byte, error)
+	// Invalidate drops every entry of group. Call it after the database
+	// write it reflects has committed. An invalidation that can't be
+	// delivered now (cache unreachable) is retried by the cache itself.
+	Invalidate(ctx context.Context, group string) error
 }
 
 // Limiter counts attempts per key (rate limits, login lockouts). It is

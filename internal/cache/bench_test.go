@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"testing"
 
-	"github.com/talentforge/authd/internal/redis/redistest"
+	"github.com/talentforge/authd/internal/redisconn/redistest"
 )
 
 // BenchmarkGetHit measures the hot path: an entry of 256 bytes found.

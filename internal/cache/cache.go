@@ -35,13 +35,13 @@ func New(backend Backend, opts Options) *Cache {
 	return &Cache{backend: backend, maxTTL: opts.MaxTTL, metrics: newMetrics(opts.Registerer)}
 }
 
-// Get returns the entry stored under key in userID's group. On a miss it
+// Get returns the entry stored under key in group. On a miss it
 // calls load and caches the value for the TTL load returns (capped at MaxTTL;
 // 0 caches nothing), unless the group was invalidated since the lookup. It
 // returns only load's errors, as they are; when the backend fails, the value
 // is loaded and not cached. The returned slice belongs to the caller.
-func (c *Cache) Get(ctx context.Context, userID, key string, load func(context.Context) ([]byte, time.Duration, error)) ([]byte, error) {
-	l, err := c.backend.Get(ctx, userID, key)
+func (c *Cache) Get(ctx context.Context, group, key string, load func(context.Context) ([]byte, time.Duration, error)) ([]byte, error) {
+	l, err := c.backend.Get(ctx, group, key)
 	switch {
 	case err != nil:
 		c.metrics.err.Inc()
@@ -62,15 +62,15 @@ func (c *Cache) Get(ctx context.Context, userID, key string, load func(context.C
 	if ttl > 0 {
 		// A failed fill only costs the next reader a load; the Redis client
 		// has already noted an outage.
-		_, _ = c.backend.Fill(ctx, userID, key, l.Version, v, min(ttl, c.maxTTL))
+		_, _ = c.backend.Fill(ctx, group, key, l.Version, v, min(ttl, c.maxTTL))
 	}
 	return v, nil
 }
 
-// Invalidate drops every entry of userID's group, on every replica sharing
+// Invalidate drops every entry of group, on every replica sharing
 // the backend; call it after the database write has committed. It returns
 // the backend's error, which Memory and Redis never have: Redis queues an
 // invalidation it can't deliver and replays it on recovery.
-func (c *Cache) Invalidate(ctx context.Context, userID string) error {
-	return c.backend.Invalidate(ctx, userID)
+func (c *Cache) Invalidate(ctx context.Context, group string) error {
+	return c.backend.Invalidate(ctx, group)
 }

@@ -11,9 +11,9 @@ import (
 	"strings"
 	"time"
 
-	goredis "github.com/redis/go-redis/v9"
+	"github.com/redis/go-redis/v9"
 
-	"github.com/talentforge/authd/internal/redis"
+	"github.com/talentforge/authd/internal/redisconn"
 )
 
 // RedisOptions configure a Redis backend.
@@ -41,8 +41,8 @@ type RedisOptions struct {
 // without caching) and Invalidate queues the group; the queue is replayed
 // before the client leaves degraded mode.
 type Redis struct {
-	client  *redis.Client
-	reads   goredis.Cmdable // the client's autopipeliner, see NewRedis
+	client  *redisconn.Client
+	reads   redis.Cmdable // the client's autopipeliner, see NewRedis
 	prefix  string
 	pending pending
 }
@@ -51,7 +51,7 @@ var _ Backend = (*Redis)(nil)
 
 // NewRedis returns a Redis backend on client and registers its replay of
 // queued invalidations as a recovery hook of client.
-func NewRedis(client *redis.Client, opts RedisOptions) *Redis {
+func NewRedis(client *redisconn.Client, opts RedisOptions) *Redis {
 	if opts.Prefix == "" {
 		opts.Prefix = "authd:"
 	}
@@ -64,13 +64,13 @@ func NewRedis(client *redis.Client, opts RedisOptions) *Redis {
 }
 
 // Get implements Backend in one round trip. It returns an error wrapping
-// redis.ErrDegraded while Redis is unreachable.
+// redisconn.ErrDegraded while Redis is unreachable.
 func (r *Redis) Get(ctx context.Context, group, key string) (Lookup, error) {
 	r.deliver(ctx)
 	g := r.groupKey(group)
 	keys := []string{g + ":v", g + ":e:" + key}
 	var res []any
-	err := r.client.Do(ctx, func(rdb goredis.UniversalClient) error {
+	err := r.client.Do(ctx, func(rdb redis.UniversalClient) error {
 		var err error
 		// The hot path is a plain MGET, which costs Redis far less than a
 		// script; only a group without a version (first use, expiry,
@@ -92,7 +92,7 @@ func (r *Redis) Get(ctx context.Context, group, key string) (Lookup, error) {
 // MGETs share one write and one read on a connection instead of a round trip
 // each, which on a loaded replica cuts the syscalls and Redis's own work
 // (verify throughput +25% on two cores). Without one, rdb itself.
-func batched(rdb goredis.UniversalClient) goredis.Cmdable {
+func batched(rdb redis.UniversalClient) redis.Cmdable {
 	if ap, err := rdb.AutoPipeline(); err == nil {
 		return ap
 	}
@@ -128,7 +128,7 @@ func (r *Redis) Fill(ctx context.Context, group, key string, version uint64, val
 	entry = append(entry, value...)
 	ms := max(ttl.Milliseconds(), 1)
 	var stored int64
-	err := r.client.Do(ctx, func(rdb goredis.UniversalClient) error {
+	err := r.client.Do(ctx, func(rdb redis.UniversalClient) error {
 		var err error
 		stored, err = fillScript.Run(ctx, rdb, keys, strconv.FormatUint(version, 10), entry, ms, 2*ms).Int64()
 		return err
@@ -148,14 +148,14 @@ func (r *Redis) Fill(ctx context.Context, group, key string, version uint64, val
 func (r *Redis) Invalidate(ctx context.Context, group string) error {
 	ctx = context.WithoutCancel(ctx)
 	r.deliver(ctx)
-	err := r.client.Do(ctx, func(rdb goredis.UniversalClient) error {
+	err := r.client.Do(ctx, func(rdb redis.UniversalClient) error {
 		return invalidateScript.Run(ctx, rdb, []string{r.groupKey(group) + ":v"}).Err()
 	})
 	if err == nil {
 		return nil
 	}
 	r.pending.add(group)
-	if !errors.Is(err, redis.ErrDegraded) {
+	if !errors.Is(err, redisconn.ErrDegraded) {
 		r.client.MarkDown(fmt.Errorf("cache: invalidate: %w", err))
 	}
 	// The client may have recovered since Do looked, after its hook ran.

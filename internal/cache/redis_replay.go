@@ -9,9 +9,9 @@ import (
 	"sync"
 	"sync/atomic"
 
-	goredis "github.com/redis/go-redis/v9"
+	"github.com/redis/go-redis/v9"
 
-	"github.com/talentforge/authd/internal/redis"
+	"github.com/talentforge/authd/internal/redisconn"
 )
 
 // pending holds the groups whose invalidation Redis did not take. Past its
@@ -78,7 +78,7 @@ func (p *pending) putBack(groups []string, all bool) {
 // replay delivers the queued invalidations through rdb, until none is left.
 // It is the client's recovery hook: while it fails, the client stays
 // degraded and the cache is bypassed. Delivering one twice is harmless.
-func (r *Redis) replay(ctx context.Context, rdb goredis.UniversalClient) error {
+func (r *Redis) replay(ctx context.Context, rdb redis.UniversalClient) error {
 	for {
 		groups, all := r.pending.take()
 		switch {
@@ -106,17 +106,17 @@ func (r *Redis) deliver(ctx context.Context) {
 		return
 	}
 	ctx = context.WithoutCancel(ctx)
-	err := r.client.Do(ctx, func(rdb goredis.UniversalClient) error { return r.replay(ctx, rdb) })
-	if err != nil && !errors.Is(err, redis.ErrDegraded) {
+	err := r.client.Do(ctx, func(rdb redis.UniversalClient) error { return r.replay(ctx, rdb) })
+	if err != nil && !errors.Is(err, redisconn.ErrDegraded) {
 		// Degraded mode runs the hook until the queue is delivered.
 		r.client.MarkDown(err)
 	}
 }
 
 // bump increments the versions of groups, pipelined in batches.
-func (r *Redis) bump(ctx context.Context, rdb goredis.UniversalClient, groups []string) error {
+func (r *Redis) bump(ctx context.Context, rdb redis.UniversalClient, groups []string) error {
 	for batch := range slices.Chunk(groups, 1000) {
-		_, err := rdb.Pipelined(ctx, func(p goredis.Pipeliner) error {
+		_, err := rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 			for _, g := range batch {
 				invalidateScript.Eval(ctx, p, []string{r.groupKey(g) + ":v"})
 			}
@@ -132,15 +132,15 @@ func (r *Redis) bump(ctx context.Context, rdb goredis.UniversalClient, groups []
 // purge deletes every key of the cache, on every master of a Cluster: what
 // the queue forgot after overflowing could otherwise bring back, say, a
 // revoked session.
-func (r *Redis) purge(ctx context.Context, rdb goredis.UniversalClient) error {
+func (r *Redis) purge(ctx context.Context, rdb redis.UniversalClient) error {
 	match := globEscaper.Replace(r.prefix) + "c:*"
 	var err error
 	switch c := rdb.(type) {
-	case *goredis.ClusterClient:
-		err = c.ForEachMaster(ctx, func(ctx context.Context, node *goredis.Client) error {
+	case *redis.ClusterClient:
+		err = c.ForEachMaster(ctx, func(ctx context.Context, node *redis.Client) error {
 			return purgeNode(ctx, node, match)
 		})
-	case *goredis.Client:
+	case *redis.Client:
 		err = purgeNode(ctx, c, match)
 	default:
 		err = fmt.Errorf("unsupported client %T", rdb)
@@ -153,7 +153,7 @@ func (r *Redis) purge(ctx context.Context, rdb goredis.UniversalClient) error {
 
 // purgeNode deletes the keys of one server matching match. Keys are deleted
 // one per command: on a Cluster node they may belong to different slots.
-func purgeNode(ctx context.Context, c *goredis.Client, match string) error {
+func purgeNode(ctx context.Context, c *redis.Client, match string) error {
 	var cursor uint64
 	for {
 		keys, next, err := c.Scan(ctx, cursor, match, 1000).Result()
@@ -161,7 +161,7 @@ func purgeNode(ctx context.Context, c *goredis.Client, match string) error {
 			return err
 		}
 		if len(keys) > 0 {
-			_, err := c.Pipelined(ctx, func(p goredis.Pipeliner) error {
+			_, err := c.Pipelined(ctx, func(p redis.Pipeliner) error {
 				for _, k := range keys {
 					p.Unlink(ctx, k)
 				}

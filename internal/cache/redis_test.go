@@ -8,10 +8,10 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	goredis "github.com/redis/go-redis/v9"
+	"github.com/redis/go-redis/v9"
 
-	"github.com/talentforge/authd/internal/redis"
-	"github.com/talentforge/authd/internal/redis/redistest"
+	"github.com/talentforge/authd/internal/redisconn"
+	"github.com/talentforge/authd/internal/redisconn/redistest"
 )
 
 // topologies are the shared test servers every Redis test runs against.
@@ -49,7 +49,7 @@ func TestRedis(t *testing.T) {
 // clock, so the TTL left is at most ttl, and more than half of it: no test
 // takes that long, and a TTL taken from elsewhere (the loader's, the
 // version's) would be off by more.
-func expireRedis(t *testing.T, rdb goredis.UniversalClient, key string, ttl time.Duration) {
+func expireRedis(t *testing.T, rdb redis.UniversalClient, key string, ttl time.Duration) {
 	t.Helper()
 	left, err := rdb.PTTL(t.Context(), key).Result()
 	if err != nil {
@@ -340,9 +340,9 @@ func TestRedisRepairsBadVersions(t *testing.T) {
 
 // openClient opens a client on url, closed when the test ends. Shared servers
 // must be up.
-func openClient(tb testing.TB, url string) *redis.Client {
+func openClient(tb testing.TB, url string) *redisconn.Client {
 	tb.Helper()
-	client, err := redis.Open(tb.Context(), redis.Options{URL: url, ProbeInterval: 200 * time.Millisecond})
+	client, err := redisconn.Open(tb.Context(), redisconn.Options{URL: url, ProbeInterval: 200 * time.Millisecond})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -353,7 +353,7 @@ func openClient(tb testing.TB, url string) *redis.Client {
 // waitUp waits until client has left degraded mode. Redis is another
 // process, so the wait is bounded: a generous bound that only a broken
 // recovery reaches.
-func waitUp(tb testing.TB, client *redis.Client) {
+func waitUp(tb testing.TB, client *redisconn.Client) {
 	tb.Helper()
 	ctx, cancel := context.WithTimeout(tb.Context(), 10*time.Second)
 	defer cancel()

@@ -14,8 +14,8 @@ import (
 	"github.com/talentforge/authd/internal/httpapi"
 	"github.com/talentforge/authd/internal/postgres"
 	"github.com/talentforge/authd/internal/postgres/pgtest"
-	"github.com/talentforge/authd/internal/redis"
-	"github.com/talentforge/authd/internal/redis/redistest"
+	"github.com/talentforge/authd/internal/redisconn"
+	"github.com/talentforge/authd/internal/redisconn/redistest"
 	"github.com/talentforge/authd/internal/sqlite"
 )
 
@@ -51,7 +51,7 @@ func BenchmarkVerifyCached(b *testing.B) {
 	}
 	redisCache := func(url string) func(b *testing.B) auth.Cache {
 		return func(b *testing.B) auth.Cache {
-			c, err := redis.Open(b.Context(), redis.Options{URL: url})
+			c, err := redisconn.Open(b.Context(), redisconn.Options{URL: url})
 			if err != nil {
 				b.Fatal(err)
 			}

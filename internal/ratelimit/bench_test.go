@@ -8,7 +8,7 @@ import (
 
 	"github.com/talentforge/authd/internal/auth"
 	"github.com/talentforge/authd/internal/ratelimit"
-	"github.com/talentforge/authd/internal/redis/redistest"
+	"github.com/talentforge/authd/internal/redisconn/redistest"
 )
 
 // benchRule allows about a third of the attempts of a tight loop on one key,

@@ -11,10 +11,10 @@ import (
 	"sync"
 	"time"
 
-	goredis "github.com/redis/go-redis/v9"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/talentforge/authd/internal/auth"
-	"github.com/talentforge/authd/internal/redis"
+	"github.com/talentforge/authd/internal/redisconn"
 )
 
 // RedisOptions configure a Redis limiter.
@@ -42,13 +42,13 @@ const maxPending = 100_000
 // whose counts are per replica and start from zero: an outage loosens the
 // limits rather than failing logins. Resets made meanwhile are replayed on
 // Redis before the client leaves degraded mode. Other Redis errors are
-// returned, wrapped; so is redis.ErrDegraded when there is no fallback.
+// returned, wrapped; so is redisconn.ErrDegraded when there is no fallback.
 type Redis struct {
-	client   *redis.Client
+	client   *redisconn.Client
 	fallback auth.Limiter
 	prefix   string
 	now      func() time.Time
-	script   *goredis.Script
+	script   *redis.Script
 	secret   []byte
 
 	mu      sync.Mutex
@@ -60,13 +60,13 @@ var allowLua string
 
 // NewRedis returns a limiter on client that falls back to fallback (nil: no
 // fallback) while client is degraded. It registers a recovery hook on client.
-func NewRedis(client *redis.Client, fallback auth.Limiter, opts RedisOptions) *Redis {
+func NewRedis(client *redisconn.Client, fallback auth.Limiter, opts RedisOptions) *Redis {
 	r := &Redis{
 		client:   client,
 		fallback: fallback,
 		prefix:   opts.Prefix,
 		now:      opts.Now,
-		script:   goredis.NewScript(allowLua),
+		script:   redis.NewScript(allowLua),
 		secret:   opts.KeySecret,
 		pending:  make(map[string]struct{}),
 	}
@@ -88,7 +88,7 @@ func (r *Redis) Allow(ctx context.Context, rule auth.Rule, key string, cost int)
 		return auth.Decision{Allowed: err == nil}, err
 	}
 	var res []int64
-	err = r.client.Do(ctx, func(c goredis.UniversalClient) error {
+	err = r.client.Do(ctx, func(c redis.UniversalClient) error {
 		var err error
 		res, err = r.script.Run(ctx, c, []string{r.key(rule, key)}, r.now().UnixMilli(),
 			p.interval, p.tau, p.maxLock, p.memory, clampCost(cost, rule.Limit)).Int64Slice()
@@ -103,7 +103,7 @@ func (r *Redis) Allow(ctx context.Context, rule auth.Rule, key string, cost int)
 	if r.fallback == nil || ctx.Err() != nil {
 		return auth.Decision{}, fmt.Errorf("rate limit %s: %w", rule.Name, err)
 	}
-	if !errors.Is(err, redis.ErrDegraded) {
+	if !errors.Is(err, redisconn.ErrDegraded) {
 		// Redis answers but refuses the script (out of memory, a read-only
 		// replica after a failover, …): limits must not turn into errors
 		// on every login, so count in process until Redis recovers.
@@ -124,12 +124,12 @@ func (r *Redis) Reset(ctx context.Context, rule auth.Rule, key string) error {
 	// Resets still pending here were made while the client was recovering,
 	// after the replay: they go along with this one.
 	keys := append(r.takePending(), r.key(rule, key))
-	err := r.client.Do(ctx, func(c goredis.UniversalClient) error { return del(ctx, c, keys) })
+	err := r.client.Do(ctx, func(c redis.UniversalClient) error { return del(ctx, c, keys) })
 	if err == nil {
 		return nil
 	}
 	r.addPending(keys)
-	if errors.Is(err, redis.ErrDegraded) && r.fallback != nil {
+	if errors.Is(err, redisconn.ErrDegraded) && r.fallback != nil {
 		return nil
 	}
 	return fmt.Errorf("rate limit %s: reset: %w", rule.Name, err)
@@ -154,7 +154,7 @@ func (r *Redis) key(rule auth.Rule, key string) string {
 
 // replayResets deletes the keys reset during an outage. The client runs it
 // before leaving degraded mode, and again at the next probe if it fails.
-func (r *Redis) replayResets(ctx context.Context, c goredis.UniversalClient) error {
+func (r *Redis) replayResets(ctx context.Context, c redis.UniversalClient) error {
 	keys := r.takePending()
 	if len(keys) == 0 {
 		return nil
@@ -193,11 +193,11 @@ func (r *Redis) addPending(keys []string) {
 
 // del deletes keys one DEL each, so that on Cluster every one goes to its
 // own slot's node.
-func del(ctx context.Context, c goredis.UniversalClient, keys []string) error {
+func del(ctx context.Context, c redis.UniversalClient, keys []string) error {
 	if len(keys) == 1 {
 		return c.Del(ctx, keys[0]).Err()
 	}
-	_, err := c.Pipelined(ctx, func(p goredis.Pipeliner) error {
+	_, err := c.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for _, k := range keys {
 			p.Del(ctx, k)
 		}

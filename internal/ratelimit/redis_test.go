@@ -12,12 +12,12 @@ import (
 	"testing"
 	"time"
 
-	goredis "github.com/redis/go-redis/v9"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/talentforge/authd/internal/auth"
 	"github.com/talentforge/authd/internal/ratelimit"
-	"github.com/talentforge/authd/internal/redis"
-	"github.com/talentforge/authd/internal/redis/redistest"
+	"github.com/talentforge/authd/internal/redisconn"
+	"github.com/talentforge/authd/internal/redisconn/redistest"
 )
 
 // servers are the shared Redis topologies every Redis test runs on.
@@ -29,9 +29,9 @@ var servers = []struct {
 	{"cluster", redistest.ClusterURL},
 }
 
-func openClient(tb testing.TB, url string, probe time.Duration) *redis.Client {
+func openClient(tb testing.TB, url string, probe time.Duration) *redisconn.Client {
 	tb.Helper()
-	c, err := redis.Open(context.Background(), redis.Options{URL: url, ProbeInterval: probe})
+	c, err := redisconn.Open(context.Background(), redisconn.Options{URL: url, ProbeInterval: probe})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -254,7 +254,7 @@ func TestRedisResetReplay(t *testing.T) {
 			for _, k := range keys {
 				reset(t, l, strict, k)
 			}
-			if _, err := bare.Allow(context.Background(), strict, "k", 1); !errors.Is(err, redis.ErrDegraded) {
+			if _, err := bare.Allow(context.Background(), strict, "k", 1); !errors.Is(err, redisconn.ErrDegraded) {
 				t.Fatalf("Allow without fallback while degraded: %v, want ErrDegraded", err)
 			}
 			if n := len(redisKeys(t, client.Universal(), prefix)); n != len(keys) {
@@ -274,7 +274,7 @@ func TestRedisResetReplay(t *testing.T) {
 // waitUp waits until the client's probe has found Redis again. Redis is
 // another process, so the wait is bounded: a generous bound that only a
 // broken recovery reaches.
-func waitUp(t *testing.T, c *redis.Client) {
+func waitUp(t *testing.T, c *redisconn.Client) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
@@ -284,11 +284,11 @@ func waitUp(t *testing.T, c *redis.Client) {
 }
 
 // redisKeys lists the keys under prefix, on every master of a Cluster.
-func redisKeys(t *testing.T, c goredis.UniversalClient, prefix string) []string {
+func redisKeys(t *testing.T, c redis.UniversalClient, prefix string) []string {
 	t.Helper()
 	var mu sync.Mutex
 	var keys []string
-	scan := func(ctx context.Context, n *goredis.Client) error {
+	scan := func(ctx context.Context, n *redis.Client) error {
 		iter := n.Scan(ctx, 0, prefix+"*", 100).Iterator()
 		for iter.Next(ctx) {
 			mu.Lock()
@@ -299,10 +299,10 @@ func redisKeys(t *testing.T, c goredis.UniversalClient, prefix string) []string 
 	}
 	ctx := context.Background()
 	var err error
-	if cc, ok := c.(*goredis.ClusterClient); ok {
+	if cc, ok := c.(*redis.ClusterClient); ok {
 		err = cc.ForEachMaster(ctx, scan)
 	} else {
-		err = scan(ctx, c.(*goredis.Client))
+		err = scan(ctx, c.(*redis.Client))
 	}
 	if err != nil {
 		t.Fatalf("scan %s*: %v", prefix, err)

@@ -20,8 +20,8 @@ import (
 	"github.com/talentforge/authd/internal/postgres"
 	"github.com/talentforge/authd/internal/postgres/pgtest"
 	"github.com/talentforge/authd/internal/ratelimit"
-	"github.com/talentforge/authd/internal/redis"
-	"github.com/talentforge/authd/internal/redis/redistest"
+	"github.com/talentforge/authd/internal/redisconn"
+	"github.com/talentforge/authd/internal/redisconn/redistest"
 	"github.com/talentforge/authd/internal/sqlite"
 )
 
@@ -87,7 +87,7 @@ func (w Wiring) Options(tb testing.TB, opts authtest.Options) authtest.Options {
 	}
 	url := redistest.URL(tb)
 	prefix := redistest.Prefix(tb, url)
-	rc, err := redis.Open(tb.Context(), redis.Options{URL: url})
+	rc, err := redisconn.Open(tb.Context(), redisconn.Options{URL: url})
 	if err != nil {
 		tb.Fatalf("redis: %v", err)
 	}

@@ -1,4 +1,4 @@
-package redis
+package redisconn
 
 import (
 	"github.com/prometheus/client_golang/prometheus"

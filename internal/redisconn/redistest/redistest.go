@@ -21,7 +21,7 @@ import (
 	"testing"
 	"time"
 
-	goredis "github.com/redis/go-redis/v9"
+	"github.com/redis/go-redis/v9"
 )
 
 // URL returns AUTH_TEST_REDIS_URL. Without it the test is skipped, or fails
@@ -62,12 +62,12 @@ func Prefix(tb testing.TB, rawURL string) string {
 // A failure is reported, not ignored: it leaves keys behind on a server that
 // other tests share.
 func deletePrefix(tb testing.TB, rawURL, prefix string) {
-	opts, err := goredis.ParseURL(rawURL)
-	var rdb goredis.UniversalClient
+	opts, err := redis.ParseURL(rawURL)
+	var rdb redis.UniversalClient
 	if err == nil {
-		rdb = goredis.NewClient(opts)
-	} else if copts, cerr := goredis.ParseClusterURL(stripCluster(rawURL)); cerr == nil {
-		rdb = goredis.NewClusterClient(copts)
+		rdb = redis.NewClient(opts)
+	} else if copts, cerr := redis.ParseClusterURL(stripCluster(rawURL)); cerr == nil {
+		rdb = redis.NewClusterClient(copts)
 	} else {
 		tb.Errorf("redistest: delete the keys under %s: %v", prefix, errors.Join(err, cerr))
 		return
@@ -75,7 +75,7 @@ func deletePrefix(tb testing.TB, rawURL, prefix string) {
 	defer rdb.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	scan := func(ctx context.Context, c *goredis.Client) error {
+	scan := func(ctx context.Context, c *redis.Client) error {
 		iter := c.Scan(ctx, 0, prefix+"*", 1000).Iterator()
 		for iter.Next(ctx) {
 			if err := c.Del(ctx, iter.Val()).Err(); err != nil {
@@ -84,10 +84,10 @@ func deletePrefix(tb testing.TB, rawURL, prefix string) {
 		}
 		return iter.Err()
 	}
-	if cc, ok := rdb.(*goredis.ClusterClient); ok {
+	if cc, ok := rdb.(*redis.ClusterClient); ok {
 		err = cc.ForEachMaster(ctx, scan)
 	} else {
-		err = scan(ctx, rdb.(*goredis.Client))
+		err = scan(ctx, rdb.(*redis.Client))
 	}
 	if err != nil {
 		tb.Errorf("redistest: delete the keys under %s: %v", prefix, err)
@@ -242,15 +242,15 @@ func (s *Server) start() error {
 }
 
 // client returns a go-redis client of the server that never retries.
-func (s *Server) client() *goredis.Client {
+func (s *Server) client() *redis.Client {
 	if s.Port == 0 {
-		return goredis.NewClient(&goredis.Options{Network: "unix", Addr: s.socket(), MaxRetries: -1})
+		return redis.NewClient(&redis.Options{Network: "unix", Addr: s.socket(), MaxRetries: -1})
 	}
-	return goredis.NewClient(&goredis.Options{Addr: s.addr(), MaxRetries: -1})
+	return redis.NewClient(&redis.Options{Addr: s.addr(), MaxRetries: -1})
 }
 
 // serverPID returns the process id of the server rdb reaches, from INFO.
-func serverPID(ctx context.Context, rdb *goredis.Client) (int, error) {
+func serverPID(ctx context.Context, rdb *redis.Client) (int, error) {
 	info, err := rdb.Info(ctx, "server").Result()
 	if err != nil {
 		return 0, err
@@ -353,9 +353,9 @@ func startSentinel(tb testing.TB, master *Server) (int, error) {
 		<-exited
 	}
 	sentinel := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-	sc := goredis.NewSentinelClient(&goredis.Options{Addr: sentinel, MaxRetries: -1})
+	sc := redis.NewSentinelClient(&redis.Options{Addr: sentinel, MaxRetries: -1})
 	defer sc.Close()
-	info := goredis.NewClient(&goredis.Options{Addr: sentinel, MaxRetries: -1})
+	info := redis.NewClient(&redis.Options{Addr: sentinel, MaxRetries: -1})
 	defer info.Close()
 	// The Sentinel is another process: poll until it reports the master,
 	// bounded, and stop early if it exits (its port taken).

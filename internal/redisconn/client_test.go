@@ -1,4 +1,4 @@
-package redis_test
+package redisconn_test
 
 import (
 	"context"
@@ -10,50 +10,50 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	goredis "github.com/redis/go-redis/v9"
+	"github.com/redis/go-redis/v9"
 
-	"github.com/talentforge/authd/internal/redis"
-	"github.com/talentforge/authd/internal/redis/redistest"
+	"github.com/talentforge/authd/internal/redisconn"
+	"github.com/talentforge/authd/internal/redisconn/redistest"
 )
 
 func TestParseURL(t *testing.T) {
 	tests := []struct {
 		url, mode string
-		check     func(t *testing.T, o *goredis.UniversalOptions)
+		check     func(t *testing.T, o *redis.UniversalOptions)
 	}{
-		{"redis://127.0.0.1:6379/2?pool_size=7&read_timeout=250ms", "standalone", func(t *testing.T, o *goredis.UniversalOptions) {
+		{"redis://127.0.0.1:6379/2?pool_size=7&read_timeout=250ms", "standalone", func(t *testing.T, o *redis.UniversalOptions) {
 			if len(o.Addrs) != 1 || o.Addrs[0] != "127.0.0.1:6379" || o.DB != 2 || o.PoolSize != 7 || o.ReadTimeout != 250*time.Millisecond {
 				t.Errorf("options %+v", o)
 			}
 		}},
-		{"rediss://user:secret@cache.example:6380/0", "standalone", func(t *testing.T, o *goredis.UniversalOptions) {
+		{"rediss://user:secret@cache.example:6380/0", "standalone", func(t *testing.T, o *redis.UniversalOptions) {
 			if o.TLSConfig == nil || o.Username != "user" || o.Password != "secret" {
 				t.Errorf("TLS or credentials lost: %+v", o)
 			}
 		}},
-		{"redis://s1:26379?master_name=mymaster&addr=s2:26379&addr=s3:26379", "sentinel", func(t *testing.T, o *goredis.UniversalOptions) {
+		{"redis://s1:26379?master_name=mymaster&addr=s2:26379&addr=s3:26379", "sentinel", func(t *testing.T, o *redis.UniversalOptions) {
 			if o.MasterName != "mymaster" || len(o.Addrs) != 3 {
 				t.Errorf("sentinel options %+v", o)
 			}
 		}},
-		{"redis://n1:7000?addr=n2:7000&addr=n3:7000&pool_size=3", "cluster", func(t *testing.T, o *goredis.UniversalOptions) {
+		{"redis://n1:7000?addr=n2:7000&addr=n3:7000&pool_size=3", "cluster", func(t *testing.T, o *redis.UniversalOptions) {
 			if !o.IsClusterMode || len(o.Addrs) != 3 || o.PoolSize != 3 {
 				t.Errorf("cluster options %+v", o)
 			}
 		}},
-		{"unix:///run/redis/redis.sock?db=3&dial_timeout=2s", "standalone", func(t *testing.T, o *goredis.UniversalOptions) {
-			if len(o.Addrs) != 1 || o.Addrs[0] != "/run/redis/redis.sock" || o.DB != 3 || o.DialTimeout != 2*time.Second {
+		{"unix:///run/redis/redisconn.sock?db=3&dial_timeout=2s", "standalone", func(t *testing.T, o *redis.UniversalOptions) {
+			if len(o.Addrs) != 1 || o.Addrs[0] != "/run/redis/redisconn.sock" || o.DB != 3 || o.DialTimeout != 2*time.Second {
 				t.Errorf("unix socket options %+v", o)
 			}
 		}},
-		{"redis://n1:7000?cluster=true", "cluster", func(t *testing.T, o *goredis.UniversalOptions) {
+		{"redis://n1:7000?cluster=true", "cluster", func(t *testing.T, o *redis.UniversalOptions) {
 			if !o.IsClusterMode || len(o.Addrs) != 1 {
 				t.Errorf("single-seed cluster options %+v", o)
 			}
 		}},
 	}
 	for _, tt := range tests {
-		o, mode, err := redis.ParseURL(tt.url)
+		o, mode, err := redisconn.ParseURL(tt.url)
 		if err != nil || mode != tt.mode {
 			t.Fatalf("%s: mode %q, %v; want %q", tt.url, mode, err, tt.mode)
 		}
@@ -66,7 +66,7 @@ func TestParseURL(t *testing.T) {
 		"redis://127.0.0.1:6379/notanumber",
 		"redis://%zz",
 	} {
-		if _, _, err := redis.ParseURL(bad); err == nil || !strings.Contains(err.Error(), "AUTH_REDIS_URL") {
+		if _, _, err := redisconn.ParseURL(bad); err == nil || !strings.Contains(err.Error(), "AUTH_REDIS_URL") {
 			t.Errorf("%s: error %v, want one naming AUTH_REDIS_URL", bad, err)
 		}
 	}
@@ -77,7 +77,7 @@ func TestParseURL(t *testing.T) {
 // before the client is up again, and a failing hook keeps it degraded.
 func TestDegradedModeAndRecovery(t *testing.T) {
 	srv := redistest.StartServer(t)
-	c, err := redis.Open(t.Context(), redis.Options{URL: srv.URL(), ProbeInterval: 20 * time.Millisecond})
+	c, err := redisconn.Open(t.Context(), redisconn.Options{URL: srv.URL(), ProbeInterval: 20 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,18 +86,18 @@ func TestDegradedModeAndRecovery(t *testing.T) {
 		t.Fatalf("fresh client: up=%v state=%q mode=%q", c.Up(), c.State(), c.Mode())
 	}
 	set := func(ctx context.Context) error {
-		return c.Do(ctx, func(rdb goredis.UniversalClient) error { return rdb.Set(ctx, "k", "v", 0).Err() })
+		return c.Do(ctx, func(rdb redis.UniversalClient) error { return rdb.Set(ctx, "k", "v", 0).Err() })
 	}
 	if err := set(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	// redis.Nil and command errors are not outages.
-	err = c.Do(t.Context(), func(rdb goredis.UniversalClient) error { return rdb.Get(t.Context(), "missing").Err() })
-	if !errors.Is(err, goredis.Nil) || !c.Up() {
+	// redisconn.Nil and command errors are not outages.
+	err = c.Do(t.Context(), func(rdb redis.UniversalClient) error { return rdb.Get(t.Context(), "missing").Err() })
+	if !errors.Is(err, redis.Nil) || !c.Up() {
 		t.Fatalf("GET of a missing key: %v, up=%v", err, c.Up())
 	}
-	err = c.Do(t.Context(), func(rdb goredis.UniversalClient) error { return rdb.Incr(t.Context(), "k").Err() })
-	if err == nil || errors.Is(err, redis.ErrDegraded) || !c.Up() {
+	err = c.Do(t.Context(), func(rdb redis.UniversalClient) error { return rdb.Incr(t.Context(), "k").Err() })
+	if err == nil || errors.Is(err, redisconn.ErrDegraded) || !c.Up() {
 		t.Fatalf("INCR of a string: %v, up=%v", err, c.Up())
 	}
 	// The caller's own cancellation is not an outage either.
@@ -111,7 +111,7 @@ func TestDegradedModeAndRecovery(t *testing.T) {
 	hookRuns := make(chan struct{}, 100)
 	failHook := atomic.Bool{}
 	failHook.Store(true)
-	c.OnRecover(func(ctx context.Context, rdb goredis.UniversalClient) error {
+	c.OnRecover(func(ctx context.Context, rdb redis.UniversalClient) error {
 		if failHook.Load() {
 			select {
 			case hookRuns <- struct{}{}:
@@ -123,7 +123,7 @@ func TestDegradedModeAndRecovery(t *testing.T) {
 	})
 
 	srv.Stop()
-	if err := set(t.Context()); !errors.Is(err, redis.ErrDegraded) {
+	if err := set(t.Context()); !errors.Is(err, redisconn.ErrDegraded) {
 		t.Fatalf("command with the server down: %v, want ErrDegraded", err)
 	}
 	if c.Up() || c.State() != "degraded" || c.Degradations() != 1 {
@@ -131,8 +131,8 @@ func TestDegradedModeAndRecovery(t *testing.T) {
 	}
 	// Degraded, the client doesn't even try: fn is never called.
 	called := false
-	err = c.Do(t.Context(), func(goredis.UniversalClient) error { called = true; return nil })
-	if !errors.Is(err, redis.ErrDegraded) || called {
+	err = c.Do(t.Context(), func(redis.UniversalClient) error { called = true; return nil })
+	if !errors.Is(err, redisconn.ErrDegraded) || called {
 		t.Fatalf("degraded command: %v, fn called %v; want ErrDegraded without a call", err, called)
 	}
 
@@ -167,7 +167,7 @@ func TestDegradedModeAndRecovery(t *testing.T) {
 func TestOpenUnreachableStartsDegraded(t *testing.T) {
 	srv := redistest.StartServer(t)
 	srv.Stop()
-	c, err := redis.Open(t.Context(), redis.Options{URL: srv.URL(), ProbeInterval: 20 * time.Millisecond})
+	c, err := redisconn.Open(t.Context(), redisconn.Options{URL: srv.URL(), ProbeInterval: 20 * time.Millisecond})
 	if err != nil {
 		t.Fatalf("Open with Redis down: %v", err)
 	}
@@ -182,7 +182,7 @@ func TestOpenUnreachableStartsDegraded(t *testing.T) {
 func TestCloseStopsProbe(t *testing.T) {
 	srv := redistest.StartServer(t)
 	srv.Stop()
-	c, err := redis.Open(t.Context(), redis.Options{URL: srv.URL(), ProbeInterval: 10 * time.Millisecond})
+	c, err := redisconn.Open(t.Context(), redisconn.Options{URL: srv.URL(), ProbeInterval: 10 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -200,7 +200,7 @@ func TestCloseStopsProbe(t *testing.T) {
 // is degraded only when it recovers or the context ends.
 func TestWaitUp(t *testing.T) {
 	srv := redistest.StartServer(t)
-	c, err := redis.Open(t.Context(), redis.Options{URL: srv.URL(), ProbeInterval: 20 * time.Millisecond})
+	c, err := redisconn.Open(t.Context(), redisconn.Options{URL: srv.URL(), ProbeInterval: 20 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -225,7 +225,7 @@ func TestWaitUp(t *testing.T) {
 // waitUp waits for the client to leave degraded mode. Its probe reaches a
 // server that another process runs, so the wait is bounded: a generous bound
 // that only a broken recovery reaches.
-func waitUp(t *testing.T, c *redis.Client) {
+func waitUp(t *testing.T, c *redisconn.Client) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
@@ -267,7 +267,7 @@ func TestSentinel(t *testing.T) {
 	master := redistest.StartTCPServer(t)
 	port := redistest.StartSentinel(t, master)
 	url := "redis://127.0.0.1:" + strconv.Itoa(port) + "?master_name=mymaster"
-	c, err := redis.Open(t.Context(), redis.Options{URL: url})
+	c, err := redisconn.Open(t.Context(), redisconn.Options{URL: url})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -275,14 +275,14 @@ func TestSentinel(t *testing.T) {
 	if !c.Up() || c.Mode() != "sentinel" {
 		t.Fatalf("up=%v mode=%q", c.Up(), c.Mode())
 	}
-	err = c.Do(t.Context(), func(rdb goredis.UniversalClient) error {
+	err = c.Do(t.Context(), func(rdb redis.UniversalClient) error {
 		return rdb.Set(t.Context(), "through-sentinel", "1", 0).Err()
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	// The write landed on the master the Sentinel named.
-	direct, err := redis.Open(t.Context(), redis.Options{URL: master.URL()})
+	direct, err := redisconn.Open(t.Context(), redisconn.Options{URL: master.URL()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,11 +1,11 @@
-// Package redis connects authd to Redis (standalone, Sentinel or Cluster) and
+// Package redisconn connects authd to Redis (standalone, Sentinel or Cluster) and
 // keeps track of whether it is reachable.
 //
 // authd treats Redis as an accelerator, never as the source of truth: when it
 // is unreachable the client reports itself degraded, callers fall back (the
 // cache to the database, rate limits to in-process counters) without waiting
 // for timeouts, and a background probe brings it back when Redis answers.
-package redis
+package redisconn
 
 import (
 	"context"
@@ -18,7 +18,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	goredis "github.com/redis/go-redis/v9"
+	"github.com/redis/go-redis/v9"
 )
 
 // ErrDegraded is returned instead of running a command while Redis is
@@ -42,7 +42,7 @@ type Options struct {
 // Client is a go-redis universal client with a health state. It is safe for
 // concurrent use.
 type Client struct {
-	rdb      goredis.UniversalClient
+	rdb      redis.UniversalClient
 	mode     string
 	log      *slog.Logger
 	interval time.Duration
@@ -56,7 +56,7 @@ type Client struct {
 	closed  bool
 	// recover hooks run, in order, before a degraded client is marked up
 	// again; a failing hook keeps it degraded until the next probe.
-	recover []func(context.Context, goredis.UniversalClient) error
+	recover []func(context.Context, redis.UniversalClient) error
 	stop    chan struct{}
 	wg      sync.WaitGroup
 
@@ -95,7 +95,7 @@ func Open(ctx context.Context, opts Options) (*Client, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	c := &Client{
-		rdb:      goredis.NewUniversalClient(uopts),
+		rdb:      redis.NewUniversalClient(uopts),
 		mode:     mode,
 		log:      log,
 		interval: opts.ProbeInterval,
@@ -118,7 +118,7 @@ func Open(ctx context.Context, opts Options) (*Client, error) {
 
 // ParseURL turns an AUTH_REDIS_URL into go-redis options and names the
 // topology: "standalone", "sentinel" or "cluster".
-func ParseURL(raw string) (*goredis.UniversalOptions, string, error) {
+func ParseURL(raw string) (*redis.UniversalOptions, string, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
 		return nil, "", fmt.Errorf("AUTH_REDIS_URL: %w", errors.Unwrap(err))
@@ -126,11 +126,11 @@ func ParseURL(raw string) (*goredis.UniversalOptions, string, error) {
 	q := u.Query()
 	switch {
 	case q.Has("master_name"):
-		o, err := goredis.ParseFailoverURL(raw)
+		o, err := redis.ParseFailoverURL(raw)
 		if err != nil {
 			return nil, "", fmt.Errorf("AUTH_REDIS_URL (sentinel): %w", err)
 		}
-		return &goredis.UniversalOptions{
+		return &redis.UniversalOptions{
 			Addrs: o.SentinelAddrs, MasterName: o.MasterName, DB: o.DB,
 			Username: o.Username, Password: o.Password,
 			SentinelUsername: o.SentinelUsername, SentinelPassword: o.SentinelPassword,
@@ -145,11 +145,11 @@ func ParseURL(raw string) (*goredis.UniversalOptions, string, error) {
 		}
 		q.Del("cluster")
 		u.RawQuery = q.Encode()
-		o, err := goredis.ParseClusterURL(u.String())
+		o, err := redis.ParseClusterURL(u.String())
 		if err != nil {
 			return nil, "", fmt.Errorf("AUTH_REDIS_URL (cluster): %w", err)
 		}
-		return &goredis.UniversalOptions{
+		return &redis.UniversalOptions{
 			Addrs: o.Addrs, IsClusterMode: true, Username: o.Username, Password: o.Password,
 			TLSConfig: o.TLSConfig, DialTimeout: o.DialTimeout, ReadTimeout: o.ReadTimeout,
 			WriteTimeout: o.WriteTimeout, PoolSize: o.PoolSize, MinIdleConns: o.MinIdleConns,
@@ -158,13 +158,13 @@ func ParseURL(raw string) (*goredis.UniversalOptions, string, error) {
 			MaxRedirects: o.MaxRedirects,
 		}, "cluster", nil
 	default:
-		o, err := goredis.ParseURL(raw)
+		o, err := redis.ParseURL(raw)
 		if err != nil {
 			return nil, "", fmt.Errorf("AUTH_REDIS_URL: %w", err)
 		}
 		// A unix:// URL gives the socket's path as the address, which
 		// go-redis dials as a Unix socket because it starts with a slash.
-		return &goredis.UniversalOptions{
+		return &redis.UniversalOptions{
 			Addrs: []string{o.Addr}, DB: o.DB, Username: o.Username, Password: o.Password,
 			TLSConfig: o.TLSConfig, DialTimeout: o.DialTimeout, ReadTimeout: o.ReadTimeout,
 			WriteTimeout: o.WriteTimeout, PoolSize: o.PoolSize, MinIdleConns: o.MinIdleConns,
@@ -207,14 +207,14 @@ func (c *Client) WaitUp(ctx context.Context) error {
 func (c *Client) Degradations() int64 { return c.transitions.Load() }
 
 // Universal returns the underlying client, for pool statistics and tests.
-func (c *Client) Universal() goredis.UniversalClient { return c.rdb }
+func (c *Client) Universal() redis.UniversalClient { return c.rdb }
 
 // Do runs fn unless the client is degraded, in which case it returns
 // ErrDegraded at once. An error that says Redis is unreachable (network,
 // timeout, cluster down, loading) marks the client degraded and is returned
 // wrapped in ErrDegraded; any other error (a script error, redis.Nil) is
 // returned as is.
-func (c *Client) Do(ctx context.Context, fn func(goredis.UniversalClient) error) error {
+func (c *Client) Do(ctx context.Context, fn func(redis.UniversalClient) error) error {
 	if !c.up.Load() {
 		return ErrDegraded
 	}
@@ -230,7 +230,7 @@ func (c *Client) Do(ctx context.Context, fn func(goredis.UniversalClient) error)
 // before the client is marked up: for example to replay cache invalidations
 // that could not be delivered. If fn fails the client stays degraded and the
 // hooks run again at the next probe.
-func (c *Client) OnRecover(fn func(context.Context, goredis.UniversalClient) error) {
+func (c *Client) OnRecover(fn func(context.Context, redis.UniversalClient) error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.recover = append(c.recover, fn)
@@ -299,7 +299,7 @@ func (c *Client) tryRecover() error {
 		return err
 	}
 	c.mu.Lock()
-	hooks := append([]func(context.Context, goredis.UniversalClient) error(nil), c.recover...)
+	hooks := append([]func(context.Context, redis.UniversalClient) error(nil), c.recover...)
 	c.mu.Unlock()
 	for _, h := range hooks {
 		if err := h(ctx, c.rdb); err != nil {
@@ -333,20 +333,20 @@ func (c *Client) Close() error {
 // unreachable reports whether err means Redis could not be reached, as
 // opposed to a command-level error or the caller's own cancellation.
 func unreachable(ctx context.Context, err error) bool {
-	if errors.Is(err, goredis.Nil) || ctx.Err() != nil {
+	if errors.Is(err, redis.Nil) || ctx.Err() != nil {
 		return false
 	}
 	var netErr net.Error
 	switch {
 	case errors.As(err, &netErr),
-		errors.Is(err, goredis.ErrClosed),
-		errors.Is(err, goredis.ErrPoolTimeout),
+		errors.Is(err, redis.ErrClosed),
+		errors.Is(err, redis.ErrPoolTimeout),
 		errors.Is(err, context.DeadlineExceeded),
 		errors.Is(err, net.ErrClosed):
 		return true
 	}
 	// Server-side states in which the data is not available.
-	var rerr goredis.Error
+	var rerr redis.Error
 	if errors.As(err, &rerr) {
 		msg := rerr.Error()
 		for _, prefix := range []string{"CLUSTERDOWN", "LOADING", "MASTERDOWN", "TRYAGAIN", "READONLY"} {
