@@ -12,7 +12,7 @@ import (
 
 // newTestService returns a service over a fresh SQLite database in a
 // temporary directory, with its token manager and the database.
-func newTestService(t *testing.T) (*auth.Service, *token.Manager, *sqlite.DB) {
+func newTestService(t testing.TB) (*auth.Service, *token.Manager, *sqlite.DB) {
 	t.Helper()
 	db, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "authd.db"))
 	if err != nil {
