@@ -1,11 +1,14 @@
 # Shortcuts; each target is one documented command.
-.PHONY: run test ci bench bench-embedded docs-assets
+.PHONY: run test fuzz ci bench bench-embedded docs-assets
 
 run:            ## serve on :8080 with SQLite in ./data
 	go run ./cmd/authd
 
 test:           ## the README's test command
 	go test ./...
+
+fuzz:           ## a burst of every fuzz target, FUZZTIME (10s) each
+	scripts/fuzz
 
 ci:             ## what CI runs (starts PostgreSQL, Redis and the Redis Cluster if needed)
 	.ci/run

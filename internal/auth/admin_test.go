@@ -84,6 +84,13 @@ func TestListingInputErrors(t *testing.T) {
 		wantCode(t, err, auth.EInvalid)
 		_, _, err = e.svc.Audit(ctx, adm, auth.AuditQuery{Type: "no.such"})
 		wantCode(t, err, auth.EInvalid)
+		// Times RFC 3339 can write that are past year 9999 in UTC (SQLite's
+		// text comparison took them for earlier than today).
+		late := time.Date(9999, 12, 31, 23, 59, 59, 0, time.FixedZone("-23:59", -(23*3600+59*60)))
+		for _, q := range []auth.AuditQuery{{Since: late}, {Until: late}} {
+			_, _, err = e.svc.Audit(ctx, adm, q)
+			wantCode(t, err, auth.EInvalid)
+		}
 	})
 }
 

@@ -81,6 +81,17 @@ func (s *Service) Audit(ctx context.Context, p *Principal, q AuditQuery) ([]*Eve
 	if !q.Since.IsZero() && !q.Until.IsZero() && !q.Since.Before(q.Until) {
 		return nil, "", Errorf(EInvalid, "since must be before until")
 	}
+	// RFC 3339 writes years 0000 to 9999, but an offset can take a time
+	// past either end in UTC, the form stores compare; SQLite compares its
+	// text, in which year 10000 sorts before 2025.
+	for _, b := range []struct {
+		name string
+		t    time.Time
+	}{{"since", q.Since}, {"until", q.Until}} {
+		if y := b.t.UTC().Year(); !b.t.IsZero() && (y < 0 || y > 9999) {
+			return nil, "", Errorf(EInvalid, "%s must be within the years 0000 to 9999 in UTC", b.name)
+		}
+	}
 	events, err := s.store.ListEvents(ctx, EventFilter{
 		UserID: q.UserID, Type: q.Type, Since: q.Since.UTC(), Until: q.Until.UTC(),
 		Before: before, Limit: limit + 1,

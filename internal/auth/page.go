@@ -35,14 +35,17 @@ func encodeCursor(kind, id string) string {
 }
 
 // decodeCursor returns the id in cursor, "" for an empty cursor, and EInvalid
-// for anything that is not a cursor of kind.
+// for anything that is not a cursor of kind. The decoder skips '\r' and '\n'
+// and ignores the unused low bits of the last character, so only the one
+// spelling encodeCursor writes is accepted: a cursor altered in transit names
+// another id or none, never the same one in disguise.
 func decodeCursor(cursor, kind string) (string, error) {
 	if cursor == "" {
 		return "", nil
 	}
 	raw, err := base64.RawURLEncoding.DecodeString(cursor)
 	k, id, ok := strings.Cut(string(raw), ":")
-	if err != nil || !ok || k != kind || !ValidID(id) {
+	if err != nil || !ok || k != kind || !ValidID(id) || encodeCursor(k, id) != cursor {
 		return "", Errorf(EInvalid, "cursor is not valid for this listing")
 	}
 	return id, nil

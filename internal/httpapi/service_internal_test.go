@@ -11,7 +11,7 @@ import (
 
 // newTestService returns a service wired as w on a fresh store, with its
 // token manager and the store.
-func newTestService(t *testing.T, w wiringtest.Wiring) (*auth.Service, *token.Manager, wiringtest.Store) {
+func newTestService(t testing.TB, w wiringtest.Wiring) (*auth.Service, *token.Manager, wiringtest.Store) {
 	t.Helper()
 	db := w.Open(t, nil)
 	svc, tokens := authtest.NewService(t, db, w.Options(t, authtest.Options{}))
