@@ -125,27 +125,20 @@ func (s *Service) ipKey(ip string) string {
 // take records one attempt under rule and returns ETooManyAttempts when it
 // is refused. An empty key (no client IP known) is not limited.
 func (s *Service) take(ctx context.Context, rule Rule, key string) error {
-	if !rule.Enabled() || key == "" {
-		return nil
-	}
-	d, err := s.limiter.Allow(ctx, rule, limiterKey(key), 1)
-	if err != nil {
-		return err
-	}
-	if !d.Allowed {
-		s.log.InfoContext(ctx, "rate limited", "rule", rule.Name, "retry_after_s", d.RetryAfter.Seconds())
-		return errTooMany(d.RetryAfter)
-	}
-	return nil
+	return s.allow(ctx, rule, key, 1)
 }
 
 // peek returns ETooManyAttempts when key is out of allowance under rule,
 // without counting an attempt.
 func (s *Service) peek(ctx context.Context, rule Rule, key string) error {
+	return s.allow(ctx, rule, key, 0)
+}
+
+func (s *Service) allow(ctx context.Context, rule Rule, key string, cost int) error {
 	if !rule.Enabled() || key == "" {
 		return nil
 	}
-	d, err := s.limiter.Allow(ctx, rule, limiterKey(key), 0)
+	d, err := s.limiter.Allow(ctx, rule, limiterKey(key), cost)
 	if err != nil {
 		return err
 	}
