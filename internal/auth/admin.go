@@ -139,7 +139,7 @@ func (s *Service) UpdateUser(ctx context.Context, p *Principal, id string, patch
 		up.Status, changed = patch.Status, append(changed, "status")
 	}
 	up.At = s.now()
-	ev := newEvent(typ, up.At, Client{}).byPrincipal(p).about(u.ID, "")
+	ev := newEvent(typ, up.At, Origin{}).byPrincipal(p).about(u.ID, "")
 	ev.Reason = strings.Join(changed, ",")
 	switch err := s.store.UpdateUser(ctx, up, ev); ErrorCode(err) {
 	case "":
@@ -199,7 +199,7 @@ func (s *Service) DeleteUser(ctx context.Context, p *Principal, id string) error
 	if err := s.requireOver(ctx, p, u); err != nil {
 		return err
 	}
-	ev := newEvent(EventUserDeleted, s.now(), Client{}).byPrincipal(p).about(id, "")
+	ev := newEvent(EventUserDeleted, s.now(), Origin{}).byPrincipal(p).about(id, "")
 	switch err := s.store.DeleteUser(ctx, id, u.Version, ev); ErrorCode(err) {
 	case "":
 	case ENotFound:
@@ -252,7 +252,7 @@ func (s *Service) RevokeUserSession(ctx context.Context, p *Principal, userID, s
 		return err
 	}
 	now := s.now()
-	ev := newEvent(EventSessionRevoked, now, Client{}).byPrincipal(p).about(userID, sessionID)
+	ev := newEvent(EventSessionRevoked, now, Origin{}).byPrincipal(p).about(userID, sessionID)
 	if err := s.store.RevokeSession(ctx, userID, sessionID, now, ev); err != nil {
 		return notFoundAs(err, Errorf(ENotFound, "session not found"))
 	}

@@ -101,7 +101,7 @@ func TestAuditRecordsTheFlows(t *testing.T) {
 		ctx := t.Context()
 		_, adm := e.admin(t, "root@example.com")
 		u, pair := e.register(t, "ada@example.com")
-		_, _, err := e.svc.Login(ctx, auth.LoginInput{Email: "ada@example.com", Password: "wrong password!", Client: auth.Client{IP: "203.0.113.9"}})
+		_, _, err := e.svc.Login(ctx, auth.LoginInput{Email: "ada@example.com", Password: "wrong password!", Origin: auth.Origin{IP: "203.0.113.9"}})
 		wantCode(t, err, auth.EInvalidCredentials)
 		_, _, err = e.svc.Login(ctx, auth.LoginInput{Email: "nobody@example.com", Password: "wrong password!"})
 		wantCode(t, err, auth.EInvalidCredentials)

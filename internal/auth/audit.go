@@ -10,7 +10,7 @@ import (
 
 // newEvent returns a successful event of type t at at, from the request
 // origin c, with no actor (the caller sets ActorType and ActorID).
-func newEvent(t EventType, at time.Time, c Client) *Event {
+func newEvent(t EventType, at time.Time, c Origin) *Event {
 	return &Event{
 		ID:        uuid.Must(uuid.NewV7()).String(),
 		At:        at,
@@ -34,8 +34,8 @@ func (e *Event) byUser(userID string) *Event {
 
 // byPrincipal marks the event as caused by the authenticated caller.
 func (e *Event) byPrincipal(p *Principal) *Event {
-	if p.Client.IP != "" || p.Client.UserAgent != "" {
-		e.IP, e.UserAgent = truncate(p.Client.IP, 64), truncate(p.Client.UserAgent, 512)
+	if p.Origin.IP != "" || p.Origin.UserAgent != "" {
+		e.IP, e.UserAgent = truncate(p.Origin.IP, 64), truncate(p.Origin.UserAgent, 512)
 	}
 	return e.byUser(p.UserID)
 }

@@ -123,13 +123,13 @@ func TestCachedWritesTakeEffectAtOnce(t *testing.T) {
 		e.principal(t, a)
 
 		// Refresh-token reuse revokes the session.
-		next, err := e.svc.Refresh(ctx, a.RefreshToken, auth.Client{})
+		next, err := e.svc.Refresh(ctx, a.RefreshToken, auth.Origin{})
 		if err != nil {
 			t.Fatal(err)
 		}
 		e.principal(t, next)
 		e.clock.Advance(time.Minute) // past the reuse grace
-		_, err = e.svc.Refresh(ctx, a.RefreshToken, auth.Client{})
+		_, err = e.svc.Refresh(ctx, a.RefreshToken, auth.Origin{})
 		wantCode(t, err, auth.EInvalidRefreshToken)
 		_, err = e.svc.Authenticate(ctx, next.AccessToken)
 		wantCode(t, err, auth.EUnauthorized)

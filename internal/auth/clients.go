@@ -73,7 +73,7 @@ func (s *Service) CreateClient(ctx context.Context, p *Principal, in ClientInput
 		ID: id.String(), Name: name, SecretHash: hash[:], Scopes: scopes,
 		CreatedBy: p.UserID, CreatedAt: now,
 	}
-	ev := newEvent(EventClientCreated, now, Client{}).byPrincipal(p).about("", c.ID)
+	ev := newEvent(EventClientCreated, now, Origin{}).byPrincipal(p).about("", c.ID)
 	if err := s.store.CreateClient(ctx, c, ev); err != nil {
 		return nil, "", err
 	}
@@ -129,7 +129,7 @@ func (s *Service) DeleteClient(ctx context.Context, p *Principal, id string) err
 	if !ValidID(id) {
 		return errClientNotFound
 	}
-	ev := newEvent(EventClientDeleted, s.now(), Client{}).byPrincipal(p).about("", id)
+	ev := newEvent(EventClientDeleted, s.now(), Origin{}).byPrincipal(p).about("", id)
 	if err := s.store.DeleteClient(ctx, id, ev); err != nil {
 		return notFoundAs(err, errClientNotFound)
 	}
@@ -147,7 +147,7 @@ var dummyClientHash = sha256.Sum256([]byte("authd: no such client"))
 // client address from. Returns EInvalidClient for an unknown id and a wrong
 // secret alike, and ETooManyAttempts once from's IP has failed too often
 // (Limits.ClientIP), before the id is looked up.
-func (s *Service) AuthenticateClient(ctx context.Context, id, secret string, from Client) (*ServiceClient, error) {
+func (s *Service) AuthenticateClient(ctx context.Context, id, secret string, from Origin) (*ServiceClient, error) {
 	ip := s.ipKey(from.IP)
 	if err := s.peek(ctx, s.limits.ClientIP, ip); err != nil {
 		return nil, err
@@ -398,7 +398,7 @@ func (s *Service) RevokeToken(ctx context.Context, c *ServiceClient, token, hint
 
 func (s *Service) revokeSessionFor(ctx context.Context, c *ServiceClient, userID, sessionID string) error {
 	now := s.now()
-	ev := newEvent(EventTokenRevoked, now, Client{}).about(userID, sessionID)
+	ev := newEvent(EventTokenRevoked, now, Origin{}).about(userID, sessionID)
 	ev.ActorType, ev.ActorID = ActorClient, c.ID
 	err := s.store.RevokeSession(ctx, userID, sessionID, now, ev)
 	if err != nil && ErrorCode(err) != ENotFound {
@@ -412,7 +412,7 @@ func (s *Service) revokeClientToken(ctx context.Context, c *ServiceClient, claim
 	if claims.ClientID != c.ID {
 		return Errorf(EForbidden, "A client may revoke only its own client tokens.")
 	}
-	ev := newEvent(EventTokenRevoked, s.now(), Client{}).about("", claims.ID)
+	ev := newEvent(EventTokenRevoked, s.now(), Origin{}).about("", claims.ID)
 	ev.ActorType, ev.ActorID = ActorClient, c.ID
 	if err := s.store.RevokeToken(ctx, claims.ID, claims.ExpiresAt, ev); err != nil {
 		return err

@@ -30,14 +30,14 @@ func TestServiceClients(t *testing.T) {
 		}
 
 		// Authentication: the right secret only; an unknown id looks the same.
-		if _, err := e.svc.AuthenticateClient(ctx, c.ID, secret, auth.Client{}); err != nil {
+		if _, err := e.svc.AuthenticateClient(ctx, c.ID, secret, auth.Origin{}); err != nil {
 			t.Fatalf("authenticate: %v", err)
 		}
-		_, err = e.svc.AuthenticateClient(ctx, c.ID, secret+"x", auth.Client{})
+		_, err = e.svc.AuthenticateClient(ctx, c.ID, secret+"x", auth.Origin{})
 		wantCode(t, err, auth.EInvalidClient)
-		_, err = e.svc.AuthenticateClient(ctx, "0190c0de-0000-7000-8000-000000000000", secret, auth.Client{})
+		_, err = e.svc.AuthenticateClient(ctx, "0190c0de-0000-7000-8000-000000000000", secret, auth.Origin{})
 		wantCode(t, err, auth.EInvalidClient)
-		_, err = e.svc.AuthenticateClient(ctx, "not-an-id", secret, auth.Client{})
+		_, err = e.svc.AuthenticateClient(ctx, "not-an-id", secret, auth.Origin{})
 		wantCode(t, err, auth.EInvalidClient)
 
 		// client_credentials: a subset of the client's scopes, or all.
@@ -90,7 +90,7 @@ func TestServiceClients(t *testing.T) {
 		if in := e.introspect(t, other, fresh.AccessToken, ""); in.Active {
 			t.Error("token of a deleted client still active")
 		}
-		_, err = e.svc.AuthenticateClient(ctx, c.ID, secret, auth.Client{})
+		_, err = e.svc.AuthenticateClient(ctx, c.ID, secret, auth.Origin{})
 		wantCode(t, err, auth.EInvalidClient)
 		wantCode(t, e.svc.DeleteClient(ctx, adm, c.ID), auth.ENotFound)
 	})
@@ -124,7 +124,7 @@ func TestIntrospectAndRevokeUserTokens(t *testing.T) {
 		}
 
 		// A rotated refresh token is no longer active.
-		next, err := e.svc.Refresh(ctx, pair.RefreshToken, auth.Client{})
+		next, err := e.svc.Refresh(ctx, pair.RefreshToken, auth.Origin{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -200,7 +200,7 @@ func TestUnknownClientIDsAreNotCached(t *testing.T) {
 
 			authenticate := func(id, secret string) {
 				t.Helper()
-				if _, err := e.svc.AuthenticateClient(ctx, id, secret, auth.Client{}); err != nil && auth.ErrorCode(err) != auth.EInvalidClient {
+				if _, err := e.svc.AuthenticateClient(ctx, id, secret, auth.Origin{}); err != nil && auth.ErrorCode(err) != auth.EInvalidClient {
 					t.Fatal(err)
 				}
 			}
@@ -251,7 +251,7 @@ func redisKeys(t *testing.T, c *redisconn.Client, prefix string) int {
 func TestUnknownClientWithTheDummySecret(t *testing.T) {
 	forEachWiring(t, authtest.Options{}, func(t *testing.T, e *env) {
 		unknown := "0190a5c8-7d2e-7b3a-9f1e-3c4d5e6f7a8b"
-		_, err := e.svc.AuthenticateClient(t.Context(), unknown, "authd: no such client", auth.Client{IP: "192.0.2.1"})
+		_, err := e.svc.AuthenticateClient(t.Context(), unknown, "authd: no such client", auth.Origin{IP: "192.0.2.1"})
 		wantCode(t, err, auth.EInvalidClient)
 	})
 }

@@ -70,7 +70,7 @@ func forEachLimiter(t *testing.T, limits auth.Limits, fn func(t *testing.T, e *e
 }
 
 func login(e *env, t *testing.T, email, password, ip string) error {
-	_, _, err := e.svc.Login(t.Context(), auth.LoginInput{Email: email, Password: password, Client: auth.Client{IP: ip}})
+	_, _, err := e.svc.Login(t.Context(), auth.LoginInput{Email: email, Password: password, Origin: auth.Origin{IP: ip}})
 	return err
 }
 
@@ -190,19 +190,19 @@ func TestLoginIPLimit(t *testing.T) {
 
 func TestRegisterAndRefreshIPLimits(t *testing.T) {
 	forEachLimiter(t, testLimits, func(t *testing.T, e *env) {
-		client := auth.Client{IP: "192.0.2.77"}
+		client := auth.Origin{IP: "192.0.2.77"}
 		var pair *auth.TokenPair
 		for i := range 3 {
 			var err error
-			_, pair, err = e.svc.Register(t.Context(), auth.RegisterInput{Email: string(rune('a'+i)) + "@example.com", Password: pw, Client: client})
+			_, pair, err = e.svc.Register(t.Context(), auth.RegisterInput{Email: string(rune('a'+i)) + "@example.com", Password: pw, Origin: client})
 			if err != nil {
 				t.Fatal(err)
 			}
 		}
-		_, _, err := e.svc.Register(t.Context(), auth.RegisterInput{Email: "z@example.com", Password: pw, Client: client})
+		_, _, err := e.svc.Register(t.Context(), auth.RegisterInput{Email: "z@example.com", Password: pw, Origin: client})
 		wantRetryAfter(t, err, 20*time.Minute)
 		// Another IP may still register.
-		if _, _, err := e.svc.Register(t.Context(), auth.RegisterInput{Email: "z@example.com", Password: pw, Client: auth.Client{IP: "192.0.2.78"}}); err != nil {
+		if _, _, err := e.svc.Register(t.Context(), auth.RegisterInput{Email: "z@example.com", Password: pw, Origin: auth.Origin{IP: "192.0.2.78"}}); err != nil {
 			t.Fatal(err)
 		}
 
@@ -291,7 +291,7 @@ func TestStrangerCannotLockOwnerOut(t *testing.T) {
 // included.
 func loginPair(e *env, t *testing.T, email, ip, device string) *auth.TokenPair {
 	t.Helper()
-	_, pair, err := e.svc.Login(t.Context(), auth.LoginInput{Email: email, Password: pw, DeviceToken: device, Client: auth.Client{IP: ip}})
+	_, pair, err := e.svc.Login(t.Context(), auth.LoginInput{Email: email, Password: pw, DeviceToken: device, Origin: auth.Origin{IP: ip}})
 	if err != nil {
 		t.Fatalf("login %s from %s: %v", email, ip, err)
 	}
@@ -299,7 +299,7 @@ func loginPair(e *env, t *testing.T, email, ip, device string) *auth.TokenPair {
 }
 
 func loginDevice(e *env, t *testing.T, email, password, ip, device string) error {
-	_, _, err := e.svc.Login(t.Context(), auth.LoginInput{Email: email, Password: password, DeviceToken: device, Client: auth.Client{IP: ip}})
+	_, _, err := e.svc.Login(t.Context(), auth.LoginInput{Email: email, Password: password, DeviceToken: device, Origin: auth.Origin{IP: ip}})
 	return err
 }
 
@@ -444,7 +444,7 @@ func TestDeviceTokenMustBeGenuine(t *testing.T) {
 func otherServiceDevice(t *testing.T, e *env, email, ip string) string {
 	t.Helper()
 	svc, _ := authtest.NewService(t, e.store, authtest.Options{Clock: e.clock, Secret: "another-secret-0123456789abcdefghijklmnopqrstuvwxyz"})
-	_, pair, err := svc.Login(t.Context(), auth.LoginInput{Email: email, Password: pw, Client: auth.Client{IP: ip}})
+	_, pair, err := svc.Login(t.Context(), auth.LoginInput{Email: email, Password: pw, Origin: auth.Origin{IP: ip}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -494,11 +494,11 @@ func TestIPv6ClientsCountedPerPrefix(t *testing.T) {
 
 		// Registrations per /64 too.
 		for i := range 3 {
-			if _, _, err := e.svc.Register(t.Context(), auth.RegisterInput{Email: fmt.Sprintf("w%d@example.com", i), Password: pw, Client: auth.Client{IP: fmt.Sprintf("2001:db8:9:9::%x", i+1)}}); err != nil {
+			if _, _, err := e.svc.Register(t.Context(), auth.RegisterInput{Email: fmt.Sprintf("w%d@example.com", i), Password: pw, Origin: auth.Origin{IP: fmt.Sprintf("2001:db8:9:9::%x", i+1)}}); err != nil {
 				t.Fatal(err)
 			}
 		}
-		_, _, err := e.svc.Register(t.Context(), auth.RegisterInput{Email: "w9@example.com", Password: pw, Client: auth.Client{IP: "2001:db8:9:9:1::1"}})
+		_, _, err := e.svc.Register(t.Context(), auth.RegisterInput{Email: "w9@example.com", Password: pw, Origin: auth.Origin{IP: "2001:db8:9:9:1::1"}})
 		wantCode(t, err, auth.ETooManyAttempts)
 
 		// The session keeps the client's own address.
@@ -595,7 +595,7 @@ func TestLimiterKeysAreBounded(t *testing.T) {
 	// 254 bytes, with DNS labels of at most 63 bytes.
 	longest := strings.Repeat("a", 64) + "@" + strings.Repeat("b", 62) + "." + strings.Repeat("c", 62) + "." + strings.Repeat("d", 59) + ".com"
 	longIP := strings.Repeat("x", 10<<10)
-	_, pair, err := e.svc.Register(t.Context(), auth.RegisterInput{Email: longest, Password: pw, Client: auth.Client{IP: "2001:db8::1"}})
+	_, pair, err := e.svc.Register(t.Context(), auth.RegisterInput{Email: longest, Password: pw, Origin: auth.Origin{IP: "2001:db8::1"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -604,10 +604,10 @@ func TestLimiterKeysAreBounded(t *testing.T) {
 	device := loginPair(e, t, longest, longIP, "").DeviceToken
 	wantCode(t, loginDevice(e, t, longest, "guess", longIP, device), auth.EInvalidCredentials)
 	wantCode(t, loginDevice(e, t, longest, "guess", longIP, strings.Repeat("d", 10<<10)), auth.EInvalidCredentials)
-	if _, err := e.svc.Refresh(t.Context(), pair.RefreshToken, auth.Client{IP: longIP}); err != nil {
+	if _, err := e.svc.Refresh(t.Context(), pair.RefreshToken, auth.Origin{IP: longIP}); err != nil {
 		t.Fatal(err)
 	}
-	_, err = e.svc.AuthenticateClient(t.Context(), "0190c0de-0000-7000-8000-000000000000", "secret", auth.Client{IP: longIP})
+	_, err = e.svc.AuthenticateClient(t.Context(), "0190c0de-0000-7000-8000-000000000000", "secret", auth.Origin{IP: longIP})
 	wantCode(t, err, auth.EInvalidClient)
 	wantCode(t, e.svc.ChangePassword(t.Context(), e.principal(t, pair), "guess", "a brand new passphrase"), auth.EInvalidCredentials)
 
@@ -634,7 +634,7 @@ func TestClientAuthenticationLimitedPerIP(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		from := auth.Client{IP: "192.0.2.9"}
+		from := auth.Origin{IP: "192.0.2.9"}
 		for range 10 {
 			if _, err := e.svc.AuthenticateClient(ctx, c.ID, secret, from); err != nil {
 				t.Fatalf("successful authentications must not count: %v", err)
@@ -646,7 +646,7 @@ func TestClientAuthenticationLimitedPerIP(t *testing.T) {
 		}
 		_, err = e.svc.AuthenticateClient(ctx, c.ID, secret, from)
 		wantRetryAfter(t, err, 20*time.Second)
-		if _, err := e.svc.AuthenticateClient(ctx, c.ID, secret, auth.Client{IP: "192.0.2.10"}); err != nil {
+		if _, err := e.svc.AuthenticateClient(ctx, c.ID, secret, auth.Origin{IP: "192.0.2.10"}); err != nil {
 			t.Fatalf("another IP: %v", err)
 		}
 		e.clock.Advance(20 * time.Second)

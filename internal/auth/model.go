@@ -147,8 +147,8 @@ type TokenPair struct {
 	DeviceExpiresAt time.Time
 }
 
-// Client describes where a request came from; it is recorded on sessions.
-type Client struct {
+// Origin describes where a request came from; it is recorded on sessions.
+type Origin struct {
 	IP        string
 	UserAgent string
 }

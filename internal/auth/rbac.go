@@ -219,7 +219,7 @@ func (s *Service) CreateRole(ctx context.Context, p *Principal, in RoleInput) (*
 	}
 	now := s.now()
 	r := &Role{Name: in.Name, Description: desc, Permissions: perms, Version: 1, CreatedAt: now, UpdatedAt: now}
-	ev := newEvent(EventRoleCreated, now, Client{}).byPrincipal(p).about("", r.Name)
+	ev := newEvent(EventRoleCreated, now, Origin{}).byPrincipal(p).about("", r.Name)
 	if err := s.store.CreateRole(ctx, r, ev); err != nil {
 		if ErrorCode(err) == EConflict {
 			return nil, Errorf(EConflict, "A role named %q exists.", r.Name)
@@ -271,7 +271,7 @@ func (s *Service) UpdateRole(ctx context.Context, p *Principal, name string, pat
 		up.Permissions = &perms
 	}
 	up.At = s.now()
-	ev := newEvent(EventRoleUpdated, up.At, Client{}).byPrincipal(p).about("", r.Name)
+	ev := newEvent(EventRoleUpdated, up.At, Origin{}).byPrincipal(p).about("", r.Name)
 	switch err := s.store.UpdateRole(ctx, up, ev); ErrorCode(err) {
 	case "":
 	case EConflict:
@@ -322,7 +322,7 @@ func (s *Service) DeleteRole(ctx context.Context, p *Principal, name string) err
 	if err := s.requireAll(ctx, p, rolePermissions(r)); err != nil {
 		return err
 	}
-	ev := newEvent(EventRoleDeleted, s.now(), Client{}).byPrincipal(p).about("", r.Name)
+	ev := newEvent(EventRoleDeleted, s.now(), Origin{}).byPrincipal(p).about("", r.Name)
 	holders, err := s.store.DeleteRole(ctx, r.Name, ev)
 	if err != nil {
 		return notFoundAs(err, errRoleNotFound)
@@ -366,10 +366,10 @@ func (s *Service) changeRole(ctx context.Context, p *Principal, userID, role str
 	}
 	now := s.now()
 	if grant {
-		ev := newEvent(EventRoleGranted, now, Client{}).byPrincipal(p).about(userID, r.Name)
+		ev := newEvent(EventRoleGranted, now, Origin{}).byPrincipal(p).about(userID, r.Name)
 		err = s.store.GrantRole(ctx, userID, r.Name, now, ev)
 	} else {
-		ev := newEvent(EventRoleRevoked, now, Client{}).byPrincipal(p).about(userID, r.Name)
+		ev := newEvent(EventRoleRevoked, now, Origin{}).byPrincipal(p).about(userID, r.Name)
 		err = s.store.RevokeRole(ctx, userID, r.Name, now, ev)
 	}
 	switch ErrorCode(err) {

@@ -111,7 +111,7 @@ func TestPrivilegeChangesApplyAtNextRequest(t *testing.T) {
 		}
 		_, err := e.svc.Authenticate(ctx, pair.AccessToken)
 		wantCode(t, err, auth.EUnauthorized)
-		_, err = e.svc.Refresh(ctx, pair.RefreshToken, auth.Client{})
+		_, err = e.svc.Refresh(ctx, pair.RefreshToken, auth.Origin{})
 		wantCode(t, err, auth.EInvalidRefreshToken)
 	})
 }

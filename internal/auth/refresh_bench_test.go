@@ -51,7 +51,7 @@ func BenchmarkRefreshPostgres(b *testing.B) {
 	b.Run("sequential", func(b *testing.B) {
 		token := signIn(b, 1)[0]
 		for b.Loop() {
-			pair, err := svc.Refresh(b.Context(), token, auth.Client{})
+			pair, err := svc.Refresh(b.Context(), token, auth.Origin{})
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -71,7 +71,7 @@ func BenchmarkRefreshPostgres(b *testing.B) {
 		b.RunParallel(func(pb *testing.PB) {
 			token := <-chains
 			for pb.Next() {
-				pair, err := svc.Refresh(b.Context(), token, auth.Client{})
+				pair, err := svc.Refresh(b.Context(), token, auth.Origin{})
 				if err != nil {
 					b.Error(err)
 					return

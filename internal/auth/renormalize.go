@@ -28,7 +28,7 @@ type EmailRewrite struct {
 // Event returns the audit event of the rewrite: a system edit of the
 // user's email field.
 func (w EmailRewrite) Event(at time.Time) *Event {
-	ev := newEvent(EventUserUpdated, at, Client{})
+	ev := newEvent(EventUserUpdated, at, Origin{})
 	ev.ActorType, ev.UserID, ev.Reason = ActorSystem, w.UserID, "email"
 	return ev
 }
@@ -52,7 +52,7 @@ type EmailFlag struct {
 // Event returns the audit event of the flag: the system failed to
 // re-normalise the user's email, Resource naming the holder of a collision.
 func (f EmailFlag) Event(at time.Time) *Event {
-	ev := newEvent(EventUserEmailFlagged, at, Client{})
+	ev := newEvent(EventUserEmailFlagged, at, Origin{})
 	ev.ActorType, ev.UserID, ev.Resource = ActorSystem, f.UserID, f.HolderID
 	ev.Outcome, ev.Reason = OutcomeFailure, f.Reason
 	return ev

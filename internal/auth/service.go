@@ -102,7 +102,7 @@ func (s *Service) now() time.Time { return s.cfg.Now().UTC().Truncate(time.Micro
 // change applies at once to everything authd answers itself.
 type Principal struct {
 	AccessClaims
-	Client Client // where the request came from (set by the caller), for the audit log
+	Origin Origin // where the request came from (set by the caller), for the audit log
 	user   *User  // the caller's profile, without the password hash
 }
 
@@ -111,7 +111,7 @@ type RegisterInput struct {
 	Email    string
 	Password string
 	Name     string
-	Client   Client
+	Origin   Origin
 }
 
 // Register creates an account with the default role and signs it in.
@@ -127,15 +127,15 @@ func (s *Service) Register(ctx context.Context, in RegisterInput) (*User, *Token
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := s.takeIP(ctx, s.limits.RegisterIP, in.Client.IP); err != nil {
+	if err := s.takeIP(ctx, s.limits.RegisterIP, in.Origin.IP); err != nil {
 		return nil, nil, err
 	}
-	ev := newEvent(EventUserRegistered, time.Time{}, in.Client)
+	ev := newEvent(EventUserRegistered, time.Time{}, in.Origin)
 	u, err := s.createUser(ctx, email, name, in.Password, []string{RoleUser}, false, ev)
 	if err != nil {
 		return nil, nil, err
 	}
-	pair, err := s.startSession(ctx, u, in.Client)
+	pair, err := s.startSession(ctx, u, in.Origin)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -153,7 +153,7 @@ func (s *Service) CreateUser(ctx context.Context, email, password string, roles 
 	}
 	// Every account holds the default role, administrators included.
 	roles = append(roles, RoleUser)
-	ev := newEvent(EventUserCreated, time.Time{}, Client{})
+	ev := newEvent(EventUserCreated, time.Time{}, Origin{})
 	ev.ActorType = ActorSystem
 	return s.createUser(ctx, email, "", password, roles, true, ev)
 }
@@ -205,7 +205,7 @@ type LoginInput struct {
 	// DeviceToken is the remembered-device token of an earlier sign-in to
 	// the account, if the client has one (see TokenPair.DeviceToken).
 	DeviceToken string
-	Client      Client
+	Origin      Origin
 }
 
 // errInvalidCredentials is the one answer for an unknown email, a wrong
@@ -234,7 +234,7 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (*User, *TokenPair, 
 		return nil, nil, err
 	}
 	dev := s.checkDevice(in.DeviceToken, email)
-	done, err := s.loginAttempt(ctx, email, attempter{ip: in.Client.IP, device: dev})
+	done, err := s.loginAttempt(ctx, email, attempter{ip: in.Origin.IP, device: dev})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -248,7 +248,7 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (*User, *TokenPair, 
 		// to this one it is a stranger.
 		done(loginNotJudged)
 		dev = nil
-		if done, err = s.loginAttempt(ctx, email, attempter{ip: in.Client.IP}); err != nil {
+		if done, err = s.loginAttempt(ctx, email, attempter{ip: in.Origin.IP}); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -264,18 +264,18 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (*User, *TokenPair, 
 	if !ok || u == nil {
 		done(loginFailed)
 		s.log.InfoContext(ctx, "login failed", "reason", "invalid_credentials")
-		s.recordLoginFailure(ctx, u, EInvalidCredentials, in.Client)
+		s.recordLoginFailure(ctx, u, EInvalidCredentials, in.Origin)
 		return nil, nil, errInvalidCredentials
 	}
 	done(loginSucceeded)
 	if u.Status != StatusActive {
-		s.recordLoginFailure(ctx, u, EAccountDisabled, in.Client)
+		s.recordLoginFailure(ctx, u, EAccountDisabled, in.Origin)
 		return nil, nil, Errorf(EAccountDisabled, "This account is disabled.")
 	}
 	if rehash {
 		s.upgradeHash(ctx, u, in.Password)
 	}
-	pair, err := s.startSession(ctx, u, in.Client)
+	pair, err := s.startSession(ctx, u, in.Origin)
 	if ErrorCode(err) == EConflict {
 		// The password changed while this one was being checked: the
 		// password it proved is no longer the account's.
@@ -296,7 +296,7 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (*User, *TokenPair, 
 // strangers' addresses or typos. Attempts refused by a rate limit are not
 // recorded (the rate-limit metric counts them), so a flood can't turn cheap
 // refusals into database writes.
-func (s *Service) recordLoginFailure(ctx context.Context, u *User, reason Code, c Client) {
+func (s *Service) recordLoginFailure(ctx context.Context, u *User, reason Code, c Origin) {
 	ev := newEvent(EventLoginFailed, s.now(), c)
 	ev.Outcome, ev.Reason = OutcomeFailure, string(reason)
 	if u != nil {
@@ -331,7 +331,7 @@ func (s *Service) upgradeHash(ctx context.Context, u *User, password string) {
 // startSession creates a session with its first refresh token and signs an
 // access token for it. u is the account as the sign-in checked it: EConflict
 // if its password changed since.
-func (s *Service) startSession(ctx context.Context, u *User, c Client) (*TokenPair, error) {
+func (s *Service) startSession(ctx context.Context, u *User, c Origin) (*TokenPair, error) {
 	sid, err := uuid.NewV7()
 	if err != nil {
 		return nil, fmt.Errorf("new session id: %w", err)
@@ -403,7 +403,7 @@ func (s *Service) pair(ctx context.Context, u *User, sessionID, refresh string) 
 // another replica wrote; the grace setting of the replica that rotated the
 // token applies.
 // Returns EInvalidRefreshToken for an unknown, expired, revoked or reused token.
-func (s *Service) Refresh(ctx context.Context, raw string, c Client) (*TokenPair, error) {
+func (s *Service) Refresh(ctx context.Context, raw string, c Origin) (*TokenPair, error) {
 	if err := s.takeIP(ctx, s.limits.RefreshIP, c.IP); err != nil {
 		return nil, err
 	}
@@ -524,7 +524,7 @@ var errSessionEnded = Errorf(EUnauthorized, "The session has ended.")
 // ignored so that logout always succeeds for the caller's own session.
 func (s *Service) Logout(ctx context.Context, p *Principal, refreshToken string) error {
 	now := s.now()
-	ev := newEvent(EventLogout, now, Client{}).byPrincipal(p)
+	ev := newEvent(EventLogout, now, Origin{}).byPrincipal(p)
 	ev.Resource = p.SessionID
 	if err := s.store.RevokeSession(ctx, p.UserID, p.SessionID, now, ev); err != nil && ErrorCode(err) != ENotFound {
 		return err
@@ -541,7 +541,7 @@ func (s *Service) Logout(ctx context.Context, p *Principal, refreshToken string)
 	if err != nil || rt.SessionID == p.SessionID {
 		return nil
 	}
-	ev = newEvent(EventLogout, now, Client{}).byPrincipal(p)
+	ev = newEvent(EventLogout, now, Origin{}).byPrincipal(p)
 	ev.Resource = rt.SessionID
 	if err := s.store.RevokeSession(ctx, userID, rt.SessionID, now, ev); err != nil && ErrorCode(err) != ENotFound {
 		return err
@@ -553,7 +553,7 @@ func (s *Service) Logout(ctx context.Context, p *Principal, refreshToken string)
 // LogoutAll ends every session of the caller, the current one included.
 func (s *Service) LogoutAll(ctx context.Context, p *Principal) error {
 	now := s.now()
-	ev := newEvent(EventLogout, now, Client{}).byPrincipal(p)
+	ev := newEvent(EventLogout, now, Origin{}).byPrincipal(p)
 	ev.Reason = "all_sessions"
 	if err := s.store.RevokeSessions(ctx, p.UserID, "", now, ev); err != nil {
 		return err
@@ -577,7 +577,7 @@ func (s *Service) RevokeSession(ctx context.Context, p *Principal, sessionID str
 		return Errorf(ENotFound, "session not found")
 	}
 	now := s.now()
-	ev := newEvent(EventSessionRevoked, now, Client{}).byPrincipal(p)
+	ev := newEvent(EventSessionRevoked, now, Origin{}).byPrincipal(p)
 	ev.Resource = sessionID
 	if err := s.store.RevokeSession(ctx, p.UserID, sessionID, now, ev); err != nil {
 		return notFoundAs(err, Errorf(ENotFound, "session not found"))
@@ -615,7 +615,7 @@ func (s *Service) ChangePassword(ctx context.Context, p *Principal, current, nex
 		return err
 	}
 	now := s.now()
-	ev := newEvent(EventPasswordChanged, now, Client{}).byPrincipal(p)
+	ev := newEvent(EventPasswordChanged, now, Origin{}).byPrincipal(p)
 	err = s.store.ChangePassword(ctx, u.ID, hash, p.SessionID, u.PasswordVersion, now, ev)
 	if ErrorCode(err) == EConflict {
 		return errChangedMeanwhile
@@ -672,7 +672,7 @@ func (s *Service) UpdateMe(ctx context.Context, p *Principal, patch ProfilePatch
 		return nil, err
 	}
 	up := &UserUpdate{ID: u.ID, Name: &name, Version: u.Version, At: s.now()}
-	ev := newEvent(EventUserUpdated, up.At, Client{}).byPrincipal(p)
+	ev := newEvent(EventUserUpdated, up.At, Origin{}).byPrincipal(p)
 	ev.Reason = "name"
 	switch err := s.store.UpdateUser(ctx, up, ev); ErrorCode(err) {
 	case "":
@@ -712,7 +712,7 @@ func (s *Service) DeleteMe(ctx context.Context, p *Principal, password string) e
 			return Errorf(EInvalidCredentials, "The password is incorrect.")
 		}
 	}
-	ev := newEvent(EventUserDeleted, s.now(), Client{}).byPrincipal(p)
+	ev := newEvent(EventUserDeleted, s.now(), Origin{}).byPrincipal(p)
 	// Deleting only the account as it was when the password was confirmed:
 	// a password changed meanwhile was not the one confirmed.
 	switch err := s.store.DeleteUser(ctx, u.ID, u.Version, ev); ErrorCode(err) {

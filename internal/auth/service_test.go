@@ -67,7 +67,7 @@ const pw = "correct horse battery staple"
 
 func (e *env) register(t *testing.T, email string) (*auth.User, *auth.TokenPair) {
 	t.Helper()
-	u, pair, err := e.svc.Register(t.Context(), auth.RegisterInput{Email: email, Password: pw, Client: auth.Client{IP: "192.0.2.1", UserAgent: "test"}})
+	u, pair, err := e.svc.Register(t.Context(), auth.RegisterInput{Email: email, Password: pw, Origin: auth.Origin{IP: "192.0.2.1", UserAgent: "test"}})
 	if err != nil {
 		t.Fatalf("register %s: %v", email, err)
 	}
@@ -225,7 +225,7 @@ func TestLoginUpgradesImportedBcryptHash(t *testing.T) {
 func TestRefreshRotates(t *testing.T) {
 	forEachWiring(t, authtest.Options{}, func(t *testing.T, e *env) {
 		_, p1 := e.register(t, "ada@example.com")
-		p2, err := e.svc.Refresh(t.Context(), p1.RefreshToken, auth.Client{})
+		p2, err := e.svc.Refresh(t.Context(), p1.RefreshToken, auth.Origin{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -234,7 +234,7 @@ func TestRefreshRotates(t *testing.T) {
 		}
 		e.principal(t, p2)
 		e.clock.Advance(time.Minute)
-		p3, err := e.svc.Refresh(t.Context(), p2.RefreshToken, auth.Client{})
+		p3, err := e.svc.Refresh(t.Context(), p2.RefreshToken, auth.Origin{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -251,17 +251,17 @@ func TestRefreshRotates(t *testing.T) {
 func TestRefreshReuseRevokesSession(t *testing.T) {
 	forEachWiring(t, authtest.Options{}, func(t *testing.T, e *env) {
 		_, p1 := e.register(t, "ada@example.com")
-		p2, err := e.svc.Refresh(t.Context(), p1.RefreshToken, auth.Client{})
+		p2, err := e.svc.Refresh(t.Context(), p1.RefreshToken, auth.Origin{})
 		if err != nil {
 			t.Fatal(err)
 		}
 		e.clock.Advance(11 * time.Second) // past the 10s grace
-		_, err = e.svc.Refresh(t.Context(), p1.RefreshToken, auth.Client{})
+		_, err = e.svc.Refresh(t.Context(), p1.RefreshToken, auth.Origin{})
 		wantCode(t, err, auth.EInvalidRefreshToken)
 
 		// The whole family is gone: the current refresh token and the access
 		// tokens of the session.
-		_, err = e.svc.Refresh(t.Context(), p2.RefreshToken, auth.Client{})
+		_, err = e.svc.Refresh(t.Context(), p2.RefreshToken, auth.Origin{})
 		wantCode(t, err, auth.EInvalidRefreshToken)
 		_, err = e.svc.Authenticate(t.Context(), p2.AccessToken)
 		wantCode(t, err, auth.EUnauthorized)
@@ -276,14 +276,14 @@ func TestExpiredRetiredTokenIsJustInvalid(t *testing.T) {
 	forEachWiring(t, authtest.Options{}, func(t *testing.T, e *env) {
 		_, p1 := e.register(t, "ada@example.com") // refresh TTL 720h
 		e.clock.Advance(700 * time.Hour)
-		p2, err := e.svc.Refresh(t.Context(), p1.RefreshToken, auth.Client{})
+		p2, err := e.svc.Refresh(t.Context(), p1.RefreshToken, auth.Origin{})
 		if err != nil {
 			t.Fatal(err)
 		}
 		e.clock.Advance(30 * time.Hour) // p1 expired; p2 has 690h left
-		_, err = e.svc.Refresh(t.Context(), p1.RefreshToken, auth.Client{})
+		_, err = e.svc.Refresh(t.Context(), p1.RefreshToken, auth.Origin{})
 		wantCode(t, err, auth.EInvalidRefreshToken)
-		if _, err := e.svc.Refresh(t.Context(), p2.RefreshToken, auth.Client{}); err != nil {
+		if _, err := e.svc.Refresh(t.Context(), p2.RefreshToken, auth.Origin{}); err != nil {
 			t.Errorf("the live successor after an expired token was presented: %v", err)
 		}
 	})
@@ -292,12 +292,12 @@ func TestExpiredRetiredTokenIsJustInvalid(t *testing.T) {
 func TestRefreshGrace(t *testing.T) {
 	forEachWiring(t, authtest.Options{}, func(t *testing.T, e *env) {
 		_, p1 := e.register(t, "ada@example.com")
-		p2, err := e.svc.Refresh(t.Context(), p1.RefreshToken, auth.Client{})
+		p2, err := e.svc.Refresh(t.Context(), p1.RefreshToken, auth.Origin{})
 		if err != nil {
 			t.Fatal(err)
 		}
 		e.clock.Advance(10 * time.Second) // exactly at the end of the grace interval
-		again, err := e.svc.Refresh(t.Context(), p1.RefreshToken, auth.Client{})
+		again, err := e.svc.Refresh(t.Context(), p1.RefreshToken, auth.Origin{})
 		if err != nil {
 			t.Fatalf("retry within grace: %v", err)
 		}
@@ -305,15 +305,15 @@ func TestRefreshGrace(t *testing.T) {
 			t.Error("retry within grace must get the same successor, not a second live token")
 		}
 		// The successor is still the live token.
-		p3, err := e.svc.Refresh(t.Context(), p2.RefreshToken, auth.Client{})
+		p3, err := e.svc.Refresh(t.Context(), p2.RefreshToken, auth.Origin{})
 		if err != nil {
 			t.Fatalf("successor after grace retry: %v", err)
 		}
 		// p1 is now two rotations old: not the most recently retired, so reuse,
 		// even inside the grace interval.
-		_, err = e.svc.Refresh(t.Context(), p1.RefreshToken, auth.Client{})
+		_, err = e.svc.Refresh(t.Context(), p1.RefreshToken, auth.Origin{})
 		wantCode(t, err, auth.EInvalidRefreshToken)
-		_, err = e.svc.Refresh(t.Context(), p3.RefreshToken, auth.Client{})
+		_, err = e.svc.Refresh(t.Context(), p3.RefreshToken, auth.Origin{})
 		wantCode(t, err, auth.EInvalidRefreshToken)
 	})
 }
@@ -321,13 +321,13 @@ func TestRefreshGrace(t *testing.T) {
 func TestRefreshGraceDisabled(t *testing.T) {
 	forEachWiring(t, authtest.Options{RefreshReuseGrace: -1}, func(t *testing.T, e *env) {
 		_, p1 := e.register(t, "ada@example.com")
-		p2, err := e.svc.Refresh(t.Context(), p1.RefreshToken, auth.Client{})
+		p2, err := e.svc.Refresh(t.Context(), p1.RefreshToken, auth.Origin{})
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, err = e.svc.Refresh(t.Context(), p1.RefreshToken, auth.Client{})
+		_, err = e.svc.Refresh(t.Context(), p1.RefreshToken, auth.Origin{})
 		wantCode(t, err, auth.EInvalidRefreshToken)
-		_, err = e.svc.Refresh(t.Context(), p2.RefreshToken, auth.Client{})
+		_, err = e.svc.Refresh(t.Context(), p2.RefreshToken, auth.Origin{})
 		wantCode(t, err, auth.EInvalidRefreshToken)
 	})
 }
@@ -347,14 +347,14 @@ func TestRefreshRejects(t *testing.T) {
 			"bad chars": strings.Repeat("*", len(pair.RefreshToken)),
 		} {
 			t.Run(name, func(t *testing.T) {
-				_, err := e.svc.Refresh(t.Context(), tok, auth.Client{})
+				_, err := e.svc.Refresh(t.Context(), tok, auth.Origin{})
 				wantCode(t, err, auth.EInvalidRefreshToken)
 			})
 		}
 
 		t.Run("expired", func(t *testing.T) {
 			e.clock.Advance(721 * time.Hour)
-			_, err := e.svc.Refresh(t.Context(), pair.RefreshToken, auth.Client{})
+			_, err := e.svc.Refresh(t.Context(), pair.RefreshToken, auth.Origin{})
 			wantCode(t, err, auth.EInvalidRefreshToken)
 		})
 	})
@@ -366,7 +366,7 @@ func TestRefreshAfterLogout(t *testing.T) {
 		if err := e.svc.Logout(t.Context(), e.principal(t, pair), ""); err != nil {
 			t.Fatal(err)
 		}
-		_, err := e.svc.Refresh(t.Context(), pair.RefreshToken, auth.Client{})
+		_, err := e.svc.Refresh(t.Context(), pair.RefreshToken, auth.Origin{})
 		wantCode(t, err, auth.EInvalidRefreshToken)
 	})
 }
@@ -457,7 +457,7 @@ func TestChangePassword(t *testing.T) {
 		e.principal(t, a) // the session that changed it lives on
 		_, err := e.svc.Authenticate(t.Context(), b.AccessToken)
 		wantCode(t, err, auth.EUnauthorized)
-		_, err = e.svc.Refresh(t.Context(), b.RefreshToken, auth.Client{})
+		_, err = e.svc.Refresh(t.Context(), b.RefreshToken, auth.Origin{})
 		wantCode(t, err, auth.EInvalidRefreshToken)
 
 		_, _, err = e.svc.Login(t.Context(), auth.LoginInput{Email: "ada@example.com", Password: pw})
@@ -500,7 +500,7 @@ func TestDeleteMe(t *testing.T) {
 		}
 		_, err := e.svc.Authenticate(t.Context(), a.AccessToken)
 		wantCode(t, err, auth.EUnauthorized)
-		_, err = e.svc.Refresh(t.Context(), a.RefreshToken, auth.Client{})
+		_, err = e.svc.Refresh(t.Context(), a.RefreshToken, auth.Origin{})
 		wantCode(t, err, auth.EInvalidRefreshToken)
 		e.register(t, "ada@example.com") // the email is free again
 	})
@@ -543,7 +543,7 @@ func TestConcurrentRefresh(t *testing.T) {
 					t.Fatalf("%d distinct successors, want 1", len(successors))
 				}
 				for s := range successors {
-					if _, err := e.svc.Refresh(t.Context(), s, auth.Client{}); err != nil {
+					if _, err := e.svc.Refresh(t.Context(), s, auth.Origin{}); err != nil {
 						t.Fatalf("the successor must be live: %v", err)
 					}
 				}
@@ -565,7 +565,7 @@ func TestConcurrentRefresh(t *testing.T) {
 				}
 				// Every loser presented a retired token: reuse, so the family is
 				// revoked and even the winner's successor is dead.
-				_, err := e.svc.Refresh(t.Context(), wins[0].RefreshToken, auth.Client{})
+				_, err := e.svc.Refresh(t.Context(), wins[0].RefreshToken, auth.Origin{})
 				wantCode(t, err, auth.EInvalidRefreshToken)
 			})
 		})
@@ -585,7 +585,7 @@ func refreshConcurrently(t *testing.T, e *env, token string, n int) []refreshRes
 	for i := range n {
 		wg.Go(func() {
 			<-start
-			p, err := e.svc.Refresh(t.Context(), token, auth.Client{})
+			p, err := e.svc.Refresh(t.Context(), token, auth.Origin{})
 			results[i] = refreshResult{p, err}
 		})
 	}
@@ -654,14 +654,14 @@ func TestRefreshGraceUsesOneClock(t *testing.T) {
 			a, ahead, behind := replica(0), replica(time.Hour), replica(-time.Hour)
 
 			_, p1 := a.register(t, "ada@example.com")
-			p2, err := a.svc.Refresh(t.Context(), p1.RefreshToken, auth.Client{})
+			p2, err := a.svc.Refresh(t.Context(), p1.RefreshToken, auth.Origin{})
 			if err != nil {
 				t.Fatal(err)
 			}
 			// Within the interval on the database's clock, a replica an hour
 			// ahead still grants the grace.
 			dbClock.Advance(5 * time.Second)
-			again, err := ahead.svc.Refresh(t.Context(), p1.RefreshToken, auth.Client{})
+			again, err := ahead.svc.Refresh(t.Context(), p1.RefreshToken, auth.Origin{})
 			if err != nil {
 				t.Fatalf("retry within the grace interval on a replica an hour ahead: %v", err)
 			}
@@ -672,9 +672,9 @@ func TestRefreshGraceUsesOneClock(t *testing.T) {
 			// Past it, a replica an hour behind refuses the retired token as
 			// reuse and ends the session.
 			dbClock.Advance(6 * time.Second)
-			_, err = behind.svc.Refresh(t.Context(), p1.RefreshToken, auth.Client{})
+			_, err = behind.svc.Refresh(t.Context(), p1.RefreshToken, auth.Origin{})
 			wantCode(t, err, auth.EInvalidRefreshToken)
-			_, err = a.svc.Refresh(t.Context(), p2.RefreshToken, auth.Client{})
+			_, err = a.svc.Refresh(t.Context(), p2.RefreshToken, auth.Origin{})
 			wantCode(t, err, auth.EInvalidRefreshToken)
 		})
 	}

@@ -23,7 +23,7 @@ func testSessionMaxLifetime(t *testing.T, e *env, _ *authtest.CountingStore) {
 
 	for _, step := range []time.Duration{20 * time.Hour, 20 * time.Hour, 7*time.Hour + 50*time.Minute} {
 		e.clock.Advance(step)
-		next, err := e.svc.Refresh(t.Context(), pair.RefreshToken, auth.Client{})
+		next, err := e.svc.Refresh(t.Context(), pair.RefreshToken, auth.Origin{})
 		if err != nil {
 			t.Fatalf("refresh at +%v: %v", e.clock.Now().Sub(start), err)
 		}
@@ -43,7 +43,7 @@ func testSessionMaxLifetime(t *testing.T, e *env, _ *authtest.CountingStore) {
 	e.clock.Advance(time.Microsecond)
 	_, err = e.svc.Authenticate(t.Context(), pair.AccessToken) // the access token itself is 10 minutes old
 	wantCode(t, err, auth.EUnauthorized)
-	_, err = e.svc.Refresh(t.Context(), pair.RefreshToken, auth.Client{})
+	_, err = e.svc.Refresh(t.Context(), pair.RefreshToken, auth.Origin{})
 	wantCode(t, err, auth.EInvalidRefreshToken)
 }
 
@@ -63,7 +63,7 @@ func TestSessionMaxLifetimeEndsExistingSessions(t *testing.T) {
 	_, pair := before.register(t, "ada@example.com")
 
 	clock.Advance(47*time.Hour + 50*time.Minute)
-	pair, err = before.svc.Refresh(t.Context(), pair.RefreshToken, auth.Client{}) // slides to +30 days
+	pair, err = before.svc.Refresh(t.Context(), pair.RefreshToken, auth.Origin{}) // slides to +30 days
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,7 +72,7 @@ func TestSessionMaxLifetimeEndsExistingSessions(t *testing.T) {
 	clock.Advance(10 * time.Minute)
 	_, err = after.svc.Authenticate(t.Context(), pair.AccessToken)
 	wantCode(t, err, auth.EUnauthorized)
-	_, err = after.svc.Refresh(t.Context(), pair.RefreshToken, auth.Client{})
+	_, err = after.svc.Refresh(t.Context(), pair.RefreshToken, auth.Origin{})
 	wantCode(t, err, auth.EInvalidRefreshToken)
 	if in, err := after.svc.Introspect(t.Context(), client, pair.RefreshToken, auth.TokenTypeRefresh); err != nil || in.Active {
 		t.Errorf("introspection of the ended session's refresh token: %+v, %v; want inactive", in, err)
@@ -89,7 +89,7 @@ func TestSessionIdleTimeout(t *testing.T) {
 		_, pair := e.register(t, "ada@example.com")
 		for range 3 {
 			e.clock.Advance(59 * time.Minute)
-			next, err := e.svc.Refresh(t.Context(), pair.RefreshToken, auth.Client{})
+			next, err := e.svc.Refresh(t.Context(), pair.RefreshToken, auth.Origin{})
 			if err != nil {
 				t.Fatalf("refresh within the idle timeout: %v", err)
 			}
@@ -101,7 +101,7 @@ func TestSessionIdleTimeout(t *testing.T) {
 		}
 		p := e.principal(t, other)
 		e.clock.Advance(time.Hour)
-		_, err = e.svc.Refresh(t.Context(), pair.RefreshToken, auth.Client{})
+		_, err = e.svc.Refresh(t.Context(), pair.RefreshToken, auth.Origin{})
 		wantCode(t, err, auth.EInvalidRefreshToken)
 		// Nor is an idle session listed.
 		if list, _, err := e.svc.Sessions(t.Context(), p, auth.SessionQuery{}); err != nil || len(list) != 0 {
@@ -148,7 +148,7 @@ func TestPurgeSessions(t *testing.T) {
 		p := e.principal(t, a)
 		refreshA := func() {
 			t.Helper()
-			next, err := e.svc.Refresh(ctx, a.RefreshToken, auth.Client{})
+			next, err := e.svc.Refresh(ctx, a.RefreshToken, auth.Origin{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -277,7 +277,7 @@ func TestRefreshGraceAcrossPurge(t *testing.T) {
 	forEachWiring(t, authtest.Options{}, func(t *testing.T, e *env) {
 		ctx := t.Context()
 		_, p1 := e.register(t, "ada@example.com")
-		p2, err := e.svc.Refresh(ctx, p1.RefreshToken, auth.Client{})
+		p2, err := e.svc.Refresh(ctx, p1.RefreshToken, auth.Origin{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -285,7 +285,7 @@ func TestRefreshGraceAcrossPurge(t *testing.T) {
 		if got, err := e.svc.PurgeSessions(ctx, 0); err != nil || got.Successors != 0 {
 			t.Fatalf("PurgeSessions within the grace interval: %+v, %v; want no successor cleared", got, err)
 		}
-		again, err := e.svc.Refresh(ctx, p1.RefreshToken, auth.Client{})
+		again, err := e.svc.Refresh(ctx, p1.RefreshToken, auth.Origin{})
 		if err != nil {
 			t.Fatalf("retry within the grace interval after a purge: %v", err)
 		}
@@ -296,9 +296,9 @@ func TestRefreshGraceAcrossPurge(t *testing.T) {
 		if got, err := e.svc.PurgeSessions(ctx, 0); err != nil || got.Successors != 1 {
 			t.Fatalf("PurgeSessions past the grace interval: %+v, %v; want one successor cleared", got, err)
 		}
-		_, err = e.svc.Refresh(ctx, p1.RefreshToken, auth.Client{})
+		_, err = e.svc.Refresh(ctx, p1.RefreshToken, auth.Origin{})
 		wantCode(t, err, auth.EInvalidRefreshToken)
-		_, err = e.svc.Refresh(ctx, p2.RefreshToken, auth.Client{})
+		_, err = e.svc.Refresh(ctx, p2.RefreshToken, auth.Origin{})
 		wantCode(t, err, auth.EInvalidRefreshToken) // the reuse ended the session
 	})
 }

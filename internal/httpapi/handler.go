@@ -151,7 +151,7 @@ func (s *server) authenticate(r *http.Request) (*auth.Principal, error) {
 	if i := info(r.Context()); i != nil {
 		i.userID = p.UserID
 	}
-	p.Client = s.client(r)
+	p.Origin = s.origin(r)
 	return p, nil
 }
 

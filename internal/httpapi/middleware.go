@@ -176,6 +176,6 @@ func (s *server) trusted(a netip.Addr) bool {
 	return false
 }
 
-func (s *server) client(r *http.Request) auth.Client {
-	return auth.Client{IP: s.clientIP(r), UserAgent: r.UserAgent()}
+func (s *server) origin(r *http.Request) auth.Origin {
+	return auth.Origin{IP: s.clientIP(r), UserAgent: r.UserAgent()}
 }

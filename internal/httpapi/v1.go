@@ -96,7 +96,7 @@ func (s *server) register(w http.ResponseWriter, r *http.Request) error {
 		return auth.Errorf(auth.EInvalid, "password is required")
 	}
 	u, pair, err := s.svc.Register(r.Context(), auth.RegisterInput{
-		Email: in.Email, Password: in.Password, Name: in.Name, Client: s.client(r),
+		Email: in.Email, Password: in.Password, Name: in.Name, Origin: s.origin(r),
 	})
 	if err != nil {
 		return err
@@ -112,7 +112,7 @@ func (s *server) login(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	u, pair, err := s.svc.Login(r.Context(), auth.LoginInput{
-		Email: in.Email, Password: in.Password, DeviceToken: s.deviceToken(r, in.DeviceToken), Client: s.client(r),
+		Email: in.Email, Password: in.Password, DeviceToken: s.deviceToken(r, in.DeviceToken), Origin: s.origin(r),
 	})
 	if err != nil {
 		return err
@@ -131,7 +131,7 @@ func (s *server) refresh(w http.ResponseWriter, r *http.Request) error {
 	if in.RefreshToken == "" {
 		return auth.Errorf(auth.EInvalid, "refresh_token is required")
 	}
-	pair, err := s.svc.Refresh(r.Context(), in.RefreshToken, s.client(r))
+	pair, err := s.svc.Refresh(r.Context(), in.RefreshToken, s.origin(r))
 	if err != nil {
 		return err
 	}

@@ -199,7 +199,7 @@ func (s *server) authenticateClient(r *http.Request, bodyID, bodySecret string) 
 	if !ok {
 		return nil, auth.Errorf(auth.EInvalidClient, "Client authentication is required.")
 	}
-	return s.svc.AuthenticateClient(r.Context(), id, secret, s.client(r))
+	return s.svc.AuthenticateClient(r.Context(), id, secret, s.origin(r))
 }
 
 // noStore marks a response that carries or describes credentials (RFC 6749
@@ -222,7 +222,7 @@ func (s *server) token(w http.ResponseWriter, r *http.Request) error {
 	}
 	var c *auth.ServiceClient
 	if presented && (secret != "" || in.GrantType == "client_credentials") {
-		if c, err = s.svc.AuthenticateClient(r.Context(), id, secret, s.client(r)); err != nil {
+		if c, err = s.svc.AuthenticateClient(r.Context(), id, secret, s.origin(r)); err != nil {
 			return err
 		}
 	}
@@ -237,7 +237,7 @@ func (s *server) token(w http.ResponseWriter, r *http.Request) error {
 		}
 		var u *auth.User
 		u, pair, err = s.svc.Login(r.Context(), auth.LoginInput{
-			Email: in.Username, Password: in.Password, DeviceToken: s.deviceToken(r, in.DeviceToken), Client: s.client(r),
+			Email: in.Username, Password: in.Password, DeviceToken: s.deviceToken(r, in.DeviceToken), Origin: s.origin(r),
 		})
 		if err == nil {
 			info(r.Context()).userID = u.ID
@@ -247,7 +247,7 @@ func (s *server) token(w http.ResponseWriter, r *http.Request) error {
 		if in.RefreshToken == "" {
 			return auth.Errorf(auth.EInvalid, "refresh_token is required")
 		}
-		pair, err = s.svc.Refresh(r.Context(), in.RefreshToken, s.client(r))
+		pair, err = s.svc.Refresh(r.Context(), in.RefreshToken, s.origin(r))
 	case "client_credentials":
 		if c == nil {
 			return auth.Errorf(auth.EInvalidClient, "Client authentication is required.")
