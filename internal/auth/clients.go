@@ -15,6 +15,18 @@ import (
 	"github.com/google/uuid"
 )
 
+// ServiceClient is a registered service client (machine to machine). Its secret is
+// shown once at creation; only its SHA-256 hash is stored, which is enough
+// for 256 random bits.
+type ServiceClient struct {
+	ID         string // the client_id: a UUIDv7
+	Name       string
+	SecretHash []byte // SHA-256 of the secret
+	Scopes     []string
+	CreatedBy  string // the user id of the admin who created it
+	CreatedAt  time.Time
+}
+
 // Service clients authenticate with a client id and a secret (RFC 6749
 // client_secret_basic or client_secret_post). They get access tokens through
 // the client_credentials grant and use introspection and revocation.

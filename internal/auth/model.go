@@ -152,3 +152,14 @@ type Origin struct {
 	IP        string
 	UserAgent string
 }
+
+// UserFilter selects users for ListUsers. Results are ordered by id (UUIDv7,
+// so by creation time), which keeps keyset pages stable while users are
+// added: a new user sorts after every existing one.
+type UserFilter struct {
+	EmailPrefix string     // normalised email starts with this ("" for any)
+	Role        string     // holds this role ("" for any)
+	Status      UserStatus // "" for any
+	After       string     // only ids greater than this ("" from the start)
+	Limit       int        // at most this many (> 0)
+}

@@ -1,58 +1,9 @@
 package auth
 
 import (
-	"regexp"
 	"slices"
 	"time"
 )
-
-// Permission names one administrative power. Roles grant permissions; authd's
-// own endpoints check them against the caller's current roles.
-type Permission = string
-
-// The permissions authd knows. The string values are part of the public API.
-const (
-	PermUsersRead      Permission = "users:read"
-	PermUsersWrite     Permission = "users:write"
-	PermRolesManage    Permission = "roles:manage"
-	PermSessionsManage Permission = "sessions:manage"
-	PermAuditRead      Permission = "audit:read"
-	PermClientsManage  Permission = "clients:manage"
-)
-
-// Permissions returns every permission authd knows, sorted. The built-in
-// admin role holds all of them, whatever its stored list says.
-func Permissions() []Permission {
-	return []Permission{
-		PermAuditRead, PermClientsManage, PermRolesManage,
-		PermSessionsManage, PermUsersRead, PermUsersWrite,
-	}
-}
-
-// defaultRolePermissions returns the permissions the default role (RoleUser)
-// ships with: none. Only an admin may give it more (see Service.UpdateRole).
-func defaultRolePermissions() []Permission { return nil }
-
-// KnownPermission reports whether p is one of Permissions.
-func KnownPermission(p string) bool { return slices.Contains(Permissions(), p) }
-
-// Role is a named set of permissions. Built-in roles (admin, user) can't be
-// deleted.
-type Role struct {
-	Name        string
-	Description string
-	Permissions []Permission // sorted, without duplicates
-	Builtin     bool
-	Version     int64 // counts changes, from 1; see User.Version
-	CreatedAt   time.Time
-	UpdatedAt   time.Time
-}
-
-var roleName = regexp.MustCompile(`^[a-z][a-z0-9_.:-]{0,63}$`)
-
-// ValidRoleName reports whether name may name a role: 1 to 64 characters of
-// lower-case ASCII letters, digits and _ . : -, starting with a letter.
-func ValidRoleName(name string) bool { return roleName.MatchString(name) }
 
 // EventType names an audit event. The string values are part of the public
 // API (GET /api/v1/audit).
@@ -134,29 +85,6 @@ type Event struct {
 	UserAgent string
 	Outcome   Outcome
 	Reason    string // a short machine-readable detail, e.g. the error code of a failure
-}
-
-// ServiceClient is a registered service client (machine to machine). Its secret is
-// shown once at creation; only its SHA-256 hash is stored, which is enough
-// for 256 random bits.
-type ServiceClient struct {
-	ID         string // the client_id: a UUIDv7
-	Name       string
-	SecretHash []byte // SHA-256 of the secret
-	Scopes     []string
-	CreatedBy  string // the user id of the admin who created it
-	CreatedAt  time.Time
-}
-
-// UserFilter selects users for ListUsers. Results are ordered by id (UUIDv7,
-// so by creation time), which keeps keyset pages stable while users are
-// added: a new user sorts after every existing one.
-type UserFilter struct {
-	EmailPrefix string     // normalised email starts with this ("" for any)
-	Role        string     // holds this role ("" for any)
-	Status      UserStatus // "" for any
-	After       string     // only ids greater than this ("" from the start)
-	Limit       int        // at most this many (> 0)
 }
 
 // EventFilter selects audit events for ListEvents, newest first.
