@@ -23,27 +23,35 @@ func (st *sessionState) active(now time.Time) bool {
 
 // sessionState returns the state of the user's session through the cache.
 func (s *Service) sessionState(ctx context.Context, userID, sessionID string) (*sessionState, error) {
-	raw, err := s.cache.Get(ctx, userID, "s:"+sessionID, func(ctx context.Context) ([]byte, time.Duration, error) {
-		st, ttl, err := s.loadSessionState(ctx, userID, sessionID)
+	return cached(ctx, s, userID, "s:"+sessionID, func(ctx context.Context) (*sessionState, time.Duration, error) {
+		return s.loadSessionState(ctx, userID, sessionID)
+	})
+}
+
+// cached returns the value load returns, through the cache, where it is
+// kept as JSON under key in group for the TTL load says. An entry that
+// doesn't decode (not one authd wrote) is dropped with its group and the
+// value loaded again, rather than failing every request until it expires.
+func cached[T any](ctx context.Context, s *Service, group, key string, load func(context.Context) (T, time.Duration, error)) (T, error) {
+	var v T
+	raw, err := s.cache.Get(ctx, group, key, func(ctx context.Context) ([]byte, time.Duration, error) {
+		v, ttl, err := load(ctx)
 		if err != nil {
 			return nil, 0, err
 		}
-		b, err := json.Marshal(st)
+		b, err := json.Marshal(v)
 		return b, ttl, err
 	})
 	if err != nil {
-		return nil, err
+		return v, err
 	}
-	var st sessionState
-	if err := json.Unmarshal(raw, &st); err != nil {
-		// Not an entry authd wrote (a corrupt value): answer from the database and drop the user's entries,
-		// rather than fail every request until the entry expires.
-		s.log.WarnContext(ctx, "unreadable cached session state; reloading", "user_id", userID)
-		s.invalidate(ctx, userID)
-		fresh, _, err := s.loadSessionState(ctx, userID, sessionID)
-		return fresh, err
+	if err := json.Unmarshal(raw, &v); err != nil {
+		s.log.WarnContext(ctx, "unreadable cache entry; reloading", "group", group)
+		s.invalidate(ctx, group)
+		v, _, err = load(ctx)
+		return v, err
 	}
-	return &st, nil
+	return v, nil
 }
 
 // loadSessionState reads the state from the database and says how long it

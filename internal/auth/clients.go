@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -200,32 +199,17 @@ type clientEntry struct {
 // A miss costs one primary-key read, and Limits.ClientIP bounds how many a
 // client that fails to authenticate can cause.
 func (s *Service) client(ctx context.Context, id string) (*ServiceClient, error) {
-	raw, err := s.cache.Get(ctx, clientsGroup, "c:"+id, func(ctx context.Context) ([]byte, time.Duration, error) {
+	e, err := cached(ctx, s, clientsGroup, "c:"+id, func(ctx context.Context) (clientEntry, time.Duration, error) {
 		c, err := s.store.Client(ctx, id)
-		ttl := clientTTL
 		switch ErrorCode(err) {
 		case "":
+			return clientEntry{Found: true, Client: c}, clientTTL, nil
 		case ENotFound:
-			c, ttl = nil, 0
-		default:
-			return nil, 0, err
+			return clientEntry{}, 0, nil
 		}
-		b, err := json.Marshal(clientEntry{Found: c != nil, Client: c})
-		return b, ttl, err
+		return clientEntry{}, 0, err
 	})
-	if err != nil {
-		return nil, err
-	}
-	var e clientEntry
-	if err := json.Unmarshal(raw, &e); err != nil {
-		s.invalidate(ctx, clientsGroup)
-		c, err := s.store.Client(ctx, id)
-		if ErrorCode(err) == ENotFound {
-			return nil, nil
-		}
-		return c, err
-	}
-	return e.Client, nil
+	return e.Client, err
 }
 
 // ClientToken issues an access token to an authenticated client
@@ -342,18 +326,11 @@ func (s *Service) clientTokenActive(ctx context.Context, claims *AccessClaims) (
 	if err != nil || c == nil {
 		return false, err
 	}
-	raw, err := s.cache.Get(ctx, claims.ClientID, "r:"+claims.ID, func(ctx context.Context) ([]byte, time.Duration, error) {
+	revoked, err := cached(ctx, s, claims.ClientID, "r:"+claims.ID, func(ctx context.Context) (bool, time.Duration, error) {
 		revoked, err := s.store.TokenRevoked(ctx, claims.ID)
-		if err != nil {
-			return nil, 0, err
-		}
-		b, _ := json.Marshal(revoked)
-		return b, claims.ExpiresAt.Sub(s.now()), nil
+		return revoked, claims.ExpiresAt.Sub(s.now()), err
 	})
-	if err != nil {
-		return false, err
-	}
-	return string(raw) == "false", nil
+	return err == nil && !revoked, err
 }
 
 // introspectRefresh returns nil when token is not shaped like a refresh

@@ -655,3 +655,22 @@ func TestClientAuthenticationLimitedPerIP(t *testing.T) {
 		}
 	})
 }
+
+// An empty password confirmation is refused as invalid by every operation
+// that asks for one, and costs none of the session's attempts.
+func TestEmptyPasswordConfirmation(t *testing.T) {
+	e := newEnv(t, authtest.Options{Limits: auth.Limits{
+		LoginAccount: auth.Rule{Name: auth.RuleLoginAccount, Limit: 1, Period: time.Hour},
+	}})
+	ctx := t.Context()
+	_, pair := e.register(t, "ada@example.com")
+	p := e.principal(t, pair)
+	for range 3 {
+		wantCode(t, e.svc.ChangePassword(ctx, p, "", pw+"!"), auth.EInvalid)
+		wantCode(t, e.svc.DeleteMe(ctx, p, ""), auth.EInvalid)
+	}
+	// The one attempt the rule allows is still there.
+	if err := e.svc.ChangePassword(ctx, p, pw, pw+"!"); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -2,7 +2,6 @@ package auth
 
 import (
 	"context"
-	"encoding/json"
 	"slices"
 	"strings"
 	"time"
@@ -22,24 +21,12 @@ var errForbidden = Errorf(EForbidden, "You don't have the permission this needs.
 
 // roleCatalog returns every role by name, through the cache.
 func (s *Service) roleCatalog(ctx context.Context) (map[string]*Role, error) {
-	raw, err := s.cache.Get(ctx, rolesGroup, rolesKey, func(ctx context.Context) ([]byte, time.Duration, error) {
+	roles, err := cached(ctx, s, rolesGroup, rolesKey, func(ctx context.Context) ([]*Role, time.Duration, error) {
 		roles, err := s.store.Roles(ctx)
-		if err != nil {
-			return nil, 0, err
-		}
-		b, err := json.Marshal(roles)
-		return b, rolesTTL, err
+		return roles, rolesTTL, err
 	})
 	if err != nil {
 		return nil, err
-	}
-	var roles []*Role
-	if err := json.Unmarshal(raw, &roles); err != nil {
-		s.log.WarnContext(ctx, "unreadable cached role catalog; reloading")
-		s.invalidate(ctx, rolesGroup)
-		if roles, err = s.store.Roles(ctx); err != nil {
-			return nil, err
-		}
 	}
 	byName := make(map[string]*Role, len(roles))
 	for _, r := range roles {

@@ -595,17 +595,8 @@ func (s *Service) ChangePassword(ctx context.Context, p *Principal, current, nex
 	if err != nil {
 		return err
 	}
-	if u.PasswordHash != "" {
-		if utf8.RuneCountInString(current) > maxPasswordInput {
-			return Errorf(EInvalid, "current_password is too long")
-		}
-		ok, err := s.confirmPassword(ctx, p, u, current)
-		if err != nil {
-			return err
-		}
-		if !ok {
-			return Errorf(EInvalidCredentials, "The current password is incorrect.")
-		}
+	if err := s.confirmPassword(ctx, p, u, "current_password", current); err != nil {
+		return err
 	}
 	if err := s.hasher.Check(next); err != nil {
 		return err
@@ -697,20 +688,8 @@ func (s *Service) DeleteMe(ctx context.Context, p *Principal, password string) e
 	if err != nil {
 		return err
 	}
-	if u.PasswordHash != "" {
-		if password == "" {
-			return Errorf(EInvalid, "password is required to delete the account")
-		}
-		if utf8.RuneCountInString(password) > maxPasswordInput {
-			return Errorf(EInvalid, "password is too long")
-		}
-		ok, err := s.confirmPassword(ctx, p, u, password)
-		if err != nil {
-			return err
-		}
-		if !ok {
-			return Errorf(EInvalidCredentials, "The password is incorrect.")
-		}
+	if err := s.confirmPassword(ctx, p, u, "password", password); err != nil {
+		return err
 	}
 	ev := newEvent(EventUserDeleted, s.now(), Origin{}).byPrincipal(p)
 	// Deleting only the account as it was when the password was confirmed:
@@ -727,27 +706,38 @@ func (s *Service) DeleteMe(ctx context.Context, p *Principal, password string) e
 	return nil
 }
 
-// confirmPassword checks the password of a signed-in user before a sensitive
-// change. Failures are counted like failed logins, per (account, session),
-// so a stolen access token can't be used to guess the password either (past
-// the limit it returns ETooManyAttempts), while strangers' failed logins
-// don't stop the owner's session.
-func (s *Service) confirmPassword(ctx context.Context, p *Principal, u *User, password string) (bool, error) {
+// confirmPassword checks the password of a signed-in user, given in the
+// request field field, before a sensitive change; an account without a
+// password has nothing to confirm. A missing or overlong password is EInvalid
+// and costs no attempt; a wrong one is EInvalidCredentials. Failures are
+// counted like failed logins, per (account, session), so a stolen access
+// token can't be used to guess the password either (past the limit it
+// returns ETooManyAttempts), while strangers' failed logins don't stop the
+// owner's session.
+func (s *Service) confirmPassword(ctx context.Context, p *Principal, u *User, field, password string) error {
+	switch {
+	case u.PasswordHash == "":
+		return nil
+	case password == "":
+		return Errorf(EInvalid, "%s is required", field)
+	case utf8.RuneCountInString(password) > maxPasswordInput:
+		return Errorf(EInvalid, "%s is too long", field)
+	}
 	done, err := s.loginAttempt(ctx, u.Email, attempter{session: p.SessionID})
 	if err != nil {
-		return false, err
+		return err
 	}
 	ok, _, err := s.hasher.Verify(ctx, password, u.PasswordHash)
 	switch {
 	case err != nil:
 		done(loginNotJudged)
-		return false, err
+		return err
 	case !ok:
 		done(loginFailed)
-		return false, nil
+		return Errorf(EInvalidCredentials, "The password is incorrect.")
 	}
 	done(loginSucceeded)
-	return true, nil
+	return nil
 }
 
 // notFoundAs replaces an ENotFound error with replacement and passes any
