@@ -61,7 +61,7 @@ func cached[T any](ctx context.Context, s *Service, group, key string, load func
 // session's entry never outlives the session.
 func (s *Service) loadSessionState(ctx context.Context, userID, sessionID string) (*sessionState, time.Duration, error) {
 	ended := s.cfg.AccessTokenTTL
-	sess, err := s.store.Session(ctx, userID, sessionID)
+	sess, u, err := s.store.SessionWithUser(ctx, userID, sessionID)
 	if ErrorCode(err) == ENotFound {
 		return &sessionState{}, ended, nil
 	}
@@ -71,14 +71,8 @@ func (s *Service) loadSessionState(ctx context.Context, userID, sessionID string
 	st := &sessionState{Found: true, RevokedAt: sess.RevokedAt, ExpiresAt: s.sessionEnd(sess)}
 	now := s.now()
 	if !s.sessionActive(sess, now) {
+		// The profile of a session that can't be used is not kept.
 		return st, ended, nil
-	}
-	u, err := s.store.User(ctx, userID)
-	if ErrorCode(err) == ENotFound {
-		return &sessionState{}, ended, nil
-	}
-	if err != nil {
-		return nil, 0, err
 	}
 	st.User = u.Redacted()
 	return st, st.ExpiresAt.Sub(now), nil

@@ -2,6 +2,8 @@ package auth_test
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"testing"
 	"time"
 
@@ -213,12 +215,13 @@ func TestUnreadableCacheEntry(t *testing.T) {
 }
 
 // TestEndedSessionLoadsNoProfile: a token of an ended session costs one
-// session read and is refused; the loader doesn't go on to read (and cache)
-// the profile of a session that can't be used.
+// read and is refused, and the cache remembers the session as ended without
+// the user's profile: nothing needs it, and it would be served to no one.
 func TestEndedSessionLoadsNoProfile(t *testing.T) {
 	store := &authtest.CountingStore{Backend: wiringtest.OpenSQLite(t, nil)}
-	e := newEnvOn(t, wiringtest.Embedded, store, authtest.Options{})
-	_, pair := e.register(t, "ada@example.com")
+	c := cache.New(cache.NewMemory(cache.MemoryOptions{}), cache.Options{})
+	e := newEnvOn(t, wiringtest.Embedded, store, authtest.Options{Cache: c})
+	u, pair := e.register(t, "ada@example.com")
 	p := e.principal(t, pair)
 	if err := e.svc.Logout(t.Context(), p, ""); err != nil {
 		t.Fatal(err)
@@ -227,6 +230,19 @@ func TestEndedSessionLoadsNoProfile(t *testing.T) {
 	_, err := e.svc.Authenticate(t.Context(), pair.AccessToken)
 	wantCode(t, err, auth.EUnauthorized)
 	if n := store.Reads() - before; n != 1 {
-		t.Errorf("Authenticate of an ended session made %d reads, want 1 (the session only)", n)
+		t.Errorf("Authenticate of an ended session made %d reads, want 1", n)
+	}
+	entry, err := c.Get(t.Context(), u.ID, "s:"+pair.SessionID, func(context.Context) ([]byte, time.Duration, error) {
+		return nil, 0, errors.New("the ended session's state is not cached")
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st map[string]json.RawMessage
+	if err := json.Unmarshal(entry, &st); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := st["u"]; ok {
+		t.Errorf("the ended session's cached state holds the profile: %s", entry)
 	}
 }

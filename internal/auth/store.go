@@ -135,6 +135,10 @@ type Store interface {
 	// Session returns the user's session, revoked or not, or ENotFound (also
 	// when the session belongs to another user).
 	Session(ctx context.Context, userID, sessionID string) (*Session, error)
+	// SessionWithUser returns, in one consistent read, the user's session
+	// (revoked or not) and the user (with roles): what authenticating a
+	// request decides on. Returns ENotFound if either is missing.
+	SessionWithUser(ctx context.Context, userID, sessionID string) (*Session, *User, error)
 	// ListSessions returns the sessions f selects, newest (greatest id)
 	// first. An unknown or malformed user id selects none. Returns EInvalid
 	// for a limit that is not positive or a malformed cursor.

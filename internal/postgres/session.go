@@ -119,6 +119,31 @@ func (db *DB) Session(ctx context.Context, userID, sessionID string) (*auth.Sess
 	return s, err
 }
 
+// SessionWithUser returns, in one read, the user's session (revoked or not)
+// and the user with roles, or ENotFound if either is missing.
+func (db *DB) SessionWithUser(ctx context.Context, userID, sessionID string) (*auth.Session, *auth.User, error) {
+	notFound := auth.Errorf(auth.ENotFound, "Session not found.")
+	if !auth.ValidID(userID) || !auth.ValidID(sessionID) {
+		return nil, nil, notFound
+	}
+	var (
+		s sessionRow
+		u userRow
+	)
+	err := db.pool.QueryRow(ctx, `
+		SELECT `+sessionColumns+`, `+userColumns+`
+		FROM sessions s JOIN users u ON u.id = s.user_id
+		WHERE s.user_id = $1 AND s.id = $2`,
+		userID, sessionID).Scan(slices.Concat(s.dest(), u.dest())...)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, nil, notFound
+	}
+	if err != nil {
+		return nil, nil, dbError("session with user", err)
+	}
+	return s.session(), u.user(), nil
+}
+
 // ListSessions returns the sessions f selects, newest (greatest id) first.
 // An unknown or malformed user id selects none. Returns EInvalid for a limit
 // that is not positive or a malformed cursor.

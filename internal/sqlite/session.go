@@ -130,6 +130,39 @@ func (db *DB) Session(ctx context.Context, userID, sessionID string) (*auth.Sess
 	return s, err
 }
 
+// SessionWithUser returns, in one read, the user's session (revoked or not)
+// and the user with roles, or ENotFound if either is missing.
+func (db *DB) SessionWithUser(ctx context.Context, userID, sessionID string) (*auth.Session, *auth.User, error) {
+	notFound := auth.Errorf(auth.ENotFound, "Session not found.")
+	if !auth.ValidID(userID) || !auth.ValidID(sessionID) {
+		return nil, nil, notFound
+	}
+	var (
+		sr sessionRow
+		ur userRow
+	)
+	err := db.db.QueryRowContext(ctx, `
+		SELECT `+sessionColumns+`, `+userColumns+`
+		FROM sessions s JOIN users u ON u.id = s.user_id
+		WHERE s.user_id = ? AND s.id = ?`,
+		userID, sessionID).Scan(slices.Concat(sr.dest(), ur.dest())...)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil, notFound
+	}
+	if err != nil {
+		return nil, nil, dbError("session with user", err)
+	}
+	s, err := sr.session()
+	if err != nil {
+		return nil, nil, err
+	}
+	u, err := ur.user()
+	if err != nil {
+		return nil, nil, err
+	}
+	return s, u, nil
+}
+
 // ListSessions returns the sessions f selects, newest (greatest id) first.
 // An unknown or malformed user id selects none. Returns EInvalid for a limit
 // that is not positive or a malformed cursor.

@@ -57,6 +57,7 @@ func TestStore(t *testing.T, open func(t *testing.T, now func() time.Time) Backe
 		{"CreateSession", testCreateSession},
 		{"CreateSessionErrors", testCreateSessionErrors},
 		{"SessionScopedByUser", testSessionScopedByUser},
+		{"SessionWithUser", testSessionWithUser},
 		{"ListSessions", testListSessions},
 		{"ListSessionsPages", testListSessionsPages},
 		{"ListSessionsLifetimes", testListSessionsLifetimes},
@@ -639,6 +640,39 @@ func testSessionScopedByUser(t *testing.T, s Backend) {
 		_, err = s.Session(ctx, alice.ID, id)
 		wantCode(t, err, auth.ENotFound)
 		wantCode(t, s.RevokeSession(ctx, alice.ID, id, now(), nil), auth.ENotFound)
+	}
+}
+
+func testSessionWithUser(t *testing.T, s Backend) {
+	ctx := context.Background()
+	alice, bob := createUser(t, s), createUser(t, s)
+	mustOK(t, s.GrantRole(ctx, alice.ID, auth.RoleAdmin, now(), nil))
+	sess, _ := createSession(t, s, alice.ID, now())
+
+	gotS, gotU, err := s.SessionWithUser(ctx, alice.ID, sess.ID)
+	mustOK(t, err)
+	if d := cmp.Diff(getSession(t, s, alice.ID, sess.ID), gotS); d != "" {
+		t.Errorf("session (-Session +SessionWithUser):\n%s", d)
+	}
+	wantU, err := s.User(ctx, alice.ID)
+	mustOK(t, err)
+	if d := cmp.Diff(wantU, gotU); d != "" {
+		t.Errorf("user (-User +SessionWithUser):\n%s", d)
+	}
+
+	// A revoked session still comes back, revoked.
+	mustOK(t, s.RevokeSession(ctx, alice.ID, sess.ID, now(), nil))
+	gotS, _, err = s.SessionWithUser(ctx, alice.ID, sess.ID)
+	mustOK(t, err)
+	if gotS.RevokedAt.IsZero() {
+		t.Error("revoked session returned unrevoked")
+	}
+
+	for _, c := range []struct{ user, session string }{
+		{bob.ID, sess.ID}, {alice.ID, newID(t)}, {"not-a-uuid", sess.ID}, {alice.ID, "not-a-uuid"},
+	} {
+		_, _, err := s.SessionWithUser(ctx, c.user, c.session)
+		wantCode(t, err, auth.ENotFound)
 	}
 }
 
