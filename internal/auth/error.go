@@ -48,6 +48,34 @@ func (e *Error) Error() string {
 
 func (e *Error) Unwrap() error { return e.Err }
 
+// The storage vocabulary: what a Store returns when a call can't be done, as
+// the same values from every backend, so that the domain tests them with
+// errors.Is (or by Code) and no backend words a message of its own. The
+// domain rewords them where its caller needs more (which role, which
+// resource).
+var (
+	ErrUserNotFound         = &Error{Code: ENotFound, Message: "User not found."}
+	ErrSessionNotFound      = &Error{Code: ENotFound, Message: "Session not found."}
+	ErrRefreshTokenNotFound = &Error{Code: ENotFound, Message: "Refresh token not found."}
+	ErrRoleNotFound         = &Error{Code: ENotFound, Message: "Role not found."}
+	ErrClientNotFound       = &Error{Code: ENotFound, Message: "Client not found."}
+	ErrUnknownRole          = &Error{Code: EInvalid, Message: "Unknown role."}
+	ErrUnknownStatus        = &Error{Code: EInvalid, Message: "Unknown user status."}
+	ErrInvalidID            = &Error{Code: EInvalid, Message: "The id must be a UUID."}
+	ErrInvalidUser          = &Error{Code: EInvalid, Message: "Invalid user."}
+	ErrEmailTaken           = &Error{Code: EEmailTaken, Message: "The email address is already registered."}
+	ErrExists               = &Error{Code: EConflict, Message: "It already exists."}
+	ErrStale                = &Error{Code: EConflict, Message: "It was changed by another request."}
+	ErrLastAdmin            = &Error{Code: ELastAdmin, Message: "The last active administrator can't be disabled, deleted or lose the admin role."}
+)
+
+// Unavailable is the error of a dependency (the database) that can't be
+// reached for now: the client is told to retry after retryAfter, and cause
+// is only logged.
+func Unavailable(retryAfter time.Duration, cause error) *Error {
+	return &Error{Code: EUnavailable, Message: "The service is temporarily unavailable.", RetryAfter: retryAfter, Err: cause}
+}
+
 // Errorf returns an *Error with the given code and a client-safe message.
 func Errorf(code Code, format string, args ...any) *Error {
 	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}

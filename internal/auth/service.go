@@ -151,6 +151,16 @@ func (s *Service) CreateUser(ctx context.Context, email, password string, roles 
 	if err != nil {
 		return nil, err
 	}
+	// The store would refuse an unknown role too, but without naming it.
+	catalog, err := s.roleCatalog(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range roles {
+		if catalog[r] == nil {
+			return nil, Errorf(EInvalid, "Unknown role %q.", r)
+		}
+	}
 	// Every account holds the default role, administrators included.
 	roles = append(roles, RoleUser)
 	ev := newEvent(EventUserCreated, time.Time{}, Origin{})

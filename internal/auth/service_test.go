@@ -519,6 +519,9 @@ func TestCreateUserWithRoles(t *testing.T) {
 		}
 		_, err = e.svc.CreateUser(t.Context(), "x@example.com", pw, []string{"no-such-role"})
 		wantCode(t, err, auth.EInvalid)
+		if msg := auth.ErrorMessage(err); !strings.Contains(msg, `"no-such-role"`) {
+			t.Errorf("message %q doesn't name the unknown role", msg)
+		}
 	})
 }
 

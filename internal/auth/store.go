@@ -7,10 +7,10 @@ import (
 
 // Store is the persistence the Service needs. Every method that touches rows a
 // user owns takes that user's id, so that a sharded backend can route the call
-// by user. Implementations translate driver errors into *Error codes as
-// documented per method, and into EUnavailable (with a RetryAfter and a
-// message that names no driver detail) when the database can't be reached
-// for now; they return EInternal-coded (plain) errors otherwise.
+// by user. Implementations refuse with the domain's error values (ErrUserNotFound,
+// ErrStale, ErrLastAdmin, … in error.go; the codes documented per method are
+// theirs) and word nothing themselves; with Unavailable when the database
+// can't be reached for now; and with plain (EInternal) errors otherwise.
 // The contract suite in package authtest pins this behaviour for every backend.
 //
 // Ids are canonical UUID strings: a malformed id is ENotFound on lookups and

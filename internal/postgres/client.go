@@ -14,7 +14,7 @@ import (
 // if it is not a canonical UUID.
 func (db *DB) CreateClient(ctx context.Context, c *auth.ServiceClient, ev *auth.Event) error {
 	if !auth.ValidID(c.ID) {
-		return auth.Errorf(auth.EInvalid, "The client id must be a UUID.")
+		return auth.ErrInvalidID
 	}
 	return db.inTx(ctx, func(tx pgx.Tx) error {
 		_, err := tx.Exec(ctx, `
@@ -23,7 +23,7 @@ func (db *DB) CreateClient(ctx context.Context, c *auth.ServiceClient, ev *auth.
 			c.ID, c.Name, nonNil(c.SecretHash), nonNil(c.Scopes), c.CreatedBy, c.CreatedAt)
 		switch state, _ := violation(err); {
 		case state == uniqueViolation:
-			return auth.Errorf(auth.EConflict, "A client with this id already exists.")
+			return auth.ErrExists
 		case err != nil:
 			return dbError("create client", err)
 		}
@@ -38,7 +38,7 @@ func scanClient(row pgx.Row) (*auth.ServiceClient, error) {
 	var c auth.ServiceClient
 	err := row.Scan(&c.ID, &c.Name, &c.SecretHash, &c.Scopes, &c.CreatedBy, &c.CreatedAt)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, auth.Errorf(auth.ENotFound, "Client not found.")
+		return nil, auth.ErrClientNotFound
 	}
 	if err != nil {
 		return nil, err
@@ -54,7 +54,7 @@ func scanClient(row pgx.Row) (*auth.ServiceClient, error) {
 // Client returns the client with the given id, or ENotFound.
 func (db *DB) Client(ctx context.Context, id string) (*auth.ServiceClient, error) {
 	if !auth.ValidID(id) {
-		return nil, auth.Errorf(auth.ENotFound, "Client not found.")
+		return nil, auth.ErrClientNotFound
 	}
 	c, err := scanClient(db.pool.QueryRow(ctx, `SELECT `+clientColumns+` FROM clients WHERE id = $1`, id))
 	if err != nil && auth.ErrorCode(err) == auth.EInternal {
@@ -85,11 +85,11 @@ func (db *DB) ListClients(ctx context.Context) ([]*auth.ServiceClient, error) {
 // refused whether revoked or not.
 func (db *DB) DeleteClient(ctx context.Context, id string, ev *auth.Event) error {
 	if !auth.ValidID(id) {
-		return auth.Errorf(auth.ENotFound, "Client not found.")
+		return auth.ErrClientNotFound
 	}
 	return db.inTx(ctx, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `DELETE FROM clients WHERE id = $1`, id)
-		if err := oneRow(tag, err, "delete client", "Client not found."); err != nil {
+		if err := oneRow(tag, err, "delete client", auth.ErrClientNotFound); err != nil {
 			return err
 		}
 		return insertEvent(ctx, tx, ev)

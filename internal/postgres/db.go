@@ -143,14 +143,14 @@ func violation(err error) (state, constraint string) {
 	return "", ""
 }
 
-// oneRow turns the result of a single-row write into nil, ENotFound with msg
-// when no row matched, or a wrapped driver error.
-func oneRow(tag pgconn.CommandTag, err error, op, msg string) error {
+// oneRow turns the result of a single-row write into nil, none when no row
+// matched, or a wrapped driver error.
+func oneRow(tag pgconn.CommandTag, err error, op string, none *auth.Error) error {
 	if err != nil {
 		return dbError(op, err)
 	}
 	if tag.RowsAffected() == 0 {
-		return auth.Errorf(auth.ENotFound, "%s", msg)
+		return none
 	}
 	return nil
 }
@@ -166,12 +166,7 @@ const unavailableRetryAfter = 5 * time.Second
 func dbError(op string, err error) error {
 	wrapped := fmt.Errorf("postgres: %s: %w", op, err)
 	if auth.ErrorCode(err) == auth.EInternal && unreachable(err) {
-		return &auth.Error{
-			Code:       auth.EUnavailable,
-			Message:    "The service is temporarily unavailable.",
-			RetryAfter: unavailableRetryAfter,
-			Err:        wrapped,
-		}
+		return auth.Unavailable(unavailableRetryAfter, wrapped)
 	}
 	return wrapped
 }

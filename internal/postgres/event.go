@@ -36,7 +36,7 @@ func insertEvent(ctx context.Context, q querier, ev *auth.Event) error {
 		ev.IP, ev.UserAgent, string(ev.Outcome), ev.Reason)
 	switch state, _ := violation(err); {
 	case state == uniqueViolation:
-		return auth.Errorf(auth.EConflict, "An audit event with this id already exists.")
+		return auth.ErrExists
 	case err != nil:
 		return dbError("insert audit event", err)
 	}

@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"github.com/jackc/pgx/v5"
 
@@ -51,7 +52,7 @@ func (db *DB) ImportUsers(ctx context.Context, users []*auth.User) (int, error) 
 			LIMIT 1`).Scan(&unknown)
 		switch {
 		case err == nil:
-			return auth.Errorf(auth.EInvalid, "Unknown role %q.", unknown)
+			return auth.ErrUnknownRole
 		case !errors.Is(err, pgx.ErrNoRows):
 			return dbError("import users: check roles", err)
 		}
@@ -75,9 +76,9 @@ func (db *DB) ImportUsers(ctx context.Context, users []*auth.User) (int, error) 
 		switch state, _ := violation(err); {
 		case state == foreignKeyViolation:
 			// A role was deleted concurrently.
-			return auth.Errorf(auth.EInvalid, "Unknown role.")
+			return auth.ErrUnknownRole
 		case state == checkViolation:
-			return &auth.Error{Code: auth.EInvalid, Message: "Invalid user.", Err: err}
+			return fmt.Errorf("%w: %w", auth.ErrInvalidUser, err)
 		case err != nil:
 			return dbError("import users", err)
 		}

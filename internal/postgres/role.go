@@ -16,7 +16,7 @@ import (
 // Returns ENotFound for an unknown user and EInvalid for an unknown role.
 func (db *DB) GrantRole(ctx context.Context, userID, role string, at time.Time, ev *auth.Event) error {
 	if !auth.ValidID(userID) {
-		return auth.Errorf(auth.ENotFound, "User not found.")
+		return auth.ErrUserNotFound
 	}
 	return db.inTx(ctx, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `
@@ -24,9 +24,9 @@ func (db *DB) GrantRole(ctx context.Context, userID, role string, at time.Time, 
 			ON CONFLICT DO NOTHING`, userID, role)
 		switch state, constraint := violation(err); {
 		case state == foreignKeyViolation && constraint == "user_roles_user_id_fkey":
-			return auth.Errorf(auth.ENotFound, "User not found.")
+			return auth.ErrUserNotFound
 		case state == foreignKeyViolation:
-			return auth.Errorf(auth.EInvalid, "Unknown role %q.", role)
+			return auth.ErrUnknownRole
 		case err != nil:
 			return dbError("grant role", err)
 		case tag.RowsAffected() == 0:
@@ -45,7 +45,7 @@ func (db *DB) GrantRole(ctx context.Context, userID, role string, at time.Time, 
 // ELastAdmin when it would take admin from the last active user holding it.
 func (db *DB) RevokeRole(ctx context.Context, userID, role string, at time.Time, ev *auth.Event) error {
 	if !auth.ValidID(userID) {
-		return auth.Errorf(auth.ENotFound, "User not found.")
+		return auth.ErrUserNotFound
 	}
 	return db.inTx(ctx, func(tx pgx.Tx) error {
 		if role == auth.RoleAdmin {
@@ -65,7 +65,7 @@ func (db *DB) RevokeRole(ctx context.Context, userID, role string, at time.Time,
 			case err != nil:
 				return dbError("revoke role", err)
 			case !exists:
-				return auth.Errorf(auth.ENotFound, "User not found.")
+				return auth.ErrUserNotFound
 			}
 			return nil
 		}
@@ -105,7 +105,7 @@ func guardLastAdmin(ctx context.Context, tx pgx.Tx, userID string) error {
 		return dbError("last admin check", err)
 	}
 	if last {
-		return auth.Errorf(auth.ELastAdmin, "The last active administrator can't be disabled, deleted or lose the admin role.")
+		return auth.ErrLastAdmin
 	}
 	return nil
 }
@@ -117,7 +117,7 @@ func scanRole(row pgx.Row) (*auth.Role, error) {
 	var r auth.Role
 	err := row.Scan(&r.Name, &r.Description, &r.Permissions, &r.Builtin, &r.Version, &r.CreatedAt, &r.UpdatedAt)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, auth.Errorf(auth.ENotFound, "Role not found.")
+		return nil, auth.ErrRoleNotFound
 	}
 	if err != nil {
 		return nil, err
@@ -163,7 +163,7 @@ func (db *DB) CreateRole(ctx context.Context, r *auth.Role, ev *auth.Event) erro
 			r.Name, r.Description, nonNil(auth.SortedSet(r.Permissions)), r.Builtin, r.CreatedAt, r.UpdatedAt)
 		switch state, _ := violation(err); {
 		case state == uniqueViolation:
-			return auth.Errorf(auth.EConflict, "A role named %q already exists.", r.Name)
+			return auth.ErrExists
 		case err != nil:
 			return dbError("create role", err)
 		}
@@ -195,9 +195,9 @@ func (db *DB) UpdateRole(ctx context.Context, up *auth.RoleUpdate, ev *auth.Even
 				return dbError("update role", err)
 			}
 			if !exists {
-				return auth.Errorf(auth.ENotFound, "Role not found.")
+				return auth.ErrRoleNotFound
 			}
-			return auth.Errorf(auth.EConflict, "The role was changed by another request.")
+			return auth.ErrStale
 		}
 		return insertEvent(ctx, tx, ev)
 	})
@@ -216,7 +216,7 @@ func (db *DB) DeleteRole(ctx context.Context, name string, ev *auth.Event) ([]st
 		err := tx.QueryRow(ctx, `SELECT true FROM roles WHERE name = $1 FOR UPDATE`, name).Scan(&found)
 		switch {
 		case errors.Is(err, pgx.ErrNoRows):
-			return auth.Errorf(auth.ENotFound, "Role not found.")
+			return auth.ErrRoleNotFound
 		case err != nil:
 			return dbError("delete role", err)
 		}

@@ -40,9 +40,9 @@ func (db *DB) CreateSession(ctx context.Context, s *auth.Session, first *auth.Re
 			s.IP, s.UserAgent, s.RefreshGeneration)
 		switch state, _ := violation(err); {
 		case state == uniqueViolation:
-			return auth.Errorf(auth.EConflict, "A session with this id already exists.")
+			return auth.ErrExists
 		case state == foreignKeyViolation:
-			return auth.Errorf(auth.ENotFound, "User not found.")
+			return auth.ErrUserNotFound
 		case err != nil:
 			return dbError("create session", err)
 		}
@@ -62,9 +62,9 @@ func insertRefreshToken(ctx context.Context, tx pgx.Tx, t *auth.RefreshToken) er
 		nullTime(t.RotatedAt), nullBytes(t.Successor))
 	switch state, _ := violation(err); {
 	case state == uniqueViolation:
-		return auth.Errorf(auth.EConflict, "The refresh token already exists.")
+		return auth.ErrExists
 	case state == foreignKeyViolation:
-		return auth.Errorf(auth.ENotFound, "Session not found.")
+		return auth.ErrSessionNotFound
 	case err != nil:
 		return dbError("insert refresh token", err)
 	}
@@ -97,7 +97,7 @@ func scanSession(row pgx.Row) (*auth.Session, error) {
 	var r sessionRow
 	err := row.Scan(r.dest()...)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, auth.Errorf(auth.ENotFound, "Session not found.")
+		return nil, auth.ErrSessionNotFound
 	}
 	if err != nil {
 		return nil, err
@@ -109,7 +109,7 @@ func scanSession(row pgx.Row) (*auth.Session, error) {
 // the session belongs to another user).
 func (db *DB) Session(ctx context.Context, userID, sessionID string) (*auth.Session, error) {
 	if !auth.ValidID(userID) || !auth.ValidID(sessionID) {
-		return nil, auth.Errorf(auth.ENotFound, "Session not found.")
+		return nil, auth.ErrSessionNotFound
 	}
 	s, err := scanSession(db.pool.QueryRow(ctx,
 		`SELECT `+sessionColumns+` FROM sessions s WHERE s.user_id = $1 AND s.id = $2`, userID, sessionID))
@@ -122,7 +122,7 @@ func (db *DB) Session(ctx context.Context, userID, sessionID string) (*auth.Sess
 // SessionWithUser returns, in one read, the user's session (revoked or not)
 // and the user with roles, or ENotFound if either is missing.
 func (db *DB) SessionWithUser(ctx context.Context, userID, sessionID string) (*auth.Session, *auth.User, error) {
-	notFound := auth.Errorf(auth.ENotFound, "Session not found.")
+	notFound := auth.ErrSessionNotFound
 	if !auth.ValidID(userID) || !auth.ValidID(sessionID) {
 		return nil, nil, notFound
 	}
@@ -185,14 +185,14 @@ func (db *DB) ListSessions(ctx context.Context, f auth.SessionFilter) ([]*auth.S
 // Returns ENotFound if the user has no such unrevoked session.
 func (db *DB) RevokeSession(ctx context.Context, userID, sessionID string, at time.Time, ev *auth.Event) error {
 	if !auth.ValidID(userID) || !auth.ValidID(sessionID) {
-		return auth.Errorf(auth.ENotFound, "Session not found.")
+		return auth.ErrSessionNotFound
 	}
 	return db.inTx(ctx, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `
 			UPDATE sessions SET revoked_at = $3
 			WHERE user_id = $1 AND id = $2 AND revoked_at IS NULL`,
 			userID, sessionID, at)
-		if err := oneRow(tag, err, "revoke session", "Session not found."); err != nil {
+		if err := oneRow(tag, err, "revoke session", auth.ErrSessionNotFound); err != nil {
 			return err
 		}
 		return insertEvent(ctx, tx, ev)
@@ -257,7 +257,7 @@ func scanRefreshToken(row pgx.Row) (*auth.RefreshToken, error) {
 	var r tokenRow
 	err := row.Scan(r.dest()...)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, auth.Errorf(auth.ENotFound, "Refresh token not found.")
+		return nil, auth.ErrRefreshTokenNotFound
 	}
 	if err != nil {
 		return nil, err
@@ -269,7 +269,7 @@ func scanRefreshToken(row pgx.Row) (*auth.RefreshToken, error) {
 // ENotFound (also when the token belongs to another user).
 func (db *DB) RefreshToken(ctx context.Context, userID string, hash []byte) (*auth.RefreshToken, error) {
 	if !auth.ValidID(userID) {
-		return nil, auth.Errorf(auth.ENotFound, "Refresh token not found.")
+		return nil, auth.ErrRefreshTokenNotFound
 	}
 	t, err := scanRefreshToken(db.pool.QueryRow(ctx,
 		`SELECT `+refreshTokenColumns+` FROM refresh_tokens t WHERE t.user_id = $1 AND t.token_hash = $2`,
@@ -287,7 +287,7 @@ func (db *DB) RefreshToken(ctx context.Context, userID string, hash []byte) (*au
 // missing.
 func (db *DB) RefreshState(ctx context.Context, userID string, hash []byte) (*auth.RefreshToken, *auth.Session, *auth.User, error) {
 	if !auth.ValidID(userID) {
-		return nil, nil, nil, auth.Errorf(auth.ENotFound, "Refresh token not found.")
+		return nil, nil, nil, auth.ErrRefreshTokenNotFound
 	}
 	var (
 		t         tokenRow
@@ -304,7 +304,7 @@ func (db *DB) RefreshState(ctx context.Context, userID string, hash []byte) (*au
 		WHERE t.user_id = $1 AND t.token_hash = $2`,
 		userID, hash, db.clock()).Scan(slices.Concat(t.dest(), s.dest(), u.dest(), []any{&successor})...)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, nil, nil, auth.Errorf(auth.ENotFound, "Refresh token not found.")
+		return nil, nil, nil, auth.ErrRefreshTokenNotFound
 	}
 	if err != nil {
 		return nil, nil, nil, dbError("refresh state", err)
@@ -330,9 +330,8 @@ func (db *DB) RotateRefreshToken(ctx context.Context, old *auth.RefreshToken, se
 	if err := old.CheckSuccessor(next); err != nil {
 		return err
 	}
-	lost := auth.Errorf(auth.EConflict, "The refresh token was already rotated or its session revoked.")
 	if !auth.ValidID(old.UserID) || !auth.ValidID(old.SessionID) {
-		return lost
+		return auth.ErrStale
 	}
 	if grace <= 0 {
 		sealedSuccessor = nil
@@ -385,13 +384,13 @@ func (db *DB) RotateRefreshToken(ctx context.Context, old *auth.RefreshToken, se
 		db.clock(), grace.Microseconds())
 	switch state, _ := violation(err); {
 	case state == uniqueViolation:
-		return auth.Errorf(auth.EConflict, "The refresh token already exists.")
+		return auth.ErrExists
 	case state == foreignKeyViolation:
-		return auth.Errorf(auth.ENotFound, "Session not found.")
+		return auth.ErrSessionNotFound
 	case err != nil:
 		return dbError("rotate refresh token", err)
 	case tag.RowsAffected() == 0:
-		return lost
+		return auth.ErrStale
 	}
 	return nil
 }

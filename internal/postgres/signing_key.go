@@ -24,7 +24,7 @@ func (db *DB) CreateSigningKey(ctx context.Context, k *auth.SigningKey) error {
 			k.ID, k.Algorithm, k.PublicKey, k.PrivateKey, k.CreatedAt, k.ActivatesAt)
 		switch state, _ := violation(err); {
 		case state == uniqueViolation:
-			return auth.Errorf(auth.EConflict, "A signing key with this id already exists.")
+			return auth.ErrExists
 		case err != nil:
 			return dbError("create signing key", err)
 		}

@@ -3,7 +3,7 @@ package postgres
 import (
 	"context"
 	"errors"
-	"slices"
+	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -29,11 +29,11 @@ func (db *DB) CreateUser(ctx context.Context, u *auth.User, ev *auth.Event) erro
 			u.CreatedAt, u.UpdatedAt, nullTime(u.LastLoginAt))
 		switch state, constraint := violation(err); {
 		case state == uniqueViolation && constraint == "users_email_key":
-			return auth.Errorf(auth.EEmailTaken, "The email address is already registered.")
+			return auth.ErrEmailTaken
 		case state == uniqueViolation:
-			return auth.Errorf(auth.EConflict, "A user with this id already exists.")
+			return auth.ErrExists
 		case state == checkViolation:
-			return &auth.Error{Code: auth.EInvalid, Message: "Invalid user.", Err: err}
+			return fmt.Errorf("%w: %w", auth.ErrInvalidUser, err)
 		case err != nil:
 			return dbError("create user", err)
 		}
@@ -48,31 +48,16 @@ func (db *DB) CreateUser(ctx context.Context, u *auth.User, ev *auth.Event) erro
 			SELECT $1, name FROM roles WHERE name = ANY($2)`, u.ID, roles)
 		if state, _ := violation(err); state == foreignKeyViolation {
 			// A role was deleted concurrently.
-			return auth.Errorf(auth.EInvalid, "Unknown role.")
+			return auth.ErrUnknownRole
 		}
 		if err != nil {
 			return dbError("create user: grant roles", err)
 		}
 		if tag.RowsAffected() != int64(len(roles)) {
-			return auth.Errorf(auth.EInvalid, "Unknown role %q.", unknownRole(ctx, tx, roles))
+			return auth.ErrUnknownRole
 		}
 		return insertEvent(ctx, tx, ev)
 	})
-}
-
-// unknownRole names one of roles that does not exist, for the error message.
-func unknownRole(ctx context.Context, tx pgx.Tx, roles []string) string {
-	rows, _ := tx.Query(ctx, `SELECT name FROM roles WHERE name = ANY($1)`, roles)
-	known, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		return ""
-	}
-	for _, r := range roles {
-		if !slices.Contains(known, r) {
-			return r
-		}
-	}
-	return ""
 }
 
 // userColumns is the select list of users u; roles come along as an array
@@ -110,7 +95,7 @@ func scanUser(row pgx.Row) (*auth.User, error) {
 	var r userRow
 	err := row.Scan(r.dest()...)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, auth.Errorf(auth.ENotFound, "User not found.")
+		return nil, auth.ErrUserNotFound
 	}
 	if err != nil {
 		return nil, err
@@ -121,7 +106,7 @@ func scanUser(row pgx.Row) (*auth.User, error) {
 // User returns the user with the given id, or ENotFound.
 func (db *DB) User(ctx context.Context, id string) (*auth.User, error) {
 	if !auth.ValidID(id) {
-		return nil, auth.Errorf(auth.ENotFound, "User not found.")
+		return nil, auth.ErrUserNotFound
 	}
 	u, err := scanUser(db.pool.QueryRow(ctx,
 		`SELECT `+userColumns+` FROM users u WHERE u.id = $1`, id))
@@ -149,10 +134,10 @@ func (db *DB) UserByEmail(ctx context.Context, email string) (*auth.User, error)
 // disables the last active user holding the admin role.
 func (db *DB) UpdateUser(ctx context.Context, up *auth.UserUpdate, ev *auth.Event) error {
 	if up.Status != nil && *up.Status != auth.StatusActive && *up.Status != auth.StatusDisabled {
-		return auth.Errorf(auth.EInvalid, "Unknown user status %q.", *up.Status)
+		return auth.ErrUnknownStatus
 	}
 	if !auth.ValidID(up.ID) {
-		return auth.Errorf(auth.ENotFound, "User not found.")
+		return auth.ErrUserNotFound
 	}
 	var status *string
 	if up.Status != nil {
@@ -198,9 +183,9 @@ func changedRow(ctx context.Context, q querier, tag pgconn.CommandTag, err error
 		return dbError(op, err)
 	}
 	if !exists {
-		return auth.Errorf(auth.ENotFound, "User not found.")
+		return auth.ErrUserNotFound
 	}
-	return auth.Errorf(auth.EConflict, "The user was changed by another request.")
+	return auth.ErrStale
 }
 
 // UpgradePasswordHash replaces the user's password hash with newHash if it
@@ -208,7 +193,7 @@ func changedRow(ctx context.Context, q querier, tag pgconn.CommandTag, err error
 // Returns ENotFound, and EConflict if the hash changed.
 func (db *DB) UpgradePasswordHash(ctx context.Context, userID, oldHash, newHash string) error {
 	if !auth.ValidID(userID) {
-		return auth.Errorf(auth.ENotFound, "User not found.")
+		return auth.ErrUserNotFound
 	}
 	tag, err := db.pool.Exec(ctx,
 		`UPDATE users SET password_hash = $3 WHERE id = $1 AND password_hash = $2`, userID, oldHash, newHash)
@@ -223,7 +208,7 @@ func (db *DB) UpgradePasswordHash(ctx context.Context, userID, oldHash, newHash 
 // passwordVersion.
 func (db *DB) ChangePassword(ctx context.Context, userID, hash, keepSessionID string, passwordVersion int64, at time.Time, ev *auth.Event) error {
 	if !auth.ValidID(userID) {
-		return auth.Errorf(auth.ENotFound, "User not found.")
+		return auth.ErrUserNotFound
 	}
 	return db.inTx(ctx, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `
@@ -248,7 +233,7 @@ func (db *DB) ChangePassword(ctx context.Context, userID, hash, keepSessionID st
 // ELastAdmin if the user is the last active user holding the admin role.
 func (db *DB) DeleteUser(ctx context.Context, userID string, version int64, ev *auth.Event) error {
 	if !auth.ValidID(userID) {
-		return auth.Errorf(auth.ENotFound, "User not found.")
+		return auth.ErrUserNotFound
 	}
 	return db.inTx(ctx, func(tx pgx.Tx) error {
 		if err := guardLastAdmin(ctx, tx, userID); err != nil {

@@ -15,7 +15,7 @@ import (
 // and EConflict if a client with c.ID exists.
 func (db *DB) CreateClient(ctx context.Context, c *auth.ServiceClient, ev *auth.Event) error {
 	if !auth.ValidID(c.ID) {
-		return auth.Errorf(auth.EInvalid, "The client id must be a UUID.")
+		return auth.ErrInvalidID
 	}
 	return db.inTx(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `
@@ -24,7 +24,7 @@ func (db *DB) CreateClient(ctx context.Context, c *auth.ServiceClient, ev *auth.
 			c.ID, c.Name, nonNilBytes(c.SecretHash), jsonStrings(c.Scopes), c.CreatedBy, formatTime(c.CreatedAt))
 		switch {
 		case isUnique(err):
-			return auth.Errorf(auth.EConflict, "A client with this id already exists.")
+			return auth.ErrExists
 		case err != nil:
 			return dbError("create client", err)
 		}
@@ -43,7 +43,7 @@ func scanClient(row scanner) (*auth.ServiceClient, error) {
 	err := row.Scan(&c.ID, &c.Name, &c.SecretHash, &scopes, &c.CreatedBy, &created)
 	c.SecretHash = nullBytes(c.SecretHash)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, auth.Errorf(auth.ENotFound, "Client not found.")
+		return nil, auth.ErrClientNotFound
 	}
 	if err != nil {
 		return nil, err
@@ -63,7 +63,7 @@ func scanClient(row scanner) (*auth.ServiceClient, error) {
 // Client returns the client with the given id, or ENotFound.
 func (db *DB) Client(ctx context.Context, id string) (*auth.ServiceClient, error) {
 	if !auth.ValidID(id) {
-		return nil, auth.Errorf(auth.ENotFound, "Client not found.")
+		return nil, auth.ErrClientNotFound
 	}
 	c, err := scanClient(db.db.QueryRowContext(ctx, `SELECT `+clientColumns+` FROM clients WHERE id = ?`, id))
 	if err != nil && auth.ErrorCode(err) == auth.EInternal {
@@ -100,11 +100,11 @@ func (db *DB) ListClients(ctx context.Context) ([]*auth.ServiceClient, error) {
 // after the tokens expire.
 func (db *DB) DeleteClient(ctx context.Context, id string, ev *auth.Event) error {
 	if !auth.ValidID(id) {
-		return auth.Errorf(auth.ENotFound, "Client not found.")
+		return auth.ErrClientNotFound
 	}
 	return db.inTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `DELETE FROM clients WHERE id = ?`, id)
-		if err := affectedOne(res, err, "delete client", "Client not found."); err != nil {
+		if err := affectedOne(res, err, "delete client", auth.ErrClientNotFound); err != nil {
 			return err
 		}
 		return insertEvent(ctx, tx, ev)

@@ -146,12 +146,7 @@ const unavailableRetryAfter = 5 * time.Second
 func dbError(op string, err error) error {
 	wrapped := fmt.Errorf("sqlite: %s: %w", op, err)
 	if auth.ErrorCode(err) == auth.EInternal && unavailable(err) {
-		return &auth.Error{
-			Code:       auth.EUnavailable,
-			Message:    "The service is temporarily unavailable.",
-			RetryAfter: unavailableRetryAfter,
-			Err:        wrapped,
-		}
+		return auth.Unavailable(unavailableRetryAfter, wrapped)
 	}
 	return wrapped
 }

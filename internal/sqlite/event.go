@@ -32,7 +32,7 @@ func insertEvent(ctx context.Context, tx execer, ev *auth.Event) error {
 		ev.Resource, ev.IP, ev.UserAgent, string(ev.Outcome), ev.Reason)
 	switch {
 	case isUnique(err):
-		return auth.Errorf(auth.EConflict, "An audit event with this id already exists.")
+		return auth.ErrExists
 	case err != nil:
 		return dbError("insert audit event", err)
 	}

@@ -56,7 +56,7 @@ func (db *DB) ImportUsers(ctx context.Context, users []*auth.User) (int, error) 
 				for _, role := range auth.SortedSet(u.Roles) {
 					if _, err := grant.ExecContext(ctx, u.ID, role); err != nil {
 						if isForeignKey(err) {
-							return auth.Errorf(auth.EInvalid, "Unknown role %q.", role)
+							return auth.ErrUnknownRole
 						}
 						return dbError("import users: grant role", err)
 					}
@@ -131,7 +131,7 @@ func checkRoles(ctx context.Context, tx *sql.Tx, users []*auth.User) error {
 				return dbError("import users: check roles", err)
 			}
 			if !ok {
-				return auth.Errorf(auth.EInvalid, "Unknown role %q.", role)
+				return auth.ErrUnknownRole
 			}
 		}
 	}

@@ -17,7 +17,7 @@ import (
 // Returns ENotFound for an unknown user and EInvalid for an unknown role.
 func (db *DB) GrantRole(ctx context.Context, userID, role string, at time.Time, ev *auth.Event) error {
 	if !auth.ValidID(userID) {
-		return auth.Errorf(auth.ENotFound, "User not found.")
+		return auth.ErrUserNotFound
 	}
 	return db.inTx(ctx, func(tx *sql.Tx) error {
 		// Checked apart because SQLite's foreign-key error doesn't say which
@@ -31,9 +31,9 @@ func (db *DB) GrantRole(ctx context.Context, userID, role string, at time.Time, 
 		case err != nil:
 			return dbError("grant role", err)
 		case !userExists:
-			return auth.Errorf(auth.ENotFound, "User not found.")
+			return auth.ErrUserNotFound
 		case !roleExists:
-			return auth.Errorf(auth.EInvalid, "Unknown role %q.", role)
+			return auth.ErrUnknownRole
 		}
 		res, err := tx.ExecContext(ctx, `
 			INSERT INTO user_roles (user_id, role) VALUES (?, ?) ON CONFLICT DO NOTHING`, userID, role)
@@ -58,7 +58,7 @@ func (db *DB) GrantRole(ctx context.Context, userID, role string, at time.Time, 
 // ELastAdmin when it would take admin from the last active user holding it.
 func (db *DB) RevokeRole(ctx context.Context, userID, role string, at time.Time, ev *auth.Event) error {
 	if !auth.ValidID(userID) {
-		return auth.Errorf(auth.ENotFound, "User not found.")
+		return auth.ErrUserNotFound
 	}
 	return db.inTx(ctx, func(tx *sql.Tx) error {
 		if role == auth.RoleAdmin {
@@ -82,7 +82,7 @@ func (db *DB) RevokeRole(ctx context.Context, userID, role string, at time.Time,
 			case err != nil:
 				return dbError("revoke role", err)
 			case !exists:
-				return auth.Errorf(auth.ENotFound, "User not found.")
+				return auth.ErrUserNotFound
 			}
 			return nil
 		}
@@ -117,7 +117,7 @@ func guardLastAdmin(ctx context.Context, tx *sql.Tx, userID string) error {
 		return dbError("last admin check", err)
 	}
 	if last {
-		return auth.Errorf(auth.ELastAdmin, "The last active administrator can't be disabled, deleted or lose the admin role.")
+		return auth.ErrLastAdmin
 	}
 	return nil
 }
@@ -132,7 +132,7 @@ func scanRole(row scanner) (*auth.Role, error) {
 	)
 	err := row.Scan(&r.Name, &r.Description, &perms, &r.Builtin, &r.Version, &created, &up)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, auth.Errorf(auth.ENotFound, "Role not found.")
+		return nil, auth.ErrRoleNotFound
 	}
 	if err != nil {
 		return nil, err
@@ -202,7 +202,7 @@ func (db *DB) CreateRole(ctx context.Context, r *auth.Role, ev *auth.Event) erro
 			formatTime(r.CreatedAt), formatTime(r.UpdatedAt))
 		switch {
 		case isUnique(err):
-			return auth.Errorf(auth.EConflict, "A role named %q already exists.", r.Name)
+			return auth.ErrExists
 		case err != nil:
 			return dbError("create role", err)
 		}
@@ -236,9 +236,9 @@ func (db *DB) UpdateRole(ctx context.Context, up *auth.RoleUpdate, ev *auth.Even
 				return dbError("update role", err)
 			}
 			if !exists {
-				return auth.Errorf(auth.ENotFound, "Role not found.")
+				return auth.ErrRoleNotFound
 			}
-			return auth.Errorf(auth.EConflict, "The role was changed by another request.")
+			return auth.ErrStale
 		}
 		return insertEvent(ctx, tx, ev)
 	})
@@ -256,7 +256,7 @@ func (db *DB) DeleteRole(ctx context.Context, name string, ev *auth.Event) ([]st
 		case err != nil:
 			return dbError("delete role", err)
 		case !exists:
-			return auth.Errorf(auth.ENotFound, "Role not found.")
+			return auth.ErrRoleNotFound
 		}
 		// The grants go first: user_roles references the role.
 		rows, err := tx.QueryContext(ctx, `DELETE FROM user_roles WHERE role = ? RETURNING user_id`, name)

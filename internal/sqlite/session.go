@@ -36,10 +36,10 @@ func (db *DB) CreateSession(ctx context.Context, s *auth.Session, first *auth.Re
 			s.RefreshGeneration)
 		switch {
 		case isUnique(err):
-			return auth.Errorf(auth.EConflict, "A session with this id already exists.")
+			return auth.ErrExists
 		case isForeignKey(err):
 			// The user was deleted between the update above and this insert.
-			return auth.Errorf(auth.ENotFound, "User not found.")
+			return auth.ErrUserNotFound
 		case err != nil:
 			return dbError("create session", err)
 		}
@@ -59,9 +59,9 @@ func insertRefreshToken(ctx context.Context, tx *sql.Tx, t *auth.RefreshToken) e
 		formatTime(t.ExpiresAt), formatNullTime(t.RotatedAt), nullBytes(t.Successor))
 	switch {
 	case isUnique(err):
-		return auth.Errorf(auth.EConflict, "The refresh token already exists.")
+		return auth.ErrExists
 	case isForeignKey(err):
-		return auth.Errorf(auth.ENotFound, "Session not found.")
+		return auth.ErrSessionNotFound
 	case err != nil:
 		return dbError("insert refresh token", err)
 	}
@@ -108,7 +108,7 @@ func scanSession(row scanner) (*auth.Session, error) {
 	var r sessionRow
 	err := row.Scan(r.dest()...)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, auth.Errorf(auth.ENotFound, "Session not found.")
+		return nil, auth.ErrSessionNotFound
 	}
 	if err != nil {
 		return nil, err
@@ -120,7 +120,7 @@ func scanSession(row scanner) (*auth.Session, error) {
 // the session belongs to another user).
 func (db *DB) Session(ctx context.Context, userID, sessionID string) (*auth.Session, error) {
 	if !auth.ValidID(userID) || !auth.ValidID(sessionID) {
-		return nil, auth.Errorf(auth.ENotFound, "Session not found.")
+		return nil, auth.ErrSessionNotFound
 	}
 	s, err := scanSession(db.db.QueryRowContext(ctx,
 		`SELECT `+sessionColumns+` FROM sessions s WHERE s.user_id = ? AND s.id = ?`, userID, sessionID))
@@ -133,7 +133,7 @@ func (db *DB) Session(ctx context.Context, userID, sessionID string) (*auth.Sess
 // SessionWithUser returns, in one read, the user's session (revoked or not)
 // and the user with roles, or ENotFound if either is missing.
 func (db *DB) SessionWithUser(ctx context.Context, userID, sessionID string) (*auth.Session, *auth.User, error) {
-	notFound := auth.Errorf(auth.ENotFound, "Session not found.")
+	notFound := auth.ErrSessionNotFound
 	if !auth.ValidID(userID) || !auth.ValidID(sessionID) {
 		return nil, nil, notFound
 	}
@@ -210,14 +210,14 @@ func (db *DB) ListSessions(ctx context.Context, f auth.SessionFilter) ([]*auth.S
 // Returns ENotFound if the user has no such unrevoked session.
 func (db *DB) RevokeSession(ctx context.Context, userID, sessionID string, at time.Time, ev *auth.Event) error {
 	if !auth.ValidID(userID) || !auth.ValidID(sessionID) {
-		return auth.Errorf(auth.ENotFound, "Session not found.")
+		return auth.ErrSessionNotFound
 	}
 	return db.inTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `
 			UPDATE sessions SET revoked_at = ?
 			WHERE user_id = ? AND id = ? AND revoked_at IS NULL`,
 			formatTime(at), userID, sessionID)
-		if err := affectedOne(res, err, "revoke session", "Session not found."); err != nil {
+		if err := affectedOne(res, err, "revoke session", auth.ErrSessionNotFound); err != nil {
 			return err
 		}
 		return insertEvent(ctx, tx, ev)
@@ -284,7 +284,7 @@ func scanRefreshToken(row scanner) (*auth.RefreshToken, error) {
 	var r tokenRow
 	err := row.Scan(r.dest()...)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, auth.Errorf(auth.ENotFound, "Refresh token not found.")
+		return nil, auth.ErrRefreshTokenNotFound
 	}
 	if err != nil {
 		return nil, err
@@ -296,7 +296,7 @@ func scanRefreshToken(row scanner) (*auth.RefreshToken, error) {
 // ENotFound (also when the token belongs to another user).
 func (db *DB) RefreshToken(ctx context.Context, userID string, hash []byte) (*auth.RefreshToken, error) {
 	if !auth.ValidID(userID) {
-		return nil, auth.Errorf(auth.ENotFound, "Refresh token not found.")
+		return nil, auth.ErrRefreshTokenNotFound
 	}
 	t, err := scanRefreshToken(db.db.QueryRowContext(ctx,
 		`SELECT `+refreshTokenColumns+` FROM refresh_tokens t WHERE t.user_id = ? AND t.token_hash = ?`,
@@ -314,7 +314,7 @@ func (db *DB) RefreshToken(ctx context.Context, userID string, hash []byte) (*au
 // missing.
 func (db *DB) RefreshState(ctx context.Context, userID string, hash []byte) (*auth.RefreshToken, *auth.Session, *auth.User, error) {
 	if !auth.ValidID(userID) {
-		return nil, nil, nil, auth.Errorf(auth.ENotFound, "Refresh token not found.")
+		return nil, nil, nil, auth.ErrRefreshTokenNotFound
 	}
 	var (
 		tr tokenRow
@@ -331,7 +331,7 @@ func (db *DB) RefreshState(ctx context.Context, userID string, hash []byte) (*au
 		WHERE t.user_id = ? AND t.token_hash = ?`,
 		formatTime(db.now()), userID, hash).Scan(slices.Concat(tr.dest(), sr.dest(), ur.dest(), []any{&successor})...)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, nil, nil, auth.Errorf(auth.ENotFound, "Refresh token not found.")
+		return nil, nil, nil, auth.ErrRefreshTokenNotFound
 	}
 	if err != nil {
 		return nil, nil, nil, dbError("refresh state", err)
@@ -368,9 +368,8 @@ func (db *DB) RotateRefreshToken(ctx context.Context, old *auth.RefreshToken, se
 		return err
 	}
 	if !auth.ValidID(old.UserID) || !auth.ValidID(old.SessionID) {
-		return auth.Errorf(auth.EConflict, "The refresh token was already rotated or its session revoked.")
+		return auth.ErrStale
 	}
-	lost := auth.Errorf(auth.EConflict, "The refresh token was already rotated or its session revoked.")
 	// NULL, not an empty blob, when no successor is kept: "successor IS NOT
 	// NULL" finds the tokens that hold one.
 	var successor, graceUntil any
@@ -386,10 +385,7 @@ func (db *DB) RotateRefreshToken(ctx context.Context, old *auth.RefreshToken, se
 			WHERE user_id = ? AND id = ? AND refresh_generation = ? AND revoked_at IS NULL`,
 			next.Generation, formatTime(at), formatTime(next.ExpiresAt),
 			old.UserID, old.SessionID, old.Generation)
-		if err := affectedOne(res, err, "rotate refresh token", ""); err != nil {
-			if auth.ErrorCode(err) == auth.ENotFound {
-				return lost
-			}
+		if err := affectedOne(res, err, "rotate refresh token", auth.ErrStale); err != nil {
 			return err
 		}
 		res, err = tx.ExecContext(ctx, `
@@ -398,10 +394,7 @@ func (db *DB) RotateRefreshToken(ctx context.Context, old *auth.RefreshToken, se
 			  AND rotated_at IS NULL`,
 			formatTime(at), successor, graceUntil,
 			old.UserID, old.Hash, old.SessionID, old.Generation)
-		if err := affectedOne(res, err, "rotate refresh token", ""); err != nil {
-			if auth.ErrorCode(err) == auth.ENotFound {
-				return lost
-			}
+		if err := affectedOne(res, err, "rotate refresh token", auth.ErrStale); err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `

@@ -32,7 +32,7 @@ func (db *DB) CreateSigningKey(ctx context.Context, k *auth.SigningKey) error {
 			k.ID, k.Algorithm, k.PublicKey, k.PrivateKey, formatTime(k.CreatedAt), formatTime(k.ActivatesAt))
 		switch {
 		case isUnique(err):
-			return auth.Errorf(auth.EConflict, "A signing key with this id already exists.")
+			return auth.ErrExists
 		case err != nil:
 			return dbError("create signing key", err)
 		}

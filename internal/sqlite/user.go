@@ -30,11 +30,11 @@ func (db *DB) CreateUser(ctx context.Context, u *auth.User, ev *auth.Event) erro
 			formatTime(u.CreatedAt), formatTime(u.UpdatedAt), formatNullTime(u.LastLoginAt))
 		switch {
 		case isUnique(err) && strings.Contains(err.Error(), "users.email"):
-			return auth.Errorf(auth.EEmailTaken, "The email address is already registered.")
+			return auth.ErrEmailTaken
 		case isUnique(err):
-			return auth.Errorf(auth.EConflict, "A user with this id already exists.")
+			return auth.ErrExists
 		case isCheck(err):
-			return &auth.Error{Code: auth.EInvalid, Message: "Invalid user.", Err: err}
+			return fmt.Errorf("%w: %w", auth.ErrInvalidUser, err)
 		case err != nil:
 			return dbError("create user", err)
 		}
@@ -46,14 +46,14 @@ func (db *DB) CreateUser(ctx context.Context, u *auth.User, ev *auth.Event) erro
 				SELECT ?, name FROM roles WHERE name = ?`, u.ID, role)
 			if err != nil {
 				if isForeignKey(err) {
-					return auth.Errorf(auth.EInvalid, "Unknown role %q.", role)
+					return auth.ErrUnknownRole
 				}
 				return dbError("create user: grant role", err)
 			}
 			if n, err := res.RowsAffected(); err != nil {
 				return dbError("create user: grant role", err)
 			} else if n == 0 {
-				return auth.Errorf(auth.EInvalid, "Unknown role %q.", role)
+				return auth.ErrUnknownRole
 			}
 		}
 		return insertEvent(ctx, tx, ev)
@@ -122,7 +122,7 @@ func scanUser(row scanner) (*auth.User, error) {
 	var r userRow
 	err := row.Scan(r.dest()...)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, auth.Errorf(auth.ENotFound, "User not found.")
+		return nil, auth.ErrUserNotFound
 	}
 	if err != nil {
 		return nil, err
@@ -133,7 +133,7 @@ func scanUser(row scanner) (*auth.User, error) {
 // User returns the user with the given id, or ENotFound.
 func (db *DB) User(ctx context.Context, id string) (*auth.User, error) {
 	if !auth.ValidID(id) {
-		return nil, auth.Errorf(auth.ENotFound, "User not found.")
+		return nil, auth.ErrUserNotFound
 	}
 	u, err := scanUser(db.db.QueryRowContext(ctx,
 		`SELECT `+userColumns+` FROM users u WHERE u.id = ?`, id))
@@ -161,10 +161,10 @@ func (db *DB) UserByEmail(ctx context.Context, email string) (*auth.User, error)
 // disables the last active user holding the admin role.
 func (db *DB) UpdateUser(ctx context.Context, up *auth.UserUpdate, ev *auth.Event) error {
 	if up.Status != nil && *up.Status != auth.StatusActive && *up.Status != auth.StatusDisabled {
-		return auth.Errorf(auth.EInvalid, "Unknown user status %q.", *up.Status)
+		return auth.ErrUnknownStatus
 	}
 	if !auth.ValidID(up.ID) {
-		return auth.Errorf(auth.ENotFound, "User not found.")
+		return auth.ErrUserNotFound
 	}
 	var status any
 	if up.Status != nil {
@@ -214,9 +214,9 @@ func changedRow(ctx context.Context, tx *sql.Tx, res sql.Result, err error, op, 
 		return dbError(op, err)
 	}
 	if !exists {
-		return auth.Errorf(auth.ENotFound, "User not found.")
+		return auth.ErrUserNotFound
 	}
-	return auth.Errorf(auth.EConflict, "The user was changed by another request.")
+	return auth.ErrStale
 }
 
 // UpgradePasswordHash replaces the user's password hash with newHash if it
@@ -224,7 +224,7 @@ func changedRow(ctx context.Context, tx *sql.Tx, res sql.Result, err error, op, 
 // Returns ENotFound, and EConflict if the hash changed.
 func (db *DB) UpgradePasswordHash(ctx context.Context, userID, oldHash, newHash string) error {
 	if !auth.ValidID(userID) {
-		return auth.Errorf(auth.ENotFound, "User not found.")
+		return auth.ErrUserNotFound
 	}
 	return db.inTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx,
@@ -242,7 +242,7 @@ func (db *DB) UpgradePasswordHash(ctx context.Context, userID, oldHash, newHash 
 // passwordVersion.
 func (db *DB) ChangePassword(ctx context.Context, userID, hash, keepSessionID string, passwordVersion int64, at time.Time, ev *auth.Event) error {
 	if !auth.ValidID(userID) {
-		return auth.Errorf(auth.ENotFound, "User not found.")
+		return auth.ErrUserNotFound
 	}
 	return db.inTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `
@@ -269,7 +269,7 @@ func (db *DB) ChangePassword(ctx context.Context, userID, hash, keepSessionID st
 // (EConflict otherwise).
 func (db *DB) DeleteUser(ctx context.Context, userID string, version int64, ev *auth.Event) error {
 	if !auth.ValidID(userID) {
-		return auth.Errorf(auth.ENotFound, "User not found.")
+		return auth.ErrUserNotFound
 	}
 	return db.inTx(ctx, func(tx *sql.Tx) error {
 		if err := guardLastAdmin(ctx, tx, userID); err != nil {
@@ -365,9 +365,9 @@ func (db *DB) ListUsers(ctx context.Context, f auth.UserFilter) ([]*auth.User, e
 	return users, nil
 }
 
-// affectedOne turns the result of a single-row write into nil, ENotFound with
-// msg when no row matched, or a wrapped driver error.
-func affectedOne(res sql.Result, err error, op, msg string) error {
+// affectedOne turns the result of a single-row write into nil, none when no
+// row matched, or a wrapped driver error.
+func affectedOne(res sql.Result, err error, op string, none *auth.Error) error {
 	if err != nil {
 		return dbError(op, err)
 	}
@@ -376,7 +376,7 @@ func affectedOne(res sql.Result, err error, op, msg string) error {
 		return dbError(op, err)
 	}
 	if n == 0 {
-		return auth.Errorf(auth.ENotFound, "%s", msg)
+		return none
 	}
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"sync"
 	"testing"
@@ -58,6 +59,7 @@ func TestStore(t *testing.T, open func(t *testing.T, now func() time.Time) Backe
 		{"CreateSessionErrors", testCreateSessionErrors},
 		{"SessionScopedByUser", testSessionScopedByUser},
 		{"SessionWithUser", testSessionWithUser},
+		{"ErrorsAreTheDomains", testErrorsAreTheDomains},
 		{"ListSessions", testListSessions},
 		{"ListSessionsPages", testListSessionsPages},
 		{"ListSessionsLifetimes", testListSessionsLifetimes},
@@ -673,6 +675,43 @@ func testSessionWithUser(t *testing.T, s Backend) {
 	} {
 		_, _, err := s.SessionWithUser(ctx, c.user, c.session)
 		wantCode(t, err, auth.ENotFound)
+	}
+}
+
+// testErrorsAreTheDomains: a backend refuses with the domain's own error
+// values, not wording of its own, so the domain can tell them apart.
+func testErrorsAreTheDomains(t *testing.T, s Backend) {
+	ctx := context.Background()
+	u := createUser(t, s)
+	createRole(t, s, "errors-role")
+	taken := newUser(t)
+	taken.Email = u.Email
+	unknownRole := newUser(t)
+	unknownRole.Roles = []string{"no-such-role"}
+	name := "x"
+	stale := &auth.UserUpdate{ID: u.ID, Name: &name, Version: u.Version + 1, At: now()}
+	_, errUser := s.User(ctx, newID(t))
+	_, errSession := s.Session(ctx, u.ID, newID(t))
+	_, errToken := s.RefreshToken(ctx, u.ID, []byte("no such token hash, 32 bytes...."))
+	_, errRole := s.Role(ctx, "no-such-role")
+	_, errClient := s.Client(ctx, newID(t))
+	for _, c := range []struct {
+		name      string
+		err, want error
+	}{
+		{"User", errUser, auth.ErrUserNotFound},
+		{"Session", errSession, auth.ErrSessionNotFound},
+		{"RefreshToken", errToken, auth.ErrRefreshTokenNotFound},
+		{"Role", errRole, auth.ErrRoleNotFound},
+		{"Client", errClient, auth.ErrClientNotFound},
+		{"CreateUser, email taken", s.CreateUser(ctx, taken, nil), auth.ErrEmailTaken},
+		{"CreateUser, unknown role", s.CreateUser(ctx, unknownRole, nil), auth.ErrUnknownRole},
+		{"CreateRole, name taken", s.CreateRole(ctx, newRole("errors-role"), nil), auth.ErrExists},
+		{"UpdateUser, stale", s.UpdateUser(ctx, stale, nil), auth.ErrStale},
+	} {
+		if !errors.Is(c.err, c.want) {
+			t.Errorf("%s: %v, want %v", c.name, c.err, c.want)
+		}
 	}
 }
 
