@@ -5,7 +5,9 @@ import (
 	"time"
 )
 
-// Store is the persistence the Service needs. Every method that touches rows a
+// Store is the persistence the Service needs: the small stores below, one per
+// aggregate, composed (a backend implements them all; package authtest has a
+// contract group for each). Every method that touches rows a
 // user owns takes that user's id, so that a sharded backend can route the call
 // by user. Implementations refuse with the domain's error values (ErrUserNotFound,
 // ErrStale, ErrLastAdmin, … in error.go; the codes documented per method are
@@ -27,6 +29,19 @@ import (
 // transactions that each take admin from a different one of the last two
 // admins can't both succeed.
 type Store interface {
+	UserStore
+	RoleStore
+	SessionStore
+	RefreshTokenStore
+	ClientStore
+	AuditStore
+	RetentionStore
+	// Ping reports whether the database is reachable.
+	Ping(ctx context.Context) error
+}
+
+// UserStore keeps accounts: their profile, password hash and lifecycle.
+type UserStore interface {
 	// CreateUser inserts u with its roles, at Version and PasswordVersion 1
 	// (whatever u says). Returns EEmailTaken if another user
 	// has the same email, EConflict if the id is taken, and EInvalid if a role
@@ -68,17 +83,10 @@ type Store interface {
 	DeleteUser(ctx context.Context, userID string, version int64, ev *Event) error
 	// ListUsers returns the users f selects, ordered by id, with their roles.
 	ListUsers(ctx context.Context, f UserFilter) ([]*User, error)
+}
 
-	// GrantRole gives the user a role, increments the user's Version and sets
-	// its UpdatedAt to at.
-	// Granting a role the user holds changes nothing and records no event.
-	// Returns ENotFound for an unknown user and EInvalid for an unknown role.
-	GrantRole(ctx context.Context, userID, role string, at time.Time, ev *Event) error
-	// RevokeRole takes a role from the user, increments the user's Version
-	// and sets its UpdatedAt to at. Revoking a role the user does not hold changes nothing and records
-	// no event. Returns ENotFound for an unknown user, and ELastAdmin when it
-	// would take admin from the last active user holding it.
-	RevokeRole(ctx context.Context, userID, role string, at time.Time, ev *Event) error
+// RoleStore keeps roles and who holds them.
+type RoleStore interface {
 	// Roles returns every role, ordered by name.
 	Roles(ctx context.Context) ([]*Role, error)
 	// Role returns the named role, or ENotFound.
@@ -94,35 +102,20 @@ type Store interface {
 	// returning their ids (their cached state must be dropped). Returns
 	// ENotFound.
 	DeleteRole(ctx context.Context, name string, ev *Event) (holders []string, err error)
+	// GrantRole gives the user a role, increments the user's Version and sets
+	// its UpdatedAt to at.
+	// Granting a role the user holds changes nothing and records no event.
+	// Returns ENotFound for an unknown user and EInvalid for an unknown role.
+	GrantRole(ctx context.Context, userID, role string, at time.Time, ev *Event) error
+	// RevokeRole takes a role from the user, increments the user's Version
+	// and sets its UpdatedAt to at. Revoking a role the user does not hold changes nothing and records
+	// no event. Returns ENotFound for an unknown user, and ELastAdmin when it
+	// would take admin from the last active user holding it.
+	RevokeRole(ctx context.Context, userID, role string, at time.Time, ev *Event) error
+}
 
-	// AppendEvent appends ev to the audit log on its own, for events that
-	// change nothing else (a failed login).
-	AppendEvent(ctx context.Context, ev *Event) error
-	// ListEvents returns the audit events f selects, newest (greatest id)
-	// first.
-	ListEvents(ctx context.Context, f EventFilter) ([]*Event, error)
-	// DeleteEventsBefore removes audit events with At before before and
-	// returns how many it removed.
-	DeleteEventsBefore(ctx context.Context, before time.Time) (int64, error)
-
-	// CreateClient inserts c. Returns EConflict if the id is taken.
-	CreateClient(ctx context.Context, c *ServiceClient, ev *Event) error
-	// Client returns the client with the given id, or ENotFound.
-	Client(ctx context.Context, id string) (*ServiceClient, error)
-	// ListClients returns every client, ordered by id.
-	ListClients(ctx context.Context) ([]*ServiceClient, error)
-	// DeleteClient removes the client. Its revoked-token records stay until
-	// they expire (the Service refuses a deleted client's tokens anyway).
-	// Returns ENotFound.
-	DeleteClient(ctx context.Context, id string, ev *Event) error
-	// RevokeToken records that the access token with the given jti, valid
-	// until expiresAt, is revoked. Revoking it again changes nothing and
-	// records no event. Each call forgets the records of tokens that expired
-	// more than an hour ago, so the table holds live revocations only.
-	RevokeToken(ctx context.Context, jti string, expiresAt time.Time, ev *Event) error
-	// TokenRevoked reports whether RevokeToken recorded jti.
-	TokenRevoked(ctx context.Context, jti string) (bool, error)
-
+// SessionStore keeps the users' sessions (one per signed-in device).
+type SessionStore interface {
 	// CreateSession inserts s and its first refresh token in one transaction
 	// and sets the user's LastLoginAt to s.CreatedAt, if the user's
 	// PasswordVersion still equals passwordVersion (the one the sign-in's
@@ -150,7 +143,10 @@ type Store interface {
 	// except exceptSessionID when it is not empty. It records ev even when no
 	// session was left to revoke: the request to end them all is the event.
 	RevokeSessions(ctx context.Context, userID, exceptSessionID string, at time.Time, ev *Event) error
+}
 
+// RefreshTokenStore keeps each session's chain of refresh tokens.
+type RefreshTokenStore interface {
 	// RefreshToken returns the user's refresh token with the given hash, or
 	// ENotFound.
 	RefreshToken(ctx context.Context, userID string, hash []byte) (*RefreshToken, error)
@@ -176,6 +172,44 @@ type Store interface {
 	// one wins. Returns EInvalid if next belongs to another user or session
 	// or does not advance the generation.
 	RotateRefreshToken(ctx context.Context, old *RefreshToken, sealedSuccessor []byte, grace time.Duration, next *RefreshToken, at time.Time) error
+}
+
+// ClientStore keeps service clients and the access tokens revoked before their expiry.
+type ClientStore interface {
+	// CreateClient inserts c. Returns EConflict if the id is taken.
+	CreateClient(ctx context.Context, c *ServiceClient, ev *Event) error
+	// Client returns the client with the given id, or ENotFound.
+	Client(ctx context.Context, id string) (*ServiceClient, error)
+	// ListClients returns every client, ordered by id.
+	ListClients(ctx context.Context) ([]*ServiceClient, error)
+	// DeleteClient removes the client. Its revoked-token records stay until
+	// they expire (the Service refuses a deleted client's tokens anyway).
+	// Returns ENotFound.
+	DeleteClient(ctx context.Context, id string, ev *Event) error
+	// RevokeToken records that the access token with the given jti, valid
+	// until expiresAt, is revoked. Revoking it again changes nothing and
+	// records no event. Each call forgets the records of tokens that expired
+	// more than an hour ago, so the table holds live revocations only.
+	RevokeToken(ctx context.Context, jti string, expiresAt time.Time, ev *Event) error
+	// TokenRevoked reports whether RevokeToken recorded jti.
+	TokenRevoked(ctx context.Context, jti string) (bool, error)
+}
+
+// AuditStore keeps the audit log.
+type AuditStore interface {
+	// AppendEvent appends ev to the audit log on its own, for events that
+	// change nothing else (a failed login).
+	AppendEvent(ctx context.Context, ev *Event) error
+	// ListEvents returns the audit events f selects, newest (greatest id)
+	// first.
+	ListEvents(ctx context.Context, f EventFilter) ([]*Event, error)
+	// DeleteEventsBefore removes audit events with At before before and
+	// returns how many it removed.
+	DeleteEventsBefore(ctx context.Context, before time.Time) (int64, error)
+}
+
+// RetentionStore forgets what no decision needs any more, in bounded batches.
+type RetentionStore interface {
 	// ClearStaleSuccessors clears Successor and GraceUntil of up to limit
 	// refresh tokens whose GraceUntil the database's clock has passed
 	// (successors stored without one, before deadlines existed, included)
@@ -192,9 +226,6 @@ type Store interface {
 	// is left of limit, such sessions. It returns how many sessions and
 	// tokens it deleted; fewer than limit rows in all means none is left.
 	DeleteEndedSessions(ctx context.Context, before time.Time, limit int) (sessions, tokens int64, err error)
-
-	// Ping reports whether the database is reachable.
-	Ping(ctx context.Context) error
 }
 
 // PasswordHasher hashes and verifies passwords and enforces the password

@@ -25,6 +25,12 @@ type Backend interface {
 	token.KeyStore
 }
 
+// contractTest is one test of the contract suite.
+type contractTest struct {
+	name string
+	fn   func(t *testing.T, s Backend)
+}
+
 // TestStore runs the contract suite. open must return a freshly migrated,
 // empty backend for the calling (sub)test and arrange its cleanup with
 // t.Cleanup; it is called once per subtest, from parallel subtests. A non-nil
@@ -32,106 +38,127 @@ type Backend interface {
 // retired refresh token's successor stays available (the backends'
 // WithClock option).
 func TestStore(t *testing.T, open func(t *testing.T, now func() time.Time) Backend) {
-	tests := []struct {
-		name string
-		fn   func(t *testing.T, s Backend)
+	// One group per store of package auth (and token's signing keys): a new
+	// store brings its own group.
+	suites := []struct {
+		store string
+		tests []contractTest
 	}{
-		{"Ping", testPing},
-		{"CreateUser", testCreateUser},
-		{"CreateUserNoRoles", testCreateUserNoRoles},
-		{"CreateUserUnknownRole", testCreateUserUnknownRole},
-		{"CreateUserInvalid", testCreateUserInvalid},
-		{"CreateUserEmailTaken", testCreateUserEmailTaken},
-		{"CreateUserEmailTakenConcurrently", testCreateUserEmailTakenConcurrently},
-		{"CreateUserDuplicateID", testCreateUserDuplicateID},
-		{"UserNotFound", testUserNotFound},
-		{"UpdateUser", testUpdateUser},
-		{"UpdateUserWritesOnlyItsFields", testUpdateUserWritesOnlyItsFields},
-		{"UpdateUserStale", testUpdateUserStale},
-		{"UpgradePasswordHash", testUpgradePasswordHash},
-		{"ChangePasswordStale", testChangePasswordStale},
-		{"CreateSessionAfterPasswordChange", testCreateSessionAfterPasswordChange},
-		{"DeleteUserStale", testDeleteUserStale},
-		{"ChangePasswordKeepsOneSession", testChangePasswordKeepOne},
-		{"ChangePasswordRevokesAll", testChangePasswordKeepNone},
-		{"DeleteUser", testDeleteUser},
-		{"CreateSession", testCreateSession},
-		{"CreateSessionErrors", testCreateSessionErrors},
-		{"SessionScopedByUser", testSessionScopedByUser},
-		{"SessionWithUser", testSessionWithUser},
-		{"ErrorsAreTheDomains", testErrorsAreTheDomains},
-		{"ListSessions", testListSessions},
-		{"ListSessionsPages", testListSessionsPages},
-		{"ListSessionsLifetimes", testListSessionsLifetimes},
-		{"RevokeSession", testRevokeSession},
-		{"RevokeSessions", testRevokeSessions},
-		{"RefreshToken", testRefreshToken},
-		{"RefreshState", testRefreshState},
-		{"RefreshStateNotFound", testRefreshStateNotFound},
-		{"RotateRefreshTokenChain", testRotateChain},
-		{"RotateRefreshTokenStale", testRotateStale},
-		{"RotateRefreshTokenRevokedSession", testRotateRevokedSession},
-		{"RotateRefreshTokenOtherUser", testRotateOtherUser},
-		{"RotateRefreshTokenInvalid", testRotateInvalid},
-		{"RotateRefreshTokenConcurrently", testRotateConcurrently},
-		{"RotateRefreshTokenKeepsOneSuccessor", testRotateKeepsOneSuccessor},
-		{"RotateRefreshTokenGraceOnDatabaseClock", testGraceOnDatabaseClock},
-		{"DeleteExpiredRefreshTokens", testDeleteExpiredRefreshTokens},
-		{"DeleteExpiredRefreshTokensInBatches", testDeleteExpiredRefreshTokensInBatches},
-		{"DeleteEndedSessions", testDeleteEndedSessions},
-		{"DeleteEndedSessionsInBatches", testDeleteEndedSessionsInBatches},
-		{"SigningKeys", testSigningKeys},
-		{"ImportUsers", testImportUsers},
-		{"ImportUsersEmpty", testImportUsersEmpty},
-		{"ImportUsersInvalid", testImportUsersInvalid},
-
-		// users.go
-		{"UpdateUserEndSessions", testUpdateUserEndSessions},
-		{"ListUsers", testListUsers},
-		{"ListUsersPages", testListUsersPages},
-		{"ListUsersStableUnderInserts", testListUsersStableUnderInserts},
-
-		// rbac.go
-		{"BuiltinRoles", testBuiltinRoles},
-		{"CreateRole", testCreateRole},
-		{"RoleNotFound", testRoleNotFound},
-		{"UpdateRole", testUpdateRole},
-		{"UpdateRoleFieldsAndStale", testUpdateRoleFieldsAndStale},
-		{"DeleteRole", testDeleteRole},
-		{"GrantRole", testGrantRole},
-		{"RevokeRole", testRevokeRole},
-		{"GrantRoleWhileDeletingIt", testGrantRoleWhileDeletingIt},
-		{"GrantAdminWhileDeleting", testGrantAdminWhileDeleting},
-		{"LastAdminRevokeRole", testLastAdminRevokeRole},
-		{"LastAdminDisable", testLastAdminDisable},
-		{"LastAdminDelete", testLastAdminDelete},
-		{"LastAdminDisabledDoesNotCount", testLastAdminDisabledDoesNotCount},
-		{"LastAdminConcurrently", testLastAdminConcurrently},
-
-		// audit.go
-		{"AppendEvent", testAppendEvent},
-		{"EventsOfUserMethods", testEventsUsers},
-		{"EventsOfSessionMethods", testEventsSessions},
-		{"EventsOfRoleMethods", testEventsRoles},
-		{"EventsOfClientMethods", testEventsClients},
-		{"EventOfCreateSigningKey", testEventsSigningKey},
-		{"ListEvents", testListEvents},
-		{"ListEventsPages", testListEventsPages},
-		{"ListEventsPagesByUser", testListEventsPagesByUser},
-		{"DeleteEventsBefore", testDeleteEventsBefore},
-
-		// clients.go
-		{"Clients", testClients},
-		{"CreateClientErrors", testCreateClientErrors},
-		{"ClientNotFound", testClientNotFound},
-		{"DeleteClient", testDeleteClient},
-		{"RevokeToken", testRevokeToken},
-		{"RevokeTokenForgetsExpired", testRevokeTokenForgetsExpired},
+		{"Users", []contractTest{
+			{"CreateUser", testCreateUser},
+			{"CreateUserNoRoles", testCreateUserNoRoles},
+			{"CreateUserUnknownRole", testCreateUserUnknownRole},
+			{"CreateUserInvalid", testCreateUserInvalid},
+			{"CreateUserEmailTaken", testCreateUserEmailTaken},
+			{"CreateUserEmailTakenConcurrently", testCreateUserEmailTakenConcurrently},
+			{"CreateUserDuplicateID", testCreateUserDuplicateID},
+			{"UserNotFound", testUserNotFound},
+			{"UpdateUser", testUpdateUser},
+			{"UpdateUserWritesOnlyItsFields", testUpdateUserWritesOnlyItsFields},
+			{"UpdateUserStale", testUpdateUserStale},
+			{"UpgradePasswordHash", testUpgradePasswordHash},
+			{"ChangePasswordStale", testChangePasswordStale},
+			{"DeleteUserStale", testDeleteUserStale},
+			{"ChangePasswordKeepsOneSession", testChangePasswordKeepOne},
+			{"ChangePasswordRevokesAll", testChangePasswordKeepNone},
+			{"DeleteUser", testDeleteUser},
+			{"UpdateUserEndSessions", testUpdateUserEndSessions},
+			{"ListUsers", testListUsers},
+			{"ListUsersPages", testListUsersPages},
+			{"ListUsersStableUnderInserts", testListUsersStableUnderInserts},
+		}},
+		{"Roles", []contractTest{
+			{"BuiltinRoles", testBuiltinRoles},
+			{"CreateRole", testCreateRole},
+			{"RoleNotFound", testRoleNotFound},
+			{"UpdateRole", testUpdateRole},
+			{"UpdateRoleFieldsAndStale", testUpdateRoleFieldsAndStale},
+			{"DeleteRole", testDeleteRole},
+			{"GrantRole", testGrantRole},
+			{"RevokeRole", testRevokeRole},
+			{"GrantRoleWhileDeletingIt", testGrantRoleWhileDeletingIt},
+			{"GrantAdminWhileDeleting", testGrantAdminWhileDeleting},
+			{"LastAdminRevokeRole", testLastAdminRevokeRole},
+			{"LastAdminDisable", testLastAdminDisable},
+			{"LastAdminDelete", testLastAdminDelete},
+			{"LastAdminDisabledDoesNotCount", testLastAdminDisabledDoesNotCount},
+			{"LastAdminConcurrently", testLastAdminConcurrently},
+		}},
+		{"Sessions", []contractTest{
+			{"CreateSessionAfterPasswordChange", testCreateSessionAfterPasswordChange},
+			{"CreateSession", testCreateSession},
+			{"CreateSessionErrors", testCreateSessionErrors},
+			{"SessionScopedByUser", testSessionScopedByUser},
+			{"SessionWithUser", testSessionWithUser},
+			{"ListSessions", testListSessions},
+			{"ListSessionsPages", testListSessionsPages},
+			{"ListSessionsLifetimes", testListSessionsLifetimes},
+			{"RevokeSession", testRevokeSession},
+			{"RevokeSessions", testRevokeSessions},
+		}},
+		{"RefreshTokens", []contractTest{
+			{"RefreshToken", testRefreshToken},
+			{"RefreshState", testRefreshState},
+			{"RefreshStateNotFound", testRefreshStateNotFound},
+			{"RotateRefreshTokenChain", testRotateChain},
+			{"RotateRefreshTokenStale", testRotateStale},
+			{"RotateRefreshTokenRevokedSession", testRotateRevokedSession},
+			{"RotateRefreshTokenOtherUser", testRotateOtherUser},
+			{"RotateRefreshTokenInvalid", testRotateInvalid},
+			{"RotateRefreshTokenConcurrently", testRotateConcurrently},
+			{"RotateRefreshTokenKeepsOneSuccessor", testRotateKeepsOneSuccessor},
+			{"RotateRefreshTokenGraceOnDatabaseClock", testGraceOnDatabaseClock},
+		}},
+		{"Clients", []contractTest{
+			{"Clients", testClients},
+			{"CreateClientErrors", testCreateClientErrors},
+			{"ClientNotFound", testClientNotFound},
+			{"DeleteClient", testDeleteClient},
+			{"RevokeToken", testRevokeToken},
+			{"RevokeTokenForgetsExpired", testRevokeTokenForgetsExpired},
+		}},
+		{"Audit", []contractTest{
+			{"AppendEvent", testAppendEvent},
+			{"EventsOfUserMethods", testEventsUsers},
+			{"EventsOfSessionMethods", testEventsSessions},
+			{"EventsOfRoleMethods", testEventsRoles},
+			{"EventsOfClientMethods", testEventsClients},
+			{"EventOfCreateSigningKey", testEventsSigningKey},
+			{"ListEvents", testListEvents},
+			{"ListEventsPages", testListEventsPages},
+			{"ListEventsPagesByUser", testListEventsPagesByUser},
+			{"DeleteEventsBefore", testDeleteEventsBefore},
+		}},
+		{"Retention", []contractTest{
+			{"DeleteExpiredRefreshTokens", testDeleteExpiredRefreshTokens},
+			{"DeleteExpiredRefreshTokensInBatches", testDeleteExpiredRefreshTokensInBatches},
+			{"DeleteEndedSessions", testDeleteEndedSessions},
+			{"DeleteEndedSessionsInBatches", testDeleteEndedSessionsInBatches},
+		}},
+		{"SigningKeys", []contractTest{
+			{"SigningKeys", testSigningKeys},
+		}},
+		{"Import", []contractTest{
+			{"ImportUsers", testImportUsers},
+			{"ImportUsersEmpty", testImportUsersEmpty},
+			{"ImportUsersInvalid", testImportUsersInvalid},
+		}},
+		{"Errors", []contractTest{
+			{"ErrorsAreTheDomains", testErrorsAreTheDomains},
+		}},
+		{"Ping", []contractTest{
+			{"Ping", testPing},
+		}},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
+	for _, suite := range suites {
+		t.Run(suite.store, func(t *testing.T) {
 			t.Parallel()
-			tt.fn(t, open(t, nil))
+			for _, tt := range suite.tests {
+				t.Run(tt.name, func(t *testing.T) {
+					t.Parallel()
+					tt.fn(t, open(t, nil))
+				})
+			}
 		})
 	}
 
