@@ -25,7 +25,7 @@ type UserQuery struct {
 // the next page ("" on the last). Users created during a walk appear at its
 // end; none is skipped or repeated. Needs users:read. Returns EInvalid for a
 // malformed filter, cursor or limit.
-func (s *Service) ListUsers(ctx context.Context, p *Principal, q UserQuery) ([]*User, string, error) {
+func (s *Admin) ListUsers(ctx context.Context, p *Principal, q UserQuery) ([]*User, string, error) {
 	if err := s.require(ctx, p, PermUsersRead); err != nil {
 		return nil, "", err
 	}
@@ -68,14 +68,14 @@ func (s *Service) ListUsers(ctx context.Context, p *Principal, q UserQuery) ([]*
 }
 
 // User returns a user's account. Needs users:read. Returns ENotFound.
-func (s *Service) User(ctx context.Context, p *Principal, id string) (*User, error) {
+func (s *Admin) User(ctx context.Context, p *Principal, id string) (*User, error) {
 	if err := s.require(ctx, p, PermUsersRead); err != nil {
 		return nil, err
 	}
 	return s.user(ctx, id)
 }
 
-func (s *Service) user(ctx context.Context, id string) (*User, error) {
+func (s *core) user(ctx context.Context, id string) (*User, error) {
 	if !ValidID(id) {
 		return nil, errUserNotFound
 	}
@@ -101,7 +101,7 @@ type UserPatch struct {
 // ELastAdmin when it would disable the last active admin, and EConflict when
 // the user changed between our read and our write (a concurrent edit or role
 // change, which the patch must not undo).
-func (s *Service) UpdateUser(ctx context.Context, p *Principal, id string, patch UserPatch) (*User, error) {
+func (s *Admin) UpdateUser(ctx context.Context, p *Principal, id string, patch UserPatch) (*User, error) {
 	if err := s.require(ctx, p, PermUsersWrite); err != nil {
 		return nil, err
 	}
@@ -170,7 +170,7 @@ func (s *Service) UpdateUser(ctx context.Context, p *Principal, id string, patch
 // that target's roles grant. Acting on an account (editing, disabling,
 // deleting it, seeing or ending its sessions) is acting with its powers: a
 // helpdesk role must not be able to take over or lock out an administrator.
-func (s *Service) requireOver(ctx context.Context, p *Principal, target *User) error {
+func (s *core) requireOver(ctx context.Context, p *Principal, target *User) error {
 	catalog, err := s.roleCatalog(ctx)
 	if err != nil {
 		return err
@@ -188,7 +188,7 @@ func (s *Service) requireOver(ctx context.Context, p *Principal, target *User) e
 // Needs users:write and every permission the user's roles grant. Returns
 // ENotFound, EForbidden, ELastAdmin for the last active admin, and EConflict
 // when the user changed (a role granted, say) after our check.
-func (s *Service) DeleteUser(ctx context.Context, p *Principal, id string) error {
+func (s *Admin) DeleteUser(ctx context.Context, p *Principal, id string) error {
 	if err := s.require(ctx, p, PermUsersWrite); err != nil {
 		return err
 	}
@@ -219,7 +219,7 @@ func (s *Service) DeleteUser(ctx context.Context, p *Principal, id string) error
 // and the cursor of the next page ("" on the last). Needs sessions:manage
 // and every permission the user's roles grant. Returns ENotFound for an
 // unknown user, EForbidden, and EInvalid for a malformed cursor or limit.
-func (s *Service) UserSessions(ctx context.Context, p *Principal, userID string, q SessionQuery) ([]*Session, string, error) {
+func (s *Admin) UserSessions(ctx context.Context, p *Principal, userID string, q SessionQuery) ([]*Session, string, error) {
 	if err := s.require(ctx, p, PermSessionsManage); err != nil {
 		return nil, "", err
 	}
@@ -237,7 +237,7 @@ func (s *Service) UserSessions(ctx context.Context, p *Principal, userID string,
 // sessions:manage and every permission the user's roles grant. Returns
 // ENotFound for an unknown user or session, or one that already ended, and
 // EForbidden.
-func (s *Service) RevokeUserSession(ctx context.Context, p *Principal, userID, sessionID string) error {
+func (s *Admin) RevokeUserSession(ctx context.Context, p *Principal, userID, sessionID string) error {
 	if err := s.require(ctx, p, PermSessionsManage); err != nil {
 		return err
 	}

@@ -60,7 +60,7 @@ type AuditQuery struct {
 // Audit returns one page of audit events, newest first, and the cursor of
 // the next page ("" on the last). Needs audit:read. Returns EInvalid for a
 // malformed cursor, limit or filter.
-func (s *Service) Audit(ctx context.Context, p *Principal, q AuditQuery) ([]*Event, string, error) {
+func (s *Admin) Audit(ctx context.Context, p *Principal, q AuditQuery) ([]*Event, string, error) {
 	if err := s.require(ctx, p, PermAuditRead); err != nil {
 		return nil, "", err
 	}
@@ -119,7 +119,7 @@ func knownEventType(t EventType) bool {
 // record appends an event that accompanies no other write. Losing it must
 // not fail the request it describes (a failed login stays failed), so an
 // error is logged, not returned.
-func (s *Service) record(ctx context.Context, ev *Event) {
+func (s *core) record(ctx context.Context, ev *Event) {
 	if err := s.store.AppendEvent(ctx, ev); err != nil {
 		s.log.WarnContext(ctx, "audit event not recorded", "type", ev.Type, "err", err)
 	}
@@ -127,7 +127,7 @@ func (s *Service) record(ctx context.Context, ev *Event) {
 
 // PurgeAudit deletes audit events older than retention and returns how many
 // it deleted. A retention of 0 keeps every event.
-func (s *Service) PurgeAudit(ctx context.Context, retention time.Duration) (int64, error) {
+func (s *Admin) PurgeAudit(ctx context.Context, retention time.Duration) (int64, error) {
 	if retention <= 0 {
 		return 0, nil
 	}

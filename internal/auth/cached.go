@@ -22,7 +22,7 @@ func (st *sessionState) active(now time.Time) bool {
 }
 
 // sessionState returns the state of the user's session through the cache.
-func (s *Service) sessionState(ctx context.Context, userID, sessionID string) (*sessionState, error) {
+func (s *core) sessionState(ctx context.Context, userID, sessionID string) (*sessionState, error) {
 	return cached(ctx, s, userID, "s:"+sessionID, func(ctx context.Context) (*sessionState, time.Duration, error) {
 		return s.loadSessionState(ctx, userID, sessionID)
 	})
@@ -32,7 +32,7 @@ func (s *Service) sessionState(ctx context.Context, userID, sessionID string) (*
 // kept as JSON under key in group for the TTL load says. An entry that
 // doesn't decode (not one authd wrote) is dropped with its group and the
 // value loaded again, rather than failing every request until it expires.
-func cached[T any](ctx context.Context, s *Service, group, key string, load func(context.Context) (T, time.Duration, error)) (T, error) {
+func cached[T any](ctx context.Context, s *core, group, key string, load func(context.Context) (T, time.Duration, error)) (T, error) {
 	var v T
 	raw, err := s.cache.Get(ctx, group, key, func(ctx context.Context) ([]byte, time.Duration, error) {
 		v, ttl, err := load(ctx)
@@ -59,7 +59,7 @@ func cached[T any](ctx context.Context, s *Service, group, key string, load func
 // as long as an access token naming it can still be valid, so replayed
 // tokens of revoked sessions are turned away without a database read. A live
 // session's entry never outlives the session.
-func (s *Service) loadSessionState(ctx context.Context, userID, sessionID string) (*sessionState, time.Duration, error) {
+func (s *core) loadSessionState(ctx context.Context, userID, sessionID string) (*sessionState, time.Duration, error) {
 	ended := s.cfg.AccessTokenTTL
 	sess, u, err := s.store.SessionWithUser(ctx, userID, sessionID)
 	if ErrorCode(err) == ENotFound {
@@ -81,7 +81,7 @@ func (s *Service) loadSessionState(ctx context.Context, userID, sessionID string
 // invalidate drops the user's cached entries after a committed write. The
 // cache retries undeliverable invalidations itself, so a failure here is
 // only logged.
-func (s *Service) invalidate(ctx context.Context, userID string) {
+func (s *core) invalidate(ctx context.Context, userID string) {
 	if err := s.cache.Invalidate(ctx, userID); err != nil {
 		s.log.WarnContext(ctx, "cache invalidation failed", "user_id", userID, "err", err)
 	}

@@ -54,7 +54,7 @@ type ClientInput struct {
 // CreateClient registers a service client and returns it with its secret,
 // which is shown this once: only its hash is stored. Needs clients:manage.
 // Returns EInvalid for a malformed name or scope.
-func (s *Service) CreateClient(ctx context.Context, p *Principal, in ClientInput) (*ServiceClient, string, error) {
+func (s *ServiceClients) CreateClient(ctx context.Context, p *Principal, in ClientInput) (*ServiceClient, string, error) {
 	if err := s.require(ctx, p, PermClientsManage); err != nil {
 		return nil, "", err
 	}
@@ -121,7 +121,7 @@ func validScope(sc string) bool {
 }
 
 // Clients returns every service client. Needs clients:manage.
-func (s *Service) Clients(ctx context.Context, p *Principal) ([]*ServiceClient, error) {
+func (s *ServiceClients) Clients(ctx context.Context, p *Principal) ([]*ServiceClient, error) {
 	if err := s.require(ctx, p, PermClientsManage); err != nil {
 		return nil, err
 	}
@@ -133,7 +133,7 @@ var errClientNotFound = Errorf(ENotFound, "client not found")
 // DeleteClient deletes a service client: its secret stops working and its
 // tokens stop introspecting as active at once. Needs clients:manage.
 // Returns ENotFound.
-func (s *Service) DeleteClient(ctx context.Context, p *Principal, id string) error {
+func (s *ServiceClients) DeleteClient(ctx context.Context, p *Principal, id string) error {
 	if err := s.require(ctx, p, PermClientsManage); err != nil {
 		return err
 	}
@@ -158,7 +158,7 @@ var dummyClientHash = sha256.Sum256([]byte("authd: no such client"))
 // client address from. Returns EInvalidClient for an unknown id and a wrong
 // secret alike, and ETooManyAttempts once from's IP has failed too often
 // (Limits.ClientIP), before the id is looked up.
-func (s *Service) AuthenticateClient(ctx context.Context, id, secret string, from Origin) (*ServiceClient, error) {
+func (s *ServiceClients) AuthenticateClient(ctx context.Context, id, secret string, from Origin) (*ServiceClient, error) {
 	ip := s.ipKey(from.IP)
 	if err := s.peek(ctx, s.limits.ClientIP, ip); err != nil {
 		return nil, err
@@ -198,7 +198,7 @@ type clientEntry struct {
 // caller's choice, and each cached miss would be an entry anyone can make.
 // A miss costs one primary-key read, and Limits.ClientIP bounds how many a
 // client that fails to authenticate can cause.
-func (s *Service) client(ctx context.Context, id string) (*ServiceClient, error) {
+func (s *core) client(ctx context.Context, id string) (*ServiceClient, error) {
 	e, err := cached(ctx, s, clientsGroup, "c:"+id, func(ctx context.Context) (clientEntry, time.Duration, error) {
 		c, err := s.store.Client(ctx, id)
 		switch ErrorCode(err) {
@@ -216,7 +216,7 @@ func (s *Service) client(ctx context.Context, id string) (*ServiceClient, error)
 // (client_credentials grant) for the requested space-separated scopes, all
 // of the client's scopes when scope is empty. No refresh token: the client
 // asks again. Returns EInvalidScope for a scope the client doesn't have.
-func (s *Service) ClientToken(ctx context.Context, c *ServiceClient, scope string) (*TokenPair, string, error) {
+func (s *ServiceClients) ClientToken(ctx context.Context, c *ServiceClient, scope string) (*TokenPair, string, error) {
 	granted := c.Scopes
 	if scope = strings.TrimSpace(scope); scope != "" {
 		granted = nil
@@ -268,7 +268,7 @@ type Introspection struct {
 // or an unexpired current refresh token of an active session. The roles
 // reported are the user's current ones. hint ("access_token",
 // "refresh_token" or "") only orders the checks.
-func (s *Service) Introspect(ctx context.Context, c *ServiceClient, token, hint string) (*Introspection, error) {
+func (s *ServiceClients) Introspect(ctx context.Context, c *ServiceClient, token, hint string) (*Introspection, error) {
 	if hint == TokenTypeRefresh {
 		if in, err := s.introspectRefresh(ctx, token); in != nil || err != nil {
 			return in, err
@@ -288,7 +288,7 @@ func (s *Service) Introspect(ctx context.Context, c *ServiceClient, token, hint 
 // inactive is the answer for a token that is not active: nothing but that.
 func inactive() *Introspection { return &Introspection{} }
 
-func (s *Service) introspectAccess(ctx context.Context, token string) (*Introspection, error) {
+func (s *core) introspectAccess(ctx context.Context, token string) (*Introspection, error) {
 	claims, err := s.tokens.Verify(ctx, token)
 	if ErrorCode(err) == EUnauthorized {
 		return inactive(), nil
@@ -321,7 +321,7 @@ func (s *Service) introspectAccess(ctx context.Context, token string) (*Introspe
 
 // clientTokenActive reports whether a verified client token's client still
 // exists and the token was not revoked.
-func (s *Service) clientTokenActive(ctx context.Context, claims *AccessClaims) (bool, error) {
+func (s *core) clientTokenActive(ctx context.Context, claims *AccessClaims) (bool, error) {
 	c, err := s.client(ctx, claims.ClientID)
 	if err != nil || c == nil {
 		return false, err
@@ -335,7 +335,7 @@ func (s *Service) clientTokenActive(ctx context.Context, claims *AccessClaims) (
 
 // introspectRefresh returns nil when token is not shaped like a refresh
 // token at all.
-func (s *Service) introspectRefresh(ctx context.Context, token string) (*Introspection, error) {
+func (s *core) introspectRefresh(ctx context.Context, token string) (*Introspection, error) {
 	userID, hash, err := parseRefreshToken(token)
 	if err != nil {
 		return nil, nil
@@ -362,7 +362,7 @@ func (s *Service) introspectRefresh(ctx context.Context, token string) (*Introsp
 // token of it; a client token is revoked by its jti, and only by the client
 // it was issued to (EForbidden otherwise). A token that is invalid, expired
 // or already revoked is no error: the caller's goal is reached.
-func (s *Service) RevokeToken(ctx context.Context, c *ServiceClient, token, hint string) error {
+func (s *ServiceClients) RevokeToken(ctx context.Context, c *ServiceClient, token, hint string) error {
 	if claims, err := s.tokens.Verify(ctx, token); err == nil {
 		if claims.ClientID != "" {
 			return s.revokeClientToken(ctx, c, claims)
@@ -385,7 +385,7 @@ func (s *Service) RevokeToken(ctx context.Context, c *ServiceClient, token, hint
 	return s.revokeSessionFor(ctx, c, userID, rt.SessionID)
 }
 
-func (s *Service) revokeSessionFor(ctx context.Context, c *ServiceClient, userID, sessionID string) error {
+func (s *core) revokeSessionFor(ctx context.Context, c *ServiceClient, userID, sessionID string) error {
 	now := s.now()
 	ev := newEvent(EventTokenRevoked, now, Origin{}).about(userID, sessionID)
 	ev.ActorType, ev.ActorID = ActorClient, c.ID
@@ -397,7 +397,7 @@ func (s *Service) revokeSessionFor(ctx context.Context, c *ServiceClient, userID
 	return nil
 }
 
-func (s *Service) revokeClientToken(ctx context.Context, c *ServiceClient, claims *AccessClaims) error {
+func (s *core) revokeClientToken(ctx context.Context, c *ServiceClient, claims *AccessClaims) error {
 	if claims.ClientID != c.ID {
 		return Errorf(EForbidden, "A client may revoke only its own client tokens.")
 	}

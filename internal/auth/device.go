@@ -67,7 +67,7 @@ func deviceKey(secret []byte) []byte {
 
 // rememberDevice returns a token for the device signing in as userID with
 // the normalised email, and its expiry: a new device, or d renewed.
-func (s *Service) rememberDevice(userID, email string, d *device) (string, time.Time, error) {
+func (s *core) rememberDevice(userID, email string, d *device) (string, time.Time, error) {
 	uid, err := uuid.Parse(userID)
 	if err != nil {
 		return "", time.Time{}, fmt.Errorf("device token for user %q: %w", userID, err)
@@ -89,7 +89,7 @@ func (s *Service) rememberDevice(userID, email string, d *device) (string, time.
 // checkDevice returns the device raw proves for the account with the
 // normalised email, or nil when it proves none: malformed, altered,
 // expired, issued for another address or by another secret.
-func (s *Service) checkDevice(raw, email string) *device {
+func (s *core) checkDevice(raw, email string) *device {
 	if len(raw) != deviceEncoding.EncodedLen(deviceTokenLen) {
 		return nil
 	}
@@ -111,7 +111,7 @@ func (s *Service) checkDevice(raw, email string) *device {
 	return d
 }
 
-func (s *Service) deviceMAC(payload []byte, email string) []byte {
+func (s *core) deviceMAC(payload []byte, email string) []byte {
 	m := hmac.New(sha256.New, s.deviceKey)
 	m.Write(payload)
 	m.Write([]byte(email))

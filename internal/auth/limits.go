@@ -105,7 +105,7 @@ func limiterKey(key string) string {
 // ipKey is what per-IP rules count ip by: its /IPv4Prefix or /IPv6Prefix
 // prefix. Anything that is not an address (an unknown client IP is "")
 // counts as it is.
-func (s *Service) ipKey(ip string) string {
+func (s *core) ipKey(ip string) string {
 	a, err := netip.ParseAddr(ip)
 	if err != nil {
 		return ip
@@ -124,17 +124,17 @@ func (s *Service) ipKey(ip string) string {
 
 // take records one attempt under rule and returns ETooManyAttempts when it
 // is refused. An empty key (no client IP known) is not limited.
-func (s *Service) take(ctx context.Context, rule Rule, key string) error {
+func (s *core) take(ctx context.Context, rule Rule, key string) error {
 	return s.allow(ctx, rule, key, 1)
 }
 
 // peek returns ETooManyAttempts when key is out of allowance under rule,
 // without counting an attempt.
-func (s *Service) peek(ctx context.Context, rule Rule, key string) error {
+func (s *core) peek(ctx context.Context, rule Rule, key string) error {
 	return s.allow(ctx, rule, key, 0)
 }
 
-func (s *Service) allow(ctx context.Context, rule Rule, key string, cost int) error {
+func (s *core) allow(ctx context.Context, rule Rule, key string, cost int) error {
 	if !rule.Enabled() || key == "" {
 		return nil
 	}
@@ -150,13 +150,13 @@ func (s *Service) allow(ctx context.Context, rule Rule, key string, cost int) er
 }
 
 // takeIP is take for a per-IP rule.
-func (s *Service) takeIP(ctx context.Context, rule Rule, ip string) error {
+func (s *core) takeIP(ctx context.Context, rule Rule, ip string) error {
 	return s.take(ctx, rule, s.ipKey(ip))
 }
 
 // giveBack returns one attempt taken under rule. Failing to is logged, not
 // returned: it only makes the limit slightly stricter for a while.
-func (s *Service) giveBack(ctx context.Context, rule Rule, key string) {
+func (s *core) giveBack(ctx context.Context, rule Rule, key string) {
 	if !rule.Enabled() || key == "" {
 		return
 	}
@@ -167,7 +167,7 @@ func (s *Service) giveBack(ctx context.Context, rule Rule, key string) {
 
 // reset forgets key's attempts and lockouts under rule. Failing to is
 // logged, not returned: the count runs out by itself.
-func (s *Service) reset(ctx context.Context, rule Rule, key string) {
+func (s *core) reset(ctx context.Context, rule Rule, key string) {
 	if !rule.Enabled() || key == "" {
 		return
 	}
@@ -197,7 +197,7 @@ type count struct {
 // counts lists who's counts for the account with the normalised email, in
 // the order they are taken: the widest first, so that an IP out of
 // allowance leaves the account's counts alone.
-func (s *Service) counts(email string, who attempter) []count {
+func (s *core) counts(email string, who attempter) []count {
 	switch {
 	case who.device != nil:
 		return []count{{s.limits.LoginAccount, email + " device:" + base64.RawURLEncoding.EncodeToString(who.device.id[:]), true}}
@@ -217,7 +217,7 @@ func (s *Service) counts(email string, who attempter) []count {
 // the outcome: success resets who's count for the account and gives the
 // others their attempt back, and an attempt that was never judged (hashing
 // overloaded) is given back to all.
-func (s *Service) loginAttempt(ctx context.Context, email string, who attempter) (done func(outcome loginOutcome), err error) {
+func (s *core) loginAttempt(ctx context.Context, email string, who attempter) (done func(outcome loginOutcome), err error) {
 	counts := s.counts(email, who)
 	for i, c := range counts {
 		if err := s.take(ctx, c.rule, c.key); err != nil {

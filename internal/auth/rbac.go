@@ -20,7 +20,7 @@ const (
 var errForbidden = Errorf(EForbidden, "You don't have the permission this needs.")
 
 // roleCatalog returns every role by name, through the cache.
-func (s *Service) roleCatalog(ctx context.Context) (map[string]*Role, error) {
+func (s *core) roleCatalog(ctx context.Context) (map[string]*Role, error) {
 	roles, err := cached(ctx, s, rolesGroup, rolesKey, func(ctx context.Context) ([]*Role, time.Duration, error) {
 		roles, err := s.store.Roles(ctx)
 		return roles, rolesTTL, err
@@ -57,7 +57,7 @@ func permissionsOf(catalog map[string]*Role, roles []string) map[Permission]bool
 }
 
 // Permissions returns the caller's current permissions, sorted.
-func (s *Service) Permissions(ctx context.Context, p *Principal) ([]Permission, error) {
+func (s *Accounts) Permissions(ctx context.Context, p *Principal) ([]Permission, error) {
 	perms, err := s.permissions(ctx, p)
 	if err != nil {
 		return nil, err
@@ -70,7 +70,7 @@ func (s *Service) Permissions(ctx context.Context, p *Principal) ([]Permission, 
 	return out, nil
 }
 
-func (s *Service) permissions(ctx context.Context, p *Principal) (map[Permission]bool, error) {
+func (s *core) permissions(ctx context.Context, p *Principal) (map[Permission]bool, error) {
 	catalog, err := s.roleCatalog(ctx)
 	if err != nil {
 		return nil, err
@@ -81,7 +81,7 @@ func (s *Service) permissions(ctx context.Context, p *Principal) (map[Permission
 // require returns EForbidden unless the caller's current roles grant perm.
 // The roles are those Authenticate loaded for this request, so a role taken
 // away stops working at the caller's next request.
-func (s *Service) require(ctx context.Context, p *Principal, perm Permission) error {
+func (s *core) require(ctx context.Context, p *Principal, perm Permission) error {
 	perms, err := s.permissions(ctx, p)
 	if err != nil {
 		return err
@@ -95,7 +95,7 @@ func (s *Service) require(ctx context.Context, p *Principal, perm Permission) er
 // requireAll returns EForbidden unless the caller holds every permission in
 // want: nobody hands out (or takes away) powers they don't have themselves,
 // which is what keeps a role manager from raising their own privileges.
-func (s *Service) requireAll(ctx context.Context, p *Principal, want []Permission) error {
+func (s *core) requireAll(ctx context.Context, p *Principal, want []Permission) error {
 	perms, err := s.permissions(ctx, p)
 	if err != nil {
 		return err
@@ -119,7 +119,7 @@ func rolePermissions(r *Role) []Permission {
 
 // Roles returns every role, admin with every permission. Needs
 // roles:manage.
-func (s *Service) Roles(ctx context.Context, p *Principal) ([]*Role, error) {
+func (s *Admin) Roles(ctx context.Context, p *Principal) ([]*Role, error) {
 	if err := s.require(ctx, p, PermRolesManage); err != nil {
 		return nil, err
 	}
@@ -134,7 +134,7 @@ var errRoleNotFound = Errorf(ENotFound, "role not found")
 
 // Role returns the named role, admin with every permission. Needs
 // roles:manage. Returns ENotFound.
-func (s *Service) Role(ctx context.Context, p *Principal, name string) (*Role, error) {
+func (s *Admin) Role(ctx context.Context, p *Principal, name string) (*Role, error) {
 	if err := s.require(ctx, p, PermRolesManage); err != nil {
 		return nil, err
 	}
@@ -186,7 +186,7 @@ func checkPermissions(perms []string) ([]Permission, error) {
 // CreateRole creates a role. Needs roles:manage and every permission the role
 // grants. Returns EInvalid for a malformed name, description or permission
 // and EConflict if the name is taken.
-func (s *Service) CreateRole(ctx context.Context, p *Principal, in RoleInput) (*Role, error) {
+func (s *Admin) CreateRole(ctx context.Context, p *Principal, in RoleInput) (*Role, error) {
 	if err := s.require(ctx, p, PermRolesManage); err != nil {
 		return nil, err
 	}
@@ -225,7 +225,7 @@ func (s *Service) CreateRole(ctx context.Context, p *Principal, in RoleInput) (*
 // admin role's permissions can't be edited (it always has all). Returns
 // ENotFound, EInvalid, EForbidden, and EConflict when the role changed
 // between our read and our write (the edit must not undo that change).
-func (s *Service) UpdateRole(ctx context.Context, p *Principal, name string, patch RolePatch) (*Role, error) {
+func (s *Admin) UpdateRole(ctx context.Context, p *Principal, name string, patch RolePatch) (*Role, error) {
 	r, err := s.Role(ctx, p, name)
 	if err != nil {
 		return nil, err
@@ -298,7 +298,7 @@ func widensShared(p *Principal, r *Role, perms []Permission) Permission {
 // DeleteRole deletes a role and takes it from every holder, at once. Needs
 // roles:manage and every permission the role grants. Built-in roles can't be
 // deleted (EConflict). Returns ENotFound.
-func (s *Service) DeleteRole(ctx context.Context, p *Principal, name string) error {
+func (s *Admin) DeleteRole(ctx context.Context, p *Principal, name string) error {
 	r, err := s.Role(ctx, p, name)
 	if err != nil {
 		return err
@@ -325,7 +325,7 @@ func (s *Service) DeleteRole(ctx context.Context, p *Principal, name string) err
 // role grants; nobody can grant a role to themselves. Granting a held role
 // succeeds and changes nothing. Returns ENotFound for an unknown user or
 // role.
-func (s *Service) GrantRole(ctx context.Context, p *Principal, userID, role string) error {
+func (s *Admin) GrantRole(ctx context.Context, p *Principal, userID, role string) error {
 	return s.changeRole(ctx, p, userID, role, true)
 }
 
@@ -333,11 +333,11 @@ func (s *Service) GrantRole(ctx context.Context, p *Principal, userID, role stri
 // Needs roles:manage and every permission the role grants. Returns ENotFound
 // for an unknown user or role and ELastAdmin when it would leave no active
 // admin.
-func (s *Service) RevokeRole(ctx context.Context, p *Principal, userID, role string) error {
+func (s *Admin) RevokeRole(ctx context.Context, p *Principal, userID, role string) error {
 	return s.changeRole(ctx, p, userID, role, false)
 }
 
-func (s *Service) changeRole(ctx context.Context, p *Principal, userID, role string, grant bool) error {
+func (s *Admin) changeRole(ctx context.Context, p *Principal, userID, role string, grant bool) error {
 	r, err := s.Role(ctx, p, role)
 	if err != nil {
 		return err

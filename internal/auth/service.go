@@ -29,9 +29,9 @@ type Config struct {
 	// (0: 1000).
 	PurgeBatch int
 
-	// Cache speeds up Authenticate and Me; nil reads the database every time.
+	// Cache speeds up Authenticate and Me (required).
 	Cache Cache
-	// Limiter enforces Limits; nil counts in process.
+	// Limiter enforces Limits (required).
 	Limiter Limiter
 	Limits  Limits // the zero value turns every limit off
 	// Secret is the service secret; the key of remembered-device tokens is
@@ -40,9 +40,9 @@ type Config struct {
 	Secret []byte
 }
 
-// Service implements sign-up, login, token refresh and session management.
-// It is safe for concurrent use.
-type Service struct {
+// core is what the three parts of the service share: the stores and
+// collaborators, the configuration and the helpers that use them.
+type core struct {
 	store   Store
 	hasher  PasswordHasher
 	tokens  TokenIssuer
@@ -55,7 +55,29 @@ type Service struct {
 	deviceKey []byte // HMAC key of remembered-device tokens
 }
 
-// NewService returns a Service over its three dependencies.
+// Accounts is what people call for themselves: sign-up, login, refresh,
+// their sessions and their profile. It is safe for concurrent use, as are
+// Admin and ServiceClients.
+type Accounts struct{ *core }
+
+// Admin is what administrators call: users, roles, other users' sessions,
+// the audit log, and the retention jobs that keep the last two bounded.
+type Admin struct{ *core }
+
+// ServiceClients is what machines call (the client_credentials token,
+// introspection, revocation) and the registration of service clients.
+type ServiceClients struct{ *core }
+
+// Service bundles the three parts over one core, for callers that use them
+// all (cmd/authd's wiring, the tests); each caller otherwise takes the part
+// it needs.
+type Service struct {
+	*Accounts
+	*Admin
+	*ServiceClients
+}
+
+// NewService returns the service over its dependencies.
 func NewService(store Store, hasher PasswordHasher, tokens TokenIssuer, cfg Config) *Service {
 	if cfg.RefreshTokenTTL <= 0 {
 		cfg.RefreshTokenTTL = 720 * time.Hour
@@ -78,7 +100,7 @@ func NewService(store Store, hasher PasswordHasher, tokens TokenIssuer, cfg Conf
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Service{
+	s := &core{
 		store: store, hasher: hasher, tokens: tokens,
 		cache: cfg.Cache, limiter: cfg.Limiter, limits: cfg.Limits,
 		cfg: cfg, log: log,
@@ -89,12 +111,12 @@ func NewService(store Store, hasher PasswordHasher, tokens TokenIssuer, cfg Conf
 	if s.cache == nil || s.limiter == nil {
 		panic("auth: NewService needs Config.Cache and Config.Limiter")
 	}
-	return s
+	return &Service{Accounts: &Accounts{s}, Admin: &Admin{s}, ServiceClients: &ServiceClients{s}}
 }
 
 // now is UTC at microsecond precision: the precision every backend keeps, so
 // a value read back equals the value written.
-func (s *Service) now() time.Time { return s.cfg.Now().UTC().Truncate(time.Microsecond) }
+func (s *core) now() time.Time { return s.cfg.Now().UTC().Truncate(time.Microsecond) }
 
 // Principal is an authenticated caller: the claims of a verified access token
 // whose session was active when the request arrived. Roles and
@@ -118,7 +140,7 @@ type RegisterInput struct {
 // Returns EInvalid for a malformed email or name, EWeakPassword (or EInvalid)
 // for a password the policy rejects, EEmailTaken if the email is in use, and
 // EUnavailable when hashing capacity is exhausted.
-func (s *Service) Register(ctx context.Context, in RegisterInput) (*User, *TokenPair, error) {
+func (s *Accounts) Register(ctx context.Context, in RegisterInput) (*User, *TokenPair, error) {
 	email, err := NormalizeEmail(in.Email)
 	if err != nil {
 		return nil, nil, err
@@ -146,7 +168,7 @@ func (s *Service) Register(ctx context.Context, in RegisterInput) (*User, *Token
 // CreateUser creates an account with the given roles and a verified email,
 // for operators bootstrapping administrators. Errors as Register, plus
 // EInvalid for an unknown role.
-func (s *Service) CreateUser(ctx context.Context, email, password string, roles []string) (*User, error) {
+func (s *Admin) CreateUser(ctx context.Context, email, password string, roles []string) (*User, error) {
 	email, err := NormalizeEmail(email)
 	if err != nil {
 		return nil, err
@@ -170,7 +192,7 @@ func (s *Service) CreateUser(ctx context.Context, email, password string, roles 
 
 // createUser hashes password and inserts the user, recording ev (its At,
 // concerned user and, for a self sign-up, actor are filled in here).
-func (s *Service) createUser(ctx context.Context, email, name, password string, roles []string, verified bool, ev *Event) (*User, error) {
+func (s *core) createUser(ctx context.Context, email, name, password string, roles []string, verified bool, ev *Event) (*User, error) {
 	if err := s.hasher.Check(password); err != nil {
 		return nil, err
 	}
@@ -230,7 +252,7 @@ var errInvalidCredentials = Errorf(EInvalidCredentials, "The email or password i
 // EInvalid for missing fields and a malformed email, ETooManyAttempts (see
 // Limits), EInvalidCredentials, EAccountDisabled (only to a caller who
 // knows the password) and EUnavailable.
-func (s *Service) Login(ctx context.Context, in LoginInput) (*User, *TokenPair, error) {
+func (s *Accounts) Login(ctx context.Context, in LoginInput) (*User, *TokenPair, error) {
 	if strings.TrimSpace(in.Email) == "" || in.Password == "" {
 		return nil, nil, Errorf(EInvalid, "email and password are required")
 	}
@@ -306,7 +328,7 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (*User, *TokenPair, 
 // strangers' addresses or typos. Attempts refused by a rate limit are not
 // recorded (the rate-limit metric counts them), so a flood can't turn cheap
 // refusals into database writes.
-func (s *Service) recordLoginFailure(ctx context.Context, u *User, reason Code, c Origin) {
+func (s *core) recordLoginFailure(ctx context.Context, u *User, reason Code, c Origin) {
 	ev := newEvent(EventLoginFailed, s.now(), c)
 	ev.Outcome, ev.Reason = OutcomeFailure, string(reason)
 	if u != nil {
@@ -323,7 +345,7 @@ const maxPasswordInput = 4096
 // meantime, writing a hash of the old one would undo the change. A failure
 // only delays the upgrade to the next login, so it is logged, not returned.
 // The cache holds no hashes, so there is nothing to invalidate.
-func (s *Service) upgradeHash(ctx context.Context, u *User, password string) {
+func (s *core) upgradeHash(ctx context.Context, u *User, password string) {
 	hash, err := s.hasher.Hash(ctx, password)
 	if err == nil {
 		err = s.store.UpgradePasswordHash(ctx, u.ID, u.PasswordHash, hash)
@@ -341,7 +363,7 @@ func (s *Service) upgradeHash(ctx context.Context, u *User, password string) {
 // startSession creates a session with its first refresh token and signs an
 // access token for it. u is the account as the sign-in checked it: EConflict
 // if its password changed since.
-func (s *Service) startSession(ctx context.Context, u *User, c Origin) (*TokenPair, error) {
+func (s *core) startSession(ctx context.Context, u *User, c Origin) (*TokenPair, error) {
 	sid, err := uuid.NewV7()
 	if err != nil {
 		return nil, fmt.Errorf("new session id: %w", err)
@@ -379,7 +401,7 @@ func (s *Service) startSession(ctx context.Context, u *User, c Origin) (*TokenPa
 	return s.pair(ctx, u, sess.ID, raw)
 }
 
-func (s *Service) pair(ctx context.Context, u *User, sessionID, refresh string) (*TokenPair, error) {
+func (s *core) pair(ctx context.Context, u *User, sessionID, refresh string) (*TokenPair, error) {
 	access, claims, err := s.tokens.Issue(ctx, AccessClaims{
 		UserID:        u.ID,
 		SessionID:     sessionID,
@@ -413,7 +435,7 @@ func (s *Service) pair(ctx context.Context, u *User, sessionID, refresh string) 
 // another replica wrote; the grace setting of the replica that rotated the
 // token applies.
 // Returns EInvalidRefreshToken for an unknown, expired, revoked or reused token.
-func (s *Service) Refresh(ctx context.Context, raw string, c Origin) (*TokenPair, error) {
+func (s *Accounts) Refresh(ctx context.Context, raw string, c Origin) (*TokenPair, error) {
 	if err := s.takeIP(ctx, s.limits.RefreshIP, c.IP); err != nil {
 		return nil, err
 	}
@@ -473,7 +495,7 @@ func (s *Service) Refresh(ctx context.Context, raw string, c Origin) (*TokenPair
 	return nil, errInvalidRefresh
 }
 
-func (s *Service) rotate(ctx context.Context, u *User, sess *Session, old *RefreshToken, raw string, now time.Time) (*TokenPair, error) {
+func (s *core) rotate(ctx context.Context, u *User, sess *Session, old *RefreshToken, raw string, now time.Time) (*TokenPair, error) {
 	next, hash, err := newRefreshToken(u.ID)
 	if err != nil {
 		return nil, err
@@ -504,7 +526,7 @@ func (s *Service) rotate(ctx context.Context, u *User, sess *Session, old *Refre
 // active and its user still enabled, so that logout, revocation and
 // disabling take effect on the next request. On a warm cache it reads no
 // database. Returns EUnauthorized.
-func (s *Service) Authenticate(ctx context.Context, accessToken string) (*Principal, error) {
+func (s *Accounts) Authenticate(ctx context.Context, accessToken string) (*Principal, error) {
 	claims, err := s.tokens.Verify(ctx, accessToken)
 	if err != nil {
 		return nil, err
@@ -532,7 +554,7 @@ var errSessionEnded = Errorf(EUnauthorized, "The session has ended.")
 // Logout ends the caller's session. When refreshToken is given and belongs to
 // another session of the same user, that session ends too; any other value is
 // ignored so that logout always succeeds for the caller's own session.
-func (s *Service) Logout(ctx context.Context, p *Principal, refreshToken string) error {
+func (s *Accounts) Logout(ctx context.Context, p *Principal, refreshToken string) error {
 	now := s.now()
 	ev := newEvent(EventLogout, now, Origin{}).byPrincipal(p)
 	ev.Resource = p.SessionID
@@ -561,7 +583,7 @@ func (s *Service) Logout(ctx context.Context, p *Principal, refreshToken string)
 }
 
 // LogoutAll ends every session of the caller, the current one included.
-func (s *Service) LogoutAll(ctx context.Context, p *Principal) error {
+func (s *Accounts) LogoutAll(ctx context.Context, p *Principal) error {
 	now := s.now()
 	ev := newEvent(EventLogout, now, Origin{}).byPrincipal(p)
 	ev.Reason = "all_sessions"
@@ -575,14 +597,14 @@ func (s *Service) LogoutAll(ctx context.Context, p *Principal) error {
 // Sessions returns one page of the caller's active sessions, newest first,
 // and the cursor of the next page ("" on the last). Returns EInvalid for a
 // malformed cursor or limit.
-func (s *Service) Sessions(ctx context.Context, p *Principal, q SessionQuery) ([]*Session, string, error) {
+func (s *Accounts) Sessions(ctx context.Context, p *Principal, q SessionQuery) ([]*Session, string, error) {
 	return s.listSessions(ctx, p.UserID, q)
 }
 
 // RevokeSession ends one of the caller's sessions. Returns ENotFound for an
 // unknown session, one that already ended, or another user's session: the
 // three are indistinguishable to the caller.
-func (s *Service) RevokeSession(ctx context.Context, p *Principal, sessionID string) error {
+func (s *Accounts) RevokeSession(ctx context.Context, p *Principal, sessionID string) error {
 	if _, err := uuid.Parse(sessionID); err != nil {
 		return Errorf(ENotFound, "session not found")
 	}
@@ -600,7 +622,7 @@ func (s *Service) RevokeSession(ctx context.Context, p *Principal, sessionID str
 // one, and ends every other session of the caller. Returns
 // EInvalidCredentials for a wrong current password, EWeakPassword/EInvalid
 // for a rejected new one, and EUnavailable.
-func (s *Service) ChangePassword(ctx context.Context, p *Principal, current, next string) error {
+func (s *Accounts) ChangePassword(ctx context.Context, p *Principal, current, next string) error {
 	u, err := s.account(ctx, p)
 	if err != nil {
 		return err
@@ -631,7 +653,7 @@ func (s *Service) ChangePassword(ctx context.Context, p *Principal, current, nex
 
 // Me returns the caller's account, without its password hash. It is the
 // copy Authenticate loaded (from the cache when warm).
-func (s *Service) Me(ctx context.Context, p *Principal) (*User, error) {
+func (s *Accounts) Me(ctx context.Context, p *Principal) (*User, error) {
 	if p.user != nil {
 		return p.user.Redacted(), nil
 	}
@@ -644,7 +666,7 @@ func (s *Service) Me(ctx context.Context, p *Principal) (*User, error) {
 
 // account reads the caller's account from the database, for changes that
 // must start from the current row (never a cached copy).
-func (s *Service) account(ctx context.Context, p *Principal) (*User, error) {
+func (s *core) account(ctx context.Context, p *Principal) (*User, error) {
 	u, err := s.store.User(ctx, p.UserID)
 	return u, notFoundAs(err, errSessionEnded)
 }
@@ -659,7 +681,7 @@ type ProfilePatch struct {
 // it sets. Returns EInvalid for a malformed name and EConflict when the
 // account changed between our read and our write (the request may be
 // retried).
-func (s *Service) UpdateMe(ctx context.Context, p *Principal, patch ProfilePatch) (*User, error) {
+func (s *Accounts) UpdateMe(ctx context.Context, p *Principal, patch ProfilePatch) (*User, error) {
 	u, err := s.account(ctx, p)
 	if err != nil {
 		return nil, err
@@ -693,7 +715,7 @@ var errChangedMeanwhile = Errorf(EConflict, "The resource was changed by another
 
 // DeleteMe deletes the caller's account with every session. Users with a
 // password must confirm it: EInvalidCredentials otherwise.
-func (s *Service) DeleteMe(ctx context.Context, p *Principal, password string) error {
+func (s *Accounts) DeleteMe(ctx context.Context, p *Principal, password string) error {
 	u, err := s.account(ctx, p)
 	if err != nil {
 		return err
@@ -724,7 +746,7 @@ func (s *Service) DeleteMe(ctx context.Context, p *Principal, password string) e
 // token can't be used to guess the password either (past the limit it
 // returns ETooManyAttempts), while strangers' failed logins don't stop the
 // owner's session.
-func (s *Service) confirmPassword(ctx context.Context, p *Principal, u *User, field, password string) error {
+func (s *core) confirmPassword(ctx context.Context, p *Principal, u *User, field, password string) error {
 	switch {
 	case u.PasswordHash == "":
 		return nil

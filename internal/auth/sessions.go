@@ -17,7 +17,7 @@ import (
 // checking it there costs nothing, and it needs no write per request.
 
 // sessionEnd returns when sess ends unless it is revoked first.
-func (s *Service) sessionEnd(sess *Session) time.Time {
+func (s *core) sessionEnd(sess *Session) time.Time {
 	end := sess.ExpiresAt
 	if d := s.cfg.SessionMaxLifetime; d > 0 {
 		end = earliest(end, sess.CreatedAt.Add(d))
@@ -29,7 +29,7 @@ func (s *Service) sessionEnd(sess *Session) time.Time {
 }
 
 // sessionActive reports whether sess may be used at now.
-func (s *Service) sessionActive(sess *Session, now time.Time) bool {
+func (s *core) sessionActive(sess *Session, now time.Time) bool {
 	return sess.RevokedAt.IsZero() && now.Before(s.sessionEnd(sess))
 }
 
@@ -37,7 +37,7 @@ func (s *Service) sessionActive(sess *Session, now time.Time) bool {
 // now: the refresh-token lifetime, never past the session's maximum
 // lifetime. RotateRefreshToken moves the session's expiry to it, so
 // refreshes can't extend a session past its cap.
-func (s *Service) refreshExpiry(sess *Session, now time.Time) time.Time {
+func (s *core) refreshExpiry(sess *Session, now time.Time) time.Time {
 	exp := now.Add(s.cfg.RefreshTokenTTL)
 	if d := s.cfg.SessionMaxLifetime; d > 0 {
 		exp = earliest(exp, sess.CreatedAt.Add(d))
@@ -62,7 +62,7 @@ type SessionQuery struct {
 // listSessions returns one page of the user's active sessions, newest
 // first, and the cursor of the next. A session created during a walk sorts
 // before its start and is not seen; none is skipped or repeated.
-func (s *Service) listSessions(ctx context.Context, userID string, q SessionQuery) ([]*Session, string, error) {
+func (s *core) listSessions(ctx context.Context, userID string, q SessionQuery) ([]*Session, string, error) {
 	limit, err := pageLimit(q.Limit)
 	if err != nil {
 		return nil, "", err
@@ -108,7 +108,7 @@ type SessionPurge struct {
 // Until then an ended session stays on record, for whoever investigates
 // it. Every statement touches at most PurgeBatch rows, so the job never
 // holds many row locks at once; it repeats them until nothing is left.
-func (s *Service) PurgeSessions(ctx context.Context, retention time.Duration) (SessionPurge, error) {
+func (s *Admin) PurgeSessions(ctx context.Context, retention time.Duration) (SessionPurge, error) {
 	var p SessionPurge
 	limit := int64(s.cfg.PurgeBatch)
 	now := s.now()

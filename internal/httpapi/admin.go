@@ -145,7 +145,7 @@ func (s *server) listUsers(w http.ResponseWriter, r *http.Request, p *auth.Princ
 		return err
 	}
 	q := r.URL.Query()
-	users, next, err := s.svc.ListUsers(r.Context(), p, auth.UserQuery{
+	users, next, err := s.admin.ListUsers(r.Context(), p, auth.UserQuery{
 		EmailPrefix: q.Get("email"), Role: q.Get("role"), Status: auth.UserStatus(q.Get("status")),
 		Cursor: q.Get("cursor"), Limit: limit,
 	})
@@ -161,7 +161,7 @@ func (s *server) listUsers(w http.ResponseWriter, r *http.Request, p *auth.Princ
 }
 
 func (s *server) getUser(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
-	u, err := s.svc.User(r.Context(), p, r.PathValue("id"))
+	u, err := s.admin.User(r.Context(), p, r.PathValue("id"))
 	if err != nil {
 		return err
 	}
@@ -179,7 +179,7 @@ func (s *server) patchUser(w http.ResponseWriter, r *http.Request, p *auth.Princ
 		st := auth.UserStatus(*in.Status)
 		patch.Status = &st
 	}
-	u, err := s.svc.UpdateUser(r.Context(), p, r.PathValue("id"), patch)
+	u, err := s.admin.UpdateUser(r.Context(), p, r.PathValue("id"), patch)
 	if err != nil {
 		return err
 	}
@@ -188,7 +188,7 @@ func (s *server) patchUser(w http.ResponseWriter, r *http.Request, p *auth.Princ
 }
 
 func (s *server) deleteUser(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
-	if err := s.svc.DeleteUser(r.Context(), p, r.PathValue("id")); err != nil {
+	if err := s.admin.DeleteUser(r.Context(), p, r.PathValue("id")); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -196,7 +196,7 @@ func (s *server) deleteUser(w http.ResponseWriter, r *http.Request, p *auth.Prin
 }
 
 func (s *server) grantRole(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
-	if err := s.svc.GrantRole(r.Context(), p, r.PathValue("id"), r.PathValue("role")); err != nil {
+	if err := s.admin.GrantRole(r.Context(), p, r.PathValue("id"), r.PathValue("role")); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -204,7 +204,7 @@ func (s *server) grantRole(w http.ResponseWriter, r *http.Request, p *auth.Princ
 }
 
 func (s *server) revokeRole(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
-	if err := s.svc.RevokeRole(r.Context(), p, r.PathValue("id"), r.PathValue("role")); err != nil {
+	if err := s.admin.RevokeRole(r.Context(), p, r.PathValue("id"), r.PathValue("role")); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -216,7 +216,7 @@ func (s *server) userSessions(w http.ResponseWriter, r *http.Request, p *auth.Pr
 	if err != nil {
 		return err
 	}
-	list, next, err := s.svc.UserSessions(r.Context(), p, r.PathValue("id"), q)
+	list, next, err := s.admin.UserSessions(r.Context(), p, r.PathValue("id"), q)
 	if err != nil {
 		return err
 	}
@@ -225,7 +225,7 @@ func (s *server) userSessions(w http.ResponseWriter, r *http.Request, p *auth.Pr
 }
 
 func (s *server) revokeUserSession(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
-	if err := s.svc.RevokeUserSession(r.Context(), p, r.PathValue("id"), r.PathValue("sid")); err != nil {
+	if err := s.admin.RevokeUserSession(r.Context(), p, r.PathValue("id"), r.PathValue("sid")); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -233,7 +233,7 @@ func (s *server) revokeUserSession(w http.ResponseWriter, r *http.Request, p *au
 }
 
 func (s *server) listRoles(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
-	roles, err := s.svc.Roles(r.Context(), p)
+	roles, err := s.admin.Roles(r.Context(), p)
 	if err != nil {
 		return err
 	}
@@ -250,7 +250,7 @@ func (s *server) createRole(w http.ResponseWriter, r *http.Request, p *auth.Prin
 	if err := decode(w, r, &in, false); err != nil {
 		return err
 	}
-	role, err := s.svc.CreateRole(r.Context(), p, auth.RoleInput{
+	role, err := s.admin.CreateRole(r.Context(), p, auth.RoleInput{
 		Name: in.Name, Description: in.Description, Permissions: in.Permissions,
 	})
 	if err != nil {
@@ -262,7 +262,7 @@ func (s *server) createRole(w http.ResponseWriter, r *http.Request, p *auth.Prin
 }
 
 func (s *server) getRole(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
-	role, err := s.svc.Role(r.Context(), p, r.PathValue("name"))
+	role, err := s.admin.Role(r.Context(), p, r.PathValue("name"))
 	if err != nil {
 		return err
 	}
@@ -275,7 +275,7 @@ func (s *server) patchRole(w http.ResponseWriter, r *http.Request, p *auth.Princ
 	if err := decode(w, r, &in, false); err != nil {
 		return err
 	}
-	role, err := s.svc.UpdateRole(r.Context(), p, r.PathValue("name"), auth.RolePatch{
+	role, err := s.admin.UpdateRole(r.Context(), p, r.PathValue("name"), auth.RolePatch{
 		Description: in.Description, Permissions: in.Permissions,
 	})
 	if err != nil {
@@ -286,7 +286,7 @@ func (s *server) patchRole(w http.ResponseWriter, r *http.Request, p *auth.Princ
 }
 
 func (s *server) deleteRole(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
-	if err := s.svc.DeleteRole(r.Context(), p, r.PathValue("name")); err != nil {
+	if err := s.admin.DeleteRole(r.Context(), p, r.PathValue("name")); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -307,7 +307,7 @@ func (s *server) listAudit(w http.ResponseWriter, r *http.Request, p *auth.Princ
 		return err
 	}
 	q := r.URL.Query()
-	events, next, err := s.svc.Audit(r.Context(), p, auth.AuditQuery{
+	events, next, err := s.admin.Audit(r.Context(), p, auth.AuditQuery{
 		UserID: q.Get("user_id"), Type: auth.EventType(q.Get("type")), Since: since, Until: until,
 		Cursor: q.Get("cursor"), Limit: limit,
 	})

@@ -38,7 +38,9 @@ type Config struct {
 }
 
 type server struct {
-	svc            *auth.Service
+	accounts       *auth.Accounts
+	admin          *auth.Admin
+	clients        *auth.ServiceClients
 	keys           KeySet
 	db             Pinger
 	log            *slog.Logger
@@ -62,7 +64,9 @@ func (s *server) handler() http.Handler { return s.observe(http.HandlerFunc(s.di
 
 func newServer(svc *auth.Service, keys KeySet, db Pinger, cfg Config, log *slog.Logger) *server {
 	s := &server{
-		svc:            svc,
+		accounts:       svc.Accounts,
+		admin:          svc.Admin,
+		clients:        svc.ServiceClients,
 		keys:           keys,
 		db:             db,
 		log:            log,
@@ -144,7 +148,7 @@ func (s *server) authenticate(r *http.Request) (*auth.Principal, error) {
 	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
 		return nil, auth.Errorf(auth.EUnauthorized, "A bearer access token is required.")
 	}
-	p, err := s.svc.Authenticate(r.Context(), strings.TrimSpace(token))
+	p, err := s.accounts.Authenticate(r.Context(), strings.TrimSpace(token))
 	if err != nil {
 		return nil, err
 	}

@@ -95,7 +95,7 @@ func (s *server) register(w http.ResponseWriter, r *http.Request) error {
 	if in.Password == "" {
 		return auth.Errorf(auth.EInvalid, "password is required")
 	}
-	u, pair, err := s.svc.Register(r.Context(), auth.RegisterInput{
+	u, pair, err := s.accounts.Register(r.Context(), auth.RegisterInput{
 		Email: in.Email, Password: in.Password, Name: in.Name, Origin: s.origin(r),
 	})
 	if err != nil {
@@ -111,7 +111,7 @@ func (s *server) login(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(w, r, &in, false); err != nil {
 		return err
 	}
-	u, pair, err := s.svc.Login(r.Context(), auth.LoginInput{
+	u, pair, err := s.accounts.Login(r.Context(), auth.LoginInput{
 		Email: in.Email, Password: in.Password, DeviceToken: s.deviceToken(r, in.DeviceToken), Origin: s.origin(r),
 	})
 	if err != nil {
@@ -131,7 +131,7 @@ func (s *server) refresh(w http.ResponseWriter, r *http.Request) error {
 	if in.RefreshToken == "" {
 		return auth.Errorf(auth.EInvalid, "refresh_token is required")
 	}
-	pair, err := s.svc.Refresh(r.Context(), in.RefreshToken, s.origin(r))
+	pair, err := s.accounts.Refresh(r.Context(), in.RefreshToken, s.origin(r))
 	if err != nil {
 		return err
 	}
@@ -144,7 +144,7 @@ func (s *server) logout(w http.ResponseWriter, r *http.Request, p *auth.Principa
 	if err := decode(w, r, &in, true); err != nil {
 		return err
 	}
-	if err := s.svc.Logout(r.Context(), p, in.RefreshToken); err != nil {
+	if err := s.accounts.Logout(r.Context(), p, in.RefreshToken); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -152,7 +152,7 @@ func (s *server) logout(w http.ResponseWriter, r *http.Request, p *auth.Principa
 }
 
 func (s *server) logoutAll(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
-	if err := s.svc.LogoutAll(r.Context(), p); err != nil {
+	if err := s.accounts.LogoutAll(r.Context(), p); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -164,7 +164,7 @@ func (s *server) listSessions(w http.ResponseWriter, r *http.Request, p *auth.Pr
 	if err != nil {
 		return err
 	}
-	list, next, err := s.svc.Sessions(r.Context(), p, q)
+	list, next, err := s.accounts.Sessions(r.Context(), p, q)
 	if err != nil {
 		return err
 	}
@@ -173,7 +173,7 @@ func (s *server) listSessions(w http.ResponseWriter, r *http.Request, p *auth.Pr
 }
 
 func (s *server) revokeSession(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
-	if err := s.svc.RevokeSession(r.Context(), p, r.PathValue("id")); err != nil {
+	if err := s.accounts.RevokeSession(r.Context(), p, r.PathValue("id")); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -188,7 +188,7 @@ func (s *server) changePassword(w http.ResponseWriter, r *http.Request, p *auth.
 	if in.NewPassword == "" {
 		return auth.Errorf(auth.EInvalid, "new_password is required")
 	}
-	if err := s.svc.ChangePassword(r.Context(), p, in.CurrentPassword, in.NewPassword); err != nil {
+	if err := s.accounts.ChangePassword(r.Context(), p, in.CurrentPassword, in.NewPassword); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -218,7 +218,7 @@ func (s *server) verify(w http.ResponseWriter, r *http.Request, p *auth.Principa
 }
 
 func (s *server) me(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
-	u, err := s.svc.Me(r.Context(), p)
+	u, err := s.accounts.Me(r.Context(), p)
 	if err != nil {
 		return err
 	}
@@ -231,7 +231,7 @@ func (s *server) updateMe(w http.ResponseWriter, r *http.Request, p *auth.Princi
 	if err := decode(w, r, &in, false); err != nil {
 		return err
 	}
-	u, err := s.svc.UpdateMe(r.Context(), p, auth.ProfilePatch{Name: in.Name})
+	u, err := s.accounts.UpdateMe(r.Context(), p, auth.ProfilePatch{Name: in.Name})
 	if err != nil {
 		return err
 	}
@@ -244,7 +244,7 @@ func (s *server) deleteMe(w http.ResponseWriter, r *http.Request, p *auth.Princi
 	if err := decode(w, r, &in, true); err != nil {
 		return err
 	}
-	if err := s.svc.DeleteMe(r.Context(), p, in.Password); err != nil {
+	if err := s.accounts.DeleteMe(r.Context(), p, in.Password); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)

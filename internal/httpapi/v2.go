@@ -52,7 +52,7 @@ func (s *server) createClient(w http.ResponseWriter, r *http.Request, p *auth.Pr
 	if err := decode(w, r, &in, false); err != nil {
 		return err
 	}
-	c, secret, err := s.svc.CreateClient(r.Context(), p, auth.ClientInput{Name: in.Name, Scopes: in.Scopes})
+	c, secret, err := s.clients.CreateClient(r.Context(), p, auth.ClientInput{Name: in.Name, Scopes: in.Scopes})
 	if err != nil {
 		return err
 	}
@@ -62,7 +62,7 @@ func (s *server) createClient(w http.ResponseWriter, r *http.Request, p *auth.Pr
 }
 
 func (s *server) listClients(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
-	list, err := s.svc.Clients(r.Context(), p)
+	list, err := s.clients.Clients(r.Context(), p)
 	if err != nil {
 		return err
 	}
@@ -75,7 +75,7 @@ func (s *server) listClients(w http.ResponseWriter, r *http.Request, p *auth.Pri
 }
 
 func (s *server) deleteClient(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
-	if err := s.svc.DeleteClient(r.Context(), p, r.PathValue("id")); err != nil {
+	if err := s.clients.DeleteClient(r.Context(), p, r.PathValue("id")); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -199,7 +199,7 @@ func (s *server) authenticateClient(r *http.Request, bodyID, bodySecret string) 
 	if !ok {
 		return nil, auth.Errorf(auth.EInvalidClient, "Client authentication is required.")
 	}
-	return s.svc.AuthenticateClient(r.Context(), id, secret, s.origin(r))
+	return s.clients.AuthenticateClient(r.Context(), id, secret, s.origin(r))
 }
 
 // noStore marks a response that carries or describes credentials (RFC 6749
@@ -222,7 +222,7 @@ func (s *server) token(w http.ResponseWriter, r *http.Request) error {
 	}
 	var c *auth.ServiceClient
 	if presented && (secret != "" || in.GrantType == "client_credentials") {
-		if c, err = s.svc.AuthenticateClient(r.Context(), id, secret, s.origin(r)); err != nil {
+		if c, err = s.clients.AuthenticateClient(r.Context(), id, secret, s.origin(r)); err != nil {
 			return err
 		}
 	}
@@ -236,7 +236,7 @@ func (s *server) token(w http.ResponseWriter, r *http.Request) error {
 			return auth.Errorf(auth.EInvalid, "username and password are required")
 		}
 		var u *auth.User
-		u, pair, err = s.svc.Login(r.Context(), auth.LoginInput{
+		u, pair, err = s.accounts.Login(r.Context(), auth.LoginInput{
 			Email: in.Username, Password: in.Password, DeviceToken: s.deviceToken(r, in.DeviceToken), Origin: s.origin(r),
 		})
 		if err == nil {
@@ -247,12 +247,12 @@ func (s *server) token(w http.ResponseWriter, r *http.Request) error {
 		if in.RefreshToken == "" {
 			return auth.Errorf(auth.EInvalid, "refresh_token is required")
 		}
-		pair, err = s.svc.Refresh(r.Context(), in.RefreshToken, s.origin(r))
+		pair, err = s.accounts.Refresh(r.Context(), in.RefreshToken, s.origin(r))
 	case "client_credentials":
 		if c == nil {
 			return auth.Errorf(auth.EInvalidClient, "Client authentication is required.")
 		}
-		pair, scope, err = s.svc.ClientToken(r.Context(), c, in.Scope)
+		pair, scope, err = s.clients.ClientToken(r.Context(), c, in.Scope)
 	case "":
 		return auth.Errorf(auth.EInvalid, "grant_type is required")
 	default:
@@ -295,7 +295,7 @@ func (s *server) introspect(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	res, err := s.svc.Introspect(r.Context(), c, in.Token, in.TokenTypeHint)
+	res, err := s.clients.Introspect(r.Context(), c, in.Token, in.TokenTypeHint)
 	if err != nil {
 		return err
 	}
@@ -328,7 +328,7 @@ func (s *server) revoke(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := s.svc.RevokeToken(r.Context(), c, in.Token, in.TokenTypeHint); err != nil {
+	if err := s.clients.RevokeToken(r.Context(), c, in.Token, in.TokenTypeHint); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusOK)
