@@ -1,11 +1,16 @@
-// Package auth is the domain of authd: users, sessions, refresh tokens and the
-// rules that govern them (sign-up, login, refresh rotation with reuse
-// detection, revocation).
+// Package auth is the domain of authd: users, sessions, refresh tokens, roles,
+// service clients and the rules that govern them (sign-up, login, refresh
+// rotation with reuse detection, revocation, RBAC, the audit log).
+//
+// The service has three parts, by who calls them: Accounts (people, for
+// themselves), Admin (administrators) and ServiceClients (machines, and
+// their registration). They share one core; Service bundles them.
 //
 // It imports no infrastructure (TestNoInfrastructureImports keeps it so).
-// Storage backends (sqlite, postgres), the token signer (token), the password
-// hasher (password), the cache (cache) and the limiter (ratelimit) implement
-// the small interfaces declared in store.go, and cmd/authd passes each one
-// in; the HTTP layer (httpapi) calls Service and
-// maps the Error codes declared in error.go to status codes in one place.
+// Storage backends (sqlite, postgres) implement the small stores of store.go,
+// one per aggregate; the token signer (token), the password hasher
+// (password), the cache (cache) and the limiter (ratelimit) implement the
+// other interfaces there, and cmd/authd passes each one in. Stores refuse
+// with the error values of error.go; the HTTP layer (httpapi) maps their
+// codes to status codes in one place.
 package auth
