@@ -3,20 +3,14 @@ package postgres
 import (
 	"context"
 
-	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/talentforge/authd/internal/auth"
 )
 
-// CreateSigningKey inserts k and, in the same transaction, appends an
-// auth.EventKeyRotated audit event (system actor, Resource = k.ID, At =
-// k.CreatedAt). Returns EConflict if a key with k.ID exists.
-func (db *DB) CreateSigningKey(ctx context.Context, k *auth.SigningKey) error {
-	id, err := uuid.NewV7()
-	if err != nil {
-		return dbError("create signing key", err)
-	}
+// CreateSigningKey inserts k and, in the same transaction, appends ev (nil:
+// nothing). Returns EConflict if a key with k.ID exists.
+func (db *DB) CreateSigningKey(ctx context.Context, k *auth.SigningKey, ev *auth.Event) error {
 	return db.inTx(ctx, func(tx pgx.Tx) error {
 		_, err := tx.Exec(ctx, `
 			INSERT INTO signing_keys (id, algorithm, public_key, private_key, created_at, activates_at)
@@ -28,14 +22,7 @@ func (db *DB) CreateSigningKey(ctx context.Context, k *auth.SigningKey) error {
 		case err != nil:
 			return dbError("create signing key", err)
 		}
-		return insertEvent(ctx, tx, &auth.Event{
-			ID:        id.String(),
-			At:        k.CreatedAt,
-			Type:      auth.EventKeyRotated,
-			ActorType: auth.ActorSystem,
-			Resource:  k.ID,
-			Outcome:   auth.OutcomeSuccess,
-		})
+		return insertEvent(ctx, tx, ev)
 	})
 }
 

@@ -145,7 +145,7 @@ func TestDatabaseDown(t *testing.T) {
 		"ListEvents":         func() error { _, err := db.ListEvents(ctx, auth.EventFilter{Limit: 10}); return err },
 		"DeleteEventsBefore": func() error { _, err := db.DeleteEventsBefore(ctx, now); return err },
 		"CreateSigningKey": func() error {
-			return db.CreateSigningKey(ctx, &auth.SigningKey{ID: "k", Algorithm: "ES256", PublicKey: []byte{1}, PrivateKey: []byte{1}, CreatedAt: now, ActivatesAt: now})
+			return db.CreateSigningKey(ctx, &auth.SigningKey{ID: "k", Algorithm: "ES256", PublicKey: []byte{1}, PrivateKey: []byte{1}, CreatedAt: now, ActivatesAt: now}, nil)
 		},
 		"SigningKeys": func() error { _, err := db.SigningKeys(ctx); return err },
 	}

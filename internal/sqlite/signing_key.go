@@ -4,27 +4,12 @@ import (
 	"context"
 	"database/sql"
 
-	"github.com/google/uuid"
-
 	"github.com/talentforge/authd/internal/auth"
 )
 
-// CreateSigningKey inserts k and, in the same transaction, appends an
-// auth.EventKeyRotated audit event (system actor, Resource = k.ID, At =
-// k.CreatedAt). Returns EConflict if a key with k.ID exists.
-func (db *DB) CreateSigningKey(ctx context.Context, k *auth.SigningKey) error {
-	id, err := uuid.NewV7()
-	if err != nil {
-		return dbError("create signing key", err)
-	}
-	ev := &auth.Event{
-		ID:        id.String(),
-		At:        k.CreatedAt,
-		Type:      auth.EventKeyRotated,
-		ActorType: auth.ActorSystem,
-		Resource:  k.ID,
-		Outcome:   auth.OutcomeSuccess,
-	}
+// CreateSigningKey inserts k and, in the same transaction, appends ev (nil:
+// nothing). Returns EConflict if a key with k.ID exists.
+func (db *DB) CreateSigningKey(ctx context.Context, k *auth.SigningKey, ev *auth.Event) error {
 	return db.inTx(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `
 			INSERT INTO signing_keys (id, algorithm, public_key, private_key, created_at, activates_at)

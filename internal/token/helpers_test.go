@@ -23,8 +23,9 @@ import (
 // can't alias stored state. The real backends (sqlite, postgres) are proven by
 // the contract suite, not by these tests.
 type memKeyStore struct {
-	mu   sync.Mutex
-	keys map[string]*auth.SigningKey
+	mu     sync.Mutex
+	keys   map[string]*auth.SigningKey
+	events []auth.Event // appended with the keys, as a backend's audit log
 
 	loads atomic.Int64 // SigningKeys calls, to observe reloads
 	// loaded, if set before the store is shared, receives a value as each
@@ -36,13 +37,16 @@ func newMemKeyStore() *memKeyStore {
 	return &memKeyStore{keys: make(map[string]*auth.SigningKey)}
 }
 
-func (s *memKeyStore) CreateSigningKey(ctx context.Context, k *auth.SigningKey) error {
+func (s *memKeyStore) CreateSigningKey(ctx context.Context, k *auth.SigningKey, ev *auth.Event) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, ok := s.keys[k.ID]; ok {
 		return auth.Errorf(auth.EConflict, "signing key %s already exists", k.ID)
 	}
 	s.keys[k.ID] = cloneKey(k)
+	if ev != nil {
+		s.events = append(s.events, *ev)
+	}
 	return nil
 }
 
@@ -99,7 +103,9 @@ type failingKeyStore struct{}
 
 var errStoreDown = errors.New("store is down")
 
-func (failingKeyStore) CreateSigningKey(context.Context, *auth.SigningKey) error { return errStoreDown }
+func (failingKeyStore) CreateSigningKey(context.Context, *auth.SigningKey, *auth.Event) error {
+	return errStoreDown
+}
 func (failingKeyStore) SigningKeys(context.Context) ([]*auth.SigningKey, error) {
 	return nil, errStoreDown
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+	"github.com/google/uuid"
 
 	"github.com/talentforge/authd/internal/auth"
 )
@@ -420,7 +421,16 @@ func (m *Manager) Rotate(ctx context.Context) (*auth.SigningKey, error) {
 	if err != nil {
 		return nil, fmt.Errorf("token: %w", err)
 	}
-	if err := m.store.CreateSigningKey(ctx, rec); err != nil {
+	// The audit event is ours to word; storage only appends it with the key.
+	ev := &auth.Event{
+		ID:        uuid.Must(uuid.NewV7()).String(),
+		At:        rec.CreatedAt,
+		Type:      auth.EventKeyRotated,
+		ActorType: auth.ActorSystem,
+		Resource:  rec.ID,
+		Outcome:   auth.OutcomeSuccess,
+	}
+	if err := m.store.CreateSigningKey(ctx, rec, ev); err != nil {
 		return nil, fmt.Errorf("token: store signing key: %w", err)
 	}
 	entries := append(set.entries[:len(set.entries):len(set.entries)],

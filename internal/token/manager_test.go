@@ -368,7 +368,7 @@ func TestStoredKeyIntegrity(t *testing.T) {
 			k := cloneKey(a)
 			tt.change(k)
 			store := newMemKeyStore()
-			store.CreateSigningKey(context.Background(), k)
+			store.CreateSigningKey(context.Background(), k, nil)
 			_, err := New(context.Background(), store, testConfig(clk, ES256))
 			if err == nil {
 				t.Fatal("New accepted the tampered key")
@@ -923,5 +923,28 @@ func TestVerifyRefusesForReason(t *testing.T) {
 		if _, err := ed.Verify(ctx, tok); err != nil {
 			t.Errorf("the genuine tokens: %v", err)
 		}
+	}
+}
+
+// Every key the manager creates is audited as key.rotated by the system, in
+// the key's own write; storage only appends the event it is given.
+func TestNewKeysAreAudited(t *testing.T) {
+	ctx := context.Background()
+	clk := newClock()
+	store := newMemKeyStore()
+	m := newTestManager(t, store, testConfig(clk, ES256))
+	rec, err := m.Rotate(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	store.mu.Lock()
+	defer store.mu.Unlock()
+	if len(store.events) != 2 { // the first key, then the rotation
+		t.Fatalf("%d events for 2 keys: %+v", len(store.events), store.events)
+	}
+	ev := store.events[1]
+	if ev.Type != auth.EventKeyRotated || ev.ActorType != auth.ActorSystem || ev.Resource != rec.ID ||
+		!ev.At.Equal(rec.CreatedAt) || ev.Outcome != auth.OutcomeSuccess || !auth.ValidID(ev.ID) {
+		t.Errorf("event %+v for key %s created at %v", ev, rec.ID, rec.CreatedAt)
 	}
 }

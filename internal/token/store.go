@@ -8,10 +8,10 @@ import (
 
 // KeyStore persists signing keys. Both database backends implement it.
 type KeyStore interface {
-	// CreateSigningKey inserts k and, in the same transaction, appends an
-	// auth.EventKeyRotated audit event (system actor, Resource = k.ID, At =
-	// k.CreatedAt). Returns auth.EConflict if a key with the same ID exists.
-	CreateSigningKey(ctx context.Context, k *auth.SigningKey) error
+	// CreateSigningKey inserts k and, in the same transaction, appends ev
+	// to the audit log (nil: nothing). Returns auth.EConflict, recording
+	// nothing, if a key with the same ID exists.
+	CreateSigningKey(ctx context.Context, k *auth.SigningKey, ev *auth.Event) error
 	// SigningKeys returns every stored key ordered by ActivatesAt, then ID.
 	SigningKeys(ctx context.Context) ([]*auth.SigningKey, error)
 }

@@ -6,8 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/uuid"
-
 	"github.com/talentforge/authd/internal/auth"
 )
 
@@ -269,30 +267,28 @@ func testEventsSigningKey(t *testing.T, s Backend) {
 		CreatedAt:   at(now(), 0),
 		ActivatesAt: at(now(), time.Hour),
 	}
-	mustOK(t, s.CreateSigningKey(ctx, k))
-	got := listEvents(t, s, auth.EventFilter{})
-	if len(got) != 1 {
-		t.Fatalf("audit log after CreateSigningKey: %d events, want 1", len(got))
-	}
-	// The backend mints the id; it must be a UUIDv7 like every event id.
-	if id, err := uuid.Parse(got[0].ID); err != nil || id.Version() != 7 || id.String() != got[0].ID {
-		t.Errorf("event id %q is not a canonical UUIDv7", got[0].ID)
-	}
-	want := &auth.Event{
-		ID:        got[0].ID,
+	ev := &auth.Event{
+		ID:        newID(t),
 		At:        k.CreatedAt,
 		Type:      auth.EventKeyRotated,
 		ActorType: auth.ActorSystem,
 		Resource:  k.ID,
 		Outcome:   auth.OutcomeSuccess,
 	}
-	if d := diff(want, got[0]); d != "" {
+	mustOK(t, s.CreateSigningKey(ctx, k, ev))
+	got := listEvents(t, s, auth.EventFilter{})
+	if len(got) != 1 {
+		t.Fatalf("audit log after CreateSigningKey: %d events, want 1", len(got))
+	}
+	if d := diff(ev, got[0]); d != "" {
 		t.Errorf("key.rotated event (-want +got):\n%s", d)
 	}
 
 	dup := *k
 	dup.CreatedAt = at(now(), time.Minute)
-	wantCode(t, s.CreateSigningKey(ctx, &dup), auth.EConflict)
+	again := *ev
+	again.ID = newID(t)
+	wantCode(t, s.CreateSigningKey(ctx, &dup, &again), auth.EConflict)
 	wantEvents(t, s, got[0])
 }
 

@@ -1266,7 +1266,7 @@ func testSigningKeys(t *testing.T, s Backend) {
 	k2a := key("B", at(base, time.Hour))
 	k1 := key("z", at(base, 0))
 	for _, k := range []*auth.SigningKey{k3, k2b, k2a, k1} {
-		mustOK(t, s.CreateSigningKey(ctx, k))
+		mustOK(t, s.CreateSigningKey(ctx, k, nil))
 	}
 	keys, err = s.SigningKeys(ctx)
 	mustOK(t, err)
@@ -1278,7 +1278,7 @@ func testSigningKeys(t *testing.T, s Backend) {
 	}
 
 	dup := key("c", at(base, 3*time.Hour))
-	wantCode(t, s.CreateSigningKey(ctx, dup), auth.EConflict)
+	wantCode(t, s.CreateSigningKey(ctx, dup, nil), auth.EConflict)
 	keys, err = s.SigningKeys(ctx)
 	mustOK(t, err)
 	if len(keys) != 4 || !bytes.Equal(keys[3].PublicKey, k3.PublicKey) {
