@@ -3,6 +3,7 @@ package httpapi
 import (
 	"encoding/base64"
 	"errors"
+	"io"
 	"mime"
 	"net/http"
 	"net/url"
@@ -132,22 +133,31 @@ type introspectionJSON struct {
 // 6749) or JSON body into dst, a struct with `form` tags. A parameter given
 // twice is invalid_request (RFC 6749 §3.2); empty ones count as omitted.
 func oauthParams(w http.ResponseWriter, r *http.Request, dst any) error {
-	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	mt, _, mtErr := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if mt == "application/json" {
 		return decode(w, r, dst, false)
 	}
 	if mt != "application/x-www-form-urlencoded" {
 		return auth.Errorf(codeUnsupportedMediaType, "Content-Type must be application/x-www-form-urlencoded or application/json")
 	}
-	r.Body = http.MaxBytesReader(w, r.Body, maxBodyBytes)
-	if err := r.ParseForm(); err != nil {
+	if mtErr != nil {
+		return auth.Errorf(auth.EInvalid, "Content-Type has malformed parameters")
+	}
+	// The body only: r.ParseForm would parse the URL's query too, and refuse
+	// a sound body for a malformed query whose values are never used.
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBodyBytes))
+	if err != nil {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
 			return auth.Errorf(codePayloadTooLarge, "request body is larger than %d bytes", maxBodyBytes)
 		}
+		return auth.Errorf(auth.EInvalid, "request body could not be read")
+	}
+	form, err := url.ParseQuery(string(body))
+	if err != nil {
 		return auth.Errorf(auth.EInvalid, "request body is not a valid form")
 	}
-	return setFormFields(dst, r.PostForm)
+	return setFormFields(dst, form)
 }
 
 // clientCredentials returns the client id and secret a request presents,

@@ -274,3 +274,17 @@ func TestV2ProblemDetails(t *testing.T) {
 		oauthError(t, f.oauth(t, "/api/v2/oauth/token", basic(f.clientID, f.clientSecret), url.Values{"grant_type": {"client_credentials"}}, false), 401, "invalid_client")
 	})
 }
+
+// An OAuth endpoint reads its parameters from the body only: a query string,
+// even a malformed one, neither adds parameters nor spoils a sound body.
+func TestOAuthParamsIgnoreTheQuery(t *testing.T) {
+	f := newV2Fixture(t, newFixture(t))
+	f.register(t, "ada@example.com")
+	body := url.Values{"grant_type": {"password"}, "username": {"ada@example.com"}, "password": {pw}}.Encode()
+	for _, query := range []string{"?%zz", "?grant_type=client_credentials&password=x"} {
+		res := f.doWith(t, http.MethodPost, "/api/v2/oauth/token"+query, "", "application/x-www-form-urlencoded", strings.NewReader(body))
+		if res.status != http.StatusOK || res.json(t)["access_token"] == nil {
+			t.Errorf("query %q: %d %s", query, res.status, res.body)
+		}
+	}
+}
