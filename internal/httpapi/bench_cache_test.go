@@ -4,7 +4,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -12,11 +11,9 @@ import (
 	"github.com/talentforge/authd/internal/auth/authtest"
 	"github.com/talentforge/authd/internal/cache"
 	"github.com/talentforge/authd/internal/httpapi"
-	"github.com/talentforge/authd/internal/postgres"
-	"github.com/talentforge/authd/internal/postgres/pgtest"
 	"github.com/talentforge/authd/internal/redisconn"
 	"github.com/talentforge/authd/internal/redisconn/redistest"
-	"github.com/talentforge/authd/internal/sqlite"
+	"github.com/talentforge/authd/internal/wiringtest"
 )
 
 // BenchmarkVerifyCached measures GET /api/v1/auth/verify in process on each
@@ -25,29 +22,9 @@ import (
 //
 //	go test -run '^$' -bench VerifyCached ./internal/httpapi
 func BenchmarkVerifyCached(b *testing.B) {
-	stores := map[string]func(b *testing.B) authtest.Backend{
-		"sqlite": func(b *testing.B) authtest.Backend {
-			db, err := sqlite.Open(b.Context(), filepath.Join(b.TempDir(), "authd.db"))
-			if err != nil {
-				b.Fatal(err)
-			}
-			b.Cleanup(func() { db.Close() })
-			if err := db.MigrateUp(b.Context()); err != nil {
-				b.Fatal(err)
-			}
-			return db
-		},
-		"postgres": func(b *testing.B) authtest.Backend {
-			db, err := postgres.Open(b.Context(), pgtest.URL(b))
-			if err != nil {
-				b.Fatal(err)
-			}
-			b.Cleanup(func() { db.Close() })
-			if err := db.MigrateUp(b.Context()); err != nil {
-				b.Fatal(err)
-			}
-			return db
-		},
+	stores := map[string]func(testing.TB, *authtest.Clock) wiringtest.Store{
+		"sqlite":   wiringtest.OpenSQLite,
+		"postgres": wiringtest.OpenPostgres,
 	}
 	redisCache := func(url string) func(b *testing.B) auth.Cache {
 		return func(b *testing.B) auth.Cache {
@@ -60,7 +37,6 @@ func BenchmarkVerifyCached(b *testing.B) {
 		}
 	}
 	caches := map[string]func(b *testing.B) auth.Cache{
-		"none": func(*testing.B) auth.Cache { return nil },
 		"memory": func(*testing.B) auth.Cache {
 			return cache.New(cache.NewMemory(cache.MemoryOptions{}), cache.Options{})
 		},
@@ -68,9 +44,9 @@ func BenchmarkVerifyCached(b *testing.B) {
 		"redis-cluster": func(b *testing.B) auth.Cache { return redisCache(redistest.ClusterURL(b))(b) },
 	}
 	for _, storeName := range []string{"sqlite", "postgres"} {
-		for _, cacheName := range []string{"none", "memory", "redis", "redis-cluster"} {
+		for _, cacheName := range []string{"memory", "redis", "redis-cluster"} {
 			b.Run(storeName+"/"+cacheName, func(b *testing.B) {
-				store := &authtest.CountingStore{Backend: stores[storeName](b)}
+				store := &authtest.CountingStore{Backend: stores[storeName](b, nil)}
 				svc, tokens := authtest.NewService(b, store, authtest.Options{Cache: caches[cacheName](b)})
 				h := httpapi.New(svc, tokens, store, httpapi.Config{Issuer: authtest.Issuer}, slog.New(slog.DiscardHandler))
 				_, pair, err := svc.Register(b.Context(), auth.RegisterInput{Email: "bench@example.com", Password: "correct horse battery staple"})
