@@ -9,8 +9,6 @@ import (
 // permission before it looks anything up, so a caller without it can't tell
 // an existing user from a missing one.
 
-var errUserNotFound = Errorf(ENotFound, "user not found")
-
 // UserQuery selects users for ListUsers. Cursor is the NextCursor of the
 // previous page ("" for the first).
 type UserQuery struct {
@@ -77,11 +75,11 @@ func (s *Admin) User(ctx context.Context, p *Principal, id string) (*User, error
 
 func (s *core) user(ctx context.Context, id string) (*User, error) {
 	if !ValidID(id) {
-		return nil, errUserNotFound
+		return nil, ErrUserNotFound
 	}
 	u, err := s.store.User(ctx, id)
 	if err != nil {
-		return nil, notFoundAs(err, errUserNotFound)
+		return nil, notFoundAs(err, ErrUserNotFound)
 	}
 	return u.Redacted(), nil
 }
@@ -144,9 +142,9 @@ func (s *Admin) UpdateUser(ctx context.Context, p *Principal, id string, patch U
 	switch err := s.store.UpdateUser(ctx, up, ev); ErrorCode(err) {
 	case "":
 	case ENotFound:
-		return nil, errUserNotFound
+		return nil, ErrUserNotFound
 	case ELastAdmin:
-		return nil, errLastAdmin
+		return nil, ErrLastAdmin
 	case EConflict:
 		return nil, errChangedMeanwhile
 	default:
@@ -203,9 +201,9 @@ func (s *Admin) DeleteUser(ctx context.Context, p *Principal, id string) error {
 	switch err := s.store.DeleteUser(ctx, id, u.Version, ev); ErrorCode(err) {
 	case "":
 	case ENotFound:
-		return errUserNotFound
+		return ErrUserNotFound
 	case ELastAdmin:
-		return errLastAdmin
+		return ErrLastAdmin
 	case EConflict:
 		return errChangedMeanwhile
 	default:

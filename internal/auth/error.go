@@ -66,7 +66,7 @@ var (
 	ErrEmailTaken           = &Error{Code: EEmailTaken, Message: "The email address is already registered."}
 	ErrExists               = &Error{Code: EConflict, Message: "It already exists."}
 	ErrStale                = &Error{Code: EConflict, Message: "It was changed by another request."}
-	ErrLastAdmin            = &Error{Code: ELastAdmin, Message: "The last active administrator can't be disabled, deleted or lose the admin role."}
+	ErrLastAdmin            = &Error{Code: ELastAdmin, Message: "This would leave no active administrator."}
 )
 
 // Unavailable is the error of a dependency (the database) that can't be

@@ -130,8 +130,6 @@ func (s *Admin) Roles(ctx context.Context, p *Principal) ([]*Role, error) {
 	return roles, err
 }
 
-var errRoleNotFound = Errorf(ENotFound, "role not found")
-
 // Role returns the named role, admin with every permission. Needs
 // roles:manage. Returns ENotFound.
 func (s *Admin) Role(ctx context.Context, p *Principal, name string) (*Role, error) {
@@ -139,11 +137,11 @@ func (s *Admin) Role(ctx context.Context, p *Principal, name string) (*Role, err
 		return nil, err
 	}
 	if !ValidRoleName(name) {
-		return nil, errRoleNotFound
+		return nil, ErrRoleNotFound
 	}
 	r, err := s.store.Role(ctx, name)
 	if err != nil {
-		return nil, notFoundAs(err, errRoleNotFound)
+		return nil, notFoundAs(err, ErrRoleNotFound)
 	}
 	r.Permissions = rolePermissions(r)
 	return r, nil
@@ -264,7 +262,7 @@ func (s *Admin) UpdateRole(ctx context.Context, p *Principal, name string, patch
 	case EConflict:
 		return nil, errChangedMeanwhile
 	default:
-		return nil, notFoundAs(err, errRoleNotFound)
+		return nil, notFoundAs(err, ErrRoleNotFound)
 	}
 	s.invalidate(ctx, rolesGroup)
 	if up.Description != nil {
@@ -312,7 +310,7 @@ func (s *Admin) DeleteRole(ctx context.Context, p *Principal, name string) error
 	ev := newEvent(EventRoleDeleted, s.now(), Origin{}).byPrincipal(p).about("", r.Name)
 	holders, err := s.store.DeleteRole(ctx, r.Name, ev)
 	if err != nil {
-		return notFoundAs(err, errRoleNotFound)
+		return notFoundAs(err, ErrRoleNotFound)
 	}
 	s.invalidate(ctx, rolesGroup)
 	for _, id := range holders {
@@ -343,7 +341,7 @@ func (s *Admin) changeRole(ctx context.Context, p *Principal, userID, role strin
 		return err
 	}
 	if !ValidID(userID) {
-		return errUserNotFound
+		return ErrUserNotFound
 	}
 	if grant && userID == p.UserID {
 		return Errorf(EForbidden, "You can't grant roles to yourself.")
@@ -362,16 +360,14 @@ func (s *Admin) changeRole(ctx context.Context, p *Principal, userID, role strin
 	switch ErrorCode(err) {
 	case "":
 	case ENotFound:
-		return errUserNotFound
+		return ErrUserNotFound
 	case EInvalid: // the role was deleted concurrently
-		return errRoleNotFound
+		return ErrRoleNotFound
 	case ELastAdmin:
-		return errLastAdmin
+		return ErrLastAdmin
 	default:
 		return err
 	}
 	s.invalidate(ctx, userID)
 	return nil
 }
-
-var errLastAdmin = Errorf(ELastAdmin, "This would leave no active administrator.")
