@@ -16,29 +16,9 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/talentforge/authd/internal/auth"
+	"github.com/talentforge/authd/internal/auth/authtest"
 	"github.com/talentforge/authd/internal/postgres/pgtest"
 )
-
-// wantUnavailable fails unless err is the EUnavailable error of an
-// unreachable database: a retry hint, a message that says nothing of the
-// driver, and the driver's error kept for the logs.
-func wantUnavailable(tb testing.TB, what string, err error) {
-	tb.Helper()
-	var ae *auth.Error
-	if !errors.As(err, &ae) || ae.Code != auth.EUnavailable {
-		tb.Errorf("%s: err = %v, want EUnavailable", what, err)
-		return
-	}
-	if ae.Message != "The service is temporarily unavailable." {
-		tb.Errorf("%s: message %q", what, ae.Message)
-	}
-	if ae.RetryAfter < time.Second || ae.RetryAfter > 30*time.Second {
-		tb.Errorf("%s: RetryAfter = %v, want a few seconds", what, ae.RetryAfter)
-	}
-	if ae.Err == nil {
-		tb.Errorf("%s: the driver's error is not kept for the logs", what)
-	}
-}
 
 // TestDatabaseDown stops a private server under an open DB: every store
 // method answers EUnavailable, the pool lets go of its connections to the
@@ -79,7 +59,7 @@ func TestDatabaseDown(t *testing.T) {
 	}
 
 	_, err = db.User(ctx, u.ID)
-	wantUnavailable(t, "User on a connection cut by the server", err)
+	authtest.WantUnavailable(t, "User on a connection cut by the server", err)
 	if n := db.pool.Stat().IdleConns(); n != 0 {
 		t.Errorf("the pool keeps %d idle connections to the dead server", n)
 	}
@@ -150,7 +130,7 @@ func TestDatabaseDown(t *testing.T) {
 		"SigningKeys": func() error { _, err := db.SigningKeys(ctx); return err },
 	}
 	for name, call := range calls {
-		wantUnavailable(t, name+" with the server down", call())
+		authtest.WantUnavailable(t, name+" with the server down", call())
 	}
 	if err := db.Ping(ctx); err == nil {
 		t.Error("Ping succeeds with the server down")
@@ -203,7 +183,7 @@ func TestUnavailableErrors(t *testing.T) {
 				t.Errorf("the driver's error is not kept: %v", got)
 			}
 			if tt.unavailable {
-				wantUnavailable(t, tt.name, got)
+				authtest.WantUnavailable(t, tt.name, got)
 				return
 			}
 			if code := auth.ErrorCode(got); code != auth.EInternal {

@@ -3,7 +3,6 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"os"
 	"path/filepath"
 	"testing"
@@ -12,28 +11,8 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/talentforge/authd/internal/auth"
+	"github.com/talentforge/authd/internal/auth/authtest"
 )
-
-// wantUnavailable fails unless err is the EUnavailable error of a database
-// that can't be used for now: a retry hint, a message that says nothing of
-// the driver, and the driver's error kept for the logs.
-func wantUnavailable(tb testing.TB, what string, err error) {
-	tb.Helper()
-	var ae *auth.Error
-	if !errors.As(err, &ae) || ae.Code != auth.EUnavailable {
-		tb.Errorf("%s: err = %v, want EUnavailable", what, err)
-		return
-	}
-	if ae.Message != "The service is temporarily unavailable." {
-		tb.Errorf("%s: message %q", what, ae.Message)
-	}
-	if ae.RetryAfter < time.Second || ae.RetryAfter > 30*time.Second {
-		tb.Errorf("%s: RetryAfter = %v, want a few seconds", what, ae.RetryAfter)
-	}
-	if ae.Err == nil {
-		tb.Errorf("%s: the driver's error is not kept for the logs", what)
-	}
-}
 
 func newTestUser(email string) *auth.User {
 	now := time.Now().UTC().Truncate(time.Second)
@@ -75,9 +54,9 @@ func TestDatabaseLocked(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantUnavailable(t, "CreateUser", db.CreateUser(ctx, newTestUser("b@example.com"), nil))
-	wantUnavailable(t, "UpgradePasswordHash", db.UpgradePasswordHash(ctx, u.ID, u.PasswordHash, "y"))
-	wantUnavailable(t, "DeleteEventsBefore", func() error { _, err := db.DeleteEventsBefore(ctx, time.Now()); return err }())
+	authtest.WantUnavailable(t, "CreateUser", db.CreateUser(ctx, newTestUser("b@example.com"), nil))
+	authtest.WantUnavailable(t, "UpgradePasswordHash", db.UpgradePasswordHash(ctx, u.ID, u.PasswordHash, "y"))
+	authtest.WantUnavailable(t, "DeleteEventsBefore", func() error { _, err := db.DeleteEventsBefore(ctx, time.Now()); return err }())
 	// In WAL mode readers don't wait for the writer.
 	if _, err := db.User(ctx, u.ID); err != nil {
 		t.Errorf("User while another process writes: %v", err)
@@ -113,6 +92,6 @@ func TestDatabaseUnopenable(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = db.User(ctx, uuid.NewString())
-	wantUnavailable(t, "User", err)
-	wantUnavailable(t, "CreateUser", db.CreateUser(ctx, newTestUser("a@example.com"), nil))
+	authtest.WantUnavailable(t, "User", err)
+	authtest.WantUnavailable(t, "CreateUser", db.CreateUser(ctx, newTestUser("a@example.com"), nil))
 }
