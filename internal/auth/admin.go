@@ -110,7 +110,7 @@ func (s *Admin) UpdateUser(ctx context.Context, p *Principal, id string, patch U
 	if err := s.requireOver(ctx, p, u); err != nil {
 		return nil, err
 	}
-	up := &UserUpdate{ID: u.ID, Version: u.Version}
+	up := &UserUpdate{Version: u.Version}
 	typ := EventUserUpdated
 	var changed []string // recorded as the event's reason
 	if patch.Name != nil {
@@ -139,7 +139,7 @@ func (s *Admin) UpdateUser(ctx context.Context, p *Principal, id string, patch U
 	up.At = s.now()
 	ev := newEvent(typ, up.At, Origin{}).byPrincipal(p).about(u.ID, "")
 	ev.Reason = strings.Join(changed, ",")
-	switch err := s.store.UpdateUser(ctx, up, ev); ErrorCode(err) {
+	switch err := s.inUser(ctx, u.ID, ev, func(tx UserTx) error { return tx.UpdateUser(ctx, up) }); ErrorCode(err) {
 	case "":
 	case ENotFound:
 		return nil, ErrUserNotFound
@@ -198,7 +198,7 @@ func (s *Admin) DeleteUser(ctx context.Context, p *Principal, id string) error {
 		return err
 	}
 	ev := newEvent(EventUserDeleted, s.now(), Origin{}).byPrincipal(p).about(id, "")
-	switch err := s.store.DeleteUser(ctx, id, u.Version, ev); ErrorCode(err) {
+	switch err := s.inUser(ctx, id, ev, func(tx UserTx) error { return tx.DeleteUser(ctx, u.Version) }); ErrorCode(err) {
 	case "":
 	case ENotFound:
 		return ErrUserNotFound
@@ -251,7 +251,7 @@ func (s *Admin) RevokeUserSession(ctx context.Context, p *Principal, userID, ses
 	}
 	now := s.now()
 	ev := newEvent(EventSessionRevoked, now, Origin{}).byPrincipal(p).about(userID, sessionID)
-	if err := s.store.RevokeSession(ctx, userID, sessionID, now, ev); err != nil {
+	if err := s.inUser(ctx, userID, ev, func(tx UserTx) error { return tx.RevokeSession(ctx, sessionID, now) }); err != nil {
 		return notFoundAs(err, Errorf(ENotFound, "session not found"))
 	}
 	s.invalidate(ctx, userID)

@@ -90,6 +90,18 @@ func (ev *Event) CheckNew() error {
 	return nil
 }
 
+// CheckFor returns EInvalid if ev can't be appended in a unit of work on
+// userID's rows: CheckNew's reasons, or an event about another user.
+func (ev *Event) CheckFor(userID string) error {
+	if err := ev.CheckNew(); err != nil {
+		return err
+	}
+	if ev.UserID != "" && ev.UserID != userID {
+		return Errorf(EInvalid, "The event is about another user than the transaction's.")
+	}
+	return nil
+}
+
 // Check returns EInvalid for a limit that is not positive or a cursor that
 // is not a user id.
 func (f *UserFilter) Check() error {

@@ -85,7 +85,7 @@ func (s *ServiceClients) CreateClient(ctx context.Context, p *Principal, in Clie
 		CreatedBy: p.UserID, CreatedAt: now,
 	}
 	ev := newEvent(EventClientCreated, now, Origin{}).byPrincipal(p).about("", c.ID)
-	if err := s.store.CreateClient(ctx, c, ev); err != nil {
+	if err := s.inGlobal(ctx, ev, func(tx GlobalTx) error { return tx.CreateClient(ctx, c) }); err != nil {
 		return nil, "", err
 	}
 	return c, secret, nil
@@ -141,7 +141,7 @@ func (s *ServiceClients) DeleteClient(ctx context.Context, p *Principal, id stri
 		return errClientNotFound
 	}
 	ev := newEvent(EventClientDeleted, s.now(), Origin{}).byPrincipal(p).about("", id)
-	if err := s.store.DeleteClient(ctx, id, ev); err != nil {
+	if err := s.inGlobal(ctx, ev, func(tx GlobalTx) error { return tx.DeleteClient(ctx, id) }); err != nil {
 		return notFoundAs(err, errClientNotFound)
 	}
 	s.invalidate(ctx, clientsGroup)
@@ -389,7 +389,7 @@ func (s *core) revokeSessionFor(ctx context.Context, c *ServiceClient, userID, s
 	now := s.now()
 	ev := newEvent(EventTokenRevoked, now, Origin{}).about(userID, sessionID)
 	ev.ActorType, ev.ActorID = ActorClient, c.ID
-	err := s.store.RevokeSession(ctx, userID, sessionID, now, ev)
+	err := s.inUser(ctx, userID, ev, func(tx UserTx) error { return tx.RevokeSession(ctx, sessionID, now) })
 	if err != nil && ErrorCode(err) != ENotFound {
 		return err
 	}
@@ -403,7 +403,15 @@ func (s *core) revokeClientToken(ctx context.Context, c *ServiceClient, claims *
 	}
 	ev := newEvent(EventTokenRevoked, s.now(), Origin{}).about("", claims.ID)
 	ev.ActorType, ev.ActorID = ActorClient, c.ID
-	if err := s.store.RevokeToken(ctx, claims.ID, claims.ExpiresAt, ev); err != nil {
+	err := s.inGlobal(ctx, ev, func(tx GlobalTx) error {
+		// Revoking it again is no change, and no event.
+		revoked, err := tx.RevokeToken(ctx, claims.ID, claims.ExpiresAt)
+		if err == nil && !revoked {
+			return errUnchanged
+		}
+		return err
+	})
+	if err != nil {
 		return err
 	}
 	s.invalidate(ctx, c.ID)

@@ -205,7 +205,7 @@ func (s *Admin) CreateRole(ctx context.Context, p *Principal, in RoleInput) (*Ro
 	now := s.now()
 	r := &Role{Name: in.Name, Description: desc, Permissions: perms, Version: 1, CreatedAt: now, UpdatedAt: now}
 	ev := newEvent(EventRoleCreated, now, Origin{}).byPrincipal(p).about("", r.Name)
-	if err := s.store.CreateRole(ctx, r, ev); err != nil {
+	if err := s.inGlobal(ctx, ev, func(tx GlobalTx) error { return tx.CreateRole(ctx, r) }); err != nil {
 		if ErrorCode(err) == EConflict {
 			return nil, Errorf(EConflict, "A role named %q exists.", r.Name)
 		}
@@ -257,7 +257,7 @@ func (s *Admin) UpdateRole(ctx context.Context, p *Principal, name string, patch
 	}
 	up.At = s.now()
 	ev := newEvent(EventRoleUpdated, up.At, Origin{}).byPrincipal(p).about("", r.Name)
-	switch err := s.store.UpdateRole(ctx, up, ev); ErrorCode(err) {
+	switch err := s.inGlobal(ctx, ev, func(tx GlobalTx) error { return tx.UpdateRole(ctx, up) }); ErrorCode(err) {
 	case "":
 	case EConflict:
 		return nil, errChangedMeanwhile
@@ -308,7 +308,11 @@ func (s *Admin) DeleteRole(ctx context.Context, p *Principal, name string) error
 		return err
 	}
 	ev := newEvent(EventRoleDeleted, s.now(), Origin{}).byPrincipal(p).about("", r.Name)
-	holders, err := s.store.DeleteRole(ctx, r.Name, ev)
+	var holders []string
+	err = s.inGlobal(ctx, ev, func(tx GlobalTx) (err error) {
+		holders, err = tx.DeleteRole(ctx, r.Name)
+		return err
+	})
 	if err != nil {
 		return notFoundAs(err, ErrRoleNotFound)
 	}
@@ -350,13 +354,20 @@ func (s *Admin) changeRole(ctx context.Context, p *Principal, userID, role strin
 		return err
 	}
 	now := s.now()
+	typ, change := EventRoleRevoked, UserTx.RevokeRole
 	if grant {
-		ev := newEvent(EventRoleGranted, now, Origin{}).byPrincipal(p).about(userID, r.Name)
-		err = s.store.GrantRole(ctx, userID, r.Name, now, ev)
-	} else {
-		ev := newEvent(EventRoleRevoked, now, Origin{}).byPrincipal(p).about(userID, r.Name)
-		err = s.store.RevokeRole(ctx, userID, r.Name, now, ev)
+		typ, change = EventRoleGranted, UserTx.GrantRole
 	}
+	ev := newEvent(typ, now, Origin{}).byPrincipal(p).about(userID, r.Name)
+	err = s.inUser(ctx, userID, ev, func(tx UserTx) error {
+		// Granting a held role (revoking one not held) is no change, and no
+		// event.
+		changed, err := change(tx, ctx, r.Name, now)
+		if err == nil && !changed {
+			return errUnchanged
+		}
+		return err
+	})
 	switch ErrorCode(err) {
 	case "":
 	case ENotFound:

@@ -224,7 +224,7 @@ func (s *core) createUser(ctx context.Context, email, name, password string, rol
 	if ev.ActorType != ActorSystem {
 		ev.byUser(u.ID)
 	}
-	if err := s.store.CreateUser(ctx, u, ev); err != nil {
+	if err := s.inUser(ctx, u.ID, ev, func(tx UserTx) error { return tx.CreateUser(ctx, u) }); err != nil {
 		return nil, err
 	}
 	return u, nil
@@ -393,7 +393,7 @@ func (s *core) startSession(ctx context.Context, u *User, c Origin) (*TokenPair,
 	}
 	ev := newEvent(EventLoginSucceeded, now, c).byUser(u.ID)
 	ev.Resource = sess.ID
-	if err := s.store.CreateSession(ctx, sess, rt, u.PasswordVersion, ev); err != nil {
+	if err := s.inUser(ctx, u.ID, ev, func(tx UserTx) error { return tx.CreateSession(ctx, sess, rt, u.PasswordVersion) }); err != nil {
 		return nil, err
 	}
 	s.invalidate(ctx, u.ID) // LastLoginAt changed
@@ -482,7 +482,7 @@ func (s *Accounts) Refresh(ctx context.Context, raw string, c Origin) (*TokenPai
 
 		ev := newEvent(EventRefreshTokenReused, now, c).about(userID, sess.ID)
 		ev.Outcome, ev.Reason = OutcomeFailure, "session_revoked"
-		if err := s.store.RevokeSession(ctx, userID, sess.ID, now, ev); err != nil && ErrorCode(err) != ENotFound {
+		if err := s.inUser(ctx, userID, ev, func(tx UserTx) error { return tx.RevokeSession(ctx, sess.ID, now) }); err != nil && ErrorCode(err) != ENotFound {
 			return nil, err
 		}
 		s.invalidate(ctx, userID)
@@ -558,7 +558,7 @@ func (s *Accounts) Logout(ctx context.Context, p *Principal, refreshToken string
 	now := s.now()
 	ev := newEvent(EventLogout, now, Origin{}).byPrincipal(p)
 	ev.Resource = p.SessionID
-	if err := s.store.RevokeSession(ctx, p.UserID, p.SessionID, now, ev); err != nil && ErrorCode(err) != ENotFound {
+	if err := s.inUser(ctx, p.UserID, ev, func(tx UserTx) error { return tx.RevokeSession(ctx, p.SessionID, now) }); err != nil && ErrorCode(err) != ENotFound {
 		return err
 	}
 	s.invalidate(ctx, p.UserID)
@@ -575,7 +575,7 @@ func (s *Accounts) Logout(ctx context.Context, p *Principal, refreshToken string
 	}
 	ev = newEvent(EventLogout, now, Origin{}).byPrincipal(p)
 	ev.Resource = rt.SessionID
-	if err := s.store.RevokeSession(ctx, userID, rt.SessionID, now, ev); err != nil && ErrorCode(err) != ENotFound {
+	if err := s.inUser(ctx, userID, ev, func(tx UserTx) error { return tx.RevokeSession(ctx, rt.SessionID, now) }); err != nil && ErrorCode(err) != ENotFound {
 		return err
 	}
 	s.invalidate(ctx, userID)
@@ -587,7 +587,7 @@ func (s *Accounts) LogoutAll(ctx context.Context, p *Principal) error {
 	now := s.now()
 	ev := newEvent(EventLogout, now, Origin{}).byPrincipal(p)
 	ev.Reason = "all_sessions"
-	if err := s.store.RevokeSessions(ctx, p.UserID, "", now, ev); err != nil {
+	if err := s.inUser(ctx, p.UserID, ev, func(tx UserTx) error { return tx.RevokeSessions(ctx, "", now) }); err != nil {
 		return err
 	}
 	s.invalidate(ctx, p.UserID)
@@ -611,7 +611,7 @@ func (s *Accounts) RevokeSession(ctx context.Context, p *Principal, sessionID st
 	now := s.now()
 	ev := newEvent(EventSessionRevoked, now, Origin{}).byPrincipal(p)
 	ev.Resource = sessionID
-	if err := s.store.RevokeSession(ctx, p.UserID, sessionID, now, ev); err != nil {
+	if err := s.inUser(ctx, p.UserID, ev, func(tx UserTx) error { return tx.RevokeSession(ctx, sessionID, now) }); err != nil {
 		return notFoundAs(err, Errorf(ENotFound, "session not found"))
 	}
 	s.invalidate(ctx, p.UserID)
@@ -639,7 +639,9 @@ func (s *Accounts) ChangePassword(ctx context.Context, p *Principal, current, ne
 	}
 	now := s.now()
 	ev := newEvent(EventPasswordChanged, now, Origin{}).byPrincipal(p)
-	err = s.store.ChangePassword(ctx, u.ID, hash, p.SessionID, u.PasswordVersion, now, ev)
+	err = s.inUser(ctx, u.ID, ev, func(tx UserTx) error {
+		return tx.ChangePassword(ctx, hash, p.SessionID, u.PasswordVersion, now)
+	})
 	if ErrorCode(err) == EConflict {
 		return errChangedMeanwhile
 	}
@@ -694,10 +696,10 @@ func (s *Accounts) UpdateMe(ctx context.Context, p *Principal, patch ProfilePatc
 	if err != nil {
 		return nil, err
 	}
-	up := &UserUpdate{ID: u.ID, Name: &name, Version: u.Version, At: s.now()}
+	up := &UserUpdate{Name: &name, Version: u.Version, At: s.now()}
 	ev := newEvent(EventUserUpdated, up.At, Origin{}).byPrincipal(p)
 	ev.Reason = "name"
-	switch err := s.store.UpdateUser(ctx, up, ev); ErrorCode(err) {
+	switch err := s.inUser(ctx, u.ID, ev, func(tx UserTx) error { return tx.UpdateUser(ctx, up) }); ErrorCode(err) {
 	case "":
 	case EConflict:
 		return nil, errChangedMeanwhile
@@ -726,7 +728,7 @@ func (s *Accounts) DeleteMe(ctx context.Context, p *Principal, password string) 
 	ev := newEvent(EventUserDeleted, s.now(), Origin{}).byPrincipal(p)
 	// Deleting only the account as it was when the password was confirmed:
 	// a password changed meanwhile was not the one confirmed.
-	switch err := s.store.DeleteUser(ctx, u.ID, u.Version, ev); ErrorCode(err) {
+	switch err := s.inUser(ctx, u.ID, ev, func(tx UserTx) error { return tx.DeleteUser(ctx, u.Version) }); ErrorCode(err) {
 	case "":
 	case EConflict:
 		return errChangedMeanwhile

@@ -7,27 +7,18 @@ import (
 
 // Store is the persistence the Service needs: the small stores below, one per
 // aggregate, composed (a backend implements them all; package authtest has a
-// contract group for each). Every method that touches rows a
-// user owns takes that user's id, so that a sharded backend can route the call
-// by user. Implementations refuse with the domain's error values (ErrUserNotFound,
-// ErrStale, ErrLastAdmin, … in error.go; the codes documented per method are
-// theirs) and word nothing themselves; with Unavailable when the database
-// can't be reached for now; and with plain (EInternal) errors otherwise.
-// The contract suite in package authtest pins this behaviour for every backend.
+// contract group for each), and the units of work every audited write goes
+// through. Every method that touches rows a user owns takes that user's id
+// (or runs in a unit of work scoped to it), so that a sharded backend can
+// route the call by user. Implementations refuse with the domain's error
+// values (ErrUserNotFound, ErrStale, ErrLastAdmin, … in error.go; the codes
+// documented per method are theirs) and word nothing themselves; with
+// Unavailable when the database can't be reached for now; and with plain
+// (EInternal) errors otherwise. The contract suite in package authtest pins
+// this behaviour for every backend.
 //
 // Ids are canonical UUID strings: a malformed id is ENotFound on lookups and
 // EInvalid on inserts.
-//
-// A method that takes an *Event appends it to the audit log in the same
-// transaction as the change, and only if the change happened (a method that
-// returns an error records nothing); a nil *Event records nothing. The
-// caller fills every field of the event, its ID and At included; an event
-// whose ID or (non-empty) UserID is not a UUID is EInvalid and undoes the
-// change.
-//
-// The last-admin check (ELastAdmin) must hold under concurrency: two
-// transactions that each take admin from a different one of the last two
-// admins can't both succeed.
 type Store interface {
 	UserStore
 	RoleStore
@@ -36,95 +27,182 @@ type Store interface {
 	ClientStore
 	AuditStore
 	RetentionStore
+	Transactor
 	// Ping reports whether the database is reachable.
 	Ping(ctx context.Context) error
 }
 
-// UserStore keeps accounts: their profile, password hash and lifecycle.
-type UserStore interface {
-	// CreateUser inserts u with its roles, at Version and PasswordVersion 1
-	// (whatever u says). Returns EEmailTaken if another user
-	// has the same email, EConflict if the id is taken, and EInvalid if a role
-	// or the status does not exist.
-	CreateUser(ctx context.Context, u *User, ev *Event) error
-	// User returns the user with the given id, or ENotFound.
-	User(ctx context.Context, id string) (*User, error)
-	// UserByEmail returns the user with the given normalised email, or ENotFound.
-	UserByEmail(ctx context.Context, email string) (*User, error)
+// Transactor runs units of work: the writes that must be atomic with their
+// audit event (and, later, the mail they send). A change and its event are
+// one transaction, so the log records exactly the changes that happened.
+//
+// fn must use only tx (no other store method, no other I/O that may wait
+// on the database) and must not keep tx after it returns. If fn returns an
+// error, nothing it wrote through tx is kept and that error is returned as
+// it is. A method of tx that fails leaves the transaction unusable: fn must
+// return an error then (usually that one).
+type Transactor interface {
+	// InUserTx runs fn in one transaction on the rows of one user: the
+	// account, its roles, sessions and audit events. Scoping it to one user
+	// keeps it on one shard. A malformed userID is ENotFound, before fn runs.
+	InUserTx(ctx context.Context, userID string, fn func(tx UserTx) error) error
+	// InGlobalTx runs fn in one transaction on the rows no user owns:
+	// roles, service clients, signing keys.
+	InGlobalTx(ctx context.Context, fn func(tx GlobalTx) error) error
+}
+
+// UserTx is a unit of work on one user's rows (Transactor.InUserTx). Its
+// methods act on that user only.
+type UserTx interface {
+	AccountTx
+	SessionTx
+	AuditTx
+}
+
+// GlobalTx is a unit of work on the rows no user owns (Transactor.InGlobalTx).
+type GlobalTx interface {
+	RoleTx
+	ClientTx
+	// CreateSigningKey inserts k. Returns EConflict if a key with k.ID
+	// exists.
+	CreateSigningKey(ctx context.Context, k *SigningKey) error
+	AuditTx
+}
+
+// AuditTx appends to the audit log within a unit of work.
+type AuditTx interface {
+	// AppendEvent appends ev. The caller fills every field, its ID and At
+	// included. Returns EInvalid if ev.ID or (a non-empty) ev.UserID is not
+	// a UUID, and, in a UserTx, if ev.UserID is set to another user.
+	AppendEvent(ctx context.Context, ev *Event) error
+}
+
+// AccountTx writes the account of a UserTx's user.
+//
+// The last-admin check (ELastAdmin) must hold under concurrency: two
+// transactions that each take admin from a different one of the last two
+// admins can't both succeed.
+type AccountTx interface {
+	// CreateUser inserts u, the transaction's user, with its roles, at
+	// Version and PasswordVersion 1 (whatever u says). Returns EEmailTaken
+	// if another user has the same email, EConflict if the id is taken, and
+	// EInvalid if u is another user than the transaction's, or a role or
+	// the status does not exist.
+	CreateUser(ctx context.Context, u *User) error
 	// UpdateUser writes the fields of up that are set, and nothing else, if
 	// the user's Version still equals up.Version (the one the change was
 	// decided on); it then increments Version and sets UpdatedAt to up.At.
 	// With up.EndSessions, every unrevoked session of the user is revoked at
-	// up.At in the same transaction. Returns ENotFound if the user does not
-	// exist, EConflict if it changed since up.Version (nothing is written),
-	// EInvalid for an unknown status, and ELastAdmin if up disables the last
-	// active user holding the admin role.
-	UpdateUser(ctx context.Context, up *UserUpdate, ev *Event) error
-	// UpgradePasswordHash replaces the user's password hash with newHash if
-	// it is still oldHash. A rehash of the same password is no change of the
-	// account: Version, PasswordVersion, UpdatedAt and sessions are left
-	// alone. Returns ENotFound for an unknown user and EConflict if the hash
-	// is no longer oldHash.
-	UpgradePasswordHash(ctx context.Context, userID, oldHash, newHash string) error
+	// up.At too. Returns ENotFound if the user does not exist, EConflict if
+	// it changed since up.Version (nothing is written), EInvalid for an
+	// unknown status, and ELastAdmin if up disables the last active user
+	// holding the admin role.
+	UpdateUser(ctx context.Context, up *UserUpdate) error
 	// ChangePassword replaces the password hash, increments Version and
 	// PasswordVersion and sets UpdatedAt to at, if the user's
 	// PasswordVersion still equals passwordVersion (the one the current
-	// password was checked against), and in the same transaction revokes
-	// every active session of the user except keepSessionID (all of them
-	// when keepSessionID is empty). Returns ENotFound, and EConflict if the
-	// password changed since passwordVersion.
-	ChangePassword(ctx context.Context, userID, hash, keepSessionID string, passwordVersion int64, at time.Time, ev *Event) error
-	// DeleteUser removes the user with its sessions and refresh tokens, freeing
-	// the email. Returns ENotFound, and ELastAdmin if the user is the last
-	// active user holding the admin role.
+	// password was checked against), and revokes every active session of
+	// the user except keepSessionID (all of them when keepSessionID is
+	// empty). Returns ENotFound, and EConflict if the password changed since
+	// passwordVersion.
+	ChangePassword(ctx context.Context, hash, keepSessionID string, passwordVersion int64, at time.Time) error
+	// DeleteUser removes the user with its sessions and refresh tokens,
+	// freeing the email (its audit events stay). Returns ENotFound, and
+	// ELastAdmin if the user is the last active user holding the admin role.
 	//
 	// With a non-zero version, it deletes only if the user's Version still
 	// equals it (EConflict otherwise): the caller decided on that state.
-	DeleteUser(ctx context.Context, userID string, version int64, ev *Event) error
-	// ListUsers returns the users f selects, ordered by id, with their roles.
-	ListUsers(ctx context.Context, f UserFilter) ([]*User, error)
+	DeleteUser(ctx context.Context, version int64) error
+	// GrantRole gives the user a role, increments the user's Version and
+	// sets its UpdatedAt to at, and reports whether anything changed:
+	// granting a role the user holds changes nothing. Returns ENotFound for
+	// an unknown user and EInvalid for an unknown role.
+	GrantRole(ctx context.Context, role string, at time.Time) (changed bool, err error)
+	// RevokeRole takes a role from the user, increments the user's Version
+	// and sets its UpdatedAt to at, and reports whether anything changed:
+	// revoking a role the user does not hold changes nothing. Returns
+	// ENotFound for an unknown user, and ELastAdmin when it would take admin
+	// from the last active user holding it.
+	RevokeRole(ctx context.Context, role string, at time.Time) (changed bool, err error)
 }
 
-// RoleStore keeps roles and who holds them.
+// SessionTx writes the sessions of a UserTx's user.
+type SessionTx interface {
+	// CreateSession inserts s and its first refresh token and sets the
+	// user's LastLoginAt to s.CreatedAt, if the user's PasswordVersion still
+	// equals passwordVersion (the one the sign-in's password was checked
+	// against): a sign-in checked against a password that has changed since
+	// must not outlive the change. Returns ENotFound for an unknown user,
+	// EInvalid if s belongs to another user or first does not belong to s,
+	// and EConflict if the password changed since passwordVersion or the
+	// session id or token hash is taken.
+	CreateSession(ctx context.Context, s *Session, first *RefreshToken, passwordVersion int64) error
+	// RevokeSession marks one active session of the user revoked at at.
+	// Returns ENotFound if the user has no such unrevoked session.
+	RevokeSession(ctx context.Context, sessionID string, at time.Time) error
+	// RevokeSessions marks every unrevoked session of the user revoked at
+	// at, except exceptSessionID when it is not empty. Having none to revoke
+	// is no error.
+	RevokeSessions(ctx context.Context, exceptSessionID string, at time.Time) error
+}
+
+// RoleTx writes roles in a GlobalTx.
+type RoleTx interface {
+	// CreateRole inserts r at Version 1. Returns EConflict if the name is
+	// taken.
+	CreateRole(ctx context.Context, r *Role) error
+	// UpdateRole writes the fields of up that are set, and nothing else, if
+	// the role's Version still equals up.Version; it then increments Version
+	// and sets UpdatedAt to up.At. Returns ENotFound, and EConflict if the
+	// role changed since up.Version (nothing is written).
+	UpdateRole(ctx context.Context, up *RoleUpdate) error
+	// DeleteRole removes the role and takes it from every user holding it,
+	// returning their ids (their cached state must be dropped once the
+	// transaction commits). Returns ENotFound.
+	DeleteRole(ctx context.Context, name string) (holders []string, err error)
+}
+
+// ClientTx writes service clients and token revocations in a GlobalTx.
+type ClientTx interface {
+	// CreateClient inserts c. Returns EConflict if the id is taken.
+	CreateClient(ctx context.Context, c *ServiceClient) error
+	// DeleteClient removes the client. Its revoked-token records stay until
+	// they expire (the Service refuses a deleted client's tokens anyway).
+	// Returns ENotFound.
+	DeleteClient(ctx context.Context, id string) error
+	// RevokeToken records that the access token with the given jti, valid
+	// until expiresAt, is revoked, and reports whether it was not recorded
+	// before. Each call forgets the records of tokens that expired more
+	// than an hour ago, so the table holds live revocations only.
+	RevokeToken(ctx context.Context, jti string, expiresAt time.Time) (revoked bool, err error)
+}
+
+// UserStore reads accounts.
+type UserStore interface {
+	// User returns the user with the given id, or ENotFound.
+	User(ctx context.Context, id string) (*User, error)
+	// UserByEmail returns the user with the given normalised email, or ENotFound.
+	UserByEmail(ctx context.Context, email string) (*User, error)
+	// ListUsers returns the users f selects, ordered by id, with their roles.
+	ListUsers(ctx context.Context, f UserFilter) ([]*User, error)
+	// UpgradePasswordHash replaces the user's password hash with newHash if
+	// it is still oldHash. A rehash of the same password is no change of the
+	// account (nothing is audited): Version, PasswordVersion, UpdatedAt and
+	// sessions are left alone. Returns ENotFound for an unknown user and
+	// EConflict if the hash is no longer oldHash.
+	UpgradePasswordHash(ctx context.Context, userID, oldHash, newHash string) error
+}
+
+// RoleStore reads roles (RoleTx writes them; AccountTx grants them).
 type RoleStore interface {
 	// Roles returns every role, ordered by name.
 	Roles(ctx context.Context) ([]*Role, error)
 	// Role returns the named role, or ENotFound.
 	Role(ctx context.Context, name string) (*Role, error)
-	// CreateRole inserts r at Version 1. Returns EConflict if the name is taken.
-	CreateRole(ctx context.Context, r *Role, ev *Event) error
-	// UpdateRole writes the fields of up that are set, and nothing else, if
-	// the role's Version still equals up.Version; it then increments Version
-	// and sets UpdatedAt to up.At. Returns ENotFound, and EConflict if the
-	// role changed since up.Version (nothing is written).
-	UpdateRole(ctx context.Context, up *RoleUpdate, ev *Event) error
-	// DeleteRole removes the role and takes it from every user holding it,
-	// returning their ids (their cached state must be dropped). Returns
-	// ENotFound.
-	DeleteRole(ctx context.Context, name string, ev *Event) (holders []string, err error)
-	// GrantRole gives the user a role, increments the user's Version and sets
-	// its UpdatedAt to at.
-	// Granting a role the user holds changes nothing and records no event.
-	// Returns ENotFound for an unknown user and EInvalid for an unknown role.
-	GrantRole(ctx context.Context, userID, role string, at time.Time, ev *Event) error
-	// RevokeRole takes a role from the user, increments the user's Version
-	// and sets its UpdatedAt to at. Revoking a role the user does not hold changes nothing and records
-	// no event. Returns ENotFound for an unknown user, and ELastAdmin when it
-	// would take admin from the last active user holding it.
-	RevokeRole(ctx context.Context, userID, role string, at time.Time, ev *Event) error
 }
 
-// SessionStore keeps the users' sessions (one per signed-in device).
+// SessionStore reads the users' sessions (one per signed-in device).
 type SessionStore interface {
-	// CreateSession inserts s and its first refresh token in one transaction
-	// and sets the user's LastLoginAt to s.CreatedAt, if the user's
-	// PasswordVersion still equals passwordVersion (the one the sign-in's
-	// password was checked against): a sign-in checked against a password
-	// that has changed since must not outlive the change. Returns ENotFound
-	// for an unknown user, EInvalid if first does not belong to s, and
-	// EConflict if the password changed since passwordVersion or the session
-	// id or token hash is taken (nothing is written).
-	CreateSession(ctx context.Context, s *Session, first *RefreshToken, passwordVersion int64, ev *Event) error
 	// Session returns the user's session, revoked or not, or ENotFound (also
 	// when the session belongs to another user).
 	Session(ctx context.Context, userID, sessionID string) (*Session, error)
@@ -136,13 +214,6 @@ type SessionStore interface {
 	// first. An unknown or malformed user id selects none. Returns EInvalid
 	// for a limit that is not positive or a malformed cursor.
 	ListSessions(ctx context.Context, f SessionFilter) ([]*Session, error)
-	// RevokeSession marks one active session of the user revoked at at.
-	// Returns ENotFound if the user has no such unrevoked session.
-	RevokeSession(ctx context.Context, userID, sessionID string, at time.Time, ev *Event) error
-	// RevokeSessions marks every unrevoked session of the user revoked at at,
-	// except exceptSessionID when it is not empty. It records ev even when no
-	// session was left to revoke: the request to end them all is the event.
-	RevokeSessions(ctx context.Context, userID, exceptSessionID string, at time.Time, ev *Event) error
 }
 
 // RefreshTokenStore keeps each session's chain of refresh tokens.
@@ -174,23 +245,13 @@ type RefreshTokenStore interface {
 	RotateRefreshToken(ctx context.Context, old *RefreshToken, sealedSuccessor []byte, grace time.Duration, next *RefreshToken, at time.Time) error
 }
 
-// ClientStore keeps service clients and the access tokens revoked before their expiry.
+// ClientStore reads service clients and the access tokens revoked before
+// their expiry.
 type ClientStore interface {
-	// CreateClient inserts c. Returns EConflict if the id is taken.
-	CreateClient(ctx context.Context, c *ServiceClient, ev *Event) error
 	// Client returns the client with the given id, or ENotFound.
 	Client(ctx context.Context, id string) (*ServiceClient, error)
 	// ListClients returns every client, ordered by id.
 	ListClients(ctx context.Context) ([]*ServiceClient, error)
-	// DeleteClient removes the client. Its revoked-token records stay until
-	// they expire (the Service refuses a deleted client's tokens anyway).
-	// Returns ENotFound.
-	DeleteClient(ctx context.Context, id string, ev *Event) error
-	// RevokeToken records that the access token with the given jti, valid
-	// until expiresAt, is revoked. Revoking it again changes nothing and
-	// records no event. Each call forgets the records of tokens that expired
-	// more than an hour ago, so the table holds live revocations only.
-	RevokeToken(ctx context.Context, jti string, expiresAt time.Time, ev *Event) error
 	// TokenRevoked reports whether RevokeToken recorded jti.
 	TokenRevoked(ctx context.Context, jti string) (bool, error)
 }
@@ -198,7 +259,8 @@ type ClientStore interface {
 // AuditStore keeps the audit log.
 type AuditStore interface {
 	// AppendEvent appends ev to the audit log on its own, for events that
-	// change nothing else (a failed login).
+	// change nothing else (a failed login); AuditTx.AppendEvent says what
+	// ev must hold.
 	AppendEvent(ctx context.Context, ev *Event) error
 	// ListEvents returns the audit events f selects, newest (greatest id)
 	// first.
@@ -285,11 +347,10 @@ type Limiter interface {
 	Reset(ctx context.Context, rule Rule, key string) error
 }
 
-// UserUpdate is a change of an account's profile fields (Store.UpdateUser).
+// UserUpdate is a change of an account's profile fields (AccountTx.UpdateUser).
 // A nil field is left as it is, so a change of one field never writes back
 // a stale copy of another.
 type UserUpdate struct {
-	ID            string
 	Name          *string
 	EmailVerified *bool
 	Status        *UserStatus
@@ -298,7 +359,7 @@ type UserUpdate struct {
 	EndSessions   bool      // revoke every unrevoked session at At
 }
 
-// RoleUpdate is a change of a role (Store.UpdateRole); a nil field is left
+// RoleUpdate is a change of a role (RoleTx.UpdateRole); a nil field is left
 // as it is.
 type RoleUpdate struct {
 	Name        string

@@ -37,16 +37,42 @@ func newMemKeyStore() *memKeyStore {
 	return &memKeyStore{keys: make(map[string]*auth.SigningKey)}
 }
 
-func (s *memKeyStore) CreateSigningKey(ctx context.Context, k *auth.SigningKey, ev *auth.Event) error {
+// InGlobalTx runs fn under the store's lock and keeps what it wrote only if
+// fn returns nil, as a backend's transaction would.
+func (s *memKeyStore) InGlobalTx(ctx context.Context, fn func(tx auth.GlobalTx) error) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, ok := s.keys[k.ID]; ok {
-		return auth.Errorf(auth.EConflict, "signing key %s already exists", k.ID)
+	tx := &memKeyTx{s: s}
+	if err := fn(tx); err != nil {
+		return err
 	}
-	s.keys[k.ID] = cloneKey(k)
-	if ev != nil {
-		s.events = append(s.events, *ev)
+	for _, k := range tx.keys {
+		s.keys[k.ID] = k
 	}
+	s.events = append(s.events, tx.events...)
+	return nil
+}
+
+// memKeyTx is a unit of work of memKeyStore. Only the key and audit methods
+// exist: the embedded nil GlobalTx panics on any other, which this package
+// never calls.
+type memKeyTx struct {
+	auth.GlobalTx
+	s      *memKeyStore
+	keys   []*auth.SigningKey
+	events []auth.Event
+}
+
+func (tx *memKeyTx) CreateSigningKey(ctx context.Context, k *auth.SigningKey) error {
+	if _, ok := tx.s.keys[k.ID]; ok {
+		return auth.ErrExists
+	}
+	tx.keys = append(tx.keys, cloneKey(k))
+	return nil
+}
+
+func (tx *memKeyTx) AppendEvent(ctx context.Context, ev *auth.Event) error {
+	tx.events = append(tx.events, *ev)
 	return nil
 }
 
@@ -103,7 +129,7 @@ type failingKeyStore struct{}
 
 var errStoreDown = errors.New("store is down")
 
-func (failingKeyStore) CreateSigningKey(context.Context, *auth.SigningKey, *auth.Event) error {
+func (failingKeyStore) InGlobalTx(context.Context, func(auth.GlobalTx) error) error {
 	return errStoreDown
 }
 func (failingKeyStore) SigningKeys(context.Context) ([]*auth.SigningKey, error) {

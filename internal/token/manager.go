@@ -421,7 +421,8 @@ func (m *Manager) Rotate(ctx context.Context) (*auth.SigningKey, error) {
 	if err != nil {
 		return nil, fmt.Errorf("token: %w", err)
 	}
-	// The audit event is ours to word; storage only appends it with the key.
+	// The audit event is ours to word; storage appends it with the key, in
+	// one transaction.
 	ev := &auth.Event{
 		ID:        uuid.Must(uuid.NewV7()).String(),
 		At:        rec.CreatedAt,
@@ -430,7 +431,13 @@ func (m *Manager) Rotate(ctx context.Context) (*auth.SigningKey, error) {
 		Resource:  rec.ID,
 		Outcome:   auth.OutcomeSuccess,
 	}
-	if err := m.store.CreateSigningKey(ctx, rec, ev); err != nil {
+	err = m.store.InGlobalTx(ctx, func(tx auth.GlobalTx) error {
+		if err := tx.CreateSigningKey(ctx, rec); err != nil {
+			return err
+		}
+		return tx.AppendEvent(ctx, ev)
+	})
+	if err != nil {
 		return nil, fmt.Errorf("token: store signing key: %w", err)
 	}
 	entries := append(set.entries[:len(set.entries):len(set.entries)],

@@ -368,7 +368,7 @@ func TestStoredKeyIntegrity(t *testing.T) {
 			k := cloneKey(a)
 			tt.change(k)
 			store := newMemKeyStore()
-			store.CreateSigningKey(context.Background(), k, nil)
+			store.keys[k.ID] = k
 			_, err := New(context.Background(), store, testConfig(clk, ES256))
 			if err == nil {
 				t.Fatal("New accepted the tampered key")

@@ -8,10 +8,9 @@ import (
 
 // KeyStore persists signing keys. Both database backends implement it.
 type KeyStore interface {
-	// CreateSigningKey inserts k and, in the same transaction, appends ev
-	// to the audit log (nil: nothing). Returns auth.EConflict, recording
-	// nothing, if a key with the same ID exists.
-	CreateSigningKey(ctx context.Context, k *auth.SigningKey, ev *auth.Event) error
+	// InGlobalTx runs fn in one transaction (auth.Transactor): a new key is
+	// inserted with its audit event through tx.CreateSigningKey.
+	InGlobalTx(ctx context.Context, fn func(tx auth.GlobalTx) error) error
 	// SigningKeys returns every stored key ordered by ActivatesAt, then ID.
 	SigningKeys(ctx context.Context) ([]*auth.SigningKey, error)
 }
