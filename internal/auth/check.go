@@ -97,7 +97,7 @@ func (ev *Event) CheckFor(userID string) error {
 		return err
 	}
 	if ev.UserID != "" && ev.UserID != userID {
-		return Errorf(EInvalid, "The event is about another user than the transaction's.")
+		return ErrOtherUser
 	}
 	return nil
 }

@@ -63,6 +63,7 @@ var (
 	ErrUnknownStatus        = &Error{Code: EInvalid, Message: "Unknown user status."}
 	ErrInvalidID            = &Error{Code: EInvalid, Message: "The id must be a UUID."}
 	ErrInvalidUser          = &Error{Code: EInvalid, Message: "Invalid user."}
+	ErrOtherUser            = &Error{Code: EInvalid, Message: "It belongs to another user than the transaction's."}
 	ErrEmailTaken           = &Error{Code: EEmailTaken, Message: "The email address is already registered."}
 	ErrExists               = &Error{Code: EConflict, Message: "It already exists."}
 	ErrStale                = &Error{Code: EConflict, Message: "It was changed by another request."}
