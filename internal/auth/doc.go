@@ -8,7 +8,11 @@
 //
 // It imports no infrastructure (TestNoInfrastructureImports keeps it so).
 // Storage backends (sqlite, postgres) implement the small stores of store.go,
-// one per aggregate; the token signer (token), the password hasher
+// one per aggregate, read through directly. Every write runs in a unit of
+// work (Transactor): one transaction scoped to one user (InUserTx, so that
+// a user's rows can live on one shard) or to the rows no user owns
+// (InGlobalTx), in which the domain writes the change and its audit event
+// together (write.go). The token signer (token), the password hasher
 // (password), the cache (cache) and the limiter (ratelimit) implement the
 // other interfaces there, and cmd/authd passes each one in. Stores refuse
 // with the error values of error.go; the HTTP layer (httpapi) maps their

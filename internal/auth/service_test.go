@@ -174,10 +174,13 @@ func TestLoginDisabledAccount(t *testing.T) {
 	forEachWiring(t, authtest.Options{}, func(t *testing.T, e *env) {
 		u, _ := e.register(t, "ada@example.com")
 		off := auth.StatusDisabled
-		if err := e.store.UpdateUser(t.Context(), &auth.UserUpdate{ID: u.ID, Status: &off, Version: u.Version, At: e.clock.Now()}, nil); err != nil {
+		err := e.store.InUserTx(t.Context(), u.ID, func(tx auth.UserTx) error {
+			return tx.UpdateUser(t.Context(), &auth.UserUpdate{Status: &off, Version: u.Version, At: e.clock.Now()})
+		})
+		if err != nil {
 			t.Fatal(err)
 		}
-		_, _, err := e.svc.Login(t.Context(), auth.LoginInput{Email: "ada@example.com", Password: pw})
+		_, _, err = e.svc.Login(t.Context(), auth.LoginInput{Email: "ada@example.com", Password: pw})
 		wantCode(t, err, auth.EAccountDisabled)
 		// The disabled state is revealed only to someone who knows the password.
 		_, _, err = e.svc.Login(t.Context(), auth.LoginInput{Email: "ada@example.com", Password: "wrong password!"})
