@@ -39,7 +39,8 @@ type contractTest struct {
 // WithClock option).
 func TestStore(t *testing.T, open func(t *testing.T, now func() time.Time) Backend) {
 	// One group per store of package auth, with the tx methods that write
-	// it (and token's signing keys): a new store brings its own group.
+	// it (and token's signing keys), and one for the units of work
+	// themselves: a new store brings its own group.
 	suites := []struct {
 		store string
 		tests []contractTest
@@ -142,6 +143,17 @@ func TestStore(t *testing.T, open func(t *testing.T, now func() time.Time) Backe
 			{"ImportUsers", testImportUsers},
 			{"ImportUsersEmpty", testImportUsersEmpty},
 			{"ImportUsersInvalid", testImportUsersInvalid},
+		}},
+		{"Transactions", []contractTest{
+			{"FnErrorUndoesAll", testTxFnErrorUndoesAll},
+			{"FailedMethodUndoesEarlierWrites", testTxFailedMethodUndoesEarlierWrites},
+			{"EventOfOtherUser", testTxEventOfOtherUser},
+			{"MalformedUserID", testTxMalformedUserID},
+			{"OtherUsersRows", testTxOtherUsersRows},
+			{"NoChange", testTxNoChange},
+			{"GlobalFnErrorUndoesAll", testTxGlobalFnErrorUndoesAll},
+			{"Panic", testTxPanic},
+			{"CommitsTogether", testTxCommitsTogether},
 		}},
 		{"Errors", []contractTest{
 			{"ErrorsAreTheDomains", testErrorsAreTheDomains},
