@@ -12,23 +12,21 @@ import (
 
 // CreateClient inserts c. Returns EConflict if the id is taken and EInvalid
 // if it is not a canonical UUID.
-func (db *DB) CreateClient(ctx context.Context, c *auth.ServiceClient, ev *auth.Event) error {
+func (t *globalTx) CreateClient(ctx context.Context, c *auth.ServiceClient) error {
 	if !auth.ValidID(c.ID) {
 		return auth.ErrInvalidID
 	}
-	return db.inTx(ctx, func(tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, `
-			INSERT INTO clients (id, name, secret_hash, scopes, created_by, created_at)
-			VALUES ($1, $2, $3, $4, $5, $6)`,
-			c.ID, c.Name, nonNil(c.SecretHash), nonNil(c.Scopes), c.CreatedBy, c.CreatedAt)
-		switch state, _ := violation(err); {
-		case state == uniqueViolation:
-			return auth.ErrExists
-		case err != nil:
-			return dbError("create client", err)
-		}
-		return insertEvent(ctx, tx, ev)
-	})
+	_, err := t.tx.Exec(ctx, `
+		INSERT INTO clients (id, name, secret_hash, scopes, created_by, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6)`,
+		c.ID, c.Name, nonNil(c.SecretHash), nonNil(c.Scopes), c.CreatedBy, c.CreatedAt)
+	switch state, _ := violation(err); {
+	case state == uniqueViolation:
+		return auth.ErrExists
+	case err != nil:
+		return dbError("create client", err)
+	}
+	return nil
 }
 
 // clientColumns is the select list of clients.
@@ -83,49 +81,39 @@ func (db *DB) ListClients(ctx context.Context) ([]*auth.ServiceClient, error) {
 // Revoked-token records don't name the client whose token they revoke (see
 // RevokeToken), so they stay until they expire; a deleted client's tokens are
 // refused whether revoked or not.
-func (db *DB) DeleteClient(ctx context.Context, id string, ev *auth.Event) error {
+func (t *globalTx) DeleteClient(ctx context.Context, id string) error {
 	if !auth.ValidID(id) {
 		return auth.ErrClientNotFound
 	}
-	return db.inTx(ctx, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `DELETE FROM clients WHERE id = $1`, id)
-		if err := oneRow(tag, err, "delete client", auth.ErrClientNotFound); err != nil {
-			return err
-		}
-		return insertEvent(ctx, tx, ev)
-	})
+	tag, err := t.tx.Exec(ctx, `DELETE FROM clients WHERE id = $1`, id)
+	return oneRow(tag, err, "delete client", auth.ErrClientNotFound)
 }
 
 // RevokeToken records that the access token with the given jti, valid until
-// expiresAt, is revoked. Revoking it again changes nothing and records no
-// event. Records whose expiresAt passed more than an hour ago (by the
+// expiresAt, is revoked. Revoking it again changes nothing (revoked is
+// false). Records whose expiresAt passed more than an hour ago (by the
 // database's clock) are forgotten.
-func (db *DB) RevokeToken(ctx context.Context, jti string, expiresAt time.Time, ev *auth.Event) error {
-	return db.inTx(ctx, func(tx pgx.Tx) error {
-		// Each revocation purges a bounded batch of records whose tokens
-		// expired long ago (an hour covers clock skew and verification
-		// leeway), so the table holds roughly the live revocations without
-		// a cleanup job. SKIP LOCKED: concurrent revocations purge disjoint
-		// rows instead of waiting for (or deadlocking on) each other.
-		_, err := tx.Exec(ctx, `
-			DELETE FROM revoked_tokens WHERE jti IN (
-				SELECT jti FROM revoked_tokens
-				WHERE expires_at < now() - interval '1 hour'
-				LIMIT 1000 FOR UPDATE SKIP LOCKED)`)
-		if err != nil {
-			return dbError("revoke token: purge", err)
-		}
-		tag, err := tx.Exec(ctx, `
-			INSERT INTO revoked_tokens (jti, expires_at) VALUES ($1, $2)
-			ON CONFLICT DO NOTHING`, jti, expiresAt)
-		switch {
-		case err != nil:
-			return dbError("revoke token", err)
-		case tag.RowsAffected() == 0:
-			return nil // already revoked
-		}
-		return insertEvent(ctx, tx, ev)
-	})
+func (t *globalTx) RevokeToken(ctx context.Context, jti string, expiresAt time.Time) (revoked bool, err error) {
+	// Each revocation purges a bounded batch of records whose tokens expired
+	// long ago (an hour covers clock skew and verification leeway), so the
+	// table holds roughly the live revocations without a cleanup job. SKIP
+	// LOCKED: concurrent revocations purge disjoint rows instead of waiting
+	// for (or deadlocking on) each other.
+	_, err = t.tx.Exec(ctx, `
+		DELETE FROM revoked_tokens WHERE jti IN (
+			SELECT jti FROM revoked_tokens
+			WHERE expires_at < now() - interval '1 hour'
+			LIMIT 1000 FOR UPDATE SKIP LOCKED)`)
+	if err != nil {
+		return false, dbError("revoke token: purge", err)
+	}
+	tag, err := t.tx.Exec(ctx, `
+		INSERT INTO revoked_tokens (jti, expires_at) VALUES ($1, $2)
+		ON CONFLICT DO NOTHING`, jti, expiresAt)
+	if err != nil {
+		return false, dbError("revoke token", err)
+	}
+	return tag.RowsAffected() == 1, nil
 }
 
 // TokenRevoked reports whether RevokeToken recorded jti (and has not yet

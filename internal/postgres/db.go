@@ -242,11 +242,16 @@ var (
 )
 
 // inTx runs fn in a READ COMMITTED transaction, committing if fn returns nil.
+// An error of fn's is returned as it is: it is translated already, or it is
+// the caller's of a unit of work, for the caller to recognise. A failure of
+// BEGIN or COMMIT is translated here.
 func (db *DB) inTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
-	err := pgx.BeginFunc(ctx, db.pool, fn)
-	// fn's errors are translated already; BEGIN, COMMIT and ROLLBACK (whose
-	// failure BeginFunc returns instead of fn's error) are not.
-	if auth.ErrorCode(err) == auth.EInternal && unreachable(err) {
+	var fnErr error
+	err := pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
+		fnErr = fn(tx)
+		return fnErr
+	})
+	if fnErr == nil && auth.ErrorCode(err) == auth.EInternal && unreachable(err) {
 		return dbError("transaction", err)
 	}
 	return err

@@ -11,10 +11,18 @@
 // id, ready for sharding by user. The package passes the storage contract suite
 // in package authtest, like every other backend.
 //
-// A method that takes an *auth.Event appends it to the audit log in the
-// transaction of its change, last, once the change is known to have happened;
-// a malformed event (an id or user id that is not a UUID) is EInvalid and
-// undoes the change with it. Disabling or deleting a user and revoking admin
-// first lock the admin role's row, so that these changes run one at a time and
-// two of them can't each remove one of the last two active admins.
+// Every audited write runs in a unit of work: InUserTx and InGlobalTx run
+// the caller's function in one READ COMMITTED transaction, and the writes
+// are methods of the transaction they are given (userTx, globalTx), so that
+// a change and the audit event the caller appends after it commit together
+// or not at all. InUserTx checks its user's id once, so that the writes on
+// that user's rows need not. The writes no event goes with stay outside:
+// RotateRefreshToken and UpgradePasswordHash, which run on refreshes and
+// logins, are single statements, to which a BEGIN and COMMIT would add only
+// round trips; the retention jobs delete in bounded statements; ImportUsers
+// is a transaction of its own.
+//
+// Disabling or deleting a user and revoking admin first lock the admin
+// role's row in their unit of work, so that these changes run one at a time
+// and two of them can't each remove one of the last two active admins.
 package postgres

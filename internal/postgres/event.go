@@ -12,18 +12,9 @@ import (
 	"github.com/talentforge/authd/internal/auth"
 )
 
-// insertEvent appends ev to the audit log through q; a nil ev appends
-// nothing. Every method that takes an *auth.Event calls it last in its
-// transaction, once the change is known to have happened. Returns EInvalid
-// if ev.ID or a non-empty ev.UserID is not a canonical UUID, and EConflict if
-// an event with ev.ID exists.
+// insertEvent appends ev, checked by the caller, to the audit log through q.
+// Returns EConflict if an event with ev.ID exists.
 func insertEvent(ctx context.Context, q querier, ev *auth.Event) error {
-	if ev == nil {
-		return nil
-	}
-	if err := ev.CheckNew(); err != nil {
-		return err
-	}
 	var userID *string // NULL when the event concerns no user
 	if ev.UserID != "" {
 		userID = &ev.UserID
@@ -43,11 +34,14 @@ func insertEvent(ctx context.Context, q querier, ev *auth.Event) error {
 	return nil
 }
 
-// AppendEvent appends ev to the audit log on its own, for events that change
-// nothing else (a failed login); a nil ev appends nothing. Returns EInvalid if
-// ev.ID or a non-empty ev.UserID is not a canonical UUID, and EConflict if an
-// event with ev.ID exists.
+// AppendEvent appends ev to the audit log on its own, one statement outside
+// any transaction, for events that change nothing else (a failed login).
+// Returns EInvalid if ev.ID or a non-empty ev.UserID is not a canonical
+// UUID, and EConflict if an event with ev.ID exists.
 func (db *DB) AppendEvent(ctx context.Context, ev *auth.Event) error {
+	if err := ev.CheckNew(); err != nil {
+		return err
+	}
 	return insertEvent(ctx, db.pool, ev)
 }
 

@@ -151,7 +151,7 @@ func TestMigrations(t *testing.T) {
 	now := time.Now().UTC().Truncate(time.Microsecond)
 	u := &auth.User{ID: id.String(), Email: "a@example.com", Status: auth.StatusActive,
 		Roles: []string{auth.RoleAdmin, auth.RoleUser}, CreatedAt: now, UpdatedAt: now}
-	if err := db.CreateUser(ctx, u, nil); err != nil {
+	if err := createUser(ctx, db, u); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := db.User(ctx, u.ID); err != nil {
@@ -191,6 +191,11 @@ func TestOpenBadURL(t *testing.T) {
 	}
 }
 
+// createUser stores u in a unit of work of its own.
+func createUser(ctx context.Context, db *postgres.DB, u *auth.User) error {
+	return db.InUserTx(ctx, u.ID, func(tx auth.UserTx) error { return tx.CreateUser(ctx, u) })
+}
+
 func count(t *testing.T, url, sql string) int {
 	t.Helper()
 	var n int
@@ -224,7 +229,7 @@ func TestMigrateSessionRetentionOverData(t *testing.T) {
 	ts := time.Now().UTC().Truncate(time.Microsecond)
 	u := &auth.User{ID: uuid.Must(uuid.NewV7()).String(), Email: "a@example.com", Status: auth.StatusActive,
 		Roles: []string{auth.RoleUser}, CreatedAt: ts, UpdatedAt: ts}
-	if err := db.CreateUser(ctx, u, nil); err != nil {
+	if err := createUser(ctx, db, u); err != nil {
 		t.Fatal(err)
 	}
 	sess := &auth.Session{ID: uuid.Must(uuid.NewV7()).String(), UserID: u.ID, CreatedAt: ts, LastSeenAt: ts,
@@ -232,7 +237,8 @@ func TestMigrateSessionRetentionOverData(t *testing.T) {
 	hash := sha256.Sum256([]byte(sess.ID))
 	tok := &auth.RefreshToken{Hash: hash[:], UserID: u.ID, SessionID: sess.ID, Generation: 1,
 		CreatedAt: ts, ExpiresAt: sess.ExpiresAt}
-	if err := db.CreateSession(ctx, sess, tok, 1, nil); err != nil {
+	err := db.InUserTx(ctx, u.ID, func(tx auth.UserTx) error { return tx.CreateSession(ctx, sess, tok, 1) })
+	if err != nil {
 		t.Fatal(err)
 	}
 	if n := count(t, url, `WITH u AS (UPDATE refresh_tokens SET rotated_at = created_at, successor = '\x0102'

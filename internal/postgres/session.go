@@ -11,46 +11,44 @@ import (
 	"github.com/talentforge/authd/internal/auth"
 )
 
-// CreateSession inserts s and its first refresh token in one transaction and
-// sets the user's LastLoginAt to s.CreatedAt, if the user's
-// PasswordVersion still equals passwordVersion. Returns ENotFound if the
-// user does not exist, EInvalid if first does not belong to s or an id is
-// not a canonical UUID, and EConflict if the password changed since
-// passwordVersion or the session id or token hash is taken.
-func (db *DB) CreateSession(ctx context.Context, s *auth.Session, first *auth.RefreshToken, passwordVersion int64, ev *auth.Event) error {
+// CreateSession inserts s and its first refresh token and sets the user's
+// LastLoginAt to s.CreatedAt, if the user's PasswordVersion still equals
+// passwordVersion. Returns ENotFound if the user does not exist, EInvalid if
+// s belongs to another user than the transaction's, first does not belong
+// to s or an id is not a canonical UUID, and EConflict if the password
+// changed since passwordVersion or the session id or token hash is taken.
+func (t *userTx) CreateSession(ctx context.Context, s *auth.Session, first *auth.RefreshToken, passwordVersion int64) error {
 	if err := s.CheckNew(first); err != nil {
 		return err
 	}
-	return db.inTx(ctx, func(tx pgx.Tx) error {
-		// Updating the user first also locks its row until commit, so neither
-		// a concurrent DeleteUser nor a ChangePassword (which ends every
-		// session it sees) can slip in before the session is inserted.
-		tag, err := tx.Exec(ctx, `
-			UPDATE users SET last_login_at = $2
-			WHERE id = $1 AND password_version = $3`,
-			s.UserID, s.CreatedAt, passwordVersion)
-		if err := changedRow(ctx, tx, tag, err, "create session", s.UserID); err != nil {
-			return err
-		}
-		_, err = tx.Exec(ctx, `
-			INSERT INTO sessions (id, user_id, created_at, last_seen_at, expires_at, revoked_at,
-			                      ip, user_agent, refresh_generation)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-			s.ID, s.UserID, s.CreatedAt, s.LastSeenAt, s.ExpiresAt, nullTime(s.RevokedAt),
-			s.IP, s.UserAgent, s.RefreshGeneration)
-		switch state, _ := violation(err); {
-		case state == uniqueViolation:
-			return auth.ErrExists
-		case state == foreignKeyViolation:
-			return auth.ErrUserNotFound
-		case err != nil:
-			return dbError("create session", err)
-		}
-		if err := insertRefreshToken(ctx, tx, first); err != nil {
-			return err
-		}
-		return insertEvent(ctx, tx, ev)
-	})
+	if s.UserID != t.userID {
+		return auth.ErrOtherUser
+	}
+	// Updating the user first also locks its row until commit, so neither a
+	// concurrent DeleteUser nor a ChangePassword (which ends every session
+	// it sees) can slip in before the session is inserted.
+	tag, err := t.tx.Exec(ctx, `
+		UPDATE users SET last_login_at = $2
+		WHERE id = $1 AND password_version = $3`,
+		s.UserID, s.CreatedAt, passwordVersion)
+	if err := changedRow(ctx, t.tx, tag, err, "create session", s.UserID); err != nil {
+		return err
+	}
+	_, err = t.tx.Exec(ctx, `
+		INSERT INTO sessions (id, user_id, created_at, last_seen_at, expires_at, revoked_at,
+		                      ip, user_agent, refresh_generation)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+		s.ID, s.UserID, s.CreatedAt, s.LastSeenAt, s.ExpiresAt, nullTime(s.RevokedAt),
+		s.IP, s.UserAgent, s.RefreshGeneration)
+	switch state, _ := violation(err); {
+	case state == uniqueViolation:
+		return auth.ErrExists
+	case state == foreignKeyViolation:
+		return auth.ErrUserNotFound
+	case err != nil:
+		return dbError("create session", err)
+	}
+	return insertRefreshToken(ctx, t.tx, first)
 }
 
 func insertRefreshToken(ctx context.Context, tx pgx.Tx, t *auth.RefreshToken) error {
@@ -183,36 +181,27 @@ func (db *DB) ListSessions(ctx context.Context, f auth.SessionFilter) ([]*auth.S
 
 // RevokeSession marks one unrevoked session of the user revoked at at.
 // Returns ENotFound if the user has no such unrevoked session.
-func (db *DB) RevokeSession(ctx context.Context, userID, sessionID string, at time.Time, ev *auth.Event) error {
-	if !auth.ValidID(userID) || !auth.ValidID(sessionID) {
+func (t *userTx) RevokeSession(ctx context.Context, sessionID string, at time.Time) error {
+	if !auth.ValidID(sessionID) {
 		return auth.ErrSessionNotFound
 	}
-	return db.inTx(ctx, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `
-			UPDATE sessions SET revoked_at = $3
-			WHERE user_id = $1 AND id = $2 AND revoked_at IS NULL`,
-			userID, sessionID, at)
-		if err := oneRow(tag, err, "revoke session", auth.ErrSessionNotFound); err != nil {
-			return err
-		}
-		return insertEvent(ctx, tx, ev)
-	})
+	tag, err := t.tx.Exec(ctx, `
+		UPDATE sessions SET revoked_at = $3
+		WHERE user_id = $1 AND id = $2 AND revoked_at IS NULL`,
+		t.userID, sessionID, at)
+	return oneRow(tag, err, "revoke session", auth.ErrSessionNotFound)
 }
 
 // RevokeSessions marks every unrevoked session of the user revoked at at,
 // except exceptSessionID when it is not empty. Sessions revoked earlier keep
-// their RevokedAt. It never fails for want of sessions (an unknown user has
-// none), so it records ev whenever it returns nil.
-func (db *DB) RevokeSessions(ctx context.Context, userID, exceptSessionID string, at time.Time, ev *auth.Event) error {
-	return db.inTx(ctx, func(tx pgx.Tx) error {
-		// A malformed id names no user, hence no session.
-		if auth.ValidID(userID) {
-			if err := revokeSessions(ctx, tx, userID, exceptSessionID, at); err != nil {
-				return dbError("revoke sessions", err)
-			}
-		}
-		return insertEvent(ctx, tx, ev)
-	})
+// their RevokedAt. Having none to revoke (an unknown user has none) is no
+// error, so that a sign-out everywhere is audited even when nothing was left
+// to end.
+func (t *userTx) RevokeSessions(ctx context.Context, exceptSessionID string, at time.Time) error {
+	if err := revokeSessions(ctx, t.tx, t.userID, exceptSessionID, at); err != nil {
+		return dbError("revoke sessions", err)
+	}
+	return nil
 }
 
 func revokeSessions(ctx context.Context, q querier, userID, exceptSessionID string, at time.Time) error {

@@ -39,7 +39,8 @@ func TestDatabaseDown(t *testing.T) {
 	now := time.Now().UTC().Truncate(time.Second)
 	u := &auth.User{ID: uuid.NewString(), Email: "down@example.com", PasswordHash: "x",
 		Status: auth.StatusActive, CreatedAt: now, UpdatedAt: now}
-	if err := db.CreateUser(ctx, u, nil); err != nil {
+	err = db.InUserTx(ctx, u.ID, func(tx auth.UserTx) error { return tx.CreateUser(ctx, u) })
+	if err != nil {
 		t.Fatal(err)
 	}
 
@@ -69,63 +70,101 @@ func TestDatabaseDown(t *testing.T) {
 	rt := &auth.RefreshToken{Hash: make([]byte, 32), UserID: u.ID, SessionID: sid, Generation: 1, CreatedAt: now, ExpiresAt: now.Add(time.Hour)}
 	next := *rt
 	next.Generation, next.Hash = 2, append(make([]byte, 31), 1)
+	// The writes run in units of work, as the domain runs them.
+	inUser := func(userID string, fn func(tx auth.UserTx) error) error { return db.InUserTx(ctx, userID, fn) }
+	inGlobal := func(fn func(tx auth.GlobalTx) error) error { return db.InGlobalTx(ctx, fn) }
 	ev := &auth.Event{ID: uuid.NewString(), At: now, Type: auth.EventLoginFailed, ActorType: auth.ActorSystem, Outcome: auth.OutcomeFailure}
 	calls := map[string]func() error{
 		"CreateUser": func() error {
 			v := *u
 			v.ID, v.Email = other, "other@example.com"
-			return db.CreateUser(ctx, &v, nil)
+			return inUser(v.ID, func(tx auth.UserTx) error { return tx.CreateUser(ctx, &v) })
 		},
 		"UserByEmail": func() error { _, err := db.UserByEmail(ctx, u.Email); return err },
 		"UpdateUser": func() error {
-			return db.UpdateUser(ctx, &auth.UserUpdate{ID: u.ID, Name: &u.Name, Version: 1, At: now, EndSessions: true}, nil)
+			return inUser(u.ID, func(tx auth.UserTx) error {
+				return tx.UpdateUser(ctx, &auth.UserUpdate{Name: &u.Name, Version: 1, At: now, EndSessions: true})
+			})
 		},
 		"UpgradePasswordHash": func() error { return db.UpgradePasswordHash(ctx, u.ID, u.PasswordHash, "y") },
-		"ChangePassword":      func() error { return db.ChangePassword(ctx, u.ID, "y", "", 1, now, nil) },
-		"DeleteUser":          func() error { return db.DeleteUser(ctx, u.ID, 0, nil) },
-		"ListUsers":           func() error { _, err := db.ListUsers(ctx, auth.UserFilter{Limit: 10}); return err },
+		"ChangePassword": func() error {
+			return inUser(u.ID, func(tx auth.UserTx) error { return tx.ChangePassword(ctx, "y", "", 1, now) })
+		},
+		"DeleteUser": func() error {
+			return inUser(u.ID, func(tx auth.UserTx) error { return tx.DeleteUser(ctx, 0) })
+		},
+		"ListUsers": func() error { _, err := db.ListUsers(ctx, auth.UserFilter{Limit: 10}); return err },
 		"ImportUsers": func() error {
 			v := *u
 			v.ID, v.Email = other, "other@example.com"
 			_, err := db.ImportUsers(ctx, []*auth.User{&v})
 			return err
 		},
-		"CreateSession": func() error { return db.CreateSession(ctx, sess, rt, 1, nil) },
-		"Session":       func() error { _, err := db.Session(ctx, u.ID, sid); return err },
+		"CreateSession": func() error {
+			return inUser(u.ID, func(tx auth.UserTx) error { return tx.CreateSession(ctx, sess, rt, 1) })
+		},
+		"Session": func() error { _, err := db.Session(ctx, u.ID, sid); return err },
 		"ListSessions": func() error {
 			_, err := db.ListSessions(ctx, auth.SessionFilter{UserID: u.ID, ActiveAt: now, Limit: 10})
 			return err
 		},
-		"RevokeSession":      func() error { return db.RevokeSession(ctx, u.ID, sid, now, nil) },
-		"RevokeSessions":     func() error { return db.RevokeSessions(ctx, u.ID, "", now, nil) },
+		"RevokeSession": func() error {
+			return inUser(u.ID, func(tx auth.UserTx) error { return tx.RevokeSession(ctx, sid, now) })
+		},
+		"RevokeSessions": func() error {
+			return inUser(u.ID, func(tx auth.UserTx) error { return tx.RevokeSessions(ctx, "", now) })
+		},
 		"RefreshToken":       func() error { _, err := db.RefreshToken(ctx, u.ID, rt.Hash); return err },
 		"RefreshState":       func() error { _, _, _, err := db.RefreshState(ctx, u.ID, rt.Hash); return err },
 		"RotateRefreshToken": func() error { return db.RotateRefreshToken(ctx, rt, []byte("sealed"), time.Minute, &next, now) },
-		"GrantRole":          func() error { return db.GrantRole(ctx, u.ID, auth.RoleAdmin, now, nil) },
-		"RevokeRole":         func() error { return db.RevokeRole(ctx, u.ID, auth.RoleUser, now, nil) },
-		"Roles":              func() error { _, err := db.Roles(ctx); return err },
-		"Role":               func() error { _, err := db.Role(ctx, auth.RoleUser); return err },
+		"GrantRole": func() error {
+			return inUser(u.ID, func(tx auth.UserTx) error { _, err := tx.GrantRole(ctx, auth.RoleAdmin, now); return err })
+		},
+		"RevokeRole": func() error {
+			return inUser(u.ID, func(tx auth.UserTx) error { _, err := tx.RevokeRole(ctx, auth.RoleUser, now); return err })
+		},
+		"Roles": func() error { _, err := db.Roles(ctx); return err },
+		"Role":  func() error { _, err := db.Role(ctx, auth.RoleUser); return err },
 		"CreateRole": func() error {
-			return db.CreateRole(ctx, &auth.Role{Name: "support", CreatedAt: now, UpdatedAt: now}, nil)
+			return inGlobal(func(tx auth.GlobalTx) error {
+				return tx.CreateRole(ctx, &auth.Role{Name: "support", CreatedAt: now, UpdatedAt: now})
+			})
 		},
 		"UpdateRole": func() error {
 			desc := "Support."
-			return db.UpdateRole(ctx, &auth.RoleUpdate{Name: "support", Description: &desc, Version: 1, At: now}, nil)
+			return inGlobal(func(tx auth.GlobalTx) error {
+				return tx.UpdateRole(ctx, &auth.RoleUpdate{Name: "support", Description: &desc, Version: 1, At: now})
+			})
 		},
-		"DeleteRole": func() error { _, err := db.DeleteRole(ctx, "support", nil); return err },
+		"DeleteRole": func() error {
+			return inGlobal(func(tx auth.GlobalTx) error { _, err := tx.DeleteRole(ctx, "support"); return err })
+		},
 		"CreateClient": func() error {
-			return db.CreateClient(ctx, &auth.ServiceClient{ID: other, Name: "c", CreatedAt: now}, nil)
+			return inGlobal(func(tx auth.GlobalTx) error {
+				return tx.CreateClient(ctx, &auth.ServiceClient{ID: other, Name: "c", CreatedAt: now})
+			})
 		},
-		"Client":             func() error { _, err := db.Client(ctx, other); return err },
-		"ListClients":        func() error { _, err := db.ListClients(ctx); return err },
-		"DeleteClient":       func() error { return db.DeleteClient(ctx, other, nil) },
-		"RevokeToken":        func() error { return db.RevokeToken(ctx, "jti", now.Add(time.Hour), nil) },
-		"TokenRevoked":       func() error { _, err := db.TokenRevoked(ctx, "jti"); return err },
-		"AppendEvent":        func() error { return db.AppendEvent(ctx, ev) },
+		"Client":      func() error { _, err := db.Client(ctx, other); return err },
+		"ListClients": func() error { _, err := db.ListClients(ctx); return err },
+		"DeleteClient": func() error {
+			return inGlobal(func(tx auth.GlobalTx) error { return tx.DeleteClient(ctx, other) })
+		},
+		"RevokeToken": func() error {
+			return inGlobal(func(tx auth.GlobalTx) error { _, err := tx.RevokeToken(ctx, "jti", now.Add(time.Hour)); return err })
+		},
+		"TokenRevoked": func() error { _, err := db.TokenRevoked(ctx, "jti"); return err },
+		"AppendEvent":  func() error { return db.AppendEvent(ctx, ev) },
+		"UserTx.AppendEvent": func() error {
+			return inUser(u.ID, func(tx auth.UserTx) error { return tx.AppendEvent(ctx, ev) })
+		},
+		"GlobalTx.AppendEvent": func() error {
+			return inGlobal(func(tx auth.GlobalTx) error { return tx.AppendEvent(ctx, ev) })
+		},
 		"ListEvents":         func() error { _, err := db.ListEvents(ctx, auth.EventFilter{Limit: 10}); return err },
 		"DeleteEventsBefore": func() error { _, err := db.DeleteEventsBefore(ctx, now); return err },
 		"CreateSigningKey": func() error {
-			return db.CreateSigningKey(ctx, &auth.SigningKey{ID: "k", Algorithm: "ES256", PublicKey: []byte{1}, PrivateKey: []byte{1}, CreatedAt: now, ActivatesAt: now}, nil)
+			k := &auth.SigningKey{ID: "k", Algorithm: "ES256", PublicKey: []byte{1}, PrivateKey: []byte{1}, CreatedAt: now, ActivatesAt: now}
+			return inGlobal(func(tx auth.GlobalTx) error { return tx.CreateSigningKey(ctx, k) })
 		},
 		"SigningKeys": func() error { _, err := db.SigningKeys(ctx); return err },
 	}
@@ -143,6 +182,20 @@ func TestDatabaseDown(t *testing.T) {
 	}
 	if err := db.Ping(ctx); err != nil {
 		t.Errorf("Ping after the server is back: %v", err)
+	}
+
+	// The server dies inside a unit of work: the write that finds its
+	// connection cut is EUnavailable, and InUserTx returns that error as it
+	// is.
+	var inside error
+	err = db.InUserTx(ctx, u.ID, func(tx auth.UserTx) error {
+		srv.Stop()
+		inside = tx.UpdateUser(ctx, &auth.UserUpdate{Name: &u.Name, Version: 1, At: now})
+		return inside
+	})
+	authtest.WantUnavailable(t, "UpdateUser in a unit of work cut by the server", inside)
+	if err != inside {
+		t.Errorf("InUserTx = %v, want fn's error as it is: %v", err, inside)
 	}
 }
 

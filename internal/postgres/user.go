@@ -12,52 +12,54 @@ import (
 	"github.com/talentforge/authd/internal/auth"
 )
 
-// CreateUser inserts u and grants it u.Roles (duplicates collapse). Returns
-// EEmailTaken if another user has u.Email, EInvalid if a role does not exist,
-// u.ID is not a canonical UUID or u.Status is unknown, and EConflict if a user
-// with u.ID exists.
-func (db *DB) CreateUser(ctx context.Context, u *auth.User, ev *auth.Event) error {
+// CreateUser inserts u, the transaction's user, and grants it u.Roles
+// (duplicates collapse). Returns EEmailTaken if another user has u.Email,
+// EInvalid if a role does not exist, u.ID is not a canonical UUID or not the
+// transaction's user, or u.Status is unknown, and EConflict if a user with
+// u.ID exists.
+func (t *userTx) CreateUser(ctx context.Context, u *auth.User) error {
 	if err := u.CheckNew(); err != nil {
 		return err
 	}
-	return db.inTx(ctx, func(tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, `
-			INSERT INTO users (id, email, email_verified, name, password_hash, status,
-			                   created_at, updated_at, last_login_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-			u.ID, u.Email, u.EmailVerified, u.Name, u.PasswordHash, string(u.Status),
-			u.CreatedAt, u.UpdatedAt, nullTime(u.LastLoginAt))
-		switch state, constraint := violation(err); {
-		case state == uniqueViolation && constraint == "users_email_key":
-			return auth.ErrEmailTaken
-		case state == uniqueViolation:
-			return auth.ErrExists
-		case state == checkViolation:
-			return fmt.Errorf("%w: %w", auth.ErrInvalidUser, err)
-		case err != nil:
-			return dbError("create user", err)
-		}
-		roles := auth.SortedSet(u.Roles)
-		if len(roles) == 0 {
-			return insertEvent(ctx, tx, ev)
-		}
-		// Selecting from roles grants only the roles that exist; comparing the
-		// count tells an unknown role apart without parsing a foreign-key error.
-		tag, err := tx.Exec(ctx, `
-			INSERT INTO user_roles (user_id, role)
-			SELECT $1, name FROM roles WHERE name = ANY($2)`, u.ID, roles)
-		if state, _ := violation(err); state == foreignKeyViolation {
-			// A role was deleted concurrently.
-			return auth.ErrUnknownRole
-		}
-		if err != nil {
-			return dbError("create user: grant roles", err)
-		}
-		if tag.RowsAffected() != int64(len(roles)) {
-			return auth.ErrUnknownRole
-		}
-		return insertEvent(ctx, tx, ev)
-	})
+	if u.ID != t.userID {
+		return auth.ErrOtherUser
+	}
+	_, err := t.tx.Exec(ctx, `
+		INSERT INTO users (id, email, email_verified, name, password_hash, status,
+		                   created_at, updated_at, last_login_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+		u.ID, u.Email, u.EmailVerified, u.Name, u.PasswordHash, string(u.Status),
+		u.CreatedAt, u.UpdatedAt, nullTime(u.LastLoginAt))
+	switch state, constraint := violation(err); {
+	case state == uniqueViolation && constraint == "users_email_key":
+		return auth.ErrEmailTaken
+	case state == uniqueViolation:
+		return auth.ErrExists
+	case state == checkViolation:
+		return fmt.Errorf("%w: %w", auth.ErrInvalidUser, err)
+	case err != nil:
+		return dbError("create user", err)
+	}
+	roles := auth.SortedSet(u.Roles)
+	if len(roles) == 0 {
+		return nil
+	}
+	// Selecting from roles grants only the roles that exist; comparing the
+	// count tells an unknown role apart without parsing a foreign-key error.
+	tag, err := t.tx.Exec(ctx, `
+		INSERT INTO user_roles (user_id, role)
+		SELECT $1, name FROM roles WHERE name = ANY($2)`, u.ID, roles)
+	if state, _ := violation(err); state == foreignKeyViolation {
+		// A role was deleted concurrently.
+		return auth.ErrUnknownRole
+	}
+	if err != nil {
+		return dbError("create user: grant roles", err)
+	}
+	if tag.RowsAffected() != int64(len(roles)) {
+		return auth.ErrUnknownRole
+	}
+	return nil
 }
 
 // userColumns is the select list of users u; roles come along as an array
@@ -128,44 +130,39 @@ func (db *DB) UserByEmail(ctx context.Context, email string) (*auth.User, error)
 
 // UpdateUser writes the fields of up that are set, increments Version and
 // sets UpdatedAt, if the user's Version still equals up.Version. With
-// up.EndSessions, every unrevoked session of the user is revoked at up.At in
-// the same transaction. Returns ENotFound if the user does not exist,
-// EConflict if it changed since up.Version, EInvalid for an unknown status, and ELastAdmin if up
+// up.EndSessions, every unrevoked session of the user is revoked at up.At
+// too. Returns ENotFound if the user does not exist, EConflict if it changed
+// since up.Version, EInvalid for an unknown status, and ELastAdmin if up
 // disables the last active user holding the admin role.
-func (db *DB) UpdateUser(ctx context.Context, up *auth.UserUpdate, ev *auth.Event) error {
+func (t *userTx) UpdateUser(ctx context.Context, up *auth.UserUpdate) error {
 	if up.Status != nil && *up.Status != auth.StatusActive && *up.Status != auth.StatusDisabled {
 		return auth.ErrUnknownStatus
-	}
-	if !auth.ValidID(up.ID) {
-		return auth.ErrUserNotFound
 	}
 	var status *string
 	if up.Status != nil {
 		status = (*string)(up.Status)
 	}
-	return db.inTx(ctx, func(tx pgx.Tx) error {
-		if status != nil && *status == string(auth.StatusDisabled) {
-			if err := guardLastAdmin(ctx, tx, up.ID); err != nil {
-				return err
-			}
-		}
-		tag, err := tx.Exec(ctx, `
-			UPDATE users SET name = coalesce($2, name),
-			                 email_verified = coalesce($3, email_verified),
-			                 status = coalesce($4, status),
-			                 updated_at = $5, version = version + 1
-			WHERE id = $1 AND version = $6`,
-			up.ID, up.Name, up.EmailVerified, status, up.At, up.Version)
-		if err := changedRow(ctx, tx, tag, err, "update user", up.ID); err != nil {
+	if status != nil && *status == string(auth.StatusDisabled) {
+		if err := guardLastAdmin(ctx, t.tx, t.userID); err != nil {
 			return err
 		}
-		if up.EndSessions {
-			if err := revokeSessions(ctx, tx, up.ID, "", up.At); err != nil {
-				return dbError("update user", err)
-			}
+	}
+	tag, err := t.tx.Exec(ctx, `
+		UPDATE users SET name = coalesce($2, name),
+		                 email_verified = coalesce($3, email_verified),
+		                 status = coalesce($4, status),
+		                 updated_at = $5, version = version + 1
+		WHERE id = $1 AND version = $6`,
+		t.userID, up.Name, up.EmailVerified, status, up.At, up.Version)
+	if err := changedRow(ctx, t.tx, tag, err, "update user", t.userID); err != nil {
+		return err
+	}
+	if up.EndSessions {
+		if err := revokeSessions(ctx, t.tx, t.userID, "", up.At); err != nil {
+			return dbError("update user", err)
 		}
-		return insertEvent(ctx, tx, ev)
-	})
+	}
+	return nil
 }
 
 // changedRow interprets the result of a compare-and-set UPDATE of the user
@@ -190,7 +187,9 @@ func changedRow(ctx context.Context, q querier, tag pgconn.CommandTag, err error
 
 // UpgradePasswordHash replaces the user's password hash with newHash if it
 // is still oldHash, leaving the versions, UpdatedAt and sessions alone.
-// Returns ENotFound, and EConflict if the hash changed.
+// Returns ENotFound, and EConflict if the hash changed. A rehash has no
+// event to commit with, so it is one statement outside any unit of work:
+// the login that triggers it pays for no BEGIN and COMMIT.
 func (db *DB) UpgradePasswordHash(ctx context.Context, userID, oldHash, newHash string) error {
 	if !auth.ValidID(userID) {
 		return auth.ErrUserNotFound
@@ -202,28 +201,22 @@ func (db *DB) UpgradePasswordHash(ctx context.Context, userID, oldHash, newHash 
 
 // ChangePassword replaces the password hash, increments Version and
 // PasswordVersion and sets UpdatedAt to at, if PasswordVersion still equals
-// passwordVersion, and in the same transaction revokes at at every unrevoked
-// session of the user except keepSessionID (all of them when it is empty).
-// Returns ENotFound, and EConflict if the password changed since
-// passwordVersion.
-func (db *DB) ChangePassword(ctx context.Context, userID, hash, keepSessionID string, passwordVersion int64, at time.Time, ev *auth.Event) error {
-	if !auth.ValidID(userID) {
-		return auth.ErrUserNotFound
+// passwordVersion, and revokes at at every unrevoked session of the user
+// except keepSessionID (all of them when it is empty). Returns ENotFound,
+// and EConflict if the password changed since passwordVersion.
+func (t *userTx) ChangePassword(ctx context.Context, hash, keepSessionID string, passwordVersion int64, at time.Time) error {
+	tag, err := t.tx.Exec(ctx, `
+		UPDATE users SET password_hash = $2, updated_at = $3,
+		                 version = version + 1, password_version = password_version + 1
+		WHERE id = $1 AND password_version = $4`,
+		t.userID, hash, at, passwordVersion)
+	if err := changedRow(ctx, t.tx, tag, err, "change password", t.userID); err != nil {
+		return err
 	}
-	return db.inTx(ctx, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `
-			UPDATE users SET password_hash = $2, updated_at = $3,
-			                 version = version + 1, password_version = password_version + 1
-			WHERE id = $1 AND password_version = $4`,
-			userID, hash, at, passwordVersion)
-		if err := changedRow(ctx, tx, tag, err, "change password", userID); err != nil {
-			return err
-		}
-		if err := revokeSessions(ctx, tx, userID, keepSessionID, at); err != nil {
-			return dbError("change password", err)
-		}
-		return insertEvent(ctx, tx, ev)
-	})
+	if err := revokeSessions(ctx, t.tx, t.userID, keepSessionID, at); err != nil {
+		return dbError("change password", err)
+	}
+	return nil
 }
 
 // DeleteUser removes the user; the schema cascades to its roles, sessions and
@@ -231,21 +224,13 @@ func (db *DB) ChangePassword(ctx context.Context, userID, hash, keepSessionID st
 // With a non-zero version it deletes only a user still at that Version.
 // Returns ENotFound, EConflict if the user changed since version, and
 // ELastAdmin if the user is the last active user holding the admin role.
-func (db *DB) DeleteUser(ctx context.Context, userID string, version int64, ev *auth.Event) error {
-	if !auth.ValidID(userID) {
-		return auth.ErrUserNotFound
+func (t *userTx) DeleteUser(ctx context.Context, version int64) error {
+	if err := guardLastAdmin(ctx, t.tx, t.userID); err != nil {
+		return err
 	}
-	return db.inTx(ctx, func(tx pgx.Tx) error {
-		if err := guardLastAdmin(ctx, tx, userID); err != nil {
-			return err
-		}
-		tag, err := tx.Exec(ctx,
-			`DELETE FROM users WHERE id = $1 AND ($2::bigint = 0 OR version = $2)`, userID, version)
-		if err := changedRow(ctx, tx, tag, err, "delete user", userID); err != nil {
-			return err
-		}
-		return insertEvent(ctx, tx, ev)
-	})
+	tag, err := t.tx.Exec(ctx,
+		`DELETE FROM users WHERE id = $1 AND ($2::bigint = 0 OR version = $2)`, t.userID, version)
+	return changedRow(ctx, t.tx, tag, err, "delete user", t.userID)
 }
 
 // ListUsers returns at most f.Limit users with their roles, ordered by id:

@@ -29,10 +29,7 @@ func TestListUsersKeysetOrder(t *testing.T) {
 	for range 30 {
 		id := uuid.New().String()
 		ts := now()
-		u := &auth.User{ID: id, Email: id + "@example.com", Status: auth.StatusActive, CreatedAt: ts, UpdatedAt: ts}
-		if err := db.CreateUser(ctx, u, nil); err != nil {
-			t.Fatal(err)
-		}
+		storeUser(t, db, &auth.User{ID: id, Email: id + "@example.com", Status: auth.StatusActive, CreatedAt: ts, UpdatedAt: ts})
 		want = append(want, id)
 	}
 	sortUUIDs(t, want)
@@ -75,12 +72,18 @@ func createUser(t *testing.T, db *sqlite.DB, roles ...string) string {
 	t.Helper()
 	ts := now()
 	id := newID(t)
-	u := &auth.User{ID: id, Email: id + "@example.com", Status: auth.StatusActive,
-		Roles: append(roles, auth.RoleUser), CreatedAt: ts, UpdatedAt: ts}
-	if err := db.CreateUser(context.Background(), u, nil); err != nil {
+	storeUser(t, db, &auth.User{ID: id, Email: id + "@example.com", Status: auth.StatusActive,
+		Roles: append(roles, auth.RoleUser), CreatedAt: ts, UpdatedAt: ts})
+	return id
+}
+
+// storeUser creates u in a unit of work of its own.
+func storeUser(t *testing.T, db *sqlite.DB, u *auth.User) {
+	t.Helper()
+	ctx := context.Background()
+	if err := db.InUserTx(ctx, u.ID, func(tx auth.UserTx) error { return tx.CreateUser(ctx, u) }); err != nil {
 		t.Fatal(err)
 	}
-	return id
 }
 
 // event returns a system event of type typ concerning userID.

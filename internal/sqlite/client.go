@@ -13,23 +13,21 @@ import (
 
 // CreateClient inserts c. Returns EInvalid if c.ID is not a canonical UUID
 // and EConflict if a client with c.ID exists.
-func (db *DB) CreateClient(ctx context.Context, c *auth.ServiceClient, ev *auth.Event) error {
+func (t *globalTx) CreateClient(ctx context.Context, c *auth.ServiceClient) error {
 	if !auth.ValidID(c.ID) {
 		return auth.ErrInvalidID
 	}
-	return db.inTx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `
-			INSERT INTO clients (id, name, secret_hash, scopes, created_by, created_at)
-			VALUES (?, ?, ?, ?, ?, ?)`,
-			c.ID, c.Name, nonNilBytes(c.SecretHash), jsonStrings(c.Scopes), c.CreatedBy, formatTime(c.CreatedAt))
-		switch {
-		case isUnique(err):
-			return auth.ErrExists
-		case err != nil:
-			return dbError("create client", err)
-		}
-		return insertEvent(ctx, tx, ev)
-	})
+	_, err := t.tx.ExecContext(ctx, `
+		INSERT INTO clients (id, name, secret_hash, scopes, created_by, created_at)
+		VALUES (?, ?, ?, ?, ?, ?)`,
+		c.ID, c.Name, nonNilBytes(c.SecretHash), jsonStrings(c.Scopes), c.CreatedBy, formatTime(c.CreatedAt))
+	switch {
+	case isUnique(err):
+		return auth.ErrExists
+	case err != nil:
+		return dbError("create client", err)
+	}
+	return nil
 }
 
 // clientColumns is the select list of clients.
@@ -98,17 +96,12 @@ func (db *DB) ListClients(ctx context.Context) ([]*auth.ServiceClient, error) {
 // Revocation records are kept by jti alone, which does not name the client:
 // those of the client's tokens stay until RevokeToken purges them, an hour
 // after the tokens expire.
-func (db *DB) DeleteClient(ctx context.Context, id string, ev *auth.Event) error {
+func (t *globalTx) DeleteClient(ctx context.Context, id string) error {
 	if !auth.ValidID(id) {
 		return auth.ErrClientNotFound
 	}
-	return db.inTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM clients WHERE id = ?`, id)
-		if err := affectedOne(res, err, "delete client", auth.ErrClientNotFound); err != nil {
-			return err
-		}
-		return insertEvent(ctx, tx, ev)
-	})
+	res, err := t.tx.ExecContext(ctx, `DELETE FROM clients WHERE id = ?`, id)
+	return affectedOne(res, err, "delete client", auth.ErrClientNotFound)
 }
 
 // revokedRetention is how long past its expiry a revocation record is kept:
@@ -117,28 +110,25 @@ func (db *DB) DeleteClient(ctx context.Context, id string, ev *auth.Event) error
 const revokedRetention = time.Hour
 
 // RevokeToken records that the access token with the given jti, valid until
-// expiresAt, is revoked. Revoking it again changes nothing and records no
-// event. Each call forgets the records of tokens that expired more than an
-// hour ago.
-func (db *DB) RevokeToken(ctx context.Context, jti string, expiresAt time.Time, ev *auth.Event) error {
-	return db.inTx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM revoked_tokens WHERE expires_at < ?`,
-			formatTime(time.Now().Add(-revokedRetention))); err != nil {
-			return dbError("revoke token", err)
-		}
-		res, err := tx.ExecContext(ctx, `
-			INSERT INTO revoked_tokens (jti, expires_at) VALUES (?, ?) ON CONFLICT DO NOTHING`,
-			jti, formatTime(expiresAt))
-		if err != nil {
-			return dbError("revoke token", err)
-		}
-		if n, err := res.RowsAffected(); err != nil {
-			return dbError("revoke token", err)
-		} else if n == 0 {
-			return nil // already revoked
-		}
-		return insertEvent(ctx, tx, ev)
-	})
+// expiresAt, is revoked, and reports whether it was not recorded before
+// (revoking it again changes nothing). Each call forgets the records of
+// tokens that expired more than an hour ago.
+func (t *globalTx) RevokeToken(ctx context.Context, jti string, expiresAt time.Time) (revoked bool, err error) {
+	if _, err := t.tx.ExecContext(ctx, `DELETE FROM revoked_tokens WHERE expires_at < ?`,
+		formatTime(time.Now().Add(-revokedRetention))); err != nil {
+		return false, dbError("revoke token", err)
+	}
+	res, err := t.tx.ExecContext(ctx, `
+		INSERT INTO revoked_tokens (jti, expires_at) VALUES (?, ?) ON CONFLICT DO NOTHING`,
+		jti, formatTime(expiresAt))
+	if err != nil {
+		return false, dbError("revoke token", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, dbError("revoke token", err)
+	}
+	return n > 0, nil // none: already revoked
 }
 
 // TokenRevoked reports whether RevokeToken recorded jti (and has not

@@ -20,6 +20,8 @@ import (
 var (
 	_ auth.Store     = (*DB)(nil)
 	_ token.KeyStore = (*DB)(nil)
+	_ auth.UserTx    = (*userTx)(nil)
+	_ auth.GlobalTx  = (*globalTx)(nil)
 )
 
 // DB is an open SQLite database. It is safe for concurrent use.
@@ -101,16 +103,20 @@ func (db *DB) Ping(ctx context.Context) error {
 	return nil
 }
 
-// inTx runs fn in a transaction, committing if fn returns nil. fn's errors
-// are returned as they are; BEGIN's (where a write waits for the lock) and
-// COMMIT's are translated.
+// inTx runs fn in a write transaction, committing if fn returns nil. fn's
+// errors are returned as they are; BEGIN's (where a write waits for the
+// lock) and COMMIT's are translated.
 func (db *DB) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	tx, err := db.db.BeginTx(ctx, nil)
 	if err != nil {
 		return dbError("begin", err)
 	}
+	// Deferred, so that a panic in fn (the domain's code, in a unit of work)
+	// rolls back too: a transaction left open would keep its connection and
+	// the write lock, and every later write would wait for them in vain.
+	// After Commit it does nothing.
+	defer tx.Rollback()
 	if err := fn(tx); err != nil {
-		_ = tx.Rollback()
 		return err
 	}
 	if err := tx.Commit(); err != nil {

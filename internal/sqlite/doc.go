@@ -14,7 +14,9 @@
 // Every write transaction begins IMMEDIATE, taking the database's single
 // write lock first: writers run one at a time, which is what makes a check
 // and the change it guards (the last-admin rule, a refresh-token rotation)
-// atomic. A method that takes an *auth.Event writes it to the audit log in
-// the transaction of its change. The package passes the storage contract
-// suite in package authtest, like every other backend.
+// atomic. The audited writes are the methods of the units of work that
+// InUserTx and InGlobalTx hand out: each unit is one such transaction, so a
+// change and the audit event the domain appends with it commit together or
+// not at all. The package passes the storage contract suite in package
+// authtest, like every other backend.
 package sqlite

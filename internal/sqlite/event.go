@@ -8,18 +8,11 @@ import (
 	"github.com/talentforge/authd/internal/auth"
 )
 
-// insertEvent appends ev to the audit log through tx; a nil ev appends
-// nothing. Every method that takes an *auth.Event calls it last in its
-// transaction, once the change is known to have happened. Returns EInvalid
-// if ev.ID or a non-empty ev.UserID is not a canonical UUID, and EConflict if
-// an event with ev.ID exists.
+// insertEvent appends ev to the audit log through tx as it is: its callers
+// check ev first (CheckNew, or CheckFor in a user's unit of work), or built
+// it from rows that were checked (migration 00004). Returns EConflict if an
+// event with ev.ID exists.
 func insertEvent(ctx context.Context, tx execer, ev *auth.Event) error {
-	if ev == nil {
-		return nil
-	}
-	if err := ev.CheckNew(); err != nil {
-		return err
-	}
 	var userID any // NULL when the event concerns no user
 	if ev.UserID != "" {
 		userID = ev.UserID
@@ -40,12 +33,36 @@ func insertEvent(ctx context.Context, tx execer, ev *auth.Event) error {
 }
 
 // AppendEvent appends ev to the audit log on its own, for events that change
-// nothing else (a failed login); a nil ev appends nothing. Returns EInvalid if
-// ev.ID or a non-empty ev.UserID is not a canonical UUID, and EConflict if an
-// event with ev.ID exists.
+// nothing else (a failed login). Returns EInvalid if ev.ID or a non-empty
+// ev.UserID is not a canonical UUID, and EConflict if an event with ev.ID
+// exists.
 func (db *DB) AppendEvent(ctx context.Context, ev *auth.Event) error {
+	if err := ev.CheckNew(); err != nil {
+		return err
+	}
 	// One statement is atomic on its own: no transaction needed.
 	return insertEvent(ctx, db.db, ev)
+}
+
+// AppendEvent appends ev, the event of the changes made through t, so that
+// it commits with them. Returns EInvalid if ev.ID or a non-empty ev.UserID
+// is not a canonical UUID or ev concerns another user, and EConflict if an
+// event with ev.ID exists.
+func (t *userTx) AppendEvent(ctx context.Context, ev *auth.Event) error {
+	if err := ev.CheckFor(t.userID); err != nil {
+		return err
+	}
+	return insertEvent(ctx, t.tx, ev)
+}
+
+// AppendEvent appends ev, the event of the changes made through t, so that
+// it commits with them. Returns EInvalid if ev.ID or a non-empty ev.UserID
+// is not a canonical UUID, and EConflict if an event with ev.ID exists.
+func (t *globalTx) AppendEvent(ctx context.Context, ev *auth.Event) error {
+	if err := ev.CheckNew(); err != nil {
+		return err
+	}
+	return insertEvent(ctx, t.tx, ev)
 }
 
 // eventColumns is the select list of audit_events e.

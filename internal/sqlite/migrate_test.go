@@ -130,7 +130,8 @@ func TestMigrateSessionRetentionOverData(t *testing.T) {
 	}
 	userID := createUser(t, db)
 	sess, tok := newSession(t, userID)
-	if err := db.CreateSession(ctx, sess, tok, 1, nil); err != nil {
+	err = db.InUserTx(ctx, userID, func(tx auth.UserTx) error { return tx.CreateSession(ctx, sess, tok, 1) })
+	if err != nil {
 		t.Fatal(err)
 	}
 	raw, err := sql.Open("sqlite", path)

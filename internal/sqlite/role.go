@@ -12,85 +12,77 @@ import (
 	"github.com/talentforge/authd/internal/auth"
 )
 
-// GrantRole gives the user role and sets the user's UpdatedAt to at.
-// Granting a role the user holds changes nothing and records no event.
-// Returns ENotFound for an unknown user and EInvalid for an unknown role.
-func (db *DB) GrantRole(ctx context.Context, userID, role string, at time.Time, ev *auth.Event) error {
-	if !auth.ValidID(userID) {
-		return auth.ErrUserNotFound
+// GrantRole gives the user role, increments its Version and sets its
+// UpdatedAt to at, and reports whether anything changed: granting a role the
+// user holds changes nothing. Returns ENotFound for an unknown user and
+// EInvalid for an unknown role.
+func (t *userTx) GrantRole(ctx context.Context, role string, at time.Time) (changed bool, err error) {
+	// Checked apart because SQLite's foreign-key error doesn't say which
+	// reference failed; BEGIN IMMEDIATE keeps both rows from going away
+	// before the insert.
+	var userExists, roleExists bool
+	err = t.tx.QueryRowContext(ctx, `
+		SELECT EXISTS (SELECT 1 FROM users WHERE id = ?), EXISTS (SELECT 1 FROM roles WHERE name = ?)`,
+		t.userID, role).Scan(&userExists, &roleExists)
+	switch {
+	case err != nil:
+		return false, dbError("grant role", err)
+	case !userExists:
+		return false, auth.ErrUserNotFound
+	case !roleExists:
+		return false, auth.ErrUnknownRole
 	}
-	return db.inTx(ctx, func(tx *sql.Tx) error {
-		// Checked apart because SQLite's foreign-key error doesn't say which
-		// reference failed; BEGIN IMMEDIATE keeps both rows from going away
-		// before the insert.
-		var userExists, roleExists bool
-		err := tx.QueryRowContext(ctx, `
-			SELECT EXISTS (SELECT 1 FROM users WHERE id = ?), EXISTS (SELECT 1 FROM roles WHERE name = ?)`,
-			userID, role).Scan(&userExists, &roleExists)
-		switch {
-		case err != nil:
-			return dbError("grant role", err)
-		case !userExists:
-			return auth.ErrUserNotFound
-		case !roleExists:
-			return auth.ErrUnknownRole
-		}
-		res, err := tx.ExecContext(ctx, `
-			INSERT INTO user_roles (user_id, role) VALUES (?, ?) ON CONFLICT DO NOTHING`, userID, role)
-		if err != nil {
-			return dbError("grant role", err)
-		}
-		if n, err := res.RowsAffected(); err != nil {
-			return dbError("grant role", err)
-		} else if n == 0 {
-			return nil // already held
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE users SET updated_at = ?, version = version + 1 WHERE id = ?`, formatTime(at), userID); err != nil {
-			return dbError("grant role", err)
-		}
-		return insertEvent(ctx, tx, ev)
-	})
+	res, err := t.tx.ExecContext(ctx, `
+		INSERT INTO user_roles (user_id, role) VALUES (?, ?) ON CONFLICT DO NOTHING`, t.userID, role)
+	if err != nil {
+		return false, dbError("grant role", err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return false, dbError("grant role", err)
+	} else if n == 0 {
+		return false, nil // already held
+	}
+	if _, err := t.tx.ExecContext(ctx, `UPDATE users SET updated_at = ?, version = version + 1 WHERE id = ?`, formatTime(at), t.userID); err != nil {
+		return false, dbError("grant role", err)
+	}
+	return true, nil
 }
 
-// RevokeRole takes role from the user and sets the user's UpdatedAt to at.
-// Revoking a role the user does not hold (an unknown role included) changes
-// nothing and records no event. Returns ENotFound for an unknown user, and
-// ELastAdmin when it would take admin from the last active user holding it.
-func (db *DB) RevokeRole(ctx context.Context, userID, role string, at time.Time, ev *auth.Event) error {
-	if !auth.ValidID(userID) {
-		return auth.ErrUserNotFound
+// RevokeRole takes role from the user, increments its Version and sets its
+// UpdatedAt to at, and reports whether anything changed: revoking a role the
+// user does not hold (an unknown role included) changes nothing. Returns
+// ENotFound for an unknown user, and ELastAdmin when it would take admin
+// from the last active user holding it.
+func (t *userTx) RevokeRole(ctx context.Context, role string, at time.Time) (changed bool, err error) {
+	if role == auth.RoleAdmin {
+		if err := guardLastAdmin(ctx, t.tx, t.userID); err != nil {
+			return false, err
+		}
 	}
-	return db.inTx(ctx, func(tx *sql.Tx) error {
-		if role == auth.RoleAdmin {
-			if err := guardLastAdmin(ctx, tx, userID); err != nil {
-				return err
-			}
+	res, err := t.tx.ExecContext(ctx, `DELETE FROM user_roles WHERE user_id = ? AND role = ?`, t.userID, role)
+	if err != nil {
+		return false, dbError("revoke role", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, dbError("revoke role", err)
+	}
+	if n == 0 {
+		// Not held: a no-op for a known user.
+		var exists bool
+		err := t.tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM users WHERE id = ?)`, t.userID).Scan(&exists)
+		switch {
+		case err != nil:
+			return false, dbError("revoke role", err)
+		case !exists:
+			return false, auth.ErrUserNotFound
 		}
-		res, err := tx.ExecContext(ctx, `DELETE FROM user_roles WHERE user_id = ? AND role = ?`, userID, role)
-		if err != nil {
-			return dbError("revoke role", err)
-		}
-		n, err := res.RowsAffected()
-		if err != nil {
-			return dbError("revoke role", err)
-		}
-		if n == 0 {
-			// Not held: a no-op for a known user.
-			var exists bool
-			err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM users WHERE id = ?)`, userID).Scan(&exists)
-			switch {
-			case err != nil:
-				return dbError("revoke role", err)
-			case !exists:
-				return auth.ErrUserNotFound
-			}
-			return nil
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE users SET updated_at = ?, version = version + 1 WHERE id = ?`, formatTime(at), userID); err != nil {
-			return dbError("revoke role", err)
-		}
-		return insertEvent(ctx, tx, ev)
-	})
+		return false, nil
+	}
+	if _, err := t.tx.ExecContext(ctx, `UPDATE users SET updated_at = ?, version = version + 1 WHERE id = ?`, formatTime(at), t.userID); err != nil {
+		return false, dbError("revoke role", err)
+	}
+	return true, nil
 }
 
 // guardLastAdmin returns ELastAdmin if the user is active and holds the admin
@@ -193,95 +185,87 @@ func (db *DB) Role(ctx context.Context, name string) (*auth.Role, error) {
 
 // CreateRole inserts r, its permissions sorted without duplicates. Returns
 // EConflict if the name is taken.
-func (db *DB) CreateRole(ctx context.Context, r *auth.Role, ev *auth.Event) error {
-	return db.inTx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `
-			INSERT INTO roles (name, description, permissions, builtin, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?)`,
-			r.Name, r.Description, jsonStrings(auth.SortedSet(r.Permissions)), r.Builtin,
-			formatTime(r.CreatedAt), formatTime(r.UpdatedAt))
-		switch {
-		case isUnique(err):
-			return auth.ErrExists
-		case err != nil:
-			return dbError("create role", err)
-		}
-		return insertEvent(ctx, tx, ev)
-	})
+func (t *globalTx) CreateRole(ctx context.Context, r *auth.Role) error {
+	_, err := t.tx.ExecContext(ctx, `
+		INSERT INTO roles (name, description, permissions, builtin, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?)`,
+		r.Name, r.Description, jsonStrings(auth.SortedSet(r.Permissions)), r.Builtin,
+		formatTime(r.CreatedAt), formatTime(r.UpdatedAt))
+	switch {
+	case isUnique(err):
+		return auth.ErrExists
+	case err != nil:
+		return dbError("create role", err)
+	}
+	return nil
 }
 
 // UpdateRole writes the fields of up that are set (permissions sorted
 // without duplicates), increments Version and sets UpdatedAt, if the role's
-// Version still equals up.Version. Returns ENotFound, and EConflict if the role changed since.
-func (db *DB) UpdateRole(ctx context.Context, up *auth.RoleUpdate, ev *auth.Event) error {
+// Version still equals up.Version. Returns ENotFound, and EConflict if the
+// role changed since.
+func (t *globalTx) UpdateRole(ctx context.Context, up *auth.RoleUpdate) error {
 	var perms any
 	if up.Permissions != nil {
 		perms = jsonStrings(auth.SortedSet(*up.Permissions))
 	}
-	return db.inTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `
-			UPDATE roles SET description = coalesce(?, description),
-			                 permissions = coalesce(?, permissions),
-			                 updated_at = ?, version = version + 1
-			WHERE name = ? AND version = ?`,
-			up.Description, perms, formatTime(up.At), up.Name, up.Version)
-		if err != nil {
+	res, err := t.tx.ExecContext(ctx, `
+		UPDATE roles SET description = coalesce(?, description),
+		                 permissions = coalesce(?, permissions),
+		                 updated_at = ?, version = version + 1
+		WHERE name = ? AND version = ?`,
+		up.Description, perms, formatTime(up.At), up.Name, up.Version)
+	if err != nil {
+		return dbError("update role", err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return dbError("update role", err)
+	} else if n == 0 {
+		var exists bool
+		if err := t.tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM roles WHERE name = ?)`, up.Name).Scan(&exists); err != nil {
 			return dbError("update role", err)
 		}
-		if n, err := res.RowsAffected(); err != nil {
-			return dbError("update role", err)
-		} else if n == 0 {
-			var exists bool
-			if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM roles WHERE name = ?)`, up.Name).Scan(&exists); err != nil {
-				return dbError("update role", err)
-			}
-			if !exists {
-				return auth.ErrRoleNotFound
-			}
-			return auth.ErrStale
+		if !exists {
+			return auth.ErrRoleNotFound
 		}
-		return insertEvent(ctx, tx, ev)
-	})
+		return auth.ErrStale
+	}
+	return nil
 }
 
 // DeleteRole removes the role and takes it from every user holding it,
-// returning their ids, sorted (their cached state must be dropped). The
-// holders' UpdatedAt is left alone. Returns ENotFound.
-func (db *DB) DeleteRole(ctx context.Context, name string, ev *auth.Event) ([]string, error) {
-	var holders []string
-	err := db.inTx(ctx, func(tx *sql.Tx) error {
-		var exists bool
-		err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM roles WHERE name = ?)`, name).Scan(&exists)
-		switch {
-		case err != nil:
-			return dbError("delete role", err)
-		case !exists:
-			return auth.ErrRoleNotFound
-		}
-		// The grants go first: user_roles references the role.
-		rows, err := tx.QueryContext(ctx, `DELETE FROM user_roles WHERE role = ? RETURNING user_id`, name)
-		if err != nil {
-			return dbError("delete role", err)
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var id string
-			if err := rows.Scan(&id); err != nil {
-				return dbError("delete role", err)
-			}
-			holders = append(holders, id)
-		}
-		if err := rows.Err(); err != nil {
-			return dbError("delete role", err)
-		}
-		slices.Sort(holders)
-		if _, err := tx.ExecContext(ctx, `DELETE FROM roles WHERE name = ?`, name); err != nil {
-			return dbError("delete role", err)
-		}
-		return insertEvent(ctx, tx, ev)
-	})
+// returning their ids, sorted (their cached state must be dropped once the
+// transaction commits). The holders' UpdatedAt is left alone. Returns
+// ENotFound.
+func (t *globalTx) DeleteRole(ctx context.Context, name string) ([]string, error) {
+	var exists bool
+	err := t.tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM roles WHERE name = ?)`, name).Scan(&exists)
+	switch {
+	case err != nil:
+		return nil, dbError("delete role", err)
+	case !exists:
+		return nil, auth.ErrRoleNotFound
+	}
+	// The grants go first: user_roles references the role.
+	rows, err := t.tx.QueryContext(ctx, `DELETE FROM user_roles WHERE role = ? RETURNING user_id`, name)
 	if err != nil {
-		return nil, err
+		return nil, dbError("delete role", err)
+	}
+	defer rows.Close()
+	var holders []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, dbError("delete role", err)
+		}
+		holders = append(holders, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, dbError("delete role", err)
+	}
+	slices.Sort(holders)
+	if _, err := t.tx.ExecContext(ctx, `DELETE FROM roles WHERE name = ?`, name); err != nil {
+		return nil, dbError("delete role", err)
 	}
 	return holders, nil
 }

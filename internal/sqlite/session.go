@@ -10,44 +10,42 @@ import (
 	"github.com/talentforge/authd/internal/auth"
 )
 
-// CreateSession inserts s and its first refresh token in one transaction and
-// sets the user's LastLoginAt to s.CreatedAt, if the user's
-// PasswordVersion still equals passwordVersion. Returns ENotFound if the
-// user does not exist, EInvalid if first does not belong to s or an id is
-// not a canonical UUID, and EConflict if the password changed since
+// CreateSession inserts s and its first refresh token and sets the user's
+// LastLoginAt to s.CreatedAt, if the user's PasswordVersion still equals
+// passwordVersion. Returns ENotFound if the user does not exist, EInvalid if
+// s belongs to another user, first does not belong to s or an id is not a
+// canonical UUID, and EConflict if the password changed since
 // passwordVersion or the session id or token hash is taken.
-func (db *DB) CreateSession(ctx context.Context, s *auth.Session, first *auth.RefreshToken, passwordVersion int64, ev *auth.Event) error {
+func (t *userTx) CreateSession(ctx context.Context, s *auth.Session, first *auth.RefreshToken, passwordVersion int64) error {
 	if err := s.CheckNew(first); err != nil {
 		return err
 	}
-	return db.inTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx,
-			`UPDATE users SET last_login_at = ? WHERE id = ? AND password_version = ?`,
-			formatTime(s.CreatedAt), s.UserID, passwordVersion)
-		if err := changedRow(ctx, tx, res, err, "create session", s.UserID); err != nil {
-			return err
-		}
-		_, err = tx.ExecContext(ctx, `
-			INSERT INTO sessions (id, user_id, created_at, last_seen_at, expires_at, revoked_at,
-			                      ip, user_agent, refresh_generation)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			s.ID, s.UserID, formatTime(s.CreatedAt), formatTime(s.LastSeenAt),
-			formatTime(s.ExpiresAt), formatNullTime(s.RevokedAt), s.IP, s.UserAgent,
-			s.RefreshGeneration)
-		switch {
-		case isUnique(err):
-			return auth.ErrExists
-		case isForeignKey(err):
-			// The user was deleted between the update above and this insert.
-			return auth.ErrUserNotFound
-		case err != nil:
-			return dbError("create session", err)
-		}
-		if err := insertRefreshToken(ctx, tx, first); err != nil {
-			return err
-		}
-		return insertEvent(ctx, tx, ev)
-	})
+	if s.UserID != t.userID {
+		return auth.ErrOtherUser
+	}
+	res, err := t.tx.ExecContext(ctx,
+		`UPDATE users SET last_login_at = ? WHERE id = ? AND password_version = ?`,
+		formatTime(s.CreatedAt), s.UserID, passwordVersion)
+	if err := changedRow(ctx, t.tx, res, err, "create session", s.UserID); err != nil {
+		return err
+	}
+	_, err = t.tx.ExecContext(ctx, `
+		INSERT INTO sessions (id, user_id, created_at, last_seen_at, expires_at, revoked_at,
+		                      ip, user_agent, refresh_generation)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		s.ID, s.UserID, formatTime(s.CreatedAt), formatTime(s.LastSeenAt),
+		formatTime(s.ExpiresAt), formatNullTime(s.RevokedAt), s.IP, s.UserAgent,
+		s.RefreshGeneration)
+	switch {
+	case isUnique(err):
+		return auth.ErrExists
+	case isForeignKey(err):
+		// The user was deleted between the update above and this insert.
+		return auth.ErrUserNotFound
+	case err != nil:
+		return dbError("create session", err)
+	}
+	return insertRefreshToken(ctx, t.tx, first)
 }
 
 func insertRefreshToken(ctx context.Context, tx *sql.Tx, t *auth.RefreshToken) error {
@@ -208,33 +206,26 @@ func (db *DB) ListSessions(ctx context.Context, f auth.SessionFilter) ([]*auth.S
 
 // RevokeSession marks one unrevoked session of the user revoked at at.
 // Returns ENotFound if the user has no such unrevoked session.
-func (db *DB) RevokeSession(ctx context.Context, userID, sessionID string, at time.Time, ev *auth.Event) error {
-	if !auth.ValidID(userID) || !auth.ValidID(sessionID) {
+func (t *userTx) RevokeSession(ctx context.Context, sessionID string, at time.Time) error {
+	if !auth.ValidID(sessionID) {
 		return auth.ErrSessionNotFound
 	}
-	return db.inTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `
-			UPDATE sessions SET revoked_at = ?
-			WHERE user_id = ? AND id = ? AND revoked_at IS NULL`,
-			formatTime(at), userID, sessionID)
-		if err := affectedOne(res, err, "revoke session", auth.ErrSessionNotFound); err != nil {
-			return err
-		}
-		return insertEvent(ctx, tx, ev)
-	})
+	res, err := t.tx.ExecContext(ctx, `
+		UPDATE sessions SET revoked_at = ?
+		WHERE user_id = ? AND id = ? AND revoked_at IS NULL`,
+		formatTime(at), t.userID, sessionID)
+	return affectedOne(res, err, "revoke session", auth.ErrSessionNotFound)
 }
 
 // RevokeSessions marks every unrevoked session of the user revoked at at,
 // except exceptSessionID when it is not empty. Sessions revoked earlier keep
 // their RevokedAt. It never fails for want of sessions (an unknown user has
-// none), so it records ev whenever it returns nil.
-func (db *DB) RevokeSessions(ctx context.Context, userID, exceptSessionID string, at time.Time, ev *auth.Event) error {
-	return db.inTx(ctx, func(tx *sql.Tx) error {
-		if err := revokeSessions(ctx, tx, userID, exceptSessionID, at); err != nil {
-			return dbError("revoke sessions", err)
-		}
-		return insertEvent(ctx, tx, ev)
-	})
+// none): the request to end them all is the change, whatever it found.
+func (t *userTx) RevokeSessions(ctx context.Context, exceptSessionID string, at time.Time) error {
+	if err := revokeSessions(ctx, t.tx, t.userID, exceptSessionID, at); err != nil {
+		return dbError("revoke sessions", err)
+	}
+	return nil
 }
 
 func revokeSessions(ctx context.Context, db execer, userID, exceptSessionID string, at time.Time) error {

@@ -2,27 +2,23 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 
 	"github.com/talentforge/authd/internal/auth"
 )
 
-// CreateSigningKey inserts k and, in the same transaction, appends ev (nil:
-// nothing). Returns EConflict if a key with k.ID exists.
-func (db *DB) CreateSigningKey(ctx context.Context, k *auth.SigningKey, ev *auth.Event) error {
-	return db.inTx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `
-			INSERT INTO signing_keys (id, algorithm, public_key, private_key, created_at, activates_at)
-			VALUES (?, ?, ?, ?, ?, ?)`,
-			k.ID, k.Algorithm, k.PublicKey, k.PrivateKey, formatTime(k.CreatedAt), formatTime(k.ActivatesAt))
-		switch {
-		case isUnique(err):
-			return auth.ErrExists
-		case err != nil:
-			return dbError("create signing key", err)
-		}
-		return insertEvent(ctx, tx, ev)
-	})
+// CreateSigningKey inserts k. Returns EConflict if a key with k.ID exists.
+func (t *globalTx) CreateSigningKey(ctx context.Context, k *auth.SigningKey) error {
+	_, err := t.tx.ExecContext(ctx, `
+		INSERT INTO signing_keys (id, algorithm, public_key, private_key, created_at, activates_at)
+		VALUES (?, ?, ?, ?, ?, ?)`,
+		k.ID, k.Algorithm, k.PublicKey, k.PrivateKey, formatTime(k.CreatedAt), formatTime(k.ActivatesAt))
+	switch {
+	case isUnique(err):
+		return auth.ErrExists
+	case err != nil:
+		return dbError("create signing key", err)
+	}
+	return nil
 }
 
 // SigningKeys returns every stored key ordered by ActivatesAt, then ID.

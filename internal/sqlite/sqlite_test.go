@@ -94,9 +94,7 @@ func TestMigrations(t *testing.T) {
 	now := time.Now().UTC().Truncate(time.Microsecond)
 	u := &auth.User{ID: id.String(), Email: "a@example.com", Status: auth.StatusActive,
 		Roles: []string{auth.RoleAdmin, auth.RoleUser}, CreatedAt: now, UpdatedAt: now}
-	if err := db.CreateUser(ctx, u, nil); err != nil {
-		t.Fatal(err)
-	}
+	storeUser(t, db, u)
 }
 
 func TestOpenRejectsMemory(t *testing.T) {

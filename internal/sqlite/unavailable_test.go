@@ -20,6 +20,12 @@ func newTestUser(email string) *auth.User {
 		Status: auth.StatusActive, CreatedAt: now, UpdatedAt: now}
 }
 
+// insertUser creates u through the write path the domain takes: a unit of
+// work on u's rows.
+func insertUser(ctx context.Context, db *DB, u *auth.User) error {
+	return db.InUserTx(ctx, u.ID, func(tx auth.UserTx) error { return tx.CreateUser(ctx, u) })
+}
+
 // TestDatabaseLocked: while another process holds the write lock past the
 // busy timeout (a long transaction of a CLI, a backup), writes answer
 // EUnavailable instead of an internal error, and succeed once it lets go.
@@ -41,7 +47,7 @@ func TestDatabaseLocked(t *testing.T) {
 		t.Fatal(err)
 	}
 	u := newTestUser("a@example.com")
-	if err := db.CreateUser(ctx, u, nil); err != nil {
+	if err := insertUser(ctx, db, u); err != nil {
 		t.Fatal(err)
 	}
 
@@ -54,7 +60,9 @@ func TestDatabaseLocked(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	authtest.WantUnavailable(t, "CreateUser", db.CreateUser(ctx, newTestUser("b@example.com"), nil))
+	authtest.WantUnavailable(t, "CreateUser", insertUser(ctx, db, newTestUser("b@example.com")))
+	role := &auth.Role{Name: "auditor", CreatedAt: u.CreatedAt, UpdatedAt: u.CreatedAt}
+	authtest.WantUnavailable(t, "CreateRole", db.InGlobalTx(ctx, func(tx auth.GlobalTx) error { return tx.CreateRole(ctx, role) }))
 	authtest.WantUnavailable(t, "UpgradePasswordHash", db.UpgradePasswordHash(ctx, u.ID, u.PasswordHash, "y"))
 	authtest.WantUnavailable(t, "DeleteEventsBefore", func() error { _, err := db.DeleteEventsBefore(ctx, time.Now()); return err }())
 	// In WAL mode readers don't wait for the writer.
@@ -65,7 +73,7 @@ func TestDatabaseLocked(t *testing.T) {
 	if err := tx.Rollback(); err != nil {
 		t.Fatal(err)
 	}
-	if err := db.CreateUser(ctx, newTestUser("b@example.com"), nil); err != nil {
+	if err := insertUser(ctx, db, newTestUser("b@example.com")); err != nil {
 		t.Errorf("CreateUser once the lock is released: %v", err)
 	}
 }
@@ -93,5 +101,5 @@ func TestDatabaseUnopenable(t *testing.T) {
 	}
 	_, err = db.User(ctx, uuid.NewString())
 	authtest.WantUnavailable(t, "User", err)
-	authtest.WantUnavailable(t, "CreateUser", db.CreateUser(ctx, newTestUser("a@example.com"), nil))
+	authtest.WantUnavailable(t, "CreateUser", insertUser(ctx, db, newTestUser("a@example.com")))
 }

@@ -13,51 +13,53 @@ import (
 	"github.com/talentforge/authd/internal/auth"
 )
 
-// CreateUser inserts u and grants it u.Roles (duplicates collapse). Returns
-// EEmailTaken if another user has u.Email, EInvalid if a role does not exist,
-// u.ID is not a canonical UUID or u.Status is unknown, and EConflict if a user
-// with u.ID exists.
-func (db *DB) CreateUser(ctx context.Context, u *auth.User, ev *auth.Event) error {
+// CreateUser inserts u, the transaction's user, and grants it u.Roles
+// (duplicates collapse). Returns EEmailTaken if another user has u.Email,
+// EInvalid if u is another user, a role does not exist, u.ID is not a
+// canonical UUID or u.Status is unknown, and EConflict if a user with u.ID
+// exists.
+func (t *userTx) CreateUser(ctx context.Context, u *auth.User) error {
 	if err := u.CheckNew(); err != nil {
 		return err
 	}
-	return db.inTx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `
-			INSERT INTO users (id, email, email_verified, name, password_hash, status,
-			                   created_at, updated_at, last_login_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			u.ID, u.Email, u.EmailVerified, u.Name, u.PasswordHash, string(u.Status),
-			formatTime(u.CreatedAt), formatTime(u.UpdatedAt), formatNullTime(u.LastLoginAt))
-		switch {
-		case isUnique(err) && strings.Contains(err.Error(), "users.email"):
-			return auth.ErrEmailTaken
-		case isUnique(err):
-			return auth.ErrExists
-		case isCheck(err):
-			return fmt.Errorf("%w: %w", auth.ErrInvalidUser, err)
-		case err != nil:
-			return dbError("create user", err)
-		}
-		for _, role := range auth.SortedSet(u.Roles) {
-			// Selecting from roles makes an unknown role insert nothing, which is
-			// clearer to detect than SQLite's anonymous foreign-key error.
-			res, err := tx.ExecContext(ctx, `
-				INSERT INTO user_roles (user_id, role)
-				SELECT ?, name FROM roles WHERE name = ?`, u.ID, role)
-			if err != nil {
-				if isForeignKey(err) {
-					return auth.ErrUnknownRole
-				}
-				return dbError("create user: grant role", err)
-			}
-			if n, err := res.RowsAffected(); err != nil {
-				return dbError("create user: grant role", err)
-			} else if n == 0 {
+	if u.ID != t.userID {
+		return auth.ErrOtherUser
+	}
+	_, err := t.tx.ExecContext(ctx, `
+		INSERT INTO users (id, email, email_verified, name, password_hash, status,
+		                   created_at, updated_at, last_login_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		u.ID, u.Email, u.EmailVerified, u.Name, u.PasswordHash, string(u.Status),
+		formatTime(u.CreatedAt), formatTime(u.UpdatedAt), formatNullTime(u.LastLoginAt))
+	switch {
+	case isUnique(err) && strings.Contains(err.Error(), "users.email"):
+		return auth.ErrEmailTaken
+	case isUnique(err):
+		return auth.ErrExists
+	case isCheck(err):
+		return fmt.Errorf("%w: %w", auth.ErrInvalidUser, err)
+	case err != nil:
+		return dbError("create user", err)
+	}
+	for _, role := range auth.SortedSet(u.Roles) {
+		// Selecting from roles makes an unknown role insert nothing, which is
+		// clearer to detect than SQLite's anonymous foreign-key error.
+		res, err := t.tx.ExecContext(ctx, `
+			INSERT INTO user_roles (user_id, role)
+			SELECT ?, name FROM roles WHERE name = ?`, u.ID, role)
+		if err != nil {
+			if isForeignKey(err) {
 				return auth.ErrUnknownRole
 			}
+			return dbError("create user: grant role", err)
 		}
-		return insertEvent(ctx, tx, ev)
-	})
+		if n, err := res.RowsAffected(); err != nil {
+			return dbError("create user: grant role", err)
+		} else if n == 0 {
+			return auth.ErrUnknownRole
+		}
+	}
+	return nil
 }
 
 // userFields is the select list of users u without their roles.
@@ -155,44 +157,39 @@ func (db *DB) UserByEmail(ctx context.Context, email string) (*auth.User, error)
 
 // UpdateUser writes the fields of up that are set, increments Version and
 // sets UpdatedAt, if the user's Version still equals up.Version. With
-// up.EndSessions, every unrevoked session of the user is revoked at up.At in
-// the same transaction. Returns ENotFound if the user does not exist,
-// EConflict if it changed since up.Version, EInvalid for an unknown status, and ELastAdmin if up
+// up.EndSessions, every unrevoked session of the user is revoked at up.At
+// too. Returns ENotFound if the user does not exist, EConflict if it changed
+// since up.Version, EInvalid for an unknown status, and ELastAdmin if up
 // disables the last active user holding the admin role.
-func (db *DB) UpdateUser(ctx context.Context, up *auth.UserUpdate, ev *auth.Event) error {
+func (t *userTx) UpdateUser(ctx context.Context, up *auth.UserUpdate) error {
 	if up.Status != nil && *up.Status != auth.StatusActive && *up.Status != auth.StatusDisabled {
 		return auth.ErrUnknownStatus
-	}
-	if !auth.ValidID(up.ID) {
-		return auth.ErrUserNotFound
 	}
 	var status any
 	if up.Status != nil {
 		status = string(*up.Status)
 	}
-	return db.inTx(ctx, func(tx *sql.Tx) error {
-		if up.Status != nil && *up.Status == auth.StatusDisabled {
-			if err := guardLastAdmin(ctx, tx, up.ID); err != nil {
-				return err
-			}
-		}
-		res, err := tx.ExecContext(ctx, `
-			UPDATE users SET name = coalesce(?, name),
-			                 email_verified = coalesce(?, email_verified),
-			                 status = coalesce(?, status),
-			                 updated_at = ?, version = version + 1
-			WHERE id = ? AND version = ?`,
-			up.Name, up.EmailVerified, status, formatTime(up.At), up.ID, up.Version)
-		if err := changedRow(ctx, tx, res, err, "update user", up.ID); err != nil {
+	if up.Status != nil && *up.Status == auth.StatusDisabled {
+		if err := guardLastAdmin(ctx, t.tx, t.userID); err != nil {
 			return err
 		}
-		if up.EndSessions {
-			if err := revokeSessions(ctx, tx, up.ID, "", up.At); err != nil {
-				return dbError("update user", err)
-			}
+	}
+	res, err := t.tx.ExecContext(ctx, `
+		UPDATE users SET name = coalesce(?, name),
+		                 email_verified = coalesce(?, email_verified),
+		                 status = coalesce(?, status),
+		                 updated_at = ?, version = version + 1
+		WHERE id = ? AND version = ?`,
+		up.Name, up.EmailVerified, status, formatTime(up.At), t.userID, up.Version)
+	if err := changedRow(ctx, t.tx, res, err, "update user", t.userID); err != nil {
+		return err
+	}
+	if up.EndSessions {
+		if err := revokeSessions(ctx, t.tx, t.userID, "", up.At); err != nil {
+			return dbError("update user", err)
 		}
-		return insertEvent(ctx, tx, ev)
-	})
+	}
+	return nil
 }
 
 // changedRow interprets the result of a compare-and-set UPDATE of the user
@@ -236,28 +233,22 @@ func (db *DB) UpgradePasswordHash(ctx context.Context, userID, oldHash, newHash 
 
 // ChangePassword replaces the password hash, increments Version and
 // PasswordVersion and sets UpdatedAt to at, if PasswordVersion still equals
-// passwordVersion, and in the same transaction revokes at at every unrevoked
-// session of the user except keepSessionID (all of them when it is empty).
-// Returns ENotFound, and EConflict if the password changed since
-// passwordVersion.
-func (db *DB) ChangePassword(ctx context.Context, userID, hash, keepSessionID string, passwordVersion int64, at time.Time, ev *auth.Event) error {
-	if !auth.ValidID(userID) {
-		return auth.ErrUserNotFound
+// passwordVersion, and revokes at at every unrevoked session of the user
+// except keepSessionID (all of them when it is empty). Returns ENotFound,
+// and EConflict if the password changed since passwordVersion.
+func (t *userTx) ChangePassword(ctx context.Context, hash, keepSessionID string, passwordVersion int64, at time.Time) error {
+	res, err := t.tx.ExecContext(ctx, `
+		UPDATE users SET password_hash = ?, updated_at = ?,
+		                 version = version + 1, password_version = password_version + 1
+		WHERE id = ? AND password_version = ?`,
+		hash, formatTime(at), t.userID, passwordVersion)
+	if err := changedRow(ctx, t.tx, res, err, "change password", t.userID); err != nil {
+		return err
 	}
-	return db.inTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `
-			UPDATE users SET password_hash = ?, updated_at = ?,
-			                 version = version + 1, password_version = password_version + 1
-			WHERE id = ? AND password_version = ?`,
-			hash, formatTime(at), userID, passwordVersion)
-		if err := changedRow(ctx, tx, res, err, "change password", userID); err != nil {
-			return err
-		}
-		if err := revokeSessions(ctx, tx, userID, keepSessionID, at); err != nil {
-			return dbError("change password", err)
-		}
-		return insertEvent(ctx, tx, ev)
-	})
+	if err := revokeSessions(ctx, t.tx, t.userID, keepSessionID, at); err != nil {
+		return dbError("change password", err)
+	}
+	return nil
 }
 
 // DeleteUser removes the user; the schema cascades to its roles, sessions and
@@ -267,21 +258,13 @@ func (db *DB) ChangePassword(ctx context.Context, userID, hash, keepSessionID st
 //
 // With a non-zero version it deletes only a user still at that Version
 // (EConflict otherwise).
-func (db *DB) DeleteUser(ctx context.Context, userID string, version int64, ev *auth.Event) error {
-	if !auth.ValidID(userID) {
-		return auth.ErrUserNotFound
+func (t *userTx) DeleteUser(ctx context.Context, version int64) error {
+	if err := guardLastAdmin(ctx, t.tx, t.userID); err != nil {
+		return err
 	}
-	return db.inTx(ctx, func(tx *sql.Tx) error {
-		if err := guardLastAdmin(ctx, tx, userID); err != nil {
-			return err
-		}
-		res, err := tx.ExecContext(ctx,
-			`DELETE FROM users WHERE id = ? AND (? = 0 OR version = ?)`, userID, version, version)
-		if err := changedRow(ctx, tx, res, err, "delete user", userID); err != nil {
-			return err
-		}
-		return insertEvent(ctx, tx, ev)
-	})
+	res, err := t.tx.ExecContext(ctx,
+		`DELETE FROM users WHERE id = ? AND (? = 0 OR version = ?)`, t.userID, version, version)
+	return changedRow(ctx, t.tx, res, err, "delete user", t.userID)
 }
 
 // ListUsers returns at most f.Limit users, ordered by id, with their roles:

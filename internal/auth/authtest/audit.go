@@ -9,8 +9,12 @@ import (
 	"github.com/talentforge/authd/internal/auth"
 )
 
-// The audit log: every Store method that takes an *auth.Event appends it in
-// the same transaction as its change, and only when the change happened.
+// The audit log: an event appended in a unit of work commits with the
+// unit's changes, or not at all. The tests below write each change with its
+// event as the domain does (tx.go's helpers: the change, then its event, in
+// one unit of work) and check that the log holds exactly the events of the
+// changes that happened: a tx method appends no event of its own, and one
+// that fails (its unit of work then fails) leaves none behind.
 
 // auditActor is the id of the user the events of these tests name as actor.
 const auditActor = "01890a5d-ac96-7f4b-8cce-b302099a8057"
@@ -92,6 +96,14 @@ func (l *auditLog) unchanged(err error, code auth.Code) {
 	wantEvents(l.t, l.s, l.want...)
 }
 
+// noChange fails unless the call that returned err succeeded, its tx method
+// reported no change (errNoChange), and nothing was appended.
+func (l *auditLog) noChange(err error) {
+	l.t.Helper()
+	wantNoChange(l.t, err)
+	wantEvents(l.t, l.s, l.want...)
+}
+
 func testAppendEvent(t *testing.T, s Backend) {
 	ctx := context.Background()
 	wantEvents(t, s) // a fresh store's log is empty
@@ -121,39 +133,39 @@ func testEventsUsers(t *testing.T, s Backend) {
 
 	u := newUser(t)
 	ev := newEvent(t, auth.EventUserCreated, u.ID, "")
-	log.recorded(ev, s.CreateUser(ctx, u, ev))
+	log.recorded(ev, txCreateUser(ctx, s, u, ev))
 	taken := newUser(t)
 	taken.Email = u.Email
-	log.unchanged(s.CreateUser(ctx, taken, newEvent(t, auth.EventUserCreated, taken.ID, "")), auth.EEmailTaken)
+	log.unchanged(txCreateUser(ctx, s, taken, newEvent(t, auth.EventUserCreated, taken.ID, "")), auth.EEmailTaken)
 	dupID := newUser(t)
 	dupID.ID = u.ID
-	log.unchanged(s.CreateUser(ctx, dupID, newEvent(t, auth.EventUserCreated, u.ID, "")), auth.EConflict)
+	log.unchanged(txCreateUser(ctx, s, dupID, newEvent(t, auth.EventUserCreated, u.ID, "")), auth.EConflict)
 	badRole := newUser(t)
 	badRole.Roles = []string{"no-such-role"}
-	log.unchanged(s.CreateUser(ctx, badRole, newEvent(t, auth.EventUserCreated, badRole.ID, "")), auth.EInvalid)
-	log.unchanged(s.CreateUser(ctx, newUser(t), nil), "")
+	log.unchanged(txCreateUser(ctx, s, badRole, newEvent(t, auth.EventUserCreated, badRole.ID, "")), auth.EInvalid)
+	log.unchanged(txCreateUser(ctx, s, newUser(t), nil), "")
 
 	upd := *u
 	upd.Name, upd.UpdatedAt = "Renamed", at(u.UpdatedAt, time.Minute)
 	ev = newEvent(t, auth.EventUserUpdated, u.ID, "")
-	log.recorded(ev, s.UpdateUser(ctx, fullUpdate(s, &upd, false), ev))
+	log.recorded(ev, txUpdateUser(ctx, s, upd.ID, fullUpdate(s, &upd, false), ev))
 	missing := newUser(t)
-	log.unchanged(s.UpdateUser(ctx, fullUpdate(s, missing, false), newEvent(t, auth.EventUserUpdated, missing.ID, "")), auth.ENotFound)
+	log.unchanged(txUpdateUser(ctx, s, missing.ID, fullUpdate(s, missing, false), newEvent(t, auth.EventUserUpdated, missing.ID, "")), auth.ENotFound)
 	upd.Name = "Renamed again"
-	log.unchanged(s.UpdateUser(ctx, fullUpdate(s, &upd, false), nil), "")
+	log.unchanged(txUpdateUser(ctx, s, upd.ID, fullUpdate(s, &upd, false), nil), "")
 
 	when := at(now(), time.Minute)
 	ev = newEvent(t, auth.EventPasswordChanged, u.ID, "")
-	log.recorded(ev, s.ChangePassword(ctx, u.ID, "new-hash", "", 1, when, ev))
-	log.unchanged(s.ChangePassword(ctx, missing.ID, "h", "", 1, when, newEvent(t, auth.EventPasswordChanged, missing.ID, "")), auth.ENotFound)
-	log.unchanged(s.ChangePassword(ctx, u.ID, "newer-hash", "", 1, when, newEvent(t, auth.EventPasswordChanged, u.ID, "")), auth.EConflict)
-	log.unchanged(s.ChangePassword(ctx, u.ID, "newer-hash", "", 2, at(when, time.Second), nil), "")
+	log.recorded(ev, txChangePassword(ctx, s, u.ID, "new-hash", "", 1, when, ev))
+	log.unchanged(txChangePassword(ctx, s, missing.ID, "h", "", 1, when, newEvent(t, auth.EventPasswordChanged, missing.ID, "")), auth.ENotFound)
+	log.unchanged(txChangePassword(ctx, s, u.ID, "newer-hash", "", 1, when, newEvent(t, auth.EventPasswordChanged, u.ID, "")), auth.EConflict)
+	log.unchanged(txChangePassword(ctx, s, u.ID, "newer-hash", "", 2, at(when, time.Second), nil), "")
 
 	// The event outlives the user it concerns.
 	ev = newEvent(t, auth.EventUserDeleted, u.ID, "")
-	log.recorded(ev, s.DeleteUser(ctx, u.ID, 0, ev))
-	log.unchanged(s.DeleteUser(ctx, u.ID, 0, newEvent(t, auth.EventUserDeleted, u.ID, "")), auth.ENotFound)
-	log.unchanged(s.DeleteUser(ctx, createUser(t, s).ID, 0, nil), "")
+	log.recorded(ev, txDeleteUser(ctx, s, u.ID, 0, ev))
+	log.unchanged(txDeleteUser(ctx, s, u.ID, 0, newEvent(t, auth.EventUserDeleted, u.ID, "")), auth.ENotFound)
+	log.unchanged(txDeleteUser(ctx, s, createUser(t, s).ID, 0, nil), "")
 }
 
 func testEventsSessions(t *testing.T, s Backend) {
@@ -163,27 +175,27 @@ func testEventsSessions(t *testing.T, s Backend) {
 
 	sess, rt := newSession(t, u.ID, now())
 	ev := newEvent(t, auth.EventLoginSucceeded, u.ID, sess.ID)
-	log.recorded(ev, s.CreateSession(ctx, sess, rt, 1, ev))
+	log.recorded(ev, txCreateSession(ctx, s, sess, rt, 1, ev))
 	orphan, ort := newSession(t, newID(t), now())
-	log.unchanged(s.CreateSession(ctx, orphan, ort, 1, newEvent(t, auth.EventLoginSucceeded, orphan.UserID, orphan.ID)), auth.ENotFound)
+	log.unchanged(txCreateSession(ctx, s, orphan, ort, 1, newEvent(t, auth.EventLoginSucceeded, orphan.UserID, orphan.ID)), auth.ENotFound)
 	dup, drt := newSession(t, u.ID, now())
 	dup.ID, drt.SessionID = sess.ID, sess.ID
-	log.unchanged(s.CreateSession(ctx, dup, drt, 1, newEvent(t, auth.EventLoginSucceeded, u.ID, sess.ID)), auth.EConflict)
+	log.unchanged(txCreateSession(ctx, s, dup, drt, 1, newEvent(t, auth.EventLoginSucceeded, u.ID, sess.ID)), auth.EConflict)
 	quiet, qrt := newSession(t, u.ID, now())
-	log.unchanged(s.CreateSession(ctx, quiet, qrt, 1, nil), "")
+	log.unchanged(txCreateSession(ctx, s, quiet, qrt, 1, nil), "")
 
 	ev = newEvent(t, auth.EventSessionRevoked, u.ID, sess.ID)
-	log.recorded(ev, s.RevokeSession(ctx, u.ID, sess.ID, now(), ev))
-	log.unchanged(s.RevokeSession(ctx, u.ID, sess.ID, now(), newEvent(t, auth.EventSessionRevoked, u.ID, sess.ID)), auth.ENotFound)
+	log.recorded(ev, txRevokeSession(ctx, s, u.ID, sess.ID, now(), ev))
+	log.unchanged(txRevokeSession(ctx, s, u.ID, sess.ID, now(), newEvent(t, auth.EventSessionRevoked, u.ID, sess.ID)), auth.ENotFound)
 	other := createUser(t, s)
-	log.unchanged(s.RevokeSession(ctx, other.ID, quiet.ID, now(), newEvent(t, auth.EventSessionRevoked, other.ID, quiet.ID)), auth.ENotFound)
-	log.unchanged(s.RevokeSession(ctx, u.ID, quiet.ID, now(), nil), "")
+	log.unchanged(txRevokeSession(ctx, s, other.ID, quiet.ID, now(), newEvent(t, auth.EventSessionRevoked, other.ID, quiet.ID)), auth.ENotFound)
+	log.unchanged(txRevokeSession(ctx, s, u.ID, quiet.ID, now(), nil), "")
 
 	createSession(t, s, u.ID, now())
 	ev = newEvent(t, auth.EventLogout, u.ID, "")
-	log.recorded(ev, s.RevokeSessions(ctx, u.ID, "", now(), ev))
+	log.recorded(ev, txRevokeSessions(ctx, s, u.ID, "", now(), ev))
 	createSession(t, s, u.ID, now())
-	log.unchanged(s.RevokeSessions(ctx, u.ID, "", now(), nil), "")
+	log.unchanged(txRevokeSessions(ctx, s, u.ID, "", now(), nil), "")
 }
 
 func testEventsRoles(t *testing.T, s Backend) {
@@ -192,41 +204,50 @@ func testEventsRoles(t *testing.T, s Backend) {
 
 	r := newRole("support", auth.PermUsersRead)
 	ev := newEvent(t, auth.EventRoleCreated, "", r.Name)
-	log.recorded(ev, s.CreateRole(ctx, r, ev))
-	log.unchanged(s.CreateRole(ctx, newRole("support"), newEvent(t, auth.EventRoleCreated, "", "support")), auth.EConflict)
-	log.unchanged(s.CreateRole(ctx, newRole("auditor", auth.PermAuditRead), nil), "")
+	log.recorded(ev, txCreateRole(ctx, s, r, ev))
+	log.unchanged(txCreateRole(ctx, s, newRole("support"), newEvent(t, auth.EventRoleCreated, "", "support")), auth.EConflict)
+	log.unchanged(txCreateRole(ctx, s, newRole("auditor", auth.PermAuditRead), nil), "")
 
 	upd := *r
 	upd.Description, upd.UpdatedAt = "Changed.", at(r.UpdatedAt, time.Minute)
 	ev = newEvent(t, auth.EventRoleUpdated, "", r.Name)
-	log.recorded(ev, s.UpdateRole(ctx, fullRoleUpdate(s, &upd), ev))
-	log.unchanged(s.UpdateRole(ctx, fullRoleUpdate(s, newRole("no-such-role")), newEvent(t, auth.EventRoleUpdated, "", "no-such-role")), auth.ENotFound)
-	log.unchanged(s.UpdateRole(ctx, fullRoleUpdate(s, &upd), nil), "")
+	log.recorded(ev, txUpdateRole(ctx, s, fullRoleUpdate(s, &upd), ev))
+	log.unchanged(txUpdateRole(ctx, s, fullRoleUpdate(s, newRole("no-such-role")), newEvent(t, auth.EventRoleUpdated, "", "no-such-role")), auth.ENotFound)
+	log.unchanged(txUpdateRole(ctx, s, fullRoleUpdate(s, &upd), nil), "")
 
 	u := createUser(t, s)
 	ev = newEvent(t, auth.EventRoleGranted, u.ID, r.Name)
-	log.recorded(ev, s.GrantRole(ctx, u.ID, r.Name, now(), ev))
-	// Granting a held role changes nothing, so it records nothing.
-	log.unchanged(s.GrantRole(ctx, u.ID, r.Name, now(), newEvent(t, auth.EventRoleGranted, u.ID, r.Name)), "")
+	log.recorded(ev, txGrantRole(ctx, s, u.ID, r.Name, now(), ev))
+	// Granting a held role changes nothing: GrantRole says so and writes
+	// nothing (that there is then no event is the domain's doing).
+	held := getUser(t, s, u.ID)
+	log.noChange(txGrantRole(ctx, s, u.ID, r.Name, now(), nil))
+	if d := diff(held, getUser(t, s, u.ID)); d != "" {
+		t.Errorf("granting a held role changed the user (-want +got):\n%s", d)
+	}
 	missing := newID(t)
-	log.unchanged(s.GrantRole(ctx, missing, r.Name, now(), newEvent(t, auth.EventRoleGranted, missing, r.Name)), auth.ENotFound)
-	log.unchanged(s.GrantRole(ctx, u.ID, "no-such-role", now(), newEvent(t, auth.EventRoleGranted, u.ID, "no-such-role")), auth.EInvalid)
-	log.unchanged(s.GrantRole(ctx, u.ID, "auditor", now(), nil), "")
+	log.unchanged(txGrantRole(ctx, s, missing, r.Name, now(), newEvent(t, auth.EventRoleGranted, missing, r.Name)), auth.ENotFound)
+	log.unchanged(txGrantRole(ctx, s, u.ID, "no-such-role", now(), newEvent(t, auth.EventRoleGranted, u.ID, "no-such-role")), auth.EInvalid)
+	log.unchanged(txGrantRole(ctx, s, u.ID, "auditor", now(), nil), "")
 
 	ev = newEvent(t, auth.EventRoleRevoked, u.ID, r.Name)
-	log.recorded(ev, s.RevokeRole(ctx, u.ID, r.Name, now(), ev))
-	// Revoking a role the user does not hold changes nothing.
-	log.unchanged(s.RevokeRole(ctx, u.ID, r.Name, now(), newEvent(t, auth.EventRoleRevoked, u.ID, r.Name)), "")
-	log.unchanged(s.RevokeRole(ctx, missing, r.Name, now(), newEvent(t, auth.EventRoleRevoked, missing, r.Name)), auth.ENotFound)
-	log.unchanged(s.RevokeRole(ctx, u.ID, "auditor", now(), nil), "")
+	log.recorded(ev, txRevokeRole(ctx, s, u.ID, r.Name, now(), ev))
+	// Revoking a role the user does not hold changes nothing, likewise.
+	held = getUser(t, s, u.ID)
+	log.noChange(txRevokeRole(ctx, s, u.ID, r.Name, now(), nil))
+	if d := diff(held, getUser(t, s, u.ID)); d != "" {
+		t.Errorf("revoking a role not held changed the user (-want +got):\n%s", d)
+	}
+	log.unchanged(txRevokeRole(ctx, s, missing, r.Name, now(), newEvent(t, auth.EventRoleRevoked, missing, r.Name)), auth.ENotFound)
+	log.unchanged(txRevokeRole(ctx, s, u.ID, "auditor", now(), nil), "")
 
-	mustOK(t, s.GrantRole(ctx, u.ID, r.Name, now(), nil))
+	mustOK(t, txGrantRole(ctx, s, u.ID, r.Name, now(), nil))
 	ev = newEvent(t, auth.EventRoleDeleted, "", r.Name)
-	_, err := s.DeleteRole(ctx, r.Name, ev)
+	_, err := txDeleteRole(ctx, s, r.Name, ev)
 	log.recorded(ev, err)
-	_, err = s.DeleteRole(ctx, r.Name, newEvent(t, auth.EventRoleDeleted, "", r.Name))
+	_, err = txDeleteRole(ctx, s, r.Name, newEvent(t, auth.EventRoleDeleted, "", r.Name))
 	log.unchanged(err, auth.ENotFound)
-	_, err = s.DeleteRole(ctx, "auditor", nil)
+	_, err = txDeleteRole(ctx, s, "auditor", nil)
 	log.unchanged(err, "")
 }
 
@@ -236,25 +257,26 @@ func testEventsClients(t *testing.T, s Backend) {
 
 	c := newClient(t)
 	ev := newEvent(t, auth.EventClientCreated, "", c.ID)
-	log.recorded(ev, s.CreateClient(ctx, c, ev))
+	log.recorded(ev, txCreateClient(ctx, s, c, ev))
 	dup := newClient(t)
 	dup.ID = c.ID
-	log.unchanged(s.CreateClient(ctx, dup, newEvent(t, auth.EventClientCreated, "", c.ID)), auth.EConflict)
+	log.unchanged(txCreateClient(ctx, s, dup, newEvent(t, auth.EventClientCreated, "", c.ID)), auth.EConflict)
 	quiet := newClient(t)
-	log.unchanged(s.CreateClient(ctx, quiet, nil), "")
+	log.unchanged(txCreateClient(ctx, s, quiet, nil), "")
 
 	ev = newEvent(t, auth.EventClientDeleted, "", c.ID)
-	log.recorded(ev, s.DeleteClient(ctx, c.ID, ev))
-	log.unchanged(s.DeleteClient(ctx, c.ID, newEvent(t, auth.EventClientDeleted, "", c.ID)), auth.ENotFound)
-	log.unchanged(s.DeleteClient(ctx, quiet.ID, nil), "")
+	log.recorded(ev, txDeleteClient(ctx, s, c.ID, ev))
+	log.unchanged(txDeleteClient(ctx, s, c.ID, newEvent(t, auth.EventClientDeleted, "", c.ID)), auth.ENotFound)
+	log.unchanged(txDeleteClient(ctx, s, quiet.ID, nil), "")
 
 	jti, expires := newJTI(t), at(now(), time.Hour)
 	ev = newEvent(t, auth.EventTokenRevoked, "", jti)
 	ev.ActorType, ev.ActorID = auth.ActorClient, quiet.ID
-	log.recorded(ev, s.RevokeToken(ctx, jti, expires, ev))
-	// Revoking it again changes nothing, so it records nothing.
-	log.unchanged(s.RevokeToken(ctx, jti, expires, newEvent(t, auth.EventTokenRevoked, "", jti)), "")
-	log.unchanged(s.RevokeToken(ctx, newJTI(t), expires, nil), "")
+	log.recorded(ev, txRevokeToken(ctx, s, jti, expires, ev))
+	// Revoking it again changes nothing: RevokeToken says so and writes
+	// nothing.
+	log.noChange(txRevokeToken(ctx, s, jti, expires, nil))
+	log.unchanged(txRevokeToken(ctx, s, newJTI(t), expires, nil), "")
 }
 
 func testEventsSigningKey(t *testing.T, s Backend) {
@@ -275,7 +297,7 @@ func testEventsSigningKey(t *testing.T, s Backend) {
 		Resource:  k.ID,
 		Outcome:   auth.OutcomeSuccess,
 	}
-	mustOK(t, s.CreateSigningKey(ctx, k, ev))
+	mustOK(t, txCreateSigningKey(ctx, s, k, ev))
 	got := listEvents(t, s, auth.EventFilter{})
 	if len(got) != 1 {
 		t.Fatalf("audit log after CreateSigningKey: %d events, want 1", len(got))
@@ -288,7 +310,7 @@ func testEventsSigningKey(t *testing.T, s Backend) {
 	dup.CreatedAt = at(now(), time.Minute)
 	again := *ev
 	again.ID = newID(t)
-	wantCode(t, s.CreateSigningKey(ctx, &dup, &again), auth.EConflict)
+	wantCode(t, txCreateSigningKey(ctx, s, &dup, &again), auth.EConflict)
 	wantEvents(t, s, got[0])
 }
 

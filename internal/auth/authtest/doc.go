@@ -3,5 +3,11 @@
 // that SQLite, PostgreSQL and any future backend provably behave alike. A
 // backend is done when it passes the suite.
 //
+// Every write goes through a unit of work (auth.Transactor). The tests
+// write as the domain does, each change and its audit event in one unit of
+// work (the helpers of tx.go); the Transactions group pins the unit of work
+// itself: all or nothing, one user's rows only, and a store still usable
+// after a fn that failed or panicked.
+//
 // It is imported only by tests; it depends on the testing package.
 package authtest

@@ -33,7 +33,7 @@ func newRole(name string, perms ...auth.Permission) *auth.Role {
 func createRole(t *testing.T, s Backend, name string, perms ...auth.Permission) *auth.Role {
 	t.Helper()
 	r := newRole(name, perms...)
-	mustOK(t, s.CreateRole(context.Background(), r, nil))
+	mustOK(t, txCreateRole(context.Background(), s, r, nil))
 	return r
 }
 
@@ -50,7 +50,7 @@ func createAdmin(t *testing.T, s Backend) *auth.User {
 	t.Helper()
 	u := newUser(t)
 	u.Roles = []string{auth.RoleAdmin, auth.RoleUser}
-	mustOK(t, s.CreateUser(context.Background(), u, nil))
+	mustOK(t, txCreateUser(context.Background(), s, u, nil))
 	return u
 }
 
@@ -78,9 +78,9 @@ func testBuiltinRoles(t *testing.T, s Backend) {
 func testCreateRole(t *testing.T, s Backend) {
 	ctx := context.Background()
 	support := newRole("support", auth.PermUsersRead, auth.PermSessionsManage) // unsorted
-	mustOK(t, s.CreateRole(ctx, support, nil))
+	mustOK(t, txCreateRole(ctx, s, support, nil))
 	auditor := newRole("auditor") // no permissions
-	mustOK(t, s.CreateRole(ctx, auditor, nil))
+	mustOK(t, txCreateRole(ctx, s, auditor, nil))
 
 	wantSupport := *support
 	wantSupport.Permissions = []auth.Permission{auth.PermSessionsManage, auth.PermUsersRead}
@@ -98,8 +98,8 @@ func testCreateRole(t *testing.T, s Backend) {
 	}
 
 	// A taken name, built-in or not, changes nothing.
-	wantCode(t, s.CreateRole(ctx, newRole("support", auth.PermUsersWrite), nil), auth.EConflict)
-	wantCode(t, s.CreateRole(ctx, newRole(auth.RoleAdmin), nil), auth.EConflict)
+	wantCode(t, txCreateRole(ctx, s, newRole("support", auth.PermUsersWrite), nil), auth.EConflict)
+	wantCode(t, txCreateRole(ctx, s, newRole(auth.RoleAdmin), nil), auth.EConflict)
 	if d := diff(&wantSupport, getRole(t, s, "support")); d != "" {
 		t.Errorf("Role(support) after a duplicate CreateRole (-want +got):\n%s", d)
 	}
@@ -110,7 +110,7 @@ func testCreateRole(t *testing.T, s Backend) {
 	// The new role can be held.
 	u := newUser(t)
 	u.Roles = []string{"support", auth.RoleUser}
-	mustOK(t, s.CreateUser(ctx, u, nil))
+	mustOK(t, txCreateUser(ctx, s, u, nil))
 	if d := diff([]string{"support", auth.RoleUser}, getUser(t, s, u.ID).Roles); d != "" {
 		t.Errorf("roles of a user created with a new role (-want +got):\n%s", d)
 	}
@@ -137,7 +137,7 @@ func testUpdateRole(t *testing.T, s Backend) {
 	// Fields UpdateRole does not write.
 	upd.CreatedAt = upd.UpdatedAt
 	upd.Builtin = true
-	mustOK(t, s.UpdateRole(ctx, fullRoleUpdate(s, &upd), nil))
+	mustOK(t, txUpdateRole(ctx, s, fullRoleUpdate(s, &upd), nil))
 
 	want := *r
 	want.Description = upd.Description
@@ -151,12 +151,12 @@ func testUpdateRole(t *testing.T, s Backend) {
 	// Down to no permissions.
 	upd.Permissions = nil
 	upd.UpdatedAt = at(upd.UpdatedAt, time.Minute)
-	mustOK(t, s.UpdateRole(ctx, fullRoleUpdate(s, &upd), nil))
+	mustOK(t, txUpdateRole(ctx, s, fullRoleUpdate(s, &upd), nil))
 	if got := getRole(t, s, r.Name); len(got.Permissions) != 0 || !got.UpdatedAt.Equal(upd.UpdatedAt) {
 		t.Errorf("Permissions, UpdatedAt = %q, %v; want none, %v", got.Permissions, got.UpdatedAt, upd.UpdatedAt)
 	}
 
-	wantCode(t, s.UpdateRole(ctx, fullRoleUpdate(s, newRole("no-such-role", auth.PermUsersRead)), nil), auth.ENotFound)
+	wantCode(t, txUpdateRole(ctx, s, fullRoleUpdate(s, newRole("no-such-role", auth.PermUsersRead)), nil), auth.ENotFound)
 	if _, err := s.Role(ctx, "no-such-role"); auth.ErrorCode(err) != auth.ENotFound {
 		t.Errorf("UpdateRole of an unknown role created it (Role: %v)", err)
 	}
@@ -168,13 +168,13 @@ func testDeleteRole(t *testing.T, s Backend) {
 	createRole(t, s, "auditor", auth.PermAuditRead)
 	holder := newUser(t)
 	holder.Roles = []string{auth.RoleUser, "support", "auditor"}
-	mustOK(t, s.CreateUser(ctx, holder, nil))
+	mustOK(t, txCreateUser(ctx, s, holder, nil))
 	onlyHolder := newUser(t)
 	onlyHolder.Roles = []string{"support"}
-	mustOK(t, s.CreateUser(ctx, onlyHolder, nil))
+	mustOK(t, txCreateUser(ctx, s, onlyHolder, nil))
 	bystander := createUser(t, s)
 
-	holders, err := s.DeleteRole(ctx, "support", nil)
+	holders, err := txDeleteRole(ctx, s, "support", nil)
 	mustOK(t, err)
 	slices.Sort(holders)
 	want := []string{holder.ID, onlyHolder.ID}
@@ -196,7 +196,7 @@ func testDeleteRole(t *testing.T, s Backend) {
 	}
 	_, err = s.Role(ctx, "support")
 	wantCode(t, err, auth.ENotFound)
-	_, err = s.DeleteRole(ctx, "support", nil)
+	_, err = txDeleteRole(ctx, s, "support", nil)
 	wantCode(t, err, auth.ENotFound)
 	roles, err := s.Roles(ctx)
 	mustOK(t, err)
@@ -213,7 +213,7 @@ func testDeleteRole(t *testing.T, s Backend) {
 	if d := diff([]string{"auditor", auth.RoleUser}, getUser(t, s, holder.ID).Roles); d != "" {
 		t.Errorf("a recreated role went back to its former holder (-want +got):\n%s", d)
 	}
-	holders, err = s.DeleteRole(ctx, "support", nil)
+	holders, err = txDeleteRole(ctx, s, "support", nil)
 	mustOK(t, err)
 	if len(holders) != 0 {
 		t.Errorf("DeleteRole of a role nobody holds returned holders %q", holders)
@@ -225,29 +225,30 @@ func testGrantRole(t *testing.T, s Backend) {
 	u := createUser(t, s)
 	createRole(t, s, "support")
 	when := at(u.UpdatedAt, time.Minute)
-	mustOK(t, s.GrantRole(ctx, u.ID, auth.RoleAdmin, when, nil))
+	mustOK(t, txGrantRole(ctx, s, u.ID, auth.RoleAdmin, when, nil))
 	want := *u
 	want.Roles, want.UpdatedAt, want.Version = []string{auth.RoleAdmin, auth.RoleUser}, when, 2
 	if d := diff(&want, getUser(t, s, u.ID)); d != "" {
 		t.Errorf("after GrantRole(admin) (-want +got):\n%s", d)
 	}
 	when = at(when, time.Minute)
-	mustOK(t, s.GrantRole(ctx, u.ID, "support", when, nil))
+	mustOK(t, txGrantRole(ctx, s, u.ID, "support", when, nil))
 	want.Roles, want.UpdatedAt, want.Version = []string{auth.RoleAdmin, "support", auth.RoleUser}, when, 3
 	if d := diff(&want, getUser(t, s, u.ID)); d != "" {
 		t.Errorf("after GrantRole(support) (-want +got):\n%s", d)
 	}
 
-	// Granting a held role changes nothing, not even UpdatedAt or Version.
-	mustOK(t, s.GrantRole(ctx, u.ID, auth.RoleAdmin, at(when, time.Minute), nil))
+	// Granting a held role changes nothing, not even UpdatedAt or Version,
+	// and says so.
+	wantNoChange(t, txGrantRole(ctx, s, u.ID, auth.RoleAdmin, at(when, time.Minute), nil))
 	if d := diff(&want, getUser(t, s, u.ID)); d != "" {
 		t.Errorf("after granting a held role (-want +got):\n%s", d)
 	}
 
 	for _, id := range []string{newID(t), "not-a-uuid"} {
-		wantCode(t, s.GrantRole(ctx, id, auth.RoleAdmin, now(), nil), auth.ENotFound)
+		wantCode(t, txGrantRole(ctx, s, id, auth.RoleAdmin, now(), nil), auth.ENotFound)
 	}
-	wantCode(t, s.GrantRole(ctx, u.ID, "no-such-role", at(when, time.Hour), nil), auth.EInvalid)
+	wantCode(t, txGrantRole(ctx, s, u.ID, "no-such-role", at(when, time.Hour), nil), auth.EInvalid)
 	if d := diff(&want, getUser(t, s, u.ID)); d != "" {
 		t.Errorf("after granting an unknown role (-want +got):\n%s", d)
 	}
@@ -258,31 +259,32 @@ func testRevokeRole(t *testing.T, s Backend) {
 	createRole(t, s, "support")
 	u := newUser(t)
 	u.Roles = []string{auth.RoleUser, "support"}
-	mustOK(t, s.CreateUser(ctx, u, nil))
+	mustOK(t, txCreateUser(ctx, s, u, nil))
 
 	when := at(u.UpdatedAt, time.Minute)
-	mustOK(t, s.RevokeRole(ctx, u.ID, "support", when, nil))
+	mustOK(t, txRevokeRole(ctx, s, u.ID, "support", when, nil))
 	want := *u
 	want.Roles, want.UpdatedAt, want.Version = []string{auth.RoleUser}, when, 2
 	if d := diff(&want, getUser(t, s, u.ID)); d != "" {
 		t.Errorf("after RevokeRole (-want +got):\n%s", d)
 	}
 
-	// Revoking a role the user does not hold, known or not, changes nothing.
+	// Revoking a role the user does not hold, known or not, changes nothing,
+	// and says so.
 	for _, role := range []string{"support", auth.RoleAdmin, "no-such-role"} {
-		mustOK(t, s.RevokeRole(ctx, u.ID, role, at(when, time.Minute), nil))
+		wantNoChange(t, txRevokeRole(ctx, s, u.ID, role, at(when, time.Minute), nil))
 		if d := diff(&want, getUser(t, s, u.ID)); d != "" {
 			t.Errorf("after revoking unheld role %q (-want +got):\n%s", role, d)
 		}
 	}
 
 	for _, id := range []string{newID(t), "not-a-uuid"} {
-		wantCode(t, s.RevokeRole(ctx, id, auth.RoleUser, now(), nil), auth.ENotFound)
+		wantCode(t, txRevokeRole(ctx, s, id, auth.RoleUser, now(), nil), auth.ENotFound)
 	}
 
 	// The last role too.
 	when = at(when, time.Hour)
-	mustOK(t, s.RevokeRole(ctx, u.ID, auth.RoleUser, when, nil))
+	mustOK(t, txRevokeRole(ctx, s, u.ID, auth.RoleUser, when, nil))
 	want.Roles, want.UpdatedAt, want.Version = nil, when, 3
 	if d := diff(&want, getUser(t, s, u.ID)); d != "" {
 		t.Errorf("after revoking the last role (-want +got):\n%s", d)
@@ -295,22 +297,22 @@ func testLastAdminRevokeRole(t *testing.T, s Backend) {
 	a := createAdmin(t, s)
 	createUser(t, s) // a user without admin doesn't count
 
-	log.unchanged(s.RevokeRole(ctx, a.ID, auth.RoleAdmin, at(now(), 0),
+	log.unchanged(txRevokeRole(ctx, s, a.ID, auth.RoleAdmin, at(now(), 0),
 		newEvent(t, auth.EventRoleRevoked, a.ID, auth.RoleAdmin)), auth.ELastAdmin)
 	if d := diff(a, getUser(t, s, a.ID)); d != "" {
 		t.Errorf("a failed RevokeRole changed the user (-want +got):\n%s", d)
 	}
 	// Other roles of the last admin can go.
-	mustOK(t, s.RevokeRole(ctx, a.ID, auth.RoleUser, at(now(), 0), nil))
+	mustOK(t, txRevokeRole(ctx, s, a.ID, auth.RoleUser, at(now(), 0), nil))
 
 	b := createAdmin(t, s)
 	ev := newEvent(t, auth.EventRoleRevoked, a.ID, auth.RoleAdmin)
-	log.recorded(ev, s.RevokeRole(ctx, a.ID, auth.RoleAdmin, at(now(), 0), ev))
+	log.recorded(ev, txRevokeRole(ctx, s, a.ID, auth.RoleAdmin, at(now(), 0), ev))
 	if roles := getUser(t, s, a.ID).Roles; len(roles) != 0 {
 		t.Errorf("roles after revoking admin = %q, want none", roles)
 	}
 	// Now b is the last.
-	log.unchanged(s.RevokeRole(ctx, b.ID, auth.RoleAdmin, at(now(), 0),
+	log.unchanged(txRevokeRole(ctx, s, b.ID, auth.RoleAdmin, at(now(), 0),
 		newEvent(t, auth.EventRoleRevoked, b.ID, auth.RoleAdmin)), auth.ELastAdmin)
 	if d := diff(b, getUser(t, s, b.ID)); d != "" {
 		t.Errorf("a failed RevokeRole changed the user (-want +got):\n%s", d)
@@ -332,7 +334,7 @@ func testLastAdminDisable(t *testing.T, s Backend) {
 	sess, _ := createSession(t, s, a.ID, now())
 	a = getUser(t, s, a.ID) // with its LastLoginAt
 
-	log.unchanged(s.UpdateUser(ctx, fullUpdate(s, disabled(a), true),
+	log.unchanged(txUpdateUser(ctx, s, a.ID, fullUpdate(s, disabled(a), true),
 		newEvent(t, auth.EventUserDisabled, a.ID, "")), auth.ELastAdmin)
 	if d := diff(a, getUser(t, s, a.ID)); d != "" {
 		t.Errorf("a failed UpdateUser changed the user (-want +got):\n%s", d)
@@ -344,12 +346,12 @@ func testLastAdminDisable(t *testing.T, s Backend) {
 	// An update that leaves the last admin active is allowed.
 	renamed := *a
 	renamed.Name, renamed.UpdatedAt = "Renamed", at(now(), 0)
-	mustOK(t, s.UpdateUser(ctx, fullUpdate(s, &renamed, false), nil))
+	mustOK(t, txUpdateUser(ctx, s, renamed.ID, fullUpdate(s, &renamed, false), nil))
 
 	b := createAdmin(t, s)
 	ev := newEvent(t, auth.EventUserDisabled, a.ID, "")
 	off := disabled(&renamed)
-	log.recorded(ev, s.UpdateUser(ctx, fullUpdate(s, off, true), ev))
+	log.recorded(ev, txUpdateUser(ctx, s, off.ID, fullUpdate(s, off, true), ev))
 	if got := getUser(t, s, a.ID).Status; got != auth.StatusDisabled {
 		t.Errorf("Status = %q, want %q", got, auth.StatusDisabled)
 	}
@@ -357,7 +359,7 @@ func testLastAdminDisable(t *testing.T, s Backend) {
 		t.Errorf("session RevokedAt = %v, want %v", r, off.UpdatedAt)
 	}
 	// a, disabled, no longer counts: b is the last active admin.
-	log.unchanged(s.UpdateUser(ctx, fullUpdate(s, disabled(b), false),
+	log.unchanged(txUpdateUser(ctx, s, b.ID, fullUpdate(s, disabled(b), false),
 		newEvent(t, auth.EventUserDisabled, b.ID, "")), auth.ELastAdmin)
 	if d := diff(b, getUser(t, s, b.ID)); d != "" {
 		t.Errorf("a failed UpdateUser changed the user (-want +got):\n%s", d)
@@ -371,7 +373,7 @@ func testLastAdminDelete(t *testing.T, s Backend) {
 	sess, _ := createSession(t, s, a.ID, now())
 	a = getUser(t, s, a.ID) // with its LastLoginAt
 
-	log.unchanged(s.DeleteUser(ctx, a.ID, 0, newEvent(t, auth.EventUserDeleted, a.ID, "")), auth.ELastAdmin)
+	log.unchanged(txDeleteUser(ctx, s, a.ID, 0, newEvent(t, auth.EventUserDeleted, a.ID, "")), auth.ELastAdmin)
 	if d := diff(a, getUser(t, s, a.ID)); d != "" {
 		t.Errorf("a failed DeleteUser changed the user (-want +got):\n%s", d)
 	}
@@ -379,10 +381,10 @@ func testLastAdminDelete(t *testing.T, s Backend) {
 
 	b := createAdmin(t, s)
 	ev := newEvent(t, auth.EventUserDeleted, a.ID, "")
-	log.recorded(ev, s.DeleteUser(ctx, a.ID, 0, ev))
+	log.recorded(ev, txDeleteUser(ctx, s, a.ID, 0, ev))
 	_, err := s.User(ctx, a.ID)
 	wantCode(t, err, auth.ENotFound)
-	log.unchanged(s.DeleteUser(ctx, b.ID, 0, newEvent(t, auth.EventUserDeleted, b.ID, "")), auth.ELastAdmin)
+	log.unchanged(txDeleteUser(ctx, s, b.ID, 0, newEvent(t, auth.EventUserDeleted, b.ID, "")), auth.ELastAdmin)
 	getUser(t, s, b.ID)
 }
 
@@ -391,21 +393,21 @@ func testLastAdminDisabledDoesNotCount(t *testing.T, s Backend) {
 	a := createAdmin(t, s)
 	off := newUser(t) // a disabled admin
 	off.Roles, off.Status = []string{auth.RoleAdmin}, auth.StatusDisabled
-	mustOK(t, s.CreateUser(ctx, off, nil))
+	mustOK(t, txCreateUser(ctx, s, off, nil))
 
-	wantCode(t, s.RevokeRole(ctx, a.ID, auth.RoleAdmin, now(), nil), auth.ELastAdmin)
-	wantCode(t, s.UpdateUser(ctx, fullUpdate(s, disabled(a), false), nil), auth.ELastAdmin)
-	wantCode(t, s.DeleteUser(ctx, a.ID, 0, nil), auth.ELastAdmin)
+	wantCode(t, txRevokeRole(ctx, s, a.ID, auth.RoleAdmin, now(), nil), auth.ELastAdmin)
+	wantCode(t, txUpdateUser(ctx, s, a.ID, fullUpdate(s, disabled(a), false), nil), auth.ELastAdmin)
+	wantCode(t, txDeleteUser(ctx, s, a.ID, 0, nil), auth.ELastAdmin)
 	if d := diff(a, getUser(t, s, a.ID)); d != "" {
 		t.Errorf("failed calls changed the last active admin (-want +got):\n%s", d)
 	}
 
 	// The disabled admin is not the last active one: it may be disabled
 	// again, lose the role, and be deleted while holding it.
-	mustOK(t, s.UpdateUser(ctx, fullUpdate(s, disabled(off), true), nil))
-	mustOK(t, s.RevokeRole(ctx, off.ID, auth.RoleAdmin, now(), nil))
-	mustOK(t, s.GrantRole(ctx, off.ID, auth.RoleAdmin, now(), nil))
-	mustOK(t, s.DeleteUser(ctx, off.ID, 0, nil))
+	mustOK(t, txUpdateUser(ctx, s, off.ID, fullUpdate(s, disabled(off), true), nil))
+	mustOK(t, txRevokeRole(ctx, s, off.ID, auth.RoleAdmin, now(), nil))
+	mustOK(t, txGrantRole(ctx, s, off.ID, auth.RoleAdmin, now(), nil))
+	mustOK(t, txDeleteUser(ctx, s, off.ID, 0, nil))
 	if d := diff(a, getUser(t, s, a.ID)); d != "" {
 		t.Errorf("changes to a disabled admin changed the last active admin (-want +got):\n%s", d)
 	}
@@ -413,15 +415,15 @@ func testLastAdminDisabledDoesNotCount(t *testing.T, s Backend) {
 	// Enabled again, a disabled admin counts again.
 	other := newUser(t)
 	other.Roles, other.Status = []string{auth.RoleAdmin}, auth.StatusDisabled
-	mustOK(t, s.CreateUser(ctx, other, nil))
+	mustOK(t, txCreateUser(ctx, s, other, nil))
 	on := *other
 	on.Status, on.UpdatedAt = auth.StatusActive, at(now(), 0)
-	mustOK(t, s.UpdateUser(ctx, fullUpdate(s, &on, false), nil))
-	mustOK(t, s.RevokeRole(ctx, a.ID, auth.RoleAdmin, now(), nil))
+	mustOK(t, txUpdateUser(ctx, s, on.ID, fullUpdate(s, &on, false), nil))
+	mustOK(t, txRevokeRole(ctx, s, a.ID, auth.RoleAdmin, now(), nil))
 }
 
-// adminOp takes admin from u one way or another, recording ev (of type
-// typ, about resource).
+// adminOp takes admin from u one way or another, in a unit of work that
+// appends ev (of type typ, about resource).
 type adminOp struct {
 	name     string
 	typ      auth.EventType
@@ -431,13 +433,13 @@ type adminOp struct {
 
 var adminOps = []adminOp{
 	{"RevokeRole", auth.EventRoleRevoked, auth.RoleAdmin, func(s Backend, u *auth.User, ev *auth.Event) error {
-		return s.RevokeRole(context.Background(), u.ID, auth.RoleAdmin, ev.At, ev)
+		return txRevokeRole(context.Background(), s, u.ID, auth.RoleAdmin, ev.At, ev)
 	}},
 	{"UpdateUser(disabled)", auth.EventUserDisabled, "", func(s Backend, u *auth.User, ev *auth.Event) error {
-		return s.UpdateUser(context.Background(), fullUpdate(s, disabled(u), true), ev)
+		return txUpdateUser(context.Background(), s, u.ID, fullUpdate(s, disabled(u), true), ev)
 	}},
 	{"DeleteUser", auth.EventUserDeleted, "", func(s Backend, u *auth.User, ev *auth.Event) error {
-		return s.DeleteUser(context.Background(), u.ID, 0, ev)
+		return txDeleteUser(context.Background(), s, u.ID, 0, ev)
 	}},
 }
 
@@ -514,8 +516,8 @@ func testGrantRoleWhileDeletingIt(t *testing.T, s Backend) {
 			errDelete error
 			holders   []string
 		)
-		wg.Go(func() { <-start; errGrant = s.GrantRole(ctx, u.ID, name, now(), nil) })
-		wg.Go(func() { <-start; holders, errDelete = s.DeleteRole(ctx, name, nil) })
+		wg.Go(func() { <-start; errGrant = txGrantRole(ctx, s, u.ID, name, now(), nil) })
+		wg.Go(func() { <-start; holders, errDelete = txDeleteRole(ctx, s, name, nil) })
 		close(start)
 		wg.Wait()
 		if errDelete != nil {
@@ -552,8 +554,8 @@ func testGrantAdminWhileDeleting(t *testing.T, s Backend) {
 			wg                  sync.WaitGroup
 			errGrant, errDelete error
 		)
-		wg.Go(func() { <-start; errGrant = s.GrantRole(ctx, u.ID, auth.RoleAdmin, now(), nil) })
-		wg.Go(func() { <-start; errDelete = s.DeleteUser(ctx, u.ID, 0, nil) })
+		wg.Go(func() { <-start; errGrant = txGrantRole(ctx, s, u.ID, auth.RoleAdmin, now(), nil) })
+		wg.Go(func() { <-start; errDelete = txDeleteUser(ctx, s, u.ID, 0, nil) })
 		close(start)
 		wg.Wait()
 		if c := auth.ErrorCode(errGrant); c != "" && c != auth.ENotFound {

@@ -151,7 +151,7 @@ func createSessionUntil(t *testing.T, s Backend, userID string, created, expires
 	t.Helper()
 	sess, tok := newSession(t, userID, created)
 	sess.ExpiresAt, tok.ExpiresAt = expires, expires
-	mustOK(t, s.CreateSession(context.Background(), sess, tok, 1, nil))
+	mustOK(t, txCreateSession(context.Background(), s, sess, tok, 1, nil))
 	return sess, tok
 }
 
@@ -238,9 +238,9 @@ func testDeleteEndedSessions(t *testing.T, s Backend) {
 	expired, expiredTok := createSessionUntil(t, s, u.ID, created, at(base, -time.Hour))
 	expiring, _ := createSessionUntil(t, s, u.ID, created, base) // expires at the cutoff: kept
 	revoked, revokedTok := createSessionUntil(t, s, u.ID, created, at(base, time.Hour))
-	mustOK(t, s.RevokeSession(ctx, u.ID, revoked.ID, base.Add(-time.Microsecond), nil))
+	mustOK(t, txRevokeSession(ctx, s, u.ID, revoked.ID, base.Add(-time.Microsecond), nil))
 	recent, recentTok := createSessionUntil(t, s, u.ID, created, at(base, time.Hour))
-	mustOK(t, s.RevokeSession(ctx, u.ID, recent.ID, base, nil)) // revoked at the cutoff: kept
+	mustOK(t, txRevokeSession(ctx, s, u.ID, recent.ID, base, nil)) // revoked at the cutoff: kept
 	// An expired session with a family of three tokens.
 	family, t1 := createSessionUntil(t, s, u.ID, created, at(base, -4*time.Hour))
 	t2 := rotateUntil(t, s, t1, at(base, -3*time.Hour))

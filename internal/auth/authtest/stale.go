@@ -9,8 +9,9 @@ import (
 )
 
 // Writes decided on a state that has since moved on: each compare-and-set
-// write fails with EConflict, writes nothing and records no event, so that a
-// request that read before another's write can never undo it.
+// write fails with EConflict and writes nothing (its unit of work fails, so
+// no event is recorded either), so that a request that read before
+// another's write can never undo it.
 
 // fullUpdate is the UserUpdate that writes every profile field of u, with
 // up.At = u.UpdatedAt, decided on the stored user's current version.
@@ -21,7 +22,7 @@ func fullUpdate(s Backend, u *auth.User, endSessions bool) *auth.UserUpdate {
 	}
 	name, verified, status := u.Name, u.EmailVerified, u.Status
 	return &auth.UserUpdate{
-		ID: u.ID, Name: &name, EmailVerified: &verified, Status: &status,
+		Name: &name, EmailVerified: &verified, Status: &status,
 		Version: version, At: u.UpdatedAt, EndSessions: endSessions,
 	}
 }
@@ -46,11 +47,11 @@ func testUpdateUserWritesOnlyItsFields(t *testing.T, s Backend) {
 	off := disabled(u)
 	off.EmailVerified = true
 	off.UpdatedAt = at(u.UpdatedAt, time.Second)
-	mustOK(t, s.UpdateUser(ctx, fullUpdate(s, off, false), nil))
+	mustOK(t, txUpdateUser(ctx, s, off.ID, fullUpdate(s, off, false), nil))
 
 	name := "Only The Name"
 	when := at(u.UpdatedAt, time.Minute)
-	mustOK(t, s.UpdateUser(ctx, &auth.UserUpdate{ID: u.ID, Name: &name, Version: 2, At: when}, nil))
+	mustOK(t, txUpdateUser(ctx, s, u.ID, &auth.UserUpdate{Name: &name, Version: 2, At: when}, nil))
 	want := *off
 	want.Name, want.UpdatedAt, want.Version = name, when, 3
 	if d := diff(&want, getUser(t, s, u.ID)); d != "" {
@@ -68,7 +69,7 @@ func testUpdateUserStale(t *testing.T, s Backend) {
 	// An admin disables the user, at the same instant as the user's own
 	// write below: versions, not clocks, tell the two apart...
 	off := disabled(u)
-	mustOK(t, s.UpdateUser(ctx, fullUpdate(s, off, true), nil))
+	mustOK(t, txUpdateUser(ctx, s, off.ID, fullUpdate(s, off, true), nil))
 	want := getUser(t, s, u.ID)
 
 	// ...while a request that read the user before that (still active)
@@ -76,14 +77,14 @@ func testUpdateUserStale(t *testing.T, s Backend) {
 	active := auth.StatusActive
 	name := "Re-enabled Myself"
 	for _, up := range []*auth.UserUpdate{
-		{ID: u.ID, Name: &name, Version: u.Version, At: u.UpdatedAt},
-		{ID: u.ID, Status: &active, Version: u.Version, At: u.UpdatedAt},
+		{Name: &name, Version: u.Version, At: u.UpdatedAt},
+		{Status: &active, Version: u.Version, At: u.UpdatedAt},
 	} {
-		log.unchanged(s.UpdateUser(ctx, up, newEvent(t, auth.EventUserUpdated, u.ID, "")), auth.EConflict)
+		log.unchanged(txUpdateUser(ctx, s, u.ID, up, newEvent(t, auth.EventUserUpdated, u.ID, "")), auth.EConflict)
 	}
 	up := fullUpdate(s, disabled(u), true)
 	up.Version = u.Version
-	log.unchanged(s.UpdateUser(ctx, up, newEvent(t, auth.EventUserDisabled, u.ID, "")), auth.EConflict)
+	log.unchanged(txUpdateUser(ctx, s, u.ID, up, newEvent(t, auth.EventUserDisabled, u.ID, "")), auth.EConflict)
 	if d := diff(want, getUser(t, s, u.ID)); d != "" {
 		t.Errorf("a stale UpdateUser changed the user (-want +got):\n%s", d)
 	}
@@ -92,8 +93,8 @@ func testUpdateUserStale(t *testing.T, s Backend) {
 	}
 	// Role changes move the version too: an edit decided before a grant
 	// fails.
-	mustOK(t, s.GrantRole(ctx, u.ID, auth.RoleAdmin, now(), nil))
-	log.unchanged(s.UpdateUser(ctx, &auth.UserUpdate{ID: u.ID, Name: &name, Version: want.Version, At: now()}, nil), auth.EConflict)
+	mustOK(t, txGrantRole(ctx, s, u.ID, auth.RoleAdmin, now(), nil))
+	log.unchanged(txUpdateUser(ctx, s, u.ID, &auth.UserUpdate{Name: &name, Version: want.Version, At: now()}, nil), auth.EConflict)
 }
 
 func testUpgradePasswordHash(t *testing.T, s Backend) {
@@ -125,12 +126,12 @@ func testChangePasswordStale(t *testing.T, s Backend) {
 	ctx := context.Background()
 	log := &auditLog{t: t, s: s}
 	u := createUser(t, s)
-	mustOK(t, s.ChangePassword(ctx, u.ID, "first-change", "", 1, now(), nil))
+	mustOK(t, txChangePassword(ctx, s, u.ID, "first-change", "", 1, now(), nil))
 	sess, _ := createSession(t, s, u.ID, at(now(), 2*time.Second))
 	want := getUser(t, s, u.ID)
 
 	// A second change checked against the password before the first one.
-	log.unchanged(s.ChangePassword(ctx, u.ID, "stale-change", "", 1, now(),
+	log.unchanged(txChangePassword(ctx, s, u.ID, "stale-change", "", 1, now(),
 		newEvent(t, auth.EventPasswordChanged, u.ID, "")), auth.EConflict)
 	if d := diff(want, getUser(t, s, u.ID)); d != "" {
 		t.Errorf("a stale ChangePassword changed the user (-want +got):\n%s", d)
@@ -140,8 +141,8 @@ func testChangePasswordStale(t *testing.T, s Backend) {
 	}
 	// A profile edit is no password change.
 	name := "Renamed"
-	mustOK(t, s.UpdateUser(ctx, &auth.UserUpdate{ID: u.ID, Name: &name, Version: want.Version, At: now()}, nil))
-	mustOK(t, s.ChangePassword(ctx, u.ID, "second-change", "", 2, now(), nil))
+	mustOK(t, txUpdateUser(ctx, s, u.ID, &auth.UserUpdate{Name: &name, Version: want.Version, At: now()}, nil))
+	mustOK(t, txChangePassword(ctx, s, u.ID, "second-change", "", 2, now(), nil))
 }
 
 func testCreateSessionAfterPasswordChange(t *testing.T, s Backend) {
@@ -149,12 +150,12 @@ func testCreateSessionAfterPasswordChange(t *testing.T, s Backend) {
 	log := &auditLog{t: t, s: s}
 	u := createUser(t, s)
 	checked := getUser(t, s, u.ID) // a login checks the password here...
-	mustOK(t, s.ChangePassword(ctx, u.ID, "new-hash", "", checked.PasswordVersion, now(), nil))
+	mustOK(t, txChangePassword(ctx, s, u.ID, "new-hash", "", checked.PasswordVersion, now(), nil))
 	want := getUser(t, s, u.ID)
 
 	// ...and stores its session after the change ended every session.
 	sess, rt := newSession(t, u.ID, at(now(), time.Minute))
-	log.unchanged(s.CreateSession(ctx, sess, rt, checked.PasswordVersion,
+	log.unchanged(txCreateSession(ctx, s, sess, rt, checked.PasswordVersion,
 		newEvent(t, auth.EventLoginSucceeded, u.ID, sess.ID)), auth.EConflict)
 	if _, err := s.Session(ctx, u.ID, sess.ID); auth.ErrorCode(err) != auth.ENotFound {
 		t.Errorf("Session after a stale CreateSession: %v, want ENotFound", err)
@@ -168,20 +169,20 @@ func testCreateSessionAfterPasswordChange(t *testing.T, s Backend) {
 	// A profile edit meanwhile doesn't fail a sign-in; checked against the
 	// current password, it succeeds.
 	name := "Renamed"
-	mustOK(t, s.UpdateUser(ctx, &auth.UserUpdate{ID: u.ID, Name: &name, Version: want.Version, At: now()}, nil))
-	mustOK(t, s.CreateSession(ctx, sess, rt, want.PasswordVersion, nil))
+	mustOK(t, txUpdateUser(ctx, s, u.ID, &auth.UserUpdate{Name: &name, Version: want.Version, At: now()}, nil))
+	mustOK(t, txCreateSession(ctx, s, sess, rt, want.PasswordVersion, nil))
 }
 
 func testDeleteUserStale(t *testing.T, s Backend) {
 	ctx := context.Background()
 	log := &auditLog{t: t, s: s}
 	u := createUser(t, s)
-	mustOK(t, s.GrantRole(ctx, u.ID, auth.RoleAdmin, at(now(), time.Second), nil))
+	mustOK(t, txGrantRole(ctx, s, u.ID, auth.RoleAdmin, at(now(), time.Second), nil))
 	createAdmin(t, s) // so that u is not the last admin
 
-	log.unchanged(s.DeleteUser(ctx, u.ID, u.Version, newEvent(t, auth.EventUserDeleted, u.ID, "")), auth.EConflict)
-	mustOK(t, s.DeleteUser(ctx, u.ID, getUser(t, s, u.ID).Version, nil))
-	wantCode(t, s.DeleteUser(ctx, u.ID, u.Version, nil), auth.ENotFound)
+	log.unchanged(txDeleteUser(ctx, s, u.ID, u.Version, newEvent(t, auth.EventUserDeleted, u.ID, "")), auth.EConflict)
+	mustOK(t, txDeleteUser(ctx, s, u.ID, getUser(t, s, u.ID).Version, nil))
+	wantCode(t, txDeleteUser(ctx, s, u.ID, u.Version, nil), auth.ENotFound)
 }
 
 func testUpdateRoleFieldsAndStale(t *testing.T, s Backend) {
@@ -195,10 +196,10 @@ func testUpdateRoleFieldsAndStale(t *testing.T, s Backend) {
 	// One admin removes a permission...
 	narrowed := []auth.Permission{auth.PermUsersRead}
 	removedAt := at(r.UpdatedAt, time.Second)
-	mustOK(t, s.UpdateRole(ctx, &auth.RoleUpdate{Name: r.Name, Permissions: &narrowed, Version: 1, At: removedAt}, nil))
+	mustOK(t, txUpdateRole(ctx, s, &auth.RoleUpdate{Name: r.Name, Permissions: &narrowed, Version: 1, At: removedAt}, nil))
 	// ...another's description edit, read before, must not restore it.
 	desc := "Edited."
-	log.unchanged(s.UpdateRole(ctx, &auth.RoleUpdate{Name: r.Name, Description: &desc, Version: 1, At: removedAt},
+	log.unchanged(txUpdateRole(ctx, s, &auth.RoleUpdate{Name: r.Name, Description: &desc, Version: 1, At: removedAt},
 		newEvent(t, auth.EventRoleUpdated, "", r.Name)), auth.EConflict)
 	got := getRole(t, s, r.Name)
 	if len(got.Permissions) != 1 || got.Description != r.Description || !got.UpdatedAt.Equal(removedAt) || got.Version != 2 {
@@ -206,7 +207,7 @@ func testUpdateRoleFieldsAndStale(t *testing.T, s Backend) {
 	}
 	// Decided on the current version, a description edit keeps the
 	// permissions.
-	mustOK(t, s.UpdateRole(ctx, &auth.RoleUpdate{Name: r.Name, Description: &desc, Version: 2, At: removedAt}, nil))
+	mustOK(t, txUpdateRole(ctx, s, &auth.RoleUpdate{Name: r.Name, Description: &desc, Version: 2, At: removedAt}, nil))
 	got = getRole(t, s, r.Name)
 	if got.Description != desc || len(got.Permissions) != 1 || got.Permissions[0] != auth.PermUsersRead || got.Version != 3 {
 		t.Errorf("after a description-only UpdateRole: %+v", got)

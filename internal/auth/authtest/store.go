@@ -38,8 +38,9 @@ type contractTest struct {
 // retired refresh token's successor stays available (the backends'
 // WithClock option).
 func TestStore(t *testing.T, open func(t *testing.T, now func() time.Time) Backend) {
-	// One group per store of package auth (and token's signing keys): a new
-	// store brings its own group.
+	// One group per store of package auth, with the tx methods that write
+	// it (and token's signing keys), and one for the units of work
+	// themselves: a new store brings its own group.
 	suites := []struct {
 		store string
 		tests []contractTest
@@ -142,6 +143,17 @@ func TestStore(t *testing.T, open func(t *testing.T, now func() time.Time) Backe
 			{"ImportUsers", testImportUsers},
 			{"ImportUsersEmpty", testImportUsersEmpty},
 			{"ImportUsersInvalid", testImportUsersInvalid},
+		}},
+		{"Transactions", []contractTest{
+			{"FnErrorUndoesAll", testTxFnErrorUndoesAll},
+			{"FailedMethodUndoesEarlierWrites", testTxFailedMethodUndoesEarlierWrites},
+			{"EventOfOtherUser", testTxEventOfOtherUser},
+			{"MalformedUserID", testTxMalformedUserID},
+			{"OtherUsersRows", testTxOtherUsersRows},
+			{"NoChange", testTxNoChange},
+			{"GlobalFnErrorUndoesAll", testTxGlobalFnErrorUndoesAll},
+			{"Panic", testTxPanic},
+			{"CommitsTogether", testTxCommitsTogether},
 		}},
 		{"Errors", []contractTest{
 			{"ErrorsAreTheDomains", testErrorsAreTheDomains},
@@ -266,7 +278,7 @@ func newUser(t *testing.T) *auth.User {
 func createUser(t *testing.T, s Backend) *auth.User {
 	t.Helper()
 	u := newUser(t)
-	mustOK(t, s.CreateUser(context.Background(), u, nil))
+	mustOK(t, txCreateUser(context.Background(), s, u, nil))
 	return u
 }
 
@@ -306,7 +318,7 @@ func createSession(t *testing.T, st Backend, userID string, created time.Time) (
 	t.Helper()
 	s, rt := newSession(t, userID, created)
 	pv := getUser(t, st, userID).PasswordVersion
-	mustOK(t, st.CreateSession(context.Background(), s, rt, pv, nil))
+	mustOK(t, txCreateSession(context.Background(), st, s, rt, pv, nil))
 	return s, rt
 }
 
@@ -358,7 +370,7 @@ func testCreateUser(t *testing.T, s Backend) {
 	u.EmailVerified = true
 	u.Roles = []string{auth.RoleUser, auth.RoleAdmin, auth.RoleUser} // unsorted, duplicated
 	u.LastLoginAt = at(u.CreatedAt, time.Minute)
-	mustOK(t, s.CreateUser(ctx, u, nil))
+	mustOK(t, txCreateUser(ctx, s, u, nil))
 
 	want := *u
 	want.Roles = []string{auth.RoleAdmin, auth.RoleUser}
@@ -379,7 +391,7 @@ func testCreateUserNoRoles(t *testing.T, s Backend) {
 	u := newUser(t)
 	u.Roles = nil
 	u.PasswordHash, u.HasPassword = "", false // a social-only account
-	mustOK(t, s.CreateUser(context.Background(), u, nil))
+	mustOK(t, txCreateUser(context.Background(), s, u, nil))
 	got := getUser(t, s, u.ID)
 	if d := diff(u, got); d != "" {
 		t.Errorf("User() mismatch (-want +got):\n%s", d)
@@ -393,24 +405,29 @@ func testCreateUserUnknownRole(t *testing.T, s Backend) {
 	ctx := context.Background()
 	u := newUser(t)
 	u.Roles = []string{auth.RoleUser, "no-such-role"}
-	wantCode(t, s.CreateUser(ctx, u, nil), auth.EInvalid)
+	wantCode(t, txCreateUser(ctx, s, u, nil), auth.EInvalid)
 
 	// Nothing of the failed call may remain: neither the user nor its email.
 	_, err := s.User(ctx, u.ID)
 	wantCode(t, err, auth.ENotFound)
 	u.Roles = []string{auth.RoleUser}
-	mustOK(t, s.CreateUser(ctx, u, nil))
+	mustOK(t, txCreateUser(ctx, s, u, nil))
 }
 
 func testCreateUserInvalid(t *testing.T, s Backend) {
 	ctx := context.Background()
+	// A malformed id names no unit of work (ENotFound, before fn runs); in
+	// the unit of work of a valid id, it can't be inserted.
 	u := newUser(t)
 	u.ID = "not-a-uuid"
-	wantCode(t, s.CreateUser(ctx, u, nil), auth.EInvalid)
+	wantCode(t, txCreateUser(ctx, s, u, nil), auth.ENotFound)
+	wantCode(t, inUser(ctx, s, newID(t), nil, func(tx auth.UserTx) error { return tx.CreateUser(ctx, u) }), auth.EInvalid)
+	_, err := s.UserByEmail(ctx, u.Email)
+	wantCode(t, err, auth.ENotFound)
 
 	u = newUser(t)
 	u.Status = "bogus"
-	wantCode(t, s.CreateUser(ctx, u, nil), auth.EInvalid)
+	wantCode(t, txCreateUser(ctx, s, u, nil), auth.EInvalid)
 }
 
 func testCreateUserEmailTaken(t *testing.T, s Backend) {
@@ -418,7 +435,7 @@ func testCreateUserEmailTaken(t *testing.T, s Backend) {
 	u := createUser(t, s)
 	other := newUser(t)
 	other.Email = u.Email
-	wantCode(t, s.CreateUser(ctx, other, nil), auth.EEmailTaken)
+	wantCode(t, txCreateUser(ctx, s, other, nil), auth.EEmailTaken)
 	_, err := s.User(ctx, other.ID)
 	wantCode(t, err, auth.ENotFound)
 }
@@ -434,7 +451,7 @@ func testCreateUserEmailTakenConcurrently(t *testing.T, s Backend) {
 		u.Email = email
 		wg.Go(func() {
 			<-start
-			errs[i] = s.CreateUser(context.Background(), u, nil)
+			errs[i] = txCreateUser(context.Background(), s, u, nil)
 		})
 	}
 	close(start)
@@ -458,7 +475,7 @@ func testCreateUserDuplicateID(t *testing.T, s Backend) {
 	u := createUser(t, s)
 	other := newUser(t)
 	other.ID = u.ID
-	wantCode(t, s.CreateUser(context.Background(), other, nil), auth.EConflict)
+	wantCode(t, txCreateUser(context.Background(), s, other, nil), auth.EConflict)
 }
 
 func testUserNotFound(t *testing.T, s Backend) {
@@ -485,7 +502,7 @@ func testUpdateUser(t *testing.T, s Backend) {
 	upd.PasswordHash = "changed"
 	upd.Roles = []string{auth.RoleAdmin}
 	upd.LastLoginAt = upd.UpdatedAt
-	mustOK(t, s.UpdateUser(ctx, fullUpdate(s, &upd, false), nil))
+	mustOK(t, txUpdateUser(ctx, s, upd.ID, fullUpdate(s, &upd, false), nil))
 
 	want := *u
 	want.Name, want.EmailVerified, want.Status, want.UpdatedAt = upd.Name, true, auth.StatusDisabled, upd.UpdatedAt
@@ -495,9 +512,9 @@ func testUpdateUser(t *testing.T, s Backend) {
 	}
 
 	missing := newUser(t)
-	wantCode(t, s.UpdateUser(ctx, fullUpdate(s, missing, false), nil), auth.ENotFound)
+	wantCode(t, txUpdateUser(ctx, s, missing.ID, fullUpdate(s, missing, false), nil), auth.ENotFound)
 	upd.Status = "bogus"
-	wantCode(t, s.UpdateUser(ctx, fullUpdate(s, &upd, false), nil), auth.EInvalid)
+	wantCode(t, txUpdateUser(ctx, s, upd.ID, fullUpdate(s, &upd, false), nil), auth.EInvalid)
 }
 
 func testChangePasswordKeepOne(t *testing.T, s Backend) {
@@ -508,12 +525,12 @@ func testChangePasswordKeepOne(t *testing.T, s Backend) {
 	s2, _ := createSession(t, s, u.ID, at(base, time.Second))
 	s3, _ := createSession(t, s, u.ID, at(base, 2*time.Second))
 	earlier := at(base, 3*time.Second)
-	mustOK(t, s.RevokeSession(ctx, u.ID, s3.ID, earlier, nil))
+	mustOK(t, txRevokeSession(ctx, s, u.ID, s3.ID, earlier, nil))
 	other := createUser(t, s)
 	theirs, _ := createSession(t, s, other.ID, base)
 
 	when := at(base, time.Minute)
-	mustOK(t, s.ChangePassword(ctx, u.ID, "new-hash", s2.ID, 1, when, nil))
+	mustOK(t, txChangePassword(ctx, s, u.ID, "new-hash", s2.ID, 1, when, nil))
 
 	got := getUser(t, s, u.ID)
 	if got.PasswordHash != "new-hash" || !got.UpdatedAt.Equal(when) || got.Version != 2 || got.PasswordVersion != 2 {
@@ -533,7 +550,7 @@ func testChangePasswordKeepOne(t *testing.T, s Backend) {
 			t.Errorf("session %s: RevokedAt = %v, want %v", c.id, r, c.revoked)
 		}
 	}
-	wantCode(t, s.ChangePassword(ctx, newID(t), "h", "", 1, when, nil), auth.ENotFound)
+	wantCode(t, txChangePassword(ctx, s, newID(t), "h", "", 1, when, nil), auth.ENotFound)
 }
 
 func testChangePasswordKeepNone(t *testing.T, s Backend) {
@@ -542,7 +559,7 @@ func testChangePasswordKeepNone(t *testing.T, s Backend) {
 	s1, _ := createSession(t, s, u.ID, now())
 	s2, _ := createSession(t, s, u.ID, at(now(), time.Second))
 	when := at(now(), time.Minute)
-	mustOK(t, s.ChangePassword(ctx, u.ID, "new-hash", "", 1, when, nil))
+	mustOK(t, txChangePassword(ctx, s, u.ID, "new-hash", "", 1, when, nil))
 	for _, id := range []string{s1.ID, s2.ID} {
 		if r := getSession(t, s, u.ID, id).RevokedAt; !r.Equal(when) {
 			t.Errorf("session %s: RevokedAt = %v, want %v", id, r, when)
@@ -562,7 +579,7 @@ func testDeleteUser(t *testing.T, s Backend) {
 	other := createUser(t, s)
 	osess, ort := createSession(t, s, other.ID, now())
 
-	mustOK(t, s.DeleteUser(ctx, u.ID, 0, nil))
+	mustOK(t, txDeleteUser(ctx, s, u.ID, 0, nil))
 
 	_, err := s.User(ctx, u.ID)
 	wantCode(t, err, auth.ENotFound)
@@ -574,12 +591,12 @@ func testDeleteUser(t *testing.T, s Backend) {
 		_, err = s.RefreshToken(ctx, u.ID, h)
 		wantCode(t, err, auth.ENotFound)
 	}
-	wantCode(t, s.DeleteUser(ctx, u.ID, 0, nil), auth.ENotFound)
+	wantCode(t, txDeleteUser(ctx, s, u.ID, 0, nil), auth.ENotFound)
 
 	// The email is free again.
 	again := newUser(t)
 	again.Email = u.Email
-	mustOK(t, s.CreateUser(ctx, again, nil))
+	mustOK(t, txCreateUser(ctx, s, again, nil))
 
 	// Nothing of another user went with it.
 	getUser(t, s, other.ID)
@@ -617,29 +634,29 @@ func testCreateSessionErrors(t *testing.T, s Backend) {
 	u := createUser(t, s)
 
 	sess, rt := newSession(t, newID(t), now())
-	wantCode(t, s.CreateSession(ctx, sess, rt, 1, nil), auth.ENotFound)
+	wantCode(t, txCreateSession(ctx, s, sess, rt, 1, nil), auth.ENotFound)
 	_, err := s.Session(ctx, sess.UserID, sess.ID)
 	wantCode(t, err, auth.ENotFound)
 
 	// The first token must belong to the session.
 	sess, rt = newSession(t, u.ID, now())
 	rt.SessionID = newID(t)
-	wantCode(t, s.CreateSession(ctx, sess, rt, 1, nil), auth.EInvalid)
+	wantCode(t, txCreateSession(ctx, s, sess, rt, 1, nil), auth.EInvalid)
 	sess, rt = newSession(t, u.ID, now())
 	rt.UserID = createUser(t, s).ID
-	wantCode(t, s.CreateSession(ctx, sess, rt, 1, nil), auth.EInvalid)
+	wantCode(t, txCreateSession(ctx, s, sess, rt, 1, nil), auth.EInvalid)
 
 	// A taken session id or token hash changes nothing.
 	sess, rt = createSession(t, s, u.ID, now())
 	dup, dupRT := newSession(t, u.ID, at(now(), time.Second))
 	dup.ID, dupRT.SessionID = sess.ID, sess.ID
-	wantCode(t, s.CreateSession(ctx, dup, dupRT, 1, nil), auth.EConflict)
+	wantCode(t, txCreateSession(ctx, s, dup, dupRT, 1, nil), auth.EConflict)
 	_, err = s.RefreshToken(ctx, u.ID, dupRT.Hash)
 	wantCode(t, err, auth.ENotFound)
 
 	fresh, freshRT := newSession(t, u.ID, at(now(), time.Second))
 	freshRT.Hash = rt.Hash
-	wantCode(t, s.CreateSession(ctx, fresh, freshRT, 1, nil), auth.EConflict)
+	wantCode(t, txCreateSession(ctx, s, fresh, freshRT, 1, nil), auth.EConflict)
 	_, err = s.Session(ctx, u.ID, fresh.ID)
 	wantCode(t, err, auth.ENotFound)
 	if got := getUser(t, s, u.ID).LastLoginAt; !got.Equal(sess.CreatedAt) {
@@ -654,8 +671,8 @@ func testSessionScopedByUser(t *testing.T, s Backend) {
 
 	_, err := s.Session(ctx, bob.ID, sess.ID)
 	wantCode(t, err, auth.ENotFound)
-	wantCode(t, s.RevokeSession(ctx, bob.ID, sess.ID, now(), nil), auth.ENotFound)
-	mustOK(t, s.RevokeSessions(ctx, bob.ID, "", now(), nil))
+	wantCode(t, txRevokeSession(ctx, s, bob.ID, sess.ID, now(), nil), auth.ENotFound)
+	mustOK(t, txRevokeSessions(ctx, s, bob.ID, "", now(), nil))
 	_, err = s.RefreshToken(ctx, bob.ID, rt.Hash)
 	wantCode(t, err, auth.ENotFound)
 	if list := listSessions(t, s, bob.ID, now()); len(list) != 0 {
@@ -668,14 +685,14 @@ func testSessionScopedByUser(t *testing.T, s Backend) {
 	for _, id := range []string{newID(t), "not-a-uuid"} {
 		_, err = s.Session(ctx, alice.ID, id)
 		wantCode(t, err, auth.ENotFound)
-		wantCode(t, s.RevokeSession(ctx, alice.ID, id, now(), nil), auth.ENotFound)
+		wantCode(t, txRevokeSession(ctx, s, alice.ID, id, now(), nil), auth.ENotFound)
 	}
 }
 
 func testSessionWithUser(t *testing.T, s Backend) {
 	ctx := context.Background()
 	alice, bob := createUser(t, s), createUser(t, s)
-	mustOK(t, s.GrantRole(ctx, alice.ID, auth.RoleAdmin, now(), nil))
+	mustOK(t, txGrantRole(ctx, s, alice.ID, auth.RoleAdmin, now(), nil))
 	sess, _ := createSession(t, s, alice.ID, now())
 
 	gotS, gotU, err := s.SessionWithUser(ctx, alice.ID, sess.ID)
@@ -690,7 +707,7 @@ func testSessionWithUser(t *testing.T, s Backend) {
 	}
 
 	// A revoked session still comes back, revoked.
-	mustOK(t, s.RevokeSession(ctx, alice.ID, sess.ID, now(), nil))
+	mustOK(t, txRevokeSession(ctx, s, alice.ID, sess.ID, now(), nil))
 	gotS, _, err = s.SessionWithUser(ctx, alice.ID, sess.ID)
 	mustOK(t, err)
 	if gotS.RevokedAt.IsZero() {
@@ -716,7 +733,7 @@ func testErrorsAreTheDomains(t *testing.T, s Backend) {
 	unknownRole := newUser(t)
 	unknownRole.Roles = []string{"no-such-role"}
 	name := "x"
-	stale := &auth.UserUpdate{ID: u.ID, Name: &name, Version: u.Version + 1, At: now()}
+	stale := &auth.UserUpdate{Name: &name, Version: u.Version + 1, At: now()}
 	_, errUser := s.User(ctx, newID(t))
 	_, errSession := s.Session(ctx, u.ID, newID(t))
 	_, errToken := s.RefreshToken(ctx, u.ID, []byte("no such token hash, 32 bytes...."))
@@ -731,10 +748,10 @@ func testErrorsAreTheDomains(t *testing.T, s Backend) {
 		{"RefreshToken", errToken, auth.ErrRefreshTokenNotFound},
 		{"Role", errRole, auth.ErrRoleNotFound},
 		{"Client", errClient, auth.ErrClientNotFound},
-		{"CreateUser, email taken", s.CreateUser(ctx, taken, nil), auth.ErrEmailTaken},
-		{"CreateUser, unknown role", s.CreateUser(ctx, unknownRole, nil), auth.ErrUnknownRole},
-		{"CreateRole, name taken", s.CreateRole(ctx, newRole("errors-role"), nil), auth.ErrExists},
-		{"UpdateUser, stale", s.UpdateUser(ctx, stale, nil), auth.ErrStale},
+		{"CreateUser, email taken", txCreateUser(ctx, s, taken, nil), auth.ErrEmailTaken},
+		{"CreateUser, unknown role", txCreateUser(ctx, s, unknownRole, nil), auth.ErrUnknownRole},
+		{"CreateRole, name taken", txCreateRole(ctx, s, newRole("errors-role"), nil), auth.ErrExists},
+		{"UpdateUser, stale", txUpdateUser(ctx, s, u.ID, stale, nil), auth.ErrStale},
 	} {
 		if !errors.Is(c.err, c.want) {
 			t.Errorf("%s: %v, want %v", c.name, c.err, c.want)
@@ -763,9 +780,9 @@ func testListSessions(t *testing.T, s Backend) {
 	expired, ert := newSession(t, u.ID, at(base, -30*time.Minute))
 	expired.ExpiresAt = base // not active at base: Active needs now < ExpiresAt
 	ert.ExpiresAt = base
-	mustOK(t, s.CreateSession(ctx, expired, ert, 1, nil))
+	mustOK(t, txCreateSession(ctx, s, expired, ert, 1, nil))
 	newest, _ := createSession(t, s, u.ID, at(base, -time.Minute))
-	mustOK(t, s.RevokeSession(ctx, u.ID, revoked.ID, base, nil))
+	mustOK(t, txRevokeSession(ctx, s, u.ID, revoked.ID, base, nil))
 	createSession(t, s, createUser(t, s).ID, base) // another user's
 
 	got := listSessions(t, s, u.ID, base)
@@ -885,7 +902,7 @@ func testRevokeSession(t *testing.T, s Backend) {
 	sess, _ := createSession(t, s, u.ID, now())
 	keep, _ := createSession(t, s, u.ID, now())
 	when := at(now(), time.Second)
-	mustOK(t, s.RevokeSession(ctx, u.ID, sess.ID, when, nil))
+	mustOK(t, txRevokeSession(ctx, s, u.ID, sess.ID, when, nil))
 
 	want := *sess
 	want.RevokedAt = when
@@ -897,7 +914,7 @@ func testRevokeSession(t *testing.T, s Backend) {
 	if got.Active(when) {
 		t.Error("revoked session is active")
 	}
-	wantCode(t, s.RevokeSession(ctx, u.ID, sess.ID, at(when, time.Second), nil), auth.ENotFound)
+	wantCode(t, txRevokeSession(ctx, s, u.ID, sess.ID, at(when, time.Second), nil), auth.ENotFound)
 	if r := getSession(t, s, u.ID, sess.ID).RevokedAt; !r.Equal(when) {
 		t.Errorf("second RevokeSession moved RevokedAt to %v", r)
 	}
@@ -914,12 +931,12 @@ func testRevokeSessions(t *testing.T, s Backend) {
 	s2, _ := createSession(t, s, u.ID, at(base, time.Second))
 	s3, _ := createSession(t, s, u.ID, at(base, 2*time.Second))
 	earlier := at(base, 3*time.Second)
-	mustOK(t, s.RevokeSession(ctx, u.ID, s3.ID, earlier, nil))
+	mustOK(t, txRevokeSession(ctx, s, u.ID, s3.ID, earlier, nil))
 	other := createUser(t, s)
 	theirs, _ := createSession(t, s, other.ID, base)
 
 	when := at(base, time.Minute)
-	mustOK(t, s.RevokeSessions(ctx, u.ID, s2.ID, when, nil))
+	mustOK(t, txRevokeSessions(ctx, s, u.ID, s2.ID, when, nil))
 	check := func(user, id string, want time.Time) {
 		t.Helper()
 		if r := getSession(t, s, user, id).RevokedAt; !r.Equal(want) {
@@ -932,14 +949,14 @@ func testRevokeSessions(t *testing.T, s Backend) {
 	check(other.ID, theirs.ID, time.Time{})
 
 	later := at(when, time.Minute)
-	mustOK(t, s.RevokeSessions(ctx, u.ID, "", later, nil))
+	mustOK(t, txRevokeSessions(ctx, s, u.ID, "", later, nil))
 	check(u.ID, s1.ID, when)
 	check(u.ID, s2.ID, later)
 	check(other.ID, theirs.ID, time.Time{})
 
 	// Nothing left to revoke, or no such user: not an error.
-	mustOK(t, s.RevokeSessions(ctx, u.ID, "", later, nil))
-	mustOK(t, s.RevokeSessions(ctx, newID(t), "", later, nil))
+	mustOK(t, txRevokeSessions(ctx, s, u.ID, "", later, nil))
+	mustOK(t, txRevokeSessions(ctx, s, newID(t), "", later, nil))
 }
 
 func testRefreshToken(t *testing.T, s Backend) {
@@ -980,7 +997,7 @@ func testRefreshState(t *testing.T, s Backend) {
 	ctx := context.Background()
 	u := newUser(t)
 	u.Roles = []string{auth.RoleUser, auth.RoleAdmin}
-	mustOK(t, s.CreateUser(ctx, u, nil))
+	mustOK(t, txCreateUser(ctx, s, u, nil))
 	createSession(t, s, u.ID, at(now(), -time.Minute)) // another session of the user
 	sess, old := createSession(t, s, u.ID, now())
 	wantRefreshState(t, s, u.ID, old.Hash)
@@ -998,7 +1015,7 @@ func testRefreshState(t *testing.T, s Backend) {
 	wantRefreshState(t, s, u.ID, next.Hash)
 
 	// A revoked session is still returned, so that the caller can tell.
-	mustOK(t, s.RevokeSession(ctx, u.ID, sess.ID, at(now(), 2*time.Second), nil))
+	mustOK(t, txRevokeSession(ctx, s, u.ID, sess.ID, at(now(), 2*time.Second), nil))
 	wantRefreshState(t, s, u.ID, next.Hash)
 }
 
@@ -1020,7 +1037,7 @@ func testRefreshStateNotFound(t *testing.T, s Backend) {
 			t.Errorf("%s: error code %q, want %q (err: %v)", name, got, auth.ENotFound, err)
 		}
 	}
-	mustOK(t, s.DeleteUser(ctx, alice.ID, 0, nil))
+	mustOK(t, txDeleteUser(ctx, s, alice.ID, 0, nil))
 	_, _, _, err := s.RefreshState(ctx, alice.ID, rt.Hash)
 	wantCode(t, err, auth.ENotFound)
 }
@@ -1137,7 +1154,7 @@ func testRotateRevokedSession(t *testing.T, s Backend) {
 	ctx := context.Background()
 	u := createUser(t, s)
 	sess, old := createSession(t, s, u.ID, now())
-	mustOK(t, s.RevokeSession(ctx, u.ID, sess.ID, now(), nil))
+	mustOK(t, txRevokeSession(ctx, s, u.ID, sess.ID, now(), nil))
 	rotateLoses(t, s, old)
 }
 
@@ -1266,7 +1283,7 @@ func testSigningKeys(t *testing.T, s Backend) {
 	k2a := key("B", at(base, time.Hour))
 	k1 := key("z", at(base, 0))
 	for _, k := range []*auth.SigningKey{k3, k2b, k2a, k1} {
-		mustOK(t, s.CreateSigningKey(ctx, k, nil))
+		mustOK(t, txCreateSigningKey(ctx, s, k, nil))
 	}
 	keys, err = s.SigningKeys(ctx)
 	mustOK(t, err)
@@ -1278,7 +1295,7 @@ func testSigningKeys(t *testing.T, s Backend) {
 	}
 
 	dup := key("c", at(base, 3*time.Hour))
-	wantCode(t, s.CreateSigningKey(ctx, dup, nil), auth.EConflict)
+	wantCode(t, txCreateSigningKey(ctx, s, dup, nil), auth.EConflict)
 	keys, err = s.SigningKeys(ctx)
 	mustOK(t, err)
 	if len(keys) != 4 || !bytes.Equal(keys[3].PublicKey, k3.PublicKey) {

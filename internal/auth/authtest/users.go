@@ -63,7 +63,7 @@ func testListUsers(t *testing.T, s Backend) {
 	bob.LastLoginAt = at(now(), 0)
 	all := []*auth.User{alice, alicia, percent, underscore, backslash, bob}
 	for _, u := range slices.Backward(all) { // in another order than the ids
-		mustOK(t, s.CreateUser(ctx, u, nil))
+		mustOK(t, txCreateUser(ctx, s, u, nil))
 	}
 
 	for _, c := range []struct {
@@ -143,7 +143,7 @@ func testListUsersPages(t *testing.T, s Backend) {
 		all = append(all, u)
 	}
 	for _, u := range slices.Backward(all) {
-		mustOK(t, s.CreateUser(ctx, u, nil))
+		mustOK(t, txCreateUser(ctx, s, u, nil))
 	}
 	for _, limit := range []int{1, 3, 10, 11} {
 		got := walkUsers(t, s, auth.UserFilter{Limit: limit}, nil)
@@ -184,12 +184,12 @@ func testUpdateUserEndSessions(t *testing.T, s Backend) {
 	s2, _ := createSession(t, s, u.ID, at(base, time.Second))
 	s3, _ := createSession(t, s, u.ID, at(base, 2*time.Second))
 	earlier := at(base, 3*time.Second)
-	mustOK(t, s.RevokeSession(ctx, u.ID, s3.ID, earlier, nil))
+	mustOK(t, txRevokeSession(ctx, s, u.ID, s3.ID, earlier, nil))
 	other := createUser(t, s)
 	theirs, _ := createSession(t, s, other.ID, base)
 
 	upd := disabled(u)
-	mustOK(t, s.UpdateUser(ctx, fullUpdate(s, upd, true), nil))
+	mustOK(t, txUpdateUser(ctx, s, upd.ID, fullUpdate(s, upd, true), nil))
 	for _, c := range []struct {
 		user, id string
 		revoked  time.Time
@@ -210,7 +210,7 @@ func testUpdateUserEndSessions(t *testing.T, s Backend) {
 	// Without endSessions, the sessions stay.
 	v := createUser(t, s)
 	vs, _ := createSession(t, s, v.ID, base)
-	mustOK(t, s.UpdateUser(ctx, fullUpdate(s, disabled(v), false), nil))
+	mustOK(t, txUpdateUser(ctx, s, v.ID, fullUpdate(s, disabled(v), false), nil))
 	if r := getSession(t, s, v.ID, vs.ID).RevokedAt; !r.IsZero() {
 		t.Errorf("UpdateUser without endSessions revoked a session at %v", r)
 	}
