@@ -36,12 +36,16 @@ func NewMessage(from, to, subject, text, html string) (*Message, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := &Message{From: from, To: to, Subject: subject, Text: text, HTML: html, MessageID: id, Date: time.Now()}
+	m := &Message{From: from, To: to, Subject: subject, Text: text, HTML: html, MessageID: id, Date: now()}
 	if err := m.validate(); err != nil {
 		return nil, err
 	}
 	return m, nil
 }
+
+// now is the time a message is made, to the second as the Date header
+// carries it, so a message read back from JSON is the one that was stored.
+func now() time.Time { return time.Now().UTC().Truncate(time.Second) }
 
 // NewMessageID returns a new RFC 5322 msg-id, "<random@domain>", whose
 // domain is that of the address from: the id then names the sender's domain,
