@@ -74,7 +74,12 @@ func DefaultFrom(issuer string) (string, error) {
 	if err != nil || u.Hostname() == "" {
 		return "", fmt.Errorf("mail: issuer %q has no host for a default sender address", issuer)
 	}
-	return "no-reply@" + u.Hostname(), nil
+	from := "no-reply@" + u.Hostname()
+	if _, err := NewMessageID(from); err != nil {
+		// An IPv6 literal host makes no address.
+		return "", fmt.Errorf("mail: issuer %q has no domain name for a default sender address; set the sender address", issuer)
+	}
+	return from, nil
 }
 
 // validate refuses a message that no server could ever take, so the error

@@ -76,7 +76,9 @@ func TestDefaultFrom(t *testing.T) {
 			t.Errorf("DefaultFrom(%q) = %q, %v; want %q", issuer, got, err, want)
 		}
 	}
-	if got, err := mail.DefaultFrom("not a url"); err == nil {
-		t.Errorf("DefaultFrom of a URL without host = %q", got)
+	for _, issuer := range []string{"not a url", "http://[::1]:8080"} {
+		if got, err := mail.DefaultFrom(issuer); err == nil {
+			t.Errorf("DefaultFrom(%q) = %q, want an error", issuer, got)
+		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	htmltemplate "html/template"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -165,14 +166,10 @@ func (t *Templates) Render(k Kind, d Data) (*Message, error) {
 		return nil, err
 	}
 	var subject, text, html strings.Builder
-	if err := kt.subject.Execute(&subject, d); err != nil {
-		return nil, err
-	}
-	if err := kt.text.Execute(&text, d); err != nil {
-		return nil, err
-	}
-	if err := kt.html.Execute(&html, d); err != nil {
-		return nil, err
+	for _, err := range []error{kt.subject.Execute(&subject, d), kt.text.Execute(&text, d), kt.html.Execute(&html, d)} {
+		if err != nil {
+			return nil, fmt.Errorf("mail: render %s: %w", k, err)
+		}
 	}
 	// Template files end with a newline, which a subject must not keep.
 	return NewMessage(d.From, d.To, strings.TrimSpace(subject.String()), text.String(), html.String())
@@ -196,7 +193,7 @@ func sources(dir string) (map[string]source, error) {
 		if err != nil {
 			return nil, err
 		}
-		src[filepath.Base(n)] = source{string(b), "embedded " + n}
+		src[path.Base(n)] = source{string(b), "embedded " + n}
 	}
 	if dir == "" {
 		return src, nil
@@ -214,12 +211,12 @@ func sources(dir string) (map[string]source, error) {
 			return nil, fmt.Errorf("mail: template %s in %s replaces no template (the names are <kind>%s, %s and %s)",
 				name, dir, subjectSuffix, textSuffix, htmlSuffix)
 		}
-		path := filepath.Join(dir, name)
-		b, err := os.ReadFile(path)
+		file := filepath.Join(dir, name)
+		b, err := os.ReadFile(file)
 		if err != nil {
 			return nil, fmt.Errorf("mail: template: %w", err)
 		}
-		src[name] = source{string(b), path}
+		src[name] = source{string(b), file}
 	}
 	return src, nil
 }
