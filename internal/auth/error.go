@@ -19,6 +19,8 @@ const (
 	ETooManyAttempts     Code = "too_many_attempts"     // rate limited; see Error.RetryAfter
 	EEmailTaken          Code = "email_taken"           // another user owns the email
 	EInvalidRefreshToken Code = "invalid_refresh_token" // unknown, expired, revoked or reused
+	EInvalidToken        Code = "invalid_token"         // a mailed link's token: unknown, used, superseded or expired
+	EEmailNotVerified    Code = "email_not_verified"    // sign-in needs a verified address (AUTH_REQUIRE_VERIFIED_EMAIL)
 	EUnauthorized        Code = "unauthorized"          // missing or invalid access token
 	EForbidden           Code = "forbidden"             // authenticated but not allowed
 	ENotFound            Code = "not_found"             // no such resource (or not yours)
@@ -59,6 +61,8 @@ var (
 	ErrRefreshTokenNotFound = &Error{Code: ENotFound, Message: "Refresh token not found."}
 	ErrRoleNotFound         = &Error{Code: ENotFound, Message: "Role not found."}
 	ErrClientNotFound       = &Error{Code: ENotFound, Message: "Client not found."}
+	ErrOneTimeTokenNotFound = &Error{Code: ENotFound, Message: "Token not found."}
+	ErrMailNotFound         = &Error{Code: ENotFound, Message: "Mail not found."}
 	ErrUnknownRole          = &Error{Code: EInvalid, Message: "Unknown role."}
 	ErrUnknownStatus        = &Error{Code: EInvalid, Message: "Unknown user status."}
 	ErrInvalidID            = &Error{Code: EInvalid, Message: "The id must be a UUID."}

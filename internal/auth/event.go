@@ -11,30 +11,34 @@ type EventType string
 
 // Audit event types.
 const (
-	EventUserRegistered     EventType = "user.registered"      // self sign-up
-	EventUserCreated        EventType = "user.created"         // by an operator (authd users create)
-	EventUserUpdated        EventType = "user.updated"         // profile or admin edit; Reason lists the fields changed
-	EventUserDisabled       EventType = "user.disabled"        // sessions ended with it
-	EventUserEnabled        EventType = "user.enabled"         //
-	EventUserDeleted        EventType = "user.deleted"         // by the user or an admin
-	EventUserEmailFlagged   EventType = "user.email_flagged"   // the email migration left the stored email as it was; Reason says why, Resource names the holder of a collision
-	EventLoginSucceeded     EventType = "login.succeeded"      // a session started
-	EventLoginFailed        EventType = "login.failed"         // Reason says why
-	EventLogout             EventType = "logout"               // the caller's session(s)
-	EventRefreshTokenReused EventType = "refresh_token.reused" // the session was revoked
-	EventPasswordChanged    EventType = "password.changed"     //
-	EventPasswordReset      EventType = "password.reset"       //
-	EventEmailVerified      EventType = "email.verified"       //
-	EventRoleGranted        EventType = "role.granted"         // Resource = role name
-	EventRoleRevoked        EventType = "role.revoked"         // Resource = role name
-	EventRoleCreated        EventType = "role.created"         // Resource = role name
-	EventRoleUpdated        EventType = "role.updated"         // Resource = role name
-	EventRoleDeleted        EventType = "role.deleted"         // Resource = role name
-	EventSessionRevoked     EventType = "session.revoked"      // Resource = session id
-	EventKeyRotated         EventType = "key.rotated"          // Resource = key id
-	EventClientCreated      EventType = "client.created"       // Resource = client id
-	EventClientDeleted      EventType = "client.deleted"       // Resource = client id
-	EventTokenRevoked       EventType = "token.revoked"        // RFC 7009, Resource = jti or session id
+	EventUserRegistered     EventType = "user.registered"          // self sign-up
+	EventUserCreated        EventType = "user.created"             // by an operator (authd users create)
+	EventUserUpdated        EventType = "user.updated"             // profile or admin edit; Reason lists the fields changed
+	EventUserDisabled       EventType = "user.disabled"            // sessions ended with it
+	EventUserEnabled        EventType = "user.enabled"             //
+	EventUserDeleted        EventType = "user.deleted"             // by the user or an admin
+	EventUserEmailFlagged   EventType = "user.email_flagged"       // the email migration left the stored email as it was; Reason says why, Resource names the holder of a collision
+	EventLoginSucceeded     EventType = "login.succeeded"          // a session started
+	EventLoginFailed        EventType = "login.failed"             // Reason says why
+	EventLogout             EventType = "logout"                   // the caller's session(s)
+	EventRefreshTokenReused EventType = "refresh_token.reused"     // the session was revoked
+	EventPasswordChanged    EventType = "password.changed"         //
+	EventPasswordReset      EventType = "password.reset"           //
+	EventEmailVerified      EventType = "email.verified"           //
+	EventPasswordResetAsked EventType = "password.reset_requested" // a reset mail was queued
+	EventEmailChangeAsked   EventType = "email.change_requested"   // Reason = "new address mailed"; the address is not logged
+	EventEmailChanged       EventType = "email.changed"            // the new address was verified
+	EventMailUndeliverable  EventType = "mail.undeliverable"       // the outbox gave up; Reason = the mail's kind, Resource = its id
+	EventRoleGranted        EventType = "role.granted"             // Resource = role name
+	EventRoleRevoked        EventType = "role.revoked"             // Resource = role name
+	EventRoleCreated        EventType = "role.created"             // Resource = role name
+	EventRoleUpdated        EventType = "role.updated"             // Resource = role name
+	EventRoleDeleted        EventType = "role.deleted"             // Resource = role name
+	EventSessionRevoked     EventType = "session.revoked"          // Resource = session id
+	EventKeyRotated         EventType = "key.rotated"              // Resource = key id
+	EventClientCreated      EventType = "client.created"           // Resource = client id
+	EventClientDeleted      EventType = "client.deleted"           // Resource = client id
+	EventTokenRevoked       EventType = "token.revoked"            // RFC 7009, Resource = jti or session id
 )
 
 // EventTypes returns every audit event type, sorted.
@@ -46,6 +50,7 @@ func EventTypes() []EventType {
 		EventEmailVerified, EventRoleGranted, EventRoleRevoked, EventRoleCreated,
 		EventRoleUpdated, EventRoleDeleted, EventSessionRevoked, EventKeyRotated,
 		EventClientCreated, EventClientDeleted, EventTokenRevoked, EventUserEmailFlagged,
+		EventPasswordResetAsked, EventEmailChangeAsked, EventEmailChanged, EventMailUndeliverable,
 	}
 	slices.Sort(t)
 	return t
@@ -70,9 +75,9 @@ const (
 )
 
 // Event is one audit-log entry: who did what to whom, when, from where, and
-// how it ended. Store methods that take an *Event append it in the same
-// transaction as the change it records, so the log never shows a change that
-// did not happen nor misses one that did.
+// how it ended. The domain appends it in the unit of work of the change it
+// records (write.go), so the log never shows a change that did not happen
+// nor misses one that did.
 type Event struct {
 	ID        string // UUIDv7: ids sort by time
 	At        time.Time

@@ -51,6 +51,12 @@ type Limits struct {
 	// writes, per call; concurrent failures can overshoot it by the number
 	// in flight, which is harmless against 256-bit secrets.
 	ClientIP Rule
+	// MailIP counts requests for mail (forgot password, resend
+	// verification) per client IP; MailAddress counts them per address,
+	// known or not, so that hitting it says nothing of whether an account
+	// exists, and so that nobody can flood one mailbox.
+	MailIP      Rule
+	MailAddress Rule
 	// IPv4Prefix and IPv6Prefix are how much of a client's address the
 	// per-IP counts key on (0: 32 and 64). An IPv6 subscriber is usually
 	// given a whole /64, so counting single addresses would give one
@@ -67,6 +73,8 @@ const (
 	RuleRegisterIP         = "register-ip"
 	RuleRefreshIP          = "refresh-ip"
 	RuleClientIP           = "client-ip"
+	RuleMailIP             = "mail-ip"
+	RuleMailAddress        = "mail-address"
 )
 
 // Validate reports a rule that can't be enforced.

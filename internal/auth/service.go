@@ -38,6 +38,17 @@ type Config struct {
 	// derived from it. Nil: a random key, so devices are remembered only
 	// until the process ends.
 	Secret []byte
+
+	// Mailer renders the mail the flows queue (required).
+	Mailer Mailer
+	// VerifyTokenTTL is how long an email verification (or email change)
+	// link works (default 24h); ResetTokenTTL the same for a password reset
+	// link (default 1h).
+	VerifyTokenTTL time.Duration
+	ResetTokenTTL  time.Duration
+	// RequireVerifiedEmail makes password login answer EEmailNotVerified
+	// until the account's address is verified.
+	RequireVerifiedEmail bool
 }
 
 // core is what the three parts of the service share: the stores and
@@ -49,6 +60,7 @@ type core struct {
 	cache   Cache
 	limiter Limiter
 	limits  Limits
+	mailer  Mailer
 	cfg     Config
 	log     *slog.Logger
 
@@ -96,20 +108,26 @@ func NewService(store Store, hasher PasswordHasher, tokens TokenIssuer, cfg Conf
 	if cfg.PurgeBatch <= 0 {
 		cfg.PurgeBatch = 1000
 	}
+	if cfg.VerifyTokenTTL <= 0 {
+		cfg.VerifyTokenTTL = 24 * time.Hour
+	}
+	if cfg.ResetTokenTTL <= 0 {
+		cfg.ResetTokenTTL = time.Hour
+	}
 	log := cfg.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
 	s := &core{
 		store: store, hasher: hasher, tokens: tokens,
-		cache: cfg.Cache, limiter: cfg.Limiter, limits: cfg.Limits,
+		cache: cfg.Cache, limiter: cfg.Limiter, limits: cfg.Limits, mailer: cfg.Mailer,
 		cfg: cfg, log: log,
 		deviceKey: deviceKey(cfg.Secret),
 	}
 	// No defaults: a Service on a cache or limiter production never runs
 	// would be tested on something else than what is deployed.
-	if s.cache == nil || s.limiter == nil {
-		panic("auth: NewService needs Config.Cache and Config.Limiter")
+	if s.cache == nil || s.limiter == nil || s.mailer == nil {
+		panic("auth: NewService needs Config.Cache, Config.Limiter and Config.Mailer")
 	}
 	return &Service{Accounts: &Accounts{s}, Admin: &Admin{s}, ServiceClients: &ServiceClients{s}}
 }
@@ -191,7 +209,8 @@ func (s *Admin) CreateUser(ctx context.Context, email, password string, roles []
 }
 
 // createUser hashes password and inserts the user, recording ev (its At,
-// concerned user and, for a self sign-up, actor are filled in here).
+// concerned user and, for a self sign-up, actor are filled in here). An
+// unverified address gets its verification mail, queued with the user.
 func (s *core) createUser(ctx context.Context, email, name, password string, roles []string, verified bool, ev *Event) (*User, error) {
 	if err := s.hasher.Check(password); err != nil {
 		return nil, err
@@ -224,7 +243,16 @@ func (s *core) createUser(ctx context.Context, email, name, password string, rol
 	if ev.ActorType != ActorSystem {
 		ev.byUser(u.ID)
 	}
-	if err := s.inUser(ctx, u.ID, ev, func(tx UserTx) error { return tx.CreateUser(ctx, u) }); err != nil {
+	err = s.inUser(ctx, u.ID, ev, func(tx UserTx) error {
+		if err := tx.CreateUser(ctx, u); err != nil {
+			return err
+		}
+		if verified {
+			return nil
+		}
+		return s.mailToken(ctx, tx, u.ID, PurposeVerifyEmail, u.Email, now)
+	})
+	if err != nil {
 		return nil, err
 	}
 	return u, nil
@@ -303,6 +331,10 @@ func (s *Accounts) Login(ctx context.Context, in LoginInput) (*User, *TokenPair,
 	if u.Status != StatusActive {
 		s.recordLoginFailure(ctx, u, EAccountDisabled, in.Origin)
 		return nil, nil, Errorf(EAccountDisabled, "This account is disabled.")
+	}
+	if s.cfg.RequireVerifiedEmail && !u.EmailVerified {
+		s.recordLoginFailure(ctx, u, EEmailNotVerified, in.Origin)
+		return nil, nil, Errorf(EEmailNotVerified, "Verify your email address first: follow the link we mailed you.")
 	}
 	if rehash {
 		s.upgradeHash(ctx, u, in.Password)
@@ -640,7 +672,12 @@ func (s *Accounts) ChangePassword(ctx context.Context, p *Principal, current, ne
 	now := s.now()
 	ev := newEvent(EventPasswordChanged, now, Origin{}).byPrincipal(p)
 	err = s.inUser(ctx, u.ID, ev, func(tx UserTx) error {
-		return tx.ChangePassword(ctx, hash, p.SessionID, u.PasswordVersion, now)
+		if err := tx.ChangePassword(ctx, hash, p.SessionID, u.PasswordVersion, now); err != nil {
+			return err
+		}
+		// A link mailed before (a reset someone else asked for, an email
+		// change) must not outlive the password it was asked under.
+		return tx.DeleteOneTimeTokens(ctx)
 	})
 	if ErrorCode(err) == EConflict {
 		return errChangedMeanwhile

@@ -27,6 +27,7 @@ type Store interface {
 	ClientStore
 	AuditStore
 	RetentionStore
+	OutboxStore
 	Transactor
 	// Ping reports whether the database is reachable.
 	Ping(ctx context.Context) error
@@ -56,6 +57,8 @@ type Transactor interface {
 type UserTx interface {
 	AccountTx
 	SessionTx
+	OneTimeTokenTx
+	OutboxTx
 	AuditTx
 }
 
@@ -103,7 +106,9 @@ type AccountTx interface {
 	// PasswordVersion still equals passwordVersion (the one the current
 	// password was checked against), and revokes every active session of
 	// the user except keepSessionID (all of them when keepSessionID is
-	// empty). Returns ENotFound, and EConflict if the password changed since
+	// empty). A passwordVersion of 0 replaces the password whatever it is
+	// (a reset: the mailed token, not the current password, is the proof).
+	// Returns ENotFound, and EConflict if the password changed since
 	// passwordVersion.
 	ChangePassword(ctx context.Context, hash, keepSessionID string, passwordVersion int64, at time.Time) error
 	// DeleteUser removes the user with its sessions and refresh tokens,
@@ -124,6 +129,48 @@ type AccountTx interface {
 	// ENotFound for an unknown user, and ELastAdmin when it would take admin
 	// from the last active user holding it.
 	RevokeRole(ctx context.Context, role string, at time.Time) (changed bool, err error)
+	// VerifyEmail marks the user's email verified, if it is still email
+	// (the address a verification token was mailed to) and not verified
+	// yet, incrementing Version and setting UpdatedAt to at, and reports
+	// whether it did. Returns ENotFound for an unknown user.
+	VerifyEmail(ctx context.Context, email string, at time.Time) (changed bool, err error)
+	// ChangeEmail replaces the user's email with email, verified (the
+	// caller has proof of control), incrementing Version and setting
+	// UpdatedAt to at. Returns ENotFound, and EEmailTaken if another user
+	// has email.
+	ChangeEmail(ctx context.Context, email string, at time.Time) error
+}
+
+// OneTimeTokenTx keeps the single-use tokens mailed to a UserTx's user:
+// email verification, password reset, email change. Only their hash is
+// stored.
+type OneTimeTokenTx interface {
+	// CreateOneTimeToken inserts t and deletes the user's other tokens of
+	// t.Purpose: a newer token supersedes the older ones. Returns EInvalid
+	// (ErrOtherUser) if t belongs to another user and EConflict if its hash
+	// is taken.
+	CreateOneTimeToken(ctx context.Context, t *OneTimeToken) error
+	// ConsumeOneTimeToken deletes and returns the user's token with the
+	// given hash if its purpose is one of purposes, expired or not (the
+	// caller judges expiry; a presented token is spent either way). Of
+	// concurrent consumptions of one token exactly one gets it. Returns
+	// ENotFound if the user has no such token.
+	ConsumeOneTimeToken(ctx context.Context, hash []byte, purposes ...TokenPurpose) (*OneTimeToken, error)
+	// DeleteOneTimeTokens deletes the user's tokens of the given purposes,
+	// or all of them when none is given.
+	DeleteOneTimeTokens(ctx context.Context, purposes ...TokenPurpose) error
+}
+
+// OutboxTx queues mail in a UserTx: a mail is sent only if the transaction
+// that queued it commits, and it is not lost once it did.
+type OutboxTx interface {
+	// EnqueueMail inserts m, due at m.NextAttemptAt, with its Attempts and
+	// LastError as given. Returns EInvalid (ErrOtherUser) if m belongs to
+	// another user, and EConflict if its id is taken.
+	EnqueueMail(ctx context.Context, m *OutboxMail) error
+	// DeleteMail removes the user's queued mail with the given id (sent, or
+	// given up). Returns ENotFound if there is none.
+	DeleteMail(ctx context.Context, id string) error
 }
 
 // SessionTx writes the sessions of a UserTx's user.
@@ -256,6 +303,24 @@ type ClientStore interface {
 	TokenRevoked(ctx context.Context, jti string) (bool, error)
 }
 
+// OutboxStore is what the outbox's senders use outside units of work.
+// Every replica runs a sender; they share the queue through it.
+type OutboxStore interface {
+	// ClaimMail leases up to limit due mails (NextAttemptAt not after now),
+	// the earliest due first, to the caller: in one atomic step each one's
+	// NextAttemptAt becomes leaseUntil and its Attempts grows by one, so
+	// that a concurrent claim (another replica) never gets a mail while its
+	// lease lasts, and a mail whose sender died mid-send is due again once
+	// the lease runs out.
+	ClaimMail(ctx context.Context, now, leaseUntil time.Time, limit int) ([]*OutboxMail, error)
+	// RetryMail makes the user's mail id due at next and records lastError.
+	// Returns ENotFound if there is no such mail.
+	RetryMail(ctx context.Context, userID, id string, next time.Time, lastError string) error
+	// OutboxStats returns how many mails are queued and when the oldest of
+	// them was queued (the zero time when none is).
+	OutboxStats(ctx context.Context) (queued int64, oldest time.Time, err error)
+}
+
 // AuditStore keeps the audit log.
 type AuditStore interface {
 	// AppendEvent appends ev to the audit log on its own, for events that
@@ -288,6 +353,10 @@ type RetentionStore interface {
 	// is left of limit, such sessions. It returns how many sessions and
 	// tokens it deleted; fewer than limit rows in all means none is left.
 	DeleteEndedSessions(ctx context.Context, before time.Time, limit int) (sessions, tokens int64, err error)
+	// DeleteExpiredOneTimeTokens deletes up to limit one-time tokens whose
+	// ExpiresAt is before before, of any user, and returns how many it
+	// deleted.
+	DeleteExpiredOneTimeTokens(ctx context.Context, before time.Time, limit int) (int64, error)
 }
 
 // PasswordHasher hashes and verifies passwords and enforces the password

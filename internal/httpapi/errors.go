@@ -25,6 +25,8 @@ var statusByCode = map[auth.Code]int{
 	auth.ETooManyAttempts:     http.StatusTooManyRequests,
 	auth.EEmailTaken:          http.StatusConflict,
 	auth.EInvalidRefreshToken: http.StatusUnauthorized,
+	auth.EInvalidToken:        http.StatusBadRequest,
+	auth.EEmailNotVerified:    http.StatusForbidden,
 	auth.EUnauthorized:        http.StatusUnauthorized,
 	auth.EForbidden:           http.StatusForbidden,
 	auth.ENotFound:            http.StatusNotFound,
