@@ -6,6 +6,7 @@ import (
 
 	"github.com/talentforge/authd/internal/auth"
 	"github.com/talentforge/authd/internal/cache"
+	"github.com/talentforge/authd/internal/mail"
 	"github.com/talentforge/authd/internal/password"
 	"github.com/talentforge/authd/internal/ratelimit"
 	"github.com/talentforge/authd/internal/testclock"
@@ -35,6 +36,11 @@ type Options struct {
 	Limiter           auth.Limiter  // nil: the in-process limiter on Clock
 	Limits            auth.Limits   // zero: no limits
 	Secret            string        // the service's own secret (not the key store's); "": Secret
+	Mailer            auth.Mailer   // nil: Composer(tb) over the embedded templates
+
+	RequireVerifiedEmail bool
+	VerifyTokenTTL       time.Duration // 0: the default 24h
+	ResetTokenTTL        time.Duration // 0: the default 1h
 
 	RefreshTokenTTL    time.Duration // 0: the default 720h
 	SessionMaxLifetime time.Duration // 0: off
@@ -93,6 +99,9 @@ func NewService(tb testing.TB, store Backend, opts Options) (*auth.Service, *tok
 	if opts.Limiter == nil {
 		opts.Limiter = ratelimit.NewMemory(ratelimit.MemoryOptions{Now: now})
 	}
+	if opts.Mailer == nil {
+		opts.Mailer = Composer(tb)
+	}
 	svc := auth.NewService(store, hasher, tokens, auth.Config{
 		AccessTokenTTL:    15 * time.Minute,
 		RefreshReuseGrace: grace,
@@ -106,6 +115,32 @@ func NewService(tb testing.TB, store Backend, opts Options) (*auth.Service, *tok
 		SessionMaxLifetime: opts.SessionMaxLifetime,
 		SessionIdleTimeout: opts.SessionIdleTimeout,
 		PurgeBatch:         opts.PurgeBatch,
+
+		Mailer:               opts.Mailer,
+		RequireVerifiedEmail: opts.RequireVerifiedEmail,
+		VerifyTokenTTL:       opts.VerifyTokenTTL,
+		ResetTokenTTL:        opts.ResetTokenTTL,
 	})
 	return svc, tokens
+}
+
+// UIURL is the base of the links in test mail.
+const UIURL = "http://app.authd.test/ui"
+
+// Composer returns the mail composer tests use: the embedded templates,
+// links to UIURL, sealed with Secret (Composer(tb).Open reads what any
+// of them queued).
+func Composer(tb testing.TB) *mail.Composer {
+	tb.Helper()
+	t, err := mail.Load("")
+	if err != nil {
+		tb.Fatalf("mail.Load: %v", err)
+	}
+	c, err := mail.NewComposer(t, mail.ComposerConfig{
+		Product: "authd test", From: "no-reply@authd.test", UIURL: UIURL, Secret: []byte(Secret),
+	})
+	if err != nil {
+		tb.Fatalf("mail.NewComposer: %v", err)
+	}
+	return c
 }
