@@ -98,13 +98,15 @@ type SessionPurge struct {
 	Successors    int64 // refresh-grace successors cleared
 	RefreshTokens int64 // refresh tokens deleted
 	Sessions      int64 // ended sessions deleted
+	OneTimeTokens int64 // expired mailed-link tokens deleted
 }
 
 // PurgeSessions is the session retention job. It clears the sealed
 // successors of retired refresh tokens once their grace interval is over,
-// deletes expired refresh tokens, and deletes the sessions that ended
-// (expired or were revoked) more than retention ago with their tokens; a
-// retention of 0 keeps ended sessions, though not their expired tokens.
+// deletes expired refresh tokens and expired mailed-link tokens, and
+// deletes the sessions that ended (expired or were revoked) more than
+// retention ago with their tokens; a retention of 0 keeps ended sessions,
+// though not their expired tokens.
 // Until then an ended session stays on record, for whoever investigates
 // it. Every statement touches at most PurgeBatch rows, so the job never
 // holds many row locks at once; it repeats them until nothing is left.
@@ -121,6 +123,13 @@ func (s *Admin) PurgeSessions(ctx context.Context, retention time.Duration) (Ses
 		err = drain(limit, func() (int64, error) {
 			n, err := s.store.DeleteExpiredRefreshTokens(ctx, now, int(limit))
 			p.RefreshTokens += n
+			return n, err
+		})
+	}
+	if err == nil {
+		err = drain(limit, func() (int64, error) {
+			n, err := s.store.DeleteExpiredOneTimeTokens(ctx, now, int(limit))
+			p.OneTimeTokens += n
 			return n, err
 		})
 	}

@@ -226,16 +226,80 @@ func (s *server) me(w http.ResponseWriter, r *http.Request, p *auth.Principal) e
 	return nil
 }
 
+// updateMe edits the profile. A new email is not applied but mailed a link
+// (auth.ChangeEmail), answered 202 with the profile as it stands; it is
+// checked first, so a refused email change (wrong password, taken address)
+// changes no other field either.
 func (s *server) updateMe(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
 	var in updateMeRequest
 	if err := decode(w, r, &in, false); err != nil {
 		return err
 	}
+	status := http.StatusOK
+	if in.Email != nil {
+		mailed, err := s.accounts.ChangeEmail(r.Context(), p, *in.Email, in.CurrentPassword)
+		if err != nil {
+			return err
+		}
+		if mailed {
+			status = http.StatusAccepted
+		}
+	}
 	u, err := s.accounts.UpdateMe(r.Context(), p, auth.ProfilePatch{Name: in.Name})
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, toUserJSON(u))
+	writeJSON(w, status, toUserJSON(u))
+	return nil
+}
+
+// mailAccepted is the one answer of the endpoints that may send mail.
+var mailAccepted = acceptedJSON{Message: "If the address belongs to an account that can use it, a link is on its way."}
+
+func (s *server) forgotPassword(w http.ResponseWriter, r *http.Request) error {
+	var in forgotPasswordRequest
+	if err := decode(w, r, &in, false); err != nil {
+		return err
+	}
+	if err := s.accounts.ForgotPassword(r.Context(), in.Email, s.origin(r)); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusAccepted, mailAccepted)
+	return nil
+}
+
+func (s *server) resetPassword(w http.ResponseWriter, r *http.Request) error {
+	var in resetPasswordRequest
+	if err := decode(w, r, &in, false); err != nil {
+		return err
+	}
+	if in.NewPassword == "" {
+		return auth.Errorf(auth.EInvalid, "new_password is required")
+	}
+	if err := s.accounts.ResetPassword(r.Context(), in.Token, in.NewPassword, s.origin(r)); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *server) verifyEmail(w http.ResponseWriter, r *http.Request) error {
+	var in verifyEmailRequest
+	if err := decode(w, r, &in, false); err != nil {
+		return err
+	}
+	if err := s.accounts.VerifyEmail(r.Context(), in.Token, s.origin(r)); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *server) resendVerification(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	if err := s.accounts.ResendVerification(r.Context(), p); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusAccepted, mailAccepted)
 	return nil
 }
 

@@ -29,7 +29,28 @@ type changePasswordRequest struct {
 }
 
 type updateMeRequest struct {
-	Name *string `json:"name,omitempty"`
+	Name            *string `json:"name,omitempty"`
+	Email           *string `json:"email,omitempty" doc:"A new address: the account moves to it once the link mailed there is followed (202); the current address gets a notice."`
+	CurrentPassword string  `json:"current_password,omitempty" doc:"Required with email, for accounts that have a password."`
+}
+
+type forgotPasswordRequest struct {
+	Email string `json:"email" jsonschema:"required"`
+}
+
+type resetPasswordRequest struct {
+	Token       string `json:"token" jsonschema:"required" doc:"The token of the reset link (the fragment's token=)."`
+	NewPassword string `json:"new_password" jsonschema:"required"`
+}
+
+type verifyEmailRequest struct {
+	Token string `json:"token" jsonschema:"required" doc:"The token of the verification link (the fragment's token=)."`
+}
+
+// acceptedJSON answers a request whose effect, if any, is a mail: the
+// same body whatever happened, so it tells nothing of the account.
+type acceptedJSON struct {
+	Message string `json:"message"`
 }
 
 type deleteMeRequest struct {
