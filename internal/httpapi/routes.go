@@ -64,7 +64,7 @@ func (s *server) routeTable() []route {
 		{method: "GET", path: "/api/v1/users/me", tag: "users", summary: "The caller's account",
 			access: bearer, status: 200, response: userJSON{}, errors: errsBearer, serve: s.authed(s.me)},
 		{method: "PATCH", path: "/api/v1/users/me", tag: "users", summary: "Edit the caller's profile; a new email is mailed a link first (202)",
-			access: bearer, body: updateMeRequest{}, status: 200, response: userJSON{},
+			access: bearer, body: updateMeRequest{}, status: 200, response: userJSON{}, also: []int{202},
 			errors: with(errsPublic, 401, 409, 429), serve: s.authed(s.updateMe)},
 		{method: "DELETE", path: "/api/v1/users/me", tag: "users", summary: "Delete the caller's account",
 			access: bearer, body: deleteMeRequest{}, optional: true, status: 204,
