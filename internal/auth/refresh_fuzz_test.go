@@ -30,8 +30,8 @@ func FuzzParseRefreshToken(f *testing.F) {
 			}
 			return
 		}
-		b, derr := refreshEncoding.DecodeString(s)
-		if derr != nil || refreshEncoding.EncodeToString(b) != s {
+		b, derr := userTokenEncoding.DecodeString(s)
+		if derr != nil || userTokenEncoding.EncodeToString(b) != s {
 			t.Fatalf("accepted %q, which is not the one spelling of its bytes", s)
 		}
 		if id, err := uuid.Parse(userID); err != nil || id.String() != userID || !bytes.Equal(id[:], b[:16]) {
