@@ -147,8 +147,8 @@ type AccountTx interface {
 type OneTimeTokenTx interface {
 	// CreateOneTimeToken inserts t and deletes the user's other tokens of
 	// t.Purpose: a newer token supersedes the older ones. Returns EInvalid
-	// (ErrOtherUser) if t belongs to another user and EConflict if its hash
-	// is taken.
+	// (ErrOtherUser) if t belongs to another user, ENotFound for an unknown
+	// user, and EConflict if its hash is taken.
 	CreateOneTimeToken(ctx context.Context, t *OneTimeToken) error
 	// ConsumeOneTimeToken deletes and returns the user's token with the
 	// given hash if its purpose is one of purposes, expired or not (the
@@ -166,7 +166,8 @@ type OneTimeTokenTx interface {
 type OutboxTx interface {
 	// EnqueueMail inserts m, due at m.NextAttemptAt, with its Attempts and
 	// LastError as given. Returns EInvalid (ErrOtherUser) if m belongs to
-	// another user, and EConflict if its id is taken.
+	// another user, ENotFound for an unknown user, and EConflict if its id
+	// is taken.
 	EnqueueMail(ctx context.Context, m *OutboxMail) error
 	// DeleteMail removes the user's queued mail with the given id (sent, or
 	// given up). Returns ENotFound if there is none.
