@@ -175,12 +175,8 @@ func changedRow(ctx context.Context, q querier, tag pgconn.CommandTag, err error
 	if tag.RowsAffected() == 1 {
 		return nil
 	}
-	var exists bool
-	if err := q.QueryRow(ctx, `SELECT EXISTS (SELECT FROM users WHERE id = $1)`, userID).Scan(&exists); err != nil {
-		return dbError(op, err)
-	}
-	if !exists {
-		return auth.ErrUserNotFound
+	if err := userExists(ctx, q, userID, op); err != nil {
+		return err
 	}
 	return auth.ErrStale
 }
@@ -201,20 +197,71 @@ func (db *DB) UpgradePasswordHash(ctx context.Context, userID, oldHash, newHash 
 
 // ChangePassword replaces the password hash, increments Version and
 // PasswordVersion and sets UpdatedAt to at, if PasswordVersion still equals
-// passwordVersion, and revokes at at every unrevoked session of the user
-// except keepSessionID (all of them when it is empty). Returns ENotFound,
-// and EConflict if the password changed since passwordVersion.
+// passwordVersion (whatever it is when passwordVersion is 0: a reset), and
+// revokes at at every unrevoked session of the user except keepSessionID
+// (all of them when it is empty). Returns ENotFound, and EConflict if the
+// password changed since passwordVersion.
 func (t *userTx) ChangePassword(ctx context.Context, hash, keepSessionID string, passwordVersion int64, at time.Time) error {
 	tag, err := t.tx.Exec(ctx, `
 		UPDATE users SET password_hash = $2, updated_at = $3,
 		                 version = version + 1, password_version = password_version + 1
-		WHERE id = $1 AND password_version = $4`,
+		WHERE id = $1 AND ($4::bigint = 0 OR password_version = $4)`,
 		t.userID, hash, at, passwordVersion)
 	if err := changedRow(ctx, t.tx, tag, err, "change password", t.userID); err != nil {
 		return err
 	}
 	if err := revokeSessions(ctx, t.tx, t.userID, keepSessionID, at); err != nil {
 		return dbError("change password", err)
+	}
+	return nil
+}
+
+// VerifyEmail marks the user's email verified, incrementing Version and
+// setting UpdatedAt to at, if it is still email and not verified yet, and
+// reports whether it did. Returns ENotFound for an unknown user.
+func (t *userTx) VerifyEmail(ctx context.Context, email string, at time.Time) (changed bool, err error) {
+	tag, err := t.tx.Exec(ctx, `
+		UPDATE users SET email_verified = true, updated_at = $3, version = version + 1
+		WHERE id = $1 AND email = $2 AND NOT email_verified`,
+		t.userID, email, at)
+	if err != nil {
+		return false, dbError("verify email", err)
+	}
+	if tag.RowsAffected() == 1 {
+		return true, nil
+	}
+	// No row: the address changed, it is verified already, or there is no
+	// such user. Told apart by a read, never by a statement that fails,
+	// which would leave the transaction unusable.
+	if err := userExists(ctx, t.tx, t.userID, "verify email"); err != nil {
+		return false, err
+	}
+	return false, nil
+}
+
+// ChangeEmail replaces the user's email with email, verified, increments
+// Version and sets UpdatedAt to at. Returns ENotFound, and EEmailTaken if
+// another user has email (the statement then fails, and with it the
+// transaction, which the caller must end anyway).
+func (t *userTx) ChangeEmail(ctx context.Context, email string, at time.Time) error {
+	tag, err := t.tx.Exec(ctx, `
+		UPDATE users SET email = $2, email_verified = true, updated_at = $3, version = version + 1
+		WHERE id = $1`,
+		t.userID, email, at)
+	if state, constraint := violation(err); state == uniqueViolation && constraint == "users_email_key" {
+		return auth.ErrEmailTaken
+	}
+	return oneRow(tag, err, "change email", auth.ErrUserNotFound)
+}
+
+// userExists returns nil if the user userID exists, ENotFound if not.
+func userExists(ctx context.Context, q querier, userID, op string) error {
+	var exists bool
+	if err := q.QueryRow(ctx, `SELECT EXISTS (SELECT FROM users WHERE id = $1)`, userID).Scan(&exists); err != nil {
+		return dbError(op, err)
+	}
+	if !exists {
+		return auth.ErrUserNotFound
 	}
 	return nil
 }

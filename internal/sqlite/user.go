@@ -206,12 +206,8 @@ func changedRow(ctx context.Context, tx *sql.Tx, res sql.Result, err error, op, 
 	if n == 1 {
 		return nil
 	}
-	var exists bool
-	if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM users WHERE id = ?)`, userID).Scan(&exists); err != nil {
-		return dbError(op, err)
-	}
-	if !exists {
-		return auth.ErrUserNotFound
+	if err := userExists(ctx, tx, userID, op); err != nil {
+		return err
 	}
 	return auth.ErrStale
 }
@@ -233,20 +229,73 @@ func (db *DB) UpgradePasswordHash(ctx context.Context, userID, oldHash, newHash 
 
 // ChangePassword replaces the password hash, increments Version and
 // PasswordVersion and sets UpdatedAt to at, if PasswordVersion still equals
-// passwordVersion, and revokes at at every unrevoked session of the user
-// except keepSessionID (all of them when it is empty). Returns ENotFound,
-// and EConflict if the password changed since passwordVersion.
+// passwordVersion (whatever it is when passwordVersion is 0: a reset), and
+// revokes at at every unrevoked session of the user except keepSessionID
+// (all of them when it is empty). Returns ENotFound, and EConflict if the
+// password changed since passwordVersion.
 func (t *userTx) ChangePassword(ctx context.Context, hash, keepSessionID string, passwordVersion int64, at time.Time) error {
 	res, err := t.tx.ExecContext(ctx, `
 		UPDATE users SET password_hash = ?, updated_at = ?,
 		                 version = version + 1, password_version = password_version + 1
-		WHERE id = ? AND password_version = ?`,
-		hash, formatTime(at), t.userID, passwordVersion)
+		WHERE id = ? AND (? = 0 OR password_version = ?)`,
+		hash, formatTime(at), t.userID, passwordVersion, passwordVersion)
 	if err := changedRow(ctx, t.tx, res, err, "change password", t.userID); err != nil {
 		return err
 	}
 	if err := revokeSessions(ctx, t.tx, t.userID, keepSessionID, at); err != nil {
 		return dbError("change password", err)
+	}
+	return nil
+}
+
+// VerifyEmail marks the user's email verified, incrementing Version and
+// setting UpdatedAt to at, if it is still email and not verified yet, and
+// reports whether it did. Returns ENotFound for an unknown user.
+func (t *userTx) VerifyEmail(ctx context.Context, email string, at time.Time) (changed bool, err error) {
+	res, err := t.tx.ExecContext(ctx, `
+		UPDATE users SET email_verified = 1, updated_at = ?, version = version + 1
+		WHERE id = ? AND email = ? AND email_verified = 0`,
+		formatTime(at), t.userID, email)
+	if err != nil {
+		return false, dbError("verify email", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, dbError("verify email", err)
+	}
+	if n == 1 {
+		return true, nil
+	}
+	// No row: the address changed, it is verified already, or there is no
+	// such user.
+	if err := userExists(ctx, t.tx, t.userID, "verify email"); err != nil {
+		return false, err
+	}
+	return false, nil
+}
+
+// ChangeEmail replaces the user's email with email, verified, increments
+// Version and sets UpdatedAt to at. Returns ENotFound, and EEmailTaken if
+// another user has email.
+func (t *userTx) ChangeEmail(ctx context.Context, email string, at time.Time) error {
+	res, err := t.tx.ExecContext(ctx, `
+		UPDATE users SET email = ?, email_verified = 1, updated_at = ?, version = version + 1
+		WHERE id = ?`,
+		email, formatTime(at), t.userID)
+	if isUnique(err) && strings.Contains(err.Error(), "users.email") {
+		return auth.ErrEmailTaken
+	}
+	return affectedOne(res, err, "change email", auth.ErrUserNotFound)
+}
+
+// userExists returns nil if the user userID exists, ENotFound if not.
+func userExists(ctx context.Context, tx *sql.Tx, userID, op string) error {
+	var exists bool
+	if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM users WHERE id = ?)`, userID).Scan(&exists); err != nil {
+		return dbError(op, err)
+	}
+	if !exists {
+		return auth.ErrUserNotFound
 	}
 	return nil
 }
