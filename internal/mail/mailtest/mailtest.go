@@ -64,6 +64,7 @@ type Server struct {
 
 	mu       sync.Mutex
 	srv      *smtp.Server // nil while stopped
+	listener net.Listener // srv's
 	messages []*Message
 	changed  chan struct{} // closed and replaced whenever messages grows
 	auths    int
@@ -119,7 +120,7 @@ func (s *Server) serve(l net.Listener) {
 		l = tls.NewListener(l, s.tls)
 	}
 	s.mu.Lock()
-	s.srv = srv
+	s.srv, s.listener = srv, l
 	s.mu.Unlock()
 	go func() { _ = srv.Serve(l) }()
 }
@@ -150,10 +151,13 @@ func (s *Server) TLSConfig() *tls.Config { return &tls.Config{RootCAs: s.pool} }
 // Stopping a stopped server does nothing.
 func (s *Server) Stop() {
 	s.mu.Lock()
-	srv := s.srv
-	s.srv = nil
+	srv, l := s.srv, s.listener
+	s.srv, s.listener = nil, nil
 	s.mu.Unlock()
 	if srv != nil {
+		// Closing the listener too covers a Serve that has not yet
+		// registered it with srv.
+		_ = l.Close()
 		_ = srv.Close()
 	}
 }
