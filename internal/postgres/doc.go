@@ -22,6 +22,17 @@
 // round trips; the retention jobs delete in bounded statements; ImportUsers
 // is a transaction of its own.
 //
+// The mail flows keep two more tables of a user's rows, each dropped with
+// the user: one_time_tokens (the SHA-256 of each mailed token, consumed by
+// one DELETE … RETURNING, so that of concurrent uses exactly one wins) and
+// outbox, the mail a unit of work queues with the change it tells of. The
+// outbox's senders, one per replica, share it outside units of work:
+// ClaimMail leases the earliest due mails in one statement whose SELECT …
+// FOR UPDATE SKIP LOCKED lets concurrent claims take different mails
+// without waiting on each other, and RetryMail and OutboxStats are single
+// statements. ClaimMail and OutboxStats, like the retention jobs, sweep
+// every user's rows: sharded by user, each shard would have its own.
+//
 // Disabling or deleting a user and revoking admin first lock the admin
 // role's row in their unit of work, so that these changes run one at a time
 // and two of them can't each remove one of the last two active admins.

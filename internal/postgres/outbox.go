@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -60,9 +61,13 @@ const outboxColumns = `o.id, o.user_id, o.kind, o.payload, o.created_at, o.next_
 // lease. A row a concurrent claim leased and committed meanwhile is
 // re-checked against the WHERE clause and no longer due, so no mail goes
 // to two claims. MATERIALIZED makes the locking SELECT run once: as a
-// plain IN (subquery), the planner may rescan it, and a rescan with SKIP
-// LOCKED, which no longer sees the rows this statement just updated, picks
-// further ones, past limit.
+// plain IN (subquery) the planner may rescan it, a rescan with SKIP LOCKED
+// can return other rows than the first scan did, and the UPDATE then
+// claims more than limit mails. The limit is written into the statement, not
+// passed as a parameter, so that a generic plan of the prepared statement
+// (which pgx caches) knows how few rows come out of the CTE and joins them
+// through outbox_pkey: with LIMIT $n the planner expects a tenth of the
+// queue, and hashes all of it.
 func (db *DB) ClaimMail(ctx context.Context, now, leaseUntil time.Time, limit int) ([]*auth.OutboxMail, error) {
 	if limit <= 0 {
 		return nil, nil
@@ -72,13 +77,13 @@ func (db *DB) ClaimMail(ctx context.Context, now, leaseUntil time.Time, limit in
 			SELECT id, next_attempt_at FROM outbox
 			WHERE next_attempt_at <= $1
 			ORDER BY next_attempt_at
-			LIMIT $3
+			LIMIT `+strconv.Itoa(limit)+`
 			FOR UPDATE SKIP LOCKED
 		)
 		UPDATE outbox o SET next_attempt_at = $2, attempts = o.attempts + 1
 		FROM due WHERE o.id = due.id
 		RETURNING `+outboxColumns+`, due.next_attempt_at`,
-		now, leaseUntil, limit)
+		now, leaseUntil)
 	if err != nil {
 		return nil, dbError("claim mail", err)
 	}

@@ -167,6 +167,41 @@ func TestDatabaseDown(t *testing.T) {
 			return inGlobal(func(tx auth.GlobalTx) error { return tx.CreateSigningKey(ctx, k) })
 		},
 		"SigningKeys": func() error { _, err := db.SigningKeys(ctx); return err },
+		"VerifyEmail": func() error {
+			return inUser(u.ID, func(tx auth.UserTx) error { _, err := tx.VerifyEmail(ctx, u.Email, now); return err })
+		},
+		"ChangeEmail": func() error {
+			return inUser(u.ID, func(tx auth.UserTx) error { return tx.ChangeEmail(ctx, "new@example.com", now) })
+		},
+		"CreateOneTimeToken": func() error {
+			tok := &auth.OneTimeToken{Hash: rt.Hash, UserID: u.ID, Purpose: auth.PurposeResetPassword,
+				Email: u.Email, CreatedAt: now, ExpiresAt: now.Add(time.Hour)}
+			return inUser(u.ID, func(tx auth.UserTx) error { return tx.CreateOneTimeToken(ctx, tok) })
+		},
+		"ConsumeOneTimeToken": func() error {
+			return inUser(u.ID, func(tx auth.UserTx) error {
+				_, err := tx.ConsumeOneTimeToken(ctx, rt.Hash, auth.PurposeResetPassword)
+				return err
+			})
+		},
+		"DeleteOneTimeTokens": func() error {
+			return inUser(u.ID, func(tx auth.UserTx) error { return tx.DeleteOneTimeTokens(ctx) })
+		},
+		"EnqueueMail": func() error {
+			m := &auth.OutboxMail{ID: other, UserID: u.ID, Kind: auth.MailVerifyEmail, Payload: []byte{1},
+				CreatedAt: now, NextAttemptAt: now}
+			return inUser(u.ID, func(tx auth.UserTx) error { return tx.EnqueueMail(ctx, m) })
+		},
+		"DeleteMail": func() error {
+			return inUser(u.ID, func(tx auth.UserTx) error { return tx.DeleteMail(ctx, other) })
+		},
+		"ClaimMail":   func() error { _, err := db.ClaimMail(ctx, now, now.Add(time.Minute), 10); return err },
+		"RetryMail":   func() error { return db.RetryMail(ctx, u.ID, other, now, "x") },
+		"OutboxStats": func() error { _, _, err := db.OutboxStats(ctx); return err },
+		"DeleteExpiredOneTimeTokens": func() error {
+			_, err := db.DeleteExpiredOneTimeTokens(ctx, now, 10)
+			return err
+		},
 	}
 	for name, call := range calls {
 		authtest.WantUnavailable(t, name+" with the server down", call())

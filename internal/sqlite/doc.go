@@ -17,6 +17,11 @@
 // atomic. The audited writes are the methods of the units of work that
 // InUserTx and InGlobalTx hand out: each unit is one such transaction, so a
 // change and the audit event the domain appends with it commit together or
-// not at all. The package passes the storage contract suite in package
-// authtest, like every other backend.
+// not at all. The one-time tokens of the mail flows and the outbox of the
+// mail itself are a user's rows too, dropped with the user; a token is
+// consumed by one DELETE … RETURNING, and ClaimMail leases the earliest
+// due mails in one write transaction, so that under the single write lock
+// no token is used twice and no mail is claimed twice. The package passes
+// the storage contract suite in package authtest, like every other
+// backend.
 package sqlite

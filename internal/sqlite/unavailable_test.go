@@ -65,6 +65,12 @@ func TestDatabaseLocked(t *testing.T) {
 	authtest.WantUnavailable(t, "CreateRole", db.InGlobalTx(ctx, func(tx auth.GlobalTx) error { return tx.CreateRole(ctx, role) }))
 	authtest.WantUnavailable(t, "UpgradePasswordHash", db.UpgradePasswordHash(ctx, u.ID, u.PasswordHash, "y"))
 	authtest.WantUnavailable(t, "DeleteEventsBefore", func() error { _, err := db.DeleteEventsBefore(ctx, time.Now()); return err }())
+	authtest.WantUnavailable(t, "ClaimMail", func() error { _, err := db.ClaimMail(ctx, time.Now(), time.Now(), 10); return err }())
+	authtest.WantUnavailable(t, "RetryMail", db.RetryMail(ctx, u.ID, uuid.NewString(), time.Now(), "x"))
+	authtest.WantUnavailable(t, "DeleteExpiredOneTimeTokens", func() error {
+		_, err := db.DeleteExpiredOneTimeTokens(ctx, time.Now(), 10)
+		return err
+	}())
 	// In WAL mode readers don't wait for the writer.
 	if _, err := db.User(ctx, u.ID); err != nil {
 		t.Errorf("User while another process writes: %v", err)

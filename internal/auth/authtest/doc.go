@@ -9,5 +9,10 @@
 // itself: all or nothing, one user's rows only, and a store still usable
 // after a fn that failed or panicked.
 //
+// The races a backend must settle are raced for real, from many goroutines
+// released together: sign-ups with one email, rotations of one refresh
+// token, the last admins' demotions, consumptions of one one-time token,
+// and outbox claims (no mail to two senders, every mail to one of them).
+//
 // It is imported only by tests; it depends on the testing package.
 package authtest

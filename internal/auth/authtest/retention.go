@@ -321,3 +321,63 @@ func testDeleteEndedSessionsInBatches(t *testing.T, s Backend) {
 	}
 	wantSession(t, s, u.ID, live.ID, true, "live session")
 }
+
+// createOneTimeTokenUntil stores a new token of the user for purpose that
+// expires at expires.
+func createOneTimeTokenUntil(t *testing.T, s Backend, userID string, purpose auth.TokenPurpose, expires time.Time) *auth.OneTimeToken {
+	t.Helper()
+	tok := newOneTimeToken(t, userID, purpose)
+	tok.CreatedAt, tok.ExpiresAt = expires.Add(-time.Hour), expires
+	mustOK(t, txCreateOneTimeToken(context.Background(), s, userID, tok, nil))
+	return tok
+}
+
+func testDeleteExpiredOneTimeTokens(t *testing.T, s Backend) {
+	ctx := context.Background()
+	u, other := createUser(t, s), createUser(t, s)
+	base := now()
+	expired := createOneTimeTokenUntil(t, s, u.ID, auth.PurposeVerifyEmail, base.Add(-time.Microsecond))
+	atBase := createOneTimeTokenUntil(t, s, u.ID, auth.PurposeResetPassword, base)
+	live := createOneTimeTokenUntil(t, s, u.ID, auth.PurposeChangeEmail, at(base, time.Hour))
+	theirs := createOneTimeTokenUntil(t, s, other.ID, auth.PurposeResetPassword, at(base, -time.Hour))
+
+	n, err := s.DeleteExpiredOneTimeTokens(ctx, base, 100)
+	mustOK(t, err)
+	if n != 2 {
+		t.Errorf("DeleteExpiredOneTimeTokens deleted %d tokens, want 2", n)
+	}
+	wantOneTimeToken(t, s, expired, false, "token expired before the cutoff")
+	wantOneTimeToken(t, s, theirs, false, "another user's token expired before the cutoff")
+	wantOneTimeToken(t, s, atBase, true, "token expiring at the cutoff")
+	wantOneTimeToken(t, s, live, true, "live token")
+	n, err = s.DeleteExpiredOneTimeTokens(ctx, base, 100)
+	mustOK(t, err)
+	if n != 0 {
+		t.Errorf("second DeleteExpiredOneTimeTokens deleted %d tokens, want 0", n)
+	}
+}
+
+// testDeleteExpiredOneTimeTokensInBatches: one call deletes at most limit
+// tokens.
+func testDeleteExpiredOneTimeTokensInBatches(t *testing.T, s Backend) {
+	ctx := context.Background()
+	base := now()
+	purposes := []auth.TokenPurpose{auth.PurposeVerifyEmail, auth.PurposeResetPassword, auth.PurposeChangeEmail}
+	var u *auth.User
+	for i := range 25 {
+		// A user holds one token per purpose: a new one supersedes.
+		if i%len(purposes) == 0 {
+			u = createUser(t, s)
+		}
+		createOneTimeTokenUntil(t, s, u.ID, purposes[i%len(purposes)], at(base, -time.Hour))
+	}
+	live := createOneTimeTokenUntil(t, s, createUser(t, s).ID, auth.PurposeResetPassword, at(base, time.Hour))
+	for _, want := range []int64{10, 10, 5, 0} {
+		n, err := s.DeleteExpiredOneTimeTokens(ctx, base, 10)
+		mustOK(t, err)
+		if n != want {
+			t.Errorf("DeleteExpiredOneTimeTokens(limit 10) deleted %d, want %d", n, want)
+		}
+	}
+	wantOneTimeToken(t, s, live, true, "live token")
+}

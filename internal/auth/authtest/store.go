@@ -62,6 +62,9 @@ func TestStore(t *testing.T, open func(t *testing.T, now func() time.Time) Backe
 			{"DeleteUserStale", testDeleteUserStale},
 			{"ChangePasswordKeepsOneSession", testChangePasswordKeepOne},
 			{"ChangePasswordRevokesAll", testChangePasswordKeepNone},
+			{"ChangePasswordReset", testChangePasswordReset},
+			{"VerifyEmail", testVerifyEmail},
+			{"ChangeEmail", testChangeEmail},
 			{"DeleteUser", testDeleteUser},
 			{"UpdateUserEndSessions", testUpdateUserEndSessions},
 			{"ListUsers", testListUsers},
@@ -110,6 +113,27 @@ func TestStore(t *testing.T, open func(t *testing.T, now func() time.Time) Backe
 			{"RotateRefreshTokenKeepsOneSuccessor", testRotateKeepsOneSuccessor},
 			{"RotateRefreshTokenGraceOnDatabaseClock", testGraceOnDatabaseClock},
 		}},
+		{"OneTimeTokens", []contractTest{
+			{"CreateConsume", testCreateConsumeOneTimeToken},
+			{"ConsumePurposes", testConsumeOneTimeTokenPurposes},
+			{"ConsumeOtherUser", testConsumeOneTimeTokenOtherUser},
+			{"ConsumeConcurrently", testConsumeOneTimeTokenConcurrently},
+			{"ConsumeExpired", testConsumeExpiredOneTimeToken},
+			{"NewerSupersedes", testOneTimeTokenSupersedes},
+			{"DeleteOneTimeTokens", testDeleteOneTimeTokens},
+			{"CreateErrors", testCreateOneTimeTokenErrors},
+			{"DeleteUserDropsThem", testDeleteUserDropsOneTimeTokens},
+		}},
+		{"Outbox", []contractTest{
+			{"EnqueueClaim", testEnqueueClaimMail},
+			{"ClaimOrderAndLimit", testClaimMailOrderAndLimit},
+			{"ClaimConcurrently", testClaimMailConcurrently},
+			{"RetryMail", testRetryMail},
+			{"DeleteMail", testDeleteMail},
+			{"EnqueueErrors", testEnqueueMailErrors},
+			{"OutboxStats", testOutboxStats},
+			{"DeleteUserDropsMail", testDeleteUserDropsMail},
+		}},
 		{"Clients", []contractTest{
 			{"Clients", testClients},
 			{"CreateClientErrors", testCreateClientErrors},
@@ -135,6 +159,8 @@ func TestStore(t *testing.T, open func(t *testing.T, now func() time.Time) Backe
 			{"DeleteExpiredRefreshTokensInBatches", testDeleteExpiredRefreshTokensInBatches},
 			{"DeleteEndedSessions", testDeleteEndedSessions},
 			{"DeleteEndedSessionsInBatches", testDeleteEndedSessionsInBatches},
+			{"DeleteExpiredOneTimeTokens", testDeleteExpiredOneTimeTokens},
+			{"DeleteExpiredOneTimeTokensInBatches", testDeleteExpiredOneTimeTokensInBatches},
 		}},
 		{"SigningKeys", []contractTest{
 			{"SigningKeys", testSigningKeys},
@@ -154,6 +180,7 @@ func TestStore(t *testing.T, open func(t *testing.T, now func() time.Time) Backe
 			{"GlobalFnErrorUndoesAll", testTxGlobalFnErrorUndoesAll},
 			{"Panic", testTxPanic},
 			{"CommitsTogether", testTxCommitsTogether},
+			{"FnErrorUndoesTokenAndMail", testTxFnErrorUndoesTokenAndMail},
 		}},
 		{"Errors", []contractTest{
 			{"ErrorsAreTheDomains", testErrorsAreTheDomains},
@@ -739,6 +766,14 @@ func testErrorsAreTheDomains(t *testing.T, s Backend) {
 	_, errToken := s.RefreshToken(ctx, u.ID, []byte("no such token hash, 32 bytes...."))
 	_, errRole := s.Role(ctx, "no-such-role")
 	_, errClient := s.Client(ctx, newID(t))
+	_, errToken1 := txConsumeOneTimeToken(ctx, s, u.ID, tokenHash(t), auth.PurposeVerifyEmail)
+	other := createUser(t, s)
+	tok := createOneTimeToken(t, s, u.ID, auth.PurposeVerifyEmail)
+	dupTok := newOneTimeToken(t, u.ID, auth.PurposeResetPassword)
+	dupTok.Hash = tok.Hash
+	mail := enqueueMail(t, s, u.ID, now())
+	dupMail := newMail(t, u.ID, now())
+	dupMail.ID = mail.ID
 	for _, c := range []struct {
 		name      string
 		err, want error
@@ -752,6 +787,16 @@ func testErrorsAreTheDomains(t *testing.T, s Backend) {
 		{"CreateUser, unknown role", txCreateUser(ctx, s, unknownRole, nil), auth.ErrUnknownRole},
 		{"CreateRole, name taken", txCreateRole(ctx, s, newRole("errors-role"), nil), auth.ErrExists},
 		{"UpdateUser, stale", txUpdateUser(ctx, s, u.ID, stale, nil), auth.ErrStale},
+		{"ConsumeOneTimeToken", errToken1, auth.ErrOneTimeTokenNotFound},
+		{"CreateOneTimeToken, other user", txCreateOneTimeToken(ctx, s, u.ID, newOneTimeToken(t, other.ID, auth.PurposeVerifyEmail), nil), auth.ErrOtherUser},
+		{"CreateOneTimeToken, hash taken", txCreateOneTimeToken(ctx, s, u.ID, dupTok, nil), auth.ErrExists},
+		{"EnqueueMail, other user", txEnqueueMail(ctx, s, u.ID, newMail(t, other.ID, now()), nil), auth.ErrOtherUser},
+		{"EnqueueMail, id taken", txEnqueueMail(ctx, s, u.ID, dupMail, nil), auth.ErrExists},
+		{"DeleteMail", txDeleteMail(ctx, s, u.ID, newID(t), nil), auth.ErrMailNotFound},
+		{"RetryMail", s.RetryMail(ctx, u.ID, newID(t), now(), "x"), auth.ErrMailNotFound},
+		{"ChangeEmail, email taken", txChangeEmail(ctx, s, u.ID, other.Email, now(), nil), auth.ErrEmailTaken},
+		{"ChangeEmail, unknown user", txChangeEmail(ctx, s, newID(t), "x-"+newID(t)+"@example.com", now(), nil), auth.ErrUserNotFound},
+		{"VerifyEmail, unknown user", txVerifyEmail(ctx, s, newID(t), u.Email, now(), nil), auth.ErrUserNotFound},
 	} {
 		if !errors.Is(c.err, c.want) {
 			t.Errorf("%s: %v, want %v", c.name, c.err, c.want)

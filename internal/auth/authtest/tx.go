@@ -166,3 +166,45 @@ func txRevokeToken(ctx context.Context, s Backend, jti string, expiresAt time.Ti
 func txCreateSigningKey(ctx context.Context, s Backend, k *auth.SigningKey, ev *auth.Event) error {
 	return inGlobal(ctx, s, ev, func(tx auth.GlobalTx) error { return tx.CreateSigningKey(ctx, k) })
 }
+
+// txVerifyEmail returns errNoChange if there was nothing to verify.
+func txVerifyEmail(ctx context.Context, s Backend, userID, email string, at time.Time, ev *auth.Event) error {
+	var changed bool
+	err := s.InUserTx(ctx, userID, func(tx auth.UserTx) (err error) {
+		if changed, err = tx.VerifyEmail(ctx, email, at); err != nil || !changed {
+			return err
+		}
+		return appendEvent(ctx, tx, ev)
+	})
+	return noChange(changed, err)
+}
+
+func txChangeEmail(ctx context.Context, s Backend, userID, email string, at time.Time, ev *auth.Event) error {
+	return inUser(ctx, s, userID, ev, func(tx auth.UserTx) error { return tx.ChangeEmail(ctx, email, at) })
+}
+
+func txCreateOneTimeToken(ctx context.Context, s Backend, userID string, tok *auth.OneTimeToken, ev *auth.Event) error {
+	return inUser(ctx, s, userID, ev, func(tx auth.UserTx) error { return tx.CreateOneTimeToken(ctx, tok) })
+}
+
+// txConsumeOneTimeToken consumes the token in a unit of work of its own,
+// which commits: a token it returns is gone.
+func txConsumeOneTimeToken(ctx context.Context, s Backend, userID string, hash []byte, purposes ...auth.TokenPurpose) (tok *auth.OneTimeToken, err error) {
+	err = s.InUserTx(ctx, userID, func(tx auth.UserTx) (err error) {
+		tok, err = tx.ConsumeOneTimeToken(ctx, hash, purposes...)
+		return err
+	})
+	return tok, err
+}
+
+func txDeleteOneTimeTokens(ctx context.Context, s Backend, userID string, purposes ...auth.TokenPurpose) error {
+	return inUser(ctx, s, userID, nil, func(tx auth.UserTx) error { return tx.DeleteOneTimeTokens(ctx, purposes...) })
+}
+
+func txEnqueueMail(ctx context.Context, s Backend, userID string, m *auth.OutboxMail, ev *auth.Event) error {
+	return inUser(ctx, s, userID, ev, func(tx auth.UserTx) error { return tx.EnqueueMail(ctx, m) })
+}
+
+func txDeleteMail(ctx context.Context, s Backend, userID, id string, ev *auth.Event) error {
+	return inUser(ctx, s, userID, ev, func(tx auth.UserTx) error { return tx.DeleteMail(ctx, id) })
+}

@@ -2,6 +2,7 @@ package authtest
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"strings"
 	"testing"
@@ -217,4 +218,158 @@ func testUpdateUserEndSessions(t *testing.T, s Backend) {
 	if got := getUser(t, s, v.ID).Status; got != auth.StatusDisabled {
 		t.Errorf("Status = %q, want %q", got, auth.StatusDisabled)
 	}
+}
+
+// testVerifyEmail: VerifyEmail marks the address verified only while it is
+// still the one the token was mailed to and not verified yet, and writes
+// the user (Version, UpdatedAt) only when it does.
+func testVerifyEmail(t *testing.T, s Backend) {
+	ctx := context.Background()
+	log := &auditLog{t: t, s: s}
+	u := createUser(t, s)
+	before := getUser(t, s, u.ID)
+
+	// Another address (the account moved since the mail was sent): no
+	// change, nothing written, no event.
+	log.noChange(txVerifyEmail(ctx, s, u.ID, "old-"+u.Email, at(now(), time.Minute),
+		newEvent(t, auth.EventEmailVerified, u.ID, "")))
+	if d := diff(before, getUser(t, s, u.ID)); d != "" {
+		t.Errorf("VerifyEmail of another address changed the user (-want +got):\n%s", d)
+	}
+
+	when := at(now(), 2*time.Minute)
+	ev := newEvent(t, auth.EventEmailVerified, u.ID, "")
+	log.recorded(ev, txVerifyEmail(ctx, s, u.ID, u.Email, when, ev))
+	want := *before
+	want.EmailVerified, want.Version, want.UpdatedAt = true, before.Version+1, when
+	if d := diff(&want, getUser(t, s, u.ID)); d != "" {
+		t.Errorf("after VerifyEmail (-want +got):\n%s", d)
+	}
+
+	// Verified already: no change.
+	log.noChange(txVerifyEmail(ctx, s, u.ID, u.Email, at(now(), 3*time.Minute),
+		newEvent(t, auth.EventEmailVerified, u.ID, "")))
+	if d := diff(&want, getUser(t, s, u.ID)); d != "" {
+		t.Errorf("VerifyEmail of a verified address changed the user (-want +got):\n%s", d)
+	}
+
+	// Another user is not touched; an unknown one is not found.
+	other := createUser(t, s)
+	if got := getUser(t, s, other.ID); got.EmailVerified {
+		t.Error("VerifyEmail verified another user's address")
+	}
+	log.unchanged(txVerifyEmail(ctx, s, newID(t), u.Email, when, nil), auth.ENotFound)
+}
+
+// testChangeEmail: ChangeEmail moves the account to a new address,
+// verified, freeing the old one; an address another account holds is
+// EEmailTaken, and the unit of work that tried it keeps nothing.
+func testChangeEmail(t *testing.T, s Backend) {
+	ctx := context.Background()
+	log := &auditLog{t: t, s: s}
+	u, other := createUser(t, s), createUser(t, s)
+	before := getUser(t, s, u.ID)
+
+	newEmail := "moved-" + u.Email
+	when := at(now(), time.Minute)
+	ev := newEvent(t, auth.EventEmailChanged, u.ID, "")
+	log.recorded(ev, txChangeEmail(ctx, s, u.ID, newEmail, when, ev))
+	want := *before
+	want.Email, want.EmailVerified, want.Version, want.UpdatedAt = newEmail, true, before.Version+1, when
+	if d := diff(&want, getUser(t, s, u.ID)); d != "" {
+		t.Errorf("after ChangeEmail (-want +got):\n%s", d)
+	}
+	got, err := s.UserByEmail(ctx, newEmail)
+	mustOK(t, err)
+	if got.ID != u.ID {
+		t.Errorf("UserByEmail(new address) = user %s, want %s", got.ID, u.ID)
+	}
+	_, err = s.UserByEmail(ctx, u.Email)
+	wantCode(t, err, auth.ENotFound)
+
+	// The old address is free again.
+	again := newUser(t)
+	again.Email = u.Email
+	mustOK(t, txCreateUser(ctx, s, again, nil))
+
+	// Another account's address: refused, and the unit of work that tried
+	// (spending a token and queueing a mail first, as an email change
+	// does) keeps nothing.
+	tok := createOneTimeToken(t, s, u.ID, auth.PurposeChangeEmail)
+	wantQueued(t, s, 0, time.Time{})
+	taken := getUser(t, s, u.ID)
+	var changeErr error
+	err = s.InUserTx(ctx, u.ID, func(tx auth.UserTx) error {
+		if _, err := tx.ConsumeOneTimeToken(ctx, tok.Hash, auth.PurposeChangeEmail); err != nil {
+			t.Errorf("ConsumeOneTimeToken: %v", err)
+		}
+		if err := tx.EnqueueMail(ctx, newMail(t, u.ID, when)); err != nil {
+			t.Errorf("EnqueueMail: %v", err)
+		}
+		changeErr = tx.ChangeEmail(ctx, other.Email, at(now(), 2*time.Minute))
+		return changeErr
+	})
+	if !errors.Is(changeErr, auth.ErrEmailTaken) {
+		t.Errorf("ChangeEmail to another account's address = %v, want %v", changeErr, auth.ErrEmailTaken)
+	}
+	if !errors.Is(err, auth.ErrEmailTaken) {
+		t.Errorf("InUserTx = %v, want fn's error %v", err, auth.ErrEmailTaken)
+	}
+	if d := diff(taken, getUser(t, s, u.ID)); d != "" {
+		t.Errorf("a refused ChangeEmail changed the user (-want +got):\n%s", d)
+	}
+	if got := getUser(t, s, other.ID); got.Email != other.Email {
+		t.Errorf("the address's holder now has %q", got.Email)
+	}
+	wantOneTimeToken(t, s, tok, true, "the token spent in the refused unit of work")
+	wantQueued(t, s, 0, time.Time{})
+	log.unchanged(txChangeEmail(ctx, s, u.ID, other.Email, when, newEvent(t, auth.EventEmailChanged, u.ID, "")), auth.EEmailTaken)
+
+	// Its own address: verified (it was already), written all the same.
+	mustOK(t, txChangeEmail(ctx, s, u.ID, newEmail, at(now(), 3*time.Minute), nil))
+	if got := getUser(t, s, u.ID); got.Email != newEmail || got.Version != taken.Version+1 {
+		t.Errorf("ChangeEmail to the current address: %q at version %d, want %q at %d", got.Email, got.Version, newEmail, taken.Version+1)
+	}
+
+	log.unchanged(txChangeEmail(ctx, s, newID(t), "nobody-"+newID(t)+"@example.com", when, nil), auth.ENotFound)
+}
+
+// testChangePasswordReset: ChangePassword with passwordVersion 0 replaces
+// the password whatever its version (a reset), and otherwise does all a
+// change does: both versions move, sessions end but the one kept.
+func testChangePasswordReset(t *testing.T, s Backend) {
+	ctx := context.Background()
+	u := createUser(t, s)
+	mustOK(t, txChangePassword(ctx, s, u.ID, "first-change", "", 1, now(), nil))
+	s1, _ := createSession(t, s, u.ID, now())
+	s2, _ := createSession(t, s, u.ID, at(now(), time.Second))
+	before := getUser(t, s, u.ID)
+	if before.PasswordVersion != 2 {
+		t.Fatalf("PasswordVersion after a change = %d, want 2", before.PasswordVersion)
+	}
+
+	when := at(now(), time.Minute)
+	mustOK(t, txChangePassword(ctx, s, u.ID, "reset-hash", s2.ID, 0, when, nil))
+	want := *before
+	want.PasswordHash, want.UpdatedAt = "reset-hash", when
+	want.Version, want.PasswordVersion = before.Version+1, before.PasswordVersion+1
+	if d := diff(&want, getUser(t, s, u.ID)); d != "" {
+		t.Errorf("after a reset (-want +got):\n%s", d)
+	}
+	if r := getSession(t, s, u.ID, s1.ID).RevokedAt; !r.Equal(when) {
+		t.Errorf("session RevokedAt = %v, want %v", r, when)
+	}
+	if r := getSession(t, s, u.ID, s2.ID).RevokedAt; !r.IsZero() {
+		t.Errorf("the kept session was revoked at %v", r)
+	}
+
+	// Again, with every session ending.
+	mustOK(t, txChangePassword(ctx, s, u.ID, "second-reset", "", 0, at(when, time.Second), nil))
+	if got := getUser(t, s, u.ID); got.PasswordHash != "second-reset" || got.PasswordVersion != want.PasswordVersion+1 {
+		t.Errorf("after a second reset: hash %q, PasswordVersion %d", got.PasswordHash, got.PasswordVersion)
+	}
+	if r := getSession(t, s, u.ID, s2.ID).RevokedAt; r.IsZero() {
+		t.Error("a reset that keeps no session left one unrevoked")
+	}
+	wantCode(t, txChangePassword(ctx, s, newID(t), "h", "", 0, when, nil), auth.ENotFound)
 }
