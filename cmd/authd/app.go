@@ -16,6 +16,7 @@ import (
 	"github.com/talentforge/authd/internal/cache"
 	"github.com/talentforge/authd/internal/config"
 	"github.com/talentforge/authd/internal/httpapi"
+	"github.com/talentforge/authd/internal/mail"
 	"github.com/talentforge/authd/internal/ratelimit"
 	"github.com/talentforge/authd/internal/redisconn"
 	"github.com/talentforge/authd/internal/token"
@@ -27,6 +28,7 @@ type app struct {
 	metrics http.Handler // the Prometheus registry's exposition
 	tokens  *token.Manager
 	svc     *auth.Service
+	outbox  *mail.Outbox      // sends the mail the service queues; serve runs it
 	redis   *redisconn.Client // nil without AUTH_REDIS_URL
 }
 
@@ -47,6 +49,14 @@ func newApp(ctx context.Context, cfg *config.Config, db database, log *slog.Logg
 	}
 	limits := cfg.Limits()
 	if err := limits.Validate(); err != nil {
+		return nil, err
+	}
+	composer, err := newComposer(cfg)
+	if err != nil {
+		return nil, err
+	}
+	sender, err := newSender(cfg, log)
+	if err != nil {
 		return nil, err
 	}
 
@@ -86,8 +96,18 @@ func newApp(ctx context.Context, cfg *config.Config, db database, log *slog.Logg
 
 		SessionMaxLifetime: cfg.SessionMaxLifetime,
 		SessionIdleTimeout: cfg.SessionIdleTimeout,
+
+		Mailer:               composer,
+		RequireVerifiedEmail: cfg.RequireVerifiedEmail,
+		VerifyTokenTTL:       cfg.VerifyTokenTTL,
+		ResetTokenTTL:        cfg.ResetTokenTTL,
 	})
 	a.svc = svc
+	a.outbox = mail.NewOutbox(db, composer, sender, mail.OutboxConfig{
+		GiveUpAfter: cfg.MailGiveUpAfter,
+		Logger:      log,
+		Registerer:  reg,
+	})
 	a.metrics = promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
 	publicMetrics := a.metrics
 	if cfg.MetricsAddr != "" {

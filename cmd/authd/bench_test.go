@@ -304,6 +304,7 @@ func TestBenchRefusesToSeedProduction(t *testing.T) {
 		"AUTH_ENV":        "production",
 		"AUTH_ISSUER":     "https://auth.example.com",
 		"AUTH_SECRET_KEY": "7f3e9a1c5b2d4e6f8a0c1e3f5a7b9d0e2f4a6c8e",
+		"AUTH_SMTP_URL":   "smtp://127.0.0.1:1", // required in production; bench sends none
 		"AUTH_DATA_DIR":   filepath.Join(t.TempDir(), "data"),
 	})
 	url := startAuthd(t, vars)

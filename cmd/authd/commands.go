@@ -112,10 +112,17 @@ func users(ctx context.Context, args []string, getenv func(string) string, stdin
 		return err
 	}
 	// Nor a shared cache or limits: a new account has nothing cached, and
-	// an operator's command is not rate limited.
+	// an operator's command is not rate limited. Its address is verified,
+	// so no mail is queued; the composer is what the service requires, and
+	// checks the mail settings as serve would.
+	composer, err := newComposer(cfg)
+	if err != nil {
+		return err
+	}
 	svc := auth.NewService(db, hasher, nil, auth.Config{
 		Cache:   cache.New(cache.NewMemory(cache.MemoryOptions{}), cache.Options{}),
 		Limiter: ratelimit.NewMemory(ratelimit.MemoryOptions{}),
+		Mailer:  composer,
 	})
 	u, err := svc.CreateUser(ctx, *email, pw, roles)
 	if err != nil {

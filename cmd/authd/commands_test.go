@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -115,7 +116,15 @@ func TestProductionRefusesToStartWithOneClearLine(t *testing.T) {
 		{"bad argon2 settings", map[string]string{"AUTH_ARGON2_MEMORY_KIB": "8", "AUTH_ARGON2_PARALLELISM": "16", "AUTH_DATA_DIR": t.TempDir()}, "AUTH_ARGON2"},
 		// Refused before the database is opened: nothing listens there.
 		{"PostgreSQL without Redis", map[string]string{"AUTH_ENV": "production", "AUTH_SECRET_KEY": "7f3e9a1c5b2d4e6f8a0c1e3f5a7b9d0e2f4a6c8e",
-			"AUTH_ISSUER": "https://auth.example.com", "AUTH_DATABASE_URL": "postgres://authd@127.0.0.1:1/authd?connect_timeout=1"}, "AUTH_REDIS_URL is required"},
+			"AUTH_ISSUER": "https://auth.example.com", "AUTH_SMTP_URL": "smtp://127.0.0.1:1",
+			"AUTH_DATABASE_URL": "postgres://authd@127.0.0.1:1/authd?connect_timeout=1"}, "AUTH_REDIS_URL is required"},
+		// Mail's links carry tokens: not to the log, not over http.
+		{"no SMTP server", map[string]string{"AUTH_ENV": "production", "AUTH_SECRET_KEY": "7f3e9a1c5b2d4e6f8a0c1e3f5a7b9d0e2f4a6c8e",
+			"AUTH_ISSUER": "https://auth.example.com"}, "AUTH_SMTP_URL is required"},
+		{"http UI URL", map[string]string{"AUTH_ENV": "production", "AUTH_SECRET_KEY": "7f3e9a1c5b2d4e6f8a0c1e3f5a7b9d0e2f4a6c8e",
+			"AUTH_ISSUER": "https://auth.example.com", "AUTH_SMTP_URL": "smtp://127.0.0.1:1", "AUTH_UI_URL": "http://app.example.com"}, "AUTH_UI_URL must be an https URL"},
+		{"bad SMTP URL", map[string]string{"AUTH_SMTP_URL": "smtp://mailer:se#cret@mail.example.com"}, "AUTH_SMTP_URL is invalid"},
+		{"bad mail template", map[string]string{"AUTH_MAIL_TEMPLATES_DIR": brokenTemplates(t), "AUTH_DATA_DIR": t.TempDir()}, "AUTH_MAIL_TEMPLATES_DIR"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := cli(t, tc.vars, "", "serve")
@@ -135,4 +144,15 @@ func TestUnknownCommand(t *testing.T) {
 	if err != nil || !strings.HasPrefix(out, "authd ") {
 		t.Fatalf("version: %v %q", err, out)
 	}
+}
+
+// brokenTemplates returns a template directory whose verification subject
+// does not parse.
+func brokenTemplates(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "verify_email.subject.tmpl"), []byte("Welcome {{.Product"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return dir
 }

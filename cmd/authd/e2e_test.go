@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/talentforge/authd/internal/mail/mailtest"
 )
 
 // TestEndToEnd builds the real binary, runs it on a port of its choosing
@@ -30,13 +32,23 @@ func TestEndToEnd(t *testing.T) {
 		t.Fatalf("go build: %v", err)
 	}
 	dataDir := filepath.Join(t.TempDir(), "data")
+	smtp := mailtest.Start(t)
+	const uiURL = "https://app.e2e.test/account"
+	mailEnv := []string{"AUTH_SMTP_URL=" + smtp.URL(), "AUTH_UI_URL=" + uiURL}
 
-	srv := start(t, bin, dataDir)
+	srv := start(t, bin, dataDir, mailEnv...)
 	base := srv.base
 	const pw = "end to end passphrase"
 
 	res := call(t, "POST", base+"/api/v1/auth/register", "", `{"email":"e2e@example.com","password":"`+pw+`","name":"E2E"}`)
 	res.want(t, 201)
+	// The sign-up's verification mail, sent by the outbox through SMTP.
+	verification := smtp.WaitFor(t, 1, 30*time.Second)[0]
+	link := verification.Link()
+	if len(verification.To) != 1 || verification.To[0] != "e2e@example.com" ||
+		!strings.HasPrefix(link, uiURL+"/verify-email#token=") || len(link) == len(uiURL+"/verify-email#token=") {
+		t.Fatalf("verification mail to %v with link %q, want e2e@example.com and %s/verify-email#token=…", verification.To, link, uiURL)
+	}
 	res = call(t, "POST", base+"/api/v1/auth/login", "", `{"email":"e2e@example.com","password":"`+pw+`"}`)
 	res.want(t, 200)
 	login := res.tokens(t)
@@ -68,6 +80,12 @@ func TestEndToEnd(t *testing.T) {
 	call(t, "GET", base+"/api/v1/auth/verify", survivor.Access, "").want(t, 200)
 
 	stop(t, srv)
+	if token := link[strings.Index(link, "#token=")+len("#token="):]; strings.Contains(srv.logs.String(), token) {
+		t.Error("the log holds the mailed verification token")
+	}
+	if n := len(smtp.Messages()); n != 1 {
+		t.Errorf("%d mails sent, want the one verification", n)
+	}
 
 	// Restart on the same data dir: the surviving session's access and
 	// refresh tokens still work, the logged-out one stays dead.
@@ -109,7 +127,7 @@ type server struct {
 // system gave it: a port found free by the test and passed to the child
 // could be taken by another process before the child binds it, and at every
 // restart, as the port is free while the child is down.
-func start(t *testing.T, bin, dataDir string) *server {
+func start(t *testing.T, bin, dataDir string, env ...string) *server {
 	t.Helper()
 	cmd := exec.Command(bin, "serve")
 	cmd.Env = append(os.Environ(),
@@ -122,6 +140,7 @@ func start(t *testing.T, bin, dataDir string) *server {
 		"AUTH_DATABASE_URL=",
 		"AUTH_SECRET_KEY=",
 	)
+	cmd.Env = append(cmd.Env, env...)
 	cmd.Dir = t.TempDir() // no stray .env
 	logs := newLogRecords()
 	cmd.Stdout, cmd.Stderr = logs, logs

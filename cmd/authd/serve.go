@@ -44,6 +44,15 @@ func serve(ctx context.Context, getenv func(string) string, logOut io.Writer) er
 	go a.tokens.Run(bg)
 	go a.purgeAudit(bg, cfg.AuditRetention, log)
 	go a.purgeSessions(bg, cfg.SessionRetention, log)
+	// The outbox stops after the HTTP drain (requests may queue mail until
+	// then), finishing the send under way.
+	outboxCtx, stopOutbox := context.WithCancel(bg)
+	defer stopOutbox()
+	outboxDone := make(chan struct{})
+	go func() {
+		defer close(outboxDone)
+		a.outbox.Run(outboxCtx)
+	}()
 
 	srv := &http.Server{
 		Addr:              cfg.Addr,
@@ -112,6 +121,14 @@ func serve(ctx context.Context, getenv func(string) string, logOut io.Writer) er
 	err = srv.Shutdown(shutdownCtx)
 	if metricsSrv != nil {
 		err = errors.Join(err, metricsSrv.Shutdown(shutdownCtx))
+	}
+	stopOutbox()
+	select {
+	case <-outboxDone:
+	case <-shutdownCtx.Done():
+		// The mail being sent goes out again after its lease if it was
+		// sent but not yet marked so.
+		log.Warn("shutting down: the mail outbox was still sending at AUTH_SHUTDOWN_TIMEOUT")
 	}
 	if err != nil {
 		return fmt.Errorf("shutdown: %w", err)

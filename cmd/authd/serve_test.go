@@ -25,9 +25,12 @@ type logRecords struct {
 	partial   []byte
 	records   []map[string]any
 	listening chan struct{}
+	changed   chan struct{} // closed and replaced at each record
 }
 
-func newLogRecords() *logRecords { return &logRecords{listening: make(chan struct{})} }
+func newLogRecords() *logRecords {
+	return &logRecords{listening: make(chan struct{}), changed: make(chan struct{})}
+}
 
 func (l *logRecords) Write(p []byte) (int, error) {
 	l.mu.Lock()
@@ -48,8 +51,35 @@ func (l *logRecords) Write(p []byte) (int, error) {
 		if rec["msg"] == "authd listening" {
 			close(l.listening)
 		}
+		close(l.changed)
+		l.changed = make(chan struct{})
 	}
 	return len(p), nil
+}
+
+// waitFor returns the first record whose message is msg, waiting for it
+// to be logged for up to timeout.
+func (l *logRecords) waitFor(t *testing.T, msg string, timeout time.Duration) map[string]any {
+	t.Helper()
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
+	for {
+		l.mu.Lock()
+		for _, rec := range l.records {
+			if rec["msg"] == msg {
+				l.mu.Unlock()
+				return rec
+			}
+		}
+		changed := l.changed
+		l.mu.Unlock()
+		select {
+		case <-changed:
+		case <-deadline.C:
+			t.Fatalf("no %q logged within %v:\n%s", msg, timeout, l.String())
+			return nil
+		}
+	}
 }
 
 // all returns the records logged so far.
@@ -160,6 +190,7 @@ func TestPostgresWithoutRedis(t *testing.T) {
 	}
 
 	vars["AUTH_ENV"], vars["AUTH_ISSUER"], vars["AUTH_SINGLE_REPLICA"] = "production", "https://auth.example.com", "true"
+	vars["AUTH_SMTP_URL"] = "smtp://127.0.0.1:1" // required in production; no mail is sent here
 	s = serveInProcess(t, vars)
 	if w := warnings(s); len(w) != 0 {
 		t.Errorf("one declared replica still warned: %q", w)
@@ -250,5 +281,36 @@ func TestMetricsListener(t *testing.T) {
 		if status, _ := get("http://" + a + "/metrics"); status != 0 {
 			t.Errorf("%s still answers after shutdown: %d", a, status)
 		}
+	}
+}
+
+// TestMailWithoutSMTPGoesToTheLog: with no configuration at all, the
+// outbox runs with the server and writes the sign-up's verification mail
+// to the log, its link under AUTH_ISSUER/ui, and its metrics are served.
+func TestMailWithoutSMTPGoesToTheLog(t *testing.T) {
+	s := serveInProcess(t, map[string]string{
+		"AUTH_ADDR":              "127.0.0.1:0",
+		"AUTH_DATA_DIR":          filepath.Join(t.TempDir(), "data"),
+		"AUTH_ARGON2_MEMORY_KIB": "64",
+		"AUTH_ARGON2_ITERATIONS": "1",
+	})
+	addr := s.addr(t)
+	call(t, "POST", "http://"+addr+"/api/v1/auth/register", "", `{"email":"log@example.com","password":"log mail passphrase"}`).want(t, 201)
+	rec := s.logs.waitFor(t, "mail not sent, written to the log (no SMTP server configured)", 30*time.Second)
+	links, _ := rec["links"].([]any)
+	if rec["to"] != "log@example.com" || len(links) != 1 ||
+		!strings.HasPrefix(links[0].(string), "http://localhost:8080/ui/verify-email#token=") {
+		t.Errorf("logged mail %v, want to log@example.com with one link under http://localhost:8080/ui/verify-email#token=", rec)
+	}
+	res := call(t, "GET", "http://"+addr+"/metrics", "", "")
+	res.want(t, 200)
+	for _, want := range []string{"authd_outbox_queued ", "authd_outbox_oldest_age_seconds ", `authd_mail_sent_total{kind="verify_email"}`,
+		`authd_mail_failed_total{kind="reset_password",reason="gave_up"}`} {
+		if !strings.Contains(string(res.body), want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+	if err := s.stop(); err != nil {
+		t.Fatalf("serve: %v", err)
 	}
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/talentforge/authd/internal/auth"
 	"github.com/talentforge/authd/internal/config"
+	"github.com/talentforge/authd/internal/mail"
 	"github.com/talentforge/authd/internal/password"
 	"github.com/talentforge/authd/internal/postgres"
 	"github.com/talentforge/authd/internal/sqlite"
@@ -137,6 +138,39 @@ func newHasher(cfg *config.Config) (*password.Hasher, error) {
 		return nil, fmt.Errorf("password hashing settings (AUTH_ARGON2_*, AUTH_PASSWORD_MIN_LENGTH): %w", err)
 	}
 	return password.New(pc), nil
+}
+
+// newComposer loads the mail templates (the embedded ones, overridden from
+// AUTH_MAIL_TEMPLATES_DIR) and returns the composer that renders and seals
+// the domain's mail. A broken template or setting fails here, at start-up.
+func newComposer(cfg *config.Config) (*mail.Composer, error) {
+	t, err := mail.Load(cfg.MailTemplatesDir)
+	if err != nil {
+		return nil, fmt.Errorf("mail templates (AUTH_MAIL_TEMPLATES_DIR): %w", err)
+	}
+	c, err := mail.NewComposer(t, mail.ComposerConfig{
+		Product: cfg.ProductName,
+		From:    cfg.SMTPFrom,
+		UIURL:   cfg.UIURL,
+		Secret:  []byte(cfg.SecretKey),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("mail settings: %w", err)
+	}
+	return c, nil
+}
+
+// newSender returns the SMTP sender of AUTH_SMTP_URL, or, without one,
+// the sender that writes each mail with its links to the log.
+func newSender(cfg *config.Config, log *slog.Logger) (mail.Sender, error) {
+	if cfg.SMTPURL == "" {
+		return mail.NewLog(log), nil
+	}
+	s, err := mail.NewSMTP(cfg.SMTPURL)
+	if err != nil {
+		return nil, fmt.Errorf("AUTH_SMTP_URL: %w", err)
+	}
+	return s, nil
 }
 
 func version() string {

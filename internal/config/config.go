@@ -65,11 +65,21 @@ var Vars = []Var{
 	{Name: "AUTH_RATE_REGISTER_IP", Default: "20/1h", Help: "registrations per client IP (N/period, or off)"},
 	{Name: "AUTH_RATE_REFRESH_IP", Default: "120/1m", Help: "token refreshes per client IP (N/period, or off)"},
 	{Name: "AUTH_RATE_CLIENT_IP", Default: "60/1m", Help: "failed service-client authentications per client IP (N/period, or off)"},
+	{Name: "AUTH_RATE_MAIL_IP", Default: "10/15m", Help: "requests that send mail (forgot password, resend verification) per client IP (N/period, or off)"},
+	{Name: "AUTH_RATE_MAIL_ADDRESS", Default: "3/1h", Help: "requests that send mail per address, known or not (N/period, or off)"},
 	{Name: "AUTH_RATE_IPV4_PREFIX", Default: "32", Help: "per-IP limits count IPv4 clients by this prefix length (16..32)"},
 	{Name: "AUTH_RATE_IPV6_PREFIX", Default: "64", Help: "per-IP limits count IPv6 clients by this prefix length (32..128); a subscriber usually holds a whole /64"},
 	{Name: "AUTH_AUDIT_RETENTION", Default: "2160h", Help: "age at which audit events are deleted (0 keeps them forever)"},
 	{Name: "AUTH_TRUSTED_PROXIES", Default: "", Help: "comma-separated CIDRs whose X-Forwarded-For/-Proto are trusted"},
-	{Name: "AUTH_SMTP_URL", Default: "", Help: "smtp://user:pass@host:port; empty writes mail to the log", Secret: true},
+	{Name: "AUTH_SMTP_URL", Default: "", Help: "smtp://[user:pass@]host[:port] (STARTTLS when offered; ?starttls=required to insist), smtps://… for implicit TLS; empty writes mail, links included, to the log (development only; required in production)", Secret: true},
+	{Name: "AUTH_SMTP_FROM", Default: "", Help: "sender address of mail, e.g. Example <no-reply@example.com>; empty means no-reply@ and the issuer's host"},
+	{Name: "AUTH_UI_URL", Default: "", Help: "base of the links in mail (…/verify-email#token=…, …/reset-password#token=…); empty means AUTH_ISSUER/ui (https in production)"},
+	{Name: "AUTH_PRODUCT_NAME", Default: "authd", Help: "product name in mail subjects and bodies"},
+	{Name: "AUTH_MAIL_TEMPLATES_DIR", Default: "", Help: "directory of mail templates overriding the embedded ones, file by file (checked at start-up)"},
+	{Name: "AUTH_REQUIRE_VERIFIED_EMAIL", Default: "false", Help: "true refuses password login until the account's address is verified"},
+	{Name: "AUTH_VERIFY_TOKEN_TTL", Default: "24h", Help: "how long an email verification (or email change) link works, 10m to 720h"},
+	{Name: "AUTH_RESET_TOKEN_TTL", Default: "1h", Help: "how long a password reset link works, 5m to 24h"},
+	{Name: "AUTH_MAIL_GIVE_UP_AFTER", Default: "72h", Help: "age at which an undeliverable mail is dropped (audited as mail.undeliverable), 10m to 720h"},
 	{Name: "AUTH_DEBUG_ADDR", Default: "", Help: "loopback address serving Go's pprof profiles, e.g. 127.0.0.1:6060 (empty: off)"},
 	{Name: "AUTH_METRICS_ADDR", Default: "", Help: "address of a listener of its own for /metrics, e.g. :9090; empty serves /metrics on AUTH_ADDR (set it in production)"},
 	{Name: "AUTH_SHUTDOWN_TIMEOUT", Default: "20s", Help: "how long SIGTERM waits for in-flight requests"},
@@ -78,47 +88,57 @@ var Vars = []Var{
 
 // Config is the effective configuration.
 type Config struct {
-	Env               string
-	Addr              string
-	DataDir           string
-	DatabaseURL       string
-	RedisURL          string
-	RedisKeyPrefix    string
-	SingleReplica     bool
-	Issuer            string
-	Audience          string
-	SecretKey         string
-	SecretGenerated   bool // SecretKey was read from or written to DataDir
-	AccessTokenTTL    time.Duration
-	RefreshTokenTTL   time.Duration
-	RefreshReuseGrace time.Duration
-	SigningAlg        string
-	VerifiedTokens    int
-	KeyRotationPeriod time.Duration
-	KeyPublishDelay   time.Duration
-	PasswordMinLength int
-	Argon2MemoryKiB   uint32
-	Argon2Iterations  uint32
-	Argon2Parallelism uint8
-	HashConcurrency   int // 0: the hasher's default
-	HashQueueTimeout  time.Duration
-	CacheTTL          time.Duration
-	AuditRetention    time.Duration
-	LoginAccountRate  Rate
-	LoginMaxLockout   time.Duration
-	LoginIPRate       Rate
-	RegisterIPRate    Rate
-	RefreshIPRate     Rate
-	LoginGlobalRate   Rate
-	ClientIPRate      Rate
-	IPv4Prefix        int // bits of an IPv4 address per-IP limits count by
-	IPv6Prefix        int // bits of an IPv6 address per-IP limits count by
-	TrustedProxies    []netip.Prefix
-	SMTPURL           string
-	ShutdownTimeout   time.Duration
-	DebugAddr         string
-	MetricsAddr       string // "": /metrics on Addr
-	LogLevel          slog.Level
+	Env                  string
+	Addr                 string
+	DataDir              string
+	DatabaseURL          string
+	RedisURL             string
+	RedisKeyPrefix       string
+	SingleReplica        bool
+	Issuer               string
+	Audience             string
+	SecretKey            string
+	SecretGenerated      bool // SecretKey was read from or written to DataDir
+	AccessTokenTTL       time.Duration
+	RefreshTokenTTL      time.Duration
+	RefreshReuseGrace    time.Duration
+	SigningAlg           string
+	VerifiedTokens       int
+	KeyRotationPeriod    time.Duration
+	KeyPublishDelay      time.Duration
+	PasswordMinLength    int
+	Argon2MemoryKiB      uint32
+	Argon2Iterations     uint32
+	Argon2Parallelism    uint8
+	HashConcurrency      int // 0: the hasher's default
+	HashQueueTimeout     time.Duration
+	CacheTTL             time.Duration
+	AuditRetention       time.Duration
+	LoginAccountRate     Rate
+	LoginMaxLockout      time.Duration
+	LoginIPRate          Rate
+	RegisterIPRate       Rate
+	RefreshIPRate        Rate
+	LoginGlobalRate      Rate
+	ClientIPRate         Rate
+	IPv4Prefix           int // bits of an IPv4 address per-IP limits count by
+	IPv6Prefix           int // bits of an IPv6 address per-IP limits count by
+	TrustedProxies       []netip.Prefix
+	MailIPRate           Rate
+	MailAddressRate      Rate
+	SMTPURL              string
+	SMTPFrom             string // never empty: AUTH_SMTP_FROM or its default
+	UIURL                string // never empty: AUTH_UI_URL or AUTH_ISSUER/ui
+	ProductName          string
+	MailTemplatesDir     string // "": the embedded templates
+	RequireVerifiedEmail bool
+	VerifyTokenTTL       time.Duration
+	ResetTokenTTL        time.Duration
+	MailGiveUpAfter      time.Duration
+	ShutdownTimeout      time.Duration
+	DebugAddr            string
+	MetricsAddr          string // "": /metrics on Addr
+	LogLevel             slog.Level
 
 	// Session lifetimes and the retention of ended sessions; 0 turns each
 	// off (and keeps ended sessions forever).
@@ -165,44 +185,54 @@ func Load(getenv func(string) string, dotenvPath string) (*Config, error) {
 	}
 	p := parser{raw: raw}
 	c := &Config{
-		Env:               raw["AUTH_ENV"],
-		Addr:              raw["AUTH_ADDR"],
-		DataDir:           raw["AUTH_DATA_DIR"],
-		DatabaseURL:       raw["AUTH_DATABASE_URL"],
-		RedisURL:          raw["AUTH_REDIS_URL"],
-		RedisKeyPrefix:    raw["AUTH_REDIS_KEY_PREFIX"],
-		SingleReplica:     raw["AUTH_SINGLE_REPLICA"] == "true",
-		Issuer:            strings.TrimRight(raw["AUTH_ISSUER"], "/"),
-		Audience:          raw["AUTH_AUDIENCE"],
-		SecretKey:         raw["AUTH_SECRET_KEY"],
-		AccessTokenTTL:    p.duration("AUTH_ACCESS_TOKEN_TTL", 5*time.Second, 24*time.Hour),
-		RefreshTokenTTL:   p.duration("AUTH_REFRESH_TOKEN_TTL", time.Minute, 10*365*24*time.Hour),
-		RefreshReuseGrace: p.duration("AUTH_REFRESH_REUSE_GRACE", 0, 5*time.Minute),
-		SigningAlg:        raw["AUTH_SIGNING_ALG"],
-		VerifiedTokens:    p.int("AUTH_VERIFIED_TOKEN_CACHE", 0, 10_000_000),
-		KeyRotationPeriod: p.duration("AUTH_KEY_ROTATION_PERIOD", 0, 10*365*24*time.Hour),
-		KeyPublishDelay:   p.duration("AUTH_KEY_PUBLISH_DELAY", 0, 24*time.Hour),
-		PasswordMinLength: p.int("AUTH_PASSWORD_MIN_LENGTH", 8, 1024),
-		Argon2MemoryKiB:   uint32(p.int("AUTH_ARGON2_MEMORY_KIB", 8, 4<<20)),
-		Argon2Iterations:  uint32(p.int("AUTH_ARGON2_ITERATIONS", 1, 100)),
-		Argon2Parallelism: uint8(p.int("AUTH_ARGON2_PARALLELISM", 1, 255)),
-		HashQueueTimeout:  p.duration("AUTH_HASH_QUEUE_TIMEOUT", 0, time.Minute),
-		CacheTTL:          p.duration("AUTH_CACHE_TTL", time.Second, 24*time.Hour),
-		AuditRetention:    p.duration("AUTH_AUDIT_RETENTION", 0, 100*365*24*time.Hour),
-		LoginAccountRate:  p.rate("AUTH_RATE_LOGIN_ACCOUNT"),
-		LoginMaxLockout:   p.duration("AUTH_LOGIN_MAX_LOCKOUT", 0, 30*24*time.Hour),
-		LoginIPRate:       p.rate("AUTH_RATE_LOGIN_IP"),
-		RegisterIPRate:    p.rate("AUTH_RATE_REGISTER_IP"),
-		RefreshIPRate:     p.rate("AUTH_RATE_REFRESH_IP"),
-		LoginGlobalRate:   p.rate("AUTH_RATE_LOGIN_ACCOUNT_GLOBAL"),
-		ClientIPRate:      p.rate("AUTH_RATE_CLIENT_IP"),
-		IPv4Prefix:        p.int("AUTH_RATE_IPV4_PREFIX", 16, 32),
-		IPv6Prefix:        p.int("AUTH_RATE_IPV6_PREFIX", 32, 128),
-		SMTPURL:           raw["AUTH_SMTP_URL"],
-		ShutdownTimeout:   p.duration("AUTH_SHUTDOWN_TIMEOUT", 0, 10*time.Minute),
-		DebugAddr:         raw["AUTH_DEBUG_ADDR"],
-		MetricsAddr:       raw["AUTH_METRICS_ADDR"],
-		raw:               raw,
+		Env:                  raw["AUTH_ENV"],
+		Addr:                 raw["AUTH_ADDR"],
+		DataDir:              raw["AUTH_DATA_DIR"],
+		DatabaseURL:          raw["AUTH_DATABASE_URL"],
+		RedisURL:             raw["AUTH_REDIS_URL"],
+		RedisKeyPrefix:       raw["AUTH_REDIS_KEY_PREFIX"],
+		SingleReplica:        raw["AUTH_SINGLE_REPLICA"] == "true",
+		Issuer:               strings.TrimRight(raw["AUTH_ISSUER"], "/"),
+		Audience:             raw["AUTH_AUDIENCE"],
+		SecretKey:            raw["AUTH_SECRET_KEY"],
+		AccessTokenTTL:       p.duration("AUTH_ACCESS_TOKEN_TTL", 5*time.Second, 24*time.Hour),
+		RefreshTokenTTL:      p.duration("AUTH_REFRESH_TOKEN_TTL", time.Minute, 10*365*24*time.Hour),
+		RefreshReuseGrace:    p.duration("AUTH_REFRESH_REUSE_GRACE", 0, 5*time.Minute),
+		SigningAlg:           raw["AUTH_SIGNING_ALG"],
+		VerifiedTokens:       p.int("AUTH_VERIFIED_TOKEN_CACHE", 0, 10_000_000),
+		KeyRotationPeriod:    p.duration("AUTH_KEY_ROTATION_PERIOD", 0, 10*365*24*time.Hour),
+		KeyPublishDelay:      p.duration("AUTH_KEY_PUBLISH_DELAY", 0, 24*time.Hour),
+		PasswordMinLength:    p.int("AUTH_PASSWORD_MIN_LENGTH", 8, 1024),
+		Argon2MemoryKiB:      uint32(p.int("AUTH_ARGON2_MEMORY_KIB", 8, 4<<20)),
+		Argon2Iterations:     uint32(p.int("AUTH_ARGON2_ITERATIONS", 1, 100)),
+		Argon2Parallelism:    uint8(p.int("AUTH_ARGON2_PARALLELISM", 1, 255)),
+		HashQueueTimeout:     p.duration("AUTH_HASH_QUEUE_TIMEOUT", 0, time.Minute),
+		CacheTTL:             p.duration("AUTH_CACHE_TTL", time.Second, 24*time.Hour),
+		AuditRetention:       p.duration("AUTH_AUDIT_RETENTION", 0, 100*365*24*time.Hour),
+		LoginAccountRate:     p.rate("AUTH_RATE_LOGIN_ACCOUNT"),
+		LoginMaxLockout:      p.duration("AUTH_LOGIN_MAX_LOCKOUT", 0, 30*24*time.Hour),
+		LoginIPRate:          p.rate("AUTH_RATE_LOGIN_IP"),
+		RegisterIPRate:       p.rate("AUTH_RATE_REGISTER_IP"),
+		RefreshIPRate:        p.rate("AUTH_RATE_REFRESH_IP"),
+		LoginGlobalRate:      p.rate("AUTH_RATE_LOGIN_ACCOUNT_GLOBAL"),
+		ClientIPRate:         p.rate("AUTH_RATE_CLIENT_IP"),
+		IPv4Prefix:           p.int("AUTH_RATE_IPV4_PREFIX", 16, 32),
+		IPv6Prefix:           p.int("AUTH_RATE_IPV6_PREFIX", 32, 128),
+		MailIPRate:           p.rate("AUTH_RATE_MAIL_IP"),
+		MailAddressRate:      p.rate("AUTH_RATE_MAIL_ADDRESS"),
+		SMTPURL:              raw["AUTH_SMTP_URL"],
+		SMTPFrom:             raw["AUTH_SMTP_FROM"],
+		UIURL:                raw["AUTH_UI_URL"],
+		ProductName:          raw["AUTH_PRODUCT_NAME"],
+		MailTemplatesDir:     raw["AUTH_MAIL_TEMPLATES_DIR"],
+		RequireVerifiedEmail: raw["AUTH_REQUIRE_VERIFIED_EMAIL"] == "true",
+		VerifyTokenTTL:       p.duration("AUTH_VERIFY_TOKEN_TTL", 10*time.Minute, 30*24*time.Hour),
+		ResetTokenTTL:        p.duration("AUTH_RESET_TOKEN_TTL", 5*time.Minute, 24*time.Hour),
+		MailGiveUpAfter:      p.duration("AUTH_MAIL_GIVE_UP_AFTER", 10*time.Minute, 30*24*time.Hour),
+		ShutdownTimeout:      p.duration("AUTH_SHUTDOWN_TIMEOUT", 0, 10*time.Minute),
+		DebugAddr:            raw["AUTH_DEBUG_ADDR"],
+		MetricsAddr:          raw["AUTH_METRICS_ADDR"],
+		raw:                  raw,
 	}
 	c.SessionMaxLifetime = p.optionalDuration("AUTH_SESSION_MAX_LIFETIME", time.Minute, 10*365*24*time.Hour)
 	c.SessionIdleTimeout = p.optionalDuration("AUTH_SESSION_IDLE_TIMEOUT", time.Minute, 10*365*24*time.Hour)
@@ -265,6 +295,7 @@ func Load(getenv func(string) string, dotenvPath string) (*Config, error) {
 	if _, _, err := net.SplitHostPort(c.MetricsAddr); c.MetricsAddr != "" && err != nil {
 		p.fail("AUTH_METRICS_ADDR", "must be host:port or :port, e.g. :9090")
 	}
+	c.loadMail(&p)
 	if p.err != nil {
 		return nil, p.err
 	}
@@ -356,6 +387,14 @@ func (c *Config) Validate() error {
 		}
 		if !strings.HasPrefix(c.Issuer, "https://") {
 			return fmt.Errorf("AUTH_ISSUER must be an https URL when AUTH_ENV=production (got %q)", c.Issuer)
+		}
+		if !strings.HasPrefix(c.UIURL, "https://") {
+			// The links carry reset tokens.
+			return fmt.Errorf("AUTH_UI_URL must be an https URL when AUTH_ENV=production (got %q)", c.UIURL)
+		}
+		if c.SMTPURL == "" {
+			return errors.New("AUTH_SMTP_URL is required when AUTH_ENV=production: without it mail is written to the log, " +
+				"and whoever reads the log can use its password-reset links")
 		}
 	}
 	return nil

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/joho/godotenv"
+
+	"github.com/talentforge/authd/internal/auth"
 )
 
 func env(m map[string]string) func(string) string {
@@ -185,7 +187,10 @@ func TestValidateProduction(t *testing.T) {
 		{"short secret", map[string]string{"AUTH_ENV": "production", "AUTH_ISSUER": "https://auth.example.com", "AUTH_SECRET_KEY": "short"}, "too short"},
 		{"repetitive", map[string]string{"AUTH_ENV": "production", "AUTH_ISSUER": "https://auth.example.com", "AUTH_SECRET_KEY": strings.Repeat("ab", 20)}, "too weak"},
 		{"http issuer", map[string]string{"AUTH_ENV": "production", "AUTH_ISSUER": "http://auth.example.com", "AUTH_SECRET_KEY": good}, "https"},
-		{"good", map[string]string{"AUTH_ENV": "production", "AUTH_ISSUER": "https://auth.example.com", "AUTH_SECRET_KEY": good}, ""},
+		{"no SMTP server", map[string]string{"AUTH_ENV": "production", "AUTH_ISSUER": "https://auth.example.com", "AUTH_SECRET_KEY": good}, "AUTH_SMTP_URL is required"},
+		{"http UI URL", map[string]string{"AUTH_ENV": "production", "AUTH_ISSUER": "https://auth.example.com", "AUTH_SECRET_KEY": good,
+			"AUTH_SMTP_URL": "smtp://smtp.example.com", "AUTH_UI_URL": "http://app.example.com"}, "AUTH_UI_URL must be an https URL"},
+		{"good", map[string]string{"AUTH_ENV": "production", "AUTH_ISSUER": "https://auth.example.com", "AUTH_SECRET_KEY": good, "AUTH_SMTP_URL": "smtp://smtp.example.com"}, ""},
 		{"development with http", map[string]string{"AUTH_SECRET_KEY": good}, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -391,6 +396,130 @@ func TestSessionLifetimes(t *testing.T) {
 		_, err := Load(env(tc.vars), "")
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%v: error %v, want one mentioning %q", tc.vars, err, tc.want)
+		}
+	}
+}
+
+func TestMailDefaults(t *testing.T) {
+	c, err := Load(env(nil), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.SMTPURL != "" || c.SMTPFrom != "no-reply@localhost" || c.UIURL != "http://localhost:8080/ui" || c.ProductName != "authd" ||
+		c.MailTemplatesDir != "" || c.RequireVerifiedEmail {
+		t.Errorf("mail defaults: url %q from %q ui %q product %q templates %q require verified %v",
+			c.SMTPURL, c.SMTPFrom, c.UIURL, c.ProductName, c.MailTemplatesDir, c.RequireVerifiedEmail)
+	}
+	if c.VerifyTokenTTL != 24*time.Hour || c.ResetTokenTTL != time.Hour || c.MailGiveUpAfter != 72*time.Hour {
+		t.Errorf("mail durations: verify %v reset %v give up %v", c.VerifyTokenTTL, c.ResetTokenTTL, c.MailGiveUpAfter)
+	}
+	if c.MailIPRate != (Rate{10, 15 * time.Minute}) || c.MailAddressRate != (Rate{3, time.Hour}) {
+		t.Errorf("mail rates: %+v %+v", c.MailIPRate, c.MailAddressRate)
+	}
+	l := c.Limits()
+	if l.MailIP != (auth.Rule{Name: auth.RuleMailIP, Limit: 10, Period: 15 * time.Minute}) ||
+		l.MailAddress != (auth.Rule{Name: auth.RuleMailAddress, Limit: 3, Period: time.Hour}) {
+		t.Errorf("Limits(): mail-ip %+v, mail-address %+v", l.MailIP, l.MailAddress)
+	}
+
+	// Derived from the issuer: its host (no port) and its URL, path kept.
+	c, err = Load(env(map[string]string{"AUTH_ISSUER": "https://auth.example.com:8443/id/"}), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.SMTPFrom != "no-reply@auth.example.com" || c.UIURL != "https://auth.example.com:8443/id/ui" {
+		t.Errorf("from %q, UI URL %q", c.SMTPFrom, c.UIURL)
+	}
+	var b strings.Builder
+	if err := c.Print(&b); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"AUTH_SMTP_FROM=no-reply@auth.example.com\n", "AUTH_UI_URL=https://auth.example.com:8443/id/ui\n"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("config output lacks the effective %q", want)
+		}
+	}
+}
+
+func TestMailSettings(t *testing.T) {
+	c, err := Load(env(map[string]string{
+		"AUTH_SMTP_URL":               "smtps://mailer:p%40ss@smtp.example.com",
+		"AUTH_SMTP_FROM":              "Example <hello@example.com>",
+		"AUTH_UI_URL":                 "https://app.example.com/account/",
+		"AUTH_PRODUCT_NAME":           "Example Cloud",
+		"AUTH_MAIL_TEMPLATES_DIR":     "/etc/authd/mail",
+		"AUTH_REQUIRE_VERIFIED_EMAIL": "true",
+		"AUTH_VERIFY_TOKEN_TTL":       "48h",
+		"AUTH_RESET_TOKEN_TTL":        "30m",
+		"AUTH_MAIL_GIVE_UP_AFTER":     "24h",
+		"AUTH_RATE_MAIL_IP":           "off",
+		"AUTH_RATE_MAIL_ADDRESS":      "5/1h",
+	}), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.SMTPURL != "smtps://mailer:p%40ss@smtp.example.com" || c.SMTPFrom != "Example <hello@example.com>" ||
+		c.UIURL != "https://app.example.com/account" || c.ProductName != "Example Cloud" ||
+		c.MailTemplatesDir != "/etc/authd/mail" || !c.RequireVerifiedEmail {
+		t.Errorf("mail settings: %q %q %q %q %q %v", c.SMTPURL, c.SMTPFrom, c.UIURL, c.ProductName, c.MailTemplatesDir, c.RequireVerifiedEmail)
+	}
+	if c.VerifyTokenTTL != 48*time.Hour || c.ResetTokenTTL != 30*time.Minute || c.MailGiveUpAfter != 24*time.Hour {
+		t.Errorf("durations: %v %v %v", c.VerifyTokenTTL, c.ResetTokenTTL, c.MailGiveUpAfter)
+	}
+	if c.MailIPRate != (Rate{}) || c.MailAddressRate != (Rate{5, time.Hour}) {
+		t.Errorf("rates: %+v %+v", c.MailIPRate, c.MailAddressRate)
+	}
+	if l := c.Limits(); l.MailIP.Limit != 0 || l.MailAddress.Limit != 5 {
+		t.Errorf("Limits(): %+v %+v", l.MailIP, l.MailAddress)
+	}
+	var b strings.Builder
+	if err := c.Print(&b); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(b.String(), "p%40ss") || !strings.Contains(b.String(), "AUTH_SMTP_URL=smtps://mailer:xxxxx@smtp.example.com") {
+		t.Errorf("AUTH_SMTP_URL not masked:\n%s", b.String())
+	}
+}
+
+func TestMailSettingsRefused(t *testing.T) {
+	for _, tc := range []struct {
+		vars map[string]string
+		want string
+	}{
+		{map[string]string{"AUTH_SMTP_URL": "mail.example.com:587"}, "AUTH_SMTP_URL is invalid"},
+		{map[string]string{"AUTH_SMTP_URL": "http://mail.example.com"}, "AUTH_SMTP_URL is invalid: SMTP URL scheme"},
+		{map[string]string{"AUTH_SMTP_URL": "smtp://mail.example.com?starttls=maybe"}, "starttls"},
+		{map[string]string{"AUTH_SMTP_URL": "smtp://mailer@mail.example.com"}, "password"},
+		{map[string]string{"AUTH_SMTP_URL": "smtp://mailer:pa#ss@mail.example.com"}, "AUTH_SMTP_URL is invalid"},
+		{map[string]string{"AUTH_SMTP_FROM": "not an address"}, "AUTH_SMTP_FROM must be one address"},
+		{map[string]string{"AUTH_SMTP_FROM": "a@example.com, b@example.com"}, "AUTH_SMTP_FROM"},
+		{map[string]string{"AUTH_SMTP_FROM": "no-reply@[192.0.2.1]"}, "AUTH_SMTP_FROM"},
+		{map[string]string{"AUTH_ISSUER": "http://[::1]:8080"}, "AUTH_SMTP_FROM must be set"},
+		{map[string]string{"AUTH_UI_URL": "app.example.com"}, "AUTH_UI_URL must be an absolute http(s) URL"},
+		{map[string]string{"AUTH_UI_URL": "ftp://app.example.com"}, "AUTH_UI_URL"},
+		{map[string]string{"AUTH_UI_URL": "https://app.example.com/?next=1"}, "AUTH_UI_URL"},
+		{map[string]string{"AUTH_UI_URL": "https://app.example.com/#/"}, "AUTH_UI_URL"},
+		{map[string]string{"AUTH_UI_URL": "https://user:pw@app.example.com"}, "AUTH_UI_URL"},
+		{map[string]string{"AUTH_PRODUCT_NAME": strings.Repeat("x", 101)}, "AUTH_PRODUCT_NAME"},
+		{map[string]string{"AUTH_PRODUCT_NAME": "Two\nLines"}, "AUTH_PRODUCT_NAME"},
+		{map[string]string{"AUTH_REQUIRE_VERIFIED_EMAIL": "yes"}, "AUTH_REQUIRE_VERIFIED_EMAIL must be true or false"},
+		{map[string]string{"AUTH_VERIFY_TOKEN_TTL": "1m"}, "AUTH_VERIFY_TOKEN_TTL must be between"},
+		{map[string]string{"AUTH_VERIFY_TOKEN_TTL": "721h"}, "AUTH_VERIFY_TOKEN_TTL"},
+		{map[string]string{"AUTH_VERIFY_TOKEN_TTL": "a day"}, "AUTH_VERIFY_TOKEN_TTL is not a duration"},
+		{map[string]string{"AUTH_RESET_TOKEN_TTL": "25h"}, "AUTH_RESET_TOKEN_TTL must be between"},
+		{map[string]string{"AUTH_RESET_TOKEN_TTL": "1m"}, "AUTH_RESET_TOKEN_TTL"},
+		{map[string]string{"AUTH_MAIL_GIVE_UP_AFTER": "0"}, "AUTH_MAIL_GIVE_UP_AFTER must be between"},
+		{map[string]string{"AUTH_MAIL_GIVE_UP_AFTER": "1000h"}, "AUTH_MAIL_GIVE_UP_AFTER"},
+		{map[string]string{"AUTH_RATE_MAIL_IP": "10"}, "AUTH_RATE_MAIL_IP must be N/period"},
+		{map[string]string{"AUTH_RATE_MAIL_ADDRESS": "3/forever"}, "AUTH_RATE_MAIL_ADDRESS"},
+	} {
+		_, err := Load(env(tc.vars), "")
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%v: error %v, want one containing %q", tc.vars, err, tc.want)
+			continue
+		}
+		if strings.Contains(err.Error(), "\n") || strings.Contains(err.Error(), "pa#ss") || strings.Contains(err.Error(), "pw@") {
+			t.Errorf("%v: error %q spans lines or quotes a secret", tc.vars, err)
 		}
 	}
 }

@@ -18,6 +18,8 @@ func (c *Config) Limits() auth.Limits {
 		RegisterIP:         rule(auth.RuleRegisterIP, c.RegisterIPRate),
 		RefreshIP:          rule(auth.RuleRefreshIP, c.RefreshIPRate),
 		ClientIP:           rule(auth.RuleClientIP, c.ClientIPRate),
+		MailIP:             rule(auth.RuleMailIP, c.MailIPRate),
+		MailAddress:        rule(auth.RuleMailAddress, c.MailAddressRate),
 		IPv4Prefix:         c.IPv4Prefix,
 		IPv6Prefix:         c.IPv6Prefix,
 	}

@@ -16,8 +16,17 @@
 //     first mail. HTML is html/template: every value is escaped.
 //   - Links are built by Link from AUTH_UI_URL alone, never from a request,
 //     and carry the token in the fragment (#token=…), which no server sees.
-//   - Permanent tells an error no retry can fix (a 5xx reply, a malformed
-//     message) from one worth retrying (no connection, a timeout, a 4xx).
+//   - Classify tells an error about this message, which no retry can fix
+//     (a 5xx reply to RCPT or to the data, a malformed message), from one
+//     about authd's configuration (refused credentials or sender, a TLS
+//     failure), which an operator fixes and which must therefore not drop
+//     the message, and from a transient one (no connection, a timeout, a
+//     4xx).
+//   - SMTP.Send ends when its context does, whatever step the exchange is
+//     at.
+//   - Outbox delivers the mail the domain queues in the database (see
+//     outbox.go): retried with backoff, given up with an audit event, and
+//     sent once, but for one case it names.
 //
 // SMTP sends through an SMTP server; Log writes each message to the log, the
 // embedded-mode default, for development only (tokens appear in the log).

@@ -5,10 +5,13 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"net"
+	"slices"
 	"strings"
 	"time"
 
 	gomail "github.com/wneessen/go-mail"
+	gosmtp "github.com/wneessen/go-mail/smtp"
 )
 
 // DefaultTimeout bounds connecting and then each reply awaited from the
@@ -68,7 +71,7 @@ func NewSMTP(rawURL string, opts ...SMTPOption) (*SMTP, error) {
 	if s.tls.MinVersion == 0 {
 		s.tls.MinVersion = tls.VersionTLS12
 	}
-	if _, err := s.client(s.timeout); err != nil {
+	if _, err := s.client(s.timeout, nil); err != nil {
 		return nil, err
 	}
 	return s, nil
@@ -78,13 +81,14 @@ func NewSMTP(rawURL string, opts ...SMTPOption) (*SMTP, error) {
 func (s *SMTP) String() string { return s.url.String() }
 
 // Send delivers m as a multipart/alternative message (text, then HTML) with
-// m's Message-ID and Date. The context bounds the connection attempt, and
-// its deadline, when sooner, shortens the timeout of each reply; go-mail
-// does not abort an exchange already under way when the context ends.
+// m's Message-ID and Date. It returns when ctx ends at the latest: the
+// connection is closed then, whatever step the exchange is at, so that a
+// caller holding a lease on the message (the outbox) knows the send is over
+// before the lease is. Each reply is awaited for the timeout at most.
 //
-// An error after the server accepted the message's data (a failed RSET or
-// QUIT) is not returned: the message is delivered, and a retry would only
-// send it twice.
+// An error after the server accepted the message's data (a failed QUIT, or
+// ctx ending then) is not returned: the message is delivered, and a retry
+// would only send it twice.
 func (s *SMTP) Send(ctx context.Context, m *Message) error {
 	if err := m.validate(); err != nil {
 		return &invalidMessageError{err}
@@ -103,11 +107,40 @@ func (s *SMTP) Send(ctx context.Context, m *Message) error {
 			return context.DeadlineExceeded
 		}
 	}
-	c, err := s.client(timeout)
+	// go-mail bounds each reply by the timeout but stops watching ctx once
+	// connected: closing the connection when ctx ends is what makes ctx
+	// bound the whole exchange.
+	var cuts []func() bool
+	defer func() {
+		for _, stop := range cuts {
+			stop()
+		}
+	}()
+	dial := func(dctx context.Context, network, addr string) (net.Conn, error) {
+		conn, err := (&net.Dialer{}).DialContext(dctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		cuts = append(cuts, context.AfterFunc(ctx, func() { _ = conn.Close() }))
+		if s.url.mode != implicitTLS {
+			return conn, nil
+		}
+		tc := tls.Client(conn, s.tls)
+		if err := tc.HandshakeContext(dctx); err != nil {
+			_ = conn.Close()
+			return nil, err
+		}
+		return tc, nil
+	}
+	c, err := s.client(timeout, dial)
 	if err != nil {
 		return err
 	}
 	if err := c.DialAndSendWithContext(ctx, msg); err != nil && !msg.IsDelivered() {
+		if cerr := ctx.Err(); cerr != nil {
+			// The connection was cut: ctx's error is the cause.
+			return fmt.Errorf("mail: send %s via %s: %w (%v)", m.MessageID, s, cerr, err)
+		}
 		return fmt.Errorf("mail: send %s via %s: %w", m.MessageID, s, err)
 	}
 	return nil
@@ -136,20 +169,24 @@ func (s *SMTP) build(m *Message) (*gomail.Msg, error) {
 	return msg, nil
 }
 
-// client returns a go-mail client for one Send. A fresh one each time keeps
+// client returns a go-mail client for one Send, dialling with dial (nil:
+// go-mail's own dialer, for NewSMTP's check). A fresh one each time keeps
 // concurrent Sends from sharing go-mail's per-client state.
 //
-// Authentication is go-mail's auto-discovery, which picks the strongest
-// mechanism the server offers and, on a connection without TLS, only
-// challenge-response ones (SCRAM, CRAM-MD5): PLAIN and LOGIN, which send
-// the password as it is, are used over TLS only, loopback included, so
-// credentials given with a server that offers neither TLS nor a
-// challenge-response mechanism make every Send fail.
-func (s *SMTP) client(timeout time.Duration) (*gomail.Client, error) {
+// Authentication picks the strongest mechanism the server offers
+// (authMechanism), and on a connection without TLS only challenge-response
+// ones (SCRAM, CRAM-MD5): PLAIN and LOGIN, which send the password as it
+// is, are used over TLS only, loopback included, so credentials given with
+// a server that offers neither TLS nor a challenge-response mechanism make
+// every Send fail.
+func (s *SMTP) client(timeout time.Duration, dial gomail.DialContextFunc) (*gomail.Client, error) {
 	opts := []gomail.Option{
 		gomail.WithPort(s.url.port),
 		gomail.WithTimeout(timeout),
 		gomail.WithTLSConfig(s.tls),
+	}
+	if dial != nil {
+		opts = append(opts, gomail.WithDialContextFunc(dial))
 	}
 	switch s.url.mode {
 	case startTLSOpportunistic:
@@ -157,17 +194,55 @@ func (s *SMTP) client(timeout time.Duration) (*gomail.Client, error) {
 	case startTLSRequired:
 		opts = append(opts, gomail.WithTLSPolicy(gomail.TLSMandatory))
 	case implicitTLS:
+		// The dialler speaks TLS itself; this keeps go-mail from trying
+		// STARTTLS on top.
 		opts = append(opts, gomail.WithSSL())
 	}
 	if s.url.user != "" {
-		opts = append(opts,
-			gomail.WithSMTPAuth(gomail.SMTPAuthAutoDiscover),
-			gomail.WithUsername(s.url.user),
-			gomail.WithPassword(s.url.password))
+		opts = append(opts, gomail.WithSMTPAuthCustom(&authMechanism{user: s.url.user, password: s.url.password, host: s.url.host}))
 	}
 	c, err := gomail.NewClient(s.url.host, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("mail: SMTP client for %s: %w", s, err)
 	}
 	return c, nil
+}
+
+// errNoAuthMechanism: the server offers no mechanism authd may use on the
+// connection.
+var errNoAuthMechanism = errors.New("mail: the SMTP server offers no authentication mechanism authd may use on this connection " +
+	"(PLAIN and LOGIN only over TLS; SCRAM-SHA-256, SCRAM-SHA-1 or CRAM-MD5 otherwise)")
+
+// authMechanism chooses the mechanism when the server lists its own. It
+// decides on whether the connection is encrypted from the connection itself
+// (go-mail's auto-discovery does not know about a TLS connection made by
+// the dialler, as smtps:// is here).
+type authMechanism struct {
+	user, password, host string
+	chosen               gosmtp.Auth
+}
+
+func (a *authMechanism) Start(server *gosmtp.ServerInfo) (string, []byte, error) {
+	offered := func(mech string) bool {
+		return slices.ContainsFunc(server.Auth, func(m string) bool { return strings.EqualFold(m, mech) })
+	}
+	switch {
+	case offered("SCRAM-SHA-256"):
+		a.chosen = gosmtp.ScramSHA256Auth(a.user, a.password)
+	case offered("SCRAM-SHA-1"):
+		a.chosen = gosmtp.ScramSHA1Auth(a.user, a.password)
+	case offered("CRAM-MD5"):
+		a.chosen = gosmtp.CRAMMD5Auth(a.user, a.password)
+	case server.TLS && offered("PLAIN"):
+		a.chosen = gosmtp.PlainAuth("", a.user, a.password, a.host, false)
+	case server.TLS && offered("LOGIN"):
+		a.chosen = gosmtp.LoginAuth(a.user, a.password, a.host, false)
+	default:
+		return "", nil, errNoAuthMechanism
+	}
+	return a.chosen.Start(server)
+}
+
+func (a *authMechanism) Next(fromServer []byte, more bool) ([]byte, error) {
+	return a.chosen.Next(fromServer, more)
 }

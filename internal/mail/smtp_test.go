@@ -1,22 +1,17 @@
 package mail_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
-	"io"
 	"mime"
-	"mime/multipart"
 	"net"
-	netmail "net/mail"
 	"net/url"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/emersion/go-smtp"
-
 	"github.com/talentforge/authd/internal/mail"
+	"github.com/talentforge/authd/internal/mail/mailtest"
 )
 
 const (
@@ -57,77 +52,33 @@ func newSMTP(t *testing.T, rawURL string, opts ...mail.SMTPOption) *mail.SMTP {
 	return s
 }
 
-// parsedMail is a received message taken apart as a mail client would.
-type parsedMail struct {
-	header  netmail.Header
-	subject string
-	text    string
-	html    string
-}
-
-func parseMail(t *testing.T, data []byte) parsedMail {
+// onlyMessage returns the one message srv received, checking that it is
+// text and HTML in UTF-8 and took no parsing error.
+func onlyMessage(t *testing.T, srv *mailtest.Server) *mailtest.Message {
 	t.Helper()
-	msg, err := netmail.ReadMessage(bytes.NewReader(data))
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := parsedMail{header: msg.Header}
-	if p.subject, err = new(mime.WordDecoder).DecodeHeader(msg.Header.Get("Subject")); err != nil {
-		t.Fatal(err)
-	}
-	mediaType, params, err := mime.ParseMediaType(msg.Header.Get("Content-Type"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if mediaType != "multipart/alternative" {
-		t.Fatalf("Content-Type %s, want multipart/alternative", mediaType)
-	}
-	r := multipart.NewReader(msg.Body, params["boundary"])
-	for {
-		part, err := r.NextPart() // decodes quoted-printable
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		body, err := io.ReadAll(part)
-		if err != nil {
-			t.Fatal(err)
-		}
-		partType, partParams, err := mime.ParseMediaType(part.Header.Get("Content-Type"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if cs := strings.ToLower(partParams["charset"]); cs != "utf-8" {
-			t.Errorf("%s part in charset %q, want utf-8", partType, cs)
-		}
-		switch partType {
-		case "text/plain":
-			p.text = string(body)
-		case "text/html":
-			p.html = string(body)
-		default:
-			t.Errorf("unexpected part %s", partType)
-		}
-	}
-	return p
-}
-
-// onlyMessage returns the one message srv received.
-func onlyMessage(t *testing.T, srv *testServer) received {
-	t.Helper()
-	got := srv.received()
+	got := srv.Messages()
 	if len(got) != 1 {
 		t.Fatalf("server received %d messages, want 1", len(got))
 	}
-	return got[0]
+	m := got[0]
+	if m.ParseErr != nil {
+		t.Fatalf("received message does not parse: %v", m.ParseErr)
+	}
+	if ct, _, _ := mime.ParseMediaType(m.Header.Get("Content-Type")); ct != "multipart/alternative" {
+		t.Errorf("Content-Type %s, want multipart/alternative", ct)
+	}
+	for _, p := range m.Parts {
+		if p.Charset != "utf-8" {
+			t.Errorf("%s part in charset %q, want utf-8", p.ContentType, p.Charset)
+		}
+	}
+	return m
 }
 
 func TestSMTPDeliversTextAndHTMLWithHeaders(t *testing.T) {
-	srv := startServer(t, serverOptions{startTLS: true})
+	srv := mailtest.StartWith(t, mailtest.Options{StartTLS: true})
 	m, link := verifyMail(t)
-	if err := newSMTP(t, srv.url("smtp", "", ""), mail.WithTLSConfig(srv.tlsConfig())).Send(t.Context(), m); err != nil {
+	if err := newSMTP(t, srv.URL(), mail.WithTLSConfig(srv.TLSConfig())).Send(t.Context(), m); err != nil {
 		t.Fatal(err)
 	}
 
@@ -135,37 +86,31 @@ func TestSMTPDeliversTextAndHTMLWithHeaders(t *testing.T) {
 	if got.From != "no-reply@talentforge.example" || len(got.To) != 1 || got.To[0] != recipient {
 		t.Errorf("envelope from %q to %q", got.From, got.To)
 	}
-	p := parseMail(t, got.Data)
-	if id := p.header.Get("Message-Id"); id != m.MessageID {
-		t.Errorf("Message-ID %q, want %q", id, m.MessageID)
+	if got.MessageID != m.MessageID {
+		t.Errorf("Message-ID %q, want %q", got.MessageID, m.MessageID)
 	}
-	if !strings.Contains(p.subject, product) {
-		t.Errorf("subject %q does not name %s", p.subject, product)
+	if !strings.Contains(got.Subject, product) {
+		t.Errorf("subject %q does not name %s", got.Subject, product)
 	}
-	if from, err := p.header.AddressList("From"); err != nil || len(from) != 1 || from[0].Address != "no-reply@talentforge.example" || from[0].Name != product {
+	if from, err := got.Header.AddressList("From"); err != nil || len(from) != 1 || from[0].Address != "no-reply@talentforge.example" || from[0].Name != product {
 		t.Errorf("From %v (%v)", from, err)
 	}
-	if to, err := p.header.AddressList("To"); err != nil || len(to) != 1 || to[0].Address != recipient {
+	if to, err := got.Header.AddressList("To"); err != nil || len(to) != 1 || to[0].Address != recipient {
 		t.Errorf("To %v (%v)", to, err)
 	}
-	if date, err := p.header.Date(); err != nil || !date.Equal(m.Date.Truncate(time.Second)) {
+	if date, err := got.Header.Date(); err != nil || !date.Equal(m.Date.Truncate(time.Second)) {
 		t.Errorf("Date %v (%v), want the message's %v", date, err, m.Date)
 	}
-	if p.text == "" || p.html == "" {
-		t.Fatalf("text part %d bytes, HTML part %d bytes; want both", len(p.text), len(p.html))
+	if got.Text == "" || got.HTML == "" {
+		t.Fatalf("text part %d bytes, HTML part %d bytes; want both", len(got.Text), len(got.HTML))
 	}
-	if !strings.Contains(p.html, `href="`+link+`"`) {
-		t.Errorf("HTML part has no href to %s:\n%s", link, p.html)
+	if !strings.Contains(got.HTML, `href="`+link+`"`) {
+		t.Errorf("HTML part has no href to %s:\n%s", link, got.HTML)
 	}
 
 	// The link as the recipient sees it in the text part: exactly what
 	// Link built, with the token in the fragment and no query.
-	var found string
-	for _, w := range strings.Fields(p.text) {
-		if strings.HasPrefix(w, "https://") {
-			found = w
-		}
-	}
+	found := got.Link()
 	if found != link {
 		t.Fatalf("text part link %q, want %q", found, link)
 	}
@@ -184,20 +129,20 @@ func TestSMTPDeliversTextAndHTMLWithHeaders(t *testing.T) {
 }
 
 func TestSMTPRetryCarriesTheSameMessageID(t *testing.T) {
-	srv := startServer(t, serverOptions{})
+	srv := mailtest.Start(t)
 	m, _ := verifyMail(t)
-	s := newSMTP(t, srv.url("smtp", "", ""))
+	s := newSMTP(t, srv.URL())
 	for range 2 {
 		if err := s.Send(t.Context(), m); err != nil {
 			t.Fatal(err)
 		}
 	}
-	got := srv.received()
+	got := srv.Messages()
 	if len(got) != 2 {
 		t.Fatalf("received %d messages, want 2", len(got))
 	}
 	for _, r := range got {
-		if id := parseMail(t, r.Data).header.Get("Message-Id"); id != m.MessageID {
+		if id := r.MessageID; id != m.MessageID {
 			t.Errorf("Message-ID %q, want %q on every attempt", id, m.MessageID)
 		}
 	}
@@ -206,9 +151,9 @@ func TestSMTPRetryCarriesTheSameMessageID(t *testing.T) {
 func TestSMTPOpportunisticStartTLS(t *testing.T) {
 	for _, offered := range []bool{true, false} {
 		t.Run(map[bool]string{true: "offered", false: "not offered"}[offered], func(t *testing.T) {
-			srv := startServer(t, serverOptions{startTLS: offered})
+			srv := mailtest.StartWith(t, mailtest.Options{StartTLS: offered})
 			m, _ := verifyMail(t)
-			if err := newSMTP(t, srv.url("smtp", "", ""), mail.WithTLSConfig(srv.tlsConfig())).Send(t.Context(), m); err != nil {
+			if err := newSMTP(t, srv.URL(), mail.WithTLSConfig(srv.TLSConfig())).Send(t.Context(), m); err != nil {
 				t.Fatal(err)
 			}
 			if got := onlyMessage(t, srv); got.TLS != offered {
@@ -220,23 +165,23 @@ func TestSMTPOpportunisticStartTLS(t *testing.T) {
 
 func TestSMTPStartTLSRequired(t *testing.T) {
 	t.Run("refuses a server without STARTTLS", func(t *testing.T) {
-		srv := startServer(t, serverOptions{})
+		srv := mailtest.Start(t)
 		m, _ := verifyMail(t)
-		err := newSMTP(t, srv.url("smtp", "", "?starttls=required")).Send(t.Context(), m)
+		err := newSMTP(t, srv.URL()+"?starttls=required").Send(t.Context(), m)
 		if err == nil {
 			t.Fatal("sent in plain text despite starttls=required")
 		}
-		if mail.Permanent(err) {
-			t.Errorf("Permanent(%v) = true; the server may gain STARTTLS", err)
+		if got := mail.Classify(err); got != mail.Misconfigured {
+			t.Errorf("Classify(%v) = %v, want misconfigured: the server may gain STARTTLS", err, got)
 		}
-		if n := len(srv.received()); n != 0 {
+		if n := len(srv.Messages()); n != 0 {
 			t.Errorf("server received %d messages", n)
 		}
 	})
 	t.Run("uses it when offered", func(t *testing.T) {
-		srv := startServer(t, serverOptions{startTLS: true})
+		srv := mailtest.StartWith(t, mailtest.Options{StartTLS: true})
 		m, _ := verifyMail(t)
-		if err := newSMTP(t, srv.url("smtp", "", "?starttls=required"), mail.WithTLSConfig(srv.tlsConfig())).Send(t.Context(), m); err != nil {
+		if err := newSMTP(t, srv.URL()+"?starttls=required", mail.WithTLSConfig(srv.TLSConfig())).Send(t.Context(), m); err != nil {
 			t.Fatal(err)
 		}
 		if !onlyMessage(t, srv).TLS {
@@ -246,9 +191,12 @@ func TestSMTPStartTLSRequired(t *testing.T) {
 }
 
 func TestSMTPImplicitTLS(t *testing.T) {
-	srv := startServer(t, serverOptions{implicitTLS: true, user: "mailer", pass: "s3cret"})
+	srv := mailtest.StartWith(t, mailtest.Options{ImplicitTLS: true, User: "mailer", Password: "s3cret"})
 	m, _ := verifyMail(t)
-	if err := newSMTP(t, srv.url("smtps", "mailer:s3cret@", ""), mail.WithTLSConfig(srv.tlsConfig())).Send(t.Context(), m); err != nil {
+	if !strings.HasPrefix(srv.URL(), "smtps://mailer:s3cret@") {
+		t.Fatalf("URL %s", srv.URL())
+	}
+	if err := newSMTP(t, srv.URL(), mail.WithTLSConfig(srv.TLSConfig())).Send(t.Context(), m); err != nil {
 		t.Fatal(err)
 	}
 	got := onlyMessage(t, srv)
@@ -259,27 +207,31 @@ func TestSMTPImplicitTLS(t *testing.T) {
 
 func TestSMTPChecksTheCertificate(t *testing.T) {
 	// No WithTLSConfig: the system roots don't know the test certificate.
-	srv := startServer(t, serverOptions{startTLS: true})
-	m, _ := verifyMail(t)
-	err := newSMTP(t, srv.url("smtp", "", "")).Send(t.Context(), m)
-	if err == nil {
-		t.Fatal("sent over TLS to an untrusted certificate")
-	}
-	if mail.Permanent(err) {
-		t.Errorf("Permanent(%v) = true, want a retry", err)
-	}
-	if n := len(srv.received()); n != 0 {
-		t.Errorf("server received %d messages", n)
+	for _, implicit := range []bool{false, true} {
+		t.Run(map[bool]string{false: "STARTTLS", true: "smtps"}[implicit], func(t *testing.T) {
+			srv := mailtest.StartWith(t, mailtest.Options{StartTLS: !implicit, ImplicitTLS: implicit})
+			m, _ := verifyMail(t)
+			err := newSMTP(t, srv.URL()).Send(t.Context(), m)
+			if err == nil {
+				t.Fatal("sent over TLS to an untrusted certificate")
+			}
+			if got := mail.Classify(err); got != mail.Misconfigured || mail.Permanent(err) {
+				t.Errorf("Classify(%v) = %v (permanent %v), want misconfigured, retried", err, got, mail.Permanent(err))
+			}
+			if n := len(srv.Messages()); n != 0 {
+				t.Errorf("server received %d messages", n)
+			}
+		})
 	}
 }
 
 func TestSMTPAuth(t *testing.T) {
 	const password = "correct-horse-battery"
-	srv := startServer(t, serverOptions{startTLS: true, user: "mailer", pass: password})
+	srv := mailtest.StartWith(t, mailtest.Options{StartTLS: true, User: "mailer", Password: password})
 	m, _ := verifyMail(t)
 
 	t.Run("right credentials", func(t *testing.T) {
-		if err := newSMTP(t, srv.url("smtp", "mailer:"+password+"@", ""), mail.WithTLSConfig(srv.tlsConfig())).Send(t.Context(), m); err != nil {
+		if err := newSMTP(t, srv.URL(), mail.WithTLSConfig(srv.TLSConfig())).Send(t.Context(), m); err != nil {
 			t.Fatal(err)
 		}
 		if got := onlyMessage(t, srv); got.User != "mailer" || !got.TLS {
@@ -288,17 +240,19 @@ func TestSMTPAuth(t *testing.T) {
 	})
 	t.Run("wrong password", func(t *testing.T) {
 		const wrong = "wrong-password-1234"
-		err := newSMTP(t, srv.url("smtp", "mailer:"+wrong+"@", ""), mail.WithTLSConfig(srv.tlsConfig())).Send(t.Context(), m)
+		err := newSMTP(t, "smtp://mailer:"+wrong+"@"+srv.Addr(), mail.WithTLSConfig(srv.TLSConfig())).Send(t.Context(), m)
 		if err == nil {
 			t.Fatal("sent with a wrong password")
 		}
-		if !mail.Permanent(err) {
-			t.Errorf("Permanent(%v) = false, want true for 535", err)
+		// 535 is about authd's configuration, not this message: giving up
+		// would drop every queued mail.
+		if got := mail.Classify(err); got != mail.Misconfigured || mail.Permanent(err) {
+			t.Errorf("Classify(%v) = %v (permanent %v), want misconfigured, retried", err, got, mail.Permanent(err))
 		}
 		if !strings.Contains(err.Error(), "535") || strings.Contains(err.Error(), wrong) {
 			t.Errorf("error %q: want the 535 reply and no password", err)
 		}
-		if n := len(srv.received()); n != 1 {
+		if n := len(srv.Messages()); n != 1 {
 			t.Errorf("server holds %d messages, want only the first subtest's", n)
 		}
 	})
@@ -307,43 +261,66 @@ func TestSMTPAuth(t *testing.T) {
 func TestSMTPNeverSendsPlainAuthWithoutTLS(t *testing.T) {
 	// The server offers AUTH PLAIN on a plain connection; go-mail must not
 	// take it.
-	srv := startServer(t, serverOptions{user: "mailer", pass: "s3cret", insecureAuth: true})
+	srv := mailtest.StartWith(t, mailtest.Options{User: "mailer", Password: "s3cret", InsecureAuth: true})
 	m, _ := verifyMail(t)
-	err := newSMTP(t, srv.url("smtp", "mailer:s3cret@", "")).Send(t.Context(), m)
+	err := newSMTP(t, srv.URL()).Send(t.Context(), m)
 	if err == nil {
 		t.Fatal("authenticated with PLAIN over plain text")
 	}
-	if n := srv.authAttempts(); n != 0 {
+	if got := mail.Classify(err); got != mail.Misconfigured {
+		t.Errorf("Classify(%v) = %v, want misconfigured", err, got)
+	}
+	if n := srv.AuthAttempts(); n != 0 {
 		t.Errorf("server saw %d AUTH attempts, want none", n)
 	}
-	if n := len(srv.received()); n != 0 {
+	if n := len(srv.Messages()); n != 0 {
 		t.Errorf("server received %d messages", n)
 	}
 }
 
 func TestSMTPReplyClassification(t *testing.T) {
-	reply := func(code int) error {
-		return &smtp.SMTPError{Code: code, EnhancedCode: smtp.EnhancedCode{code / 100, 0, 0}, Message: "test reply"}
+	refuse := func(code int, text string) func(string) error {
+		return func(string) error { return mailtest.Reply(code, text) }
+	}
+	refuseData := func(code int, text string) func(*mailtest.Message) error {
+		return func(*mailtest.Message) error { return mailtest.Reply(code, text) }
 	}
 	for _, tc := range []struct {
-		name      string
-		opts      serverOptions
-		permanent bool
+		name string
+		mail func(string) error
+		rcpt func(string) error
+		data func(*mailtest.Message) error
+		want mail.Failure
 	}{
-		{"451 to RCPT", serverOptions{rcptErr: reply(451)}, false},
-		{"452 to DATA", serverOptions{dataErr: reply(452)}, false},
-		{"550 to RCPT", serverOptions{rcptErr: reply(550)}, true},
-		{"554 to DATA", serverOptions{dataErr: reply(554)}, true},
+		{name: "451 to RCPT", rcpt: refuse(451, "4.3.0 try later"), want: mail.Transient},
+		{name: "452 to DATA", data: refuseData(452, "4.3.1 out of storage"), want: mail.Transient},
+		{name: "421 to MAIL", mail: refuse(421, "4.3.2 shutting down"), want: mail.Transient},
+		{name: "550 to RCPT", rcpt: refuse(550, "no such user"), want: mail.Rejected},
+		{name: "550 5.1.1 to RCPT", rcpt: refuse(550, "5.1.1 no such user"), want: mail.Rejected},
+		{name: "554 to DATA", data: refuseData(554, "transaction failed"), want: mail.Rejected},
+		{name: "552 5.3.4 to DATA", data: refuseData(552, "5.3.4 message too big"), want: mail.Rejected},
+		// Policy: what a server says to an unauthenticated relay attempt,
+		// or of content that every templated mail shares.
+		{name: "554 5.7.1 to RCPT", rcpt: refuse(554, "5.7.1 relay access denied"), want: mail.Misconfigured},
+		{name: "550 5.7.1 to DATA", data: refuseData(550, "5.7.1 rejected by policy"), want: mail.Misconfigured},
+		// MAIL FROM is authd's own sender address.
+		{name: "550 5.1.8 to MAIL", mail: refuse(550, "5.1.8 sender refused"), want: mail.Misconfigured},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			srv := startServer(t, tc.opts)
+			srv := mailtest.Start(t)
+			srv.OnMail(tc.mail)
+			srv.OnRcpt(tc.rcpt)
+			srv.OnData(tc.data)
 			m, _ := verifyMail(t)
-			err := newSMTP(t, srv.url("smtp", "", "")).Send(t.Context(), m)
+			err := newSMTP(t, srv.URL()).Send(t.Context(), m)
 			if err == nil {
 				t.Fatal("no error")
 			}
-			if got := mail.Permanent(err); got != tc.permanent {
-				t.Errorf("Permanent(%v) = %v, want %v", err, got, tc.permanent)
+			if got := mail.Classify(err); got != tc.want {
+				t.Errorf("Classify(%v) = %v, want %v", err, got, tc.want)
+			}
+			if got := mail.Permanent(err); got != (tc.want == mail.Rejected) {
+				t.Errorf("Permanent(%v) = %v", err, got)
 			}
 		})
 	}
@@ -351,18 +328,18 @@ func TestSMTPReplyClassification(t *testing.T) {
 
 func TestSMTPConnectionRefused(t *testing.T) {
 	m, _ := verifyMail(t)
-	err := newSMTP(t, "smtp://"+closedPort(t)).Send(t.Context(), m)
+	err := newSMTP(t, "smtp://"+mailtest.Closed(t)).Send(t.Context(), m)
 	if err == nil {
 		t.Fatal("no error with nothing listening")
 	}
-	if mail.Permanent(err) {
-		t.Errorf("Permanent(%v) = true, want a retry", err)
+	if got := mail.Classify(err); got != mail.Transient {
+		t.Errorf("Classify(%v) = %v, want transient", err, got)
 	}
 }
 
 func TestSMTPTimeout(t *testing.T) {
 	m, _ := verifyMail(t)
-	err := newSMTP(t, "smtp://"+silentListener(t), mail.WithTimeout(100*time.Millisecond)).Send(t.Context(), m)
+	err := newSMTP(t, "smtp://"+mailtest.Silent(t), mail.WithTimeout(100*time.Millisecond)).Send(t.Context(), m)
 	if err == nil {
 		t.Fatal("no error from a server that never answers")
 	}
@@ -370,8 +347,8 @@ func TestSMTPTimeout(t *testing.T) {
 	if !errors.As(err, &netErr) || !netErr.Timeout() {
 		t.Errorf("error %v, want a timeout", err)
 	}
-	if mail.Permanent(err) {
-		t.Errorf("Permanent(%v) = true, want a retry", err)
+	if got := mail.Classify(err); got != mail.Transient {
+		t.Errorf("Classify(%v) = %v, want transient", err, got)
 	}
 }
 
@@ -379,9 +356,37 @@ func TestSMTPContextEnded(t *testing.T) {
 	m, _ := verifyMail(t)
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
-	err := newSMTP(t, "smtp://"+silentListener(t)).Send(ctx, m)
-	if !errors.Is(err, context.Canceled) || mail.Permanent(err) {
-		t.Errorf("Send with a canceled context: %v (permanent %v), want context.Canceled, retried", err, mail.Permanent(err))
+	err := newSMTP(t, "smtp://"+mailtest.Silent(t)).Send(ctx, m)
+	if !errors.Is(err, context.Canceled) || mail.Classify(err) != mail.Transient {
+		t.Errorf("Send with a canceled context: %v (%v), want context.Canceled, transient", err, mail.Classify(err))
+	}
+}
+
+// TestSMTPContextCutsTheExchange: a context that ends mid-exchange ends
+// Send at once, though the server has not answered and the timeout is far
+// off: the outbox relies on it to finish a send within its lease.
+func TestSMTPContextCutsTheExchange(t *testing.T) {
+	for _, implicit := range []bool{false, true} {
+		t.Run(map[bool]string{false: "smtp", true: "smtps"}[implicit], func(t *testing.T) {
+			srv := mailtest.StartWith(t, mailtest.Options{ImplicitTLS: implicit})
+			inData, release := make(chan struct{}), make(chan struct{})
+			t.Cleanup(func() { close(release) })
+			srv.OnData(func(*mailtest.Message) error {
+				close(inData)
+				<-release // answers only once the test is over
+				return nil
+			})
+			m, _ := verifyMail(t)
+			ctx, cancel := context.WithCancel(t.Context())
+			go func() {
+				<-inData
+				cancel()
+			}()
+			err := newSMTP(t, srv.URL(), mail.WithTLSConfig(srv.TLSConfig()), mail.WithTimeout(time.Hour)).Send(ctx, m)
+			if !errors.Is(err, context.Canceled) || mail.Classify(err) != mail.Transient {
+				t.Errorf("Send cut mid-DATA: %v (%v), want context.Canceled, transient", err, mail.Classify(err))
+			}
+		})
 	}
 }
 
@@ -399,14 +404,14 @@ func TestSMTPRefusesMalformedMessages(t *testing.T) {
 		{"HTML part", func(m *mail.Message) { m.HTML = "" }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			srv := startServer(t, serverOptions{})
+			srv := mailtest.Start(t)
 			m := *good
 			tc.spoil(&m)
-			err := newSMTP(t, srv.url("smtp", "", "")).Send(t.Context(), &m)
-			if err == nil || !mail.Permanent(err) {
-				t.Errorf("Send: %v, want a permanent error", err)
+			err := newSMTP(t, srv.URL()).Send(t.Context(), &m)
+			if err == nil || mail.Classify(err) != mail.Rejected {
+				t.Errorf("Send: %v, want a rejected (permanent) error", err)
 			}
-			if n := len(srv.received()); n != 0 {
+			if n := len(srv.Messages()); n != 0 {
 				t.Errorf("server received %d messages", n)
 			}
 		})

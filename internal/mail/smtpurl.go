@@ -151,3 +151,10 @@ func (s *smtpURL) String() string {
 	}
 	return u.String()
 }
+
+// CheckSMTPURL reports whether rawURL is an AUTH_SMTP_URL NewSMTP accepts,
+// with an error that names the part at fault without quoting the URL.
+func CheckSMTPURL(rawURL string) error {
+	_, err := parseSMTPURL(rawURL)
+	return err
+}
