@@ -1,6 +1,9 @@
 // Package auth is the domain of authd: users, sessions, refresh tokens, roles,
 // service clients and the rules that govern them (sign-up, login, refresh
-// rotation with reuse detection, revocation, RBAC, the audit log).
+// rotation with reuse detection, revocation, RBAC, the audit log), and the
+// mailed links of email verification, password reset and email change
+// (reset.go, verify.go: single-use tokens stored hashed, queued with their
+// mail in one unit of work; package mail renders and delivers the mail).
 //
 // The service has three parts, by who calls them: Accounts (people, for
 // themselves), Admin (administrators) and ServiceClients (machines, and
