@@ -199,6 +199,10 @@ type result struct {
 	what   string
 }
 
+// e2eClient bounds every request of call: a server that hangs fails the
+// test with the request it hung on, not the whole run at go test's timeout.
+var e2eClient = &http.Client{Timeout: time.Minute}
+
 func call(t *testing.T, method, url, bearer, body string) result {
 	t.Helper()
 	req, err := http.NewRequest(method, url, strings.NewReader(body))
@@ -211,7 +215,7 @@ func call(t *testing.T, method, url, bearer, body string) result {
 	if bearer != "" {
 		req.Header.Set("Authorization", "Bearer "+bearer)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := e2eClient.Do(req)
 	if err != nil {
 		t.Fatalf("%s %s: %v", method, url, err)
 	}
