@@ -69,14 +69,10 @@ func transportError(err error) bool {
 }
 
 // unavailableStatus tells whether an HTTP status says the provider cannot
-// answer now rather than that it refuses the request.
+// answer now rather than that it refuses the request: a server error (5xx)
+// or 429 Too Many Requests.
 func unavailableStatus(code int) bool {
-	switch code {
-	case http.StatusTooManyRequests, http.StatusBadGateway,
-		http.StatusServiceUnavailable, http.StatusGatewayTimeout:
-		return true
-	}
-	return false
+	return code == http.StatusTooManyRequests || code >= 500
 }
 
 // serverError is an HTTP answer with an unavailableStatus, as an error.
