@@ -41,7 +41,7 @@ type fakeOP struct {
 	userinfo        map[string]any   // nil: no UserInfo endpoint
 	userinfoStatus  int              // 0: 200
 	tokenForms      []url.Values
-	tokenAuth       []string // the client ID of each token request's basic auth
+	tokenBasic      []bool // whether each token request had basic auth
 	jwksFetches     int
 	discoveryHits   int
 }
@@ -183,9 +183,16 @@ func (op *fakeOP) serve(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		op.tokenForms = append(op.tokenForms, r.PostForm)
-		id, secret, ok := r.BasicAuth()
-		op.tokenAuth = append(op.tokenAuth, id)
-		if !ok || id != fakeClientID || secret != fakeClientSecret {
+		// client_secret_basic or client_secret_post, not both (RFC 6749
+		// section 2.3.1).
+		id, secret, basic := r.BasicAuth()
+		op.tokenBasic = append(op.tokenBasic, basic)
+		if !basic {
+			id, secret = r.PostForm.Get("client_id"), r.PostForm.Get("client_secret")
+		} else if r.PostForm.Has("client_secret") {
+			id = ""
+		}
+		if id != fakeClientID || secret != fakeClientSecret {
 			writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "invalid_client"})
 			return
 		}
