@@ -33,10 +33,9 @@ func tokenError(ctx context.Context, name string, err error) error {
 			return fmt.Errorf("%w: %s: %w", ErrNoEmail, name, err)
 		case "temporarily_unavailable":
 			return fmt.Errorf("%w: %s: %w", ErrUnavailable, name, err)
-		case "":
-			if re.Response != nil && unavailableStatus(re.Response.StatusCode) {
-				return fmt.Errorf("%w: %s: %w", ErrUnavailable, name, err)
-			}
+		}
+		if re.Response != nil && unavailableStatus(re.Response.StatusCode) {
+			return fmt.Errorf("%w: %s: %w", ErrUnavailable, name, err)
 		}
 		return fmt.Errorf("oauth: %s: token request: %w", name, err)
 	}
