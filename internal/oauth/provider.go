@@ -65,8 +65,8 @@ type Provider interface {
 }
 
 // The classes of errors of AuthCodeURL and Exchange. Test them with
-// errors.Is: the errors returned wrap one of them (at most one) along with
-// the cause, whose text is for logs only.
+// errors.Is: an error returned wraps at most one of them (none for a
+// provider error), along with its cause, whose text is for logs only.
 var (
 	// ErrUnavailable: the provider cannot be used now: its discovery has
 	// not succeeded yet, it cannot be reached, or it answered with a
