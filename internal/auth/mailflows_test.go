@@ -17,6 +17,9 @@ type sentMail struct {
 	kind  auth.MailKind
 	msg   *mail.Message
 	token string // the token of its link; "" for a mail without one
+	// expiresAt is when its link stops working, as queued (the outbox
+	// drops it unsent then); zero for a mail without a link.
+	expiresAt time.Time
 }
 
 // outbox claims every mail queued so far (that no earlier call returned),
@@ -35,7 +38,7 @@ func (e *env) outbox(t *testing.T) []sentMail {
 		if err != nil {
 			t.Fatalf("open queued mail %s: %v", q.ID, err)
 		}
-		out = append(out, sentMail{kind: q.Kind, msg: m, token: linkToken(t, m.Text)})
+		out = append(out, sentMail{kind: q.Kind, msg: m, token: linkToken(t, m.Text), expiresAt: q.ExpiresAt})
 	}
 	return out
 }
@@ -198,10 +201,15 @@ func TestForgotPasswordAndReset(t *testing.T) {
 		u, pair := e.register(t, "ada@example.com")
 		_, other := e.register(t, "bob@example.com")
 		e.outbox(t)
+		asked := e.clock.Now()
 		if err := e.svc.ForgotPassword(t.Context(), " ADA@example.com ", origin); err != nil {
 			t.Fatal(err)
 		}
 		m := e.onlyMail(t, auth.MailResetPassword, "ada@example.com")
+		// Its link works the default 1h: the outbox drops it unsent after.
+		if want := asked.Add(time.Hour); !m.expiresAt.Equal(want) {
+			t.Errorf("the reset mail expires at %v, want %v (its token's expiry)", m.expiresAt, want)
+		}
 		if !strings.Contains(m.msg.Text, authtest.UIURL+"/reset-password#token=") {
 			t.Errorf("link not under AUTH_UI_URL/reset-password:\n%s", m.msg.Text)
 		}
@@ -435,6 +443,7 @@ func TestChangeEmail(t *testing.T) {
 			t.Fatalf("refused changes queued %s", describe(got))
 		}
 
+		asked := e.clock.Now()
 		mailed, err := e.svc.ChangeEmail(t.Context(), p, "New@Example.com", pw)
 		if err != nil || !mailed {
 			t.Fatalf("change: mailed %v, err %v", mailed, err)
@@ -459,6 +468,12 @@ func TestChangeEmail(t *testing.T) {
 		if notice.msg == nil || notice.msg.To != "ada@example.com" || notice.token != "" ||
 			!strings.Contains(notice.msg.Text, "new@example.com") {
 			t.Fatalf("the notice to the old address is wrong: %+v", notice.msg)
+		}
+		if want := asked.Add(24 * time.Hour); !link.expiresAt.Equal(want) {
+			t.Errorf("the link to the new address expires at %v, want %v (its token's expiry)", link.expiresAt, want)
+		}
+		if !notice.expiresAt.IsZero() {
+			t.Errorf("the notice, which has no link, expires at %v; want never", notice.expiresAt)
 		}
 		// Nothing changes until the new address is proved.
 		if got := e.user(t, u.ID); got.Email != "ada@example.com" || !strings.EqualFold(got.Email, u.Email) {

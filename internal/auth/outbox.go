@@ -48,6 +48,10 @@ type OutboxMail struct {
 	NextAttemptAt time.Time
 	Attempts      int
 	LastError     string
+	// ExpiresAt is when the mail's link stops working (its token's
+	// ExpiresAt): after it the mail is useless and is not sent. Zero for a
+	// mail without a link.
+	ExpiresAt time.Time
 }
 
 // mailToken creates a one-time token of purpose for the user, for the
@@ -73,11 +77,13 @@ func (s *core) mailToken(ctx context.Context, tx UserTx, userID string, purpose 
 	if err := tx.CreateOneTimeToken(ctx, t); err != nil {
 		return err
 	}
-	return s.queueMail(ctx, tx, userID, Mail{Kind: kind, To: address, Token: raw, TokenTTL: ttl}, now)
+	return s.queueMail(ctx, tx, userID, Mail{Kind: kind, To: address, Token: raw, TokenTTL: ttl}, now, t.ExpiresAt)
 }
 
-// queueMail renders m and queues it in tx, due at once.
-func (s *core) queueMail(ctx context.Context, tx UserTx, userID string, m Mail, now time.Time) error {
+// queueMail renders m and queues it in tx, due at once. expiresAt is when
+// m's link stops working, after which the outbox drops m unsent; zero for
+// a mail without a link.
+func (s *core) queueMail(ctx context.Context, tx UserTx, userID string, m Mail, now, expiresAt time.Time) error {
 	payload, err := s.mailer.Compose(m)
 	if err != nil {
 		return fmt.Errorf("compose %s mail: %w", m.Kind, err)
@@ -88,6 +94,6 @@ func (s *core) queueMail(ctx context.Context, tx UserTx, userID string, m Mail, 
 	}
 	return tx.EnqueueMail(ctx, &OutboxMail{
 		ID: id.String(), UserID: userID, Kind: m.Kind, Payload: payload,
-		CreatedAt: now, NextAttemptAt: now,
+		CreatedAt: now, NextAttemptAt: now, ExpiresAt: expiresAt,
 	})
 }

@@ -164,10 +164,10 @@ type OneTimeTokenTx interface {
 // OutboxTx queues mail in a UserTx: a mail is sent only if the transaction
 // that queued it commits, and it is not lost once it did.
 type OutboxTx interface {
-	// EnqueueMail inserts m, due at m.NextAttemptAt, with its Attempts and
-	// LastError as given. Returns EInvalid (ErrOtherUser) if m belongs to
-	// another user, ENotFound for an unknown user, and EConflict if its id
-	// is taken.
+	// EnqueueMail inserts m, due at m.NextAttemptAt, with its Attempts,
+	// LastError and ExpiresAt (zero: none) as given. Returns EInvalid
+	// (ErrOtherUser) if m belongs to another user, ENotFound for an unknown
+	// user, and EConflict if its id is taken.
 	EnqueueMail(ctx context.Context, m *OutboxMail) error
 	// DeleteMail removes the user's queued mail with the given id (sent, or
 	// given up). Returns ENotFound if there is none.
@@ -312,7 +312,9 @@ type OutboxStore interface {
 	// NextAttemptAt becomes leaseUntil and its Attempts grows by one, so
 	// that a concurrent claim (another replica) never gets a mail while its
 	// lease lasts, and a mail whose sender died mid-send is due again once
-	// the lease runs out.
+	// the lease runs out. Each mail comes whole, ExpiresAt included (the
+	// zero time for none), its times in UTC. An expired mail is claimed
+	// like any other: the sender gives it up.
 	ClaimMail(ctx context.Context, now, leaseUntil time.Time, limit int) ([]*OutboxMail, error)
 	// RetryMail makes the user's mail id due at next and records lastError.
 	// Returns ENotFound if there is no such mail.

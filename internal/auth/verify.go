@@ -1,6 +1,9 @@
 package auth
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // VerifyEmail spends a token from a verification mail: the sign-up's (or a
 // resend's), which marks the account's address verified, or an email
@@ -115,7 +118,8 @@ func (s *Accounts) ChangeEmail(ctx context.Context, p *Principal, newEmail, curr
 		if err := s.mailToken(ctx, tx, u.ID, PurposeChangeEmail, newEmail, now); err != nil {
 			return err
 		}
-		return s.queueMail(ctx, tx, u.ID, Mail{Kind: MailEmailChangeNotice, To: u.Email, NewAddress: newEmail}, now)
+		// The notice has no link: it never expires.
+		return s.queueMail(ctx, tx, u.ID, Mail{Kind: MailEmailChangeNotice, To: u.Email, NewAddress: newEmail}, now, time.Time{})
 	})
 	if err != nil {
 		return false, notFoundAs(err, errSessionEnded)

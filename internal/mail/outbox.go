@@ -78,15 +78,32 @@ const statsInterval = 15 * time.Second
 // maxErrorLength bounds the error text stored with a mail.
 const maxErrorLength = 500
 
+// The reasons of authd_mail_failed_total.
+const (
+	reasonRetry   = "retry"   // due again after a backoff
+	reasonGaveUp  = "gave_up" // dropped: refused for good, too old, or unopenable
+	reasonExpired = "expired" // dropped unsent: its link expired
+)
+
 // Outbox delivers the mail the domain queues: every replica runs one, and
 // they share the queue through the database, each pass claiming due mails
 // with a lease (PostgreSQL's FOR UPDATE SKIP LOCKED, SQLite's single
 // writer), so that no two replicas send one mail at once.
 //
-// For each claimed mail, it opens the payload (Composer.Open) and sends it,
-// then:
+// A claimed mail whose link has expired (auth.OutboxMail.ExpiresAt, set
+// and not after now) is not sent: a mail whose link no longer works, and
+// whose text says how long it works, is useless and misleading. It is
+// given up, deleting it and appending auth.EventMailUndeliverable to its
+// user's audit log in one unit of work, and counted as failed with reason
+// "expired". That is how a reset mail (its link works 1h by default) held
+// up by an SMTP outage ends, long before GiveUpAfter.
 //
-//   - sent: deletes the mail, in a unit of work of its user;
+// For each other claimed mail, it opens the payload (Composer.Open) and
+// sends it, then:
+//
+//   - sent: logs it (kind, mail id, Message-ID, attempts; never the
+//     address or the payload) and deletes the mail, in a unit of work of
+//     its user;
 //   - failed, Transient or Misconfigured (Classify): records the error
 //     text (of the server's reply, with the recipient's address taken out;
 //     never the payload) and makes the mail due again after a backoff
@@ -175,7 +192,8 @@ func NewOutbox(store OutboxStore, c *Composer, s Sender, cfg OutboxConfig) *Outb
 		}, []string{"kind"}),
 		failed: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "authd_mail_failed_total",
-			Help: "Failed mail deliveries by kind and outcome: retry (due again after a backoff) or gave_up (dropped, audited as mail.undeliverable).",
+			Help: "Failed mail deliveries by kind and outcome: retry (due again after a backoff), gave_up (dropped, audited as mail.undeliverable) " +
+				"or expired (dropped unsent because its link had expired, audited as mail.undeliverable).",
 		}, []string{"kind", "reason"}),
 		queued: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "authd_outbox_queued",
@@ -188,8 +206,9 @@ func NewOutbox(store OutboxStore, c *Composer, s Sender, cfg OutboxConfig) *Outb
 	}
 	for _, k := range Kinds() {
 		o.sent.WithLabelValues(string(k))
-		o.failed.WithLabelValues(string(k), "retry")
-		o.failed.WithLabelValues(string(k), "gave_up")
+		for _, reason := range []string{reasonRetry, reasonGaveUp, reasonExpired} {
+			o.failed.WithLabelValues(string(k), reason)
+		}
 	}
 	if cfg.Registerer != nil {
 		cfg.Registerer.MustRegister(o.sent, o.failed, o.queued, o.oldest)
@@ -271,9 +290,13 @@ func (o *Outbox) deliver(ctx context.Context, m *auth.OutboxMail) bool {
 		o.markSent(ctx, m, log)
 		return false
 	}
+	if !m.ExpiresAt.IsZero() && !m.ExpiresAt.After(o.cfg.Now()) {
+		o.giveUp(ctx, m, log, reasonExpired, "its link expired at "+m.ExpiresAt.UTC().Format(time.RFC3339))
+		return false
+	}
 	msg, err := o.composer.Open(m.Payload)
 	if err != nil {
-		o.giveUp(ctx, m, log, "the payload does not open: "+err.Error())
+		o.giveUp(ctx, m, log, reasonGaveUp, "the payload does not open: "+err.Error())
 		return false
 	}
 	sendCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), o.cfg.SendTimeout)
@@ -281,6 +304,7 @@ func (o *Outbox) deliver(ctx context.Context, m *auth.OutboxMail) bool {
 	cancel()
 	if err == nil {
 		o.sent.WithLabelValues(string(m.Kind)).Inc()
+		log.InfoContext(ctx, "mail sent", "message_id", msg.MessageID)
 		if o.refused {
 			o.refused = false
 			log.InfoContext(ctx, "mail: the mail server accepts mail again")
@@ -294,13 +318,13 @@ func (o *Outbox) deliver(ctx context.Context, m *auth.OutboxMail) bool {
 	age := now.Sub(m.CreatedAt)
 	switch class := Classify(err); {
 	case class == Rejected:
-		o.giveUp(ctx, m, log, "the mail server refused this message: "+text)
+		o.giveUp(ctx, m, log, reasonGaveUp, "the mail server refused this message: "+text)
 	case age >= o.cfg.GiveUpAfter:
-		o.giveUp(ctx, m, log, fmt.Sprintf("still undelivered after %s: %s", age.Round(time.Second), text))
+		o.giveUp(ctx, m, log, reasonGaveUp, fmt.Sprintf("still undelivered after %s: %s", age.Round(time.Second), text))
 	default:
 		next := now.Add(Backoff(m.Attempts, o.cfg.MinBackoff, o.cfg.MaxBackoff, o.cfg.Jitter()))
 		next = minTime(next, m.CreatedAt.Add(o.cfg.GiveUpAfter))
-		o.failed.WithLabelValues(string(m.Kind), "retry").Inc()
+		o.failed.WithLabelValues(string(m.Kind), reasonRetry).Inc()
 		log = log.With("next_attempt_at", next, "err", text)
 		if class == Misconfigured {
 			o.refused = true
@@ -350,9 +374,11 @@ func (o *Outbox) markUnmarked(ctx context.Context) {
 	}
 }
 
-// giveUp deletes the mail and records why in the audit log, in one unit of
-// work. If that fails, the mail is tried again once its lease ends.
-func (o *Outbox) giveUp(ctx context.Context, m *auth.OutboxMail, log *slog.Logger, why string) {
+// giveUp deletes the mail and records it in the audit log, in one unit of
+// work, and counts it as failed for reason (reasonGaveUp or reasonExpired);
+// why is for the log. If that fails, the mail is tried again once its lease
+// ends (and an expired one is given up then).
+func (o *Outbox) giveUp(ctx context.Context, m *auth.OutboxMail, log *slog.Logger, reason, why string) {
 	now := o.cfg.Now()
 	ev := &auth.Event{
 		ID:        uuid.Must(uuid.NewV7()).String(),
@@ -379,8 +405,15 @@ func (o *Outbox) giveUp(ctx context.Context, m *auth.OutboxMail, log *slog.Logge
 		log.WarnContext(ctx, "mail: could not give up an undeliverable mail; it is tried again when its lease ends", "why", why, "err", err)
 		return
 	}
-	o.failed.WithLabelValues(string(m.Kind), "gave_up").Inc()
-	log.WarnContext(ctx, "mail: given up, undeliverable", "why", why, "age", now.Sub(m.CreatedAt).Round(time.Second).String())
+	o.failed.WithLabelValues(string(m.Kind), reason).Inc()
+	age := now.Sub(m.CreatedAt).Round(time.Second).String()
+	if reason == reasonExpired {
+		// Not a delivery failure of its own: the mail waited out its link
+		// (an outage, already logged as it happened).
+		log.InfoContext(ctx, "mail not sent: its link expired", "why", why, "age", age)
+		return
+	}
+	log.WarnContext(ctx, "mail: given up, undeliverable", "why", why, "age", age)
 }
 
 // release makes claimed mails due at once, for whoever claims next. If

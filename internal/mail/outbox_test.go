@@ -3,6 +3,7 @@ package mail_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -851,6 +852,211 @@ func TestOutboxToTheLog(t *testing.T) {
 		o.deliver(t, 1)
 		if !strings.Contains(buf.String(), authtest.UIURL+"/verify-email#token=") {
 			t.Errorf("log has no verification link:\n%s", buf.String())
+		}
+	})
+}
+
+// logRecords returns the outbox's log records with the given message.
+func (e *env) logRecords(msg string) []map[string]any {
+	e.t.Helper()
+	var recs []map[string]any
+	for line := range strings.Lines(e.logs.String()) {
+		var rec map[string]any
+		if err := json.Unmarshal([]byte(line), &rec); err != nil {
+			e.t.Fatalf("log line %q: %v", line, err)
+		}
+		if rec["msg"] == msg {
+			recs = append(recs, rec)
+		}
+	}
+	return recs
+}
+
+// forgotPassword asks for a reset link for email, which queues its mail.
+func (e *env) forgotPassword(email string) {
+	e.t.Helper()
+	if err := e.svc.ForgotPassword(e.t.Context(), email, auth.Origin{}); err != nil {
+		e.t.Fatalf("forgot password %s: %v", email, err)
+	}
+}
+
+func TestOutboxLogsEachMailSent(t *testing.T) {
+	eachBackend(t, func(t *testing.T, e *env) {
+		e.register("ada@example.com")
+		o := e.outbox(nil, nil)
+		o.deliver(t, 1)
+
+		msgs := e.smtp.Messages()
+		if len(msgs) != 1 {
+			t.Fatalf("server received %d messages, want 1", len(msgs))
+		}
+		recs := e.logRecords("mail sent")
+		if len(recs) != 1 {
+			t.Fatalf("%d \"mail sent\" log records, want 1:\n%s", len(recs), e.logs.String())
+		}
+		rec := recs[0]
+		id, _ := rec["mail_id"].(string)
+		if rec["level"] != "INFO" || rec["kind"] != string(auth.MailVerifyEmail) || !auth.ValidID(id) ||
+			rec["message_id"] != msgs[0].MessageID || rec["attempts"] != float64(1) {
+			t.Errorf("log record %v: want INFO with the kind, mail id, Message-ID %s and attempts 1", rec, msgs[0].MessageID)
+		}
+		if strings.Contains(e.logs.String(), "ada@example.com") {
+			t.Errorf("the log names the recipient's address:\n%s", e.logs.String())
+		}
+	})
+}
+
+// TestOutboxDropsAMailWhoseLinkExpired: a reset mail held up by an SMTP
+// outage longer than its link works is not sent when the server is back,
+// but given up, audited and counted; the link would not have worked, and
+// the mail would have said it works for an hour.
+func TestOutboxDropsAMailWhoseLinkExpired(t *testing.T) {
+	eachBackend(t, func(t *testing.T, e *env) {
+		u := e.register("ada@example.com")
+		o := e.outbox(nil, nil)
+		o.deliver(t, 1) // the verification mail, before the outage
+		before := len(e.smtp.Messages())
+
+		e.smtp.Stop()
+		asked := e.clock.Now()
+		e.forgotPassword("ada@example.com")
+		o.deliver(t, 0) // fails, due again after a backoff
+		if n := e.queued(); n != 1 {
+			t.Fatalf("%d mails queued, want the reset mail", n)
+		}
+		// The server comes back as the link expires (the default 1h): a
+		// link that works until then does not work then.
+		e.clock.Advance(asked.Add(time.Hour).Sub(e.clock.Now()))
+		e.smtp.Restart(t)
+		o.deliver(t, 0)
+
+		if n := len(e.smtp.Messages()) - before; n != 0 {
+			t.Errorf("server received %d messages after the outage, want none", n)
+		}
+		if n := e.queued(); n != 0 {
+			t.Errorf("%d mails queued, want none: the expired one is given up", n)
+		}
+		evs := e.undeliverable(u.ID)
+		if len(evs) != 1 {
+			t.Fatalf("%d mail.undeliverable events, want 1", len(evs))
+		}
+		ev := evs[0]
+		if ev.ActorType != auth.ActorSystem || ev.Outcome != auth.OutcomeFailure ||
+			ev.Reason != string(auth.MailResetPassword) || !auth.ValidID(ev.Resource) {
+			t.Errorf("event %+v", ev)
+		}
+		reset := func(reason string) float64 {
+			return metric(t, o.reg, "authd_mail_failed_total", "kind", "reset_password", "reason", reason)
+		}
+		if reset("expired") != 1 || reset("gave_up") != 0 || reset("retry") != 1 {
+			t.Errorf("failed{reset_password}: expired %v, gave_up %v, retry %v; want 1, 0, 1",
+				reset("expired"), reset("gave_up"), reset("retry"))
+		}
+		recs := e.logRecords("mail not sent: its link expired")
+		if len(recs) != 1 {
+			t.Fatalf("%d \"mail not sent: its link expired\" log records, want 1:\n%s", len(recs), e.logs.String())
+		}
+		if rec := recs[0]; rec["level"] != "INFO" || rec["kind"] != string(auth.MailResetPassword) || rec["mail_id"] != ev.Resource {
+			t.Errorf("log record %v: want INFO with kind reset_password and mail id %s", rec, ev.Resource)
+		}
+		if strings.Contains(e.logs.String(), "ada@example.com") {
+			t.Errorf("the log names the recipient's address:\n%s", e.logs.String())
+		}
+		o.deliver(t, 0)
+		if n := len(e.smtp.Messages()) - before; n != 0 {
+			t.Errorf("server received %d messages on the next pass", n)
+		}
+	})
+}
+
+// TestOutboxSendsAMailWhoseLinkStillWorks: the same outage, over a moment
+// before the link expires: the mail goes out, and its link works.
+func TestOutboxSendsAMailWhoseLinkStillWorks(t *testing.T) {
+	eachBackend(t, func(t *testing.T, e *env) {
+		u := e.register("ada@example.com")
+		o := e.outbox(nil, nil)
+		o.deliver(t, 1)
+		before := len(e.smtp.Messages())
+
+		e.smtp.Stop()
+		asked := e.clock.Now()
+		e.forgotPassword("ada@example.com")
+		o.deliver(t, 0)
+		e.clock.Advance(asked.Add(time.Hour - time.Second).Sub(e.clock.Now()))
+		e.smtp.Restart(t)
+		o.deliver(t, 1)
+
+		msgs := e.smtp.Messages()[before:]
+		if len(msgs) != 1 {
+			t.Fatalf("server received %d messages after the outage, want the reset mail", len(msgs))
+		}
+		prefix := authtest.UIURL + "/" + mail.ResetPasswordPath + "#token="
+		link := msgs[0].Link()
+		if !strings.HasPrefix(link, prefix) {
+			t.Fatalf("link %q, want %s…", link, prefix)
+		}
+		if err := e.svc.ResetPassword(t.Context(), strings.TrimPrefix(link, prefix), "a brand new passphrase", auth.Origin{}); err != nil {
+			t.Errorf("the delivered link does not work: %v", err)
+		}
+		if evs := e.undeliverable(u.ID); len(evs) != 0 {
+			t.Errorf("mail.undeliverable events: %+v", evs[0])
+		}
+		if v := metric(t, o.reg, "authd_mail_failed_total", "kind", "reset_password", "reason", "expired"); v != 0 {
+			t.Errorf("failed{reset_password, expired} = %v, want 0", v)
+		}
+	})
+}
+
+// TestOutboxNeverExpiresAMailWithoutALink: an email change queues a link
+// to the new address (24h) and a notice to the old one (no link). An
+// outage longer than the link works drops the link's mail; the notice is
+// delivered, however late (within GiveUpAfter).
+func TestOutboxNeverExpiresAMailWithoutALink(t *testing.T) {
+	eachBackend(t, func(t *testing.T, e *env) {
+		const password = "correct horse battery"
+		u, pair, err := e.svc.Register(t.Context(), auth.RegisterInput{Email: "ada@example.com", Password: password})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := e.svc.Authenticate(t.Context(), pair.AccessToken)
+		if err != nil {
+			t.Fatal(err)
+		}
+		o := e.outbox(nil, nil)
+		o.deliver(t, 1) // the verification mail
+		before := len(e.smtp.Messages())
+
+		e.smtp.Stop()
+		if mailed, err := e.svc.ChangeEmail(t.Context(), p, "new@example.com", password); err != nil || !mailed {
+			t.Fatalf("ChangeEmail: mailed %v, err %v", mailed, err)
+		}
+		o.deliver(t, 0)
+		e.clock.Advance(48 * time.Hour)
+		e.smtp.Restart(t)
+		o.deliver(t, 1)
+
+		msgs := e.smtp.Messages()[before:]
+		if len(msgs) != 1 || len(msgs[0].To) != 1 || msgs[0].To[0] != "ada@example.com" {
+			t.Fatalf("server received %d messages after the outage, want the notice to the old address only", len(msgs))
+		}
+		if link := msgs[0].Link(); link != "" {
+			t.Errorf("the notice carries a link: %s", link)
+		}
+		evs := e.undeliverable(u.ID)
+		if len(evs) != 1 || evs[0].Reason != string(auth.MailEmailChangeVerify) {
+			t.Errorf("mail.undeliverable events %+v, want one for the link to the new address", evs)
+		}
+		failed := func(kind auth.MailKind, reason string) float64 {
+			return metric(t, o.reg, "authd_mail_failed_total", "kind", string(kind), "reason", reason)
+		}
+		if v := failed(auth.MailEmailChangeVerify, "expired"); v != 1 {
+			t.Errorf("failed{email_change_verify, expired} = %v, want 1", v)
+		}
+		if v := failed(auth.MailEmailChangeNotice, "expired") + failed(auth.MailEmailChangeNotice, "gave_up"); v != 0 {
+			t.Errorf("the notice was given up (%v)", v)
+		}
+		if n := e.queued(); n != 0 {
+			t.Errorf("%d mails queued", n)
 		}
 	})
 }

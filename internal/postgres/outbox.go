@@ -12,10 +12,11 @@ import (
 	"github.com/talentforge/authd/internal/auth"
 )
 
-// EnqueueMail inserts m, due at m.NextAttemptAt. Returns EInvalid if m.ID
-// is not a canonical UUID or m belongs to another user than the
-// transaction's, ENotFound if the user does not exist, and EConflict if a
-// mail with m.ID exists.
+// EnqueueMail inserts m, due at m.NextAttemptAt; a zero ExpiresAt (a mail
+// without a link) is stored as NULL. Returns EInvalid if m.ID is not a
+// canonical UUID or m belongs to another user than the transaction's,
+// ENotFound if the user does not exist, and EConflict if a mail with m.ID
+// exists.
 func (t *userTx) EnqueueMail(ctx context.Context, m *auth.OutboxMail) error {
 	if !auth.ValidID(m.ID) {
 		return auth.ErrInvalidID
@@ -24,9 +25,10 @@ func (t *userTx) EnqueueMail(ctx context.Context, m *auth.OutboxMail) error {
 		return auth.ErrOtherUser
 	}
 	_, err := t.tx.Exec(ctx, `
-		INSERT INTO outbox (id, user_id, kind, payload, created_at, next_attempt_at, attempts, last_error)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-		m.ID, t.userID, string(m.Kind), nonNil(m.Payload), m.CreatedAt, m.NextAttemptAt, m.Attempts, m.LastError)
+		INSERT INTO outbox (id, user_id, kind, payload, created_at, next_attempt_at, attempts, last_error, expires_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+		m.ID, t.userID, string(m.Kind), nonNil(m.Payload), m.CreatedAt, m.NextAttemptAt, m.Attempts, m.LastError,
+		nullTime(m.ExpiresAt))
 	switch state, _ := violation(err); {
 	case state == uniqueViolation:
 		return auth.ErrExists
@@ -49,7 +51,7 @@ func (t *userTx) DeleteMail(ctx context.Context, id string) error {
 }
 
 // outboxColumns is the select (and RETURNING) list of outbox o.
-const outboxColumns = `o.id, o.user_id, o.kind, o.payload, o.created_at, o.next_attempt_at, o.attempts, o.last_error`
+const outboxColumns = `o.id, o.user_id, o.kind, o.payload, o.created_at, o.next_attempt_at, o.attempts, o.last_error, o.expires_at`
 
 // ClaimMail leases up to limit mails due at now, the earliest due first,
 // until leaseUntil, and returns them in that order with their new
@@ -93,14 +95,16 @@ func (db *DB) ClaimMail(ctx context.Context, now, leaseUntil time.Time, limit in
 	}
 	list, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (claimed, error) {
 		var (
-			m    auth.OutboxMail
-			kind string
-			due  time.Time
+			m       auth.OutboxMail
+			kind    string
+			due     time.Time
+			expires *time.Time // NULL: no link
 		)
 		err := row.Scan(&m.ID, &m.UserID, &kind, &m.Payload, &m.CreatedAt, &m.NextAttemptAt,
-			&m.Attempts, &m.LastError, &due)
+			&m.Attempts, &m.LastError, &expires, &due)
 		m.Kind = auth.MailKind(kind)
 		m.CreatedAt, m.NextAttemptAt = m.CreatedAt.UTC(), m.NextAttemptAt.UTC()
+		m.ExpiresAt = fromNullTime(expires)
 		return claimed{&m, due}, err
 	})
 	if err != nil {

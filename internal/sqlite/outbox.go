@@ -8,10 +8,11 @@ import (
 	"github.com/talentforge/authd/internal/auth"
 )
 
-// EnqueueMail inserts m, due at m.NextAttemptAt. Returns EInvalid if m.ID
-// is not a canonical UUID or m belongs to another user than the
-// transaction's, ENotFound if the user does not exist, and EConflict if a
-// mail with m.ID exists.
+// EnqueueMail inserts m, due at m.NextAttemptAt; a zero ExpiresAt (a mail
+// without a link) is stored as NULL. Returns EInvalid if m.ID is not a
+// canonical UUID or m belongs to another user than the transaction's,
+// ENotFound if the user does not exist, and EConflict if a mail with m.ID
+// exists.
 func (t *userTx) EnqueueMail(ctx context.Context, m *auth.OutboxMail) error {
 	if !auth.ValidID(m.ID) {
 		return auth.ErrInvalidID
@@ -20,10 +21,10 @@ func (t *userTx) EnqueueMail(ctx context.Context, m *auth.OutboxMail) error {
 		return auth.ErrOtherUser
 	}
 	_, err := t.tx.ExecContext(ctx, `
-		INSERT INTO outbox (id, user_id, kind, payload, created_at, next_attempt_at, attempts, last_error)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		INSERT INTO outbox (id, user_id, kind, payload, created_at, next_attempt_at, attempts, last_error, expires_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		m.ID, t.userID, string(m.Kind), nonNilBytes(m.Payload), formatTime(m.CreatedAt),
-		formatTime(m.NextAttemptAt), m.Attempts, m.LastError)
+		formatTime(m.NextAttemptAt), m.Attempts, m.LastError, formatNullTime(m.ExpiresAt))
 	switch {
 	case isUnique(err):
 		return auth.ErrExists
@@ -86,7 +87,7 @@ func (db *DB) ClaimMail(ctx context.Context, now, leaseUntil time.Time, limit in
 		rows, err = tx.QueryContext(ctx, `
 			UPDATE outbox SET next_attempt_at = ?, attempts = attempts + 1
 			WHERE id IN (SELECT value FROM json_each(?))
-			RETURNING id, user_id, kind, payload, created_at, next_attempt_at, attempts, last_error`,
+			RETURNING id, user_id, kind, payload, created_at, next_attempt_at, attempts, last_error, expires_at`,
 			formatTime(leaseUntil), jsonStrings(ids))
 		if err != nil {
 			return err
@@ -118,8 +119,9 @@ func scanMail(row scanner) (*auth.OutboxMail, error) {
 	var (
 		m                   auth.OutboxMail
 		kind, created, next string
+		expires             sql.NullString
 	)
-	if err := row.Scan(&m.ID, &m.UserID, &kind, &m.Payload, &created, &next, &m.Attempts, &m.LastError); err != nil {
+	if err := row.Scan(&m.ID, &m.UserID, &kind, &m.Payload, &created, &next, &m.Attempts, &m.LastError, &expires); err != nil {
 		return nil, err
 	}
 	m.Kind = auth.MailKind(kind)
@@ -128,6 +130,9 @@ func scanMail(row scanner) (*auth.OutboxMail, error) {
 		return nil, err
 	}
 	if m.NextAttemptAt, err = parseTime(next); err != nil {
+		return nil, err
+	}
+	if m.ExpiresAt, err = parseNullTime(expires); err != nil {
 		return nil, err
 	}
 	return &m, nil

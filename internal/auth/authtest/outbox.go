@@ -46,7 +46,7 @@ func claimMail(t *testing.T, s Backend, now, leaseUntil time.Time, limit int) []
 	mails, err := s.ClaimMail(context.Background(), now, leaseUntil, limit)
 	mustOK(t, err)
 	for _, m := range mails {
-		wantUTC(t, m.CreatedAt, m.NextAttemptAt)
+		wantUTC(t, m.CreatedAt, m.NextAttemptAt, m.ExpiresAt)
 	}
 	return mails
 }
@@ -102,14 +102,42 @@ func testEnqueueClaimMail(t *testing.T, s Backend) {
 		t.Errorf("ClaimMail after the lease (-want +got):\n%s", d)
 	}
 
-	// Attempts and LastError are stored as given.
+	// Attempts, LastError and ExpiresAt are stored as given.
 	retried := newMail(t, u.ID, base)
 	retried.Kind, retried.Attempts, retried.LastError = auth.MailResetPassword, 3, "smtp: 421 busy"
+	retried.ExpiresAt = at(base, time.Hour)
 	retried.Payload = nil
 	mustOK(t, txEnqueueMail(context.Background(), s, u.ID, retried, nil))
 	got = claimMail(t, s, at(base, time.Second), lease, 10)
 	if d := diff([]*auth.OutboxMail{claimed(retried, lease)}, got); d != "" {
-		t.Errorf("ClaimMail of a mail queued with attempts (-want +got):\n%s", d)
+		t.Errorf("ClaimMail of a mail queued with attempts and an expiry (-want +got):\n%s", d)
+	}
+}
+
+// testMailExpiresAt: ExpiresAt round-trips, to the microsecond, in UTC
+// whatever zone it was given in; the zero time (a mail without a link)
+// comes back zero. An expired mail is still claimed: the sender decides.
+func testMailExpiresAt(t *testing.T, s Backend) {
+	u := createUser(t, s)
+	base := at(now(), 0)
+	withLink := newMail(t, u.ID, base)
+	withLink.ExpiresAt = at(base, 24*time.Hour).In(time.FixedZone("UTC+5", 5*60*60))
+	expired := newMail(t, u.ID, at(base, time.Second))
+	expired.Kind, expired.ExpiresAt = auth.MailResetPassword, at(base, -time.Hour)
+	notice := newMail(t, u.ID, at(base, 2*time.Second))
+	notice.Kind = auth.MailEmailChangeNotice // no link: zero ExpiresAt
+	for _, m := range []*auth.OutboxMail{withLink, expired, notice} {
+		mustOK(t, txEnqueueMail(context.Background(), s, u.ID, m, nil))
+	}
+
+	lease := at(base, time.Minute)
+	got := claimMail(t, s, at(base, 2*time.Second), lease, 10) // checks UTC
+	want := []*auth.OutboxMail{claimed(withLink, lease), claimed(expired, lease), claimed(notice, lease)}
+	if d := diff(want, got); d != "" { // times compare with Equal
+		t.Errorf("ClaimMail (-want +got):\n%s", d)
+	}
+	if len(got) == 3 && !got[2].ExpiresAt.IsZero() {
+		t.Errorf("the notice's ExpiresAt = %v, want the zero time", got[2].ExpiresAt)
 	}
 }
 

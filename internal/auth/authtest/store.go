@@ -126,6 +126,7 @@ func TestStore(t *testing.T, open func(t *testing.T, now func() time.Time) Backe
 		}},
 		{"Outbox", []contractTest{
 			{"EnqueueClaim", testEnqueueClaimMail},
+			{"ExpiresAt", testMailExpiresAt},
 			{"ClaimOrderAndLimit", testClaimMailOrderAndLimit},
 			{"ClaimConcurrently", testClaimMailConcurrently},
 			{"RetryMail", testRetryMail},

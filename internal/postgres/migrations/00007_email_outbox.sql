@@ -10,8 +10,10 @@
 -- it tells of, and the senders of every replica share it. A claim leases
 -- the earliest due mails by moving their next_attempt_at to the end of the
 -- lease (FOR UPDATE SKIP LOCKED, so that concurrent claims take different
--- mails); a sent mail is deleted. Both tables belong to a user: deleting
--- the user drops its pending tokens and its mail not sent yet.
+-- mails); a sent mail is deleted, and so is one whose link expired before
+-- it could be sent (audited as undeliverable). Both tables belong to a
+-- user: deleting the user drops its pending tokens and its mail not sent
+-- yet.
 
 -- +goose Up
 CREATE TABLE one_time_tokens (
@@ -42,6 +44,7 @@ CREATE TABLE outbox (
     next_attempt_at timestamptz NOT NULL,
     attempts        integer     NOT NULL DEFAULT 0,
     last_error      text        NOT NULL DEFAULT '',
+    expires_at      timestamptz NULL,     -- its link's expiry: not sent after it; NULL without a link
     CONSTRAINT outbox_pkey PRIMARY KEY (id),
     CONSTRAINT outbox_user_id_fkey FOREIGN KEY (user_id) REFERENCES users (id) ON DELETE CASCADE
 );

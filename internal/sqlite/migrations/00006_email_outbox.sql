@@ -8,9 +8,10 @@
 --
 -- The outbox holds mail a unit of work queued: it commits with the change
 -- it tells of. A claim leases the earliest due mails by moving their
--- next_attempt_at to the end of the lease; a sent mail is deleted. Both
--- tables belong to a user: deleting the user drops its pending tokens and
--- its mail not sent yet.
+-- next_attempt_at to the end of the lease; a sent mail is deleted, and so
+-- is one whose link expired before it could be sent (audited as
+-- undeliverable). Both tables belong to a user: deleting the user drops
+-- its pending tokens and its mail not sent yet.
 
 -- +goose Up
 CREATE TABLE one_time_tokens (
@@ -36,7 +37,8 @@ CREATE TABLE outbox (
     created_at      TEXT    NOT NULL,
     next_attempt_at TEXT    NOT NULL,
     attempts        INTEGER NOT NULL DEFAULT 0,
-    last_error      TEXT    NOT NULL DEFAULT ''
+    last_error      TEXT    NOT NULL DEFAULT '',
+    expires_at      TEXT    NULL -- its link's expiry: not sent after it; NULL without a link
 ) STRICT;
 
 -- Claims take the earliest due mails through it.
