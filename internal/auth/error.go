@@ -21,6 +21,7 @@ const (
 	EInvalidRefreshToken Code = "invalid_refresh_token" // unknown, expired, revoked or reused
 	EInvalidToken        Code = "invalid_token"         // a mailed link's token: unknown, used, superseded or expired
 	EEmailNotVerified    Code = "email_not_verified"    // sign-in needs a verified address (AUTH_REQUIRE_VERIFIED_EMAIL)
+	ELastSignIn          Code = "last_sign_in_method"   // the change would leave the account no way to sign in
 	EUnauthorized        Code = "unauthorized"          // missing or invalid access token
 	EForbidden           Code = "forbidden"             // authenticated but not allowed
 	ENotFound            Code = "not_found"             // no such resource (or not yours)
@@ -72,6 +73,11 @@ var (
 	ErrExists               = &Error{Code: EConflict, Message: "It already exists."}
 	ErrStale                = &Error{Code: EConflict, Message: "It was changed by another request."}
 	ErrLastAdmin            = &Error{Code: ELastAdmin, Message: "This would leave no active administrator."}
+	ErrLastSignIn           = &Error{Code: ELastSignIn, Message: "This is the account's last way to sign in: set a password or link another provider first."}
+	ErrIdentityTaken        = &Error{Code: EConflict, Message: "That account at the provider is linked already."}
+	ErrIdentityNotFound     = &Error{Code: ENotFound, Message: "Identity not found."}
+	ErrOAuthStateNotFound   = &Error{Code: ENotFound, Message: "Sign-in state not found."}
+	ErrOAuthCodeNotFound    = &Error{Code: ENotFound, Message: "Code not found."}
 )
 
 // Unavailable is the error of a dependency (the database) that can't be

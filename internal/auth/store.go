@@ -28,6 +28,8 @@ type Store interface {
 	AuditStore
 	RetentionStore
 	OutboxStore
+	IdentityStore
+	OAuthStateStore
 	Transactor
 	// Ping reports whether the database is reachable.
 	Ping(ctx context.Context) error
@@ -59,6 +61,8 @@ type UserTx interface {
 	SessionTx
 	OneTimeTokenTx
 	OutboxTx
+	IdentityTx
+	OAuthCodeTx
 	AuditTx
 }
 
@@ -159,6 +163,39 @@ type OneTimeTokenTx interface {
 	// DeleteOneTimeTokens deletes the user's tokens of the given purposes,
 	// or all of them when none is given.
 	DeleteOneTimeTokens(ctx context.Context, purposes ...TokenPurpose) error
+}
+
+// IdentityTx links a UserTx's user to accounts at social sign-in
+// providers, one per provider.
+type IdentityTx interface {
+	// LinkIdentity links id to the user. Returns EInvalid (ErrOtherUser) if
+	// id belongs to another user, ENotFound for an unknown user, and
+	// EConflict (ErrIdentityTaken) if (Provider, Subject) is linked to any
+	// user or the user has an identity at Provider already.
+	LinkIdentity(ctx context.Context, id *Identity) error
+	// TouchIdentity records a sign-in with the user's identity at provider:
+	// its Email and EmailVerified as the provider gave them now, and
+	// LastUsedAt. Returns ENotFound if the user has none there.
+	TouchIdentity(ctx context.Context, provider, email string, emailVerified bool, at time.Time) error
+	// UnlinkIdentity removes the user's identity at provider, unless it is
+	// the user's last way to sign in (no password and no other identity):
+	// ELastSignIn (ErrLastSignIn) then, which must hold under concurrency
+	// (two unlinks of a password-less user's last two identities can't
+	// both succeed). Returns ENotFound if the user has none there.
+	UnlinkIdentity(ctx context.Context, provider string) error
+}
+
+// OAuthCodeTx keeps the one-time codes a social sign-in's callback hands
+// the app (redirect_to?code=C), traded for tokens once.
+type OAuthCodeTx interface {
+	// CreateOAuthCode inserts c. Returns EInvalid (ErrOtherUser) if c
+	// belongs to another user, ENotFound for an unknown user, and EConflict
+	// if its hash is taken.
+	CreateOAuthCode(ctx context.Context, c *OAuthCode) error
+	// ConsumeOAuthCode deletes and returns the user's code with the given
+	// hash, expired or not (the caller judges expiry). Of concurrent
+	// consumptions of one code exactly one gets it. Returns ENotFound.
+	ConsumeOAuthCode(ctx context.Context, hash []byte) (*OAuthCode, error)
 }
 
 // OutboxTx queues mail in a UserTx: a mail is sent only if the transaction
@@ -304,6 +341,27 @@ type ClientStore interface {
 	TokenRevoked(ctx context.Context, jti string) (bool, error)
 }
 
+// IdentityStore reads the users' social identities.
+type IdentityStore interface {
+	// IdentityBySubject returns the identity of the account subject at
+	// provider, whoever it is linked to, or ENotFound.
+	IdentityBySubject(ctx context.Context, provider, subject string) (*Identity, error)
+	// Identities returns the user's identities, ordered by provider (none
+	// for an unknown or malformed user id).
+	Identities(ctx context.Context, userID string) ([]*Identity, error)
+}
+
+// OAuthStateStore keeps the social sign-ins in flight, between start and
+// callback. They belong to no user yet.
+type OAuthStateStore interface {
+	// CreateOAuthState inserts st. Returns EConflict if its hash is taken.
+	CreateOAuthState(ctx context.Context, st *OAuthState) error
+	// ConsumeOAuthState deletes and returns the state with the given hash,
+	// expired or not (the caller judges expiry). Of concurrent
+	// consumptions of one state exactly one gets it. Returns ENotFound.
+	ConsumeOAuthState(ctx context.Context, hash []byte) (*OAuthState, error)
+}
+
 // OutboxStore is what the outbox's senders use outside units of work.
 // Every replica runs a sender; they share the queue through it.
 type OutboxStore interface {
@@ -360,6 +418,10 @@ type RetentionStore interface {
 	// ExpiresAt is before before, of any user, and returns how many it
 	// deleted.
 	DeleteExpiredOneTimeTokens(ctx context.Context, before time.Time, limit int) (int64, error)
+	// DeleteExpiredOAuth deletes up to limit social sign-in states and
+	// exchange codes (each) whose ExpiresAt is before before and returns
+	// how many it deleted.
+	DeleteExpiredOAuth(ctx context.Context, before time.Time, limit int) (int64, error)
 }
 
 // PasswordHasher hashes and verifies passwords and enforces the password

@@ -32,6 +32,7 @@ var statusByCode = map[auth.Code]int{
 	auth.ENotFound:            http.StatusNotFound,
 	auth.EConflict:            http.StatusConflict,
 	auth.ELastAdmin:           http.StatusConflict,
+	auth.ELastSignIn:          http.StatusConflict,
 	auth.EInvalidClient:       http.StatusUnauthorized,
 	auth.EInvalidScope:        http.StatusBadRequest,
 	auth.EUnavailable:         http.StatusServiceUnavailable,
