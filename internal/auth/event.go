@@ -29,6 +29,8 @@ const (
 	EventEmailChangeAsked   EventType = "email.change_requested"   // Reason = "new address mailed"; the address is not logged
 	EventEmailChanged       EventType = "email.changed"            // the new address was verified
 	EventMailUndeliverable  EventType = "mail.undeliverable"       // the outbox gave up; Reason = the mail's kind, Resource = its id
+	EventIdentityLinked     EventType = "identity.linked"          // a social account joined an existing account; Resource = provider
+	EventIdentityUnlinked   EventType = "identity.unlinked"        // Resource = provider
 	EventRoleGranted        EventType = "role.granted"             // Resource = role name
 	EventRoleRevoked        EventType = "role.revoked"             // Resource = role name
 	EventRoleCreated        EventType = "role.created"             // Resource = role name
@@ -51,6 +53,7 @@ func EventTypes() []EventType {
 		EventRoleUpdated, EventRoleDeleted, EventSessionRevoked, EventKeyRotated,
 		EventClientCreated, EventClientDeleted, EventTokenRevoked, EventUserEmailFlagged,
 		EventPasswordResetAsked, EventEmailChangeAsked, EventEmailChanged, EventMailUndeliverable,
+		EventIdentityLinked, EventIdentityUnlinked,
 	}
 	slices.Sort(t)
 	return t

@@ -36,8 +36,11 @@ func NewRedirects(urls []string) (*Redirects, error) {
 }
 
 // Allow returns the normalised form of raw, the URL to redirect to, and
-// whether it is on the list.
+// whether it is on the list. A nil list allows nothing.
 func (r *Redirects) Allow(raw string) (string, bool) {
+	if r == nil {
+		return "", false
+	}
 	n, err := normalizeRedirect(raw)
 	if err != nil || !r.allowed[n] {
 		return "", false

@@ -49,6 +49,9 @@ type Config struct {
 	// RequireVerifiedEmail makes password login answer EEmailNotVerified
 	// until the account's address is verified.
 	RequireVerifiedEmail bool
+
+	// Social configures social sign-in; its zero value enables none.
+	Social SocialConfig
 }
 
 // core is what the three parts of the service share: the stores and

@@ -1,6 +1,10 @@
 package auth
 
-import "time"
+import (
+	"context"
+	"errors"
+	"time"
+)
 
 // Identity is an account at a social sign-in provider linked to a user:
 // signing in there signs the user in here.
@@ -40,4 +44,53 @@ type OAuthCode struct {
 	Challenge string // the app's S256 code_challenge from start; "" when none
 	CreatedAt time.Time
 	ExpiresAt time.Time
+}
+
+// SocialProfile is what a provider says of the person who signed in there.
+type SocialProfile struct {
+	Provider string
+	Subject  string // the provider's stable id of the account
+	Email    string // as the provider gives it, not normalised
+	// EmailVerified is the provider's word that the person controls Email.
+	// An unverified address never links to an existing account.
+	EmailVerified bool
+	Name          string
+}
+
+// SocialProvider is the provider side of a social sign-in (package oauth
+// implements it): the authorization URL, and the profile a callback's code
+// proves. Exchange wraps ErrProviderUnavailable, ErrProviderDenied or
+// ErrProviderNoEmail where they apply; any other error is the provider's
+// fault.
+type SocialProvider interface {
+	Name() string
+	DisplayName() string
+	AuthCodeURL(state, verifier, nonce string) (string, error)
+	Exchange(ctx context.Context, code, verifier, nonce string) (*SocialProfile, error)
+}
+
+// The provider errors the flow tells apart; the browser gets the fixed
+// codes below, never a provider's own text.
+var (
+	ErrProviderUnavailable = errors.New("social provider unavailable")
+	ErrProviderDenied      = errors.New("social provider denied the sign-in")
+	ErrProviderNoEmail     = errors.New("social provider gave no usable email address")
+)
+
+// The error codes a social sign-in sends back to redirect_to (?error=).
+const (
+	SocialAccessDenied        = "access_denied"
+	SocialProviderError       = "provider_error"
+	SocialProviderUnavailable = "provider_unavailable"
+	SocialInvalidState        = "invalid_state"
+	SocialEmailNotVerified    = "email_not_verified"
+	SocialAccountDisabled     = "account_disabled"
+)
+
+// SocialConfig configures social sign-in.
+type SocialConfig struct {
+	Providers []SocialProvider
+	Redirects *Redirects    // AUTH_REDIRECT_URLS; nil allows none
+	StateTTL  time.Duration // from start to callback (default 10m)
+	CodeTTL   time.Duration // from callback to exchange (default 60s)
 }
