@@ -39,6 +39,7 @@ type Options struct {
 	Mailer            auth.Mailer   // nil: Composer(tb) over the embedded templates
 
 	RequireVerifiedEmail bool
+	Social               auth.SocialConfig
 	VerifyTokenTTL       time.Duration // 0: the default 24h
 	ResetTokenTTL        time.Duration // 0: the default 1h
 
@@ -118,6 +119,7 @@ func NewService(tb testing.TB, store Backend, opts Options) (*auth.Service, *tok
 
 		Mailer:               opts.Mailer,
 		RequireVerifiedEmail: opts.RequireVerifiedEmail,
+		Social:               opts.Social,
 		VerifyTokenTTL:       opts.VerifyTokenTTL,
 		ResetTokenTTL:        opts.ResetTokenTTL,
 	})
