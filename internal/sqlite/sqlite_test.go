@@ -56,7 +56,8 @@ func TestMigrations(t *testing.T) {
 	if !strings.HasPrefix(out, "VERSION") || !strings.Contains(out, "00001_init.sql") ||
 		!strings.Contains(out, "00002_rbac_audit_clients.sql") || !strings.Contains(out, "00003_write_versions.sql") ||
 		!strings.Contains(out, "00004_normalize_emails.go") || !strings.Contains(out, "00005_session_retention.sql") ||
-		!strings.Contains(out, "00006_email_outbox.sql") || strings.Contains(out, "pending") {
+		!strings.Contains(out, "00006_email_outbox.sql") || !strings.Contains(out, "00007_social_login.sql") ||
+		strings.Contains(out, "pending") {
 		t.Errorf("status after up:\n%s", out)
 	}
 	// Up again is a no-op.
@@ -64,7 +65,7 @@ func TestMigrations(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	for i := range 6 {
+	for i := range 7 {
 		if err := db.MigrateDown(ctx); err != nil {
 			t.Fatal(err)
 		}
@@ -72,12 +73,21 @@ func TestMigrations(t *testing.T) {
 			t.Errorf("status after down has no pending migration:\n%s", out)
 		}
 		if i == 0 {
+			// Down from 00007 drops the identities, states and codes.
+			var n int
+			err := db.SQL().QueryRowContext(ctx, `SELECT count(*) FROM sqlite_schema
+				WHERE name IN ('identities', 'oauth_states', 'oauth_codes')`).Scan(&n)
+			if err != nil || n != 0 {
+				t.Errorf("%d tables of 00007 left after migrating down once (err %v)", n, err)
+			}
+		}
+		if i == 1 {
 			// Down from 00006 drops the one-time tokens and the outbox.
 			var n int
 			err := db.SQL().QueryRowContext(ctx, `SELECT count(*) FROM sqlite_schema
 				WHERE name IN ('one_time_tokens', 'outbox')`).Scan(&n)
 			if err != nil || n != 0 {
-				t.Errorf("%d tables of 00006 left after migrating down once (err %v)", n, err)
+				t.Errorf("%d tables of 00006 left after migrating down twice (err %v)", n, err)
 			}
 		}
 	}
