@@ -1,8 +1,10 @@
 // Package oauth is the providers' side of social login, where authd is the
 // OAuth client: it builds the URL that sends a user to a provider, and
 // turns the code the provider sends back into a verified Profile. It is
-// infrastructure: the domain reaches it through the Provider interface,
-// which cmd/authd fills with the configured providers.
+// infrastructure: every provider here implements the domain's
+// auth.SocialProvider (Profile is auth.SocialProfile, and ErrUnavailable,
+// ErrDenied and ErrNoEmail are the domain's own values), and cmd/authd
+// hands the configured ones to the domain.
 //
 // The providers, behind Provider, one file each:
 //

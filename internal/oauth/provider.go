@@ -13,28 +13,25 @@ import (
 	"time"
 
 	"golang.org/x/oauth2"
+
+	"github.com/talentforge/authd/internal/auth"
 )
 
 // Profile is what a provider says about the user who signed in, once the
-// provider's answer has been verified.
-type Profile struct {
-	// Provider is the Name of the provider that made the profile.
-	Provider string
-	// Subject is the provider's stable identifier of the user: the ID
-	// token's sub for OIDC, the numeric user id in decimal for GitHub. It is
-	// never empty, and is what an account is linked on (with Provider),
-	// never the email.
-	Subject string
-	// Email is the address as the provider gives it, not normalised. It is
-	// never empty: a provider with no address to give answers ErrNoEmail.
-	Email string
-	// EmailVerified tells whether the provider vouches that the user
-	// controls Email. The domain must not link an existing account, nor
-	// treat the address as verified, when it is false.
-	EmailVerified bool
-	// Name is the display name, possibly empty.
-	Name string
-}
+// provider's answer has been verified: the domain's auth.SocialProfile.
+// Subject is the provider's stable id (the ID token's sub for OIDC, the
+// numeric user id in decimal for GitHub), never empty, and what an account
+// is linked on, never the email. Email is never empty (a provider with no
+// address to give answers ErrNoEmail) and not normalised. The domain must
+// not link an existing account, nor treat the address as verified, when
+// EmailVerified is false.
+type Profile = auth.SocialProfile
+
+// Every provider here is a provider of the domain's social sign-in.
+var (
+	_ auth.SocialProvider = (*OIDC)(nil)
+	_ auth.SocialProvider = (*GitHub)(nil)
+)
 
 // Provider is one identity provider authd is a client of. Its methods are
 // safe for concurrent use.
@@ -72,19 +69,19 @@ var (
 	// not succeeded yet, it cannot be reached, or it answered with a
 	// server error (5xx, 429, temporarily_unavailable). Worth retrying
 	// later.
-	ErrUnavailable = errors.New("oauth: provider unavailable")
+	ErrUnavailable = auth.ErrProviderUnavailable
 	// ErrDenied: the provider refused the grant: the code is unknown,
 	// expired, already used or was issued for another verifier
 	// (invalid_grant, GitHub's bad_verification_code), or the user denied
 	// access (access_denied).
-	ErrDenied = errors.New("oauth: provider denied the grant")
+	ErrDenied = auth.ErrProviderDenied
 	// ErrInvalidToken: the ID token failed validation: its signature or
 	// algorithm, iss, aud, azp, exp, nbf, iat, nonce, sub or at_hash.
 	ErrInvalidToken = errors.New("oauth: invalid ID token")
 	// ErrNoEmail: the provider gave no email address to use (an OIDC
 	// provider without an email claim, a GitHub account without a primary
 	// email).
-	ErrNoEmail = errors.New("oauth: no email address")
+	ErrNoEmail = auth.ErrProviderNoEmail
 )
 
 // DefaultTimeout bounds each HTTP request to a provider when the
