@@ -135,6 +135,22 @@ func TestStore(t *testing.T, open func(t *testing.T, now func() time.Time) Backe
 			{"OutboxStats", testOutboxStats},
 			{"DeleteUserDropsMail", testDeleteUserDropsMail},
 		}},
+		{"Identities", []contractTest{
+			{"LinkIdentity", testLinkIdentity},
+			{"LinkIdentityErrors", testLinkIdentityErrors},
+			{"TouchIdentity", testTouchIdentity},
+			{"UnlinkIdentity", testUnlinkIdentity},
+			{"UnlinkIdentityConcurrently", testUnlinkIdentityConcurrently},
+			{"DeleteUserDropsThem", testDeleteUserDropsIdentities},
+		}},
+		{"OAuth", []contractTest{
+			{"CreateConsumeCode", testCreateConsumeOAuthCode},
+			{"ConsumeCodeOtherUser", testConsumeOAuthCodeOtherUser},
+			{"CreateCodeErrors", testCreateOAuthCodeErrors},
+			{"ConsumeCodeConcurrently", testConsumeOAuthCodeConcurrently},
+			{"CreateConsumeState", testCreateConsumeOAuthState},
+			{"ConsumeStateConcurrently", testConsumeOAuthStateConcurrently},
+		}},
 		{"Clients", []contractTest{
 			{"Clients", testClients},
 			{"CreateClientErrors", testCreateClientErrors},
@@ -162,6 +178,8 @@ func TestStore(t *testing.T, open func(t *testing.T, now func() time.Time) Backe
 			{"DeleteEndedSessionsInBatches", testDeleteEndedSessionsInBatches},
 			{"DeleteExpiredOneTimeTokens", testDeleteExpiredOneTimeTokens},
 			{"DeleteExpiredOneTimeTokensInBatches", testDeleteExpiredOneTimeTokensInBatches},
+			{"DeleteExpiredOAuth", testDeleteExpiredOAuth},
+			{"DeleteExpiredOAuthInBatches", testDeleteExpiredOAuthInBatches},
 		}},
 		{"SigningKeys", []contractTest{
 			{"SigningKeys", testSigningKeys},
@@ -775,6 +793,14 @@ func testErrorsAreTheDomains(t *testing.T, s Backend) {
 	mail := enqueueMail(t, s, u.ID, now())
 	dupMail := newMail(t, u.ID, now())
 	dupMail.ID = mail.ID
+	linked := linkIdentity(t, s, u.ID, "google")
+	takenID := newIdentity(t, other.ID, "google")
+	takenID.Subject = linked.Subject
+	_, errIdentity := s.IdentityBySubject(ctx, "google", "no-such-subject")
+	_, errState := s.ConsumeOAuthState(ctx, tokenHash(t))
+	_, errCode := txConsumeOAuthCode(ctx, s, u.ID, tokenHash(t))
+	lone := createPasswordlessUser(t, s)
+	linkIdentity(t, s, lone.ID, "github")
 	for _, c := range []struct {
 		name      string
 		err, want error
@@ -798,6 +824,15 @@ func testErrorsAreTheDomains(t *testing.T, s Backend) {
 		{"ChangeEmail, email taken", txChangeEmail(ctx, s, u.ID, other.Email, now(), nil), auth.ErrEmailTaken},
 		{"ChangeEmail, unknown user", txChangeEmail(ctx, s, newID(t), "x-"+newID(t)+"@example.com", now(), nil), auth.ErrUserNotFound},
 		{"VerifyEmail, unknown user", txVerifyEmail(ctx, s, newID(t), u.Email, now(), nil), auth.ErrUserNotFound},
+		{"IdentityBySubject", errIdentity, auth.ErrIdentityNotFound},
+		{"LinkIdentity, account taken", txLinkIdentity(ctx, s, other.ID, takenID), auth.ErrIdentityTaken},
+		{"LinkIdentity, other user", txLinkIdentity(ctx, s, u.ID, newIdentity(t, other.ID, "github")), auth.ErrOtherUser},
+		{"TouchIdentity", txTouchIdentity(ctx, s, u.ID, "github", "x@example.com", true, now()), auth.ErrIdentityNotFound},
+		{"UnlinkIdentity, none", txUnlinkIdentity(ctx, s, u.ID, "github"), auth.ErrIdentityNotFound},
+		{"UnlinkIdentity, last sign-in", txUnlinkIdentity(ctx, s, lone.ID, "github"), auth.ErrLastSignIn},
+		{"ConsumeOAuthState", errState, auth.ErrOAuthStateNotFound},
+		{"ConsumeOAuthCode", errCode, auth.ErrOAuthCodeNotFound},
+		{"CreateOAuthCode, other user", txCreateOAuthCode(ctx, s, u.ID, newOAuthCode(t, other.ID)), auth.ErrOtherUser},
 	} {
 		if !errors.Is(c.err, c.want) {
 			t.Errorf("%s: %v, want %v", c.name, c.err, c.want)
