@@ -99,11 +99,13 @@ type SessionPurge struct {
 	RefreshTokens int64 // refresh tokens deleted
 	Sessions      int64 // ended sessions deleted
 	OneTimeTokens int64 // expired mailed-link tokens deleted
+	OAuth         int64 // expired social sign-in states and codes deleted
 }
 
 // PurgeSessions is the session retention job. It clears the sealed
 // successors of retired refresh tokens once their grace interval is over,
-// deletes expired refresh tokens and expired mailed-link tokens, and
+// deletes expired refresh tokens, mailed-link tokens and social sign-in
+// states and codes, and
 // deletes the sessions that ended (expired or were revoked) more than
 // retention ago with their tokens; a retention of 0 keeps ended sessions,
 // though not their expired tokens.
@@ -130,6 +132,13 @@ func (s *Admin) PurgeSessions(ctx context.Context, retention time.Duration) (Ses
 		err = drain(limit, func() (int64, error) {
 			n, err := s.store.DeleteExpiredOneTimeTokens(ctx, now, int(limit))
 			p.OneTimeTokens += n
+			return n, err
+		})
+	}
+	if err == nil {
+		err = drain(limit, func() (int64, error) {
+			n, err := s.store.DeleteExpiredOAuth(ctx, now, int(limit))
+			p.OAuth += n
 			return n, err
 		})
 	}
