@@ -21,7 +21,7 @@ import (
 
 // apiVersion is the version of the API the OpenAPI document describes
 // (info.version). Bump it when an endpoint or a wire type changes.
-const apiVersion = "1.1.0"
+const apiVersion = "1.2.0"
 
 const apiDescription = `authd is an authentication service: accounts, sessions, JWT access tokens with
 rotating refresh tokens, roles and permissions, service clients, and the OAuth 2.0
