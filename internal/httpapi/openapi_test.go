@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"reflect"
 	"regexp"
@@ -39,10 +40,54 @@ type docServer struct {
 
 func newDocServer(t *testing.T) *docServer {
 	t.Helper()
-	svc, keys, db := newTestService(t, wiringtest.Embedded)
+	redirects, err := auth.NewRedirects([]string{docApp})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := wiringtest.Embedded
+	db := w.Open(t, nil)
+	svc, keys := authtest.NewService(t, db, w.Options(t, authtest.Options{Social: auth.SocialConfig{
+		Providers: []auth.SocialProvider{docProvider{}}, Redirects: redirects,
+	}}))
 	rl := &routeLog{}
 	s := newServer(svc, keys, db, Config{Issuer: authtest.Issuer}, slog.New(rl))
 	return &docServer{server: s, h: s.handler(), svc: svc, routes: rl}
+}
+
+// docApp is the doc server's one allowed redirect_to.
+const docApp = "https://app.example.com/auth/done"
+
+// docProvider is a social provider that signs in social@example.com
+// whatever the code: enough to walk the social endpoints' answers.
+type docProvider struct{}
+
+func (docProvider) Name() string        { return "google" }
+func (docProvider) DisplayName() string { return "Google" }
+func (docProvider) AuthCodeURL(state, _, _ string) (string, error) {
+	return "https://google.test/authorize?state=" + state, nil
+}
+func (docProvider) Exchange(context.Context, string, string, string) (*auth.SocialProfile, error) {
+	return &auth.SocialProfile{Provider: "google", Subject: "g-1", Email: "social@example.com", EmailVerified: true}, nil
+}
+
+// socialCode runs a sign-in through start and callback and returns the
+// one-time code the app got.
+func (d *docServer) socialCode(t *testing.T) string {
+	t.Helper()
+	rec, _ := d.serve(httptest.NewRequest("GET", "/api/v1/oauth/google/start?redirect_to="+url.QueryEscape(docApp), nil))
+	loc, err := url.Parse(rec.Header().Get("Location"))
+	if rec.Code != http.StatusFound || err != nil {
+		t.Fatalf("start: %d %v", rec.Code, rec.Header())
+	}
+	req := httptest.NewRequest("GET", "/api/v1/oauth/google/callback?code=x&state="+url.QueryEscape(loc.Query().Get("state")), nil)
+	for _, c := range rec.Result().Cookies() {
+		req.AddCookie(c)
+	}
+	rec, _ = d.serve(req)
+	if loc, err = url.Parse(rec.Header().Get("Location")); rec.Code != http.StatusFound || err != nil || loc.Query().Get("code") == "" {
+		t.Fatalf("callback: %d %v", rec.Code, rec.Header())
+	}
+	return loc.Query().Get("code")
 }
 
 // serve sends req through the whole handler and returns the response and
@@ -470,10 +515,31 @@ func TestOpenAPIMatchesResponses(t *testing.T) {
 		t.Fatal(err) // a second session, so that a page of one has a next_cursor
 	}
 
+	// A social sign-in's code for the exchange case, and a social-only
+	// account (whose one identity can't go).
+	socialCode := d.socialCode(t)
+	_, socialPair, err := d.svc.ExchangeSocialCode(ctx, d.socialCode(t), "", auth.Origin{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	social := socialPair.AccessToken
+
 	cases := []struct {
 		method, path, token, contentType, body string
 		status                                 int
 	}{
+		{"GET", "/api/v1/oauth/providers", "", "", "", 200},
+		{"GET", "/api/v1/oauth/google/start?redirect_to=" + url.QueryEscape(docApp), "", "", "", 302},
+		{"GET", "/api/v1/oauth/google/start?redirect_to=" + url.QueryEscape("https://evil.example.com/"), "", "", "", 400},
+		{"GET", "/api/v1/oauth/nope/start?redirect_to=" + url.QueryEscape(docApp), "", "", "", 404},
+		{"GET", "/api/v1/oauth/google/callback?state=x&code=y", "", "", "", 400},
+		{"POST", "/api/v1/oauth/exchange", "", "application/json", `{"code":"` + socialCode + `"}`, 200},
+		{"POST", "/api/v1/oauth/exchange", "", "application/json", `{"code":"` + socialCode + `"}`, 400},
+		{"POST", "/api/v2/oauth/token", "", "application/x-www-form-urlencoded", "grant_type=authorization_code&code=x", 400},
+		{"GET", "/api/v1/oauth/identities", social, "", "", 200},
+		{"GET", "/api/v1/oauth/identities", admin, "", "", 200},
+		{"DELETE", "/api/v1/oauth/identities/google", social, "", "", 409},
+		{"DELETE", "/api/v1/oauth/identities/google", admin, "", "", 404},
 		{"POST", "/api/v1/auth/register", "", "application/json", `{"email":"ada@example.com","password":"correct horse battery staple","name":"Ada"}`, 201},
 		{"POST", "/api/v1/auth/register", "", "application/json", `{"email":"ada@example.com","password":"correct horse battery staple"}`, 409},
 		{"POST", "/api/v1/auth/login", "", "application/json", `{"email":"ada@example.com","password":"wrong password!"}`, 401},
