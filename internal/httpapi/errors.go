@@ -132,6 +132,8 @@ var oauthErrors = map[auth.Code]struct {
 	auth.EInvalidCredentials:  {"invalid_grant", http.StatusBadRequest},
 	auth.EInvalidRefreshToken: {"invalid_grant", http.StatusBadRequest},
 	auth.EAccountDisabled:     {"invalid_grant", http.StatusBadRequest},
+	auth.EInvalidToken:        {"invalid_grant", http.StatusBadRequest}, // a used, expired or unmatched authorization code
+	auth.EEmailNotVerified:    {"invalid_grant", http.StatusBadRequest}, // the account may not sign in until its address is verified
 	auth.EInvalidClient:       {"invalid_client", http.StatusUnauthorized},
 	auth.EInvalidScope:        {"invalid_scope", http.StatusBadRequest},
 	auth.EForbidden:           {"unauthorized_client", http.StatusForbidden},

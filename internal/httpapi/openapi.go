@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"reflect"
 	"regexp"
@@ -50,6 +51,7 @@ Every response carries an ` + "`X-Request-ID`" + ` header.`
 // order they first appear in the table.
 var tagDescriptions = map[string]string{
 	"auth":       "Accounts and sessions (API v1)",
+	"social":     "Sign-in with a social provider (Google, GitHub, OpenID Connect) and the caller's linked accounts (API v1)",
 	"users":      "The caller's own account (API v1)",
 	"admin":      "Administration of users, roles and the audit log; each operation needs a permission",
 	"oauth":      "OAuth 2.0 endpoints (RFC 6749, RFC 7662, RFC 7009)",
@@ -207,9 +209,25 @@ func newOpenAPI(table []route, issuer string) *oaDocument {
 		g.schema(v, false)
 	}
 
+	// A header two routes describe differently (Set-Cookie: the device
+	// cookie, the social sign-in cookie) gets a component per description.
+	headerRefs := map[string]string{} // name + "\x00" + description → component
 	for i := range table {
-		for name, desc := range table[i].headers {
-			doc.Components.Headers[name] = oaHeader{Description: desc, Schema: &jsonschema.Schema{Type: "string"}}
+		for _, name := range slices.Sorted(maps.Keys(table[i].headers)) {
+			desc := table[i].headers[name]
+			key := name + "\x00" + desc
+			if headerRefs[key] != "" {
+				continue
+			}
+			comp := name
+			for n := 2; ; n++ {
+				if _, taken := doc.Components.Headers[comp]; !taken {
+					break
+				}
+				comp = name + "-" + strconv.Itoa(n)
+			}
+			headerRefs[key] = comp
+			doc.Components.Headers[comp] = oaHeader{Description: desc, Schema: &jsonschema.Schema{Type: "string"}}
 		}
 	}
 
@@ -230,7 +248,7 @@ func newOpenAPI(table []route, issuer string) *oaDocument {
 		if item[method] != nil {
 			panic(fmt.Sprintf("httpapi: %s is in the route table twice", rt.pattern()))
 		}
-		item[method] = g.operation(rt, path, params)
+		item[method] = g.operation(rt, path, params, headerRefs)
 	}
 	doc.Components.Schemas = g.defs
 	return doc
@@ -272,7 +290,7 @@ func operationID(method, path string) string {
 	return b.String()
 }
 
-func (g *schemaGen) operation(rt *route, path string, params []string) *oaOperation {
+func (g *schemaGen) operation(rt *route, path string, params []string, headerRefs map[string]string) *oaOperation {
 	op := &oaOperation{
 		Summary:     rt.summary,
 		OperationID: operationID(rt.method, path),
@@ -298,6 +316,9 @@ func (g *schemaGen) operation(rt *route, path string, params []string) *oaOperat
 		}
 		desc = append(desc, how+" with HTTP Basic (client_secret_basic), "+
 			"or with `client_id` and `client_secret` in the body (client_secret_post).")
+	}
+	if rt.doc != "" {
+		desc = append(desc, rt.doc)
 	}
 	op.Description = strings.Join(desc, "\n\n")
 
@@ -336,7 +357,7 @@ func (g *schemaGen) operation(rt *route, path string, params []string) *oaOperat
 		if success.Headers == nil {
 			success.Headers = map[string]oaRef{}
 		}
-		success.Headers[name] = oaRef{Ref: "#/components/headers/" + name}
+		success.Headers[name] = oaRef{Ref: "#/components/headers/" + headerRefs[name+"\x00"+rt.headers[name]]}
 	}
 	op.Responses[strconv.Itoa(rt.status)] = success
 	for _, status := range rt.also {
@@ -364,6 +385,12 @@ func (g *schemaGen) operation(rt *route, path string, params []string) *oaOperat
 			res.Headers = map[string]oaRef{"Retry-After": {Ref: "#/components/headers/Retry-After"}}
 		}
 		op.Responses[strconv.Itoa(status)] = res
+	}
+	for _, status := range rt.pages {
+		op.Responses[strconv.Itoa(status)] = oaResponse{
+			Description: http.StatusText(status) + " (a page for the browser, not JSON)",
+			Content:     map[string]oaMediaType{"text/html": {Schema: &jsonschema.Schema{Type: "string"}}},
+		}
 	}
 	return op
 }

@@ -13,6 +13,7 @@ type route struct {
 	method  string
 	path    string // a net/http pattern path: /api/v1/users/{id}
 	summary string // one line for the OpenAPI operation
+	doc     string // more of the operation's description, when one line is not enough
 	tag     string // the OpenAPI tag grouping the operation
 
 	access access          // who may call it
@@ -29,6 +30,7 @@ type route struct {
 	headers  map[string]string // response headers of a success, with their descriptions
 	also     []int             // other statuses answered with the success body (readyz's 503)
 	errors   []int             // the error statuses the operation documents
+	pages    []int             // error statuses answered with a text/html page instead (for a browser)
 	style    errorStyle
 
 	serve handlerFunc

@@ -60,6 +60,43 @@ func (s *server) routeTable() []route {
 				"X-Auth-Email-Verified": "true or false.",
 			}},
 
+		// API v1: social sign-in (SPEC §6/§7). The browser steps (start,
+		// callback) answer redirects; the app then trades the one-time code.
+		{method: "GET", path: "/api/v1/oauth/providers", tag: "social", summary: "List the enabled social sign-in providers",
+			status: 200, response: providersJSON{}, errors: []int{503}, serve: s.socialProviders},
+		{method: "GET", path: "/api/v1/oauth/{provider}/start", tag: "social", summary: "Start a social sign-in: redirects the browser to the provider",
+			doc: "For a browser to follow, not for fetch. Answers 302 to the provider's authorization page and sets the browser-binding cookie. " +
+				"Once redirect_to is known to be allowed, a failure is a 302 to redirect_to?error=E instead (provider_unavailable, provider_error). " +
+				"Errors with nowhere safe to send the browser are JSON: 404 for a provider that is not enabled, 400 for a redirect_to " +
+				"that is not allowed or a malformed code_challenge.",
+			query: socialStartQuery{}, status: 302,
+			headers: map[string]string{
+				"Location":   "The provider's authorization page, or redirect_to?error=E when the sign-in could not start.",
+				"Set-Cookie": socialCookieDoc,
+			},
+			errors: []int{400, 404, 503}, serve: s.socialStart},
+		{method: "GET", path: "/api/v1/oauth/{provider}/callback", tag: "social", summary: "Where the provider sends the browser back; redirects it to the app with a one-time code",
+			doc: "Answers 302 to redirect_to?code=C, C being a one-time code for POST /api/v1/oauth/exchange (or the token endpoint's " +
+				"authorization_code grant), or to redirect_to?error=E with E one of access_denied, provider_error, provider_unavailable, " +
+				"invalid_state (expired, or not started by this browser), email_not_verified, account_disabled. It clears the browser-binding cookie. " +
+				"A state that names no sign-in leaves nowhere safe to go: the answer is then a 400 text/html page with a fixed sentence " +
+				"(the person is in a browser), not a JSON error.",
+			query: socialCallbackQuery{}, status: 302,
+			headers: map[string]string{
+				"Location":   "redirect_to?code=C, or redirect_to?error=E.",
+				"Set-Cookie": "Clears the social sign-in's browser-binding cookie (Max-Age=-1).",
+			},
+			errors: []int{503}, pages: []int{400}, serve: s.socialCallback},
+		{method: "POST", path: "/api/v1/oauth/exchange", tag: "social", summary: "Trade a social sign-in's one-time code for tokens",
+			doc:  "The code is spent by the first attempt, right or wrong. A bad, used or expired code, or a code_verifier that does not match, is 400 invalid_token.",
+			body: socialExchangeRequest{}, status: 200, response: tokensJSON{},
+			errors: with(errsPublic, 403), serve: s.socialExchange},
+		{method: "GET", path: "/api/v1/oauth/identities", tag: "social", summary: "List the caller's linked social accounts",
+			access: bearer, status: 200, response: identitiesJSON{}, errors: errsBearer, serve: s.authed(s.listIdentities)},
+		{method: "DELETE", path: "/api/v1/oauth/identities/{provider}", tag: "social", summary: "Unlink one of the caller's social accounts",
+			doc:    "409 last_sign_in_method when it is the account's last way to sign in (no password, no other linked account).",
+			access: bearer, status: 204, errors: with(errsBearer, 404, 409), serve: s.authed(s.unlinkIdentity)},
+
 		// API v1: the caller's own account.
 		{method: "GET", path: "/api/v1/users/me", tag: "users", summary: "The caller's account",
 			access: bearer, status: 200, response: userJSON{}, errors: errsBearer, serve: s.authed(s.me)},
@@ -115,7 +152,7 @@ func (s *server) routeTable() []route {
 			errors: errsAdmin, serve: s.authed(s.listAudit)},
 
 		// API v2: standards-shaped.
-		{method: "POST", path: "/api/v2/oauth/token", tag: "oauth", summary: "Token endpoint (RFC 6749): password, refresh_token and client_credentials grants",
+		{method: "POST", path: "/api/v2/oauth/token", tag: "oauth", summary: "Token endpoint (RFC 6749): authorization_code (a social sign-in's code), password, refresh_token and client_credentials grants",
 			access: optionalClient, body: tokenRequest{}, form: true, status: 200, response: oauthTokenJSON{}, style: errorsOAuth,
 			headers: map[string]string{"Set-Cookie": deviceCookieDoc},
 			errors:  []int{400, 401, 413, 415, 429, 503}, serve: s.token},

@@ -330,7 +330,7 @@ func (s *server) openIDConfiguration(w http.ResponseWriter, r *http.Request) err
 		TokenEndpoint:                     s.issuer + "/api/v2/oauth/token",
 		IntrospectionEndpoint:             s.issuer + "/api/v2/oauth/introspect",
 		RevocationEndpoint:                s.issuer + "/api/v2/oauth/revoke",
-		GrantTypesSupported:               []string{"password", "refresh_token", "client_credentials"},
+		GrantTypesSupported:               grantTypes,
 		TokenEndpointAuthMethodsSupported: []string{"client_secret_basic", "client_secret_post"},
 		SubjectTypesSupported:             []string{"public"},
 		IDTokenSigningAlgValuesSupported:  s.keys.Algorithms(),

@@ -86,7 +86,9 @@ func (s *server) deleteClient(w http.ResponseWriter, r *http.Request, p *auth.Pr
 // tokenRequest holds the parameters of every OAuth endpoint; each reads the
 // ones it needs. Form-encoded and JSON bodies give the same values.
 type tokenRequest struct {
-	GrantType    string `json:"grant_type" form:"grant_type" jsonschema:"required" doc:"password, refresh_token or client_credentials"`
+	GrantType    string `json:"grant_type" form:"grant_type" jsonschema:"required" doc:"authorization_code, password, refresh_token or client_credentials"`
+	Code         string `json:"code,omitempty" form:"code" doc:"authorization_code grant: the one-time code a social sign-in's callback sent to redirect_to"`
+	CodeVerifier string `json:"code_verifier,omitempty" form:"code_verifier" doc:"authorization_code grant: the PKCE verifier of the code_challenge given at the sign-in's start (absent when it had none)"`
 	Username     string `json:"username,omitempty" form:"username" doc:"password grant: the email address"`
 	Password     string `json:"password,omitempty" form:"password" doc:"password grant"`
 	RefreshToken string `json:"refresh_token,omitempty" form:"refresh_token" doc:"refresh_token grant"`
@@ -212,6 +214,10 @@ func (s *server) authenticateClient(r *http.Request, bodyID, bodySecret string) 
 	return s.clients.AuthenticateClient(r.Context(), id, secret, s.origin(r))
 }
 
+// grantTypes are the grants the token endpoint serves; the discovery
+// document lists exactly these.
+var grantTypes = []string{"authorization_code", "password", "refresh_token", "client_credentials"}
+
 // noStore marks a response that carries or describes credentials (RFC 6749
 // §5.1).
 func noStore(w http.ResponseWriter) {
@@ -241,6 +247,17 @@ func (s *server) token(w http.ResponseWriter, r *http.Request) error {
 		scope string
 	)
 	switch in.GrantType {
+	case "authorization_code":
+		// A social sign-in's one-time code (see social.go): the same
+		// trade as POST /api/v1/oauth/exchange.
+		if in.Code == "" {
+			return auth.Errorf(auth.EInvalid, "code is required")
+		}
+		var u *auth.User
+		u, pair, err = s.accounts.ExchangeSocialCode(r.Context(), in.Code, in.CodeVerifier, s.origin(r))
+		if err == nil {
+			info(r.Context()).userID = u.ID
+		}
 	case "password":
 		if in.Username == "" || in.Password == "" {
 			return auth.Errorf(auth.EInvalid, "username and password are required")
@@ -266,7 +283,7 @@ func (s *server) token(w http.ResponseWriter, r *http.Request) error {
 	case "":
 		return auth.Errorf(auth.EInvalid, "grant_type is required")
 	default:
-		return auth.Errorf(codeUnsupportedGrantType, "grant_type must be password, refresh_token or client_credentials")
+		return auth.Errorf(codeUnsupportedGrantType, "grant_type must be one of %s", strings.Join(grantTypes, ", "))
 	}
 	if err != nil {
 		return err

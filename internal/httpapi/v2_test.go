@@ -144,7 +144,8 @@ func TestTokenEndpoint(t *testing.T) {
 				oauthError(t, f.oauth(t, "/api/v2/oauth/token", basic(f.clientID, f.clientSecret), url.Values{
 					"grant_type": {"client_credentials"}, "scope": {"admin"},
 				}, asJSON), 400, "invalid_scope")
-				oauthError(t, f.oauth(t, "/api/v2/oauth/token", "", url.Values{"grant_type": {"authorization_code"}, "code": {"x"}}, asJSON), 400, "unsupported_grant_type")
+				oauthError(t, f.oauth(t, "/api/v2/oauth/token", "", url.Values{"grant_type": {"authorization_code"}, "code": {"x"}}, asJSON), 400, "invalid_grant")
+				oauthError(t, f.oauth(t, "/api/v2/oauth/token", "", url.Values{"grant_type": {"authorization_code"}}, asJSON), 400, "invalid_request")
 				oauthError(t, f.oauth(t, "/api/v2/oauth/token", "", url.Values{"grant_type": {"magic"}}, asJSON), 400, "unsupported_grant_type")
 				oauthError(t, f.oauth(t, "/api/v2/oauth/token", "", url.Values{"username": {"ada@example.com"}}, asJSON), 400, "invalid_request")
 				oauthError(t, f.oauth(t, "/api/v2/oauth/token", "", url.Values{
