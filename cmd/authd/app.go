@@ -59,6 +59,10 @@ func newApp(ctx context.Context, cfg *config.Config, db database, log *slog.Logg
 	if err != nil {
 		return nil, err
 	}
+	social, err := socialConfig(ctx, cfg, log)
+	if err != nil {
+		return nil, err
+	}
 
 	a := &app{tokens: tokens}
 	local := ratelimit.NewMemory(ratelimit.MemoryOptions{})
@@ -101,6 +105,8 @@ func newApp(ctx context.Context, cfg *config.Config, db database, log *slog.Logg
 		RequireVerifiedEmail: cfg.RequireVerifiedEmail,
 		VerifyTokenTTL:       cfg.VerifyTokenTTL,
 		ResetTokenTTL:        cfg.ResetTokenTTL,
+
+		Social: social,
 	})
 	a.svc = svc
 	a.outbox = mail.NewOutbox(db, composer, sender, mail.OutboxConfig{

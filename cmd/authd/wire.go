@@ -9,10 +9,12 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"strings"
 
 	"github.com/talentforge/authd/internal/auth"
 	"github.com/talentforge/authd/internal/config"
 	"github.com/talentforge/authd/internal/mail"
+	"github.com/talentforge/authd/internal/oauth"
 	"github.com/talentforge/authd/internal/password"
 	"github.com/talentforge/authd/internal/postgres"
 	"github.com/talentforge/authd/internal/sqlite"
@@ -185,4 +187,65 @@ func version() string {
 		}
 	}
 	return v
+}
+
+// socialConfig builds the social providers the configuration turns on,
+// each with its callback URL under AUTH_ISSUER (oauth.RedirectURL), and the
+// redirect_to allowlist. ctx is the app's lifetime: the OIDC providers'
+// discovery runs in the background under it and is retried until it
+// succeeds, so a provider that cannot be reached at start-up does not stop
+// authd (its sign-in answers provider_unavailable until then). Only a
+// configuration that can never work is an error.
+func socialConfig(ctx context.Context, cfg *config.Config, log *slog.Logger) (auth.SocialConfig, error) {
+	sc := cfg.Social
+	redirects, err := auth.NewRedirects(sc.RedirectURLs)
+	if err != nil {
+		return auth.SocialConfig{}, fmt.Errorf("AUTH_REDIRECT_URLS: %w", err)
+	}
+	out := auth.SocialConfig{Redirects: redirects}
+	if g := sc.Google; g != nil {
+		p, err := oauth.NewGoogle(ctx, oauth.Config{
+			ClientID:     g.ClientID,
+			ClientSecret: g.ClientSecret,
+			RedirectURL:  oauth.RedirectURL(cfg.Issuer, "google"),
+			Logger:       log,
+		})
+		if err != nil {
+			return auth.SocialConfig{}, fmt.Errorf("Google sign-in (AUTH_GOOGLE_*): %w", err)
+		}
+		out.Providers = append(out.Providers, p)
+	}
+	if g := sc.GitHub; g != nil {
+		p, err := oauth.NewGitHub(oauth.GitHubConfig{
+			ClientID:     g.ClientID,
+			ClientSecret: g.ClientSecret,
+			RedirectURL:  oauth.RedirectURL(cfg.Issuer, "github"),
+			WebURL:       g.WebURL,
+			APIURL:       g.APIURL,
+		})
+		if err != nil {
+			return auth.SocialConfig{}, fmt.Errorf("GitHub sign-in (AUTH_GITHUB_*): %w", err)
+		}
+		out.Providers = append(out.Providers, p)
+	}
+	for _, o := range sc.OIDC {
+		p, err := oauth.NewOIDC(ctx, oauth.Config{
+			Name:         o.Name,
+			DisplayName:  o.DisplayName,
+			Issuer:       o.Issuer,
+			ClientID:     o.ClientID,
+			ClientSecret: o.ClientSecret,
+			RedirectURL:  oauth.RedirectURL(cfg.Issuer, o.Name),
+			Scopes:       o.Scopes,
+			Logger:       log,
+		})
+		if err != nil {
+			return auth.SocialConfig{}, fmt.Errorf("OIDC provider %s (AUTH_OIDC_%s_*): %w", o.Name, strings.ToUpper(o.Name), err)
+		}
+		out.Providers = append(out.Providers, p)
+	}
+	for _, p := range out.Providers {
+		log.Info("social login provider configured", "provider", p.Name(), "callback_url", oauth.RedirectURL(cfg.Issuer, p.Name()))
+	}
+	return out, nil
 }

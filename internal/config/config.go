@@ -80,6 +80,14 @@ var Vars = []Var{
 	{Name: "AUTH_VERIFY_TOKEN_TTL", Default: "24h", Help: "how long an email verification (or email change) link works, 10m to 720h"},
 	{Name: "AUTH_RESET_TOKEN_TTL", Default: "1h", Help: "how long a password reset link works, 5m to 24h"},
 	{Name: "AUTH_MAIL_GIVE_UP_AFTER", Default: "72h", Help: "age at which an undeliverable mail is dropped (audited as mail.undeliverable), 10m to 720h"},
+	{Name: "AUTH_REDIRECT_URLS", Default: "", Help: "comma-separated URLs social login may send the browser back to (redirect_to), matched exactly after normalisation; required when a social provider is on (https in production)"},
+	{Name: "AUTH_GOOGLE_CLIENT_ID", Default: "", Help: "Google OAuth client ID; empty turns Google sign-in off"},
+	{Name: "AUTH_GOOGLE_CLIENT_SECRET", Default: "", Help: "Google OAuth client secret (set with the client ID)", Secret: true},
+	{Name: "AUTH_GITHUB_CLIENT_ID", Default: "", Help: "GitHub OAuth app client ID; empty turns GitHub sign-in off"},
+	{Name: "AUTH_GITHUB_CLIENT_SECRET", Default: "", Help: "GitHub OAuth app client secret (set with the client ID)", Secret: true},
+	{Name: "AUTH_GITHUB_URL", Default: "https://github.com", Help: "GitHub's web URL; a GitHub Enterprise Server's own, e.g. https://github.example.com (https in production)"},
+	{Name: "AUTH_GITHUB_API_URL", Default: "https://api.github.com", Help: "GitHub's REST API URL; for GitHub Enterprise Server https://github.example.com/api/v3 (https in production)"},
+	{Name: "AUTH_OIDC_PROVIDERS", Default: "", Help: "comma-separated names of generic OpenID Connect providers; each NAME takes AUTH_OIDC_<NAME>_ISSUER, _CLIENT_ID, _CLIENT_SECRET, _SCOPES and _DISPLAY_NAME"},
 	{Name: "AUTH_DEBUG_ADDR", Default: "", Help: "loopback address serving Go's pprof profiles, e.g. 127.0.0.1:6060 (empty: off)"},
 	{Name: "AUTH_METRICS_ADDR", Default: "", Help: "address of a listener of its own for /metrics, e.g. :9090; empty serves /metrics on AUTH_ADDR (set it in production)"},
 	{Name: "AUTH_SHUTDOWN_TIMEOUT", Default: "20s", Help: "how long SIGTERM waits for in-flight requests"},
@@ -146,7 +154,12 @@ type Config struct {
 	SessionIdleTimeout time.Duration
 	SessionRetention   time.Duration
 
-	raw map[string]string // effective string values, for Print
+	// Social is social login: the redirect_to allowlist and the providers
+	// turned on.
+	Social SocialConfig
+
+	raw     map[string]string // effective string values, for Print
+	dynamic []Var             // the AUTH_OIDC_<NAME>_* variables read, for Print
 }
 
 // Production reports whether the strict production checks apply.
@@ -172,16 +185,19 @@ func Load(getenv func(string) string, dotenvPath string) (*Config, error) {
 			return nil, fmt.Errorf("read %s: %w", dotenvPath, err)
 		}
 	}
+	lookup := func(name, def string) string {
+		val := getenv(name)
+		if val == "" {
+			val = file[name]
+		}
+		if val == "" {
+			val = def
+		}
+		return strings.TrimSpace(val)
+	}
 	raw := make(map[string]string, len(Vars))
 	for _, v := range Vars {
-		val := getenv(v.Name)
-		if val == "" {
-			val = file[v.Name]
-		}
-		if val == "" {
-			val = v.Default
-		}
-		raw[v.Name] = strings.TrimSpace(val)
+		raw[v.Name] = lookup(v.Name, v.Default)
 	}
 	p := parser{raw: raw}
 	c := &Config{
@@ -296,6 +312,7 @@ func Load(getenv func(string) string, dotenvPath string) (*Config, error) {
 		p.fail("AUTH_METRICS_ADDR", "must be host:port or :port, e.g. :9090")
 	}
 	c.loadMail(&p)
+	c.loadSocial(&p, lookup)
 	if p.err != nil {
 		return nil, p.err
 	}
@@ -396,6 +413,9 @@ func (c *Config) Validate() error {
 			return errors.New("AUTH_SMTP_URL is required when AUTH_ENV=production: without it mail is written to the log, " +
 				"and whoever reads the log can use its password-reset links")
 		}
+		if err := c.Social.checkProduction(); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -438,6 +458,15 @@ func (c *Config) Print(w io.Writer) error {
 		if v.Name == "AUTH_SECRET_KEY" && c.SecretGenerated {
 			val = c.SecretKey
 		}
+		if v.Secret {
+			val = mask(val)
+		}
+		if _, err := fmt.Fprintf(w, "%s=%s\n", v.Name, val); err != nil {
+			return err
+		}
+	}
+	for _, v := range c.dynamic {
+		val := c.raw[v.Name]
 		if v.Secret {
 			val = mask(val)
 		}

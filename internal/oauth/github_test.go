@@ -12,14 +12,15 @@ import (
 	"time"
 
 	"github.com/talentforge/authd/internal/oauth"
+	"github.com/talentforge/authd/internal/oauth/oauthtest"
 )
 
-func newGitHub(t *testing.T, e *gitHubEmu, client *http.Client) *oauth.GitHub {
+func newGitHub(t *testing.T, e *oauthtest.GitHub, client *http.Client) *oauth.GitHub {
 	t.Helper()
 	g, err := oauth.NewGitHub(oauth.GitHubConfig{
-		ClientID: ghClientID, ClientSecret: ghClientSecret,
+		ClientID: oauthtest.GitHubClientID, ClientSecret: oauthtest.GitHubClientSecret,
 		RedirectURL: oauth.RedirectURL(authdIssuer, "github"),
-		WebURL:      e.webURL(), APIURL: e.apiURL(),
+		WebURL:      e.WebURL(), APIURL: e.APIURL(),
 		HTTPClient: client,
 	})
 	if err != nil {
@@ -64,7 +65,7 @@ func signIn(t *testing.T, g *oauth.GitHub) (*oauth.Profile, error) {
 }
 
 func TestGitHubSignIn(t *testing.T) {
-	e := newGitHubEmu(t, false)
+	e := oauthtest.StartGitHub(t, false)
 	g := newGitHub(t, e, nil)
 	if g.Name() != "github" || g.DisplayName() != "GitHub" || !g.Ready() {
 		t.Fatalf("Name, DisplayName, Ready = %q, %q, %v", g.Name(), g.DisplayName(), g.Ready())
@@ -85,11 +86,11 @@ func TestGitHubSignIn(t *testing.T) {
 		t.Errorf("profile %+v, want %+v", *prof, want)
 	}
 
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	authz := e.authorize[0]
+	e.Lock()
+	defer e.Unlock()
+	authz := e.Authorize[0]
 	for k, v := range map[string]string{
-		"client_id": ghClientID, "redirect_uri": oauth.RedirectURL(authdIssuer, "github"), "scope": "read:user user:email",
+		"client_id": oauthtest.GitHubClientID, "redirect_uri": oauth.RedirectURL(authdIssuer, "github"), "scope": "read:user user:email",
 		"state": state, "code_challenge": challenge(verifier), "code_challenge_method": "S256", "response_type": "code",
 	} {
 		if authz.Get(k) != v {
@@ -99,14 +100,14 @@ func TestGitHubSignIn(t *testing.T) {
 	if authz.Has("nonce") {
 		t.Error("a nonce sent to GitHub")
 	}
-	if len(e.tokenReqs) != 1 {
-		t.Fatalf("%d token requests, want 1", len(e.tokenReqs))
+	if len(e.TokenRequests) != 1 {
+		t.Fatalf("%d token requests, want 1", len(e.TokenRequests))
 	}
-	if tr := e.tokenReqs[0]; tr.PostForm.Get("code_verifier") != verifier || tr.PostForm.Get("client_secret") != ghClientSecret {
+	if tr := e.TokenRequests[0]; tr.PostForm.Get("code_verifier") != verifier || tr.PostForm.Get("client_secret") != oauthtest.GitHubClientSecret {
 		t.Errorf("token request form %v: want the verifier and the client's credentials", tr.PostForm)
 	}
 	paths := []string{}
-	for _, r := range e.apiReqs {
+	for _, r := range e.APIRequests {
 		paths = append(paths, r.URL.Path)
 		if !strings.HasPrefix(r.Header.Get("Authorization"), "Bearer gho_") ||
 			r.Header.Get("Accept") != "application/vnd.github+json" ||
@@ -122,30 +123,30 @@ func TestGitHubSignIn(t *testing.T) {
 func TestGitHubProfiles(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
-		user    func(u *gitHubUser)
-		emails  []gitHubEmail
+		user    func(u *oauthtest.GitHubUser)
+		emails  []oauthtest.GitHubEmail
 		want    *oauth.Profile
 		wantErr error
 	}{
 		{
 			name: "no name: the login",
-			user: func(u *gitHubUser) { u.Name = nil },
-			emails: []gitHubEmail{
+			user: func(u *oauthtest.GitHubUser) { u.Name = nil },
+			emails: []oauthtest.GitHubEmail{
 				{Email: "octocat@github.com", Primary: true, Verified: true},
 			},
 			want: &oauth.Profile{Provider: "github", Subject: "583231", Email: "octocat@github.com", EmailVerified: true, Name: "octocat"},
 		},
 		{
 			name: "the public email is not used",
-			user: func(u *gitHubUser) { u.Email = ptr("public@example.com") },
-			emails: []gitHubEmail{
+			user: func(u *oauthtest.GitHubUser) { u.Email = oauthtest.Ptr("public@example.com") },
+			emails: []oauthtest.GitHubEmail{
 				{Email: "Octo.Cat@GitHub.com", Primary: true, Verified: true},
 			},
 			want: &oauth.Profile{Provider: "github", Subject: "583231", Email: "Octo.Cat@GitHub.com", EmailVerified: true, Name: "The Octocat"},
 		},
 		{
 			name: "an unverified primary beside a verified other",
-			emails: []gitHubEmail{
+			emails: []oauthtest.GitHubEmail{
 				{Email: "verified@example.com", Primary: false, Verified: true},
 				{Email: "primary@example.com", Primary: true, Verified: false},
 			},
@@ -153,8 +154,8 @@ func TestGitHubProfiles(t *testing.T) {
 		},
 		{
 			name: "no primary",
-			user: func(u *gitHubUser) { u.Email = ptr("public@example.com") },
-			emails: []gitHubEmail{
+			user: func(u *oauthtest.GitHubUser) { u.Email = oauthtest.Ptr("public@example.com") },
+			emails: []oauthtest.GitHubEmail{
 				{Email: "a@example.com", Primary: false, Verified: true},
 				{Email: "b@example.com", Primary: false, Verified: false},
 			},
@@ -162,17 +163,17 @@ func TestGitHubProfiles(t *testing.T) {
 		},
 		{
 			name:    "no address",
-			emails:  []gitHubEmail{},
+			emails:  []oauthtest.GitHubEmail{},
 			wantErr: oauth.ErrNoEmail,
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			e := newGitHubEmu(t, false)
-			e.set(func(e *gitHubEmu) {
+			e := oauthtest.StartGitHub(t, false)
+			e.Set(func(e *oauthtest.GitHub) {
 				if tc.user != nil {
-					tc.user(&e.user)
+					tc.user(&e.User)
 				}
-				e.emails = tc.emails
+				e.Emails = tc.emails
 			})
 			prof, err := signIn(t, newGitHub(t, e, nil))
 			if tc.wantErr != nil {
@@ -213,7 +214,7 @@ func TestGitHubBadCode(t *testing.T) {
 		{"JSON", &http.Client{Transport: acceptJSON{}, Timeout: 10 * time.Second}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			e := newGitHubEmu(t, false)
+			e := oauthtest.StartGitHub(t, false)
 			g := newGitHub(t, e, tc.client)
 			_, err := g.Exchange(context.Background(), "not-a-code", oauth.GenerateVerifier(), "")
 			t.Log(err)
@@ -240,20 +241,20 @@ func TestGitHubBadCode(t *testing.T) {
 			_, err = g.Exchange(context.Background(), code, oauth.GenerateVerifier(), "")
 			checkClass(t, err, oauth.ErrDenied)
 
-			e.mu.Lock()
-			defer e.mu.Unlock()
-			if len(e.tokenReqs) != 4 {
-				t.Errorf("%d token requests, want 4 (one per Exchange)", len(e.tokenReqs))
+			e.Lock()
+			defer e.Unlock()
+			if len(e.TokenRequests) != 4 {
+				t.Errorf("%d token requests, want 4 (one per Exchange)", len(e.TokenRequests))
 			}
 		})
 	}
 }
 
 func TestGitHubIncorrectClientCredentials(t *testing.T) {
-	e := newGitHubEmu(t, false)
+	e := oauthtest.StartGitHub(t, false)
 	g, err := oauth.NewGitHub(oauth.GitHubConfig{
-		ClientID: ghClientID, ClientSecret: "wrong",
-		RedirectURL: oauth.RedirectURL(authdIssuer, "github"), WebURL: e.webURL(), APIURL: e.apiURL(),
+		ClientID: oauthtest.GitHubClientID, ClientSecret: "wrong",
+		RedirectURL: oauth.RedirectURL(authdIssuer, "github"), WebURL: e.WebURL(), APIURL: e.APIURL(),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -265,17 +266,17 @@ func TestGitHubIncorrectClientCredentials(t *testing.T) {
 func TestGitHubAPIErrors(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
-		setup func(e *gitHubEmu)
+		setup func(e *oauthtest.GitHub)
 		want  error
 	}{
-		{"401 Bad credentials", func(e *gitHubEmu) { clear(e.tokens) }, nil},
-		{"403", func(e *gitHubEmu) { e.apiStatus = 403 }, nil},
-		{"404", func(e *gitHubEmu) { e.apiStatus = 404 }, nil},
-		{"429", func(e *gitHubEmu) { e.apiStatus = 429 }, oauth.ErrUnavailable},
-		{"502", func(e *gitHubEmu) { e.apiStatus = 502 }, oauth.ErrUnavailable},
+		{"401 Bad credentials", func(e *oauthtest.GitHub) { clear(e.Tokens) }, nil},
+		{"403", func(e *oauthtest.GitHub) { e.APIStatus = 403 }, nil},
+		{"404", func(e *oauthtest.GitHub) { e.APIStatus = 404 }, nil},
+		{"429", func(e *oauthtest.GitHub) { e.APIStatus = 429 }, oauth.ErrUnavailable},
+		{"502", func(e *oauthtest.GitHub) { e.APIStatus = 502 }, oauth.ErrUnavailable},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			e := newGitHubEmu(t, false)
+			e := oauthtest.StartGitHub(t, false)
 			g := newGitHub(t, e, nil)
 			verifier := oauth.GenerateVerifier()
 			authURL, err := g.AuthCodeURL("s", verifier, "")
@@ -296,34 +297,34 @@ func TestGitHubAPIErrors(t *testing.T) {
 
 // hookAfterToken runs setup on the emulator once the token response is in.
 type hookAfterToken struct {
-	e     *gitHubEmu
-	setup func(e *gitHubEmu)
+	e     *oauthtest.GitHub
+	setup func(e *oauthtest.GitHub)
 }
 
 func (h hookAfterToken) RoundTrip(r *http.Request) (*http.Response, error) {
 	resp, err := http.DefaultTransport.RoundTrip(r)
 	if err == nil && strings.HasSuffix(r.URL.Path, "/login/oauth/access_token") {
-		h.e.set(h.setup)
+		h.e.Set(h.setup)
 	}
 	return resp, err
 }
 
 func TestGitHubAPIUnreachable(t *testing.T) {
-	e := newGitHubEmu(t, false)
+	e := oauthtest.StartGitHub(t, false)
 	g := newGitHub(t, e, nil)
-	e.api.Close()
+	e.CloseAPI()
 	_, err := signIn(t, g)
 	checkClass(t, err, oauth.ErrUnavailable)
 }
 
 func TestGitHubEnterpriseServer(t *testing.T) {
-	e := newGitHubEmu(t, true)
+	e := oauthtest.StartGitHub(t, true)
 	g := newGitHub(t, e, nil)
 	authURL, err := g.AuthCodeURL("s", oauth.GenerateVerifier(), "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := e.web.URL + "/login/oauth/authorize?"; !strings.HasPrefix(authURL, want) {
+	if want := e.WebURL() + "/login/oauth/authorize?"; !strings.HasPrefix(authURL, want) {
 		t.Errorf("authorization URL %s, want it under %s", authURL, want)
 	}
 	prof, err := signIn(t, g)
@@ -333,28 +334,28 @@ func TestGitHubEnterpriseServer(t *testing.T) {
 	if prof.Email != "octocat@github.com" || prof.Subject != "583231" {
 		t.Errorf("profile %+v", *prof)
 	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	for _, r := range e.apiReqs {
+	e.Lock()
+	defer e.Unlock()
+	for _, r := range e.APIRequests {
 		// StripPrefix keeps the request's original path in RequestURI.
 		if !strings.HasPrefix(r.RequestURI, "/api/v3/user") {
 			t.Errorf("API request %s, want it under /api/v3", r.RequestURI)
 		}
 	}
-	if len(e.apiReqs) != 2 {
-		t.Errorf("%d API requests, want 2", len(e.apiReqs))
+	if len(e.APIRequests) != 2 {
+		t.Errorf("%d API requests, want 2", len(e.APIRequests))
 	}
 }
 
 // The primary address may be on a later page of /user/emails.
 func TestGitHubEmailsPaginated(t *testing.T) {
-	e := newGitHubEmu(t, true)
-	e.set(func(e *gitHubEmu) {
-		e.emails = nil
+	e := oauthtest.StartGitHub(t, true)
+	e.Set(func(e *oauthtest.GitHub) {
+		e.Emails = nil
 		for i := range 150 {
-			e.emails = append(e.emails, gitHubEmail{Email: fmt.Sprintf("a%d@example.com", i), Verified: true})
+			e.Emails = append(e.Emails, oauthtest.GitHubEmail{Email: fmt.Sprintf("a%d@example.com", i), Verified: true})
 		}
-		e.emails[120].Primary = true
+		e.Emails[120].Primary = true
 	})
 	prof, err := signIn(t, newGitHub(t, e, nil))
 	if err != nil {
@@ -370,12 +371,12 @@ func TestGitHubEmailsLinkToAnotherOrigin(t *testing.T) {
 	var elsewhere atomic.Int32
 	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { elsewhere.Add(1) }))
 	defer other.Close()
-	e := newGitHubEmu(t, false)
-	e.set(func(e *gitHubEmu) {
-		e.linkHost = other.Listener.Addr().String()
-		e.emails = nil
+	e := oauthtest.StartGitHub(t, false)
+	e.Set(func(e *oauthtest.GitHub) {
+		e.LinkHost = other.Listener.Addr().String()
+		e.Emails = nil
 		for i := range 150 {
-			e.emails = append(e.emails, gitHubEmail{Email: fmt.Sprintf("a%d@example.com", i), Verified: true, Primary: i == 120})
+			e.Emails = append(e.Emails, oauthtest.GitHubEmail{Email: fmt.Sprintf("a%d@example.com", i), Verified: true, Primary: i == 120})
 		}
 	})
 	_, err := signIn(t, newGitHub(t, e, nil))
@@ -420,7 +421,7 @@ func TestNewGitHubConfig(t *testing.T) {
 }
 
 func TestGitHubChecksArguments(t *testing.T) {
-	e := newGitHubEmu(t, false)
+	e := oauthtest.StartGitHub(t, false)
 	g := newGitHub(t, e, nil)
 	if _, err := g.AuthCodeURL("", oauth.GenerateVerifier(), ""); err == nil {
 		t.Error("AuthCodeURL with an empty state: no error")
@@ -432,9 +433,9 @@ func TestGitHubChecksArguments(t *testing.T) {
 	checkClass(t, err, nil)
 	_, err = g.Exchange(context.Background(), "code", "short", "")
 	checkClass(t, err, nil)
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if len(e.tokenReqs) != 0 {
-		t.Errorf("%d token requests for bad arguments", len(e.tokenReqs))
+	e.Lock()
+	defer e.Unlock()
+	if len(e.TokenRequests) != 0 {
+		t.Errorf("%d token requests for bad arguments", len(e.TokenRequests))
 	}
 }

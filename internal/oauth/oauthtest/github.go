@@ -1,4 +1,4 @@
-package oauth_test
+package oauthtest
 
 import (
 	"crypto/sha256"
@@ -14,7 +14,7 @@ import (
 	"testing"
 )
 
-// gitHubEmu emulates the parts of GitHub that authd uses, as GitHub
+// GitHub emulates the parts of GitHub that authd uses, as GitHub
 // documents them: the OAuth app web flow (/login/oauth/authorize, which
 // approves at once as the signed-in user, and /login/oauth/access_token)
 // and the REST API's /user and /user/emails.
@@ -28,33 +28,37 @@ import (
 // One assumption: a code_verifier that does not match the challenge is
 // answered like a bad code (bad_verification_code); GitHub does not
 // document that answer.
-type gitHubEmu struct {
-	t         *testing.T
+//
+// Its exported fields are the state a test may read or change, holding the
+// emulator's lock (Lock and Unlock, or Set).
+type GitHub struct {
 	web, api  *httptest.Server
 	webPrefix string // path of the web URL on web
 	apiPrefix string // path of the API URL on api
 
-	mu        sync.Mutex
-	user      gitHubUser
-	emails    []gitHubEmail
-	codes     map[string]gitHubGrant // code → grant, deleted when redeemed
-	tokens    map[string]bool        // access token → valid
-	apiStatus int                    // when set, the API answers it with a message
-	authorize []url.Values           // the query of each authorization request
-	tokenReqs []*http.Request        // each token request, its form parsed
-	apiReqs   []*http.Request        // each API request
-	linkHost  string                 // when set, Link URLs point there
-	nextCode  int
+	sync.Mutex
+	User          GitHubUser             // the signed-in user, /user
+	Emails        []GitHubEmail          // /user/emails
+	Tokens        map[string]bool        // access token → valid
+	APIStatus     int                    // when set, the API answers it with a message
+	LinkHost      string                 // when set, /user/emails' Link URLs point there
+	Authorize     []url.Values           // the query of each authorization request
+	TokenRequests []*http.Request        // each token request, its form parsed
+	APIRequests   []*http.Request        // each API request
+	codes         map[string]gitHubGrant // code → grant, deleted when redeemed
+	nextCode      int
 }
 
-type gitHubUser struct {
+// GitHubUser is /user's answer.
+type GitHubUser struct {
 	Login string  `json:"login"`
 	ID    int64   `json:"id"`
 	Name  *string `json:"name"`
 	Email *string `json:"email"` // the public email
 }
 
-type gitHubEmail struct {
+// GitHubEmail is one address of /user/emails.
+type GitHubEmail struct {
 	Email      string  `json:"email"`
 	Primary    bool    `json:"primary"`
 	Verified   bool    `json:"verified"`
@@ -65,25 +69,26 @@ type gitHubGrant struct {
 	redirectURI, challenge, method string
 }
 
+// The OAuth app registered with the emulator.
 const (
-	ghClientID     = "Iv1.8a61f9b3a7aba766"
-	ghClientSecret = "1a2b3c4d5e6f"
+	GitHubClientID     = "Iv1.8a61f9b3a7aba766"
+	GitHubClientSecret = "1a2b3c4d5e6f"
 )
 
-func ptr[T any](v T) *T { return &v }
+// Ptr returns a pointer to v, for GitHubUser's optional fields.
+func Ptr[T any](v T) *T { return &v }
 
-// newGitHubEmu starts the emulator: the web and the API on two servers as
+// StartGitHub starts the emulator: the web and the API on two servers as
 // github.com and api.github.com, or, with enterprise, on one server as a
 // GitHub Enterprise Server, the API under /api/v3.
-func newGitHubEmu(t *testing.T, enterprise bool) *gitHubEmu {
-	e := &gitHubEmu{
-		t:      t,
+func StartGitHub(tb testing.TB, enterprise bool) *GitHub {
+	e := &GitHub{
 		codes:  map[string]gitHubGrant{},
-		tokens: map[string]bool{},
-		user:   gitHubUser{Login: "octocat", ID: 583231, Name: ptr("The Octocat"), Email: nil},
-		emails: []gitHubEmail{
+		Tokens: map[string]bool{},
+		User:   GitHubUser{Login: "octocat", ID: 583231, Name: Ptr("The Octocat"), Email: nil},
+		Emails: []GitHubEmail{
 			{Email: "octocat@users.noreply.github.com", Primary: false, Verified: true},
-			{Email: "octocat@github.com", Primary: true, Verified: true, Visibility: ptr("private")},
+			{Email: "octocat@github.com", Primary: true, Verified: true, Visibility: Ptr("private")},
 			{Email: "old@example.com", Primary: false, Verified: false},
 		},
 	}
@@ -96,29 +101,36 @@ func newGitHubEmu(t *testing.T, enterprise bool) *gitHubEmu {
 	} else {
 		e.web = httptest.NewServer(http.HandlerFunc(e.serveWeb))
 		e.api = httptest.NewServer(http.HandlerFunc(e.serveAPI))
-		t.Cleanup(e.api.Close)
+		tb.Cleanup(e.api.Close)
 	}
-	t.Cleanup(e.web.Close)
+	tb.Cleanup(e.web.Close)
 	return e
 }
 
-func (e *gitHubEmu) webURL() string { return e.web.URL + e.webPrefix }
-func (e *gitHubEmu) apiURL() string { return e.api.URL + e.apiPrefix }
+// WebURL is AUTH_GITHUB_URL of the emulator.
+func (e *GitHub) WebURL() string { return e.web.URL + e.webPrefix }
 
-func (e *gitHubEmu) set(f func(e *gitHubEmu)) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
+// APIURL is AUTH_GITHUB_API_URL of the emulator.
+func (e *GitHub) APIURL() string { return e.api.URL + e.apiPrefix }
+
+// CloseAPI stops the API's server (the web's too on an Enterprise Server).
+func (e *GitHub) CloseAPI() { e.api.Close() }
+
+// Set runs f holding the emulator's lock.
+func (e *GitHub) Set(f func(e *GitHub)) {
+	e.Lock()
+	defer e.Unlock()
 	f(e)
 }
 
-func (e *gitHubEmu) serveWeb(w http.ResponseWriter, r *http.Request) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
+func (e *GitHub) serveWeb(w http.ResponseWriter, r *http.Request) {
+	e.Lock()
+	defer e.Unlock()
 	switch r.URL.Path {
 	case "/login/oauth/authorize":
 		q := r.URL.Query()
-		e.authorize = append(e.authorize, q)
-		if q.Get("client_id") != ghClientID {
+		e.Authorize = append(e.Authorize, q)
+		if q.Get("client_id") != GitHubClientID {
 			http.Error(w, "unknown client", http.StatusNotFound)
 			return
 		}
@@ -144,7 +156,7 @@ func (e *gitHubEmu) serveWeb(w http.ResponseWriter, r *http.Request) {
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
 		}
-		e.tokenReqs = append(e.tokenReqs, r)
+		e.TokenRequests = append(e.TokenRequests, r)
 		e.token(w, r)
 	default:
 		http.NotFound(w, r)
@@ -152,12 +164,12 @@ func (e *gitHubEmu) serveWeb(w http.ResponseWriter, r *http.Request) {
 }
 
 // token answers a token request as GitHub does.
-func (e *gitHubEmu) token(w http.ResponseWriter, r *http.Request) {
+func (e *GitHub) token(w http.ResponseWriter, r *http.Request) {
 	id, secret := r.PostForm.Get("client_id"), r.PostForm.Get("client_secret")
 	if bid, bsecret, ok := r.BasicAuth(); ok {
 		id, secret = bid, bsecret
 	}
-	if id != ghClientID || secret != ghClientSecret {
+	if id != GitHubClientID || secret != GitHubClientSecret {
 		e.tokenError(w, r, "incorrect_client_credentials", "The client_id and/or client_secret passed are incorrect.")
 		return
 	}
@@ -181,11 +193,11 @@ func (e *gitHubEmu) token(w http.ResponseWriter, r *http.Request) {
 	}
 	e.nextCode++
 	tok := fmt.Sprintf("gho_%036d", e.nextCode)
-	e.tokens[tok] = true
+	e.Tokens[tok] = true
 	e.tokenReply(w, r, url.Values{"access_token": {tok}, "scope": {"read:user,user:email"}, "token_type": {"bearer"}})
 }
 
-func (e *gitHubEmu) tokenError(w http.ResponseWriter, r *http.Request, code, description string) {
+func (e *GitHub) tokenError(w http.ResponseWriter, r *http.Request, code, description string) {
 	e.tokenReply(w, r, url.Values{
 		"error":             {code},
 		"error_description": {description},
@@ -195,7 +207,7 @@ func (e *gitHubEmu) tokenError(w http.ResponseWriter, r *http.Request, code, des
 
 // tokenReply writes v with status 200, as JSON if the request accepts it,
 // form-encoded otherwise.
-func (e *gitHubEmu) tokenReply(w http.ResponseWriter, r *http.Request, v url.Values) {
+func (e *GitHub) tokenReply(w http.ResponseWriter, r *http.Request, v url.Values) {
 	if strings.Contains(r.Header.Get("Accept"), "application/json") {
 		m := map[string]string{}
 		for k := range v {
@@ -209,7 +221,7 @@ func (e *gitHubEmu) tokenReply(w http.ResponseWriter, r *http.Request, v url.Val
 	_, _ = w.Write([]byte(v.Encode()))
 }
 
-func (e *gitHubEmu) apiError(w http.ResponseWriter, status int, message string) {
+func (e *GitHub) apiError(w http.ResponseWriter, status int, message string) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(map[string]string{
@@ -217,10 +229,10 @@ func (e *gitHubEmu) apiError(w http.ResponseWriter, status int, message string) 
 	})
 }
 
-func (e *gitHubEmu) serveAPI(w http.ResponseWriter, r *http.Request) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	e.apiReqs = append(e.apiReqs, r)
+func (e *GitHub) serveAPI(w http.ResponseWriter, r *http.Request) {
+	e.Lock()
+	defer e.Unlock()
+	e.APIRequests = append(e.APIRequests, r)
 	if r.Header.Get("User-Agent") == "" {
 		http.Error(w, "Request forbidden by administrative rules. Please make sure your request has a User-Agent header", http.StatusForbidden)
 		return
@@ -230,18 +242,18 @@ func (e *gitHubEmu) serveAPI(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		tok, ok = strings.CutPrefix(auth, "token ")
 	}
-	if !ok || !e.tokens[tok] {
+	if !ok || !e.Tokens[tok] {
 		e.apiError(w, http.StatusUnauthorized, "Bad credentials")
 		return
 	}
-	if e.apiStatus != 0 {
-		e.apiError(w, e.apiStatus, http.StatusText(e.apiStatus))
+	if e.APIStatus != 0 {
+		e.apiError(w, e.APIStatus, http.StatusText(e.APIStatus))
 		return
 	}
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	switch r.URL.Path {
 	case "/user":
-		_ = json.NewEncoder(w).Encode(e.user)
+		_ = json.NewEncoder(w).Encode(e.User)
 	case "/user/emails":
 		perPage, _ := strconv.Atoi(r.URL.Query().Get("per_page"))
 		if perPage <= 0 {
@@ -249,21 +261,21 @@ func (e *gitHubEmu) serveAPI(w http.ResponseWriter, r *http.Request) {
 		}
 		page, _ := strconv.Atoi(r.URL.Query().Get("page"))
 		page = max(page, 1)
-		start := min((page-1)*perPage, len(e.emails))
-		end := min(start+perPage, len(e.emails))
-		if end < len(e.emails) {
+		start := min((page-1)*perPage, len(e.Emails))
+		end := min(start+perPage, len(e.Emails))
+		if end < len(e.Emails) {
 			link := func(page int) string {
 				u := url.URL{Scheme: "http", Host: r.Host, Path: e.apiPrefix + "/user/emails"}
-				if e.linkHost != "" {
-					u.Host = e.linkHost
+				if e.LinkHost != "" {
+					u.Host = e.LinkHost
 				}
 				u.RawQuery = url.Values{"per_page": {strconv.Itoa(perPage)}, "page": {strconv.Itoa(page)}}.Encode()
 				return u.String()
 			}
-			last := (len(e.emails) + perPage - 1) / perPage
+			last := (len(e.Emails) + perPage - 1) / perPage
 			w.Header().Set("Link", fmt.Sprintf(`<%s>; rel="next", <%s>; rel="last"`, link(page+1), link(last)))
 		}
-		_ = json.NewEncoder(w).Encode(e.emails[start:end])
+		_ = json.NewEncoder(w).Encode(e.Emails[start:end])
 	default:
 		e.apiError(w, http.StatusNotFound, "Not Found")
 	}
