@@ -134,6 +134,16 @@ func TestSocialLoginEndToEnd(t *testing.T) {
 			if again := whoAmI(t, issuer, signIn(t, issuer, githubLogin(verifier), verifier).Access); again.ID != ghUser.ID {
 				t.Errorf("second GitHub sign-in: user %s, want the same %s", again.ID, ghUser.ID)
 			}
+			metrics := call(t, "GET", issuer+"/metrics", "", "")
+			metrics.want(t, 200)
+			for _, want := range []string{
+				`authd_social_logins_total{outcome="success",provider="corp"}`,
+				`authd_social_logins_total{outcome="success",provider="github"}`,
+			} {
+				if !strings.Contains(string(metrics.body), want) {
+					t.Errorf("/metrics lacks %s", want)
+				}
+			}
 		})
 	}
 }

@@ -3,7 +3,10 @@
 // rotation with reuse detection, revocation, RBAC, the audit log), and the
 // mailed links of email verification, password reset and email change
 // (reset.go, verify.go: single-use tokens stored hashed, queued with their
-// mail in one unit of work; package mail renders and delivers the mail).
+// mail in one unit of work; package mail renders and delivers the mail),
+// and social sign-in (socialflow.go: state bound to the browser, linking
+// by the rules of the provider's verified address, one-time codes traded
+// with the app's PKCE verifier; package oauth is the providers' side).
 //
 // The service has three parts, by who calls them: Accounts (people, for
 // themselves), Admin (administrators) and ServiceClients (machines, and

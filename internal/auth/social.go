@@ -77,8 +77,10 @@ var (
 	ErrProviderNoEmail     = errors.New("social provider gave no usable email address")
 )
 
-// The error codes a social sign-in sends back to redirect_to (?error=).
+// The error codes a social sign-in sends back to redirect_to (?error=),
+// and SocialSucceeded: the outcomes SocialConfig.Observe is told of.
 const (
+	SocialSucceeded           = "success"
 	SocialAccessDenied        = "access_denied"
 	SocialProviderError       = "provider_error"
 	SocialProviderUnavailable = "provider_unavailable"
@@ -93,4 +95,9 @@ type SocialConfig struct {
 	Redirects *Redirects    // AUTH_REDIRECT_URLS; nil allows none
 	StateTTL  time.Duration // from start to callback (default 10m)
 	CodeTTL   time.Duration // from callback to exchange (default 60s)
+	// Observe, when set, is told the outcome of every callback (for the
+	// metrics): the provider ("" when the state named no sign-in, so that
+	// only configured names ever reach a label) and SocialSucceeded or
+	// the error code sent back.
+	Observe func(provider, outcome string)
 }

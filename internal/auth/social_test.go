@@ -107,7 +107,8 @@ func newSocialEnvAt(t *testing.T, w wiringtest.Wiring, opts authtest.Options) *s
 	if err != nil {
 		t.Fatal(err)
 	}
-	opts.Social = auth.SocialConfig{Providers: []auth.SocialProvider{se.google, se.github}, Redirects: redirects}
+	opts.Social.Providers = []auth.SocialProvider{se.google, se.github}
+	opts.Social.Redirects = redirects
 	se.env = newEnvAt(t, w, opts)
 	return se
 }
@@ -506,5 +507,29 @@ func TestUnlinkNeverRemovesTheLastWayIn(t *testing.T) {
 	}
 	if err := e.svc.UnlinkIdentity(t.Context(), e.principal(t, pair2), "google"); err != nil {
 		t.Fatalf("unlink with a password set: %v", err)
+	}
+}
+
+func TestSocialOutcomesAreObserved(t *testing.T) {
+	var (
+		mu   sync.Mutex
+		seen []string
+	)
+	observe := func(provider, outcome string) {
+		mu.Lock()
+		defer mu.Unlock()
+		seen = append(seen, provider+":"+outcome)
+	}
+	e := newSocialEnvAt(t, wiringtest.Embedded, authtest.Options{Social: auth.SocialConfig{Observe: observe}})
+	e.tokensFor(t, e.github, auth.SocialProfile{Subject: "42", Email: "ada@example.com", EmailVerified: true})
+	state, _ := e.start(t, e.google, "")
+	if _, err := e.svc.CompleteSocial(t.Context(), auth.SocialCallbackInput{Provider: "google", State: state, Browser: "stranger"}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := e.svc.CompleteSocial(t.Context(), auth.SocialCallbackInput{Provider: "<script>", State: "forged"})
+	wantCode(t, err, auth.EInvalid)
+	want := []string{"github:success", "google:invalid_state", ":invalid_state"}
+	if strings.Join(seen, " ") != strings.Join(want, " ") {
+		t.Fatalf("observed %v, want %v", seen, want)
 	}
 }

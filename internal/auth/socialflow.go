@@ -120,49 +120,62 @@ type SocialCallbackInput struct {
 // provider's verified flag. An unverified provider address never links to
 // an existing account (email_not_verified).
 func (s *Accounts) CompleteSocial(ctx context.Context, in SocialCallbackInput) (string, error) {
+	to, provider, outcome, err := s.completeSocial(ctx, in)
+	if observe := s.cfg.Social.Observe; observe != nil && outcome != "" {
+		observe(provider, outcome)
+	}
+	return to, err
+}
+
+// completeSocial is CompleteSocial, also returning the provider (one that
+// is configured, or "") and the outcome (SocialSucceeded or the error
+// code; "" when the store failed).
+func (s *Accounts) completeSocial(ctx context.Context, in SocialCallbackInput) (to, provider, outcome string, err error) {
 	if in.State == "" {
-		return "", errInvalidState
+		return "", "", SocialInvalidState, errInvalidState
 	}
 	st, err := s.store.ConsumeOAuthState(ctx, digest(in.State))
 	if ErrorCode(err) == ENotFound {
-		return "", errInvalidState
+		return "", "", SocialInvalidState, errInvalidState
 	}
 	if err != nil {
-		return "", err
+		return "", "", "", err
+	}
+	fail := func(code string) (string, string, string, error) {
+		return withParam(st.RedirectTo, "error", code), st.Provider, code, nil
 	}
 	now := s.now()
 	if !now.Before(st.ExpiresAt) || st.Provider != in.Provider ||
 		subtle.ConstantTimeCompare(digest(in.Browser), st.BrowserHash) != 1 {
-		return withParam(st.RedirectTo, "error", SocialInvalidState), nil
+		return fail(SocialInvalidState)
 	}
 	p := s.socialProvider(st.Provider)
 	switch {
 	case p == nil:
-		return withParam(st.RedirectTo, "error", SocialProviderUnavailable), nil
+		return fail(SocialProviderUnavailable)
 	case in.Error != "":
 		// The provider's own words are not repeated: access_denied is the
 		// one answer an app can act on (the person said no).
-		code := SocialProviderError
 		if in.Error == "access_denied" {
-			code = SocialAccessDenied
+			return fail(SocialAccessDenied)
 		}
-		return withParam(st.RedirectTo, "error", code), nil
+		return fail(SocialProviderError)
 	case in.Code == "":
-		return withParam(st.RedirectTo, "error", SocialProviderError), nil
+		return fail(SocialProviderError)
 	}
 	profile, err := p.Exchange(ctx, in.Code, st.Verifier, st.Nonce)
 	if err != nil {
 		s.log.InfoContext(ctx, "social sign-in: provider refused", "provider", st.Provider, "err", err)
-		return socialError(st.RedirectTo, err), nil
+		return fail(socialErrorCode(err))
 	}
 	code, failure, err := s.socialAccount(ctx, st, profile, in.Origin)
 	if err != nil {
-		return "", err
+		return "", st.Provider, "", err
 	}
 	if failure != "" {
-		return withParam(st.RedirectTo, "error", failure), nil
+		return fail(failure)
 	}
-	return withParam(st.RedirectTo, "code", code), nil
+	return withParam(st.RedirectTo, "code", code), st.Provider, SocialSucceeded, nil
 }
 
 var errInvalidState = Errorf(EInvalid, "This sign-in link is invalid or has expired. Start again.")
@@ -387,16 +400,20 @@ func (s *Accounts) UnlinkIdentity(ctx context.Context, p *Principal, provider st
 
 // socialError is redirectTo?error= with the code err stands for.
 func socialError(redirectTo string, err error) string {
-	code := SocialProviderError
+	return withParam(redirectTo, "error", socialErrorCode(err))
+}
+
+// socialErrorCode is the fixed code a provider's error stands for.
+func socialErrorCode(err error) string {
 	switch {
 	case errors.Is(err, ErrProviderUnavailable):
-		code = SocialProviderUnavailable
+		return SocialProviderUnavailable
 	case errors.Is(err, ErrProviderDenied):
-		code = SocialAccessDenied
+		return SocialAccessDenied
 	case errors.Is(err, ErrProviderNoEmail):
-		code = SocialEmailNotVerified
+		return SocialEmailNotVerified
 	}
-	return withParam(redirectTo, "error", code)
+	return SocialProviderError
 }
 
 // withParam appends name=value to u's query, keeping what u has (an
