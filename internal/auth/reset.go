@@ -45,8 +45,9 @@ func (s *Accounts) ForgotPassword(ctx context.Context, email string, c Origin) e
 
 // ResetPassword sets a new password with a token from a reset mail, ends
 // every session of the account, marks its address verified (the mail
-// proved control of it) and voids every other pending token: a reset is
-// the owner taking the account back. The token is single use. Returns
+// proved control of it), unlinks the social accounts whose provider did not
+// verify it, and voids every other pending token: a reset is the owner
+// taking the account back. The token is single use. Returns
 // EInvalidToken for a token that is malformed, unknown, used, superseded,
 // expired or not a reset token, EWeakPassword (or EInvalid) for a rejected
 // password (the token is not spent then), and EUnavailable.
@@ -76,6 +77,12 @@ func (s *Accounts) ResetPassword(ctx context.Context, token, password string, c 
 			return err
 		}
 		if _, err := tx.VerifyEmail(ctx, t.Email, now); err != nil {
+			return err
+		}
+		// Whoever linked a social account whose provider never verified
+		// this address (to sit on it before its owner signed up) loses it
+		// now that the owner has proved the mailbox.
+		if _, err := tx.UnlinkUnverifiedIdentities(ctx); err != nil {
 			return err
 		}
 		return tx.DeleteOneTimeTokens(ctx)

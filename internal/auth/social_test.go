@@ -533,3 +533,38 @@ func TestSocialOutcomesAreObserved(t *testing.T) {
 		t.Fatalf("observed %v, want %v", seen, want)
 	}
 }
+
+// TestResetTakesBackAnAccountSquattedThroughAnUnverifiedProvider: a
+// stranger signs in at a provider that never verified the victim's address,
+// which makes an unverified account on it, before the victim signs up. The
+// victim, proving the mailbox through a reset, gets the account back: the
+// stranger's identity is unlinked and their sessions end.
+func TestResetTakesBackAnAccountSquattedThroughAnUnverifiedProvider(t *testing.T) {
+	e := newSocialEnv(t, authtest.Options{})
+	squatter, pair := e.tokensFor(t, e.github, auth.SocialProfile{Subject: "evil", Email: "victim@example.com", EmailVerified: false})
+	_, _, err := e.svc.Register(t.Context(), auth.RegisterInput{Email: "victim@example.com", Password: pw})
+	wantCode(t, err, auth.EEmailTaken)
+
+	if err := e.svc.ForgotPassword(t.Context(), "victim@example.com", origin); err != nil {
+		t.Fatal(err)
+	}
+	var token string
+	for _, m := range e.outbox(t) {
+		if m.kind == auth.MailResetPassword {
+			token = m.token
+		}
+	}
+	if err := e.svc.ResetPassword(t.Context(), token, "the victim's own passphrase", origin); err != nil {
+		t.Fatal(err)
+	}
+	if ids, _ := e.store.Identities(t.Context(), squatter.ID); len(ids) != 0 {
+		t.Fatalf("the squatter's identity survived the reset: %+v", ids)
+	}
+	_, err = e.svc.Authenticate(t.Context(), pair.AccessToken)
+	wantCode(t, err, auth.EUnauthorized)
+	// Signing in at the provider again makes no way back into this account.
+	_, failure := backAt(t, e.signIn(t, e.github, auth.SocialProfile{Subject: "evil", Email: "victim@example.com", EmailVerified: false}, ""))
+	if failure != auth.SocialEmailNotVerified {
+		t.Fatalf("the squatter signing in again: %q, want email_not_verified", failure)
+	}
+}

@@ -183,6 +183,11 @@ type IdentityTx interface {
 	// (two unlinks of a password-less user's last two identities can't
 	// both succeed). Returns ENotFound if the user has none there.
 	UnlinkIdentity(ctx context.Context, provider string) error
+	// UnlinkUnverifiedIdentities removes the user's identities whose
+	// provider did not verify their address (EmailVerified false) and
+	// returns how many it removed. It keeps no last-sign-in guard: the
+	// caller has just given the user another way in (a password reset).
+	UnlinkUnverifiedIdentities(ctx context.Context) (int64, error)
 }
 
 // OAuthCodeTx keeps the one-time codes a social sign-in's callback hands

@@ -93,6 +93,16 @@ func (t *userTx) UnlinkIdentity(ctx context.Context, provider string) error {
 	return oneRow(tag, err, "unlink identity", auth.ErrIdentityNotFound)
 }
 
+// UnlinkUnverifiedIdentities removes the user's identities whose provider
+// did not verify their address, returning how many.
+func (t *userTx) UnlinkUnverifiedIdentities(ctx context.Context) (int64, error) {
+	tag, err := t.tx.Exec(ctx, `DELETE FROM identities WHERE user_id = $1 AND NOT email_verified`, t.userID)
+	if err != nil {
+		return 0, dbError("unlink unverified identities", err)
+	}
+	return tag.RowsAffected(), nil
+}
+
 // IdentityBySubject returns the identity of the account subject at
 // provider, whoever it is linked to, or ENotFound.
 func (db *DB) IdentityBySubject(ctx context.Context, provider, subject string) (*auth.Identity, error) {

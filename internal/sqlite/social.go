@@ -100,6 +100,20 @@ func (t *userTx) UnlinkIdentity(ctx context.Context, provider string) error {
 	return affectedOne(res, err, "unlink identity", auth.ErrIdentityNotFound)
 }
 
+// UnlinkUnverifiedIdentities removes the user's identities whose provider
+// did not verify their address, returning how many.
+func (t *userTx) UnlinkUnverifiedIdentities(ctx context.Context) (int64, error) {
+	res, err := t.tx.ExecContext(ctx, `DELETE FROM identities WHERE user_id = ? AND NOT email_verified`, t.userID)
+	if err != nil {
+		return 0, dbError("unlink unverified identities", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, dbError("unlink unverified identities", err)
+	}
+	return n, nil
+}
+
 // IdentityBySubject returns the identity of the account subject at
 // provider, whoever it is linked to, or ENotFound.
 func (db *DB) IdentityBySubject(ctx context.Context, provider, subject string) (*auth.Identity, error) {

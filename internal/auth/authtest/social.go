@@ -257,6 +257,38 @@ func testUnlinkIdentity(t *testing.T, s Backend) {
 	wantCode(t, txUnlinkIdentity(ctx, s, newID(t), "google"), auth.ENotFound)
 }
 
+func testUnlinkUnverifiedIdentities(t *testing.T, s Backend) {
+	ctx := context.Background()
+	p := createPasswordlessUser(t, s)
+	verified := linkIdentity(t, s, p.ID, "google")
+	unverified := newIdentity(t, p.ID, "github")
+	unverified.EmailVerified = false
+	mustOK(t, txLinkIdentity(ctx, s, p.ID, unverified))
+	other := createUser(t, s)
+	theirs := newIdentity(t, other.ID, "gitlab")
+	theirs.EmailVerified = false
+	mustOK(t, txLinkIdentity(ctx, s, other.ID, theirs))
+
+	var n int64
+	mustOK(t, s.InUserTx(ctx, p.ID, func(tx auth.UserTx) (err error) {
+		n, err = tx.UnlinkUnverifiedIdentities(ctx)
+		return err
+	}))
+	if n != 1 {
+		t.Errorf("UnlinkUnverifiedIdentities removed %d, want 1", n)
+	}
+	wantIdentities(t, s, p.ID, "after unlinking the unverified identities", verified)
+	wantIdentities(t, s, other.ID, "another user's unverified identity", theirs)
+	// Nothing left to remove is no error.
+	mustOK(t, s.InUserTx(ctx, p.ID, func(tx auth.UserTx) (err error) {
+		n, err = tx.UnlinkUnverifiedIdentities(ctx)
+		return err
+	}))
+	if n != 0 {
+		t.Errorf("second UnlinkUnverifiedIdentities removed %d, want 0", n)
+	}
+}
+
 // testUnlinkIdentityConcurrently: a password-less user with two identities
 // unlinks both at once; exactly one unlink succeeds and the other is
 // ELastSignIn, every round (the first also opens the connections a pooling

@@ -141,6 +141,7 @@ func TestStore(t *testing.T, open func(t *testing.T, now func() time.Time) Backe
 			{"TouchIdentity", testTouchIdentity},
 			{"UnlinkIdentity", testUnlinkIdentity},
 			{"UnlinkIdentityConcurrently", testUnlinkIdentityConcurrently},
+			{"UnlinkUnverifiedIdentities", testUnlinkUnverifiedIdentities},
 			{"DeleteUserDropsThem", testDeleteUserDropsIdentities},
 		}},
 		{"OAuth", []contractTest{
