@@ -160,6 +160,9 @@ type Config struct {
 
 	raw     map[string]string // effective string values, for Print
 	dynamic []Var             // the AUTH_OIDC_<NAME>_* variables read, for Print
+
+	dotenvPath  string   // the .env file read, for UnknownVars
+	dotenvNames []string // the variables it sets
 }
 
 // Production reports whether the strict production checks apply.
@@ -313,6 +316,10 @@ func Load(getenv func(string) string, dotenvPath string) (*Config, error) {
 	}
 	c.loadMail(&p)
 	c.loadSocial(&p, lookup)
+	c.dotenvPath = dotenvPath
+	for name := range file {
+		c.dotenvNames = append(c.dotenvNames, name)
+	}
 	if p.err != nil {
 		return nil, p.err
 	}
