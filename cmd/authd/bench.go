@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -21,6 +20,13 @@ import (
 
 const benchUsage = "usage: authd bench [--url U] [--scenarios register,login,refresh,verify,me] [--concurrency N] [--duration D] [--users N] [--password P] [--flood-logins N] [--seed-only] [--json] [--limits=false]"
 
+const benchAbout = `
+Seed users into the configured database (the server's AUTH_* environment),
+load the running authd at --url, and print each scenario's figures next to
+the machine's limits. Progress goes to stderr, the report to stdout. It
+refuses to seed a database of AUTH_ENV=production.
+`
+
 // benchmark runs `authd bench`: it seeds users into the database of the
 // configuration (the same AUTH_* environment as the server's), then loads
 // the running server at --url and prints the figures next to the machine's
@@ -28,12 +34,8 @@ const benchUsage = "usage: authd bench [--url U] [--scenarios register,login,ref
 // password is random unless --password gives one, and is printed to stderr.
 // It refuses to seed a database configured with AUTH_ENV=production.
 func benchmark(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, benchUsage)
-		fs.PrintDefaults()
-	}
+	c := newCmdline("bench", benchUsage+"\n"+benchAbout)
+	fs := c.fs
 	url := fs.String("url", "http://127.0.0.1:8080", "base URL of the running authd")
 	scenarios := fs.String("scenarios", strings.Join(bench.AllScenarios(), ","), "comma-separated scenarios to run, in order")
 	concurrency := fs.Int("concurrency", 64, "workers per scenario, each with one request in flight")
@@ -44,13 +46,8 @@ func benchmark(ctx context.Context, args []string, getenv func(string) string, s
 	seedOnly := fs.Bool("seed-only", false, "seed the users and stop")
 	asJSON := fs.Bool("json", false, "print the report as one JSON document")
 	limits := fs.Bool("limits", true, "measure the machine's limits (argon2id, token verification, bare net/http)")
-	if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {
-		return nil
-	} else if err != nil {
+	if err := c.parse(args, 0, stdout); err != nil {
 		return err
-	}
-	if fs.NArg() != 0 {
-		return errors.New(benchUsage)
 	}
 	var names []string
 	for s := range strings.SplitSeq(*scenarios, ",") {
@@ -59,7 +56,7 @@ func benchmark(ctx context.Context, args []string, getenv func(string) string, s
 		}
 	}
 
-	cfg, err := loadConfig(getenv)
+	cfg, err := loadCommandConfig(ctx, getenv, stderr)
 	if err != nil {
 		return err
 	}

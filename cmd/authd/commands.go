@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -19,40 +18,143 @@ import (
 	"github.com/talentforge/authd/internal/token"
 )
 
-func migrate(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
-	if len(args) != 1 {
-		return errors.New("usage: authd migrate up|down|status")
-	}
-	cfg, err := loadConfig(getenv)
-	if err != nil {
-		return err
-	}
-	db, err := openDatabase(ctx, cfg)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	switch args[0] {
-	case "up":
-		if err := db.MigrateUp(ctx); err != nil {
+const (
+	migrateUsage = `usage: authd migrate up|down|status
+
+  up       apply every pending migration (production runs it as a deploy step)
+  down     roll back the latest applied migration: asks on a terminal, else needs --yes
+  status   list the migrations, applied and pending
+
+Each prints the status afterwards. authd migrate <command> -h for its flags.
+`
+	migrateUpUsage = `usage: authd migrate up
+
+Apply every pending migration to the configured database, then list them.
+`
+	migrateDownUsage = `usage: authd migrate down [--yes]
+
+Roll back the latest applied migration of the configured database, then
+list the migrations. It asks for confirmation when standard input is a
+terminal; otherwise --yes is required (exit status 2 without it, nothing
+rolled back).
+`
+	migrateStatusUsage = `usage: authd migrate status
+
+List the migrations of the configured database, applied and pending.
+`
+	keysUsage = `usage: authd keys rotate
+
+  rotate   add a signing key (authd keys rotate -h)
+`
+	keysRotateUsage = `usage: authd keys rotate
+
+Add a signing key of AUTH_SIGNING_ALG to the database. The running servers
+load it within their key reload interval (1m) and publish it in their JWKS;
+it signs tokens from AUTH_KEY_PUBLISH_DELAY after its creation (at once if
+no key was signing), so that verifiers have fetched it by then.
+`
+	usersUsage = `usage: authd users create --email E [--role R]...
+
+  create   create a user (authd users create -h)
+`
+	usersCreateUsage = `usage: authd users create --email E [--role R]...
+
+Create a user with a verified email. The password is read from standard
+input: prompted without echo on a terminal, else its first line.
+`
+)
+
+func migrate(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	sub := func(name, text string, args []string, do func(context.Context, database) error, yes *bool) error {
+		c := newCmdline("migrate "+name, text)
+		if yes != nil {
+			c.fs.BoolVar(yes, "yes", false, "roll back without asking")
+		}
+		if err := c.parse(args, 0, stdout); err != nil {
 			return err
 		}
-	case "down":
-		if err := db.MigrateDown(ctx); err != nil {
+		terminal := isTerminal(stdin)
+		if yes != nil && !*yes && !terminal {
+			return c.fail("rolls back the latest migration: pass --yes to confirm (standard input is not a terminal); nothing was rolled back")
+		}
+		cfg, err := loadCommandConfig(ctx, getenv, stderr)
+		if err != nil {
 			return err
 		}
-	case "status":
-	default:
-		return fmt.Errorf("unknown migrate command %q: want up, down or status", args[0])
+		if yes != nil && !*yes {
+			where := "the SQLite database in " + cfg.DataDir
+			if !cfg.Embedded() {
+				where = "the PostgreSQL database of AUTH_DATABASE_URL"
+			}
+			ok, err := confirm(stdin, stderr, "Roll back the latest migration of "+where+"?")
+			if err != nil {
+				return err
+			}
+			if !ok {
+				return errors.New("migrate down: not confirmed; nothing was rolled back")
+			}
+		}
+		db, err := openDatabase(ctx, cfg)
+		if err != nil {
+			return err
+		}
+		defer db.Close()
+		if do != nil {
+			if err := do(ctx, db); err != nil {
+				return err
+			}
+		}
+		return db.MigrationStatus(ctx, stdout)
 	}
-	return db.MigrationStatus(ctx, stdout)
+	var yes bool
+	return group(newCmdline("migrate", migrateUsage), args, stdout, map[string]func([]string) error{
+		"up": func(args []string) error {
+			return sub("up", migrateUpUsage, args, func(ctx context.Context, db database) error { return db.MigrateUp(ctx) }, nil)
+		},
+		"down": func(args []string) error {
+			return sub("down", migrateDownUsage, args, func(ctx context.Context, db database) error { return db.MigrateDown(ctx) }, &yes)
+		},
+		"status": func(args []string) error {
+			return sub("status", migrateStatusUsage, args, nil, nil)
+		},
+	})
 }
 
-func keys(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
-	if len(args) != 1 || args[0] != "rotate" {
-		return errors.New("usage: authd keys rotate")
+// isTerminal reports whether stdin is a terminal.
+func isTerminal(stdin io.Reader) bool {
+	f, ok := stdin.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// confirm asks question on stderr and reports whether the answer read from
+// stdin is y or yes.
+func confirm(stdin io.Reader, stderr io.Writer, question string) (bool, error) {
+	fmt.Fprint(stderr, question+" [y/N] ")
+	line, err := bufio.NewReader(stdin).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return false, fmt.Errorf("read the answer: %w", err)
 	}
-	cfg, err := loadConfig(getenv)
+	switch strings.ToLower(strings.TrimSpace(line)) {
+	case "y", "yes":
+		return true, nil
+	}
+	return false, nil
+}
+
+func keys(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	return group(newCmdline("keys", keysUsage), args, stdout, map[string]func([]string) error{
+		"rotate": func(args []string) error {
+			c := newCmdline("keys rotate", keysRotateUsage)
+			if err := c.parse(args, 0, stdout); err != nil {
+				return err
+			}
+			return rotate(ctx, getenv, stdout, stderr)
+		},
+	})
+}
+
+func rotate(ctx context.Context, getenv func(string) string, stdout, stderr io.Writer) error {
+	cfg, err := loadCommandConfig(ctx, getenv, stderr)
 	if err != nil {
 		return err
 	}
@@ -61,7 +163,8 @@ func keys(ctx context.Context, args []string, getenv func(string) string, stdout
 		return err
 	}
 	defer db.Close()
-	m, err := token.New(ctx, db, tokenConfig(cfg, newLogger(cfg, io.Discard)))
+	tc := tokenConfig(cfg, newLogger(cfg, io.Discard))
+	m, err := token.New(ctx, db, tc)
 	if err != nil {
 		return err
 	}
@@ -69,35 +172,63 @@ func keys(ctx context.Context, args []string, getenv func(string) string, stdout
 	if err != nil {
 		return err
 	}
-	_, err = fmt.Fprintf(stdout, "new signing key %s (%s): published now, signs from %s\n",
-		k.ID, k.Algorithm, k.ActivatesAt.Format(time.RFC3339))
+	// The servers' reload interval is token's default: serve does not
+	// configure it.
+	reload := tc.ReloadInterval
+	if reload <= 0 {
+		reload = token.DefaultReloadInterval
+	}
+	if !k.ActivatesAt.After(k.CreatedAt) {
+		_, err = fmt.Fprintf(stdout, "key %s (%s) created; no key was signing, so it signs at once; the running servers publish it in their JWKS and sign with it within %s (their key reload interval)\n",
+			k.ID, k.Algorithm, shortDuration(reload))
+		return err
+	}
+	_, err = fmt.Fprintf(stdout, "key %s (%s) created; the running servers publish it in their JWKS within %s (their key reload interval) and sign with it from %s (AUTH_KEY_PUBLISH_DELAY=%s after its creation)\n",
+		k.ID, k.Algorithm, shortDuration(reload), k.ActivatesAt.Format(time.RFC3339), shortDuration(k.ActivatesAt.Sub(k.CreatedAt)))
 	return err
 }
 
+// shortDuration is d as time.Duration prints it, without the zero units
+// at its end: 10m, not 10m0s.
+func shortDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
+}
+
 func users(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
-	if len(args) == 0 || args[0] != "create" {
-		return errors.New("usage: authd users create --email E [--role R] (password on stdin)")
-	}
-	fs := flag.NewFlagSet("users create", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	email := fs.String("email", "", "email of the new user")
-	var roles []string
-	fs.Func("role", "role to grant (repeatable; default user)", func(s string) error {
-		roles = append(roles, s)
-		return nil
+	return group(newCmdline("users", usersUsage), args, stdout, map[string]func([]string) error{
+		"create": func(args []string) error {
+			c := newCmdline("users create", usersCreateUsage)
+			email := c.fs.String("email", "", "email of the new user (required)")
+			var roles []string
+			c.fs.Func("role", "role to grant (repeatable; default user)", func(s string) error {
+				roles = append(roles, s)
+				return nil
+			})
+			if err := c.parse(args, 0, stdout); err != nil {
+				return err
+			}
+			if *email == "" {
+				return c.fail("--email is required")
+			}
+			return createUser(ctx, getenv, *email, roles, stdin, stdout, stderr)
+		},
 	})
-	if err := fs.Parse(args[1:]); err != nil {
-		return err
-	}
-	if *email == "" || fs.NArg() != 0 {
-		return errors.New("usage: authd users create --email E [--role R] (password on stdin)")
-	}
+}
+
+func createUser(ctx context.Context, getenv func(string) string, email string, roles []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	pw, err := readPassword(stdin, stderr)
 	if err != nil {
 		return err
 	}
 
-	cfg, err := loadConfig(getenv)
+	cfg, err := loadCommandConfig(ctx, getenv, stderr)
 	if err != nil {
 		return err
 	}
@@ -124,7 +255,7 @@ func users(ctx context.Context, args []string, getenv func(string) string, stdin
 		Limiter: ratelimit.NewMemory(ratelimit.MemoryOptions{}),
 		Mailer:  composer,
 	})
-	u, err := svc.CreateUser(ctx, *email, pw, roles)
+	u, err := svc.CreateUser(ctx, email, pw, roles)
 	if err != nil {
 		return errors.New(auth.ErrorMessage(err))
 	}
@@ -135,7 +266,7 @@ func users(ctx context.Context, args []string, getenv func(string) string, stdin
 // readPassword reads one line from stdin, prompting without echo when stdin
 // is a terminal, so the password never appears in argv or shell history.
 func readPassword(stdin io.Reader, stderr io.Writer) (string, error) {
-	if f, ok := stdin.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+	if f, ok := stdin.(*os.File); ok && isTerminal(f) {
 		fmt.Fprint(stderr, "Password: ")
 		b, err := term.ReadPassword(int(f.Fd()))
 		fmt.Fprintln(stderr)

@@ -6,73 +6,145 @@
 //	authd users create --email E [--role R]  create a user; password on stdin
 //	authd config                         print the effective configuration
 //	authd version                        print the build version
+//	authd help [command]                 print the usage of authd or of a command
 //	authd bench [flags]                  load a running authd and report against the machine's limits
 package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr); err != nil {
+	ctx = withEnviron(ctx, os.Environ())
+	err := run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	var ue *usageError
+	if err != nil && !errors.As(err, &ue) { // run reported a usage error
 		fmt.Fprintln(os.Stderr, "authd:", err)
-		os.Exit(1)
 	}
+	os.Exit(exitCode(err))
 }
 
-const usage = `usage: authd [command]
+const usage = `usage: authd [command] [flags]
 
 commands:
   serve                               serve HTTP (the default)
-  migrate up|down|status              apply, roll back one, or list migrations
-  keys rotate                         add a signing key (published now, signs after AUTH_KEY_PUBLISH_DELAY)
+  migrate up|down|status              apply, roll back one (asks, or --yes), or list migrations
+  keys rotate                         add a signing key (published within a minute, signs after AUTH_KEY_PUBLISH_DELAY)
   users create --email E [--role R]   create a user; the password is read from stdin
   config                              print the effective configuration, secrets masked
-  bench [--url U] [flags]             load a running authd; figures next to the machine's limits (bench -h)
+  bench [--url U] [flags]             load a running authd; figures next to the machine's limits
   version                             print the version
+  help [command]                      print the usage of authd or of a command
 
-configuration: AUTH_* environment variables or a .env file (see .env.example)
+Every command takes -h for its usage. Exit status: 0 success, 1 failure,
+2 a wrong command line (nothing was done).
+
+configuration: AUTH_* environment variables or a .env file (see .env.example);
+an AUTH_* variable authd does not read is warned about at start-up
 `
 
 // run is the whole program; main only supplies the process's environment, so
-// tests can run authd in-process.
+// tests can run authd in-process. A usageError (exit status 2) is reported
+// on stderr here, with the usage of the command; main reports other errors.
 func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	err := dispatch(ctx, args, getenv, stdin, stdout, stderr)
+	if errors.Is(err, errHelpShown) {
+		return nil
+	}
+	var ue *usageError
+	if errors.As(err, &ue) {
+		fmt.Fprintf(stderr, "%s\n%s", ue.msg, ue.usage)
+	}
+	return err
+}
+
+func dispatch(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
 	cmd := "serve"
 	if len(args) > 0 {
 		cmd, args = args[0], args[1:]
 	}
 	switch cmd {
 	case "serve":
+		c := newCmdline("serve", serveUsage)
+		if err := c.parse(args, 0, stdout); err != nil {
+			return err
+		}
 		return serve(ctx, getenv, stderr)
 	case "migrate":
-		return migrate(ctx, args, getenv, stdout)
+		return migrate(ctx, args, getenv, stdin, stdout, stderr)
 	case "keys":
-		return keys(ctx, args, getenv, stdout)
+		return keys(ctx, args, getenv, stdout, stderr)
 	case "users":
 		return users(ctx, args, getenv, stdin, stdout, stderr)
 	case "bench":
 		return benchmark(ctx, args, getenv, stdout, stderr)
 	case "config":
-		cfg, err := loadConfig(getenv)
+		c := newCmdline("config", configUsage)
+		if err := c.parse(args, 0, stdout); err != nil {
+			return err
+		}
+		cfg, err := loadCommandConfig(ctx, getenv, stderr)
 		if err != nil {
 			return err
 		}
 		return cfg.Print(stdout)
 	case "version":
+		c := newCmdline("version", versionUsage)
+		if err := c.parse(args, 0, stdout); err != nil {
+			return err
+		}
 		_, err := fmt.Fprintln(stdout, "authd", version())
 		return err
-	case "help", "-h", "--help":
-		_, err := io.WriteString(stdout, usage)
-		return err
+	case "help":
+		c := newCmdline("help", helpUsage)
+		if err := c.parse(args, 3, stdout); err != nil {
+			return err
+		}
+		if c.fs.NArg() == 0 {
+			_, err := io.WriteString(stdout, usage)
+			return err
+		}
+		// authd help migrate down is authd migrate down -h.
+		return dispatch(ctx, append(c.fs.Args(), "-h"), getenv, stdin, stdout, stderr)
 	default:
-		io.WriteString(stderr, usage)
-		return fmt.Errorf("unknown command %q", cmd)
+		if isHelp(cmd) {
+			_, err := io.WriteString(stdout, usage)
+			return err
+		}
+		if strings.HasPrefix(cmd, "-") {
+			return &usageError{msg: fmt.Sprintf("authd: flag provided but not defined: %s", cmd), usage: usage}
+		}
+		return &usageError{msg: fmt.Sprintf("authd: unknown command %q", cmd), usage: usage}
 	}
 }
+
+const (
+	serveUsage = `usage: authd serve
+
+Serve HTTP on AUTH_ADDR until SIGTERM or SIGINT, then drain in-flight
+requests for up to AUTH_SHUTDOWN_TIMEOUT. In embedded mode (no
+AUTH_DATABASE_URL) it migrates the SQLite database first. authd with no
+command serves. Configuration: AUTH_* variables (authd config prints them).
+`
+	configUsage = `usage: authd config
+
+Print the effective configuration, one AUTH_*=value a line, secrets masked.
+`
+	versionUsage = `usage: authd version
+
+Print the build: authd <version> (<commit>).
+`
+	helpUsage = `usage: authd help [command]
+
+Print the usage of authd, or of a command (as command -h does).
+`
+)

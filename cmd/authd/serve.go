@@ -15,7 +15,7 @@ import (
 // stops accepting connections and drains in-flight requests for up to
 // AUTH_SHUTDOWN_TIMEOUT.
 func serve(ctx context.Context, getenv func(string) string, logOut io.Writer) error {
-	cfg, err := loadConfig(getenv)
+	cfg, err := loadCommandConfig(ctx, getenv, logOut)
 	if err != nil {
 		return err
 	}

@@ -175,18 +175,31 @@ func newSender(cfg *config.Config, log *slog.Logger) (mail.Sender, error) {
 	return s, nil
 }
 
+// version is "<version> (<commit>)": the module version ("devel" when built
+// from a work tree) and the first 12 digits of vcs.revision, +dirty for
+// uncommitted changes ("unknown" when the build recorded none).
 func version() string {
+	v, commit := "devel", "unknown"
 	bi, ok := debug.ReadBuildInfo()
 	if !ok {
-		return "unknown"
+		return v + " (" + commit + ")"
 	}
-	v := bi.Main.Version
+	if bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		v = bi.Main.Version
+	}
+	dirty := false
 	for _, s := range bi.Settings {
-		if s.Key == "vcs.revision" && len(s.Value) >= 12 {
-			v += " " + s.Value[:12]
+		switch s.Key {
+		case "vcs.revision":
+			commit = s.Value[:min(12, len(s.Value))]
+		case "vcs.modified":
+			dirty = s.Value == "true"
 		}
 	}
-	return v
+	if dirty && commit != "unknown" {
+		commit += "+dirty"
+	}
+	return v + " (" + commit + ")"
 }
 
 // socialConfig builds the social providers the configuration turns on,
