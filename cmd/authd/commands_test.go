@@ -71,7 +71,7 @@ func TestCommandsOnBothBackends(t *testing.T) {
 			}
 
 			out, err = cli(t, env, "", "keys", "rotate")
-			if err != nil || !strings.Contains(out, "new signing key") {
+			if err != nil || !strings.Contains(out, "created; the running servers publish it in their JWKS within 1m (their key reload interval) and sign with it from ") {
 				t.Fatalf("keys rotate: %v\n%s", err, out)
 			}
 
@@ -79,7 +79,7 @@ func TestCommandsOnBothBackends(t *testing.T) {
 			if err != nil || !strings.Contains(out, "00001_init.sql") {
 				t.Fatalf("migrate status: %v\n%s", err, out)
 			}
-			out, err = cli(t, env, "", "migrate", "down")
+			out, err = cli(t, env, "", "migrate", "down", "--yes")
 			if err != nil || !strings.Contains(out, "pending") {
 				t.Fatalf("migrate down: %v\n%s", err, out)
 			}
