@@ -33,7 +33,7 @@ refuses to seed a database of AUTH_ENV=production.
 // limits. Progress goes to stderr, the report to stdout. The seeded users'
 // password is random unless --password gives one, and is printed to stderr.
 // It refuses to seed a database configured with AUTH_ENV=production.
-func benchmark(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+func benchmark(ctx context.Context, args []string, env environment, stdout, stderr io.Writer) error {
 	c := newCmdline("bench", benchUsage+"\n"+benchAbout)
 	fs := c.fs
 	url := fs.String("url", "http://127.0.0.1:8080", "base URL of the running authd")
@@ -56,7 +56,7 @@ func benchmark(ctx context.Context, args []string, getenv func(string) string, s
 		}
 	}
 
-	cfg, err := loadCommandConfig(ctx, getenv, stderr)
+	cfg, err := loadCommandConfig(ctx, env, stderr)
 	if err != nil {
 		return err
 	}

@@ -103,7 +103,7 @@ func benchJSON(t *testing.T, vars map[string]string, args ...string) benchReport
 	t.Helper()
 	var out, errOut bytes.Buffer
 	start := time.Now()
-	err := run(t.Context(), append([]string{"bench", "--json"}, args...), func(k string) string { return vars[k] }, strings.NewReader(""), &out, &errOut)
+	err := run(t.Context(), append([]string{"bench", "--json"}, args...), environment(vars), strings.NewReader(""), &out, &errOut)
 	if err != nil {
 		t.Fatalf("authd bench: %v\nstderr:\n%s\nstdout:\n%s", err, errOut.String(), out.String())
 	}
@@ -177,7 +177,7 @@ func TestBenchAgainstAuthd(t *testing.T) {
 
 	var out, errOut bytes.Buffer
 	err := run(t.Context(), []string{"bench", "--url", url, "--password", testBenchPassword, "--scenarios", "verify", "--concurrency", "2", "--duration", "100ms", "--users", "50", "--limits=false"},
-		func(k string) string { return vars[k] }, strings.NewReader(""), &out, &errOut)
+		environment(vars), strings.NewReader(""), &out, &errOut)
 	if err != nil {
 		t.Fatalf("authd bench: %v\n%s", err, errOut.String())
 	}
@@ -248,7 +248,7 @@ func TestBenchGeneratesThePassword(t *testing.T) {
 	url := startAuthd(t, vars)
 	bench := func(args ...string) (stderr string, err error) {
 		var out, errOut bytes.Buffer
-		err = run(t.Context(), append([]string{"bench", "--url", url}, args...), func(k string) string { return vars[k] }, strings.NewReader(""), &out, &errOut)
+		err = run(t.Context(), append([]string{"bench", "--url", url}, args...), environment(vars), strings.NewReader(""), &out, &errOut)
 		return errOut.String(), err
 	}
 	login := func(i int, password string) int {

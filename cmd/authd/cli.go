@@ -134,29 +134,43 @@ func group(c *cmdline, args []string, stdout io.Writer, subs map[string]func(arg
 	return sub(args[1:])
 }
 
-type environKey struct{}
+// environment is the set of variables run reads its configuration from:
+// the process's (os.Environ) in main, a test's own in tests. Commands need
+// the whole set, not only lookups, to warn of AUTH_* names authd doesn't
+// read.
+type environment map[string]string
 
-// withEnviron returns ctx carrying the process's environment (os.Environ),
-// whose AUTH_* variables that authd does not read are warned about. main
-// sets it; run's getenv alone can't list the variables.
-func withEnviron(ctx context.Context, environ []string) context.Context {
-	return context.WithValue(ctx, environKey{}, environ)
+// environ parses "KEY=value" entries, as os.Environ returns them.
+func environ(entries []string) environment {
+	e := make(environment, len(entries))
+	for _, kv := range entries {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			e[k] = v
+		}
+	}
+	return e
 }
 
-func environFrom(ctx context.Context) []string {
-	env, _ := ctx.Value(environKey{}).([]string)
-	return env
+func (e environment) getenv(name string) string { return e[name] }
+
+// entries is e in os.Environ's form.
+func (e environment) entries() []string {
+	out := make([]string, 0, len(e))
+	for k, v := range e {
+		out = append(out, k+"="+v)
+	}
+	return out
 }
 
 // loadCommandConfig is loadConfig for a command: it also logs, as
 // warnings to logOut, the AUTH_* variables of the environment and the .env
 // file that authd does not read, with the name that was probably meant.
-func loadCommandConfig(ctx context.Context, getenv func(string) string, logOut io.Writer) (*config.Config, error) {
-	cfg, err := loadConfig(getenv)
+func loadCommandConfig(ctx context.Context, env environment, logOut io.Writer) (*config.Config, error) {
+	cfg, err := loadConfig(env.getenv)
 	if err != nil {
 		return nil, err
 	}
-	if unknown := cfg.UnknownVars(environFrom(ctx)); len(unknown) > 0 {
+	if unknown := cfg.UnknownVars(env.entries()); len(unknown) > 0 {
 		log := newLogger(cfg, logOut)
 		for _, u := range unknown {
 			msg := "unknown variable " + u.Name + " ignored"

@@ -11,18 +11,14 @@ import (
 	"time"
 )
 
-// runCLI runs authd in process with environment vars (also listed as the
-// process's environment) and returns its stdout, stderr and exit status.
+// runCLI runs authd in process with the environment vars and returns its
+// stdout, stderr and exit status.
 func runCLI(t *testing.T, vars map[string]string, stdin string, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
 	var out, errOut bytes.Buffer
-	var environ []string
-	for k, v := range vars {
-		environ = append(environ, k+"="+v)
-	}
-	ctx, cancel := context.WithTimeout(withEnviron(t.Context(), environ), time.Minute)
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()
-	err := run(ctx, args, func(k string) string { return vars[k] }, strings.NewReader(stdin), &out, &errOut)
+	err := run(ctx, args, environment(vars), strings.NewReader(stdin), &out, &errOut)
 	return out.String(), errOut.String(), exitCode(err)
 }
 

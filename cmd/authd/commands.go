@@ -64,7 +64,7 @@ input: prompted without echo on a terminal, else its first line.
 `
 )
 
-func migrate(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+func migrate(ctx context.Context, args []string, env environment, stdin io.Reader, stdout, stderr io.Writer) error {
 	sub := func(name, text string, args []string, do func(context.Context, database) error, yes *bool) error {
 		c := newCmdline("migrate "+name, text)
 		if yes != nil {
@@ -77,7 +77,7 @@ func migrate(ctx context.Context, args []string, getenv func(string) string, std
 		if yes != nil && !*yes && !terminal {
 			return c.fail("rolls back the latest migration: pass --yes to confirm (standard input is not a terminal); nothing was rolled back")
 		}
-		cfg, err := loadCommandConfig(ctx, getenv, stderr)
+		cfg, err := loadCommandConfig(ctx, env, stderr)
 		if err != nil {
 			return err
 		}
@@ -141,20 +141,20 @@ func confirm(stdin io.Reader, stderr io.Writer, question string) (bool, error) {
 	return false, nil
 }
 
-func keys(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+func keys(ctx context.Context, args []string, env environment, stdout, stderr io.Writer) error {
 	return group(newCmdline("keys", keysUsage), args, stdout, map[string]func([]string) error{
 		"rotate": func(args []string) error {
 			c := newCmdline("keys rotate", keysRotateUsage)
 			if err := c.parse(args, 0, stdout); err != nil {
 				return err
 			}
-			return rotate(ctx, getenv, stdout, stderr)
+			return rotate(ctx, env, stdout, stderr)
 		},
 	})
 }
 
-func rotate(ctx context.Context, getenv func(string) string, stdout, stderr io.Writer) error {
-	cfg, err := loadCommandConfig(ctx, getenv, stderr)
+func rotate(ctx context.Context, env environment, stdout, stderr io.Writer) error {
+	cfg, err := loadCommandConfig(ctx, env, stderr)
 	if err != nil {
 		return err
 	}
@@ -201,7 +201,7 @@ func shortDuration(d time.Duration) string {
 	return s
 }
 
-func users(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+func users(ctx context.Context, args []string, env environment, stdin io.Reader, stdout, stderr io.Writer) error {
 	return group(newCmdline("users", usersUsage), args, stdout, map[string]func([]string) error{
 		"create": func(args []string) error {
 			c := newCmdline("users create", usersCreateUsage)
@@ -217,18 +217,18 @@ func users(ctx context.Context, args []string, getenv func(string) string, stdin
 			if *email == "" {
 				return c.fail("--email is required")
 			}
-			return createUser(ctx, getenv, *email, roles, stdin, stdout, stderr)
+			return createUser(ctx, env, *email, roles, stdin, stdout, stderr)
 		},
 	})
 }
 
-func createUser(ctx context.Context, getenv func(string) string, email string, roles []string, stdin io.Reader, stdout, stderr io.Writer) error {
+func createUser(ctx context.Context, env environment, email string, roles []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	pw, err := readPassword(stdin, stderr)
 	if err != nil {
 		return err
 	}
 
-	cfg, err := loadCommandConfig(ctx, getenv, stderr)
+	cfg, err := loadCommandConfig(ctx, env, stderr)
 	if err != nil {
 		return err
 	}

@@ -16,10 +16,9 @@ import (
 func cli(t *testing.T, vars map[string]string, stdin string, args ...string) (string, error) {
 	t.Helper()
 	var out, errOut bytes.Buffer
-	getenv := func(k string) string { return vars[k] }
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()
-	err := run(ctx, args, getenv, strings.NewReader(stdin), &out, &errOut)
+	err := run(ctx, args, environment(vars), strings.NewReader(stdin), &out, &errOut)
 	return out.String() + errOut.String(), err
 }
 

@@ -23,8 +23,7 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	ctx = withEnviron(ctx, os.Environ())
-	err := run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr)
+	err := run(ctx, os.Args[1:], environ(os.Environ()), os.Stdin, os.Stdout, os.Stderr)
 	stop()
 	var ue *usageError
 	if err != nil && !errors.As(err, &ue) { // run reported a usage error
@@ -55,8 +54,8 @@ an AUTH_* variable authd does not read is warned about at start-up
 // run is the whole program; main only supplies the process's environment, so
 // tests can run authd in-process. A usageError (exit status 2) is reported
 // on stderr here, with the usage of the command; main reports other errors.
-func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
-	err := dispatch(ctx, args, getenv, stdin, stdout, stderr)
+func run(ctx context.Context, args []string, env environment, stdin io.Reader, stdout, stderr io.Writer) error {
+	err := dispatch(ctx, args, env, stdin, stdout, stderr)
 	if errors.Is(err, errHelpShown) {
 		return nil
 	}
@@ -67,7 +66,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	return err
 }
 
-func dispatch(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+func dispatch(ctx context.Context, args []string, env environment, stdin io.Reader, stdout, stderr io.Writer) error {
 	cmd := "serve"
 	if len(args) > 0 {
 		cmd, args = args[0], args[1:]
@@ -78,21 +77,21 @@ func dispatch(ctx context.Context, args []string, getenv func(string) string, st
 		if err := c.parse(args, 0, stdout); err != nil {
 			return err
 		}
-		return serve(ctx, getenv, stderr)
+		return serve(ctx, env, stderr)
 	case "migrate":
-		return migrate(ctx, args, getenv, stdin, stdout, stderr)
+		return migrate(ctx, args, env, stdin, stdout, stderr)
 	case "keys":
-		return keys(ctx, args, getenv, stdout, stderr)
+		return keys(ctx, args, env, stdout, stderr)
 	case "users":
-		return users(ctx, args, getenv, stdin, stdout, stderr)
+		return users(ctx, args, env, stdin, stdout, stderr)
 	case "bench":
-		return benchmark(ctx, args, getenv, stdout, stderr)
+		return benchmark(ctx, args, env, stdout, stderr)
 	case "config":
 		c := newCmdline("config", configUsage)
 		if err := c.parse(args, 0, stdout); err != nil {
 			return err
 		}
-		cfg, err := loadCommandConfig(ctx, getenv, stderr)
+		cfg, err := loadCommandConfig(ctx, env, stderr)
 		if err != nil {
 			return err
 		}
@@ -114,7 +113,7 @@ func dispatch(ctx context.Context, args []string, getenv func(string) string, st
 			return err
 		}
 		// authd help migrate down is authd migrate down -h.
-		return dispatch(ctx, append(c.fs.Args(), "-h"), getenv, stdin, stdout, stderr)
+		return dispatch(ctx, append(c.fs.Args(), "-h"), env, stdin, stdout, stderr)
 	default:
 		if isHelp(cmd) {
 			_, err := io.WriteString(stdout, usage)

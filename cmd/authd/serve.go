@@ -14,8 +14,8 @@ import (
 // serve runs the HTTP server until ctx is cancelled (SIGTERM, SIGINT), then
 // stops accepting connections and drains in-flight requests for up to
 // AUTH_SHUTDOWN_TIMEOUT.
-func serve(ctx context.Context, getenv func(string) string, logOut io.Writer) error {
-	cfg, err := loadCommandConfig(ctx, getenv, logOut)
+func serve(ctx context.Context, env environment, logOut io.Writer) error {
+	cfg, err := loadCommandConfig(ctx, env, logOut)
 	if err != nil {
 		return err
 	}

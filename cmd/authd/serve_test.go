@@ -128,7 +128,7 @@ func serveInProcess(t *testing.T, vars map[string]string) *inProcess {
 	ctx, cancel := context.WithCancel(t.Context())
 	s := &inProcess{logs: newLogRecords(), cancel: cancel, done: make(chan error, 1)}
 	go func() {
-		s.done <- run(ctx, []string{"serve"}, func(k string) string { return vars[k] }, strings.NewReader(""), io.Discard, s.logs)
+		s.done <- run(ctx, []string{"serve"}, environment(vars), strings.NewReader(""), io.Discard, s.logs)
 	}()
 	select {
 	case <-s.logs.listening:
