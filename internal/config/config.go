@@ -90,6 +90,7 @@ var Vars = []Var{
 	{Name: "AUTH_OIDC_PROVIDERS", Default: "", Help: "comma-separated names of generic OpenID Connect providers; each NAME takes AUTH_OIDC_<NAME>_ISSUER, _CLIENT_ID, _CLIENT_SECRET, _SCOPES and _DISPLAY_NAME"},
 	{Name: "AUTH_DEBUG_ADDR", Default: "", Help: "loopback address serving Go's pprof profiles, e.g. 127.0.0.1:6060 (empty: off)"},
 	{Name: "AUTH_METRICS_ADDR", Default: "", Help: "address of a listener of its own for /metrics, e.g. :9090; empty serves /metrics on AUTH_ADDR (set it in production)"},
+	{Name: "AUTH_SHUTDOWN_DELAY", Default: "5s", Help: "how long SIGTERM keeps serving with /readyz at 503, so that load balancers stop routing before connections are refused (0: none)"},
 	{Name: "AUTH_SHUTDOWN_TIMEOUT", Default: "20s", Help: "how long SIGTERM waits for in-flight requests"},
 	{Name: "AUTH_LOG_LEVEL", Default: "info", Help: "debug, info, warn, error"},
 }
@@ -143,6 +144,7 @@ type Config struct {
 	VerifyTokenTTL       time.Duration
 	ResetTokenTTL        time.Duration
 	MailGiveUpAfter      time.Duration
+	ShutdownDelay        time.Duration
 	ShutdownTimeout      time.Duration
 	DebugAddr            string
 	MetricsAddr          string // "": /metrics on Addr
@@ -248,6 +250,7 @@ func Load(getenv func(string) string, dotenvPath string) (*Config, error) {
 		VerifyTokenTTL:       p.duration("AUTH_VERIFY_TOKEN_TTL", 10*time.Minute, 30*24*time.Hour),
 		ResetTokenTTL:        p.duration("AUTH_RESET_TOKEN_TTL", 5*time.Minute, 24*time.Hour),
 		MailGiveUpAfter:      p.duration("AUTH_MAIL_GIVE_UP_AFTER", 10*time.Minute, 30*24*time.Hour),
+		ShutdownDelay:        p.duration("AUTH_SHUTDOWN_DELAY", 0, 5*time.Minute),
 		ShutdownTimeout:      p.duration("AUTH_SHUTDOWN_TIMEOUT", 0, 10*time.Minute),
 		DebugAddr:            raw["AUTH_DEBUG_ADDR"],
 		MetricsAddr:          raw["AUTH_METRICS_ADDR"],

@@ -27,11 +27,24 @@ func TestLoadDefaults(t *testing.T) {
 	if c.AccessTokenTTL != 15*time.Minute || c.RefreshTokenTTL != 720*time.Hour || c.RefreshReuseGrace != 10*time.Second {
 		t.Errorf("token defaults: %v %v %v", c.AccessTokenTTL, c.RefreshTokenTTL, c.RefreshReuseGrace)
 	}
+	if c.ShutdownDelay != 5*time.Second || c.ShutdownTimeout != 20*time.Second {
+		t.Errorf("shutdown defaults: delay %v timeout %v", c.ShutdownDelay, c.ShutdownTimeout)
+	}
 	if !c.Embedded() || c.Production() {
 		t.Errorf("default mode: embedded %v production %v", c.Embedded(), c.Production())
 	}
 	if c.Argon2MemoryKiB < 19456 || c.Argon2Iterations < 2 {
 		t.Errorf("argon2id defaults below OWASP minimum: %d KiB, t=%d", c.Argon2MemoryKiB, c.Argon2Iterations)
+	}
+}
+
+func TestShutdownDelayZeroIsAllowed(t *testing.T) {
+	c, err := Load(env(map[string]string{"AUTH_SHUTDOWN_DELAY": "0"}), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.ShutdownDelay != 0 {
+		t.Errorf("AUTH_SHUTDOWN_DELAY=0: got %v", c.ShutdownDelay)
 	}
 }
 
@@ -58,6 +71,9 @@ func TestLoadRejectsMalformed(t *testing.T) {
 		{"AUTH_ACCESS_TOKEN_TTL", "4s", "between 5s and"},
 		{"AUTH_ACCESS_TOKEN_TTL", "24h1s", "between 5s and"},
 		{"AUTH_REFRESH_REUSE_GRACE", "-1s", "between"},
+		{"AUTH_SHUTDOWN_DELAY", "soon", "AUTH_SHUTDOWN_DELAY"},
+		{"AUTH_SHUTDOWN_DELAY", "-1s", "AUTH_SHUTDOWN_DELAY must be between 0s and 5m0s"},
+		{"AUTH_SHUTDOWN_DELAY", "6m", "AUTH_SHUTDOWN_DELAY must be between 0s and 5m0s"},
 		{"AUTH_SIGNING_ALG", "HS256", "AUTH_SIGNING_ALG"},
 		{"AUTH_ENV", "prod", "AUTH_ENV"},
 		{"AUTH_LOG_LEVEL", "loud", "AUTH_LOG_LEVEL"},
