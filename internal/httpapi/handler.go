@@ -35,6 +35,14 @@ type Config struct {
 	RedisState func() string
 	// Metrics serves GET /metrics; nil answers 404.
 	Metrics http.Handler
+	// ShuttingDown reports that the server is about to stop accepting
+	// connections: /readyz then answers 503 "shutting_down", so that load
+	// balancers stop routing here first, while /healthz stays 200. Nil:
+	// never.
+	ShuttingDown func() bool
+	// SchemaVersion reads the database's applied migration version, which
+	// /readyz reports as "schema_version". Nil, or an error, leaves it out.
+	SchemaVersion func(ctx context.Context) (int64, error)
 }
 
 type server struct {
@@ -46,6 +54,8 @@ type server struct {
 	log            *slog.Logger
 	issuer         string
 	redisState     func() string
+	shuttingDown   func() bool
+	schemaVersion  func(ctx context.Context) (int64, error)
 	metrics        http.Handler
 	hsts           bool
 	trustedProxies []netip.Prefix
@@ -72,6 +82,8 @@ func newServer(svc *auth.Service, keys KeySet, db Pinger, cfg Config, log *slog.
 		log:            log,
 		issuer:         strings.TrimRight(cfg.Issuer, "/"),
 		redisState:     cfg.RedisState,
+		shuttingDown:   cfg.ShuttingDown,
+		schemaVersion:  cfg.SchemaVersion,
 		metrics:        cfg.Metrics,
 		hsts:           strings.HasPrefix(cfg.Issuer, "https://"),
 		trustedProxies: cfg.TrustedProxies,

@@ -17,6 +17,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/pb33f/libopenapi"
@@ -748,5 +749,56 @@ func TestOpenAPIReadyzUnavailable(t *testing.T) {
 	res.Request = req
 	if ok, verrs := v.ValidateHttpResponse(req, res); !ok {
 		reportValidation(t, verrs)
+	}
+}
+
+type upPinger struct{}
+
+func (upPinger) Ping(context.Context) error { return nil }
+
+// TestReadyzShuttingDown: once ShuttingDown reports true, /readyz answers
+// 503 "shutting_down" with the documented readiness body (the schema version
+// still in it), while /healthz stays 200.
+func TestReadyzShuttingDown(t *testing.T) {
+	d := newDocServer(t)
+	var down atomic.Bool
+	s := newServer(d.svc, d.keys, upPinger{}, Config{
+		Issuer:        authtest.Issuer,
+		ShuttingDown:  down.Load,
+		SchemaVersion: func(context.Context) (int64, error) { return 42, nil },
+	}, slog.New(slog.DiscardHandler))
+	doc, err := libopenapi.NewDocument(s.openAPI)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, errs := validator.NewValidator(doc)
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	get := func(path string) (int, readyJSON) {
+		t.Helper()
+		req := httptest.NewRequest("GET", authtest.Issuer+path, nil)
+		rec := httptest.NewRecorder()
+		s.handler().ServeHTTP(rec, req)
+		res := rec.Result()
+		res.Request = req
+		if ok, verrs := v.ValidateHttpResponse(req, res); !ok {
+			reportValidation(t, verrs)
+		}
+		var body readyJSON
+		if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil {
+			t.Fatalf("%s: %v: %s", path, err, rec.Body)
+		}
+		return rec.Code, body
+	}
+	if code, body := get("/readyz"); code != http.StatusOK || body.Status != "ok" || body.SchemaVersion != 42 || body.Checks.Database != "ok" {
+		t.Fatalf("ready: %d %+v", code, body)
+	}
+	down.Store(true)
+	if code, body := get("/readyz"); code != http.StatusServiceUnavailable || body.Status != "shutting_down" || body.SchemaVersion != 42 || body.Checks.Database != "ok" {
+		t.Fatalf("shutting down: %d %+v, want 503 shutting_down", code, body)
+	}
+	if code, body := get("/healthz"); code != http.StatusOK || body.Status != "ok" {
+		t.Fatalf("healthz while shutting down: %d %+v, want 200", code, body)
 	}
 }

@@ -350,7 +350,8 @@ func (s *server) healthz(w http.ResponseWriter, r *http.Request) error {
 
 // readyz reports each dependency. Only an unreachable database makes the
 // replica unready: a Redis outage degrades service ("redis": "degraded") but
-// must not take every replica out of the load balancer at once.
+// must not take every replica out of the load balancer at once. Once
+// shutdown has begun it answers 503 "shutting_down" whatever the checks say.
 func (s *server) readyz(w http.ResponseWriter, r *http.Request) error {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
@@ -363,9 +364,22 @@ func (s *server) readyz(w http.ResponseWriter, r *http.Request) error {
 	if status != http.StatusOK {
 		overall = "unavailable"
 	}
+	if s.shuttingDown != nil && s.shuttingDown() {
+		status, overall = http.StatusServiceUnavailable, "shutting_down"
+	}
+	var version int64
+	if s.schemaVersion != nil && db == "ok" {
+		v, err := s.schemaVersion(ctx)
+		if err != nil {
+			s.log.WarnContext(ctx, "readiness: schema version unreadable", "err", err)
+		} else {
+			version = v
+		}
+	}
 	writeJSON(w, status, readyJSON{
-		Status: overall,
-		Checks: readyChecksJSON{Database: db, Redis: s.redisState()},
+		Status:        overall,
+		SchemaVersion: version,
+		Checks:        readyChecksJSON{Database: db, Redis: s.redisState()},
 	})
 	return nil
 }

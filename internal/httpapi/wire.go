@@ -97,8 +97,9 @@ type healthJSON struct {
 }
 
 type readyJSON struct {
-	Status string          `json:"status" doc:"ok, or unavailable when the database is unreachable"`
-	Checks readyChecksJSON `json:"checks"`
+	Status        string          `json:"status" doc:"ok; unavailable when the database is unreachable; shutting_down once SIGTERM is received (the replica still serves for AUTH_SHUTDOWN_DELAY, then stops accepting)"`
+	SchemaVersion int64           `json:"schema_version,omitempty" doc:"the applied migration version of the database; absent when it cannot be read"`
+	Checks        readyChecksJSON `json:"checks"`
 }
 
 type readyChecksJSON struct {
