@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"log/slog"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -30,6 +31,8 @@ type app struct {
 	svc     *auth.Service
 	outbox  *mail.Outbox      // sends the mail the service queues; serve runs it
 	redis   *redisconn.Client // nil without AUTH_REDIS_URL
+	// shuttingDown turns /readyz to 503 when serve begins its shutdown.
+	shuttingDown atomic.Bool
 }
 
 // newApp wires the service, its cache and limits (in Redis when
@@ -139,6 +142,8 @@ func newApp(ctx context.Context, cfg *config.Config, db database, log *slog.Logg
 		TrustedProxies: cfg.TrustedProxies,
 		RedisState:     redisState,
 		Metrics:        publicMetrics,
+		ShuttingDown:   a.shuttingDown.Load,
+		SchemaVersion:  schemaVersion(db),
 	}, log)
 	return a, nil
 }

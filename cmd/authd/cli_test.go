@@ -47,6 +47,7 @@ var commands = [][]string{
 	{"users", "create"},
 	{"bench"},
 	{"config"},
+	{"healthcheck"},
 	{"version"},
 	{"help"},
 }
@@ -98,6 +99,8 @@ func TestUsageErrorsExitTwoAndRunNothing(t *testing.T) {
 		{"keys"},
 		{"keys", "delete"},
 		{"keys", "rotate", "extra"},
+		{"healthcheck", "extra"},
+		{"healthcheck", "--url", "x"},
 		{"keys", "rotate", "--alg", "RS256"},
 		{"users"},
 		{"users", "delete"},

@@ -139,6 +139,7 @@ func start(t *testing.T, bin, dataDir string, env ...string) *server {
 		"AUTH_REFRESH_REUSE_GRACE=0s",
 		"AUTH_DATABASE_URL=",
 		"AUTH_SECRET_KEY=",
+		"AUTH_SHUTDOWN_DELAY=0", // stop at once at SIGTERM
 	)
 	cmd.Env = append(cmd.Env, env...)
 	cmd.Dir = t.TempDir() // no stray .env

@@ -5,6 +5,7 @@
 //	authd keys rotate                    add a new signing key
 //	authd users create --email E [--role R]  create a user; password on stdin
 //	authd config                         print the effective configuration
+//	authd healthcheck                    GET /healthz on AUTH_ADDR; exit 0 on 200
 //	authd version                        print the build version
 //	authd help [command]                 print the usage of authd or of a command
 //	authd bench [flags]                  load a running authd and report against the machine's limits
@@ -40,6 +41,7 @@ commands:
   keys rotate                         add a signing key (published within a minute, signs after AUTH_KEY_PUBLISH_DELAY)
   users create --email E [--role R]   create a user; the password is read from stdin
   config                              print the effective configuration, secrets masked
+  healthcheck                         GET /healthz on AUTH_ADDR (loopback); exit 0 on 200, 1 otherwise
   bench [--url U] [flags]             load a running authd; figures next to the machine's limits
   version                             print the version
   help [command]                      print the usage of authd or of a command
@@ -86,6 +88,8 @@ func dispatch(ctx context.Context, args []string, env environment, stdin io.Read
 		return users(ctx, args, env, stdin, stdout, stderr)
 	case "bench":
 		return benchmark(ctx, args, env, stdout, stderr)
+	case "healthcheck":
+		return healthcheck(ctx, args, env, stdout)
 	case "config":
 		c := newCmdline("config", configUsage)
 		if err := c.parse(args, 0, stdout); err != nil {
@@ -129,8 +133,10 @@ func dispatch(ctx context.Context, args []string, env environment, stdin io.Read
 const (
 	serveUsage = `usage: authd serve
 
-Serve HTTP on AUTH_ADDR until SIGTERM or SIGINT, then drain in-flight
-requests for up to AUTH_SHUTDOWN_TIMEOUT. In embedded mode (no
+Serve HTTP on AUTH_ADDR until SIGTERM or SIGINT. Then /readyz answers 503
+at once while serving goes on for AUTH_SHUTDOWN_DELAY (load balancers stop
+routing here), and the listener closes and drains in-flight requests for up
+to AUTH_SHUTDOWN_TIMEOUT. In embedded mode (no
 AUTH_DATABASE_URL) it migrates the SQLite database first. authd with no
 command serves. Configuration: AUTH_* variables (authd config prints them).
 `

@@ -11,9 +11,11 @@ import (
 	"time"
 )
 
-// serve runs the HTTP server until ctx is cancelled (SIGTERM, SIGINT), then
-// stops accepting connections and drains in-flight requests for up to
-// AUTH_SHUTDOWN_TIMEOUT.
+// serve runs the HTTP server until ctx is cancelled (SIGTERM, SIGINT). Then
+// /readyz answers 503 at once, serving goes on for AUTH_SHUTDOWN_DELAY so
+// that load balancers stop routing here before connections are refused, and
+// only then does it stop accepting connections and drain in-flight requests
+// for up to AUTH_SHUTDOWN_TIMEOUT.
 func serve(ctx context.Context, env environment, logOut io.Writer) error {
 	cfg, err := loadCommandConfig(ctx, env, logOut)
 	if err != nil {
@@ -113,6 +115,23 @@ func serve(ctx context.Context, env environment, logOut io.Writer) error {
 	case err := <-errc:
 		return err
 	case <-ctx.Done():
+	}
+	// Unready first, still serving: the load balancers' next readiness
+	// probe takes this replica out of rotation. Connections answered from
+	// now on are closed after their response, so that clients reconnect
+	// elsewhere.
+	a.shuttingDown.Store(true)
+	srv.SetKeepAlivesEnabled(false)
+	log.Info("shutting down: /readyz answers 503, still serving", "delay", cfg.ShutdownDelay.String())
+	delayed := make(chan struct{})
+	go func() {
+		defer close(delayed)
+		waitShutdownDelay(context.WithoutCancel(ctx), cfg.ShutdownDelay)
+	}()
+	select {
+	case <-delayed:
+	case err := <-errc:
+		return err
 	}
 	log.Info("shutting down: draining in-flight requests", "timeout", cfg.ShutdownTimeout.String())
 	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)

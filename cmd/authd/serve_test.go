@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"maps"
 	"net/http"
 	"path/filepath"
 	"regexp"
@@ -125,6 +126,11 @@ type inProcess struct {
 // that it listens: every listener is open by then.
 func serveInProcess(t *testing.T, vars map[string]string) *inProcess {
 	t.Helper()
+	if _, ok := vars["AUTH_SHUTDOWN_DELAY"]; !ok {
+		// Tests stop at once unless they test the delay.
+		vars = maps.Clone(vars)
+		vars["AUTH_SHUTDOWN_DELAY"] = "0"
+	}
 	ctx, cancel := context.WithCancel(t.Context())
 	s := &inProcess{logs: newLogRecords(), cancel: cancel, done: make(chan error, 1)}
 	go func() {
