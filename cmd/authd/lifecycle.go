@@ -1,26 +1,17 @@
 package main
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/talentforge/authd/internal/config"
 )
-
-// migrationStatuser is what reading the schema version needs of a backend.
-type migrationStatuser interface {
-	MigrationStatus(ctx context.Context, w io.Writer) error
-}
 
 // schemaVersionTTL is how long /readyz reuses a schema version it read:
 // load balancers poll readiness every few seconds, and the version only
@@ -28,10 +19,10 @@ type migrationStatuser interface {
 const schemaVersionTTL = 30 * time.Second
 
 // schemaVersion returns a reader of the database's applied migration
-// version, for /readyz: the highest version MigrationStatus lists as
-// applied, reread at most every schemaVersionTTL. The backends expose no
-// cheaper accessor; the status is one query of goose's version table.
-func schemaVersion(db migrationStatuser) func(ctx context.Context) (int64, error) {
+// version for /readyz, reread at most every schemaVersionTTL.
+func schemaVersion(db interface {
+	SchemaVersion(ctx context.Context) (int64, error)
+}) func(ctx context.Context) (int64, error) {
 	var (
 		mu   sync.Mutex
 		v    int64
@@ -43,42 +34,13 @@ func schemaVersion(db migrationStatuser) func(ctx context.Context) (int64, error
 		if !read.IsZero() && time.Since(read) < schemaVersionTTL {
 			return v, nil
 		}
-		var buf bytes.Buffer
-		if err := db.MigrationStatus(ctx, &buf); err != nil {
-			return 0, err
-		}
-		got, err := appliedVersion(&buf)
+		got, err := db.SchemaVersion(ctx)
 		if err != nil {
 			return 0, err
 		}
 		v, read = got, time.Now()
 		return v, nil
 	}
-}
-
-// appliedVersion parses MigrationStatus's table (VERSION, NAME, APPLIED AT
-// or "pending") and returns the highest applied version, 0 when none is.
-func appliedVersion(r io.Reader) (int64, error) {
-	sc := bufio.NewScanner(r)
-	var highest int64
-	header := true
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		if header {
-			header = false
-			continue
-		}
-		if line == "" || strings.HasSuffix(line, "pending") {
-			continue
-		}
-		field, _, _ := strings.Cut(line, " ")
-		n, err := strconv.ParseInt(field, 10, 64)
-		if err != nil {
-			return 0, fmt.Errorf("migration status: unexpected line %q", line)
-		}
-		highest = max(highest, n)
-	}
-	return highest, sc.Err()
 }
 
 // waitShutdownDelay waits d, or until ctx ends. It is a variable so that

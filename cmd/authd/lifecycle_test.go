@@ -182,16 +182,6 @@ func TestReadyzSchemaVersion(t *testing.T) {
 	}
 }
 
-func TestAppliedVersion(t *testing.T) {
-	got, err := appliedVersion(strings.NewReader("VERSION  NAME  APPLIED AT\n1  00001_init.sql  2024-01-01 00:00:00 UTC\n4  normalize  2024-01-01 00:00:00\n7  00007_x.sql  pending\n"))
-	if err != nil || got != 4 {
-		t.Fatalf("appliedVersion: %d %v, want 4", got, err)
-	}
-	if got, err := appliedVersion(strings.NewReader("VERSION  NAME  APPLIED AT\n")); err != nil || got != 0 {
-		t.Fatalf("nothing applied: %d %v", got, err)
-	}
-}
-
 // TestHealthcheck: authd healthcheck exits 0 against a running server
 // (AUTH_ADDR with an unspecified host is checked on loopback) and 1 against a
 // closed port, each with one line.

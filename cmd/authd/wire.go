@@ -29,6 +29,7 @@ type database interface {
 	MigrateDown(ctx context.Context) error
 	MigrationStatus(ctx context.Context, w io.Writer) error
 	MigrationsPending(ctx context.Context) (bool, error)
+	SchemaVersion(ctx context.Context) (int64, error)
 	Close() error
 }
 

@@ -125,6 +125,20 @@ func (db *DB) MigrationStatus(ctx context.Context, w io.Writer) error {
 	return nil
 }
 
+// SchemaVersion returns the version of the newest applied migration (0
+// when none is), for readiness reports.
+func (db *DB) SchemaVersion(ctx context.Context) (int64, error) {
+	var v int64
+	err := db.withProvider(ctx, func(p *goose.Provider) (err error) {
+		v, err = p.GetDBVersion(ctx)
+		return err
+	})
+	if err != nil {
+		return 0, dbError("schema version", err)
+	}
+	return v, nil
+}
+
 // MigrationsPending reports whether some embedded migration is not applied.
 func (db *DB) MigrationsPending(ctx context.Context) (bool, error) {
 	var pending bool

@@ -84,6 +84,20 @@ func (db *DB) MigrationStatus(ctx context.Context, w io.Writer) error {
 	return tw.Flush()
 }
 
+// SchemaVersion returns the version of the newest applied migration (0
+// when none is), for readiness reports.
+func (db *DB) SchemaVersion(ctx context.Context) (int64, error) {
+	p, err := db.provider()
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: schema version: %w", err)
+	}
+	v, err := p.GetDBVersion(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: schema version: %w", err)
+	}
+	return v, nil
+}
+
 // MigrationsPending reports whether some embedded migration is not applied.
 func (db *DB) MigrationsPending(ctx context.Context) (bool, error) {
 	p, err := db.provider()
