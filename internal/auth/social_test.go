@@ -1,7 +1,6 @@
 package auth_test
 
 import (
-	"context"
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
@@ -16,81 +15,11 @@ import (
 	"github.com/talentforge/authd/internal/wiringtest"
 )
 
-// provider stands in for a social provider at the domain's port: what a
-// real one proves (package oauth tests them against a real OpenID Provider
-// and a GitHub emulator) is reduced to its contract here: a code is good
-// once, for the verifier and nonce its authorization was started with.
-type provider struct {
-	name string
-
-	mu      sync.Mutex
-	started map[string][2]string // state → verifier, nonce
-	codes   map[string]grant
-	down    bool  // AuthCodeURL and Exchange fail as unreachable
-	refuse  error // Exchange fails with it
-}
-
-type grant struct {
-	verifier, nonce string
-	profile         auth.SocialProfile
-}
-
-func newProvider(name string) *provider {
-	return &provider{name: name, started: map[string][2]string{}, codes: map[string]grant{}}
-}
-
-func (p *provider) Name() string        { return p.name }
-func (p *provider) DisplayName() string { return strings.ToUpper(p.name[:1]) + p.name[1:] }
-
-func (p *provider) AuthCodeURL(state, verifier, nonce string) (string, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.down {
-		return "", auth.ErrProviderUnavailable
-	}
-	p.started[state] = [2]string{verifier, nonce}
-	return "https://" + p.name + ".test/authorize?state=" + url.QueryEscape(state), nil
-}
-
-// approve is the person signing in at the provider as profile: it returns
-// the code the provider's redirect back carries.
-func (p *provider) approve(t *testing.T, state string, profile auth.SocialProfile) string {
-	t.Helper()
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	s, ok := p.started[state]
-	if !ok {
-		t.Fatalf("%s: no authorization started with state %q", p.name, state)
-	}
-	profile.Provider = p.name
-	code := "code-" + state
-	p.codes[code] = grant{verifier: s[0], nonce: s[1], profile: profile}
-	return code
-}
-
-func (p *provider) Exchange(ctx context.Context, code, verifier, nonce string) (*auth.SocialProfile, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.down {
-		return nil, auth.ErrProviderUnavailable
-	}
-	if p.refuse != nil {
-		return nil, p.refuse
-	}
-	g, ok := p.codes[code]
-	delete(p.codes, code)
-	if !ok || g.verifier != verifier || g.nonce != nonce {
-		return nil, auth.ErrProviderDenied
-	}
-	prof := g.profile
-	return &prof, nil
-}
-
 const appURL = "https://app.example.com/auth/done"
 
 type socialEnv struct {
 	*env
-	google, github *provider
+	google, github *authtest.Provider
 }
 
 func newSocialEnv(t *testing.T, opts authtest.Options) *socialEnv {
@@ -102,7 +31,7 @@ func newSocialEnv(t *testing.T, opts authtest.Options) *socialEnv {
 // enabled and appURL allowed.
 func newSocialEnvAt(t *testing.T, w wiringtest.Wiring, opts authtest.Options) *socialEnv {
 	t.Helper()
-	se := &socialEnv{google: newProvider("google"), github: newProvider("github")}
+	se := &socialEnv{google: authtest.NewProvider("google"), github: authtest.NewProvider("github")}
 	redirects, err := auth.NewRedirects([]string{appURL, "https://app.example.com/other?keep=1"})
 	if err != nil {
 		t.Fatal(err)
@@ -115,9 +44,9 @@ func newSocialEnvAt(t *testing.T, w wiringtest.Wiring, opts authtest.Options) *s
 
 // start begins a sign-in at p and returns the state the provider got and
 // the browser cookie.
-func (e *socialEnv) start(t *testing.T, p *provider, challenge string) (state, browser string) {
+func (e *socialEnv) start(t *testing.T, p *authtest.Provider, challenge string) (state, browser string) {
 	t.Helper()
-	in := auth.SocialStartInput{Provider: p.name, RedirectTo: appURL}
+	in := auth.SocialStartInput{Provider: p.Name(), RedirectTo: appURL}
 	if challenge != "" {
 		in.CodeChallenge, in.CodeChallengeMethod = challenge, "S256"
 	}
@@ -126,7 +55,7 @@ func (e *socialEnv) start(t *testing.T, p *provider, challenge string) (state, b
 		t.Fatalf("start: %v", err)
 	}
 	u, err := url.Parse(loc)
-	if err != nil || !strings.HasPrefix(loc, "https://"+p.name+".test/authorize?") {
+	if err != nil || !strings.HasPrefix(loc, "https://"+p.Name()+".test/authorize?") {
 		t.Fatalf("start sent the browser to %q", loc)
 	}
 	return u.Query().Get("state"), browser
@@ -134,11 +63,11 @@ func (e *socialEnv) start(t *testing.T, p *provider, challenge string) (state, b
 
 // signIn runs a whole sign-in at p as profile and returns where the
 // callback sent the browser back.
-func (e *socialEnv) signIn(t *testing.T, p *provider, profile auth.SocialProfile, challenge string) string {
+func (e *socialEnv) signIn(t *testing.T, p *authtest.Provider, profile auth.SocialProfile, challenge string) string {
 	t.Helper()
 	state, browser := e.start(t, p, challenge)
-	code := p.approve(t, state, profile)
-	loc, err := e.svc.CompleteSocial(t.Context(), auth.SocialCallbackInput{Provider: p.name, State: state, Code: code, Browser: browser})
+	code := p.Approve(t, state, profile)
+	loc, err := e.svc.CompleteSocial(t.Context(), auth.SocialCallbackInput{Provider: p.Name(), State: state, Code: code, Browser: browser})
 	if err != nil {
 		t.Fatalf("callback: %v", err)
 	}
@@ -157,7 +86,7 @@ func backAt(t *testing.T, loc string) (code, errCode string) {
 }
 
 // tokensFor signs in at p as profile and trades the code.
-func (e *socialEnv) tokensFor(t *testing.T, p *provider, profile auth.SocialProfile) (*auth.User, *auth.TokenPair) {
+func (e *socialEnv) tokensFor(t *testing.T, p *authtest.Provider, profile auth.SocialProfile) (*auth.User, *auth.TokenPair) {
 	t.Helper()
 	code, failure := backAt(t, e.signIn(t, p, profile, ""))
 	if failure != "" {
@@ -255,12 +184,12 @@ func TestSocialStateAttacks(t *testing.T) {
 	}
 
 	state, browser := e.start(t, e.google, "")
-	code := e.google.approve(t, state, profile)
+	code := e.google.Approve(t, state, profile)
 	// Another browser (no cookie, or another one's) is turned away, and the
 	// state is spent: the rightful browser must start again.
 	for _, other := range []string{"", "another browser's cookie"} {
 		state, browser := e.start(t, e.google, "")
-		code := e.google.approve(t, state, profile)
+		code := e.google.Approve(t, state, profile)
 		loc, err := complete(auth.SocialCallbackInput{Provider: "google", State: state, Code: code, Browser: other})
 		if err != nil {
 			t.Fatal(err)
@@ -294,7 +223,7 @@ func TestSocialStateAttacks(t *testing.T) {
 
 	// An expired state.
 	state, browser = e.start(t, e.google, "")
-	code = e.google.approve(t, state, profile)
+	code = e.google.Approve(t, state, profile)
 	e.clock.Advance(10 * time.Minute)
 	loc, err = complete(auth.SocialCallbackInput{Provider: "google", State: state, Code: code, Browser: browser})
 	if err != nil {
@@ -317,14 +246,15 @@ func TestSocialProviderFailuresAreFixedCodes(t *testing.T) {
 		{"another provider error", func(in *auth.SocialCallbackInput) { in.Code, in.Error = "", "server_error<script>" }, auth.SocialProviderError},
 		{"no code", func(in *auth.SocialCallbackInput) { in.Code = "" }, auth.SocialProviderError},
 		{"a code the provider refuses", func(in *auth.SocialCallbackInput) { in.Code = "stolen" }, auth.SocialAccessDenied},
-		{"provider unreachable", func(*auth.SocialCallbackInput) { e.google.down = true }, auth.SocialProviderUnavailable},
-		{"provider says something odd", func(*auth.SocialCallbackInput) { e.google.refuse = errors.New("HTTP 500: <html>") }, auth.SocialProviderError},
-		{"no usable address", func(*auth.SocialCallbackInput) { e.google.refuse = auth.ErrProviderNoEmail }, auth.SocialEmailNotVerified},
+		{"provider unreachable", func(*auth.SocialCallbackInput) { e.google.SetDown(true) }, auth.SocialProviderUnavailable},
+		{"provider says something odd", func(*auth.SocialCallbackInput) { e.google.SetRefusal(errors.New("HTTP 500: <html>")) }, auth.SocialProviderError},
+		{"no usable address", func(*auth.SocialCallbackInput) { e.google.SetRefusal(auth.ErrProviderNoEmail) }, auth.SocialEmailNotVerified},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			e.google.down, e.google.refuse = false, nil
+			e.google.SetDown(false)
+			e.google.SetRefusal(nil)
 			state, browser := e.start(t, e.google, "")
-			in := auth.SocialCallbackInput{Provider: "google", State: state, Code: e.google.approve(t, state, profile), Browser: browser}
+			in := auth.SocialCallbackInput{Provider: "google", State: state, Code: e.google.Approve(t, state, profile), Browser: browser}
 			tc.prepare(&in)
 			loc, err := e.svc.CompleteSocial(t.Context(), in)
 			if err != nil {
@@ -338,7 +268,8 @@ func TestSocialProviderFailuresAreFixedCodes(t *testing.T) {
 			}
 		})
 	}
-	e.google.down, e.google.refuse = true, nil
+	e.google.SetDown(true)
+	e.google.SetRefusal(nil)
 	loc, _, err := e.svc.StartSocial(t.Context(), auth.SocialStartInput{Provider: "google", RedirectTo: appURL})
 	if err != nil {
 		t.Fatal(err)
@@ -372,7 +303,7 @@ func TestSocialStartRefusesWhatItCantSendBack(t *testing.T) {
 	}
 	u, _ := url.Parse(loc)
 	state := u.Query().Get("state")
-	code := e.google.approve(t, state, auth.SocialProfile{Subject: "g-1", Email: "ada@example.com", EmailVerified: true})
+	code := e.google.Approve(t, state, auth.SocialProfile{Subject: "g-1", Email: "ada@example.com", EmailVerified: true})
 	back, err := e.svc.CompleteSocial(t.Context(), auth.SocialCallbackInput{Provider: "google", State: state, Code: code, Browser: browser})
 	if err != nil || !strings.HasPrefix(back, "https://app.example.com/other?keep=1&code=") {
 		t.Fatalf("sent back to %q (%v)", back, err)

@@ -1,7 +1,6 @@
 package httpapi_test
 
 import (
-	"context"
 	"crypto/sha256"
 	"encoding/base64"
 	"log/slog"
@@ -18,70 +17,11 @@ import (
 	"github.com/talentforge/authd/internal/wiringtest"
 )
 
-// socialProvider stands in for a provider at the domain's port (as in
-// package auth's tests; the real protocol is tested in package oauth): a
-// code is good once, for the verifier and nonce its authorization was
-// started with.
-type socialProvider struct {
-	name string
-
-	mu      sync.Mutex
-	started map[string][2]string // state → verifier, nonce
-	codes   map[string]socialGrant
-}
-
-type socialGrant struct {
-	verifier, nonce string
-	profile         auth.SocialProfile
-}
-
-func newSocialProvider(name string) *socialProvider {
-	return &socialProvider{name: name, started: map[string][2]string{}, codes: map[string]socialGrant{}}
-}
-
-func (p *socialProvider) Name() string        { return p.name }
-func (p *socialProvider) DisplayName() string { return strings.ToUpper(p.name[:1]) + p.name[1:] }
-
-func (p *socialProvider) AuthCodeURL(state, verifier, nonce string) (string, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.started[state] = [2]string{verifier, nonce}
-	return "https://" + p.name + ".test/authorize?state=" + url.QueryEscape(state), nil
-}
-
-// approve is the person signing in at the provider as profile; it returns
-// the code the provider's redirect back carries.
-func (p *socialProvider) approve(t *testing.T, state string, profile auth.SocialProfile) string {
-	t.Helper()
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	s, ok := p.started[state]
-	if !ok {
-		t.Fatalf("%s: no authorization started with state %q", p.name, state)
-	}
-	profile.Provider = p.name
-	code := "code-" + state
-	p.codes[code] = socialGrant{verifier: s[0], nonce: s[1], profile: profile}
-	return code
-}
-
-func (p *socialProvider) Exchange(_ context.Context, code, verifier, nonce string) (*auth.SocialProfile, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	g, ok := p.codes[code]
-	delete(p.codes, code)
-	if !ok || g.verifier != verifier || g.nonce != nonce {
-		return nil, auth.ErrProviderDenied
-	}
-	prof := g.profile
-	return &prof, nil
-}
-
 const socialApp = "https://app.example.com/auth/done"
 
 type socialFixture struct {
 	*fixture
-	google, github *socialProvider
+	google, github *authtest.Provider
 	cookie         string // the cookie's name
 }
 
@@ -90,7 +30,7 @@ type socialFixture struct {
 // cookie to __Host-).
 func newSocialFixture(t *testing.T, w wiringtest.Wiring, issuer string) *socialFixture {
 	t.Helper()
-	f := &socialFixture{google: newSocialProvider("google"), github: newSocialProvider("github"), cookie: "authd_oauth"}
+	f := &socialFixture{google: authtest.NewProvider("google"), github: authtest.NewProvider("github"), cookie: "authd_oauth"}
 	redirects, err := auth.NewRedirects([]string{socialApp})
 	if err != nil {
 		t.Fatal(err)
@@ -174,11 +114,11 @@ func backAt(t *testing.T, u *url.URL) (code, errCode string) {
 
 // start begins a sign-in at p and returns the state the provider got and
 // the cookie set.
-func (f *socialFixture) start(t *testing.T, p *socialProvider, query string) (state string, cookie *http.Cookie) {
+func (f *socialFixture) start(t *testing.T, p *authtest.Provider, query string) (state string, cookie *http.Cookie) {
 	t.Helper()
-	res := f.browse(t, "/api/v1/oauth/"+p.name+"/start?redirect_to="+url.QueryEscape(socialApp)+query)
+	res := f.browse(t, "/api/v1/oauth/"+p.Name()+"/start?redirect_to="+url.QueryEscape(socialApp)+query)
 	u := location(t, res)
-	if u.Host != p.name+".test" {
+	if u.Host != p.Name()+".test" {
 		t.Fatalf("start sent the browser to %s", u)
 	}
 	return u.Query().Get("state"), f.setCookie(t, res)
@@ -186,11 +126,11 @@ func (f *socialFixture) start(t *testing.T, p *socialProvider, query string) (st
 
 // signIn runs start, the provider and the callback as profile, and returns
 // the one-time code redirect_to got.
-func (f *socialFixture) signIn(t *testing.T, p *socialProvider, profile auth.SocialProfile, query string) string {
+func (f *socialFixture) signIn(t *testing.T, p *authtest.Provider, profile auth.SocialProfile, query string) string {
 	t.Helper()
 	state, cookie := f.start(t, p, query)
-	code := p.approve(t, state, profile)
-	res := f.browse(t, "/api/v1/oauth/"+p.name+"/callback?state="+url.QueryEscape(state)+"&code="+url.QueryEscape(code), cookie)
+	code := p.Approve(t, state, profile)
+	res := f.browse(t, "/api/v1/oauth/"+p.Name()+"/callback?state="+url.QueryEscape(state)+"&code="+url.QueryEscape(code), cookie)
 	got, failure := backAt(t, location(t, res))
 	if failure != "" || got == "" {
 		t.Fatalf("sign-in failed: %s", res.header.Get("Location"))
@@ -221,7 +161,7 @@ func TestSocialSignInOverHTTP(t *testing.T) {
 			t.Fatalf("cookie %+v (%q)", c, res.header.Get("Set-Cookie"))
 		}
 
-		code := f.google.approve(t, state, ada)
+		code := f.google.Approve(t, state, ada)
 		res = f.browse(t, "/api/v1/oauth/google/callback?state="+url.QueryEscape(state)+"&code="+url.QueryEscape(code), c)
 		oneTime, failure := backAt(t, location(t, res))
 		if failure != "" || oneTime == "" {
@@ -301,7 +241,7 @@ func TestSocialCookieOverHTTPS(t *testing.T) {
 	if !c.Secure || !c.HttpOnly || c.Path != "/" || c.SameSite != http.SameSiteLaxMode || c.MaxAge != 600 || c.Domain != "" {
 		t.Fatalf("__Host- cookie %+v", c)
 	}
-	code := f.google.approve(t, state, ada)
+	code := f.google.Approve(t, state, ada)
 	res := f.browse(t, "/api/v1/oauth/google/callback?state="+url.QueryEscape(state)+"&code="+url.QueryEscape(code), c)
 	if got, failure := backAt(t, location(t, res)); got == "" || failure != "" {
 		t.Fatalf("callback: %s", res.header.Get("Location"))
@@ -311,7 +251,7 @@ func TestSocialCookieOverHTTPS(t *testing.T) {
 	}
 	// The plain name is not the binding over https.
 	state, c = f.start(t, f.google, "")
-	code = f.google.approve(t, state, ada)
+	code = f.google.Approve(t, state, ada)
 	res = f.browse(t, "/api/v1/oauth/google/callback?state="+url.QueryEscape(state)+"&code="+url.QueryEscape(code),
 		&http.Cookie{Name: "authd_oauth", Value: c.Value})
 	if _, failure := backAt(t, location(t, res)); failure != auth.SocialInvalidState {
@@ -324,7 +264,7 @@ func TestSocialCallbackFailures(t *testing.T) {
 
 	// Without the cookie: another browser. The state is spent.
 	state, c := f.start(t, f.google, "")
-	code := f.google.approve(t, state, ada)
+	code := f.google.Approve(t, state, ada)
 	cb := "/api/v1/oauth/google/callback?state=" + url.QueryEscape(state) + "&code=" + url.QueryEscape(code)
 	res := f.browse(t, cb)
 	if _, failure := backAt(t, location(t, res)); failure != auth.SocialInvalidState {
