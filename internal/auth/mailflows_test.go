@@ -1,7 +1,6 @@
 package auth_test
 
 import (
-	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -9,61 +8,15 @@ import (
 
 	"github.com/talentforge/authd/internal/auth"
 	"github.com/talentforge/authd/internal/auth/authtest"
-	"github.com/talentforge/authd/internal/mail"
 )
 
 // sentMail is a mail the service queued, as its recipient would read it.
-type sentMail struct {
-	kind  auth.MailKind
-	msg   *mail.Message
-	token string // the token of its link; "" for a mail without one
-	// expiresAt is when its link stops working, as queued (the outbox
-	// drops it unsent then); zero for a mail without a link.
-	expiresAt time.Time
-}
+type sentMail = authtest.SentMail
 
-// outbox claims every mail queued so far (that no earlier call returned),
-// opens it as the outbox's sender would, and returns them oldest first.
+// outbox claims every mail queued so far (that no earlier call returned).
 func (e *env) outbox(t *testing.T) []sentMail {
 	t.Helper()
-	far := e.clock.Now().Add(1000 * time.Hour)
-	queued, err := e.store.ClaimMail(t.Context(), far, far.Add(1000*time.Hour), 1000)
-	if err != nil {
-		t.Fatalf("claim mail: %v", err)
-	}
-	c := authtest.Composer(t)
-	var out []sentMail
-	for _, q := range queued {
-		m, err := c.Open(q.Payload)
-		if err != nil {
-			t.Fatalf("open queued mail %s: %v", q.ID, err)
-		}
-		out = append(out, sentMail{kind: q.Kind, msg: m, token: linkToken(t, m.Text), expiresAt: q.ExpiresAt})
-	}
-	return out
-}
-
-// linkToken returns the token of the link in a mail's text part, checking
-// that it is where SPEC §8 puts it: under the UI URL, in the fragment.
-func linkToken(t *testing.T, text string) string {
-	t.Helper()
-	i := strings.Index(text, authtest.UIURL)
-	if i < 0 {
-		return ""
-	}
-	link := strings.Fields(text[i:])[0]
-	u, err := url.Parse(link)
-	if err != nil {
-		t.Fatalf("link %q: %v", link, err)
-	}
-	if u.RawQuery != "" {
-		t.Errorf("link %q has a query: the token belongs in the fragment", link)
-	}
-	frag, err := url.ParseQuery(u.Fragment)
-	if err != nil {
-		t.Fatalf("link %q: fragment: %v", link, err)
-	}
-	return frag.Get("token")
+	return authtest.ClaimMail(t, e.store)
 }
 
 // onlyMail returns the single mail queued since the last look, of kind, to
@@ -71,7 +24,7 @@ func linkToken(t *testing.T, text string) string {
 func (e *env) onlyMail(t *testing.T, kind auth.MailKind, to string) sentMail {
 	t.Helper()
 	got := e.outbox(t)
-	if len(got) != 1 || got[0].kind != kind || got[0].msg.To != to {
+	if len(got) != 1 || got[0].Kind != kind || got[0].Msg.To != to {
 		t.Fatalf("queued %s, want one %s mail to %s", describe(got), kind, to)
 	}
 	return got[0]
@@ -81,7 +34,7 @@ func describe(ms []sentMail) string {
 	var b strings.Builder
 	b.WriteString("[")
 	for _, m := range ms {
-		b.WriteString(" " + string(m.kind) + "→" + m.msg.To)
+		b.WriteString(" " + string(m.Kind) + "→" + m.Msg.To)
 	}
 	return b.String() + " ]"
 }
@@ -112,13 +65,13 @@ func TestSignUpMailsAVerificationLinkThatWorksOnce(t *testing.T) {
 	forEachWiring(t, authtest.Options{}, func(t *testing.T, e *env) {
 		u, pair := e.register(t, "ada@example.com")
 		m := e.onlyMail(t, auth.MailVerifyEmail, "ada@example.com")
-		if m.token == "" {
-			t.Fatalf("verification mail without a token link:\n%s", m.msg.Text)
+		if m.Token == "" {
+			t.Fatalf("verification mail without a token link:\n%s", m.Msg.Text)
 		}
-		if !strings.Contains(m.msg.Text, authtest.UIURL+"/verify-email#token=") {
-			t.Errorf("link not under AUTH_UI_URL/verify-email:\n%s", m.msg.Text)
+		if !strings.Contains(m.Msg.Text, authtest.UIURL+"/verify-email#token=") {
+			t.Errorf("link not under AUTH_UI_URL/verify-email:\n%s", m.Msg.Text)
 		}
-		if err := e.svc.VerifyEmail(t.Context(), m.token, origin); err != nil {
+		if err := e.svc.VerifyEmail(t.Context(), m.Token, origin); err != nil {
 			t.Fatalf("verify: %v", err)
 		}
 		if !e.user(t, u.ID).EmailVerified {
@@ -129,7 +82,7 @@ func TestSignUpMailsAVerificationLinkThatWorksOnce(t *testing.T) {
 		if p := e.principal(t, pair); !p.EmailVerified {
 			t.Error("principal still unverified")
 		}
-		wantCode(t, e.svc.VerifyEmail(t.Context(), m.token, origin), auth.EInvalidToken)
+		wantCode(t, e.svc.VerifyEmail(t.Context(), m.Token, origin), auth.EInvalidToken)
 		// A verified address asks for no more mail.
 		if err := e.svc.ResendVerification(t.Context(), e.principal(t, pair)); err != nil {
 			t.Fatal(err)
@@ -169,11 +122,11 @@ func TestResendSupersedesTheEarlierLink(t *testing.T) {
 			t.Fatal(err)
 		}
 		second := e.onlyMail(t, auth.MailVerifyEmail, "ada@example.com")
-		if first.msg.MessageID == second.msg.MessageID || first.token == second.token {
+		if first.Msg.MessageID == second.Msg.MessageID || first.Token == second.Token {
 			t.Fatal("resend repeated the first mail")
 		}
-		wantCode(t, e.svc.VerifyEmail(t.Context(), first.token, origin), auth.EInvalidToken)
-		if err := e.svc.VerifyEmail(t.Context(), second.token, origin); err != nil {
+		wantCode(t, e.svc.VerifyEmail(t.Context(), first.Token, origin), auth.EInvalidToken)
+		if err := e.svc.VerifyEmail(t.Context(), second.Token, origin); err != nil {
 			t.Fatal(err)
 		}
 		if !e.user(t, u.ID).EmailVerified {
@@ -186,11 +139,11 @@ func TestVerificationLinkExpires(t *testing.T) {
 	e := newEnv(t, authtest.Options{VerifyTokenTTL: time.Hour})
 	u, _ := e.register(t, "ada@example.com")
 	m := e.onlyMail(t, auth.MailVerifyEmail, "ada@example.com")
-	if !strings.Contains(m.msg.Text, "1 hour") {
-		t.Errorf("the mail does not say how long the link works:\n%s", m.msg.Text)
+	if !strings.Contains(m.Msg.Text, "1 hour") {
+		t.Errorf("the mail does not say how long the link works:\n%s", m.Msg.Text)
 	}
 	e.clock.Advance(time.Hour)
-	wantCode(t, e.svc.VerifyEmail(t.Context(), m.token, origin), auth.EInvalidToken)
+	wantCode(t, e.svc.VerifyEmail(t.Context(), m.Token, origin), auth.EInvalidToken)
 	if e.user(t, u.ID).EmailVerified {
 		t.Error("an expired link verified the address")
 	}
@@ -207,18 +160,18 @@ func TestForgotPasswordAndReset(t *testing.T) {
 		}
 		m := e.onlyMail(t, auth.MailResetPassword, "ada@example.com")
 		// Its link works the default 1h: the outbox drops it unsent after.
-		if want := asked.Add(time.Hour); !m.expiresAt.Equal(want) {
-			t.Errorf("the reset mail expires at %v, want %v (its token's expiry)", m.expiresAt, want)
+		if want := asked.Add(time.Hour); !m.ExpiresAt.Equal(want) {
+			t.Errorf("the reset mail expires at %v, want %v (its token's expiry)", m.ExpiresAt, want)
 		}
-		if !strings.Contains(m.msg.Text, authtest.UIURL+"/reset-password#token=") {
-			t.Errorf("link not under AUTH_UI_URL/reset-password:\n%s", m.msg.Text)
+		if !strings.Contains(m.Msg.Text, authtest.UIURL+"/reset-password#token=") {
+			t.Errorf("link not under AUTH_UI_URL/reset-password:\n%s", m.Msg.Text)
 		}
 		e.wantEvent(t, u.ID, auth.EventPasswordResetAsked)
 
 		// A rejected password does not spend the token.
-		wantCode(t, e.svc.ResetPassword(t.Context(), m.token, "password1", origin), auth.EWeakPassword)
+		wantCode(t, e.svc.ResetPassword(t.Context(), m.Token, "password1", origin), auth.EWeakPassword)
 		const next = "a brand new passphrase"
-		if err := e.svc.ResetPassword(t.Context(), m.token, next, origin); err != nil {
+		if err := e.svc.ResetPassword(t.Context(), m.Token, next, origin); err != nil {
 			t.Fatalf("reset: %v", err)
 		}
 		e.wantEvent(t, u.ID, auth.EventPasswordReset)
@@ -242,7 +195,7 @@ func TestForgotPasswordAndReset(t *testing.T) {
 		if _, _, err := e.svc.Login(t.Context(), auth.LoginInput{Email: "ada@example.com", Password: next}); err != nil {
 			t.Fatalf("login with the new password: %v", err)
 		}
-		wantCode(t, e.svc.ResetPassword(t.Context(), m.token, "yet another passphrase", origin), auth.EInvalidToken)
+		wantCode(t, e.svc.ResetPassword(t.Context(), m.Token, "yet another passphrase", origin), auth.EInvalidToken)
 	})
 }
 
@@ -279,13 +232,13 @@ func TestForgotPasswordSaysNothingAboutTheAccount(t *testing.T) {
 		t.Fatalf("queued %s, want the two reset mails of the active account", describe(got))
 	}
 	for _, m := range got {
-		if m.kind != auth.MailResetPassword || m.msg.To != u.Email {
-			t.Errorf("queued %s→%s", m.kind, m.msg.To)
+		if m.Kind != auth.MailResetPassword || m.Msg.To != u.Email {
+			t.Errorf("queued %s→%s", m.Kind, m.Msg.To)
 		}
 	}
 	// The second request superseded the first.
-	wantCode(t, e.svc.ResetPassword(t.Context(), got[0].token, "a brand new passphrase", origin), auth.EInvalidToken)
-	if err := e.svc.ResetPassword(t.Context(), got[1].token, "a brand new passphrase", origin); err != nil {
+	wantCode(t, e.svc.ResetPassword(t.Context(), got[0].Token, "a brand new passphrase", origin), auth.EInvalidToken)
+	if err := e.svc.ResetPassword(t.Context(), got[1].Token, "a brand new passphrase", origin); err != nil {
 		t.Fatal(err)
 	}
 	wantCode(t, e.svc.ForgotPassword(t.Context(), "not an address", origin), auth.EInvalid)
@@ -315,13 +268,13 @@ func TestMailRequestsPerIPAreLimited(t *testing.T) {
 func TestOneTimeTokenAttacks(t *testing.T) {
 	forEachWiring(t, authtest.Options{}, func(t *testing.T, e *env) {
 		ada, adaPair := e.register(t, "ada@example.com")
-		verifyAda := e.onlyMail(t, auth.MailVerifyEmail, "ada@example.com").token
+		verifyAda := e.onlyMail(t, auth.MailVerifyEmail, "ada@example.com").Token
 		bob, _ := e.register(t, "bob@example.com")
-		verifyBob := e.onlyMail(t, auth.MailVerifyEmail, "bob@example.com").token
+		verifyBob := e.onlyMail(t, auth.MailVerifyEmail, "bob@example.com").Token
 		if err := e.svc.ForgotPassword(t.Context(), "ada@example.com", origin); err != nil {
 			t.Fatal(err)
 		}
-		resetAda := e.onlyMail(t, auth.MailResetPassword, "ada@example.com").token
+		resetAda := e.onlyMail(t, auth.MailResetPassword, "ada@example.com").Token
 
 		flip := func(s string, i int) string {
 			b := []byte(s)
@@ -375,7 +328,7 @@ func TestResetTokenUsedInParallelWorksOnce(t *testing.T) {
 		if err := e.svc.ForgotPassword(t.Context(), "ada@example.com", origin); err != nil {
 			t.Fatal(err)
 		}
-		token := e.onlyMail(t, auth.MailResetPassword, "ada@example.com").token
+		token := e.onlyMail(t, auth.MailResetPassword, "ada@example.com").Token
 		const n = 8
 		var (
 			wg    sync.WaitGroup
@@ -409,7 +362,7 @@ func TestResetTokenUsedInParallelWorksOnce(t *testing.T) {
 func TestLoginNeedsAVerifiedAddressWhenRequired(t *testing.T) {
 	e := newEnv(t, authtest.Options{RequireVerifiedEmail: true})
 	e.register(t, "ada@example.com")
-	token := e.onlyMail(t, auth.MailVerifyEmail, "ada@example.com").token
+	token := e.onlyMail(t, auth.MailVerifyEmail, "ada@example.com").Token
 	_, _, err := e.svc.Login(t.Context(), auth.LoginInput{Email: "ada@example.com", Password: pw})
 	wantCode(t, err, auth.EEmailNotVerified)
 	// Only the right password learns that the address is unverified.
@@ -455,31 +408,31 @@ func TestChangeEmail(t *testing.T) {
 		}
 		var link, notice sentMail
 		for _, m := range got {
-			switch m.kind {
+			switch m.Kind {
 			case auth.MailEmailChangeVerify:
 				link = m
 			case auth.MailEmailChangeNotice:
 				notice = m
 			}
 		}
-		if link.msg == nil || link.msg.To != "new@example.com" || link.token == "" {
+		if link.Msg == nil || link.Msg.To != "new@example.com" || link.Token == "" {
 			t.Fatalf("no link to the new address in %s", describe(got))
 		}
-		if notice.msg == nil || notice.msg.To != "ada@example.com" || notice.token != "" ||
-			!strings.Contains(notice.msg.Text, "new@example.com") {
-			t.Fatalf("the notice to the old address is wrong: %+v", notice.msg)
+		if notice.Msg == nil || notice.Msg.To != "ada@example.com" || notice.Token != "" ||
+			!strings.Contains(notice.Msg.Text, "new@example.com") {
+			t.Fatalf("the notice to the old address is wrong: %+v", notice.Msg)
 		}
-		if want := asked.Add(24 * time.Hour); !link.expiresAt.Equal(want) {
-			t.Errorf("the link to the new address expires at %v, want %v (its token's expiry)", link.expiresAt, want)
+		if want := asked.Add(24 * time.Hour); !link.ExpiresAt.Equal(want) {
+			t.Errorf("the link to the new address expires at %v, want %v (its token's expiry)", link.ExpiresAt, want)
 		}
-		if !notice.expiresAt.IsZero() {
-			t.Errorf("the notice, which has no link, expires at %v; want never", notice.expiresAt)
+		if !notice.ExpiresAt.IsZero() {
+			t.Errorf("the notice, which has no link, expires at %v; want never", notice.ExpiresAt)
 		}
 		// Nothing changes until the new address is proved.
 		if got := e.user(t, u.ID); got.Email != "ada@example.com" || !strings.EqualFold(got.Email, u.Email) {
 			t.Fatalf("email changed before verification: %s", got.Email)
 		}
-		if err := e.svc.VerifyEmail(t.Context(), link.token, origin); err != nil {
+		if err := e.svc.VerifyEmail(t.Context(), link.Token, origin); err != nil {
 			t.Fatalf("verify the new address: %v", err)
 		}
 		e.wantEvent(t, u.ID, auth.EventEmailChanged)
@@ -504,8 +457,8 @@ func TestEmailChangeToAnAddressTakenMeanwhile(t *testing.T) {
 		}
 		var token string
 		for _, m := range e.outbox(t) {
-			if m.kind == auth.MailEmailChangeVerify {
-				token = m.token
+			if m.Kind == auth.MailEmailChangeVerify {
+				token = m.Token
 			}
 		}
 		e.register(t, "new@example.com")

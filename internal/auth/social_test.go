@@ -135,7 +135,7 @@ func TestSocialLinksOnlyVerifiedToVerified(t *testing.T) {
 	e := newSocialEnv(t, authtest.Options{})
 	// Ada signed up with a password and verified her address.
 	ada, _ := e.register(t, "ada@example.com")
-	if err := e.svc.VerifyEmail(t.Context(), e.onlyMail(t, auth.MailVerifyEmail, "ada@example.com").token, origin); err != nil {
+	if err := e.svc.VerifyEmail(t.Context(), e.onlyMail(t, auth.MailVerifyEmail, "ada@example.com").Token, origin); err != nil {
 		t.Fatal(err)
 	}
 	// Bob signed up but never verified.
@@ -425,8 +425,8 @@ func TestUnlinkNeverRemovesTheLastWayIn(t *testing.T) {
 	}
 	var token string
 	for _, m := range e.outbox(t) {
-		if m.kind == auth.MailResetPassword {
-			token = m.token
+		if m.Kind == auth.MailResetPassword {
+			token = m.Token
 		}
 	}
 	if err := e.svc.ResetPassword(t.Context(), token, "a password at last", origin); err != nil {
@@ -481,8 +481,8 @@ func TestResetTakesBackAnAccountSquattedThroughAnUnverifiedProvider(t *testing.T
 	}
 	var token string
 	for _, m := range e.outbox(t) {
-		if m.kind == auth.MailResetPassword {
-			token = m.token
+		if m.Kind == auth.MailResetPassword {
+			token = m.Token
 		}
 	}
 	if err := e.svc.ResetPassword(t.Context(), token, "the victim's own passphrase", origin); err != nil {

@@ -29,7 +29,7 @@ type fixture struct {
 	h     http.Handler
 	store authtest.Backend
 	svc   *auth.Service
-	mail  []mailed // claimed from the outbox so far (mailedToken)
+	mail  []authtest.SentMail // claimed from the outbox so far (mailedToken)
 }
 
 // newFixture serves the API wired as the default deployment: SQLite, the

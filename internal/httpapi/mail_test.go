@@ -2,56 +2,28 @@ package httpapi_test
 
 import (
 	"net/http"
-	"net/url"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/talentforge/authd/internal/auth"
 	"github.com/talentforge/authd/internal/auth/authtest"
-	"github.com/talentforge/authd/internal/mail"
 	"github.com/talentforge/authd/internal/wiringtest"
 )
-
-// mailed is a mail the service queued, opened as its sender would.
-type mailed struct {
-	kind auth.MailKind
-	msg  *mail.Message
-}
 
 // mailedToken returns the token of the link in the latest mail of kind
 // sent to address, claiming from the outbox what was queued since the last
 // call.
 func (f *fixture) mailedToken(t *testing.T, kind auth.MailKind, address string) string {
 	t.Helper()
-	far := time.Now().Add(1000 * time.Hour)
-	queued, err := f.store.ClaimMail(t.Context(), far, far.Add(time.Hour), 1000)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := authtest.Composer(t)
-	for _, q := range queued {
-		m, err := c.Open(q.Payload)
-		if err != nil {
-			t.Fatal(err)
-		}
-		f.mail = append(f.mail, mailed{q.Kind, m})
-	}
+	f.mail = append(f.mail, authtest.ClaimMail(t, f.store)...)
 	for i := len(f.mail) - 1; i >= 0; i-- {
-		m := f.mail[i]
-		if m.kind != kind || m.msg.To != address {
-			continue
+		if m := f.mail[i]; m.Kind == kind && m.Msg.To == address {
+			if m.Token == "" {
+				t.Fatalf("%s mail without a link:\n%s", kind, m.Msg.Text)
+			}
+			return m.Token
 		}
-		j := strings.Index(m.msg.Text, authtest.UIURL)
-		if j < 0 {
-			t.Fatalf("%s mail without a link:\n%s", kind, m.msg.Text)
-		}
-		u, err := url.Parse(strings.Fields(m.msg.Text[j:])[0])
-		if err != nil {
-			t.Fatal(err)
-		}
-		frag, _ := url.ParseQuery(u.Fragment)
-		return frag.Get("token")
 	}
 	t.Fatalf("no %s mail to %s among %d queued", kind, address, len(f.mail))
 	return ""
