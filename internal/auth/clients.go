@@ -233,6 +233,7 @@ func (s *ServiceClients) ClientToken(ctx context.Context, c *ServiceClient, scop
 	if err != nil {
 		return nil, "", err
 	}
+	s.observe.TokenIssued("client")
 	return &TokenPair{
 		AccessToken: access,
 		TokenType:   "Bearer",

@@ -40,6 +40,8 @@ type Error struct {
 	Message    string
 	RetryAfter time.Duration // set with ETooManyAttempts and EUnavailable
 	Err        error
+
+	rule string // the name of the Limits rule that refused, with ETooManyAttempts
 }
 
 func (e *Error) Error() string {

@@ -152,7 +152,9 @@ func (s *core) allow(ctx context.Context, rule Rule, key string, cost int) error
 	}
 	if !d.Allowed {
 		s.log.InfoContext(ctx, "rate limited", "rule", rule.Name, "retry_after_s", d.RetryAfter.Seconds())
-		return errTooMany(d.RetryAfter)
+		e := errTooMany(d.RetryAfter)
+		e.rule = rule.Name
+		return e
 	}
 	return nil
 }

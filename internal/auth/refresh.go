@@ -28,6 +28,10 @@ func parseRefreshToken(raw string) (userID string, hash []byte, err error) {
 
 var errInvalidRefresh = Errorf(EInvalidRefreshToken, "The refresh token is invalid, expired or revoked.")
 
+// errRefreshReused is what a reused refresh token gets: to the client the
+// same error as any invalid token, to the Observer a different outcome.
+var errRefreshReused = Errorf(EInvalidRefreshToken, "The refresh token is invalid, expired or revoked.")
+
 // sealSuccessor encrypts next under a key derived from the retired token raw,
 // so that the stored successor is useless to anyone who only reads the
 // database: recovering it takes the retired token itself.

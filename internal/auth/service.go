@@ -52,6 +52,10 @@ type Config struct {
 
 	// Social configures social sign-in; its zero value enables none.
 	Social SocialConfig
+
+	// Observer is told the outcome of sign-ups, logins and refreshes and
+	// every token issued; nil: nobody.
+	Observer Observer
 }
 
 // core is what the three parts of the service share: the stores and
@@ -64,6 +68,7 @@ type core struct {
 	limiter Limiter
 	limits  Limits
 	mailer  Mailer
+	observe Observer
 	cfg     Config
 	log     *slog.Logger
 
@@ -117,6 +122,9 @@ func NewService(store Store, hasher PasswordHasher, tokens TokenIssuer, cfg Conf
 	if cfg.ResetTokenTTL <= 0 {
 		cfg.ResetTokenTTL = time.Hour
 	}
+	if cfg.Observer == nil {
+		cfg.Observer = nopObserver{}
+	}
 	log := cfg.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -124,7 +132,7 @@ func NewService(store Store, hasher PasswordHasher, tokens TokenIssuer, cfg Conf
 	s := &core{
 		store: store, hasher: hasher, tokens: tokens,
 		cache: cfg.Cache, limiter: cfg.Limiter, limits: cfg.Limits, mailer: cfg.Mailer,
-		cfg: cfg, log: log,
+		observe: cfg.Observer, cfg: cfg, log: log,
 		deviceKey: deviceKey(cfg.Secret),
 	}
 	// No defaults: a Service on a cache or limiter production never runs
@@ -161,7 +169,12 @@ type RegisterInput struct {
 // Returns EInvalid for a malformed email or name, EWeakPassword (or EInvalid)
 // for a password the policy rejects, EEmailTaken if the email is in use, and
 // EUnavailable when hashing capacity is exhausted.
-func (s *Accounts) Register(ctx context.Context, in RegisterInput) (*User, *TokenPair, error) {
+func (s *Accounts) Register(ctx context.Context, in RegisterInput) (u *User, pair *TokenPair, err error) {
+	defer func() { s.observe.SignUp(signUpOutcome(err)) }()
+	return s.register(ctx, in)
+}
+
+func (s *Accounts) register(ctx context.Context, in RegisterInput) (*User, *TokenPair, error) {
 	email, err := NormalizeEmail(in.Email)
 	if err != nil {
 		return nil, nil, err
@@ -283,7 +296,12 @@ var errInvalidCredentials = Errorf(EInvalidCredentials, "The email or password i
 // EInvalid for missing fields and a malformed email, ETooManyAttempts (see
 // Limits), EInvalidCredentials, EAccountDisabled (only to a caller who
 // knows the password) and EUnavailable.
-func (s *Accounts) Login(ctx context.Context, in LoginInput) (*User, *TokenPair, error) {
+func (s *Accounts) Login(ctx context.Context, in LoginInput) (u *User, pair *TokenPair, err error) {
+	defer func() { s.observe.Login(s.loginOutcome(err)) }()
+	return s.login(ctx, in)
+}
+
+func (s *Accounts) login(ctx context.Context, in LoginInput) (*User, *TokenPair, error) {
 	if strings.TrimSpace(in.Email) == "" || in.Password == "" {
 		return nil, nil, Errorf(EInvalid, "email and password are required")
 	}
@@ -431,6 +449,7 @@ func (s *core) startSession(ctx context.Context, u *User, c Origin) (*TokenPair,
 	if err := s.inUser(ctx, u.ID, ev, func(tx UserTx) error { return tx.CreateSession(ctx, sess, rt, u.PasswordVersion) }); err != nil {
 		return nil, err
 	}
+	s.observe.TokenIssued("refresh")
 	s.invalidate(ctx, u.ID) // LastLoginAt changed
 	u.LastLoginAt = now
 	return s.pair(ctx, u, sess.ID, raw)
@@ -446,6 +465,7 @@ func (s *core) pair(ctx context.Context, u *User, sessionID, refresh string) (*T
 	if err != nil {
 		return nil, err
 	}
+	s.observe.TokenIssued("access")
 	return &TokenPair{
 		AccessToken:  access,
 		RefreshToken: refresh,
@@ -470,7 +490,12 @@ func (s *core) pair(ctx context.Context, u *User, sessionID, refresh string) (*T
 // another replica wrote; the grace setting of the replica that rotated the
 // token applies.
 // Returns EInvalidRefreshToken for an unknown, expired, revoked or reused token.
-func (s *Accounts) Refresh(ctx context.Context, raw string, c Origin) (*TokenPair, error) {
+func (s *Accounts) Refresh(ctx context.Context, raw string, c Origin) (pair *TokenPair, err error) {
+	defer func() { s.observe.Refresh(refreshOutcome(err)) }()
+	return s.refresh(ctx, raw, c)
+}
+
+func (s *Accounts) refresh(ctx context.Context, raw string, c Origin) (*TokenPair, error) {
 	if err := s.takeIP(ctx, s.limits.RefreshIP, c.IP); err != nil {
 		return nil, err
 	}
@@ -523,7 +548,7 @@ func (s *Accounts) Refresh(ctx context.Context, raw string, c Origin) (*TokenPai
 		s.invalidate(ctx, userID)
 		s.log.WarnContext(ctx, "refresh token reuse detected; session revoked",
 			"user_id", userID, "session_id", sess.ID, "generation", rt.Generation)
-		return nil, errInvalidRefresh
+		return nil, errRefreshReused
 	}
 	// The family moved on during every pass, which only a client replaying
 	// tokens at a high rate can cause.
@@ -554,6 +579,7 @@ func (s *core) rotate(ctx context.Context, u *User, sess *Session, old *RefreshT
 	if err := s.store.RotateRefreshToken(ctx, old, sealed, s.cfg.RefreshReuseGrace, rec, now); err != nil {
 		return nil, err
 	}
+	s.observe.TokenIssued("refresh")
 	return s.pair(ctx, u, old.SessionID, next)
 }
 

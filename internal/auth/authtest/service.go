@@ -37,6 +37,7 @@ type Options struct {
 	Limits            auth.Limits   // zero: no limits
 	Secret            string        // the service's own secret (not the key store's); "": Secret
 	Mailer            auth.Mailer   // nil: Composer(tb) over the embedded templates
+	Observer          auth.Observer // nil: none
 
 	RequireVerifiedEmail bool
 	Social               auth.SocialConfig
@@ -122,6 +123,7 @@ func NewService(tb testing.TB, store Backend, opts Options) (*auth.Service, *tok
 		Social:               opts.Social,
 		VerifyTokenTTL:       opts.VerifyTokenTTL,
 		ResetTokenTTL:        opts.ResetTokenTTL,
+		Observer:             opts.Observer,
 	})
 	return svc, tokens
 }
