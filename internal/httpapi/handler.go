@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/talentforge/authd/internal/auth"
 )
 
@@ -43,6 +45,8 @@ type Config struct {
 	// SchemaVersion reads the database's applied migration version, which
 	// /readyz reports as "schema_version". Nil, or an error, leaves it out.
 	SchemaVersion func(ctx context.Context) (int64, error)
+	// Registerer receives the HTTP request metrics; nil: none are kept.
+	Registerer prometheus.Registerer
 }
 
 type server struct {
@@ -57,6 +61,7 @@ type server struct {
 	shuttingDown   func() bool
 	schemaVersion  func(ctx context.Context) (int64, error)
 	metrics        http.Handler
+	httpMetrics    *httpMetrics // nil: requests are not measured
 	hsts           bool
 	trustedProxies []netip.Prefix
 	mux            *http.ServeMux
@@ -70,7 +75,13 @@ func New(svc *auth.Service, keys KeySet, db Pinger, cfg Config, log *slog.Logger
 }
 
 // handler is the server with its middleware.
-func (s *server) handler() http.Handler { return s.observe(http.HandlerFunc(s.dispatch)) }
+func (s *server) handler() http.Handler {
+	var h http.Handler = http.HandlerFunc(s.dispatch)
+	if s.httpMetrics != nil {
+		h = s.httpMetrics.measure(h)
+	}
+	return s.observe(h)
+}
 
 func newServer(svc *auth.Service, keys KeySet, db Pinger, cfg Config, log *slog.Logger) *server {
 	s := &server{
@@ -91,6 +102,9 @@ func newServer(svc *auth.Service, keys KeySet, db Pinger, cfg Config, log *slog.
 	}
 	if s.redisState == nil {
 		s.redisState = func() string { return "in-process" }
+	}
+	if cfg.Registerer != nil {
+		s.httpMetrics = newHTTPMetrics(cfg.Registerer)
 	}
 	s.routes()
 	s.openAPI = s.buildOpenAPI()

@@ -168,6 +168,8 @@ type Hasher struct {
 	bcryptCost atomic.Int32
 
 	trace func(computation) // sees every hash computed; nil outside tests
+
+	metrics *hashMetrics
 }
 
 // computation is one run of a password-hashing function.
@@ -207,6 +209,7 @@ func New(cfg Config) *Hasher {
 		slots:        make(chan struct{}, cfg.MaxConcurrent),
 		dummy:        encodePHC(cfg.Params, salt, randomBytes(cfg.Params.KeyLen)),
 		dummySalt:    salt,
+		metrics:      newHashMetrics(),
 	}
 	for cost := bcrypt.MinCost; cost <= maxBcryptCost; cost++ {
 		h.dummyBcrypt[cost] = dummyBcrypt(cost)
@@ -226,8 +229,10 @@ func (h *Hasher) Hash(ctx context.Context, password string) (string, error) {
 	if err := h.acquire(ctx); err != nil {
 		return "", err
 	}
+	start := time.Now()
 	key := h.argon2id(pw, salt, h.params)
 	h.release()
+	h.metrics.computed("hash", start)
 	return encodePHC(h.params, salt, key), nil
 }
 
@@ -291,6 +296,7 @@ func (h *Hasher) Verify(ctx context.Context, password, encoded string) (ok, reha
 		return false, false, err
 	}
 	defer h.release()
+	defer h.metrics.computed("verify", time.Now())
 	if cost > 0 {
 		ok, err := h.compareBcrypt(encoded, tries)
 		if err != nil {
@@ -439,10 +445,17 @@ func (h *Hasher) acquire(ctx context.Context) error {
 	}
 	select {
 	case h.slots <- struct{}{}:
+		h.metrics.wait.Observe(0)
 		h.onAcquired()
 		return nil
 	default:
 	}
+	start := time.Now()
+	h.metrics.waiting.Add(1)
+	defer func() {
+		h.metrics.waiting.Add(-1)
+		h.metrics.wait.Observe(time.Since(start).Seconds())
+	}()
 	t := time.NewTimer(h.queueTimeout)
 	defer t.Stop()
 	select {
@@ -452,6 +465,7 @@ func (h *Hasher) acquire(ctx context.Context) error {
 	case <-ctx.Done():
 		return fmt.Errorf("password: waiting for a hashing slot: %w", ctx.Err())
 	case <-t.C:
+		h.metrics.rejected.Inc()
 		return &auth.Error{
 			Code:       auth.EUnavailable,
 			Message:    "The server is busy; please try again shortly.",
