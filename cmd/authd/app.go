@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"log/slog"
 	"net/http"
+	"runtime"
 	"sync/atomic"
 	"time"
 
@@ -18,6 +19,7 @@ import (
 	"github.com/talentforge/authd/internal/config"
 	"github.com/talentforge/authd/internal/httpapi"
 	"github.com/talentforge/authd/internal/mail"
+	"github.com/talentforge/authd/internal/metrics"
 	"github.com/talentforge/authd/internal/ratelimit"
 	"github.com/talentforge/authd/internal/redisconn"
 	"github.com/talentforge/authd/internal/token"
@@ -41,15 +43,24 @@ type app struct {
 func newApp(ctx context.Context, cfg *config.Config, db database, log *slog.Logger) (*app, error) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	v, commit := buildVersion()
+	metrics.RegisterBuildInfo(reg, v, commit, runtime.Version())
+	dbName := "postgres"
+	if cfg.Embedded() {
+		dbName = "sqlite"
+	}
+	reg.MustRegister(metrics.NewDBCollector(dbName, db.PoolStats))
 
 	tokens, err := token.New(ctx, db, tokenConfig(cfg, log))
 	if err != nil {
 		return nil, err
 	}
+	reg.MustRegister(tokens.Collectors()...)
 	hasher, err := newHasher(cfg)
 	if err != nil {
 		return nil, err
 	}
+	reg.MustRegister(hasher.Collectors()...)
 	limits := cfg.Limits()
 	if err := limits.Validate(); err != nil {
 		return nil, err
@@ -122,7 +133,8 @@ func newApp(ctx context.Context, cfg *config.Config, db database, log *slog.Logg
 		VerifyTokenTTL:       cfg.VerifyTokenTTL,
 		ResetTokenTTL:        cfg.ResetTokenTTL,
 
-		Social: social,
+		Social:   social,
+		Observer: metrics.NewAuth(reg),
 	})
 	a.svc = svc
 	a.outbox = mail.NewOutbox(db, composer, sender, mail.OutboxConfig{
@@ -144,6 +156,7 @@ func newApp(ctx context.Context, cfg *config.Config, db database, log *slog.Logg
 		Metrics:        publicMetrics,
 		ShuttingDown:   a.shuttingDown.Load,
 		SchemaVersion:  schemaVersion(db),
+		Registerer:     reg,
 	}, log)
 	return a, nil
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/talentforge/authd/internal/auth"
 	"github.com/talentforge/authd/internal/config"
 	"github.com/talentforge/authd/internal/mail"
+	"github.com/talentforge/authd/internal/metrics"
 	"github.com/talentforge/authd/internal/oauth"
 	"github.com/talentforge/authd/internal/password"
 	"github.com/talentforge/authd/internal/postgres"
@@ -30,6 +31,7 @@ type database interface {
 	MigrationStatus(ctx context.Context, w io.Writer) error
 	MigrationsPending(ctx context.Context) (bool, error)
 	SchemaVersion(ctx context.Context) (int64, error)
+	PoolStats() metrics.DBStats
 	Close() error
 }
 
@@ -176,14 +178,20 @@ func newSender(cfg *config.Config, log *slog.Logger) (mail.Sender, error) {
 	return s, nil
 }
 
-// version is "<version> (<commit>)": the module version ("devel" when built
-// from a work tree) and the first 12 digits of vcs.revision, +dirty for
-// uncommitted changes ("unknown" when the build recorded none).
+// version is "<version> (<commit>)"; see buildVersion.
 func version() string {
-	v, commit := "devel", "unknown"
+	v, commit := buildVersion()
+	return v + " (" + commit + ")"
+}
+
+// buildVersion returns the module version ("devel" when built from a work
+// tree) and the first 12 digits of vcs.revision, +dirty for uncommitted
+// changes ("unknown" when the build recorded none).
+func buildVersion() (v, commit string) {
+	v, commit = "devel", "unknown"
 	bi, ok := debug.ReadBuildInfo()
 	if !ok {
-		return v + " (" + commit + ")"
+		return v, commit
 	}
 	if bi.Main.Version != "" && bi.Main.Version != "(devel)" {
 		v = bi.Main.Version
@@ -200,7 +208,7 @@ func version() string {
 	if dirty && commit != "unknown" {
 		commit += "+dirty"
 	}
-	return v + " (" + commit + ")"
+	return v, commit
 }
 
 // socialConfig builds the social providers the configuration turns on,
