@@ -77,19 +77,7 @@ func newApp(ctx context.Context, cfg *config.Config, db database, log *slog.Logg
 	if err != nil {
 		return nil, err
 	}
-	// Provider names are the configured ones (or "unknown"): the label set
-	// stays bounded whatever callbacks strangers send.
-	socialLogins := prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "authd_social_logins_total",
-		Help: "Social sign-in callbacks by provider and outcome: success, or the error code sent back to the app.",
-	}, []string{"provider", "outcome"})
-	reg.MustRegister(socialLogins)
-	social.Observe = func(provider, outcome string) {
-		if provider == "" {
-			provider = "unknown"
-		}
-		socialLogins.WithLabelValues(provider, outcome).Inc()
-	}
+	social.Observe = metrics.NewSocial(reg)
 
 	a := &app{tokens: tokens}
 	local := ratelimit.NewMemory(ratelimit.MemoryOptions{})

@@ -49,6 +49,24 @@ func (a *Auth) Login(outcome string)    { a.logins.WithLabelValues(outcome).Inc(
 func (a *Auth) Refresh(outcome string)  { a.refreshes.WithLabelValues(outcome).Inc() }
 func (a *Auth) TokenIssued(kind string) { a.tokens.WithLabelValues(kind).Inc() }
 
+// NewSocial registers authd_social_logins_total and returns the
+// auth.SocialConfig.Observe that counts into it. Provider names are the
+// configured ones (or "unknown"), so the label set stays bounded whatever
+// callbacks strangers send.
+func NewSocial(reg prometheus.Registerer) func(provider, outcome string) {
+	c := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "authd_social_logins_total",
+		Help: "Social sign-in callbacks by provider and outcome: success, or the error code sent back to the app.",
+	}, []string{"provider", "outcome"})
+	reg.MustRegister(c)
+	return func(provider, outcome string) {
+		if provider == "" {
+			provider = "unknown"
+		}
+		c.WithLabelValues(provider, outcome).Inc()
+	}
+}
+
 // RegisterBuildInfo registers authd_build_info, always 1, whose labels say
 // which build runs: dashboards join on it to show versions during a rollout.
 func RegisterBuildInfo(reg prometheus.Registerer, version, commit, goVersion string) {
