@@ -29,6 +29,7 @@ type fixture struct {
 	h     http.Handler
 	store authtest.Backend
 	svc   *auth.Service
+	keys  httpapi.KeySet
 	mail  []authtest.SentMail // claimed from the outbox so far (mailedToken)
 }
 
@@ -45,7 +46,7 @@ func newFixtureOn(tb testing.TB, w wiringtest.Wiring, opts authtest.Options) *fi
 	db := w.Open(tb, opts.Clock)
 	svc, tokens := authtest.NewService(tb, db, w.Options(tb, opts))
 	h := httpapi.New(svc, tokens, db, httpapi.Config{Issuer: authtest.Issuer}, slog.New(slog.DiscardHandler))
-	return &fixture{h: h, store: db, svc: svc}
+	return &fixture{h: h, store: db, svc: svc, keys: tokens}
 }
 
 // forEachWiring runs f as a parallel subtest with a fixture per wiring.
