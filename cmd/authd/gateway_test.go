@@ -9,6 +9,8 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -52,8 +54,9 @@ func gatewayWalk(t *testing.T, nginx, backend string) {
 		t.Fatal(err)
 	}
 	_, authd := serveApp(t, cfg)
+	tap := startTap(t, authd.URL)
 	app := startGatewayApp(t)
-	gw := startNginx(t, nginx, authd.Listener.Addr().String(), app.srv.Listener.Addr().String())
+	gw := startNginx(t, nginx, tap.srv.Listener.Addr().String(), app.srv.Listener.Addr().String())
 
 	// authd's API is reached through the gateway, without auth_request.
 	res := gwCall(t, "POST", gw+"/api/v1/auth/register", "", nil, `{"email":"alice@example.com","password":"`+pw+`","name":"Alice"}`)
@@ -91,6 +94,43 @@ func gatewayWalk(t *testing.T, nginx, backend string) {
 		got.wantIdentity(t, aliceID)
 	})
 
+	t.Run("authd is asked with the token and nothing else of the client's", func(t *testing.T) {
+		h := http.Header{
+			"Cookie":          {"session=browser-secret"},
+			"X-Forwarded-For": {"203.0.113.9"},
+			"X-Auth-User-Id":  {adminID.UserID},
+			"X-Request-Id":    {"client-chosen"},
+		}
+		n, v := app.count(), tap.count()
+		gwCall(t, "POST", gw+"/orders", alice, h, `{"item":"tea"}`).want(t, 200)
+		checks := tap.since(t, v)
+		if len(checks) != 1 {
+			t.Fatalf("authd received %d requests for one request to the gateway, want 1", len(checks))
+		}
+		check, got := checks[0], app.last(t, n)
+		if check.method != "GET" || check.uri != "/api/v1/auth/verify" || check.body != "" {
+			t.Errorf("authd received %s %s with body %q, want GET /api/v1/auth/verify without a body", check.method, check.uri, check.body)
+		}
+		if a := check.header.Values("Authorization"); len(a) != 1 || a[0] != "Bearer "+alice {
+			t.Errorf("authd received Authorization %q, want the client's", a)
+		}
+		for _, name := range []string{"Cookie", "X-Auth-User-Id", "Content-Type", "Content-Length"} {
+			if v, ok := check.header[name]; ok {
+				t.Errorf("authd received %s: %q", name, v)
+			}
+		}
+		// The client's address as nginx saw it, not as the client claims.
+		if xff := check.header.Values("X-Forwarded-For"); len(xff) != 1 || xff[0] != "127.0.0.1" {
+			t.Errorf("authd received X-Forwarded-For %q, want 127.0.0.1", xff)
+		}
+		// One request id for the check and the application's request, so
+		// that their logs can be joined; not the client's.
+		id := check.header.Get("X-Request-Id")
+		if id == "" || id == "client-chosen" || got.header.Get("X-Request-Id") != id {
+			t.Errorf("request ids: authd %q, application %q", id, got.header.Values("X-Request-Id"))
+		}
+	})
+
 	t.Run("no valid token, no request to the application", func(t *testing.T) {
 		for name, authorization := range map[string]string{
 			"none":        "",
@@ -107,8 +147,8 @@ func gatewayWalk(t *testing.T, nginx, backend string) {
 			}
 			res := gwCall(t, "GET", gw+"/orders", "", h, "")
 			wantGatewayError(t, name, res, 401, "unauthorized")
-			if res.header.Get("WWW-Authenticate") == "" {
-				t.Errorf("%s: 401 without WWW-Authenticate", name)
+			if v := res.header.Values("WWW-Authenticate"); len(v) != 1 || !strings.HasPrefix(v[0], "Bearer ") {
+				t.Errorf("%s: WWW-Authenticate %q, want one Bearer challenge", name, v)
 			}
 			app.wantNone(t, n, name)
 		}
@@ -156,7 +196,10 @@ func gatewayWalk(t *testing.T, nginx, backend string) {
 	})
 
 	t.Run("authd down: 503, and the application is not reached", func(t *testing.T) {
-		authd.Close() // serveApp's cleanup closes it again, which is allowed
+		// What nginx talks to stops listening: connections are refused as
+		// they are when authd is down. Closing twice (here and at cleanup)
+		// is allowed.
+		tap.srv.Close()
 		n := app.count()
 		res := gwCall(t, "GET", gw+"/orders", alice, nil, "")
 		wantGatewayError(t, "authd down", res, 503, "unavailable")
@@ -462,6 +505,55 @@ func (r appRequest) wantIdentity(t *testing.T, id verified) {
 			t.Errorf("the application received no %s", name)
 		}
 	}
+}
+
+// tap stands between nginx and authd and records what nginx sends.
+type tap struct {
+	srv  *httptest.Server
+	mu   sync.Mutex
+	seen []appRequest
+}
+
+func startTap(t *testing.T, authdURL string) *tap {
+	t.Helper()
+	target, err := url.Parse(authdURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	tp := &tap{}
+	tp.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		// ReverseProxy appends the peer to X-Forwarded-For; record the
+		// request as nginx sent it.
+		tp.mu.Lock()
+		tp.seen = append(tp.seen, appRequest{method: r.Method, uri: r.RequestURI, body: string(body), header: r.Header.Clone()})
+		tp.mu.Unlock()
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		proxy.ServeHTTP(w, r)
+	}))
+	t.Cleanup(tp.srv.Close)
+	return tp
+}
+
+func (tp *tap) count() int {
+	tp.mu.Lock()
+	defer tp.mu.Unlock()
+	return len(tp.seen)
+}
+
+// since returns the requests received after the first n. nginx answers the
+// client after the check's answer, so a request the client saw answered
+// has had its check recorded.
+func (tp *tap) since(t *testing.T, n int) []appRequest {
+	t.Helper()
+	tp.mu.Lock()
+	defer tp.mu.Unlock()
+	return slices.Clone(tp.seen[n:])
 }
 
 // verified is what authd's verify endpoint says of a token.
