@@ -54,7 +54,7 @@ func gatewayWalk(t *testing.T, nginx, backend string) {
 		t.Fatal(err)
 	}
 	_, authd := serveApp(t, cfg)
-	tap := startTap(t, authd.URL)
+	tap := startAuthdTap(t, authd.URL)
 	app := startGatewayApp(t)
 	gw := startNginx(t, nginx, tap.srv.Listener.Addr().String(), app.srv.Listener.Addr().String())
 
@@ -62,9 +62,9 @@ func gatewayWalk(t *testing.T, nginx, backend string) {
 	res := gwCall(t, "POST", gw+"/api/v1/auth/register", "", nil, `{"email":"alice@example.com","password":"`+pw+`","name":"Alice"}`)
 	res.want(t, 201)
 	alice := res.tokens(t).Access
-	aliceID := whoIs(t, authd.URL, alice)
-	admin := loginTokens(t, gw, "root@example.com", pw).Access
-	adminID := whoIs(t, authd.URL, admin)
+	aliceID := gatewayWhoIs(t, authd.URL, alice)
+	admin := gatewayLogin(t, gw, "root@example.com", pw).Access
+	adminID := gatewayWhoIs(t, authd.URL, admin)
 	if len(adminID.Roles) == 0 || !slices.Contains(adminID.Roles, "admin") {
 		t.Fatalf("the bootstrapped admin's roles are %v", adminID.Roles)
 	}
@@ -72,7 +72,7 @@ func gatewayWalk(t *testing.T, nginx, backend string) {
 	t.Run("a valid token reaches the application with its holder's identity", func(t *testing.T) {
 		for _, who := range []struct {
 			token string
-			id    verified
+			id    gatewayIdentity
 		}{{alice, aliceID}, {admin, adminID}} {
 			n := app.count()
 			gwCall(t, "GET", gw+"/orders/7?page=2", who.token, nil, "").want(t, 200)
@@ -173,7 +173,7 @@ func gatewayWalk(t *testing.T, nginx, backend string) {
 	})
 
 	t.Run("a logged-out token is refused", func(t *testing.T) {
-		tk := loginTokens(t, gw, "alice@example.com", pw).Access
+		tk := gatewayLogin(t, gw, "alice@example.com", pw).Access
 		gwCall(t, "GET", gw+"/orders", tk, nil, "").want(t, 200)
 		gwCall(t, "POST", gw+"/api/v1/auth/logout", tk, nil, "").want(t, 204)
 		n := app.count()
@@ -187,7 +187,7 @@ func gatewayWalk(t *testing.T, nginx, backend string) {
 		res := gwCall(t, "POST", gw+"/api/v1/auth/register", "", nil, `{"email":"bob@example.com","password":"`+pw+`","name":"Bob"}`)
 		res.want(t, 201)
 		bob := res.tokens(t).Access
-		bobID := whoIs(t, authd.URL, bob)
+		bobID := gatewayWhoIs(t, authd.URL, bob)
 		gwCall(t, "GET", gw+"/orders", bob, nil, "").want(t, 200)
 		gwCall(t, "PATCH", gw+"/api/v1/users/"+bobID.UserID, admin, nil, `{"status":"disabled"}`).want(t, 200)
 		n := app.count()
@@ -271,7 +271,7 @@ func startNginx(t *testing.T, bin, authdAddr, appAddr string) string {
 	// one that is free now; another process may take it before nginx
 	// binds, which nginx reports, and the test then tries another.
 	for attempt := 1; ; attempt++ {
-		port := freePort(t)
+		port := gatewayPort(t)
 		base, logs, err := runNginx(t, bin, string(example), authdAddr, appAddr, port)
 		if err == nil {
 			return base
@@ -301,7 +301,7 @@ func runNginx(t *testing.T, bin, example, authdAddr, appAddr string, port int) (
 		}
 		conf = strings.Replace(conf, r.placeholder, r.value, 1)
 	}
-	write(t, filepath.Join(dir, "authd.conf"), conf)
+	writeGatewayFile(t, filepath.Join(dir, "authd.conf"), conf)
 
 	// The main file stands in for Debian's /etc/nginx/nginx.conf: every
 	// path nginx writes is under dir. A master run as root starts its
@@ -310,7 +310,7 @@ func runNginx(t *testing.T, bin, example, authdAddr, appAddr string, port int) (
 	if os.Geteuid() == 0 {
 		user = "user root;"
 	}
-	write(t, filepath.Join(dir, "nginx.conf"), fmt.Sprintf(`%[1]s
+	writeGatewayFile(t, filepath.Join(dir, "nginx.conf"), fmt.Sprintf(`%[1]s
 worker_processes 1;
 events { worker_connections 256; }
 http {
@@ -331,7 +331,7 @@ http {
 	// master whatever state it is in.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	// The master logs this once it has bound its listening sockets.
-	logs := newWatchedLog("start worker processes")
+	logs := newGatewayLog("start worker processes")
 	cmd.Stdout, cmd.Stderr = logs, logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -366,7 +366,7 @@ http {
 	return fmt.Sprintf("http://127.0.0.1:%d", port), "", nil
 }
 
-func freePort(t *testing.T) int {
+func gatewayPort(t *testing.T) int {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -376,16 +376,16 @@ func freePort(t *testing.T) int {
 	return l.Addr().(*net.TCPAddr).Port
 }
 
-func write(t *testing.T, path, content string) {
+func writeGatewayFile(t *testing.T, path, content string) {
 	t.Helper()
 	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
 		t.Fatal(err)
 	}
 }
 
-// watchedLog collects a process's output and closes seen at the first
+// gatewayLog collects a process's output and closes seen at the first
 // write that completes a line containing marker.
-type watchedLog struct {
+type gatewayLog struct {
 	mu     sync.Mutex
 	buf    bytes.Buffer
 	marker string
@@ -393,11 +393,11 @@ type watchedLog struct {
 	closed bool
 }
 
-func newWatchedLog(marker string) *watchedLog {
-	return &watchedLog{marker: marker, seen: make(chan struct{})}
+func newGatewayLog(marker string) *gatewayLog {
+	return &gatewayLog{marker: marker, seen: make(chan struct{})}
 }
 
-func (l *watchedLog) Write(p []byte) (int, error) {
+func (l *gatewayLog) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.buf.Write(p)
@@ -408,7 +408,7 @@ func (l *watchedLog) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-func (l *watchedLog) String() string {
+func (l *gatewayLog) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.buf.String()
@@ -419,10 +419,10 @@ func (l *watchedLog) String() string {
 type gatewayApp struct {
 	srv  *httptest.Server
 	mu   sync.Mutex
-	seen []appRequest
+	seen []gatewayRequest
 }
 
-type appRequest struct {
+type gatewayRequest struct {
 	method, uri, body string
 	header            http.Header
 }
@@ -437,7 +437,7 @@ func startGatewayApp(t *testing.T) *gatewayApp {
 			return
 		}
 		a.mu.Lock()
-		a.seen = append(a.seen, appRequest{method: r.Method, uri: r.RequestURI, body: string(body), header: r.Header.Clone()})
+		a.seen = append(a.seen, gatewayRequest{method: r.Method, uri: r.RequestURI, body: string(body), header: r.Header.Clone()})
 		a.mu.Unlock()
 		w.Header().Set("Content-Type", "text/plain")
 		io.WriteString(w, "application\n")
@@ -455,7 +455,7 @@ func (a *gatewayApp) count() int {
 // last returns the one request received since the application had
 // received n. nginx answers the client after the application answered it,
 // so a request the client saw answered is recorded already.
-func (a *gatewayApp) last(t *testing.T, n int) appRequest {
+func (a *gatewayApp) last(t *testing.T, n int) gatewayRequest {
 	t.Helper()
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -474,7 +474,7 @@ func (a *gatewayApp) wantNone(t *testing.T, n int, what string) {
 
 // wantIdentity checks that the request carried id's identity headers, each
 // once, and no other header a server might read as one of them.
-func (r appRequest) wantIdentity(t *testing.T, id verified) {
+func (r gatewayRequest) wantIdentity(t *testing.T, id gatewayIdentity) {
 	t.Helper()
 	verifiedEmail := "false"
 	if id.EmailVerified {
@@ -508,20 +508,20 @@ func (r appRequest) wantIdentity(t *testing.T, id verified) {
 }
 
 // tap stands between nginx and authd and records what nginx sends.
-type tap struct {
+type authdTap struct {
 	srv  *httptest.Server
 	mu   sync.Mutex
-	seen []appRequest
+	seen []gatewayRequest
 }
 
-func startTap(t *testing.T, authdURL string) *tap {
+func startAuthdTap(t *testing.T, authdURL string) *authdTap {
 	t.Helper()
 	target, err := url.Parse(authdURL)
 	if err != nil {
 		t.Fatal(err)
 	}
 	proxy := httputil.NewSingleHostReverseProxy(target)
-	tp := &tap{}
+	tp := &authdTap{}
 	tp.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, err := io.ReadAll(r.Body)
 		if err != nil {
@@ -531,7 +531,7 @@ func startTap(t *testing.T, authdURL string) *tap {
 		// ReverseProxy appends the peer to X-Forwarded-For; record the
 		// request as nginx sent it.
 		tp.mu.Lock()
-		tp.seen = append(tp.seen, appRequest{method: r.Method, uri: r.RequestURI, body: string(body), header: r.Header.Clone()})
+		tp.seen = append(tp.seen, gatewayRequest{method: r.Method, uri: r.RequestURI, body: string(body), header: r.Header.Clone()})
 		tp.mu.Unlock()
 		r.Body = io.NopCloser(bytes.NewReader(body))
 		proxy.ServeHTTP(w, r)
@@ -540,7 +540,7 @@ func startTap(t *testing.T, authdURL string) *tap {
 	return tp
 }
 
-func (tp *tap) count() int {
+func (tp *authdTap) count() int {
 	tp.mu.Lock()
 	defer tp.mu.Unlock()
 	return len(tp.seen)
@@ -549,15 +549,15 @@ func (tp *tap) count() int {
 // since returns the requests received after the first n. nginx answers the
 // client after the check's answer, so a request the client saw answered
 // has had its check recorded.
-func (tp *tap) since(t *testing.T, n int) []appRequest {
+func (tp *authdTap) since(t *testing.T, n int) []gatewayRequest {
 	t.Helper()
 	tp.mu.Lock()
 	defer tp.mu.Unlock()
 	return slices.Clone(tp.seen[n:])
 }
 
-// verified is what authd's verify endpoint says of a token.
-type verified struct {
+// gatewayIdentity is what authd's verify endpoint says of a token.
+type gatewayIdentity struct {
 	UserID        string   `json:"user_id"`
 	SessionID     string   `json:"session_id"`
 	Roles         []string `json:"roles"`
@@ -565,18 +565,18 @@ type verified struct {
 }
 
 // whoIs asks authd itself, not through the gateway, whose token it is.
-func whoIs(t *testing.T, authdURL, token string) verified {
+func gatewayWhoIs(t *testing.T, authdURL, token string) gatewayIdentity {
 	t.Helper()
 	res := gwCall(t, "GET", authdURL+"/api/v1/auth/verify", token, nil, "")
 	res.want(t, 200)
-	var v verified
+	var v gatewayIdentity
 	if err := json.Unmarshal(res.body, &v); err != nil || v.UserID == "" || v.SessionID == "" {
 		t.Fatalf("verify: %s (%v)", res.body, err)
 	}
 	return v
 }
 
-func loginTokens(t *testing.T, base, email, pw string) tokens {
+func gatewayLogin(t *testing.T, base, email, pw string) tokens {
 	t.Helper()
 	res := gwCall(t, "POST", base+"/api/v1/auth/login", "", nil, `{"email":"`+email+`","password":"`+pw+`"}`)
 	res.want(t, 200)
