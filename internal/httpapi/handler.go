@@ -8,7 +8,12 @@ import (
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
+	nooptrace "go.opentelemetry.io/otel/trace/noop"
+
 	"github.com/talentforge/authd/internal/auth"
+	"github.com/talentforge/authd/internal/logging"
 )
 
 // KeySet publishes the public signing keys.
@@ -43,6 +48,18 @@ type Config struct {
 	// SchemaVersion reads the database's applied migration version, which
 	// /readyz reports as "schema_version". Nil, or an error, leaves it out.
 	SchemaVersion func(ctx context.Context) (int64, error)
+	// TracerProvider makes the server span of each request (see
+	// telemetry.Setup). Nil: no spans, though a caller's traceparent still
+	// reaches the log lines and error bodies.
+	TracerProvider trace.TracerProvider
+	// Propagator reads the caller's trace context. Nil: W3C traceparent
+	// and baggage.
+	Propagator propagation.TextMapPropagator
+	// HotPathLevel is the level of the access-log lines of successful
+	// requests to the routes a gateway calls for every request it forwards
+	// (verify, users/me, introspect); other lines are at info, 5xx at
+	// warn. The zero value is info (AUTH_LOG_HOT_PATHS).
+	HotPathLevel slog.Level
 }
 
 type server struct {
@@ -57,6 +74,9 @@ type server struct {
 	shuttingDown   func() bool
 	schemaVersion  func(ctx context.Context) (int64, error)
 	metrics        http.Handler
+	tracerProvider trace.TracerProvider
+	propagator     propagation.TextMapPropagator
+	hotPathLevel   slog.Level
 	hsts           bool
 	trustedProxies []netip.Prefix
 	mux            *http.ServeMux
@@ -69,8 +89,11 @@ func New(svc *auth.Service, keys KeySet, db Pinger, cfg Config, log *slog.Logger
 	return newServer(svc, keys, db, cfg, log).handler()
 }
 
-// handler is the server with its middleware.
-func (s *server) handler() http.Handler { return s.observe(http.HandlerFunc(s.dispatch)) }
+// handler is the server with its middleware: the span first, so that
+// every log line of the request carries its trace id.
+func (s *server) handler() http.Handler {
+	return s.traced(s.observe(http.HandlerFunc(s.dispatch)))
+}
 
 func newServer(svc *auth.Service, keys KeySet, db Pinger, cfg Config, log *slog.Logger) *server {
 	s := &server{
@@ -79,15 +102,24 @@ func newServer(svc *auth.Service, keys KeySet, db Pinger, cfg Config, log *slog.
 		clients:        svc.ServiceClients,
 		keys:           keys,
 		db:             db,
-		log:            log,
+		log:            slog.New(logging.NewHandler(log.Handler())),
 		issuer:         strings.TrimRight(cfg.Issuer, "/"),
 		redisState:     cfg.RedisState,
 		shuttingDown:   cfg.ShuttingDown,
 		schemaVersion:  cfg.SchemaVersion,
 		metrics:        cfg.Metrics,
+		tracerProvider: cfg.TracerProvider,
+		propagator:     cfg.Propagator,
+		hotPathLevel:   cfg.HotPathLevel,
 		hsts:           strings.HasPrefix(cfg.Issuer, "https://"),
 		trustedProxies: cfg.TrustedProxies,
 		mux:            http.NewServeMux(),
+	}
+	if s.tracerProvider == nil {
+		s.tracerProvider = nooptrace.NewTracerProvider()
+	}
+	if s.propagator == nil {
+		s.propagator = propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{})
 	}
 	if s.redisState == nil {
 		s.redisState = func() string { return "in-process" }
@@ -134,9 +166,7 @@ type authedFunc func(w http.ResponseWriter, r *http.Request, p *auth.Principal) 
 func (s *server) handleRoute(rt *route) {
 	writeErr := s.errorWriter(rt.style)
 	s.mux.HandleFunc(rt.pattern(), func(w http.ResponseWriter, r *http.Request) {
-		if i := info(r.Context()); i != nil {
-			i.route = r.Pattern
-		}
+		routed(r)
 		if err := rt.serve(w, r); err != nil {
 			writeErr(w, r, err)
 		}
@@ -164,8 +194,8 @@ func (s *server) authenticate(r *http.Request) (*auth.Principal, error) {
 	if err != nil {
 		return nil, err
 	}
-	if i := info(r.Context()); i != nil {
-		i.userID = p.UserID
+	if i := logging.RequestFrom(r.Context()); i != nil {
+		i.SetUserID(p.UserID)
 	}
 	p.Origin = s.origin(r)
 	return p, nil
