@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"strconv"
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
@@ -240,4 +242,15 @@ func newSampler(getenv func(string) string) (sdktrace.Sampler, error) {
 		return sdktrace.ParentBased(sdktrace.TraceIDRatioBased(r)), nil
 	}
 	return nil, errors.New("OTEL_TRACES_SAMPLER: " + strconv.Quote(name) + " is not supported (always_on, always_off, traceidratio and their parentbased_ forms)")
+}
+
+// RouteErrors sends the errors of the OpenTelemetry SDK (a collector that
+// can't be reached, a full export queue) to log as warnings, instead of the
+// plain text the SDK writes to stderr by default. The SDK only reports them
+// through its package-global error handler (otel.SetErrorHandler), so this
+// is called once, by main.
+func RouteErrors(log *slog.Logger) {
+	otel.SetErrorHandler(otel.ErrorHandlerFunc(func(err error) {
+		log.Warn("tracing: "+err.Error(), "component", "opentelemetry")
+	}))
 }
