@@ -6,35 +6,57 @@ import (
 
 	"go.opentelemetry.io/otel/attribute"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 )
 
-// redactor strips the query string from the URL attributes instrumentation
-// libraries record (otelhttp's client spans record url.full as it is): a
-// query may carry a code, a token or an address, and spans leave the
-// process.
-type redactor struct{}
-
-// redactedKeys are the attributes holding a full URL.
-var redactedKeys = []attribute.Key{"url.full", "http.url"}
-
-// OnStart rewrites the URL attributes the span started with.
-func (redactor) OnStart(_ context.Context, s sdktrace.ReadWriteSpan) {
-	for _, kv := range s.Attributes() {
-		if kv.Key == "url.query" {
-			s.SetAttributes(attribute.String("url.query", "REDACTED"))
-			continue
-		}
-		for _, k := range redactedKeys {
-			if kv.Key == k {
-				s.SetAttributes(attribute.String(string(k), StripQuery(kv.Value.AsString())))
-			}
-		}
-	}
+// redactingExporter strips the query string from the URL attributes
+// instrumentation libraries record before the spans leave the process
+// (otelhttp's client spans record url.full as it is, after the span
+// started, so a span processor can't): a query may carry a code, a token
+// or an address.
+type redactingExporter struct {
+	sdktrace.SpanExporter
 }
 
-func (redactor) OnEnd(sdktrace.ReadOnlySpan)      {}
-func (redactor) Shutdown(context.Context) error   { return nil }
-func (redactor) ForceFlush(context.Context) error { return nil }
+// urlKeys are the attributes holding a full URL.
+var urlKeys = map[attribute.Key]bool{"url.full": true, "http.url": true}
+
+// ExportSpans exports spans with their URL attributes redacted.
+func (e redactingExporter) ExportSpans(ctx context.Context, spans []sdktrace.ReadOnlySpan) error {
+	out := make([]sdktrace.ReadOnlySpan, len(spans))
+	for i, s := range spans {
+		out[i] = redact(s)
+	}
+	return e.SpanExporter.ExportSpans(ctx, out)
+}
+
+// redact returns s, or a copy of it without query strings when it has a URL
+// attribute.
+func redact(s sdktrace.ReadOnlySpan) sdktrace.ReadOnlySpan {
+	needed := false
+	for _, kv := range s.Attributes() {
+		if urlKeys[kv.Key] || kv.Key == "url.query" {
+			needed = true
+			break
+		}
+	}
+	if !needed {
+		return s
+	}
+	stub := tracetest.SpanStubFromReadOnlySpan(s)
+	attrs := make([]attribute.KeyValue, 0, len(stub.Attributes))
+	for _, kv := range stub.Attributes {
+		switch {
+		case kv.Key == "url.query":
+			continue
+		case urlKeys[kv.Key]:
+			kv = attribute.String(string(kv.Key), StripQuery(kv.Value.AsString()))
+		}
+		attrs = append(attrs, kv)
+	}
+	stub.Attributes = attrs
+	return stub.Snapshot()
+}
 
 // StripQuery returns raw without its query string, fragment and user
 // information; what can't be parsed is replaced whole.

@@ -150,10 +150,18 @@ func Setup(ctx context.Context, getenv func(string) string, version string) (*Tr
 	tp := sdktrace.NewTracerProvider(
 		sdktrace.WithResource(res),
 		sdktrace.WithSampler(sampler),
-		sdktrace.WithSpanProcessor(redactor{}),
-		sdktrace.WithBatcher(exporter),
+		sdktrace.WithBatcher(redactingExporter{exporter}),
 	)
 	return &Tracing{Provider: tp, Propagator: Propagator(), sdk: tp, endpoint: endpoint, protocol: protocol}, nil
+}
+
+// NewProvider returns a tracer provider that samples every span, redacts
+// URLs as Setup's does, and hands each span to exporter as it ends: for
+// tests, with an in-memory exporter.
+func NewProvider(exporter sdktrace.SpanExporter) *sdktrace.TracerProvider {
+	return sdktrace.NewTracerProvider(
+		sdktrace.WithSyncer(redactingExporter{exporter}),
+	)
 }
 
 // first returns the first non-empty value of the variables names.
