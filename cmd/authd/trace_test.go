@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -377,5 +378,50 @@ func TestOTLPExport(t *testing.T) {
 	}
 	if !found {
 		t.Errorf("the login span was not exported (%d export requests)", len(recv.requests))
+	}
+}
+
+// TestRateLimitLogsEmailHash: a sign-in refused by the account's limit is
+// logged with the request's attributes and the email_hash of the failures
+// before it, never the address.
+func TestRateLimitLogsEmailHash(t *testing.T) {
+	srv, _, logs := tracedApp(t)
+	if status, body := postJSON(t, srv.URL+"/api/v1/auth/register", map[string]string{"email": traceEmail, "password": tracePassword}, nil); status != 201 {
+		t.Fatalf("register: %d %v", status, body)
+	}
+	// Bounded: the default limits refuse after a handful of failures.
+	refused := false
+	for i := 0; i < 100 && !refused; i++ {
+		status, _ := postJSON(t, srv.URL+"/api/v1/auth/login", map[string]string{"email": traceEmail, "password": "not the password at all"},
+			http.Header{"X-Request-Id": {"attempt-" + strconv.Itoa(i)}})
+		refused = status == http.StatusTooManyRequests
+	}
+	if !refused {
+		t.Fatal("never rate limited")
+	}
+	srv.Close()
+	var hashes []string
+	var limited map[string]any
+	for _, rec := range logs.all() {
+		switch rec["msg"] {
+		case "login failed":
+			hashes = append(hashes, rec["email_hash"].(string))
+		case "rate limited":
+			limited = rec
+		}
+	}
+	if limited == nil {
+		t.Fatalf("no rate-limited line:\n%s", logs.String())
+	}
+	if len(hashes) == 0 || limited["email_hash"] != hashes[0] {
+		t.Errorf("rate-limited email_hash %v, failures' %v", limited["email_hash"], hashes)
+	}
+	for _, k := range []string{"request_id", "route", "client_ip", "rule"} {
+		if limited[k] == nil {
+			t.Errorf("rate-limited line has no %s: %v", k, limited)
+		}
+	}
+	if strings.Contains(strings.ToLower(logs.String()), "trace.me@example.com") {
+		t.Errorf("the logs hold the address:\n%s", logs.String())
 	}
 }
