@@ -22,6 +22,7 @@ import (
 	"github.com/talentforge/authd/internal/metrics"
 	"github.com/talentforge/authd/internal/ratelimit"
 	"github.com/talentforge/authd/internal/redisconn"
+	"github.com/talentforge/authd/internal/telemetry"
 	"github.com/talentforge/authd/internal/token"
 )
 
@@ -39,8 +40,12 @@ type app struct {
 
 // newApp wires the service, its cache and limits (in Redis when
 // AUTH_REDIS_URL is set, in process otherwise) and the HTTP handler. An
-// unreachable Redis is not an error: the replica starts degraded.
-func newApp(ctx context.Context, cfg *config.Config, db database, log *slog.Logger) (*app, error) {
+// unreachable Redis is not an error: the replica starts degraded. tel makes
+// the spans (nil: none).
+func newApp(ctx context.Context, cfg *config.Config, db database, log *slog.Logger, tel *telemetry.Tracing) (*app, error) {
+	if tel == nil {
+		tel = telemetry.Off()
+	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	v, commit := buildVersion()
@@ -56,7 +61,7 @@ func newApp(ctx context.Context, cfg *config.Config, db database, log *slog.Logg
 		return nil, err
 	}
 	reg.MustRegister(tokens.Collectors()...)
-	hasher, err := newHasher(cfg)
+	hasher, err := newTracedHasher(cfg, tel)
 	if err != nil {
 		return nil, err
 	}
@@ -69,11 +74,11 @@ func newApp(ctx context.Context, cfg *config.Config, db database, log *slog.Logg
 	if err != nil {
 		return nil, err
 	}
-	sender, err := newSender(cfg, log)
+	sender, err := newSender(cfg, log, tel)
 	if err != nil {
 		return nil, err
 	}
-	social, err := socialConfig(ctx, cfg, log)
+	social, err := tracedSocialConfig(ctx, cfg, log, tel)
 	if err != nil {
 		return nil, err
 	}
@@ -87,7 +92,7 @@ func newApp(ctx context.Context, cfg *config.Config, db database, log *slog.Logg
 		redisState func() string
 	)
 	if cfg.RedisURL != "" {
-		rc, err := redisconn.Open(ctx, redisconn.Options{URL: cfg.RedisURL, Logger: log})
+		rc, err := redisconn.Open(ctx, redisconn.Options{URL: cfg.RedisURL, Logger: log, TracerProvider: tel.Provider})
 		if err != nil {
 			return nil, err
 		}
@@ -145,6 +150,9 @@ func newApp(ctx context.Context, cfg *config.Config, db database, log *slog.Logg
 		ShuttingDown:   a.shuttingDown.Load,
 		SchemaVersion:  schemaVersion(db),
 		Registerer:     reg,
+		TracerProvider: tel.Provider,
+		Propagator:     tel.Propagator,
+		HotPathLevel:   cfg.LogHotPaths,
 	}, log)
 	return a, nil
 }

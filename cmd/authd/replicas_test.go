@@ -69,7 +69,7 @@ func serveApp(t *testing.T, cfg *config.Config) (*app, *httptest.Server) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := newApp(t.Context(), cfg, db, slog.New(slog.DiscardHandler))
+	a, err := newApp(t.Context(), cfg, db, slog.New(slog.DiscardHandler), nil)
 	if err != nil {
 		db.Close()
 		t.Fatal(err)

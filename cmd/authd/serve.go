@@ -9,6 +9,9 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"time"
+
+	"github.com/talentforge/authd/internal/redisconn"
+	"github.com/talentforge/authd/internal/telemetry"
 )
 
 // serve runs the HTTP server until ctx is cancelled (SIGTERM, SIGINT). Then
@@ -29,14 +32,35 @@ func serve(ctx context.Context, env environment, logOut io.Writer) error {
 	if warning != "" {
 		log.Warn(warning)
 	}
+	// go-redis logs through a package-global logger: set once, here, so
+	// that its lines join the JSON stream instead of plain text on stderr.
+	redisconn.RouteLogs(log)
+	telemetry.RouteErrors(log)
 
-	db, err := openReady(ctx, cfg)
+	tel, err := telemetry.Setup(ctx, env.getenv, version())
+	if err != nil {
+		return err
+	}
+	// Flushed last, after the HTTP drain and the outbox, so that the spans
+	// of the requests drained are exported too.
+	defer func() {
+		flushCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if err := tel.Shutdown(flushCtx); err != nil {
+			log.Warn("tracing: spans not exported at shutdown", "err", err)
+		}
+	}()
+	if endpoint, protocol, ok := tel.Exporting(); ok {
+		log.Info("tracing: exporting spans over OTLP", "endpoint", telemetry.StripQuery(endpoint), "protocol", protocol)
+	}
+
+	db, err := openTracedReady(ctx, cfg, tel)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
 
-	a, err := newApp(ctx, cfg, db, log)
+	a, err := newApp(ctx, cfg, db, log, tel)
 	if err != nil {
 		return err
 	}

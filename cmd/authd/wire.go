@@ -6,19 +6,26 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"runtime/debug"
 	"strings"
 
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+	noopmetric "go.opentelemetry.io/otel/metric/noop"
+	"go.opentelemetry.io/otel/propagation"
+
 	"github.com/talentforge/authd/internal/auth"
 	"github.com/talentforge/authd/internal/config"
+	"github.com/talentforge/authd/internal/logging"
 	"github.com/talentforge/authd/internal/mail"
 	"github.com/talentforge/authd/internal/metrics"
 	"github.com/talentforge/authd/internal/oauth"
 	"github.com/talentforge/authd/internal/password"
 	"github.com/talentforge/authd/internal/postgres"
 	"github.com/talentforge/authd/internal/sqlite"
+	"github.com/talentforge/authd/internal/telemetry"
 	"github.com/talentforge/authd/internal/token"
 )
 
@@ -52,8 +59,19 @@ func loadConfig(getenv func(string) string) (*config.Config, error) {
 // openDatabase opens PostgreSQL when AUTH_DATABASE_URL is set and the SQLite
 // file in AUTH_DATA_DIR otherwise.
 func openDatabase(ctx context.Context, cfg *config.Config) (database, error) {
+	return openTracedDatabase(ctx, cfg, nil)
+}
+
+// openTracedDatabase is openDatabase making a span per PostgreSQL query
+// with tel (nil: none). SQLite queries make no spans: they run in process
+// and show as the time of their parent span.
+func openTracedDatabase(ctx context.Context, cfg *config.Config, tel *telemetry.Tracing) (database, error) {
 	if !cfg.Embedded() {
-		db, err := postgres.Open(ctx, cfg.DatabaseURL)
+		var opts []postgres.Option
+		if tel != nil {
+			opts = append(opts, postgres.WithTracerProvider(tel.Provider))
+		}
+		db, err := postgres.Open(ctx, cfg.DatabaseURL, opts...)
 		if err != nil {
 			return nil, fmt.Errorf("open PostgreSQL: %w", err)
 		}
@@ -74,7 +92,12 @@ func openDatabase(ctx context.Context, cfg *config.Config) (database, error) {
 // PostgreSQL, `authd migrate up` is a deliberate, separately rolled-out job, so
 // a schema that lags behind the binary is refused with a clear message.
 func openReady(ctx context.Context, cfg *config.Config) (database, error) {
-	db, err := openDatabase(ctx, cfg)
+	return openTracedReady(ctx, cfg, nil)
+}
+
+// openTracedReady is openReady with the query spans of openTracedDatabase.
+func openTracedReady(ctx context.Context, cfg *config.Config, tel *telemetry.Tracing) (database, error) {
+	db, err := openTracedDatabase(ctx, cfg, tel)
 	if err != nil {
 		return nil, err
 	}
@@ -97,8 +120,11 @@ func openReady(ctx context.Context, cfg *config.Config) (database, error) {
 	return db, nil
 }
 
+// newLogger returns the JSON logger at AUTH_LOG_LEVEL whose lines written
+// during a request carry the request's id, trace id, route, client IP and
+// user (see package logging).
 func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
-	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: cfg.LogLevel}))
+	return slog.New(logging.NewHandler(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: cfg.LogLevel})))
 }
 
 func tokenConfig(cfg *config.Config, log *slog.Logger) token.Config {
@@ -129,6 +155,12 @@ func tokenConfig(cfg *config.Config, log *slog.Logger) token.Config {
 }
 
 func newHasher(cfg *config.Config) (*password.Hasher, error) {
+	return newTracedHasher(cfg, nil)
+}
+
+// newTracedHasher is newHasher making the password.hash and
+// password.verify spans with tel (nil: none).
+func newTracedHasher(cfg *config.Config, tel *telemetry.Tracing) (*password.Hasher, error) {
 	params := password.DefaultParams
 	params.Memory = cfg.Argon2MemoryKiB
 	params.Time = cfg.Argon2Iterations
@@ -138,6 +170,9 @@ func newHasher(cfg *config.Config) (*password.Hasher, error) {
 		MinLength:     cfg.PasswordMinLength,
 		MaxConcurrent: cfg.HashConcurrency,
 		QueueTimeout:  cfg.HashQueueTimeout,
+	}
+	if tel != nil {
+		pc.TracerProvider = tel.Provider
 	}
 	if err := pc.Validate(); err != nil {
 		return nil, fmt.Errorf("password hashing settings (AUTH_ARGON2_*, AUTH_PASSWORD_MIN_LENGTH): %w", err)
@@ -165,13 +200,18 @@ func newComposer(cfg *config.Config) (*mail.Composer, error) {
 	return c, nil
 }
 
-// newSender returns the SMTP sender of AUTH_SMTP_URL, or, without one,
-// the sender that writes each mail with its links to the log.
-func newSender(cfg *config.Config, log *slog.Logger) (mail.Sender, error) {
+// newSender returns the SMTP sender of AUTH_SMTP_URL, making an smtp.send
+// span per mail with tel (nil: none), or, without one, the sender that
+// writes each mail with its links to the log.
+func newSender(cfg *config.Config, log *slog.Logger, tel *telemetry.Tracing) (mail.Sender, error) {
 	if cfg.SMTPURL == "" {
 		return mail.NewLog(log), nil
 	}
-	s, err := mail.NewSMTP(cfg.SMTPURL)
+	var opts []mail.SMTPOption
+	if tel != nil {
+		opts = append(opts, mail.WithTracerProvider(tel.Provider))
+	}
+	s, err := mail.NewSMTP(cfg.SMTPURL, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("AUTH_SMTP_URL: %w", err)
 	}
@@ -219,7 +259,14 @@ func buildVersion() (v, commit string) {
 // authd (its sign-in answers provider_unavailable until then). Only a
 // configuration that can never work is an error.
 func socialConfig(ctx context.Context, cfg *config.Config, log *slog.Logger) (auth.SocialConfig, error) {
+	return tracedSocialConfig(ctx, cfg, log, nil)
+}
+
+// tracedSocialConfig is socialConfig whose providers make a client span per
+// HTTP call with tel (nil: none).
+func tracedSocialConfig(ctx context.Context, cfg *config.Config, log *slog.Logger, tel *telemetry.Tracing) (auth.SocialConfig, error) {
 	sc := cfg.Social
+	client := providerClient(tel)
 	redirects, err := auth.NewRedirects(sc.RedirectURLs)
 	if err != nil {
 		return auth.SocialConfig{}, fmt.Errorf("AUTH_REDIRECT_URLS: %w", err)
@@ -231,6 +278,7 @@ func socialConfig(ctx context.Context, cfg *config.Config, log *slog.Logger) (au
 			ClientSecret: g.ClientSecret,
 			RedirectURL:  oauth.RedirectURL(cfg.Issuer, "google"),
 			Logger:       log,
+			HTTPClient:   client,
 		})
 		if err != nil {
 			return auth.SocialConfig{}, fmt.Errorf("Google sign-in (AUTH_GOOGLE_*): %w", err)
@@ -244,6 +292,7 @@ func socialConfig(ctx context.Context, cfg *config.Config, log *slog.Logger) (au
 			RedirectURL:  oauth.RedirectURL(cfg.Issuer, "github"),
 			WebURL:       g.WebURL,
 			APIURL:       g.APIURL,
+			HTTPClient:   client,
 		})
 		if err != nil {
 			return auth.SocialConfig{}, fmt.Errorf("GitHub sign-in (AUTH_GITHUB_*): %w", err)
@@ -260,6 +309,7 @@ func socialConfig(ctx context.Context, cfg *config.Config, log *slog.Logger) (au
 			RedirectURL:  oauth.RedirectURL(cfg.Issuer, o.Name),
 			Scopes:       o.Scopes,
 			Logger:       log,
+			HTTPClient:   client,
 		})
 		if err != nil {
 			return auth.SocialConfig{}, fmt.Errorf("OIDC provider %s (AUTH_OIDC_%s_*): %w", o.Name, strings.ToUpper(o.Name), err)
@@ -270,4 +320,23 @@ func socialConfig(ctx context.Context, cfg *config.Config, log *slog.Logger) (au
 		log.Info("social login provider configured", "provider", p.Name(), "callback_url", oauth.RedirectURL(cfg.Issuer, p.Name()))
 	}
 	return out, nil
+}
+
+// providerClient returns the HTTP client of the social providers: the
+// oauth package's default (nil) without tracing, otherwise one that makes a
+// client span per call. It sends no traceparent: the providers are third
+// parties, and our trace ids are no business of theirs.
+func providerClient(tel *telemetry.Tracing) *http.Client {
+	if tel == nil {
+		return nil
+	}
+	return &http.Client{
+		Timeout: oauth.DefaultTimeout,
+		Transport: otelhttp.NewTransport(http.DefaultTransport,
+			otelhttp.WithTracerProvider(tel.Provider),
+			otelhttp.WithPropagators(propagation.NewCompositeTextMapPropagator()),
+			otelhttp.WithMeterProvider(noopmetric.NewMeterProvider()),
+			otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string { return "oauth " + r.Method + " " + r.URL.Host }),
+		),
+	}
 }

@@ -131,9 +131,11 @@ func (s *core) ipKey(ip string) string {
 }
 
 // take records one attempt under rule and returns ETooManyAttempts when it
-// is refused. An empty key (no client IP known) is not limited.
-func (s *core) take(ctx context.Context, rule Rule, key string) error {
-	return s.allow(ctx, rule, key, 1)
+// is refused. An empty key (no client IP known) is not limited. logAttrs
+// are added to the refusal's log line (an email_hash, never an address:
+// keys may hold one, so they are not logged).
+func (s *core) take(ctx context.Context, rule Rule, key string, logAttrs ...any) error {
+	return s.allow(ctx, rule, key, 1, logAttrs...)
 }
 
 // peek returns ETooManyAttempts when key is out of allowance under rule,
@@ -142,7 +144,7 @@ func (s *core) peek(ctx context.Context, rule Rule, key string) error {
 	return s.allow(ctx, rule, key, 0)
 }
 
-func (s *core) allow(ctx context.Context, rule Rule, key string, cost int) error {
+func (s *core) allow(ctx context.Context, rule Rule, key string, cost int, logAttrs ...any) error {
 	if !rule.Enabled() || key == "" {
 		return nil
 	}
@@ -151,7 +153,7 @@ func (s *core) allow(ctx context.Context, rule Rule, key string, cost int) error
 		return err
 	}
 	if !d.Allowed {
-		s.log.InfoContext(ctx, "rate limited", "rule", rule.Name, "retry_after_s", d.RetryAfter.Seconds())
+		s.log.InfoContext(ctx, "rate limited", append([]any{"rule", rule.Name, "retry_after_s", d.RetryAfter.Seconds()}, logAttrs...)...)
 		e := errTooMany(d.RetryAfter)
 		e.rule = rule.Name
 		return e
@@ -230,7 +232,7 @@ func (s *core) counts(email string, who attempter) []count {
 func (s *core) loginAttempt(ctx context.Context, email string, who attempter) (done func(outcome loginOutcome), err error) {
 	counts := s.counts(email, who)
 	for i, c := range counts {
-		if err := s.take(ctx, c.rule, c.key); err != nil {
+		if err := s.take(ctx, c.rule, c.key, "email_hash", s.emailHash(email)); err != nil {
 			// A refused attempt costs the other counts nothing.
 			for _, taken := range counts[:i] {
 				s.giveBack(ctx, taken.rule, taken.key)

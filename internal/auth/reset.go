@@ -17,7 +17,7 @@ func (s *Accounts) ForgotPassword(ctx context.Context, email string, c Origin) e
 	if err := s.takeIP(ctx, s.limits.MailIP, c.IP); err != nil {
 		return err
 	}
-	if err := s.take(ctx, s.limits.MailAddress, email); err != nil {
+	if err := s.take(ctx, s.limits.MailAddress, email, "email_hash", s.emailHash(email)); err != nil {
 		return err
 	}
 	u, err := s.store.UserByEmail(ctx, email)

@@ -73,6 +73,7 @@ type core struct {
 	log     *slog.Logger
 
 	deviceKey []byte // HMAC key of remembered-device tokens
+	emailKey  []byte // HMAC key of emailHash, nil without a secret
 }
 
 // Accounts is what people call for themselves: sign-up, login, refresh,
@@ -134,6 +135,7 @@ func NewService(store Store, hasher PasswordHasher, tokens TokenIssuer, cfg Conf
 		cache: cfg.Cache, limiter: cfg.Limiter, limits: cfg.Limits, mailer: cfg.Mailer,
 		observe: cfg.Observer, cfg: cfg, log: log,
 		deviceKey: deviceKey(cfg.Secret),
+		emailKey:  emailHashKey(cfg.Secret),
 	}
 	// No defaults: a Service on a cache or limiter production never runs
 	// would be tested on something else than what is deployed.
@@ -344,7 +346,7 @@ func (s *Accounts) login(ctx context.Context, in LoginInput) (*User, *TokenPair,
 	}
 	if !ok || u == nil {
 		done(loginFailed)
-		s.log.InfoContext(ctx, "login failed", "reason", "invalid_credentials")
+		s.log.InfoContext(ctx, "login failed", "reason", "invalid_credentials", "email_hash", s.emailHash(email))
 		s.recordLoginFailure(ctx, u, EInvalidCredentials, in.Origin)
 		return nil, nil, errInvalidCredentials
 	}
@@ -364,7 +366,7 @@ func (s *Accounts) login(ctx context.Context, in LoginInput) (*User, *TokenPair,
 	if ErrorCode(err) == EConflict {
 		// The password changed while this one was being checked: the
 		// password it proved is no longer the account's.
-		s.log.InfoContext(ctx, "login failed", "reason", "password_changed_meanwhile", "user_id", u.ID)
+		s.log.InfoContext(ctx, "login failed", "reason", "password_changed_meanwhile", "user_id", u.ID, "email_hash", s.emailHash(email))
 		return nil, nil, errInvalidCredentials
 	}
 	if err != nil {

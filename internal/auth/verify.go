@@ -68,7 +68,7 @@ func (s *Accounts) ResendVerification(ctx context.Context, p *Principal) error {
 	if u.EmailVerified {
 		return nil
 	}
-	if err := s.take(ctx, s.limits.MailAddress, u.Email); err != nil {
+	if err := s.take(ctx, s.limits.MailAddress, u.Email, "email_hash", s.emailHash(u.Email)); err != nil {
 		return err
 	}
 	now := s.now()
@@ -109,7 +109,7 @@ func (s *Accounts) ChangeEmail(ctx context.Context, p *Principal, newEmail, curr
 	default:
 		return false, err
 	}
-	if err := s.take(ctx, s.limits.MailAddress, newEmail); err != nil {
+	if err := s.take(ctx, s.limits.MailAddress, newEmail, "email_hash", s.emailHash(newEmail)); err != nil {
 		return false, err
 	}
 	now := s.now()

@@ -93,6 +93,7 @@ var Vars = []Var{
 	{Name: "AUTH_SHUTDOWN_DELAY", Default: "5s", Help: "how long SIGTERM keeps serving with /readyz at 503, so that load balancers stop routing before connections are refused (0: none)"},
 	{Name: "AUTH_SHUTDOWN_TIMEOUT", Default: "20s", Help: "how long SIGTERM waits for in-flight requests"},
 	{Name: "AUTH_LOG_LEVEL", Default: "info", Help: "debug, info, warn, error"},
+	{Name: "AUTH_LOG_HOT_PATHS", Default: "debug", Help: "level of the access-log lines of successful verify, users/me and introspect requests: debug or info"},
 }
 
 // Config is the effective configuration.
@@ -149,6 +150,9 @@ type Config struct {
 	DebugAddr            string
 	MetricsAddr          string // "": /metrics on Addr
 	LogLevel             slog.Level
+	// LogHotPaths is the level of successful requests' access-log lines on
+	// the routes gateways call for every request (AUTH_LOG_HOT_PATHS).
+	LogHotPaths slog.Level
 
 	// Session lifetimes and the retention of ended sessions; 0 turns each
 	// off (and keeps ended sessions forever).
@@ -282,6 +286,14 @@ func Load(getenv func(string) string, dotenvPath string) (*Config, error) {
 	}
 	if err := c.LogLevel.UnmarshalText([]byte(raw["AUTH_LOG_LEVEL"])); err != nil {
 		p.fail("AUTH_LOG_LEVEL", "must be debug, info, warn or error")
+	}
+	switch raw["AUTH_LOG_HOT_PATHS"] {
+	case "debug":
+		c.LogHotPaths = slog.LevelDebug
+	case "info":
+		c.LogHotPaths = slog.LevelInfo
+	default:
+		p.fail("AUTH_LOG_HOT_PATHS", "must be debug or info")
 	}
 	if u, err := url.Parse(c.Issuer); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		p.fail("AUTH_ISSUER", "must be an absolute http(s) URL")

@@ -51,6 +51,7 @@ type errorDetail struct {
 	Code      auth.Code `json:"code"`
 	Message   string    `json:"message"`
 	RequestID string    `json:"request_id"`
+	TraceID   string    `json:"trace_id,omitempty" doc:"The W3C trace id of the request, when it is traced or the caller sent a traceparent."`
 }
 
 // writeError writes the v1 error body for err. Internal errors are logged with
@@ -61,6 +62,7 @@ func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		Code:      code,
 		Message:   auth.ErrorMessage(err),
 		RequestID: requestID(r.Context()),
+		TraceID:   traceID(r.Context()),
 	}})
 }
 
@@ -91,8 +93,8 @@ func (s *server) errorStatus(w http.ResponseWriter, r *http.Request, err error) 
 	return code, status
 }
 
-// problemJSON is an RFC 9457 problem detail, with authd's stable code and the
-// request id as extension members.
+// problemJSON is an RFC 9457 problem detail, with authd's stable code, the
+// request id and the trace id as extension members.
 type problemJSON struct {
 	Type      string    `json:"type" doc:"urn:authd:error:<code>"`
 	Title     string    `json:"title"`
@@ -101,6 +103,7 @@ type problemJSON struct {
 	Instance  string    `json:"instance,omitempty"`
 	Code      auth.Code `json:"code"`
 	RequestID string    `json:"request_id"`
+	TraceID   string    `json:"trace_id,omitempty" doc:"The W3C trace id of the request, when it is traced or the caller sent a traceparent."`
 }
 
 // writeProblem writes err as application/problem+json (API v2).
@@ -114,6 +117,7 @@ func (s *server) writeProblem(w http.ResponseWriter, r *http.Request, err error)
 		Instance:  r.URL.Path,
 		Code:      code,
 		RequestID: requestID(r.Context()),
+		TraceID:   traceID(r.Context()),
 	})
 }
 

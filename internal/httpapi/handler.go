@@ -9,8 +9,12 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
+	nooptrace "go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/talentforge/authd/internal/auth"
+	"github.com/talentforge/authd/internal/logging"
 )
 
 // KeySet publishes the public signing keys.
@@ -47,6 +51,18 @@ type Config struct {
 	SchemaVersion func(ctx context.Context) (int64, error)
 	// Registerer receives the HTTP request metrics; nil: none are kept.
 	Registerer prometheus.Registerer
+	// TracerProvider makes the server span of each request (see
+	// telemetry.Setup). Nil: no spans, though a caller's traceparent still
+	// reaches the log lines and error bodies.
+	TracerProvider trace.TracerProvider
+	// Propagator reads the caller's trace context. Nil: W3C traceparent
+	// and baggage.
+	Propagator propagation.TextMapPropagator
+	// HotPathLevel is the level of the access-log lines of successful
+	// requests to the routes a gateway calls for every request it forwards
+	// (verify, users/me, introspect); other lines are at info, 5xx at
+	// warn. The zero value is info (AUTH_LOG_HOT_PATHS).
+	HotPathLevel slog.Level
 }
 
 type server struct {
@@ -62,6 +78,9 @@ type server struct {
 	schemaVersion  func(ctx context.Context) (int64, error)
 	metrics        http.Handler
 	httpMetrics    *httpMetrics // nil: requests are not measured
+	tracerProvider trace.TracerProvider
+	propagator     propagation.TextMapPropagator
+	hotPathLevel   slog.Level
 	hsts           bool
 	trustedProxies []netip.Prefix
 	mux            *http.ServeMux
@@ -74,13 +93,15 @@ func New(svc *auth.Service, keys KeySet, db Pinger, cfg Config, log *slog.Logger
 	return newServer(svc, keys, db, cfg, log).handler()
 }
 
-// handler is the server with its middleware.
+// handler is the server with its middleware: the span first, so that
+// every log line of the request carries its trace id; the metrics inside
+// observe, which names the route and records the status they read.
 func (s *server) handler() http.Handler {
 	var h http.Handler = http.HandlerFunc(s.dispatch)
 	if s.httpMetrics != nil {
 		h = s.httpMetrics.measure(h)
 	}
-	return s.observe(h)
+	return s.traced(s.observe(h))
 }
 
 func newServer(svc *auth.Service, keys KeySet, db Pinger, cfg Config, log *slog.Logger) *server {
@@ -90,15 +111,24 @@ func newServer(svc *auth.Service, keys KeySet, db Pinger, cfg Config, log *slog.
 		clients:        svc.ServiceClients,
 		keys:           keys,
 		db:             db,
-		log:            log,
+		log:            slog.New(logging.NewHandler(log.Handler())),
 		issuer:         strings.TrimRight(cfg.Issuer, "/"),
 		redisState:     cfg.RedisState,
 		shuttingDown:   cfg.ShuttingDown,
 		schemaVersion:  cfg.SchemaVersion,
 		metrics:        cfg.Metrics,
+		tracerProvider: cfg.TracerProvider,
+		propagator:     cfg.Propagator,
+		hotPathLevel:   cfg.HotPathLevel,
 		hsts:           strings.HasPrefix(cfg.Issuer, "https://"),
 		trustedProxies: cfg.TrustedProxies,
 		mux:            http.NewServeMux(),
+	}
+	if s.tracerProvider == nil {
+		s.tracerProvider = nooptrace.NewTracerProvider()
+	}
+	if s.propagator == nil {
+		s.propagator = propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{})
 	}
 	if s.redisState == nil {
 		s.redisState = func() string { return "in-process" }
@@ -148,9 +178,7 @@ type authedFunc func(w http.ResponseWriter, r *http.Request, p *auth.Principal) 
 func (s *server) handleRoute(rt *route) {
 	writeErr := s.errorWriter(rt.style)
 	s.mux.HandleFunc(rt.pattern(), func(w http.ResponseWriter, r *http.Request) {
-		if i := info(r.Context()); i != nil {
-			i.route = r.Pattern
-		}
+		routed(r)
 		if err := rt.serve(w, r); err != nil {
 			writeErr(w, r, err)
 		}
@@ -178,8 +206,8 @@ func (s *server) authenticate(r *http.Request) (*auth.Principal, error) {
 	if err != nil {
 		return nil, err
 	}
-	if i := info(r.Context()); i != nil {
-		i.userID = p.UserID
+	if i := logging.RequestFrom(r.Context()); i != nil {
+		i.SetUserID(p.UserID)
 	}
 	p.Origin = s.origin(r)
 	return p, nil

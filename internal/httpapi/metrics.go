@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/talentforge/authd/internal/logging"
 )
 
 // httpMetrics are the request metrics. Their labels are bounded: the route
@@ -43,7 +45,7 @@ func newHTTPMetrics(reg prometheus.Registerer) *httpMetrics {
 
 // measure records every request in m. It runs inside observe, whose
 // statusRecorder it reads the status from, and after routing has named the
-// route in the request's info.
+// route in the request's logging.Request.
 func (m *httpMetrics) measure(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
@@ -58,8 +60,8 @@ func (m *httpMetrics) measure(next http.Handler) http.Handler {
 				status = http.StatusInternalServerError // observe answers it
 			}
 			method, route := metricMethod(r.Method), "unmatched"
-			if i := info(r.Context()); i != nil && i.route != "" {
-				route = routePath(i.route)
+			if lr := logging.RequestFrom(r.Context()); lr != nil && lr.Route() != "" {
+				route = routePath(lr.Route())
 			}
 			m.requests.WithLabelValues(method, route, strconv.Itoa(status)).Inc()
 			m.duration.WithLabelValues(method, route).Observe(time.Since(start).Seconds())

@@ -13,31 +13,37 @@ import (
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+	noopmetric "go.opentelemetry.io/otel/metric/noop"
+	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/talentforge/authd/internal/auth"
+	"github.com/talentforge/authd/internal/logging"
 )
 
-// requestInfo is filled in as a request travels through the stack, and read
-// by the access log once it is done.
-type requestInfo struct {
-	id     string
-	route  string
-	userID string
-}
-
-type ctxKey struct{}
-
-func withInfo(ctx context.Context, info *requestInfo) context.Context {
-	return context.WithValue(ctx, ctxKey{}, info)
-}
-
-func info(ctx context.Context) *requestInfo {
-	i, _ := ctx.Value(ctxKey{}).(*requestInfo)
-	return i
-}
-
+// requestID returns the id of the request ctx belongs to, or "".
 func requestID(ctx context.Context) string {
-	if i := info(ctx); i != nil {
-		return i.id
+	if r := logging.RequestFrom(ctx); r != nil {
+		return r.ID()
+	}
+	return ""
+}
+
+// setUserID records the caller once a handler knows who it is (a sign-in,
+// a sign-up), for the log lines that follow.
+func setUserID(ctx context.Context, id string) {
+	if r := logging.RequestFrom(ctx); r != nil {
+		r.SetUserID(id)
+	}
+}
+
+// traceID returns the trace the request belongs to: the span this process
+// records, or the caller's traceparent when tracing is off here. "" when
+// there is neither.
+func traceID(ctx context.Context) string {
+	if sc := trace.SpanContextFromContext(ctx); sc.IsValid() {
+		return sc.TraceID().String()
 	}
 	return ""
 }
@@ -86,6 +92,14 @@ func (r *statusRecorder) Write(b []byte) (int, error) {
 
 func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
 
+// hotPaths are the routes a gateway calls on every request it forwards:
+// their successful responses are logged at Config.HotPathLevel.
+var hotPaths = map[string]bool{
+	"GET /api/v1/auth/verify":       true,
+	"GET /api/v1/users/me":          true,
+	"POST /api/v2/oauth/introspect": true,
+}
+
 // observe assigns the request id, sets the headers every response carries,
 // recovers panics, and writes one access-log line per request.
 func (s *server) observe(next http.Handler) http.Handler {
@@ -95,8 +109,8 @@ func (s *server) observe(next http.Handler) http.Handler {
 		if !validRequestID(id) {
 			id = newRequestID()
 		}
-		ri := &requestInfo{id: id}
-		r = r.WithContext(withInfo(r.Context(), ri))
+		ri := logging.NewRequest(id, s.clientIP(r))
+		r = r.WithContext(logging.WithRequest(r.Context(), ri))
 
 		h := w.Header()
 		h.Set("X-Request-ID", id)
@@ -119,21 +133,60 @@ func (s *server) observe(next http.Handler) http.Handler {
 					s.writeError(rec, r, fmt.Errorf("panic: %v", v))
 				}
 			}
-			route := ri.route
-			if route == "" {
-				route = "unmatched"
-			}
-			s.log.LogAttrs(r.Context(), slog.LevelInfo, "request",
+			attrs := []slog.Attr{
 				slog.String("method", r.Method),
-				slog.String("route", route),
 				slog.Int("status", rec.status),
 				slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000),
-				slog.String("request_id", id),
-				slog.String("user_id", ri.userID),
-			)
+			}
+			// The log handler adds the route once it is known.
+			route := ri.Route()
+			if route == "" {
+				attrs = append(attrs, slog.String("route", "unmatched"))
+			}
+			level := slog.LevelInfo
+			switch {
+			case rec.status >= 500:
+				level = slog.LevelWarn
+			case rec.status < 300 && hotPaths[route]:
+				level = s.hotPathLevel
+			}
+			s.log.LogAttrs(r.Context(), level, "request", attrs...)
 		}()
 		next.ServeHTTP(rec, r)
 	})
+}
+
+// untraced are the probes and scrapes that run every few seconds: a span
+// each would bury the traces of real requests.
+var untraced = map[string]bool{"/healthz": true, "/readyz": true, "/metrics": true}
+
+// traced starts a server span for every request but the probes, child of
+// the caller's traceparent when it sends one. The span is named after the
+// method until the route is matched (see handleRoute), never after the raw
+// path, which carries ids.
+func (s *server) traced(next http.Handler) http.Handler {
+	return otelhttp.NewHandler(next, "authd",
+		otelhttp.WithTracerProvider(s.tracerProvider),
+		otelhttp.WithPropagators(s.propagator),
+		// HTTP metrics are Prometheus's (see Config.Metrics), not
+		// OpenTelemetry's.
+		otelhttp.WithMeterProvider(noopmetric.NewMeterProvider()),
+		otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string { return r.Method }),
+		otelhttp.WithFilter(func(r *http.Request) bool { return !untraced[r.URL.Path] }),
+	)
+}
+
+// routed names the request's span after the matched route and records the
+// route for the log lines.
+func routed(r *http.Request) {
+	if i := logging.RequestFrom(r.Context()); i != nil {
+		i.SetRoute(r.Pattern)
+	}
+	span := trace.SpanFromContext(r.Context())
+	span.SetName(r.Pattern)
+	if _, path, ok := strings.Cut(r.Pattern, " "); ok {
+		span.SetAttributes(semconv.HTTPRoute(path))
+	}
 }
 
 // clientIP returns the address of the client: the peer's address, or, when

@@ -42,10 +42,11 @@ past the limit, that IP gets 429 with Retry-After for that account. A sign-in re
 ` + "`device_token`" + ` (browsers also get it as an HttpOnly cookie); sent back with the next sign-in,
 it keeps the device from being locked out by other people's failed attempts.
 
-**Errors.** API v1 answers ` + "`{\"error\": {\"code\", \"message\", \"request_id\"}}`" + ` with a stable
+**Errors.** API v1 answers ` + "`{\"error\": {\"code\", \"message\", \"request_id\", \"trace_id\"}}`" + ` with a stable
 machine-readable code; API v2 answers RFC 9457 application/problem+json with the same
 code; the OAuth endpoints answer RFC 6749 §5.2 ` + "`{\"error\", \"error_description\"}`" + `.
-Every response carries an ` + "`X-Request-ID`" + ` header.`
+Every response carries an ` + "`X-Request-ID`" + ` header; ` + "`trace_id`" + ` (v1 and v2) is the W3C trace
+id of the request when it is traced or the caller sent a ` + "`traceparent`" + `.`
 
 // tagDescriptions describe the route table's tags; tags are listed in the
 // order they first appear in the table.

@@ -232,7 +232,7 @@ func (s *server) socialExchange(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	info(r.Context()).userID = u.ID
+	setUserID(r.Context(), u.ID)
 	writeJSON(w, http.StatusOK, toTokensJSON(u, pair))
 	return nil
 }

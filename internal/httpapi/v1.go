@@ -101,7 +101,7 @@ func (s *server) register(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	info(r.Context()).userID = u.ID
+	setUserID(r.Context(), u.ID)
 	writeJSON(w, http.StatusCreated, toTokensJSON(u, pair))
 	return nil
 }
@@ -117,7 +117,7 @@ func (s *server) login(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	info(r.Context()).userID = u.ID
+	setUserID(r.Context(), u.ID)
 	s.setDeviceCookie(w, pair)
 	writeJSON(w, http.StatusOK, toTokensJSON(u, pair))
 	return nil

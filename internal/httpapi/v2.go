@@ -256,7 +256,7 @@ func (s *server) token(w http.ResponseWriter, r *http.Request) error {
 		var u *auth.User
 		u, pair, err = s.accounts.ExchangeSocialCode(r.Context(), in.Code, in.CodeVerifier, s.origin(r))
 		if err == nil {
-			info(r.Context()).userID = u.ID
+			setUserID(r.Context(), u.ID)
 		}
 	case "password":
 		if in.Username == "" || in.Password == "" {
@@ -267,7 +267,7 @@ func (s *server) token(w http.ResponseWriter, r *http.Request) error {
 			Email: in.Username, Password: in.Password, DeviceToken: s.deviceToken(r, in.DeviceToken), Origin: s.origin(r),
 		})
 		if err == nil {
-			info(r.Context()).userID = u.ID
+			setUserID(r.Context(), u.ID)
 			s.setDeviceCookie(w, pair)
 		}
 	case "refresh_token":

@@ -12,6 +12,10 @@ import (
 
 	gomail "github.com/wneessen/go-mail"
 	gosmtp "github.com/wneessen/go-mail/smtp"
+	"go.opentelemetry.io/otel/codes"
+	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
+	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
 )
 
 // DefaultTimeout bounds connecting and then each reply awaited from the
@@ -27,6 +31,7 @@ type SMTP struct {
 	url     *smtpURL
 	timeout time.Duration
 	tls     *tls.Config
+	tracer  trace.Tracer
 }
 
 // SMTPOption changes a setting of NewSMTP.
@@ -45,6 +50,12 @@ func WithTLSConfig(c *tls.Config) SMTPOption {
 	return func(s *SMTP) { s.tls = c }
 }
 
+// WithTracerProvider makes an smtp.send span per Send with tp, carrying the
+// server's host and port, never an address or the message.
+func WithTracerProvider(tp trace.TracerProvider) SMTPOption {
+	return func(s *SMTP) { s.tracer = tp.Tracer("github.com/talentforge/authd/internal/mail") }
+}
+
 // NewSMTP returns a sender for rawURL, one of the forms doc.go lists. It
 // checks everything it can without connecting, so that a bad AUTH_SMTP_URL
 // stops authd at start-up; its errors never contain the password.
@@ -53,7 +64,7 @@ func NewSMTP(rawURL string, opts ...SMTPOption) (*SMTP, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &SMTP{url: u, timeout: DefaultTimeout}
+	s := &SMTP{url: u, timeout: DefaultTimeout, tracer: noop.NewTracerProvider().Tracer("")}
 	for _, opt := range opts {
 		opt(s)
 	}
@@ -90,6 +101,18 @@ func (s *SMTP) String() string { return s.url.String() }
 // ctx ending then) is not returned: the message is delivered, and a retry
 // would only send it twice.
 func (s *SMTP) Send(ctx context.Context, m *Message) error {
+	ctx, span := s.tracer.Start(ctx, "smtp.send", trace.WithSpanKind(trace.SpanKindClient),
+		trace.WithAttributes(semconv.ServerAddress(s.url.host), semconv.ServerPort(s.url.port)))
+	defer span.End()
+	err := s.send(ctx, m)
+	if err != nil {
+		span.RecordError(err)
+		span.SetStatus(codes.Error, "send failed")
+	}
+	return err
+}
+
+func (s *SMTP) send(ctx context.Context, m *Message) error {
 	if err := m.validate(); err != nil {
 		return &invalidMessageError{err}
 	}

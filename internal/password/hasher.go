@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
 	"golang.org/x/crypto/argon2"
 	"golang.org/x/crypto/bcrypt"
 	"golang.org/x/text/unicode/norm"
@@ -81,6 +82,9 @@ type Config struct {
 	// is computed. Production leaves it nil; tests use it to keep the
 	// hasher busy at a known moment instead of hoping a hash is slow enough.
 	Acquired func()
+	// TracerProvider makes the password.hash and password.verify spans
+	// (see trace.go); nil makes none.
+	TracerProvider trace.TracerProvider
 }
 
 // withDefaults returns c with its zero fields replaced by their defaults.
@@ -156,7 +160,8 @@ type Hasher struct {
 	minLength    int
 	maxLength    int
 	queueTimeout time.Duration
-	acquired     func()        // Config.Acquired
+	acquired     func() // Config.Acquired
+	tracer       trace.Tracer
 	slots        chan struct{} // semaphore: a send takes a slot, a receive frees it
 	dummy        string        // argon2id hash at params that no password matches
 	dummySalt    []byte        // of dummy, for padding with an argon2id run
@@ -206,6 +211,7 @@ func New(cfg Config) *Hasher {
 		maxLength:    cfg.MaxLength,
 		queueTimeout: cfg.QueueTimeout,
 		acquired:     cfg.Acquired,
+		tracer:       newTracer(cfg.TracerProvider),
 		slots:        make(chan struct{}, cfg.MaxConcurrent),
 		dummy:        encodePHC(cfg.Params, salt, randomBytes(cfg.Params.KeyLen)),
 		dummySalt:    salt,
@@ -224,9 +230,11 @@ func New(cfg Config) *Hasher {
 // It returns auth.EUnavailable (with RetryAfter) when no hashing slot frees
 // up within the queue timeout, and ctx's error, wrapped, when ctx ends first.
 func (h *Hasher) Hash(ctx context.Context, password string) (string, error) {
+	ctx, span := h.startSpan(ctx, "password.hash")
+	defer span.End()
 	pw := norm.NFKC.AppendString(nil, password)
 	salt := randomBytes(h.params.SaltLen)
-	if err := h.acquire(ctx); err != nil {
+	if err := h.acquireTraced(ctx); err != nil {
 		return "", err
 	}
 	start := time.Now()
@@ -257,6 +265,8 @@ func (h *Hasher) Hash(ctx context.Context, password string) (string, error) {
 // ErrMalformedHash when encoded can't be checked. A wrong password is not an
 // error.
 func (h *Hasher) Verify(ctx context.Context, password, encoded string) (ok, rehash bool, err error) {
+	ctx, span := h.startSpan(ctx, "password.verify")
+	defer span.End()
 	unknown := encoded == ""
 	if unknown {
 		// The same code path as a stored hash, so the same cost.
@@ -292,7 +302,7 @@ func (h *Hasher) Verify(ctx context.Context, password, encoded string) (ok, reha
 
 	// One slot for the check and its padding, so that a failure can't be
 	// told apart by where the queue made it wait or give up.
-	if err := h.acquire(ctx); err != nil {
+	if err := h.acquireTraced(ctx); err != nil {
 		return false, false, err
 	}
 	defer h.release()

@@ -11,9 +11,12 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/exaring/otelpgx"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/multitracer"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/talentforge/authd/internal/auth"
 	"github.com/talentforge/authd/internal/token"
@@ -35,6 +38,8 @@ var (
 type DB struct {
 	pool *pgxpool.Pool
 	now  func() time.Time // replaces the server's clock; see WithClock
+	// tracerProvider makes a span per query; see WithTracerProvider.
+	tracerProvider trace.TracerProvider
 }
 
 // Option configures Open.
@@ -46,6 +51,14 @@ type Option func(*DB)
 // server's now() decides, one clock for every replica.
 func WithClock(now func() time.Time) Option {
 	return func(db *DB) { db.now = now }
+}
+
+// WithTracerProvider makes a span per query, batch, prepare and connect
+// with tp, child of the span of the context the query runs under. The spans
+// carry the SQL text, whose values are always placeholders, never the
+// arguments.
+func WithTracerProvider(tp trace.TracerProvider) Option {
+	return func(db *DB) { db.tracerProvider = tp }
 }
 
 // clock is the argument of the "COALESCE($n::timestamptz, now())" that
@@ -76,8 +89,21 @@ func Open(ctx context.Context, url string, opts ...Option) (*DB, error) {
 		// pool_max_conns in the URL overrides this.
 		cfg.MaxConns = int32(max(16, 4*runtime.NumCPU()))
 	}
+	db := &DB{}
+	for _, o := range opts {
+		o(db)
+	}
 	reset := &resetOnLoss{}
 	cfg.ConnConfig.Tracer = reset
+	if db.tracerProvider != nil {
+		ot := otelpgx.NewTracer(
+			otelpgx.WithTracerProvider(db.tracerProvider),
+			// The pool's own acquire spans would double every query's.
+			otelpgx.WithDisableAcquireTracer(),
+			otelpgx.WithTrimSQLInSpanName(),
+		)
+		cfg.ConnConfig.Tracer = multitracer.New(reset, ot)
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: open: %w", err)
@@ -87,10 +113,7 @@ func Open(ctx context.Context, url string, opts ...Option) (*DB, error) {
 		pool.Close()
 		return nil, fmt.Errorf("postgres: open: %w", err)
 	}
-	db := &DB{pool: pool}
-	for _, o := range opts {
-		o(db)
-	}
+	db.pool = pool
 	return db, nil
 }
 

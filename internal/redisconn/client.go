@@ -18,7 +18,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/redis/go-redis/extra/redisotel/v9"
 	"github.com/redis/go-redis/v9"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // ErrDegraded is returned instead of running a command while Redis is
@@ -37,6 +39,10 @@ type Options struct {
 	// ProbeInterval is how often a degraded client pings Redis (default 1s).
 	ProbeInterval time.Duration
 	Logger        *slog.Logger
+	// TracerProvider makes a span per command and pipeline, named after the
+	// command, without its arguments (keys and values may hold tokens).
+	// Nil makes none.
+	TracerProvider trace.TracerProvider
 }
 
 // Client is a go-redis universal client with a health state. It is safe for
@@ -104,6 +110,16 @@ func Open(ctx context.Context, opts Options) (*Client, error) {
 	}
 	if c.interval <= 0 {
 		c.interval = time.Second
+	}
+	if opts.TracerProvider != nil {
+		if err := redisotel.InstrumentTracing(c.rdb,
+			redisotel.WithTracerProvider(opts.TracerProvider),
+			redisotel.WithDBStatement(false),
+			redisotel.WithCallerEnabled(false),
+		); err != nil {
+			c.rdb.Close()
+			return nil, fmt.Errorf("redis: tracing: %w", err)
+		}
 	}
 	pingCtx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
