@@ -229,3 +229,37 @@ func TestAuthdBinaryIsStatic(t *testing.T) {
 		t.Fatalf("authd links shared libraries %v; distroless/static has none", libs)
 	}
 }
+
+// authdConfig runs `bin config` with exactly env (and a working directory
+// of its own, so no .env is read) and returns its error and stderr: authd
+// validates the configuration as serve would, production checks included,
+// and warns on stderr of every AUTH_* variable it does not read.
+func authdConfig(t *testing.T, bin string, env map[string]string) (error, string) {
+	t.Helper()
+	cmd := exec.Command(bin, "config")
+	cmd.Dir = t.TempDir()
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + cmd.Dir}
+	for k, v := range env {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	err := cmd.Run()
+	return err, stderr.String()
+}
+
+// checkAuthdAccepts fails unless authd starts with env as its whole
+// configuration: valid, and no variable it would ignore.
+func checkAuthdAccepts(t *testing.T, bin, where string, env map[string]string) {
+	t.Helper()
+	err, stderr := authdConfig(t, bin, env)
+	if err != nil {
+		t.Errorf("%s: authd refuses the configuration: %v\n%s", where, err, stderr)
+	}
+	if strings.Contains(stderr, "unknown variable") {
+		t.Errorf("%s: authd would ignore variables:\n%s", where, stderr)
+	}
+}
+
+// testSecret is a strong AUTH_SECRET_KEY for configurations under test.
+const testSecret = "5f2b8c1d9e4a7f3b6c0d2e8a1b5f9c3d7e0a4b8c2d6f1e5a9b3c7d0e4f8a2b6c"
