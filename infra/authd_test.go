@@ -60,12 +60,13 @@ func startAuthd(t *testing.T, bin string, extra ...string) authd {
 		"AUTH_METRICS_ADDR=127.0.0.1:0",
 		"AUTH_SHUTDOWN_DELAY=0",
 	}, extra...)
-	stdout, err := cmd.StdoutPipe()
+	// serve logs (JSON lines) on stderr.
+	logs, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
+	var stdout bytes.Buffer
+	cmd.Stdout = &stdout
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -73,7 +74,7 @@ func startAuthd(t *testing.T, bin string, extra ...string) authd {
 		_ = cmd.Process.Signal(os.Interrupt)
 		_ = cmd.Wait()
 		if t.Failed() {
-			t.Logf("authd stderr:\n%s", stderr.String())
+			t.Logf("authd stdout:\n%s", stdout.String())
 		}
 	})
 
@@ -85,7 +86,7 @@ func startAuthd(t *testing.T, bin string, extra ...string) authd {
 	}
 	var a authd
 	var log strings.Builder
-	sc := bufio.NewScanner(stdout)
+	sc := bufio.NewScanner(logs)
 	for a.url == "" && sc.Scan() {
 		log.WriteString(sc.Text() + "\n")
 		var l line
@@ -100,10 +101,10 @@ func startAuthd(t *testing.T, bin string, extra ...string) authd {
 		}
 	}
 	if a.url == "" || a.metricsURL == "" {
-		t.Fatalf("authd did not report both listeners; stdout:\n%s\nstderr:\n%s", log.String(), stderr.String())
+		t.Fatalf("authd did not report both listeners; its log:\n%s", log.String())
 	}
-	// Keep draining stdout so that authd never blocks on a full pipe.
-	go func() { _, _ = io.Copy(io.Discard, stdout) }()
+	// Keep draining the log so that authd never blocks on a full pipe.
+	go func() { _, _ = io.Copy(io.Discard, logs) }()
 	return a
 }
 
