@@ -22,6 +22,7 @@ import (
 	policyv1 "k8s.io/api/policy/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	kjson "sigs.k8s.io/json"
 	"sigs.k8s.io/yaml"
 )
 
@@ -40,11 +41,19 @@ type rendered struct {
 }
 
 // decodeStrict decodes one YAML document into obj, failing on any field
-// the type does not have (a typo such as readinessprobe would otherwise be
-// dropped silently, as the API server drops it).
+// the type does not have and on duplicate keys, as the API server's strict
+// field validation does. Field names are matched case-sensitively
+// (sigs.k8s.io/json): encoding/json would take startupprobe for
+// startupProbe, which the API server drops.
 func decodeStrict[T any](t *testing.T, doc []byte, obj *T) *T {
 	t.Helper()
-	if err := yaml.UnmarshalStrict(doc, obj); err != nil {
+	j, err := yaml.YAMLToJSONStrict(doc)
+	if err != nil {
+		t.Errorf("%v in:\n%s", err, doc)
+		return obj
+	}
+	strict, err := kjson.UnmarshalStrict(j, obj, kjson.DisallowDuplicateFields, kjson.DisallowUnknownFields)
+	if err = errors.Join(append(strict, err)...); err != nil {
 		t.Errorf("%v in:\n%s", err, doc)
 	}
 	return obj

@@ -233,6 +233,9 @@ func TestMetricNames(t *testing.T) {
 		// A refresh token presented twice is reuse at once, not a
 		// concurrent refresh within the grace interval.
 		"AUTH_REFRESH_REUSE_GRACE=0",
+		// The second failed login is refused by the account limit, so
+		// that the rate-limit counter appears.
+		"AUTH_RATE_LOGIN_ACCOUNT=1/15m",
 	)
 
 	type tokens struct {
@@ -262,7 +265,9 @@ func TestMetricNames(t *testing.T) {
 
 	postJSON(t, a.url+"/api/v1/auth/refresh", map[string]string{"refresh_token": login.RefreshToken}, http.StatusOK, nil)
 	postJSON(t, a.url+"/api/v1/auth/refresh", map[string]string{"refresh_token": login.RefreshToken}, http.StatusUnauthorized, nil)
-	postJSON(t, a.url+"/api/v1/auth/login", map[string]string{"email": cred["email"], "password": "wrong-password-123"}, http.StatusUnauthorized, nil)
+	bad := map[string]string{"email": cred["email"], "password": "wrong-password-123"}
+	postJSON(t, a.url+"/api/v1/auth/login", bad, http.StatusUnauthorized, nil)
+	postJSON(t, a.url+"/api/v1/auth/login", bad, http.StatusTooManyRequests, nil)
 
 	status, _, body = get(t, a.metricsURL+"/metrics", nil)
 	if status != http.StatusOK {
