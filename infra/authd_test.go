@@ -73,7 +73,7 @@ func startAuthd(t *testing.T, bin string, extra ...string) authd {
 	t.Cleanup(func() {
 		_ = cmd.Process.Signal(os.Interrupt)
 		_ = cmd.Wait()
-		if t.Failed() {
+		if t.Failed() && stdout.Len() > 0 {
 			t.Logf("authd stdout:\n%s", stdout.String())
 		}
 	})
