@@ -2,6 +2,7 @@ package infra
 
 import (
 	"context"
+	"encoding/json"
 	"net"
 	"net/url"
 	"os"
@@ -316,4 +317,75 @@ func cidrsContain(t *testing.T, cidrs, ip string) bool {
 		}
 	}
 	return false
+}
+
+// TestGrafanaProvisioning: Grafana in the compose stack finds the
+// Prometheus data source the dashboard names, and the dashboards where the
+// stack mounts them.
+func TestGrafanaProvisioning(t *testing.T) {
+	var ds struct {
+		Datasources []struct {
+			UID, Type, URL string
+		} `json:"datasources"`
+	}
+	if err := yaml.Unmarshal(readFile(t, "grafana/provisioning/datasources/datasources.yml"), &ds); err != nil {
+		t.Fatal(err)
+	}
+	var dash struct {
+		Templating struct {
+			List []struct {
+				Name, Type string
+				Query      json.RawMessage
+				Current    struct {
+					Value string `json:"value"`
+				} `json:"current"`
+			} `json:"list"`
+		} `json:"templating"`
+	}
+	if err := json.Unmarshal(readFile(t, "grafana/dashboards/authd.json"), &dash); err != nil {
+		t.Fatal(err)
+	}
+	var chosen string
+	for _, v := range dash.Templating.List {
+		if v.Name == "datasource" && v.Type == "datasource" {
+			chosen = v.Current.Value
+		}
+	}
+	found := false
+	for _, d := range ds.Datasources {
+		if d.UID == chosen && d.Type == "prometheus" {
+			found = true
+			if u, err := url.Parse(d.URL); err != nil || u.Host != "prometheus:9090" {
+				t.Errorf("data source %s points at %s, want the stack's prometheus:9090", d.UID, d.URL)
+			}
+		}
+	}
+	if !found {
+		t.Errorf("the dashboard's default data source %q is not a provisioned Prometheus one", chosen)
+	}
+
+	var prov struct {
+		Providers []struct {
+			Options struct {
+				Path string `json:"path"`
+			} `json:"options"`
+		} `json:"providers"`
+	}
+	if err := yaml.Unmarshal(readFile(t, "grafana/provisioning/dashboards/dashboards.yml"), &prov); err != nil {
+		t.Fatal(err)
+	}
+	p, err := loadCompose(t, map[string]string{"AUTH_SECRET_KEY": testSecret, "POSTGRES_PASSWORD": "x1", "GRAFANA_ADMIN_PASSWORD": "x2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dashboards, _ := filepath.Abs("grafana/dashboards")
+	var mounted string
+	for _, v := range p.Services["grafana"].Volumes {
+		if v.Source == dashboards {
+			mounted = v.Target
+		}
+	}
+	if len(prov.Providers) != 1 || mounted == "" || prov.Providers[0].Options.Path != mounted {
+		t.Errorf("Grafana loads dashboards from %+v; the stack mounts grafana/dashboards at %q", prov.Providers, mounted)
+	}
 }
