@@ -43,6 +43,7 @@ var commands = [][]string{
 	{"migrate", "status"},
 	{"keys"},
 	{"keys", "rotate"},
+	{"keys", "revoke"},
 	{"users"},
 	{"users", "create"},
 	{"bench"},
@@ -102,6 +103,10 @@ func TestUsageErrorsExitTwoAndRunNothing(t *testing.T) {
 		{"healthcheck", "extra"},
 		{"healthcheck", "--url", "x"},
 		{"keys", "rotate", "--alg", "RS256"},
+		{"keys", "rotate", "--now", "extra"},
+		{"keys", "revoke"},                               // --kid is required
+		{"keys", "revoke", "--kid", "k1", "--yes", "k2"}, // a stray argument
+		{"keys", "revoke", "--kid", "k1"},                // no --yes off a terminal
 		{"users"},
 		{"users", "delete"},
 		{"users", "create"}, // --email is required

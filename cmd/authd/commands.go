@@ -42,16 +42,30 @@ rolled back).
 
 List the migrations of the configured database, applied and pending.
 `
-	keysUsage = `usage: authd keys rotate
+	keysUsage = `usage: authd keys rotate [--now] | revoke --kid KID [--yes]
 
   rotate   add a signing key (authd keys rotate -h)
+  revoke   withdraw a leaked signing key (authd keys revoke -h)
 `
-	keysRotateUsage = `usage: authd keys rotate
+	keysRotateUsage = `usage: authd keys rotate [--now]
 
 Add a signing key of AUTH_SIGNING_ALG to the database. The running servers
 load it within their key reload interval (1m) and publish it in their JWKS;
 it signs tokens from AUTH_KEY_PUBLISH_DELAY after its creation (at once if
 no key was signing), so that verifiers have fetched it by then.
+
+  --now   sign with it at once, for an emergency (a leaked key): verifiers
+          that cached the JWKS refuse its tokens until they fetch it again
+`
+	keysRevokeUsage = `usage: authd keys revoke --kid KID [--yes]
+
+Withdraw the signing key KID (a flag, not an argument: key ids may begin
+with a dash) before its time, for a key that leaked: it is
+deleted, so the running servers stop publishing it and refuse every token
+it signed within their key reload interval (1m); their holders refresh and
+get tokens of the new key. The key that signs now can't be revoked: run
+authd keys rotate --now first. It asks for confirmation when standard input
+is a terminal; otherwise --yes is required.
 `
 	usersUsage = `usage: authd users create --email E [--role R]...
 
@@ -141,46 +155,104 @@ func confirm(stdin io.Reader, stderr io.Writer, question string) (bool, error) {
 	return false, nil
 }
 
-func keys(ctx context.Context, args []string, env environment, stdout, stderr io.Writer) error {
+func keys(ctx context.Context, args []string, env environment, stdin io.Reader, stdout, stderr io.Writer) error {
 	return group(newCmdline("keys", keysUsage), args, stdout, map[string]func([]string) error{
 		"rotate": func(args []string) error {
 			c := newCmdline("keys rotate", keysRotateUsage)
+			now := c.fs.Bool("now", false, "sign with the new key at once")
 			if err := c.parse(args, 0, stdout); err != nil {
 				return err
 			}
-			return rotate(ctx, env, stdout, stderr)
+			return rotate(ctx, env, *now, stdout, stderr)
+		},
+		"revoke": func(args []string) error {
+			c := newCmdline("keys revoke", keysRevokeUsage)
+			yes := c.fs.Bool("yes", false, "revoke without asking")
+			kid := c.fs.String("kid", "", "the key's id: the kid of its tokens' header, or of the JWKS")
+			if err := c.parse(args, 0, stdout); err != nil {
+				return err
+			}
+			if *kid == "" {
+				return c.fail("--kid is required: the kid of the key's tokens' header, or of the JWKS")
+			}
+			if !*yes && !isTerminal(stdin) {
+				return c.fail("withdraws a signing key: pass --yes to confirm (standard input is not a terminal); nothing was revoked")
+			}
+			return revoke(ctx, env, *kid, *yes, stdin, stdout, stderr)
 		},
 	})
 }
 
-func rotate(ctx context.Context, env environment, stdout, stderr io.Writer) error {
+// keyManager opens the database and a token manager over it, as the
+// servers configure theirs.
+func keyManager(ctx context.Context, env environment, stderr io.Writer) (*token.Manager, token.Config, func(), error) {
 	cfg, err := loadCommandConfig(ctx, env, stderr)
 	if err != nil {
-		return err
+		return nil, token.Config{}, nil, err
 	}
 	db, err := openReady(ctx, cfg)
 	if err != nil {
-		return err
+		return nil, token.Config{}, nil, err
 	}
-	defer db.Close()
 	tc := tokenConfig(cfg, newLogger(cfg, io.Discard))
 	m, err := token.New(ctx, db, tc)
 	if err != nil {
-		return err
-	}
-	k, err := m.Rotate(ctx)
-	if err != nil {
-		return err
+		db.Close()
+		return nil, token.Config{}, nil, err
 	}
 	// The servers' reload interval is token's default: serve does not
 	// configure it.
-	reload := tc.ReloadInterval
-	if reload <= 0 {
-		reload = token.DefaultReloadInterval
+	if tc.ReloadInterval <= 0 {
+		tc.ReloadInterval = token.DefaultReloadInterval
 	}
-	if !k.ActivatesAt.After(k.CreatedAt) {
-		_, err = fmt.Fprintf(stdout, "key %s (%s) created; no key was signing, so it signs at once; the running servers publish it in their JWKS and sign with it within %s (their key reload interval)\n",
-			k.ID, k.Algorithm, shortDuration(reload))
+	return m, tc, func() { db.Close() }, nil
+}
+
+func revoke(ctx context.Context, env environment, kid string, yes bool, stdin io.Reader, stdout, stderr io.Writer) error {
+	m, tc, closeDB, err := keyManager(ctx, env, stderr)
+	if err != nil {
+		return err
+	}
+	defer closeDB()
+	if !yes {
+		ok, err := confirm(stdin, stderr, "Revoke signing key "+kid+"? Every token it signed stops working within "+shortDuration(tc.ReloadInterval)+".")
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return errors.New("keys revoke: not confirmed; nothing was revoked")
+		}
+	}
+	if err := m.Revoke(ctx, kid); err != nil {
+		return fmt.Errorf("keys revoke %s: %w", kid, err)
+	}
+	_, err = fmt.Fprintf(stdout, "key %s revoked; the running servers stop publishing it and refuse its tokens within %s (their key reload interval)\n",
+		kid, shortDuration(tc.ReloadInterval))
+	return err
+}
+
+func rotate(ctx context.Context, env environment, now bool, stdout, stderr io.Writer) error {
+	m, tc, closeDB, err := keyManager(ctx, env, stderr)
+	if err != nil {
+		return err
+	}
+	defer closeDB()
+	rotateKey := m.Rotate
+	if now {
+		rotateKey = m.RotateNow
+	}
+	k, err := rotateKey(ctx)
+	if err != nil {
+		return err
+	}
+	reload := tc.ReloadInterval
+	if now || !k.ActivatesAt.After(k.CreatedAt) {
+		why := "no key was signing"
+		if now {
+			why = "--now"
+		}
+		_, err = fmt.Fprintf(stdout, "key %s (%s) created; %s, so it signs at once; the running servers publish it in their JWKS and sign with it within %s (their key reload interval)\n",
+			k.ID, k.Algorithm, why, shortDuration(reload))
 		return err
 	}
 	_, err = fmt.Fprintf(stdout, "key %s (%s) created; the running servers publish it in their JWKS within %s (their key reload interval) and sign with it from %s (AUTH_KEY_PUBLISH_DELAY=%s after its creation)\n",

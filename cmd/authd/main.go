@@ -83,7 +83,7 @@ func dispatch(ctx context.Context, args []string, env environment, stdin io.Read
 	case "migrate":
 		return migrate(ctx, args, env, stdin, stdout, stderr)
 	case "keys":
-		return keys(ctx, args, env, stdout, stderr)
+		return keys(ctx, args, env, stdin, stdout, stderr)
 	case "users":
 		return users(ctx, args, env, stdin, stdout, stderr)
 	case "bench":

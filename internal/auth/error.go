@@ -66,6 +66,7 @@ var (
 	ErrClientNotFound       = &Error{Code: ENotFound, Message: "Client not found."}
 	ErrOneTimeTokenNotFound = &Error{Code: ENotFound, Message: "Token not found."}
 	ErrMailNotFound         = &Error{Code: ENotFound, Message: "Mail not found."}
+	ErrSigningKeyNotFound   = &Error{Code: ENotFound, Message: "Signing key not found."}
 	ErrUnknownRole          = &Error{Code: EInvalid, Message: "Unknown role."}
 	ErrUnknownStatus        = &Error{Code: EInvalid, Message: "Unknown user status."}
 	ErrInvalidID            = &Error{Code: EInvalid, Message: "The id must be a UUID."}

@@ -38,6 +38,7 @@ const (
 	EventRoleDeleted        EventType = "role.deleted"             // Resource = role name
 	EventSessionRevoked     EventType = "session.revoked"          // Resource = session id
 	EventKeyRotated         EventType = "key.rotated"              // Resource = key id
+	EventKeyRevoked         EventType = "key.revoked"              // withdrawn before its time (authd keys revoke); Resource = key id
 	EventClientCreated      EventType = "client.created"           // Resource = client id
 	EventClientDeleted      EventType = "client.deleted"           // Resource = client id
 	EventTokenRevoked       EventType = "token.revoked"            // RFC 7009, Resource = jti or session id

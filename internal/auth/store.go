@@ -73,6 +73,10 @@ type GlobalTx interface {
 	// CreateSigningKey inserts k. Returns EConflict if a key with k.ID
 	// exists.
 	CreateSigningKey(ctx context.Context, k *SigningKey) error
+	// DeleteSigningKey deletes the key with id, withdrawing it from every
+	// replica at its next key reload. Returns ErrSigningKeyNotFound if
+	// there is none.
+	DeleteSigningKey(ctx context.Context, id string) error
 	AuditTx
 }
 

@@ -23,6 +23,18 @@ func (t *globalTx) CreateSigningKey(ctx context.Context, k *auth.SigningKey) err
 	return nil
 }
 
+// DeleteSigningKey deletes the key with id.
+func (t *globalTx) DeleteSigningKey(ctx context.Context, id string) error {
+	tag, err := t.tx.Exec(ctx, `DELETE FROM signing_keys WHERE id = $1`, id)
+	if err != nil {
+		return dbError("delete signing key", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return auth.ErrSigningKeyNotFound
+	}
+	return nil
+}
+
 // SigningKeys returns every stored key ordered by ActivatesAt, then ID
 // (bytewise, as Go orders strings).
 func (db *DB) SigningKeys(ctx context.Context) ([]*auth.SigningKey, error) {

@@ -21,6 +21,20 @@ func (t *globalTx) CreateSigningKey(ctx context.Context, k *auth.SigningKey) err
 	return nil
 }
 
+// DeleteSigningKey deletes the key with id.
+func (t *globalTx) DeleteSigningKey(ctx context.Context, id string) error {
+	res, err := t.tx.ExecContext(ctx, `DELETE FROM signing_keys WHERE id = ?`, id)
+	if err != nil {
+		return dbError("delete signing key", err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return dbError("delete signing key", err)
+	} else if n == 0 {
+		return auth.ErrSigningKeyNotFound
+	}
+	return nil
+}
+
 // SigningKeys returns every stored key ordered by ActivatesAt, then ID.
 func (db *DB) SigningKeys(ctx context.Context) ([]*auth.SigningKey, error) {
 	rows, err := db.db.QueryContext(ctx, `

@@ -49,6 +49,9 @@ func (s *memKeyStore) InGlobalTx(ctx context.Context, fn func(tx auth.GlobalTx) 
 	for _, k := range tx.keys {
 		s.keys[k.ID] = k
 	}
+	for _, id := range tx.deleted {
+		delete(s.keys, id)
+	}
 	s.events = append(s.events, tx.events...)
 	return nil
 }
@@ -59,8 +62,17 @@ func (s *memKeyStore) InGlobalTx(ctx context.Context, fn func(tx auth.GlobalTx) 
 type memKeyTx struct {
 	auth.GlobalTx
 	s      *memKeyStore
-	keys   []*auth.SigningKey
-	events []auth.Event
+	keys    []*auth.SigningKey
+	deleted []string
+	events  []auth.Event
+}
+
+func (tx *memKeyTx) DeleteSigningKey(ctx context.Context, id string) error {
+	if _, ok := tx.s.keys[id]; !ok {
+		return auth.ErrSigningKeyNotFound
+	}
+	tx.deleted = append(tx.deleted, id)
+	return nil
 }
 
 func (tx *memKeyTx) CreateSigningKey(ctx context.Context, k *auth.SigningKey) error {

@@ -407,15 +407,36 @@ func (m *Manager) reloadForKid(ctx context.Context, kid string) *entry {
 // store's error (EConflict for a duplicate id, practically impossible) when
 // the key could not be stored.
 func (m *Manager) Rotate(ctx context.Context) (*auth.SigningKey, error) {
+	return m.rotate(ctx, m.cfg.PublishDelay)
+}
+
+// RotateNow is Rotate for an emergency (a leaked key, see Revoke): the new
+// key signs at once. Replicas that have not reloaded yet still accept its
+// tokens, since a token with an unknown kid makes them reload, but a
+// verifier that cached the JWKS refuses them until it fetches it again.
+func (m *Manager) RotateNow(ctx context.Context) (*auth.SigningKey, error) {
+	return m.rotate(ctx, 0)
+}
+
+func (m *Manager) rotate(ctx context.Context, delay time.Duration) (*auth.SigningKey, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	set := m.keys.Load()
 	// Key times are kept to the second so every backend stores them exactly
 	// and all replicas order the keys alike.
 	now := m.now().Truncate(time.Second).UTC()
-	activates := now.Add(m.cfg.PublishDelay)
+	activates := now.Add(delay)
 	if set.current(now) == nil {
 		activates = now
+	}
+	if delay == 0 {
+		// It must sign at once, so it must come after the key that signs
+		// now, and keys of the same second would be ordered by id: the
+		// microsecond, which every backend keeps, orders them.
+		activates = m.now().Truncate(time.Microsecond).UTC()
+		if cur := set.current(activates); cur != nil && !activates.After(cur.activatesAt) {
+			activates = cur.activatesAt.Add(time.Microsecond)
+		}
 	}
 	k, rec, err := generateKey(m.sealer, m.cfg.Algorithm, now, activates)
 	if err != nil {
@@ -445,6 +466,58 @@ func (m *Manager) Rotate(ctx context.Context) (*auth.SigningKey, error) {
 	m.keys.Store(m.newKeySet(entries))
 	m.log.InfoContext(ctx, "signing key created", "kid", k.id, "alg", k.alg, "activates_at", activates)
 	return rec, nil
+}
+
+// ErrRevokeCurrent is returned by Revoke for the key that signs now.
+var ErrRevokeCurrent = auth.Errorf(auth.EConflict, "the key signs new tokens now: add one that signs at once first (authd keys rotate --now)")
+
+// Revoke withdraws the key kid before its time, for a key that leaked: it
+// leaves the store, so every replica stops publishing it and refuses the
+// tokens it signed at its next reload (ReloadInterval), the verified-token
+// cache included. The key that signs now can't be revoked (ErrRevokeCurrent):
+// RotateNow first. Returns auth.ErrSigningKeyNotFound for an unknown kid.
+func (m *Manager) Revoke(ctx context.Context, kid string) error {
+	// The latest keys: the current one may have changed since the last
+	// reload (another replica, or RotateNow just before).
+	if err := m.reload(ctx); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	set := m.keys.Load()
+	if set.byID[kid] == nil {
+		return auth.ErrSigningKeyNotFound
+	}
+	now := m.now()
+	if cur := set.current(now); cur != nil && cur.id == kid {
+		return ErrRevokeCurrent
+	}
+	ev := &auth.Event{
+		ID:        uuid.Must(uuid.NewV7()).String(),
+		At:        now.Truncate(time.Microsecond).UTC(),
+		Type:      auth.EventKeyRevoked,
+		ActorType: auth.ActorSystem,
+		Resource:  kid,
+		Outcome:   auth.OutcomeSuccess,
+	}
+	err := m.store.InGlobalTx(ctx, func(tx auth.GlobalTx) error {
+		if err := tx.DeleteSigningKey(ctx, kid); err != nil {
+			return err
+		}
+		return tx.AppendEvent(ctx, ev)
+	})
+	if err != nil {
+		return fmt.Errorf("token: revoke signing key: %w", err)
+	}
+	rest := make([]*entry, 0, len(set.entries)-1)
+	for _, e := range set.entries {
+		if e.id != kid {
+			rest = append(rest, e)
+		}
+	}
+	m.keys.Store(m.newKeySet(rest))
+	m.log.WarnContext(ctx, "signing key revoked", "kid", kid)
+	return nil
 }
 
 // Run reloads the keys every ReloadInterval and rotates when the current key

@@ -1383,6 +1383,18 @@ func testSigningKeys(t *testing.T, s Backend) {
 	if len(keys) != 4 || !bytes.Equal(keys[3].PublicKey, k3.PublicKey) {
 		t.Error("a duplicate CreateSigningKey changed the stored keys")
 	}
+
+	// Deleting withdraws exactly that key; an unknown id (or one already
+	// deleted, or one that differs only in case) is not found.
+	mustOK(t, inGlobal(ctx, s, nil, func(tx auth.GlobalTx) error { return tx.DeleteSigningKey(ctx, "B") }))
+	for _, id := range []string{"B", "b", "nope"} {
+		wantCode(t, inGlobal(ctx, s, nil, func(tx auth.GlobalTx) error { return tx.DeleteSigningKey(ctx, id) }), auth.ENotFound)
+	}
+	keys, err = s.SigningKeys(ctx)
+	mustOK(t, err)
+	if d := diff([]*auth.SigningKey{k1, k2b, k3}, keys); d != "" {
+		t.Errorf("SigningKeys after deleting B (-want +got):\n%s", d)
+	}
 }
 
 // importer is the bulk import every backend offers outside auth.Store, for
