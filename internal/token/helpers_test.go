@@ -61,7 +61,7 @@ func (s *memKeyStore) InGlobalTx(ctx context.Context, fn func(tx auth.GlobalTx) 
 // never calls.
 type memKeyTx struct {
 	auth.GlobalTx
-	s      *memKeyStore
+	s       *memKeyStore
 	keys    []*auth.SigningKey
 	deleted []string
 	events  []auth.Event
