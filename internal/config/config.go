@@ -226,7 +226,7 @@ func Load(getenv func(string) string, dotenvPath string) (*Config, error) {
 		SigningAlg:           raw["AUTH_SIGNING_ALG"],
 		VerifiedTokens:       p.int("AUTH_VERIFIED_TOKEN_CACHE", 0, 10_000_000),
 		KeyRotationPeriod:    p.duration("AUTH_KEY_ROTATION_PERIOD", 0, 10*365*24*time.Hour),
-		KeyPublishDelay:      p.duration("AUTH_KEY_PUBLISH_DELAY", 0, 24*time.Hour),
+		KeyPublishDelay:      p.duration("AUTH_KEY_PUBLISH_DELAY", time.Second, 24*time.Hour), // 0 would mean the default, silently: refused
 		PasswordMinLength:    p.int("AUTH_PASSWORD_MIN_LENGTH", 8, 1024),
 		Argon2MemoryKiB:      uint32(p.int("AUTH_ARGON2_MEMORY_KIB", 8, 4<<20)),
 		Argon2Iterations:     uint32(p.int("AUTH_ARGON2_ITERATIONS", 1, 100)),

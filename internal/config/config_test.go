@@ -74,6 +74,7 @@ func TestLoadRejectsMalformed(t *testing.T) {
 		{"AUTH_SHUTDOWN_DELAY", "soon", "AUTH_SHUTDOWN_DELAY"},
 		{"AUTH_SHUTDOWN_DELAY", "-1s", "AUTH_SHUTDOWN_DELAY must be between 0s and 5m0s"},
 		{"AUTH_SHUTDOWN_DELAY", "6m", "AUTH_SHUTDOWN_DELAY must be between 0s and 5m0s"},
+		{"AUTH_KEY_PUBLISH_DELAY", "0", "AUTH_KEY_PUBLISH_DELAY must be between 1s and 24h0m0s"},
 		{"AUTH_SIGNING_ALG", "HS256", "AUTH_SIGNING_ALG"},
 		{"AUTH_ENV", "prod", "AUTH_ENV"},
 		{"AUTH_LOG_LEVEL", "loud", "AUTH_LOG_LEVEL"},
