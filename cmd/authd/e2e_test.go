@@ -206,9 +206,19 @@ var e2eClient = &http.Client{Timeout: time.Minute}
 
 func call(t *testing.T, method, url, bearer, body string) result {
 	t.Helper()
+	return callWith(t, method, url, bearer, nil, body)
+}
+
+// callWith is call with extra request headers, set as given (not
+// canonicalized), so that a test can send what a hostile client would.
+func callWith(t *testing.T, method, url, bearer string, header http.Header, body string) result {
+	t.Helper()
 	req, err := http.NewRequest(method, url, strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
+	}
+	for k, v := range header {
+		req.Header[k] = v
 	}
 	if body != "" {
 		req.Header.Set("Content-Type", "application/json")

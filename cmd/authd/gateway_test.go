@@ -20,9 +20,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/talentforge/authd/internal/postgres/pgtest"
-	"github.com/talentforge/authd/internal/redisconn/redistest"
 )
 
 // gatewayConf is the nginx example operators copy; the test runs this file.
@@ -38,7 +35,7 @@ func TestGateway(t *testing.T) {
 		t.Skip("runs nginx")
 	}
 	bin := nginxBinary(t)
-	for _, backend := range []string{"sqlite", "postgres"} {
+	for _, backend := range backends {
 		t.Run(backend, func(t *testing.T) { gatewayWalk(t, bin, backend) })
 	}
 }
@@ -59,7 +56,7 @@ func gatewayWalk(t *testing.T, nginx, backend string) {
 	gw := startNginx(t, nginx, tap.srv.Listener.Addr().String(), app.srv.Listener.Addr().String())
 
 	// authd's API is reached through the gateway, without auth_request.
-	res := gwCall(t, "POST", gw+"/api/v1/auth/register", "", nil, `{"email":"alice@example.com","password":"`+pw+`","name":"Alice"}`)
+	res := callWith(t, "POST", gw+"/api/v1/auth/register", "", nil, `{"email":"alice@example.com","password":"`+pw+`","name":"Alice"}`)
 	res.want(t, 201)
 	alice := res.tokens(t).Access
 	aliceID := gatewayWhoIs(t, authd.URL, alice)
@@ -75,7 +72,7 @@ func gatewayWalk(t *testing.T, nginx, backend string) {
 			id    gatewayIdentity
 		}{{alice, aliceID}, {admin, adminID}} {
 			n := app.count()
-			gwCall(t, "GET", gw+"/orders/7?page=2", who.token, nil, "").want(t, 200)
+			callWith(t, "GET", gw+"/orders/7?page=2", who.token, nil, "").want(t, 200)
 			got := app.last(t, n)
 			if got.method != "GET" || got.uri != "/orders/7?page=2" {
 				t.Errorf("the application got %s %s, want GET /orders/7?page=2", got.method, got.uri)
@@ -86,7 +83,7 @@ func gatewayWalk(t *testing.T, nginx, backend string) {
 
 	t.Run("the check works for every method and leaves the body to the application", func(t *testing.T) {
 		n := app.count()
-		gwCall(t, "POST", gw+"/orders", alice, nil, `{"item":"tea"}`).want(t, 200)
+		callWith(t, "POST", gw+"/orders", alice, nil, `{"item":"tea"}`).want(t, 200)
 		got := app.last(t, n)
 		if got.method != "POST" || got.body != `{"item":"tea"}` {
 			t.Errorf("the application got %s with body %q, want POST with the client's body", got.method, got.body)
@@ -102,7 +99,7 @@ func gatewayWalk(t *testing.T, nginx, backend string) {
 			"X-Request-Id":    {"client-chosen"},
 		}
 		n, v := app.count(), tap.count()
-		gwCall(t, "POST", gw+"/orders", alice, h, `{"item":"tea"}`).want(t, 200)
+		callWith(t, "POST", gw+"/orders", alice, h, `{"item":"tea"}`).want(t, 200)
 		checks := tap.since(t, v)
 		if len(checks) != 1 {
 			t.Fatalf("authd received %d requests for one request to the gateway, want 1", len(checks))
@@ -145,7 +142,7 @@ func gatewayWalk(t *testing.T, nginx, backend string) {
 			if authorization != "" {
 				h.Set("Authorization", authorization)
 			}
-			res := gwCall(t, "GET", gw+"/orders", "", h, "")
+			res := callWith(t, "GET", gw+"/orders", "", h, "")
 			wantGatewayError(t, name, res, 401, "unauthorized")
 			if v := res.header.Values("WWW-Authenticate"); len(v) != 1 || !strings.HasPrefix(v[0], "Bearer ") {
 				t.Errorf("%s: WWW-Authenticate %q, want one Bearer challenge", name, v)
@@ -164,34 +161,34 @@ func gatewayWalk(t *testing.T, nginx, backend string) {
 			"X-Auth-User_Id":        {adminID.UserID}, // what some servers read as X-Auth-User-Id
 		}
 		n := app.count()
-		res := gwCall(t, "GET", gw+"/orders", "", forged, "")
+		res := callWith(t, "GET", gw+"/orders", "", forged, "")
 		wantGatewayError(t, "forged, no token", res, 401, "unauthorized")
 		app.wantNone(t, n, "forged headers without a token")
 
-		gwCall(t, "GET", gw+"/orders", alice, forged, "").want(t, 200)
+		callWith(t, "GET", gw+"/orders", alice, forged, "").want(t, 200)
 		app.last(t, n).wantIdentity(t, aliceID)
 	})
 
 	t.Run("a logged-out token is refused", func(t *testing.T) {
 		tk := gatewayLogin(t, gw, "alice@example.com", pw).Access
-		gwCall(t, "GET", gw+"/orders", tk, nil, "").want(t, 200)
-		gwCall(t, "POST", gw+"/api/v1/auth/logout", tk, nil, "").want(t, 204)
+		callWith(t, "GET", gw+"/orders", tk, nil, "").want(t, 200)
+		callWith(t, "POST", gw+"/api/v1/auth/logout", tk, nil, "").want(t, 204)
 		n := app.count()
-		wantGatewayError(t, "after logout", gwCall(t, "GET", gw+"/orders", tk, nil, ""), 401, "unauthorized")
+		wantGatewayError(t, "after logout", callWith(t, "GET", gw+"/orders", tk, nil, ""), 401, "unauthorized")
 		app.wantNone(t, n, "after logout")
 		// Alice's other session is untouched.
-		gwCall(t, "GET", gw+"/orders", alice, nil, "").want(t, 200)
+		callWith(t, "GET", gw+"/orders", alice, nil, "").want(t, 200)
 	})
 
 	t.Run("a disabled user's unexpired token is refused", func(t *testing.T) {
-		res := gwCall(t, "POST", gw+"/api/v1/auth/register", "", nil, `{"email":"bob@example.com","password":"`+pw+`","name":"Bob"}`)
+		res := callWith(t, "POST", gw+"/api/v1/auth/register", "", nil, `{"email":"bob@example.com","password":"`+pw+`","name":"Bob"}`)
 		res.want(t, 201)
 		bob := res.tokens(t).Access
 		bobID := gatewayWhoIs(t, authd.URL, bob)
-		gwCall(t, "GET", gw+"/orders", bob, nil, "").want(t, 200)
-		gwCall(t, "PATCH", gw+"/api/v1/users/"+bobID.UserID, admin, nil, `{"status":"disabled"}`).want(t, 200)
+		callWith(t, "GET", gw+"/orders", bob, nil, "").want(t, 200)
+		callWith(t, "PATCH", gw+"/api/v1/users/"+bobID.UserID, admin, nil, `{"status":"disabled"}`).want(t, 200)
 		n := app.count()
-		wantGatewayError(t, "disabled", gwCall(t, "GET", gw+"/orders", bob, nil, ""), 401, "unauthorized")
+		wantGatewayError(t, "disabled", callWith(t, "GET", gw+"/orders", bob, nil, ""), 401, "unauthorized")
 		app.wantNone(t, n, "disabled user")
 	})
 
@@ -201,43 +198,21 @@ func gatewayWalk(t *testing.T, nginx, backend string) {
 		// is allowed.
 		tap.srv.Close()
 		n := app.count()
-		res := gwCall(t, "GET", gw+"/orders", alice, nil, "")
+		res := callWith(t, "GET", gw+"/orders", alice, nil, "")
 		wantGatewayError(t, "authd down", res, 503, "unavailable")
 		if res.header.Get("Retry-After") == "" {
 			t.Error("503 without Retry-After")
 		}
 		app.wantNone(t, n, "authd down")
-		wantGatewayError(t, "authd API while down", gwCall(t, "POST", gw+"/api/v1/auth/login", "", nil, `{"email":"alice@example.com","password":"`+pw+`"}`), 503, "unavailable")
+		wantGatewayError(t, "authd API while down", callWith(t, "POST", gw+"/api/v1/auth/login", "", nil, `{"email":"alice@example.com","password":"`+pw+`"}`), 503, "unavailable")
 	})
 }
 
 // gatewayVars returns the AUTH_* variables of an authd over a fresh
-// database of backend: SQLite in a data directory of its own, or a migrated
-// PostgreSQL schema with Redis (under a key prefix of the test's) as
-// production runs it. nginx on loopback is its trusted proxy.
+// database of backend (backendVars); nginx on loopback is its trusted proxy.
 func gatewayVars(t *testing.T, backend string) map[string]string {
 	t.Helper()
-	vars := map[string]string{
-		"AUTH_TRUSTED_PROXIES":   "127.0.0.1/32",
-		"AUTH_ARGON2_MEMORY_KIB": "64", // the gateway is under test, not argon2id
-		"AUTH_ARGON2_ITERATIONS": "1",
-	}
-	switch backend {
-	case "sqlite":
-		vars["AUTH_DATA_DIR"] = filepath.Join(t.TempDir(), "data")
-	case "postgres":
-		redisURL := redistest.URL(t)
-		vars["AUTH_DATABASE_URL"] = pgtest.URL(t)
-		vars["AUTH_SECRET_KEY"] = "0123456789abcdef0123456789abcdef-gateway"
-		vars["AUTH_REDIS_URL"] = redisURL
-		vars["AUTH_REDIS_KEY_PREFIX"] = redistest.Prefix(t, redisURL)
-		if out, err := cli(t, vars, "", "migrate", "up"); err != nil {
-			t.Fatalf("migrate: %v\n%s", err, out)
-		}
-	default:
-		t.Fatalf("unknown backend %q", backend)
-	}
-	return vars
+	return backendVars(t, backend, map[string]string{"AUTH_TRUSTED_PROXIES": "127.0.0.1/32"})
 }
 
 // nginxBinary finds nginx: on PATH, or where Debian installs it (/usr/sbin
@@ -567,7 +542,7 @@ type gatewayIdentity struct {
 // whoIs asks authd itself, not through the gateway, whose token it is.
 func gatewayWhoIs(t *testing.T, authdURL, token string) gatewayIdentity {
 	t.Helper()
-	res := gwCall(t, "GET", authdURL+"/api/v1/auth/verify", token, nil, "")
+	res := callWith(t, "GET", authdURL+"/api/v1/auth/verify", token, nil, "")
 	res.want(t, 200)
 	var v gatewayIdentity
 	if err := json.Unmarshal(res.body, &v); err != nil || v.UserID == "" || v.SessionID == "" {
@@ -578,7 +553,7 @@ func gatewayWhoIs(t *testing.T, authdURL, token string) gatewayIdentity {
 
 func gatewayLogin(t *testing.T, base, email, pw string) tokens {
 	t.Helper()
-	res := gwCall(t, "POST", base+"/api/v1/auth/login", "", nil, `{"email":"`+email+`","password":"`+pw+`"}`)
+	res := callWith(t, "POST", base+"/api/v1/auth/login", "", nil, `{"email":"`+email+`","password":"`+pw+`"}`)
 	res.want(t, 200)
 	return res.tokens(t)
 }
@@ -603,33 +578,4 @@ func wantGatewayError(t *testing.T, what string, res result, status int, code st
 	if ct := res.header.Get("Content-Type"); ct != "application/json" {
 		t.Errorf("%s: Content-Type %q", what, ct)
 	}
-}
-
-// gwCall is call with extra request headers, set as given (not
-// canonicalized), so that the test can send what a hostile client would.
-func gwCall(t *testing.T, method, url, bearer string, header http.Header, body string) result {
-	t.Helper()
-	req, err := http.NewRequest(method, url, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for k, v := range header {
-		req.Header[k] = v
-	}
-	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if bearer != "" {
-		req.Header.Set("Authorization", "Bearer "+bearer)
-	}
-	resp, err := e2eClient.Do(req)
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, url, err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, url, err)
-	}
-	return result{resp.StatusCode, resp.Header, b, fmt.Sprintf("%s %s", method, url)}
 }

@@ -4,13 +4,10 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-
-	"github.com/talentforge/authd/internal/postgres/pgtest"
 )
 
 // kidOf returns the kid of a JWT's header.
@@ -36,23 +33,10 @@ func kidOf(t *testing.T, jwt string) string {
 // server refuses the tokens it signed, publishes only the new key and signs
 // with it.
 func TestEmergencyKeyRotation(t *testing.T) {
-	for _, backend := range []string{"sqlite", "postgres"} {
+	for _, backend := range backends {
 		t.Run(backend, func(t *testing.T) {
 			t.Parallel()
-			vars := map[string]string{
-				"AUTH_ADDR":              "127.0.0.1:0",
-				"AUTH_ARGON2_MEMORY_KIB": "64",
-				"AUTH_ARGON2_ITERATIONS": "1",
-			}
-			if backend == "sqlite" {
-				vars["AUTH_DATA_DIR"] = filepath.Join(t.TempDir(), "data")
-			} else {
-				vars["AUTH_DATABASE_URL"] = pgtest.URL(t)
-				vars["AUTH_SECRET_KEY"] = "0123456789abcdef0123456789abcdef-keys"
-				if out, err := cli(t, vars, "", "migrate", "up"); err != nil {
-					t.Fatalf("migrate: %v\n%s", err, out)
-				}
-			}
+			vars := backendVars(t, backend, map[string]string{"AUTH_ADDR": "127.0.0.1:0"})
 			s := serveInProcess(t, vars)
 			base := "http://" + s.addr(t)
 			res := call(t, "POST", base+"/api/v1/auth/register", "", `{"email":"keys@example.com","password":"key rotation passphrase"}`)

@@ -20,47 +20,21 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/talentforge/authd/internal/mail/mailtest"
-	"github.com/talentforge/authd/internal/postgres/pgtest"
-	"github.com/talentforge/authd/internal/redisconn/redistest"
 )
 
 // mailUI is AUTH_UI_URL of the mail tests: the links they follow must be
 // under it.
 const mailUI = "https://app.mail.test/account"
 
-// mailBackends are the databases the mail tests run on.
-var mailBackends = []string{"sqlite", "postgres"}
-
 // mailVars returns the AUTH_* variables of an authd that mails through
-// smtp over a fresh database of backend: a data directory of its own for
-// SQLite; for PostgreSQL a schema of its own, migrated, and Redis as
-// production uses it (under a key prefix of the test's). Password hashing
-// is cheap: these tests are about mail, not argon2id.
+// smtp over a fresh database of backend (backendVars).
 func mailVars(t *testing.T, backend string, smtp *mailtest.Server) map[string]string {
 	t.Helper()
-	vars := map[string]string{
-		"AUTH_ADDR":              "127.0.0.1:0",
-		"AUTH_SMTP_URL":          smtp.URL(),
-		"AUTH_UI_URL":            mailUI,
-		"AUTH_ARGON2_MEMORY_KIB": "64",
-		"AUTH_ARGON2_ITERATIONS": "1",
-	}
-	switch backend {
-	case "sqlite":
-		vars["AUTH_DATA_DIR"] = filepath.Join(t.TempDir(), "data")
-	case "postgres":
-		redisURL := redistest.URL(t)
-		vars["AUTH_DATABASE_URL"] = pgtest.URL(t)
-		vars["AUTH_SECRET_KEY"] = "0123456789abcdef0123456789abcdef-mail"
-		vars["AUTH_REDIS_URL"] = redisURL
-		vars["AUTH_REDIS_KEY_PREFIX"] = redistest.Prefix(t, redisURL)
-		if out, err := cli(t, vars, "", "migrate", "up"); err != nil {
-			t.Fatalf("migrate: %v\n%s", err, out)
-		}
-	default:
-		t.Fatalf("unknown backend %q", backend)
-	}
-	return vars
+	return backendVars(t, backend, map[string]string{
+		"AUTH_ADDR":     "127.0.0.1:0",
+		"AUTH_SMTP_URL": smtp.URL(),
+		"AUTH_UI_URL":   mailUI,
+	})
 }
 
 // envList turns vars into the environment entries of a child process.
@@ -214,7 +188,7 @@ func registerJSON(email, password string) string {
 // mail, and the reset ends the sessions and the old password.
 func TestMailFlowsEndToEnd(t *testing.T) {
 	t.Parallel()
-	for _, backend := range mailBackends {
+	for _, backend := range backends {
 		t.Run(backend, func(t *testing.T) {
 			t.Parallel()
 			smtp := mailtest.Start(t)
@@ -331,7 +305,7 @@ func TestMailSurvivesOutages(t *testing.T) {
 	t.Parallel()
 	bin := buildAuthd(t)
 
-	for _, backend := range mailBackends {
+	for _, backend := range backends {
 		t.Run("smtp_down_and_authd_killed/"+backend, func(t *testing.T) {
 			t.Parallel()
 			smtp := mailtest.Start(t)

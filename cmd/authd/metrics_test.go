@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -12,9 +11,6 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
-
-	"github.com/talentforge/authd/internal/postgres/pgtest"
-	"github.com/talentforge/authd/internal/redisconn/redistest"
 )
 
 // scrapeFamilies reads base/metrics into families keyed by name.
@@ -70,27 +66,13 @@ func sample(mfs map[string]*dto.MetricFamily, name string, labels ...string) flo
 // methods), then scrapes /metrics once and checks that each counter moved by
 // exactly what the flow did, and that no label took a value from a request.
 func TestMetricsAfterAFlow(t *testing.T) {
-	for _, backend := range []string{"sqlite", "postgres"} {
+	for _, backend := range backends {
 		t.Run(backend, func(t *testing.T) {
 			t.Parallel()
-			vars := map[string]string{
+			vars := backendVars(t, backend, map[string]string{
 				"AUTH_ADDR":                "127.0.0.1:0",
-				"AUTH_ARGON2_MEMORY_KIB":   "64",
-				"AUTH_ARGON2_ITERATIONS":   "1",
 				"AUTH_REFRESH_REUSE_GRACE": "0", // a replayed token is reuse at once
-			}
-			if backend == "sqlite" {
-				vars["AUTH_DATA_DIR"] = filepath.Join(t.TempDir(), "data")
-			} else {
-				redisURL := redistest.URL(t)
-				vars["AUTH_DATABASE_URL"] = pgtest.URL(t)
-				vars["AUTH_SECRET_KEY"] = "0123456789abcdef0123456789abcdef-metrics"
-				vars["AUTH_REDIS_URL"] = redisURL
-				vars["AUTH_REDIS_KEY_PREFIX"] = redistest.Prefix(t, redisURL)
-				if out, err := cli(t, vars, "", "migrate", "up"); err != nil {
-					t.Fatalf("migrate: %v\n%s", err, out)
-				}
-			}
+			})
 			s := serveInProcess(t, vars)
 			base := "http://" + s.addr(t)
 			metricsFlow(t, base, backend)

@@ -31,7 +31,7 @@ const socialApp = "https://app.social.test/auth/done"
 // tokens, /users/me shows the provider's address, and signing in again
 // lands on the same user.
 func TestSocialLoginEndToEnd(t *testing.T) {
-	for _, backend := range []string{"sqlite", "postgres"} {
+	for _, backend := range backends {
 		t.Run(backend, func(t *testing.T) {
 			// authd's address must be known before it starts: the OP checks
 			// the callback URL against the one registered.
