@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"errors"
+	"hash/fnv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -15,16 +16,19 @@ import (
 // transaction's, ENotFound if the user does not exist, and EConflict if a
 // token with t.Hash exists (whoever's it is).
 //
-// Superseding is as good as READ COMMITTED makes it: two creations for one
-// user and purpose that run at the same time each delete only the tokens
-// committed before their DELETE, so both their tokens may stay (each mailed
-// to the address it names, and each spent or voided as usual). Serialising
-// them would take a lock per user; the user's row won't do, since a reset
+// Concurrent creations for one user and purpose are serialised by a
+// transaction-scoped advisory lock on the pair: under READ COMMITTED each
+// DELETE would otherwise miss the other's uncommitted token, and both would
+// stay valid. The user's row won't do as the lock, since a reset
 // (ConsumeOneTimeToken, then ChangePassword) takes the two locks the other
-// way round and the pair would deadlock.
+// way round and the pair would deadlock; nothing else takes this one.
 func (t *userTx) CreateOneTimeToken(ctx context.Context, tok *auth.OneTimeToken) error {
 	if tok.UserID != t.userID {
 		return auth.ErrOtherUser
+	}
+	if _, err := t.tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1, $2)`,
+		oneTimeTokenLockClass, oneTimeTokenLockKey(t.userID, tok.Purpose)); err != nil {
+		return dbError("create one-time token: lock", err)
 	}
 	// Inserted before the older ones are deleted, so that a taken hash is
 	// EConflict whoever's token has it.
@@ -47,6 +51,22 @@ func (t *userTx) CreateOneTimeToken(ctx context.Context, tok *auth.OneTimeToken)
 		return dbError("create one-time token: supersede", err)
 	}
 	return nil
+}
+
+// oneTimeTokenLockClass is the first key of the advisory locks of
+// CreateOneTimeToken: its own class, so that they can't collide with the
+// advisory locks of anything else sharing the database.
+const oneTimeTokenLockClass int32 = 0x61757468 // "auth"
+
+// oneTimeTokenLockKey is the second key: a hash of the user and purpose.
+// Two pairs that collide only share a lock, which costs a wait, not
+// correctness.
+func oneTimeTokenLockKey(userID string, purpose auth.TokenPurpose) int32 {
+	h := fnv.New32a()
+	h.Write([]byte(userID))
+	h.Write([]byte{0})
+	h.Write([]byte(purpose))
+	return int32(h.Sum32())
 }
 
 // oneTimeTokenColumns is the select (and RETURNING) list of one_time_tokens.
