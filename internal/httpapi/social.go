@@ -150,7 +150,21 @@ func (s *server) socialProviders(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// refuseHead answers HEAD on a GET route with side effects: the mux serves
+// HEAD with the GET handler, and a link checker or prefetcher must not start
+// (a database row each) or end a sign-in.
+func refuseHead(w http.ResponseWriter, r *http.Request) error {
+	if r.Method != http.MethodHead {
+		return nil
+	}
+	w.Header().Set("Allow", http.MethodGet)
+	return auth.Errorf(codeMethodNotAllowed, "method HEAD is not allowed here")
+}
+
 func (s *server) socialStart(w http.ResponseWriter, r *http.Request) error {
+	if err := refuseHead(w, r); err != nil {
+		return err
+	}
 	w.Header().Set("Referrer-Policy", "no-referrer")
 	q, err := socialQuery(r, "redirect_to", "code_challenge", "code_challenge_method")
 	if err != nil {
@@ -176,6 +190,9 @@ func (s *server) socialStart(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *server) socialCallback(w http.ResponseWriter, r *http.Request) error {
+	if err := refuseHead(w, r); err != nil {
+		return err
+	}
 	w.Header().Set("Referrer-Policy", "no-referrer")
 	q, err := socialQuery(r, "state", "code", "error")
 	if err != nil {

@@ -343,6 +343,24 @@ func TestSocialStartRefusals(t *testing.T) {
 	}
 }
 
+// TestSocialRefusesHead: HEAD on start or callback (a link checker, a
+// prefetcher) neither starts nor ends a sign-in.
+func TestSocialRefusesHead(t *testing.T) {
+	f := newSocialFixture(t, wiringtest.Embedded, authtest.Issuer)
+	start := "/api/v1/oauth/google/start?redirect_to=" + url.QueryEscape(socialApp)
+	for _, path := range []string{start, "/api/v1/oauth/google/callback?state=s&code=c"} {
+		rec := httptest.NewRecorder()
+		f.h.ServeHTTP(rec, httptest.NewRequest(http.MethodHead, path, nil))
+		if rec.Code != http.StatusMethodNotAllowed || rec.Header().Get("Allow") != "GET" ||
+			rec.Header().Get("Location") != "" || len(rec.Header().Values("Set-Cookie")) != 0 {
+			t.Errorf("HEAD %s: %d %v, want 405 with Allow: GET and no cookie or redirect", path, rec.Code, rec.Header())
+		}
+	}
+	if res := f.browse(t, start); res.status != http.StatusFound {
+		t.Fatalf("GET start after the HEADs: %d %s", res.status, res.body)
+	}
+}
+
 func pkce(verifier string) string {
 	sum := sha256.Sum256([]byte(verifier))
 	return base64.RawURLEncoding.EncodeToString(sum[:])
