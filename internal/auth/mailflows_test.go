@@ -1,6 +1,8 @@
 package auth_test
 
 import (
+	"fmt"
+	"maps"
 	"strings"
 	"sync"
 	"testing"
@@ -242,6 +244,24 @@ func TestForgotPasswordSaysNothingAboutTheAccount(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantCode(t, e.svc.ForgotPassword(t.Context(), "not an address", origin), auth.EInvalid)
+
+	// The refused requests are audited by reason, without the address.
+	evs, err := e.store.ListEvents(t.Context(), auth.EventFilter{Type: auth.EventPasswordResetAsked, Limit: 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reasons := map[string]int{}
+	for _, ev := range evs {
+		if ev.Outcome == auth.OutcomeFailure {
+			reasons[ev.Reason+" "+ev.UserID]++
+		}
+		if strings.Contains(fmt.Sprintf("%+v", *ev), "nobody@") {
+			t.Errorf("an audit event holds the unknown address: %+v", *ev)
+		}
+	}
+	if want := map[string]int{"unknown_address ": 2, "account_disabled " + disabled.ID: 2}; !maps.Equal(reasons, want) {
+		t.Errorf("refused resets audited as %v, want %v", reasons, want)
+	}
 }
 
 func TestMailRequestsPerIPAreLimited(t *testing.T) {

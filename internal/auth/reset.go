@@ -1,6 +1,9 @@
 package auth
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // ForgotPassword queues a password reset mail to email if an active account
 // has that address, and answers the same whether or not one does: the
@@ -21,7 +24,9 @@ func (s *Accounts) ForgotPassword(ctx context.Context, email string, c Origin) e
 		return err
 	}
 	u, err := s.store.UserByEmail(ctx, email)
+	now := s.now()
 	if ErrorCode(err) == ENotFound {
+		s.recordResetRefused(ctx, now, c, "unknown_address", "")
 		return nil
 	}
 	if err != nil {
@@ -29,9 +34,9 @@ func (s *Accounts) ForgotPassword(ctx context.Context, email string, c Origin) e
 	}
 	if u.Status != StatusActive {
 		// A disabled account can't sign in with a new password either.
+		s.recordResetRefused(ctx, now, c, "account_disabled", u.ID)
 		return nil
 	}
-	now := s.now()
 	ev := newEvent(EventPasswordResetAsked, now, c).about(u.ID, "")
 	ev.ActorType = ActorAnonymous
 	err = s.inUser(ctx, u.ID, ev, func(tx UserTx) error {
@@ -41,6 +46,19 @@ func (s *Accounts) ForgotPassword(ctx context.Context, email string, c Origin) e
 		return nil // deleted meanwhile
 	}
 	return err
+}
+
+// recordResetRefused audits a reset asked for an address that gets no
+// mail. It also narrows what the answer's timing tells a stranger: the
+// known address's path commits a transaction (the token and its mail), and
+// this one commits a write too, instead of answering after one read. The
+// address itself is not recorded.
+func (s *Accounts) recordResetRefused(ctx context.Context, now time.Time, c Origin, reason, userID string) {
+	ev := newEvent(EventPasswordResetAsked, now, c)
+	ev.ActorType = ActorAnonymous
+	ev.Outcome, ev.Reason = OutcomeFailure, reason
+	ev.UserID = userID
+	s.record(ctx, ev)
 }
 
 // ResetPassword sets a new password with a token from a reset mail, ends
