@@ -92,7 +92,7 @@ func newApp(ctx context.Context, cfg *config.Config, db database, log *slog.Logg
 		redisState func() string
 	)
 	if cfg.RedisURL != "" {
-		rc, err := redisconn.Open(ctx, redisconn.Options{URL: cfg.RedisURL, Logger: log, TracerProvider: tel.Provider})
+		rc, err := redisconn.Open(ctx, redisconn.Options{URL: cfg.RedisURL, Logger: log, TracerProvider: tel.Recorder()})
 		if err != nil {
 			return nil, err
 		}
@@ -150,7 +150,7 @@ func newApp(ctx context.Context, cfg *config.Config, db database, log *slog.Logg
 		ShuttingDown:   a.shuttingDown.Load,
 		SchemaVersion:  schemaVersion(db),
 		Registerer:     reg,
-		TracerProvider: tel.Provider,
+		TracerProvider: tel.Recorder(),
 		Propagator:     tel.Propagator,
 		HotPathLevel:   cfg.LogHotPaths,
 	}, log)

@@ -68,8 +68,8 @@ func openDatabase(ctx context.Context, cfg *config.Config) (database, error) {
 func openTracedDatabase(ctx context.Context, cfg *config.Config, tel *telemetry.Tracing) (database, error) {
 	if !cfg.Embedded() {
 		var opts []postgres.Option
-		if tel != nil {
-			opts = append(opts, postgres.WithTracerProvider(tel.Provider))
+		if tp := tel.Recorder(); tp != nil {
+			opts = append(opts, postgres.WithTracerProvider(tp))
 		}
 		db, err := postgres.Open(ctx, cfg.DatabaseURL, opts...)
 		if err != nil {
@@ -171,9 +171,7 @@ func newTracedHasher(cfg *config.Config, tel *telemetry.Tracing) (*password.Hash
 		MaxConcurrent: cfg.HashConcurrency,
 		QueueTimeout:  cfg.HashQueueTimeout,
 	}
-	if tel != nil {
-		pc.TracerProvider = tel.Provider
-	}
+	pc.TracerProvider = tel.Recorder()
 	if err := pc.Validate(); err != nil {
 		return nil, fmt.Errorf("password hashing settings (AUTH_ARGON2_*, AUTH_PASSWORD_MIN_LENGTH): %w", err)
 	}
@@ -208,8 +206,8 @@ func newSender(cfg *config.Config, log *slog.Logger, tel *telemetry.Tracing) (ma
 		return mail.NewLog(log), nil
 	}
 	var opts []mail.SMTPOption
-	if tel != nil {
-		opts = append(opts, mail.WithTracerProvider(tel.Provider))
+	if tp := tel.Recorder(); tp != nil {
+		opts = append(opts, mail.WithTracerProvider(tp))
 	}
 	s, err := mail.NewSMTP(cfg.SMTPURL, opts...)
 	if err != nil {
@@ -327,13 +325,14 @@ func tracedSocialConfig(ctx context.Context, cfg *config.Config, log *slog.Logge
 // client span per call. It sends no traceparent: the providers are third
 // parties, and our trace ids are no business of theirs.
 func providerClient(tel *telemetry.Tracing) *http.Client {
-	if tel == nil {
+	tp := tel.Recorder()
+	if tp == nil {
 		return nil
 	}
 	return &http.Client{
 		Timeout: oauth.DefaultTimeout,
 		Transport: otelhttp.NewTransport(http.DefaultTransport,
-			otelhttp.WithTracerProvider(tel.Provider),
+			otelhttp.WithTracerProvider(tp),
 			otelhttp.WithPropagators(propagation.NewCompositeTextMapPropagator()),
 			otelhttp.WithMeterProvider(noopmetric.NewMeterProvider()),
 			otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string { return "oauth " + r.Method + " " + r.URL.Host }),

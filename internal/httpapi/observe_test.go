@@ -205,3 +205,29 @@ func TestRequestAttributesAndSpans(t *testing.T) {
 		}
 	}
 }
+
+// TestCallerTraceWithoutTracing: with no spans made here, a caller's
+// traceparent still names the trace in the error body, and a request
+// without one gets none.
+func TestCallerTraceWithoutTracing(t *testing.T) {
+	f := newFixture(t) // no TracerProvider
+	const caller = "4bf92f3577b34da6a3ce929d0e0e4736"
+	for _, tc := range []struct {
+		header http.Header
+		want   string
+	}{
+		{http.Header{"Traceparent": {"00-" + caller + "-00f067aa0ba902b7-01"}}, `"trace_id":"` + caller + `"`},
+		{nil, ""},
+	} {
+		req := httptest.NewRequest("GET", "/api/v1/users/me", nil)
+		for k, v := range tc.header {
+			req.Header[k] = v
+		}
+		rec := httptest.NewRecorder()
+		f.h.ServeHTTP(rec, req)
+		body := rec.Body.String()
+		if rec.Code != 401 || (tc.want != "" && !strings.Contains(body, tc.want)) || (tc.want == "" && strings.Contains(body, "trace_id")) {
+			t.Errorf("headers %v: %d %s, want 401 with %q", tc.header, rec.Code, body, tc.want)
+		}
+	}
+}

@@ -46,6 +46,20 @@ func Off() *Tracing {
 	return &Tracing{Provider: noop.NewTracerProvider(), Propagator: Propagator()}
 }
 
+// Recorder returns the provider to instrument libraries with (the pgx
+// tracer, the Redis hooks, traced transports), or nil when t records
+// nothing: then they are left out instead of doing their per-query work
+// for a provider that drops it.
+func (t *Tracing) Recorder() trace.TracerProvider {
+	if t == nil {
+		return nil
+	}
+	if _, off := t.Provider.(noop.TracerProvider); off {
+		return nil
+	}
+	return t.Provider
+}
+
 // Exporting reports whether spans are exported, and where to and over which
 // protocol ("http/protobuf" or "grpc").
 func (t *Tracing) Exporting() (endpoint, protocol string, ok bool) {
