@@ -363,20 +363,27 @@ func TestResetTokenUsedInParallelWorksOnce(t *testing.T) {
 		}
 		close(start)
 		wg.Wait()
-		ok := 0
-		for _, err := range errs {
-			switch auth.ErrorCode(err) {
-			case "":
-				ok++
-			case auth.EInvalidToken:
-			default:
-				t.Errorf("unexpected error %v", err)
-			}
-		}
-		if ok != 1 {
-			t.Errorf("%d resets succeeded with one token, want exactly 1", ok)
-		}
+		wantOneWinner(t, "resets with one token", errs, auth.EInvalidToken)
 	})
+}
+
+// wantOneWinner checks the outcome of concurrent uses of one single-use
+// token: exactly one nil error, and loser for every other.
+func wantOneWinner(t *testing.T, what string, errs []error, loser auth.Code) {
+	t.Helper()
+	ok := 0
+	for _, err := range errs {
+		switch auth.ErrorCode(err) {
+		case "":
+			ok++
+		case loser:
+		default:
+			t.Errorf("%s: unexpected error %v", what, err)
+		}
+	}
+	if ok != 1 {
+		t.Errorf("%s: %d succeeded, want exactly 1", what, ok)
+	}
 }
 
 func TestLoginNeedsAVerifiedAddressWhenRequired(t *testing.T) {

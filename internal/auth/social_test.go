@@ -372,19 +372,7 @@ func testSocialCode(t *testing.T, e *socialEnv) {
 	}
 	close(start)
 	wg.Wait()
-	ok := 0
-	for _, err := range errs {
-		switch auth.ErrorCode(err) {
-		case "":
-			ok++
-		case auth.EInvalidToken:
-		default:
-			t.Errorf("unexpected %v", err)
-		}
-	}
-	if ok != 1 {
-		t.Fatalf("%d exchanges of one code succeeded, want 1", ok)
-	}
+	wantOneWinner(t, "exchanges of one code", errs, auth.EInvalidToken)
 }
 
 func TestSocialRefusesDisabledAccounts(t *testing.T) {
