@@ -76,19 +76,7 @@ func (db *DB) ListClients(ctx context.Context) ([]*auth.ServiceClient, error) {
 	if err != nil {
 		return nil, dbError("list clients", err)
 	}
-	defer rows.Close()
-	var clients []*auth.ServiceClient
-	for rows.Next() {
-		c, err := scanClient(rows)
-		if err != nil {
-			return nil, dbError("list clients", err)
-		}
-		clients = append(clients, c)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, dbError("list clients", err)
-	}
-	return clients, nil
+	return collect(rows, "list clients", scanClient)
 }
 
 // DeleteClient removes the client. Returns ENotFound.

@@ -130,19 +130,7 @@ func (db *DB) ListEvents(ctx context.Context, f auth.EventFilter) ([]*auth.Event
 	if err != nil {
 		return nil, dbError("list events", err)
 	}
-	defer rows.Close()
-	var events []*auth.Event
-	for rows.Next() {
-		ev, err := scanEvent(rows)
-		if err != nil {
-			return nil, dbError("list events", err)
-		}
-		events = append(events, ev)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, dbError("list events", err)
-	}
-	return events, nil
+	return collect(rows, "list events", scanEvent)
 }
 
 // DeleteEventsBefore removes the audit events with At before before and

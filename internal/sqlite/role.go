@@ -159,19 +159,7 @@ func (db *DB) Roles(ctx context.Context) ([]*auth.Role, error) {
 	if err != nil {
 		return nil, dbError("roles", err)
 	}
-	defer rows.Close()
-	var roles []*auth.Role
-	for rows.Next() {
-		r, err := scanRole(rows)
-		if err != nil {
-			return nil, dbError("roles", err)
-		}
-		roles = append(roles, r)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, dbError("roles", err)
-	}
-	return roles, nil
+	return collect(rows, "roles", scanRole)
 }
 
 // Role returns the named role, or ENotFound.

@@ -72,6 +72,24 @@ const sessionColumns = `s.id, s.user_id, s.created_at, s.last_seen_at, s.expires
 
 type scanner interface{ Scan(dest ...any) error }
 
+// collect reads every row of rows with scan and closes rows; op names the
+// query in errors.
+func collect[T any](rows *sql.Rows, op string, scan func(scanner) (T, error)) ([]T, error) {
+	defer rows.Close()
+	var list []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, dbError(op, err)
+		}
+		list = append(list, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, dbError(op, err)
+	}
+	return list, nil
+}
+
 // sessionRow receives one row of sessionColumns.
 type sessionRow struct {
 	s                      auth.Session
@@ -189,19 +207,7 @@ func (db *DB) ListSessions(ctx context.Context, f auth.SessionFilter) ([]*auth.S
 	if err != nil {
 		return nil, dbError("list sessions", err)
 	}
-	defer rows.Close()
-	var list []*auth.Session
-	for rows.Next() {
-		s, err := scanSession(rows)
-		if err != nil {
-			return nil, dbError("list sessions", err)
-		}
-		list = append(list, s)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, dbError("list sessions", err)
-	}
-	return list, nil
+	return collect(rows, "list sessions", scanSession)
 }
 
 // RevokeSession marks one unrevoked session of the user revoked at at.

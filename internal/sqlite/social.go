@@ -13,7 +13,7 @@ import (
 const identityColumns = `user_id, provider, subject, email, email_verified, created_at, last_used_at`
 
 // scanIdentity scans one row of identityColumns.
-func scanIdentity(row interface{ Scan(...any) error }) (*auth.Identity, error) {
+func scanIdentity(row scanner) (*auth.Identity, error) {
 	var (
 		id            auth.Identity
 		created, used string
@@ -140,19 +140,7 @@ func (db *DB) Identities(ctx context.Context, userID string) ([]*auth.Identity, 
 	if err != nil {
 		return nil, dbError("identities", err)
 	}
-	defer rows.Close()
-	var list []*auth.Identity
-	for rows.Next() {
-		id, err := scanIdentity(rows)
-		if err != nil {
-			return nil, dbError("identities", err)
-		}
-		list = append(list, id)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, dbError("identities", err)
-	}
-	return list, nil
+	return collect(rows, "identities", scanIdentity)
 }
 
 // CreateOAuthCode inserts c. Returns EInvalid if c belongs to another user
