@@ -61,7 +61,7 @@ func newApp(ctx context.Context, cfg *config.Config, db database, log *slog.Logg
 		return nil, err
 	}
 	reg.MustRegister(tokens.Collectors()...)
-	hasher, err := newTracedHasher(cfg, tel)
+	hasher, err := newHasher(cfg, tel)
 	if err != nil {
 		return nil, err
 	}
@@ -78,7 +78,7 @@ func newApp(ctx context.Context, cfg *config.Config, db database, log *slog.Logg
 	if err != nil {
 		return nil, err
 	}
-	social, err := tracedSocialConfig(ctx, cfg, log, tel)
+	social, err := socialConfig(ctx, cfg, log, tel)
 	if err != nil {
 		return nil, err
 	}

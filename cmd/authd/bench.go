@@ -102,14 +102,14 @@ func benchmark(ctx context.Context, args []string, env environment, stdout, stde
 	hcfg := *cfg
 	hcfg.HashConcurrency = runtime.GOMAXPROCS(0)
 	hcfg.HashQueueTimeout = time.Hour
-	hasher, err := newHasher(&hcfg)
+	hasher, err := newHasher(&hcfg, nil)
 	if err != nil {
 		return err
 	}
 	deps := bench.Deps{Hasher: hasher}
 
 	if opts.SeedsUsers() {
-		db, err := openReady(ctx, cfg)
+		db, err := openReady(ctx, cfg, nil)
 		if err != nil {
 			return err
 		}

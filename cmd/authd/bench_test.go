@@ -322,7 +322,7 @@ func TestBenchRefusesToSeedProduction(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	db, err := openDatabase(t.Context(), cfg)
+	db, err := openDatabase(t.Context(), cfg, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

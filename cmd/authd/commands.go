@@ -108,7 +108,7 @@ func migrate(ctx context.Context, args []string, env environment, stdin io.Reade
 				return errors.New("migrate down: not confirmed; nothing was rolled back")
 			}
 		}
-		db, err := openDatabase(ctx, cfg)
+		db, err := openDatabase(ctx, cfg, nil)
 		if err != nil {
 			return err
 		}
@@ -190,7 +190,7 @@ func keyManager(ctx context.Context, env environment, stderr io.Writer) (*token.
 	if err != nil {
 		return nil, token.Config{}, nil, err
 	}
-	db, err := openReady(ctx, cfg)
+	db, err := openReady(ctx, cfg, nil)
 	if err != nil {
 		return nil, token.Config{}, nil, err
 	}
@@ -304,13 +304,13 @@ func createUser(ctx context.Context, env environment, email string, roles []stri
 	if err != nil {
 		return err
 	}
-	db, err := openReady(ctx, cfg)
+	db, err := openReady(ctx, cfg, nil)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
 	// No tokens are issued here, so the service needs no issuer.
-	hasher, err := newHasher(cfg)
+	hasher, err := newHasher(cfg, nil)
 	if err != nil {
 		return err
 	}

@@ -65,7 +65,7 @@ func startReplicas(t *testing.T, n int, redisURL string, extra map[string]string
 // behind an httptest server; all three close with the test.
 func serveApp(t *testing.T, cfg *config.Config) (*app, *httptest.Server) {
 	t.Helper()
-	db, err := openReady(t.Context(), cfg)
+	db, err := openReady(t.Context(), cfg, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -54,7 +54,7 @@ func serve(ctx context.Context, env environment, logOut io.Writer) error {
 		log.Info("tracing: exporting spans over OTLP", "endpoint", telemetry.StripQuery(endpoint), "protocol", protocol)
 	}
 
-	db, err := openTracedReady(ctx, cfg, tel)
+	db, err := openReady(ctx, cfg, tel)
 	if err != nil {
 		return err
 	}

@@ -56,7 +56,7 @@ func TestSocialProviderCallsAreTraced(t *testing.T) {
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(ended))
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
-	if _, err := tracedSocialConfig(ctx, cfg, slog.New(slog.DiscardHandler), &telemetry.Tracing{Provider: tp, Propagator: telemetry.Propagator()}); err != nil {
+	if _, err := socialConfig(ctx, cfg, slog.New(slog.DiscardHandler), &telemetry.Tracing{Provider: tp, Propagator: telemetry.Propagator()}); err != nil {
 		t.Fatal(err)
 	}
 	// Bounds on a hang, not measures: discovery starts at once.

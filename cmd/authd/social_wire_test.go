@@ -27,7 +27,7 @@ func TestSocialConfigWiring(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sc, err := socialConfig(t.Context(), cfg, slog.New(slog.DiscardHandler))
+	sc, err := socialConfig(t.Context(), cfg, slog.New(slog.DiscardHandler), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,7 +53,7 @@ func TestSocialConfigWiring(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sc, err = socialConfig(t.Context(), cfg, slog.New(slog.DiscardHandler))
+	sc, err = socialConfig(t.Context(), cfg, slog.New(slog.DiscardHandler), nil)
 	if err != nil || len(sc.Providers) != 0 {
 		t.Fatalf("social login off: %v providers, err %v", len(sc.Providers), err)
 	}

@@ -58,7 +58,7 @@ func tracedApp(t *testing.T) (*httptest.Server, *tracetest.InMemoryExporter, *lo
 	tel := &telemetry.Tracing{Provider: tp, Propagator: telemetry.Propagator()}
 	logs := newLogRecords()
 	log := newLogger(cfg, logs)
-	db, err := openTracedReady(t.Context(), cfg, tel)
+	db, err := openReady(t.Context(), cfg, tel)
 	if err != nil {
 		t.Fatal(err)
 	}

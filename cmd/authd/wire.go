@@ -57,15 +57,10 @@ func loadConfig(getenv func(string) string) (*config.Config, error) {
 }
 
 // openDatabase opens PostgreSQL when AUTH_DATABASE_URL is set and the SQLite
-// file in AUTH_DATA_DIR otherwise.
-func openDatabase(ctx context.Context, cfg *config.Config) (database, error) {
-	return openTracedDatabase(ctx, cfg, nil)
-}
-
-// openTracedDatabase is openDatabase making a span per PostgreSQL query
-// with tel (nil: none). SQLite queries make no spans: they run in process
-// and show as the time of their parent span.
-func openTracedDatabase(ctx context.Context, cfg *config.Config, tel *telemetry.Tracing) (database, error) {
+// file in AUTH_DATA_DIR otherwise. With tel (nil: none) each PostgreSQL
+// query makes a span; SQLite queries make none: they run in process and
+// show as the time of their parent span.
+func openDatabase(ctx context.Context, cfg *config.Config, tel *telemetry.Tracing) (database, error) {
 	if !cfg.Embedded() {
 		var opts []postgres.Option
 		if tp := tel.Recorder(); tp != nil {
@@ -91,13 +86,9 @@ func openTracedDatabase(ctx context.Context, cfg *config.Config, tel *telemetry.
 // migrations first, since that mode must work with no set-up step; with
 // PostgreSQL, `authd migrate up` is a deliberate, separately rolled-out job, so
 // a schema that lags behind the binary is refused with a clear message.
-func openReady(ctx context.Context, cfg *config.Config) (database, error) {
-	return openTracedReady(ctx, cfg, nil)
-}
-
-// openTracedReady is openReady with the query spans of openTracedDatabase.
-func openTracedReady(ctx context.Context, cfg *config.Config, tel *telemetry.Tracing) (database, error) {
-	db, err := openTracedDatabase(ctx, cfg, tel)
+// tel makes the query spans, as for openDatabase.
+func openReady(ctx context.Context, cfg *config.Config, tel *telemetry.Tracing) (database, error) {
+	db, err := openDatabase(ctx, cfg, tel)
 	if err != nil {
 		return nil, err
 	}
@@ -154,13 +145,9 @@ func tokenConfig(cfg *config.Config, log *slog.Logger) token.Config {
 	}
 }
 
-func newHasher(cfg *config.Config) (*password.Hasher, error) {
-	return newTracedHasher(cfg, nil)
-}
-
-// newTracedHasher is newHasher making the password.hash and
-// password.verify spans with tel (nil: none).
-func newTracedHasher(cfg *config.Config, tel *telemetry.Tracing) (*password.Hasher, error) {
+// newHasher returns the password hasher of the configuration, making the
+// password.hash and password.verify spans with tel (nil: none).
+func newHasher(cfg *config.Config, tel *telemetry.Tracing) (*password.Hasher, error) {
 	params := password.DefaultParams
 	params.Memory = cfg.Argon2MemoryKiB
 	params.Time = cfg.Argon2Iterations
@@ -255,14 +242,9 @@ func buildVersion() (v, commit string) {
 // discovery runs in the background under it and is retried until it
 // succeeds, so a provider that cannot be reached at start-up does not stop
 // authd (its sign-in answers provider_unavailable until then). Only a
-// configuration that can never work is an error.
-func socialConfig(ctx context.Context, cfg *config.Config, log *slog.Logger) (auth.SocialConfig, error) {
-	return tracedSocialConfig(ctx, cfg, log, nil)
-}
-
-// tracedSocialConfig is socialConfig whose providers make a client span per
-// HTTP call with tel (nil: none).
-func tracedSocialConfig(ctx context.Context, cfg *config.Config, log *slog.Logger, tel *telemetry.Tracing) (auth.SocialConfig, error) {
+// configuration that can never work is an error. With tel (nil: none) the
+// providers make a client span per HTTP call.
+func socialConfig(ctx context.Context, cfg *config.Config, log *slog.Logger, tel *telemetry.Tracing) (auth.SocialConfig, error) {
 	sc := cfg.Social
 	client := providerClient(tel)
 	redirects, err := auth.NewRedirects(sc.RedirectURLs)

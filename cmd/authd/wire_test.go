@@ -22,7 +22,7 @@ func TestShortAccessTokenExpires(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	db, err := openReady(ctx, cfg)
+	db, err := openReady(ctx, cfg, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
