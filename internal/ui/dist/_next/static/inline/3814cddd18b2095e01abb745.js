@@ -1,0 +1,1 @@
+(self.__next_f=self.__next_f||[]).push([0])

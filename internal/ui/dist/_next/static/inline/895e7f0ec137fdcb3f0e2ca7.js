@@ -1,0 +1,1 @@
+self.__next_f.push([1,"d:null\n13:[]\n"])

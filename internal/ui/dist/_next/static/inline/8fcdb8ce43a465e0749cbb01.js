@@ -1,0 +1,1 @@
+self.__next_f.push([1,"a:null\n10:[]\n"])

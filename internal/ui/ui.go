@@ -1,0 +1,215 @@
+// Package ui serves the hosted pages (sign in, sign up, recovery, account,
+// admin console) under /ui/: the static export of the Next.js app in web/,
+// embedded at build time, plus /ui/config.json, the run-time branding the
+// pages read. The pages talk only to the public API.
+//
+// The export is committed (internal/ui/dist) so that a plain `go build`
+// serves the pages with no Node.js; `npm run build` in web/ regenerates it
+// and CI fails when the committed copy differs from the source.
+package ui
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"embed"
+	"encoding/hex"
+	"encoding/json"
+	"io/fs"
+	"mime"
+	"net/http"
+	"net/url"
+	"path"
+	"strings"
+	"time"
+)
+
+//go:embed all:dist
+var dist embed.FS
+
+// Prefix is where the pages are served.
+const Prefix = "/ui/"
+
+// Branding is what AUTH_UI_* configure: the product the pages present.
+type Branding struct {
+	ProductName  string // shown in titles and the header
+	LogoURL      string // https URL or a path on authd; "" shows the name only
+	PrimaryColor string // #rrggbb
+}
+
+// Config is what the pages need to know at run time.
+type Config struct {
+	Branding
+	Issuer string
+	// PasswordMinLength and PasswordMaxLength are the password policy's
+	// bounds, for the live guidance on the sign-up and password forms.
+	PasswordMinLength, PasswordMaxLength int
+	// RedirectURLs is the allowlist of where the pages may send the browser
+	// after sign-in (?redirect_to=), in its normalised form.
+	RedirectURLs []string
+	// FormActions are the origins the browser may be sent to by a social
+	// sign-in (the providers' authorization pages), for the CSP.
+	FormActions []string
+}
+
+type configJSON struct {
+	ProductName  string       `json:"product_name"`
+	LogoURL      string       `json:"logo_url"`
+	PrimaryColor string       `json:"primary_color"`
+	Issuer       string       `json:"issuer"`
+	Password     passwordJSON `json:"password"`
+	RedirectURLs []string     `json:"redirect_urls"`
+}
+
+type passwordJSON struct {
+	MinLength int `json:"min_length"`
+	MaxLength int `json:"max_length"`
+}
+
+// Handler serves the pages. Paths are those under Prefix; each page
+// answers with and without its trailing slash.
+type Handler struct {
+	files  fs.FS
+	csp    string
+	config []byte
+	etags  map[string]string // file name → strong ETag of its content
+}
+
+// New returns the handler of the embedded export.
+func New(cfg Config) (*Handler, error) {
+	files, err := fs.Sub(dist, "dist")
+	if err != nil {
+		return nil, err
+	}
+	return newHandler(files, cfg)
+}
+
+func newHandler(files fs.FS, cfg Config) (*Handler, error) {
+	redirects := cfg.RedirectURLs
+	if redirects == nil {
+		redirects = []string{}
+	}
+	config, err := json.Marshal(configJSON{
+		ProductName: cfg.ProductName, LogoURL: cfg.LogoURL, PrimaryColor: cfg.PrimaryColor,
+		Issuer:       cfg.Issuer,
+		Password:     passwordJSON{MinLength: cfg.PasswordMinLength, MaxLength: cfg.PasswordMaxLength},
+		RedirectURLs: redirects,
+	})
+	if err != nil {
+		return nil, err
+	}
+	h := &Handler{files: files, csp: policy(cfg), config: config, etags: map[string]string{}}
+	err = fs.WalkDir(files, ".", func(name string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := fs.ReadFile(files, name)
+		if err != nil {
+			return err
+		}
+		sum := sha256.Sum256(b)
+		h.etags[name] = `"` + hex.EncodeToString(sum[:12]) + `"`
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if _, ok := h.etags["index.html"]; !ok {
+		return nil, fs.ErrNotExist
+	}
+	return h, nil
+}
+
+// policy is the pages' Content-Security-Policy: scripts, styles and
+// connections only from authd itself (the export has no inline script:
+// web/scripts/export.mjs moves Next.js's out), images also from the logo's
+// origin, forms only to authd, and never inside a frame.
+func policy(cfg Config) string {
+	img := "'self' data:"
+	if u, err := url.Parse(cfg.LogoURL); err == nil && u.Scheme == "https" && u.Host != "" {
+		img += " https://" + u.Host
+	}
+	return strings.Join([]string{
+		"default-src 'self'",
+		"script-src 'self'",
+		"style-src 'self'",
+		"img-src " + img,
+		"connect-src 'self'",
+		"font-src 'self'",
+		"form-action 'self'",
+		"frame-ancestors 'none'",
+		"base-uri 'none'",
+		"object-src 'none'",
+	}, "; ")
+}
+
+// ServeHTTP serves r.URL.Path, which must start with Prefix.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	rel, ok := strings.CutPrefix(r.URL.Path, Prefix)
+	if !ok {
+		http.NotFound(w, r)
+		return
+	}
+	hdr := w.Header()
+	hdr.Set("Content-Security-Policy", h.csp)
+	hdr.Set("X-Content-Type-Options", "nosniff")
+	hdr.Set("X-Frame-Options", "DENY")
+	// The sign-in page's URL may carry a social sign-in's one-time code.
+	hdr.Set("Referrer-Policy", "no-referrer")
+	hdr.Set("Cross-Origin-Opener-Policy", "same-origin")
+	hdr.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()")
+	if rel == "config.json" {
+		hdr.Set("Content-Type", "application/json")
+		hdr.Set("Cache-Control", "no-cache")
+		http.ServeContent(w, r, "config.json", time.Time{}, bytes.NewReader(h.config))
+		return
+	}
+	name, status := h.resolve(rel)
+	body, err := fs.ReadFile(h.files, name)
+	if err != nil {
+		http.Error(w, "not found", http.StatusNotFound)
+		return
+	}
+	ctype := mime.TypeByExtension(path.Ext(name))
+	if ctype == "" {
+		ctype = "application/octet-stream"
+	}
+	if strings.HasSuffix(name, ".txt") {
+		// Next.js's flight data for client-side navigation.
+		ctype = "text/x-component"
+	}
+	hdr.Set("Content-Type", ctype)
+	if strings.HasPrefix(name, "_next/static/") {
+		// Named by content hash: never changes under its name.
+		hdr.Set("Cache-Control", "public, max-age=31536000, immutable")
+	} else {
+		hdr.Set("Cache-Control", "no-cache")
+	}
+	if status != http.StatusOK {
+		hdr.Set("Cache-Control", "no-store")
+		w.WriteHeader(status)
+		w.Write(body)
+		return
+	}
+	hdr.Set("ETag", h.etags[name])
+	http.ServeContent(w, r, name, time.Time{}, bytes.NewReader(body))
+}
+
+// resolve maps a path under Prefix to a file of the export: a page's
+// directory (with or without the trailing slash) to its index.html, a file
+// to itself, anything else to 404.html with status 404.
+func (h *Handler) resolve(rel string) (string, int) {
+	clean := strings.Trim(rel, "/")
+	if clean == "" {
+		return "index.html", http.StatusOK
+	}
+	if strings.Contains(clean, "..") || strings.Contains(clean, "//") {
+		return "404.html", http.StatusNotFound
+	}
+	if _, ok := h.etags[clean+"/index.html"]; ok {
+		return clean + "/index.html", http.StatusOK
+	}
+	if _, ok := h.etags[clean]; ok && !strings.HasSuffix(rel, "/") && !strings.HasSuffix(clean, ".html") {
+		return clean, http.StatusOK
+	}
+	return "404.html", http.StatusNotFound
+}
