@@ -202,12 +202,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // directory (with or without the trailing slash) to its index.html, a file
 // to itself, anything else to 404.html with status 404.
 func (h *Handler) resolve(rel string) (string, int) {
-	clean := strings.Trim(rel, "/")
+	if strings.Contains(rel, "..") || strings.Contains(rel, "//") || strings.HasPrefix(rel, "/") {
+		return "404.html", http.StatusNotFound
+	}
+	clean := strings.TrimSuffix(rel, "/")
 	if clean == "" {
 		return "index.html", http.StatusOK
-	}
-	if strings.Contains(clean, "..") || strings.Contains(clean, "//") {
-		return "404.html", http.StatusNotFound
 	}
 	if _, ok := h.etags[clean+"/index.html"]; ok {
 		return clean + "/index.html", http.StatusOK
