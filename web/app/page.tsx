@@ -44,6 +44,7 @@ export default function SignInPage() {
   const [email, setEmail] = useState('');
   const [password, setPassword] = useState('');
   const [fieldErrors, setFieldErrors] = useState<{ email?: string | null; password?: string | null }>({});
+  const [deleted] = useState(() => params.get('deleted') === '1');
   const [error, setError] = useState<string | null>(() => {
     const e = params.get('error');
     return e ? socialErrors[e] ?? 'Signing in with the provider did not work. Try again.' : null;
@@ -55,7 +56,7 @@ export default function SignInPage() {
   // Social sign-in came back with a one-time code: trade it (with this
   // tab's PKCE verifier) for a session.
   useEffect(() => {
-    if (params.get('error')) scrubUrl(['error']);
+    if (params.get('error') || deleted) scrubUrl(['error', 'deleted']);
     if (!code) return;
     let p = exchanges.get(code);
     if (!p) {
@@ -138,7 +139,8 @@ export default function SignInPage() {
       }
     >
       <div className="space-y-5">
-        {session.notice && !error && <Alert tone="info">{session.notice}</Alert>}
+        {deleted && !error && <Alert tone="success">Your account was deleted.</Alert>}
+        {session.notice && !error && !deleted && <Alert tone="info">{session.notice}</Alert>}
         <FormError message={error} />
         {providers && providers.length > 0 && (
           <>
