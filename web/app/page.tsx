@@ -1,14 +1,14 @@
 'use client';
 import { useEffect, useRef, useState, type FormEvent } from 'react';
 import { useRouter } from 'next/navigation';
-import { exchangeSocialCode, signIn } from '@/lib/api';
+import { ApiError, exchangeSocialCode, signIn } from '@/lib/api';
 import { loadConfig, safeRedirect, useConfig } from '@/lib/config';
 import { errorMessage } from '@/lib/messages';
-import { goTo, queryParams, scrubUrl } from '@/lib/nav';
+import { goTo, scrubUrl, useQueryParams } from '@/lib/nav';
 import { takePkce } from '@/lib/pkce';
 import { useProviders } from '@/lib/providers';
 import { useSession } from '@/lib/session';
-import { emailError, focusFirstInvalid } from '@/lib/validate';
+import { emailError, useFocusInvalid } from '@/lib/validate';
 import { Divider, SocialButtons } from '@/components/auth/SocialButtons';
 import { Alert } from '@/components/ui/Alert';
 import { AuthShell } from '@/components/ui/AuthShell';
@@ -38,26 +38,30 @@ export default function SignInPage() {
   const session = useSession();
   const providers = useProviders();
   const formRef = useRef<HTMLFormElement>(null);
-  const [params] = useState(() => queryParams());
-  const redirectParam = params.get('redirect_to');
-  const code = params.get('code');
+  const focusInvalid = useFocusInvalid(formRef);
+  const params = useQueryParams();
+  const redirectParam = params?.get('redirect_to') ?? null;
+  const code = params?.get('code') ?? null;
   const [email, setEmail] = useState('');
   const [password, setPassword] = useState('');
   const [fieldErrors, setFieldErrors] = useState<{ email?: string | null; password?: string | null }>({});
-  const [deleted] = useState(() => params.get('deleted') === '1');
-  const [error, setError] = useState<string | null>(() => {
-    const e = params.get('error');
-    return e ? socialErrors[e] ?? 'Signing in with the provider did not work. Try again.' : null;
-  });
+  const [deleted, setDeleted] = useState(false);
+  const [error, setError] = useState<string | null>(null);
   const [pending, setPending] = useState(false);
-  const [exchanging, setExchanging] = useState(!!code);
+  const [exchanging, setExchanging] = useState(false);
   const leaving = useRef(false);
 
-  // Social sign-in came back with a one-time code: trade it (with this
-  // tab's PKCE verifier) for a session.
+  // What the address brought: a social sign-in's one-time code (traded,
+  // with this tab's PKCE verifier, for a session) or its error, or the
+  // note that the account was just deleted. Each is removed from the URL.
   useEffect(() => {
-    if (params.get('error') || deleted) scrubUrl(['error', 'deleted']);
+    if (!params) return;
+    const socialError = params.get('error');
+    if (socialError) setError(socialErrors[socialError] ?? 'Signing in with the provider did not work. Try again.');
+    if (params.get('deleted') === '1') setDeleted(true);
+    if (socialError || params.has('deleted')) scrubUrl(['error', 'deleted']);
     if (!code) return;
+    setExchanging(true);
     let p = exchanges.get(code);
     if (!p) {
       const kept = takePkce();
@@ -76,22 +80,26 @@ export default function SignInPage() {
       (e) => {
         if (!live) return;
         setExchanging(false);
-        setError(errorMessage(e));
+        setError(
+          e instanceof ApiError && e.code === 'invalid_token'
+            ? 'That sign-in expired or was already used. Try again.'
+            : errorMessage(e),
+        );
       },
     );
     return () => {
       live = false;
     };
-    // eslint-disable-next-line react-hooks/exhaustive-deps -- once per page load
-  }, []);
+    // eslint-disable-next-line react-hooks/exhaustive-deps -- once, when the parameters are read
+  }, [params]);
 
   // Already signed in (restored from the cookie): nothing to do here.
   useEffect(() => {
-    if (session.status === 'signed-in' && !code && !leaving.current && cfg) {
+    if (params && session.status === 'signed-in' && !code && !leaving.current && cfg) {
       leaving.current = true;
       goTo(router, safeRedirect(redirectParam, cfg));
     }
-  }, [session.status, code, cfg, redirectParam, router]);
+  }, [params, session.status, code, cfg, redirectParam, router]);
 
   const submit = async (e: FormEvent) => {
     e.preventDefault();
@@ -100,7 +108,7 @@ export default function SignInPage() {
     setFieldErrors(errs);
     setError(null);
     if (errs.email || errs.password) {
-      focusFirstInvalid(formRef.current);
+      focusInvalid();
       return;
     }
     setPending(true);

@@ -1,5 +1,17 @@
 'use client';
 // Small helpers for URLs the pages read once and then tidy away.
+import { useEffect, useState } from 'react';
+
+/**
+ * The page's query parameters, or null during the first render: the static
+ * HTML was rendered without them, and the first client render has to match
+ * it (hydration), so they arrive right after.
+ */
+export function useQueryParams(): URLSearchParams | null {
+  const [params, setParams] = useState<URLSearchParams | null>(null);
+  useEffect(() => setParams(new URLSearchParams(window.location.search)), []);
+  return params;
+}
 
 /** The query parameters of the page as it was loaded (client only). */
 export function queryParams(): URLSearchParams {

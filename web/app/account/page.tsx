@@ -1,5 +1,6 @@
 'use client';
 import { useEffect, useState } from 'react';
+import { useTitle } from '@/lib/config';
 import { queryParams, scrubUrl } from '@/lib/nav';
 import { RequireSession, useSession } from '@/lib/session';
 import { DangerZone } from '@/components/account/DangerZone';
@@ -30,6 +31,7 @@ function useLinkNotice(): Notice {
 }
 
 function Account() {
+  useTitle('Your account');
   const { user } = useSession();
   const notice = useLinkNotice();
   // Bumped after a password change so the sessions list shows the others gone.

@@ -2,7 +2,7 @@
 import { useRef, useState, type FormEvent } from 'react';
 import { api } from '@/lib/api';
 import { errorMessage } from '@/lib/messages';
-import { emailError, focusFirstInvalid } from '@/lib/validate';
+import { emailError, useFocusInvalid } from '@/lib/validate';
 import { AuthShell } from '@/components/ui/AuthShell';
 import { Button } from '@/components/ui/Button';
 import { FormError } from '@/components/ui/FormError';
@@ -11,6 +11,7 @@ import { TextLink } from '@/components/ui/TextLink';
 
 export default function ForgotPasswordPage() {
   const formRef = useRef<HTMLFormElement>(null);
+  const focusInvalid = useFocusInvalid(formRef);
   const [email, setEmail] = useState('');
   const [fieldError, setFieldError] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
@@ -24,7 +25,7 @@ export default function ForgotPasswordPage() {
     setFieldError(err);
     setError(null);
     if (err) {
-      focusFirstInvalid(formRef.current);
+      focusInvalid();
       return;
     }
     setPending(true);

@@ -4,7 +4,7 @@ import { api, ApiError } from '@/lib/api';
 import { defaultConfig, useConfig } from '@/lib/config';
 import { errorMessage } from '@/lib/messages';
 import { takeFragmentToken } from '@/lib/nav';
-import { focusFirstInvalid } from '@/lib/validate';
+import { useFocusInvalid } from '@/lib/validate';
 import { PasswordGuidance, passwordLength } from '@/components/auth/PasswordGuidance';
 import { AuthShell } from '@/components/ui/AuthShell';
 import { Button } from '@/components/ui/Button';
@@ -17,6 +17,7 @@ export default function ResetPasswordPage() {
   const cfg = useConfig();
   const policy = (cfg ?? defaultConfig).password;
   const formRef = useRef<HTMLFormElement>(null);
+  const focusInvalid = useFocusInvalid(formRef);
   const guidanceId = useId();
   // undefined: not read yet (the fragment exists only in the browser).
   const [token, setToken] = useState<string | null | undefined>(undefined);
@@ -43,7 +44,7 @@ export default function ResetPasswordPage() {
     setFieldError(err);
     setError(null);
     if (err) {
-      focusFirstInvalid(formRef.current);
+      focusInvalid();
       return;
     }
     setPending(true);
@@ -53,7 +54,7 @@ export default function ResetPasswordPage() {
     } catch (e2) {
       if (e2 instanceof ApiError && e2.code === 'weak_password') {
         setFieldError(e2.message || errorMessage(e2));
-        focusFirstInvalid(formRef.current);
+        focusInvalid();
       } else if (e2 instanceof ApiError && e2.code === 'invalid_token') {
         setBadLink(true);
       } else {

@@ -4,10 +4,10 @@ import { useRouter } from 'next/navigation';
 import { ApiError, signUp } from '@/lib/api';
 import { defaultConfig, safeRedirect, useConfig } from '@/lib/config';
 import { errorMessage } from '@/lib/messages';
-import { goTo, queryParams } from '@/lib/nav';
+import { goTo, useQueryParams } from '@/lib/nav';
 import { useProviders } from '@/lib/providers';
 import { useSession } from '@/lib/session';
-import { emailError, focusFirstInvalid } from '@/lib/validate';
+import { emailError, useFocusInvalid } from '@/lib/validate';
 import { PasswordGuidance, passwordLength } from '@/components/auth/PasswordGuidance';
 import { Divider, SocialButtons } from '@/components/auth/SocialButtons';
 import { AuthShell } from '@/components/ui/AuthShell';
@@ -27,9 +27,10 @@ export default function SignUpPage() {
   const session = useSession();
   const providers = useProviders();
   const formRef = useRef<HTMLFormElement>(null);
+  const focusInvalid = useFocusInvalid(formRef);
   const guidanceId = useId();
-  const [params] = useState(() => queryParams());
-  const redirectParam = params.get('redirect_to');
+  const params = useQueryParams();
+  const redirectParam = params?.get('redirect_to') ?? null;
   const [name, setName] = useState('');
   const [email, setEmail] = useState('');
   const [password, setPassword] = useState('');
@@ -40,11 +41,11 @@ export default function SignUpPage() {
   const leaving = useRef(false);
 
   useEffect(() => {
-    if (session.status === 'signed-in' && !leaving.current && cfg) {
+    if (params && session.status === 'signed-in' && !leaving.current && cfg) {
       leaving.current = true;
       goTo(router, safeRedirect(redirectParam, cfg));
     }
-  }, [session.status, cfg, redirectParam, router]);
+  }, [params, session.status, cfg, redirectParam, router]);
 
   const validate = (): Errors => {
     const len = passwordLength(password);
@@ -69,7 +70,7 @@ export default function SignUpPage() {
     setError(null);
     setEmailTaken(false);
     if (errs.name || errs.email || errs.password) {
-      focusFirstInvalid(formRef.current);
+      focusInvalid();
       return;
     }
     setPending(true);
@@ -84,10 +85,10 @@ export default function SignUpPage() {
       if (err instanceof ApiError && err.code === 'email_taken') {
         setErrors({ email: 'An account with this email already exists.' });
         setEmailTaken(true);
-        focusFirstInvalid(formRef.current);
+        focusInvalid();
       } else if (err instanceof ApiError && err.code === 'weak_password') {
         setErrors({ password: err.message || errorMessage(err) });
-        focusFirstInvalid(formRef.current);
+        focusInvalid();
       } else {
         setError(errorMessage(err));
       }

@@ -1,9 +1,9 @@
 'use client';
-import { useState } from 'react';
-import { useRouter } from 'next/navigation';
-import { api, ApiError, clearToken } from '@/lib/api';
+import { useRef, useState } from 'react';
+import { api, ApiError } from '@/lib/api';
 import { errorMessage } from '@/lib/messages';
 import { useSession } from '@/lib/session';
+import { useFocusInvalid } from '@/lib/validate';
 import { Button } from '@/components/ui/Button';
 import { ConfirmDialog } from '@/components/ui/ConfirmDialog';
 import { PasswordField } from '@/components/ui/PasswordField';
@@ -11,12 +11,13 @@ import { Section } from './Section';
 
 export function DangerZone() {
   const { user } = useSession();
-  const router = useRouter();
   const [open, setOpen] = useState(false);
   const [password, setPassword] = useState('');
   const [fieldError, setFieldError] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [pending, setPending] = useState(false);
+  const fieldRef = useRef<HTMLDivElement>(null);
+  const focusInvalid = useFocusInvalid(fieldRef);
   if (!user) return null;
 
   const close = () => {
@@ -29,6 +30,7 @@ export function DangerZone() {
   const confirm = async () => {
     if (user.has_password && !password) {
       setFieldError('Enter your password to confirm.');
+      focusInvalid();
       return;
     }
     setPending(true);
@@ -36,13 +38,16 @@ export function DangerZone() {
     setError(null);
     try {
       await api('DELETE', '/api/v1/users/me', user.has_password ? { password } : {});
-      // The account and its sessions are gone; the refresh cookie is dead.
-      clearToken();
-      router.replace('/?deleted=1');
+      // The account and its sessions are gone and the refresh cookie is
+      // dead: start over with a fresh document (which also drops the
+      // in-memory token) instead of letting the session state unwind.
+      window.location.replace('/ui/?deleted=1');
     } catch (e) {
       setPending(false);
-      if (e instanceof ApiError && e.code === 'invalid_credentials') setFieldError('The password is incorrect.');
-      else if (e instanceof ApiError && e.code === 'last_admin')
+      if (e instanceof ApiError && e.code === 'invalid_credentials') {
+        setFieldError('The password is incorrect.');
+        focusInvalid();
+      } else if (e instanceof ApiError && e.code === 'last_admin')
         setError('You are the last administrator. Give the admin role to someone else before deleting your account.');
       else setError(errorMessage(e));
     }
@@ -67,14 +72,16 @@ export function DangerZone() {
           This permanently deletes <strong className="break-all">{user.email}</strong> and signs you out everywhere.
         </p>
         {user.has_password && (
-          <PasswordField
-            label="Password"
-            name="delete-password"
-            autoComplete="current-password"
-            value={password}
-            onChange={(e) => setPassword(e.target.value)}
-            error={fieldError}
-          />
+          <div ref={fieldRef}>
+            <PasswordField
+              label="Password"
+              name="delete-password"
+              autoComplete="current-password"
+              value={password}
+              onChange={(e) => setPassword(e.target.value)}
+              error={fieldError}
+            />
+          </div>
         )}
       </ConfirmDialog>
     </Section>

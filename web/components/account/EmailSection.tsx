@@ -3,7 +3,7 @@ import { useRef, useState, type FormEvent } from 'react';
 import { api, ApiError } from '@/lib/api';
 import { errorMessage } from '@/lib/messages';
 import { useSession } from '@/lib/session';
-import { emailError, focusFirstInvalid } from '@/lib/validate';
+import { emailError, useFocusInvalid } from '@/lib/validate';
 import { Alert } from '@/components/ui/Alert';
 import { Button } from '@/components/ui/Button';
 import { FormError } from '@/components/ui/FormError';
@@ -22,6 +22,7 @@ export function VerifiedBadge({ verified }: { verified: boolean }) {
 export function EmailSection() {
   const { user } = useSession();
   const formRef = useRef<HTMLFormElement>(null);
+  const focusInvalid = useFocusInvalid(formRef);
   const [email, setEmail] = useState('');
   const [password, setPassword] = useState('');
   const [errors, setErrors] = useState<{ email?: string | null; password?: string | null }>({});
@@ -42,7 +43,7 @@ export function EmailSection() {
     setError(null);
     setSentTo(null);
     if (errs.email || errs.password) {
-      focusFirstInvalid(formRef.current);
+      focusInvalid();
       return;
     }
     setPending(true);
@@ -56,13 +57,13 @@ export function EmailSection() {
     } catch (err) {
       if (err instanceof ApiError && err.code === 'invalid_credentials') {
         setErrors({ password: 'The password is incorrect.' });
-        focusFirstInvalid(formRef.current);
+        focusInvalid();
       } else if (err instanceof ApiError && err.code === 'email_taken') {
         setErrors({ email: 'Another account already uses this email address.' });
-        focusFirstInvalid(formRef.current);
+        focusInvalid();
       } else if (err instanceof ApiError && err.code === 'invalid_request') {
         setErrors({ email: err.message || 'Enter a valid email address.' });
-        focusFirstInvalid(formRef.current);
+        focusInvalid();
       } else {
         setError(errorMessage(err));
       }

@@ -125,7 +125,7 @@ export function LinkedAccountsSection({ notice }: { notice: { linked?: string; e
               const id = identities?.find((i) => i.provider === p.name);
               const configured = known.has(p.name);
               return (
-                <li key={p.name} className="flex flex-wrap items-center gap-3 p-3.5 sm:flex-nowrap">
+                <li key={p.name} className="flex flex-col gap-2 p-3.5 sm:flex-row sm:items-center sm:gap-3">
                   <div className="min-w-0 flex-1 text-sm">
                     <p className="font-medium text-zinc-900 dark:text-zinc-100">{p.display_name}</p>
                     <p className="text-zinc-600 dark:text-zinc-400">
@@ -139,11 +139,11 @@ export function LinkedAccountsSection({ notice }: { notice: { linked?: string; e
                     </p>
                   </div>
                   {id ? (
-                    <Button variant="secondary" className="ml-auto" pending={busy === p.name} disabled={busy !== null} onClick={() => unlink(p)}>
+                    <Button variant="secondary" className="self-start sm:self-auto" pending={busy === p.name} disabled={busy !== null} onClick={() => unlink(p)}>
                       Unlink {p.display_name}
                     </Button>
                   ) : configured ? (
-                    <Button variant="secondary" className="ml-auto" pending={busy === p.name} disabled={busy !== null || identities === null} onClick={() => link(p)}>
+                    <Button variant="secondary" className="self-start sm:self-auto" pending={busy === p.name} disabled={busy !== null || identities === null} onClick={() => link(p)}>
                       Link {p.display_name}
                     </Button>
                   ) : null}

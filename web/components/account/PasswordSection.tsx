@@ -4,7 +4,7 @@ import { api, ApiError } from '@/lib/api';
 import { defaultConfig, useConfig } from '@/lib/config';
 import { errorMessage } from '@/lib/messages';
 import { useSession } from '@/lib/session';
-import { focusFirstInvalid } from '@/lib/validate';
+import { useFocusInvalid } from '@/lib/validate';
 import { PasswordGuidance, passwordLength } from '@/components/auth/PasswordGuidance';
 import { Alert } from '@/components/ui/Alert';
 import { Button } from '@/components/ui/Button';
@@ -17,6 +17,7 @@ export function PasswordSection({ onChanged }: { onChanged(): void }) {
   const cfg = useConfig();
   const policy = (cfg ?? defaultConfig).password;
   const formRef = useRef<HTMLFormElement>(null);
+  const focusInvalid = useFocusInvalid(formRef);
   const guidanceId = useId();
   const [current, setCurrent] = useState('');
   const [next, setNext] = useState('');
@@ -45,7 +46,7 @@ export function PasswordSection({ onChanged }: { onChanged(): void }) {
     setError(null);
     setDone(false);
     if (errs.current || errs.next) {
-      focusFirstInvalid(formRef.current);
+      focusInvalid();
       return;
     }
     setPending(true);
@@ -61,10 +62,10 @@ export function PasswordSection({ onChanged }: { onChanged(): void }) {
     } catch (err) {
       if (err instanceof ApiError && err.code === 'invalid_credentials') {
         setErrors({ current: 'The current password is incorrect.' });
-        focusFirstInvalid(formRef.current);
+        focusInvalid();
       } else if (err instanceof ApiError && err.code === 'weak_password') {
         setErrors({ next: err.message || errorMessage(err) });
-        focusFirstInvalid(formRef.current);
+        focusInvalid();
       } else if (err instanceof ApiError && err.code === 'conflict') {
         setError('Your password was changed somewhere else meanwhile. Reload the page and try again.');
       } else {

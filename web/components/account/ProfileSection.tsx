@@ -3,7 +3,7 @@ import { useEffect, useRef, useState, type FormEvent } from 'react';
 import { api } from '@/lib/api';
 import { errorMessage } from '@/lib/messages';
 import { useSession } from '@/lib/session';
-import { focusFirstInvalid } from '@/lib/validate';
+import { useFocusInvalid } from '@/lib/validate';
 import { Alert } from '@/components/ui/Alert';
 import { Button } from '@/components/ui/Button';
 import { TextField } from '@/components/ui/TextField';
@@ -12,6 +12,7 @@ import { Section } from './Section';
 export function ProfileSection() {
   const { user, reload } = useSession();
   const formRef = useRef<HTMLFormElement>(null);
+  const focusInvalid = useFocusInvalid(formRef);
   const [name, setName] = useState(user?.name ?? '');
   const [error, setError] = useState<string | null>(null);
   const [saved, setSaved] = useState(false);
@@ -34,7 +35,7 @@ export function ProfileSection() {
     const v = name.trim();
     if ([...v].length > 200) {
       setError('Use at most 200 characters.');
-      focusFirstInvalid(formRef.current);
+      focusInvalid();
       return;
     }
     setError(null);
@@ -46,7 +47,7 @@ export function ProfileSection() {
       setSaved(true);
     } catch (err) {
       setError(errorMessage(err));
-      focusFirstInvalid(formRef.current);
+      focusInvalid();
     } finally {
       setPending(false);
     }

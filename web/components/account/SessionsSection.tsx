@@ -158,34 +158,36 @@ export function SessionsSection({ version }: { version: number }) {
             {rows.map((s) => {
               const current = isCurrent(s);
               return (
-                <li key={s.id} className="flex flex-wrap items-start gap-3 p-3.5 sm:flex-nowrap">
+                <li key={s.id} className="flex items-start gap-3 p-3.5">
                   <DeviceIcon ua={s.user_agent} />
-                  <div className="min-w-0 flex-1 text-sm">
-                    <p className="flex flex-wrap items-center gap-2 font-medium text-zinc-900 dark:text-zinc-100">
-                      {describeUserAgent(s.user_agent)}
-                      {current && (
-                        <span className="rounded-full bg-brand-soft px-2 py-0.5 text-xs font-semibold text-brand-ink dark:text-brand-ink-dark">This device</span>
-                      )}
-                    </p>
-                    <p className="mt-0.5 text-zinc-600 dark:text-zinc-400">
-                      {s.ip || 'Unknown IP'} · <span title={dateTime(s.last_seen_at)}>{current ? 'Active now' : `Last seen ${relativeTime(s.last_seen_at)}`}</span>
-                    </p>
-                    <p className="text-xs text-zinc-600 dark:text-zinc-400">
-                      Signed in {dateTime(s.created_at)} · Session {shortId(s.id)}
-                    </p>
+                  <div className="flex min-w-0 flex-1 flex-col gap-2 sm:flex-row sm:items-start">
+                    <div className="min-w-0 flex-1 text-sm">
+                      <p className="flex flex-wrap items-center gap-2 font-medium text-zinc-900 dark:text-zinc-100">
+                        {describeUserAgent(s.user_agent)}
+                        {current && (
+                          <span className="rounded-full bg-brand-soft px-2 py-0.5 text-xs font-semibold text-brand-ink dark:text-brand-ink-dark">This device</span>
+                        )}
+                      </p>
+                      <p className="mt-0.5 text-zinc-600 dark:text-zinc-400">
+                        {s.ip || 'Unknown IP'} · <span title={dateTime(s.last_seen_at)}>{current ? 'Active now' : `Last seen ${relativeTime(s.last_seen_at)}`}</span>
+                      </p>
+                      <p className="text-xs text-zinc-600 dark:text-zinc-400">
+                        Signed in {dateTime(s.created_at)} · Session {shortId(s.id)}
+                      </p>
+                    </div>
+                    {!current && (
+                      <Button
+                        variant="secondary"
+                        className="self-start"
+                        aria-label={`Sign out session ${shortId(s.id)}`}
+                        pending={busy === s.id}
+                        disabled={busy !== null}
+                        onClick={() => revoke(s)}
+                      >
+                        Sign out
+                      </Button>
+                    )}
                   </div>
-                  {!current && (
-                    <Button
-                      variant="secondary"
-                      className="ml-auto"
-                      aria-label={`Sign out session ${shortId(s.id)}`}
-                      pending={busy === s.id}
-                      disabled={busy !== null}
-                      onClick={() => revoke(s)}
-                    >
-                      Sign out
-                    </Button>
-                  )}
                 </li>
               );
             })}
