@@ -4,7 +4,7 @@
 'use client';
 
 import { useCallback, useEffect, useRef, useState, useSyncExternalStore } from 'react';
-import { ApiError } from './api';
+import { ApiError, api } from './api';
 import { errorMessage } from './messages';
 
 export const PERMISSIONS = [
@@ -191,9 +191,13 @@ export function when(iso: string | null | undefined): string {
   return Number.isNaN(d.getTime()) ? iso : dateTime.format(d);
 }
 
-/** shortId is the head of a UUID, enough to tell sessions apart on screen. */
+/**
+ * shortId is enough of an id to tell rows apart on screen: the tail, since
+ * authd's ids are UUIDv7, whose head is a timestamp shared by ids made in
+ * the same minute.
+ */
 export function shortId(id: string): string {
-  return id.slice(0, 8);
+  return id.replace(/-/g, '').slice(-8);
 }
 
 /** device describes a User-Agent briefly: browser on platform. */
@@ -367,4 +371,42 @@ export function useDebounced<T>(value: T, ms = 300): T {
     return () => clearTimeout(t);
   }, [value, ms]);
   return v;
+}
+
+// ---- user ids to emails ------------------------------------------------------
+
+// The audit log and the client list name users by id. The emails of the ids
+// on screen are looked up once per page load (GET /users/{id}, users:read);
+// a deleted user or a refusal leaves the id showing.
+const emailCache = new Map<string, Promise<string | null>>();
+
+function lookupEmail(id: string): Promise<string | null> {
+  let p = emailCache.get(id);
+  if (!p) {
+    p = api<AdminUser>('GET', `/api/v1/users/${seg(id)}`).then(
+      (u) => u.email,
+      () => null,
+    );
+    emailCache.set(id, p);
+  }
+  return p;
+}
+
+/** useUserEmails maps the given user ids to their emails as they arrive. */
+export function useUserEmails(ids: string[], enabled: boolean): Record<string, string> {
+  const [emails, setEmails] = useState<Record<string, string>>({});
+  const key = enabled ? [...new Set(ids)].sort().join(',') : '';
+  useEffect(() => {
+    if (!key) return;
+    let live = true;
+    for (const id of key.split(',')) {
+      lookupEmail(id).then((email) => {
+        if (live && email) setEmails((m) => (m[id] === email ? m : { ...m, [id]: email }));
+      });
+    }
+    return () => {
+      live = false;
+    };
+  }, [key]);
+  return emails;
 }

@@ -4,6 +4,7 @@
 // a user's page can link to their events.
 import { useCallback, useState, type FormEvent } from 'react';
 import { api } from '@/lib/api';
+import { useSession } from '@/lib/session';
 import {
   EVENT_TYPES,
   PAGE_SIZE,
@@ -12,6 +13,7 @@ import {
   query,
   shortId,
   useCursorList,
+  useUserEmails,
   when,
   type AuditEvent,
   type AuditPage,
@@ -148,7 +150,7 @@ function AuditFilters({ applied }: { applied: Filters }) {
 const th = 'px-3 py-2 text-left text-xs font-semibold uppercase tracking-wide text-zinc-600 dark:text-zinc-400';
 const td = 'px-3 py-2 align-top text-sm text-zinc-800 dark:text-zinc-200';
 
-function UserRef({ id }: { id: string }) {
+function UserRef({ id, email }: { id: string; email?: string }) {
   return (
     <a
       href={hrefFor({ tab: 'users', user: id })}
@@ -157,17 +159,23 @@ function UserRef({ id }: { id: string }) {
         e.preventDefault();
         navigate({ tab: 'users', user: id }, { push: true });
       }}
-      className={`${linkClass} font-mono`}
+      className={`${linkClass} break-all ${email ? '' : 'font-mono'}`}
       title={id}
     >
-      <span className="sr-only">user </span>
-      {shortId(id)}
+      {email ?? (
+        <>
+          <span className="sr-only">user </span>
+          {shortId(id)}
+        </>
+      )}
     </a>
   );
 }
 
-function Actor({ e }: { e: AuditEvent }) {
-  if (e.actor_type === 'user' && e.actor_id) return <UserRef id={e.actor_id} />;
+type Emails = Record<string, string>;
+
+function Actor({ e, emails }: { e: AuditEvent; emails: Emails }) {
+  if (e.actor_type === 'user' && e.actor_id) return <UserRef id={e.actor_id} email={emails[e.actor_id]} />;
   if (e.actor_type === 'client' && e.actor_id)
     return (
       <span title={e.actor_id}>
@@ -177,11 +185,11 @@ function Actor({ e }: { e: AuditEvent }) {
   return <span className="text-zinc-600 dark:text-zinc-400">{e.actor_type || '—'}</span>;
 }
 
-function Subject({ e }: { e: AuditEvent }) {
+function Subject({ e, emails }: { e: AuditEvent; emails: Emails }) {
   if (!e.user_id && !e.resource) return <span className="text-zinc-500 dark:text-zinc-400">—</span>;
   return (
     <span className="flex flex-col gap-0.5">
-      {e.user_id && <UserRef id={e.user_id} />}
+      {e.user_id && <UserRef id={e.user_id} email={emails[e.user_id]} />}
       {e.resource && (
         <code className="break-all text-xs" title={e.resource}>
           {e.resource}
@@ -192,6 +200,9 @@ function Subject({ e }: { e: AuditEvent }) {
 }
 
 function EventsTable({ events }: { events: AuditEvent[] }) {
+  const { permissions } = useSession();
+  const ids = events.flatMap((e) => [e.actor_type === 'user' ? e.actor_id : '', e.user_id].filter(Boolean) as string[]);
+  const emails = useUserEmails(ids, permissions.includes('users:read'));
   return (
     <div className="mt-4 overflow-x-auto rounded-lg border border-zinc-200 dark:border-zinc-700">
       <table className="min-w-full divide-y divide-zinc-200 dark:divide-zinc-700">
@@ -216,10 +227,10 @@ function EventsTable({ events }: { events: AuditEvent[] }) {
                 <code className="text-xs font-semibold">{e.type}</code>
               </th>
               <td className={td}>
-                <Actor e={e} />
+                <Actor e={e} emails={emails} />
               </td>
               <td className={td}>
-                <Subject e={e} />
+                <Subject e={e} emails={emails} />
               </td>
               <td className={td}>
                 <span className="flex flex-col items-start gap-0.5">

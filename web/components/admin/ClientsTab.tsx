@@ -3,7 +3,8 @@
 // one, the once-only secret, and delete.
 import { useCallback, useEffect, useRef, useState, type FormEvent } from 'react';
 import { api } from '@/lib/api';
-import { errorText, seg, shortId, validScope, when, type CreatedClient, type ListState, type ServiceClient } from '@/lib/admin';
+import { useSession } from '@/lib/session';
+import { errorText, seg, shortId, useUserEmails, validScope, when, type CreatedClient, type ListState, type ServiceClient } from '@/lib/admin';
 import { Alert } from '@/components/ui/Alert';
 import { Button } from '@/components/ui/Button';
 import { ConfirmDialog } from '@/components/ui/ConfirmDialog';
@@ -53,6 +54,11 @@ export function ClientsTab() {
   };
 
   const clients = state.items ?? [];
+  const { permissions } = useSession();
+  const creators = useUserEmails(
+    clients.map((c) => c.created_by).filter(Boolean),
+    permissions.includes('users:read'),
+  );
   return (
     <section aria-labelledby="clients-heading">
       <div className="flex flex-wrap items-center justify-between gap-3">
@@ -107,7 +113,12 @@ export function ClientsTab() {
                   {c.created_by && (
                     <>
                       {' '}
-                      by user <code title={c.created_by}>{shortId(c.created_by)}</code>
+                      by{' '}
+                      {creators[c.created_by] ?? (
+                        <>
+                          user <code title={c.created_by}>{shortId(c.created_by)}</code>
+                        </>
+                      )}
                     </>
                   )}
                 </p>

@@ -197,67 +197,67 @@ function RoleEditor({ role, onDone, onCancel }: { role: Role | null; onDone: (me
 
   return (
     <>
-    <form
-      onSubmit={submit}
-      aria-labelledby={headingId}
-      noValidate
-      className="mt-4 rounded-lg border border-zinc-300 bg-white p-4 shadow-sm sm:p-5 dark:border-zinc-600 dark:bg-zinc-900"
-    >
-      <h3 id={headingId} ref={heading} tabIndex={-1} className="text-base font-semibold text-zinc-900 outline-none dark:text-zinc-50">
-        {isNew ? 'New role' : `Edit role ${role.name}`}
-      </h3>
-      <div className="mt-4 grid gap-4">
-        {isNew ? (
-          <TextField
-            label="Name"
-            value={name}
-            onChange={(e) => setName(e.target.value)}
-            error={nameError}
-            hint="Lowercase: a-z first, then a-z, 0-9, _ . : -"
-            autoComplete="off"
-            spellCheck={false}
-            required
-            maxLength={64}
-          />
-        ) : null}
-        <TextField label="Description" value={description} onChange={(e) => setDescription(e.target.value)} autoComplete="off" maxLength={500} />
-        <fieldset>
-          <legend className="text-sm font-medium text-zinc-800 dark:text-zinc-200">Permissions</legend>
-          {fixedPerms && <p className="mt-1 text-sm text-zinc-600 dark:text-zinc-400">The admin role always has every permission.</p>}
-          <div className="mt-2 grid gap-3 sm:grid-cols-2">
-            {PERMISSIONS.map((p) => (
-              <Checkbox key={p} label={p} hint={PERMISSION_HELP[p]} checked={perms.includes(p)} disabled={fixedPerms} onChange={(on) => toggle(p, on)} />
-            ))}
-          </div>
-        </fieldset>
-      </div>
-      {error && (
-        <div className="mt-4">
-          <Alert tone="error">{error}</Alert>
+      <form
+        onSubmit={submit}
+        aria-labelledby={headingId}
+        noValidate
+        className="mt-4 rounded-lg border border-zinc-300 bg-white p-4 shadow-sm sm:p-5 dark:border-zinc-600 dark:bg-zinc-900"
+      >
+        <h3 id={headingId} ref={heading} tabIndex={-1} className="text-base font-semibold text-zinc-900 outline-none dark:text-zinc-50">
+          {isNew ? 'New role' : `Edit role ${role.name}`}
+        </h3>
+        <div className="mt-4 grid gap-4">
+          {isNew ? (
+            <TextField
+              label="Name"
+              value={name}
+              onChange={(e) => setName(e.target.value)}
+              error={nameError}
+              hint="Lowercase: a-z first, then a-z, 0-9, _ . : -"
+              autoComplete="off"
+              spellCheck={false}
+              required
+              maxLength={64}
+            />
+          ) : null}
+          <TextField label="Description" value={description} onChange={(e) => setDescription(e.target.value)} autoComplete="off" maxLength={500} />
+          <fieldset>
+            <legend className="text-sm font-medium text-zinc-800 dark:text-zinc-200">Permissions</legend>
+            {fixedPerms && <p className="mt-1 text-sm text-zinc-600 dark:text-zinc-400">The admin role always has every permission.</p>}
+            <div className="mt-2 grid gap-3 sm:grid-cols-2">
+              {PERMISSIONS.map((p) => (
+                <Checkbox key={p} label={p} hint={PERMISSION_HELP[p]} checked={perms.includes(p)} disabled={fixedPerms} onChange={(on) => toggle(p, on)} />
+              ))}
+            </div>
+          </fieldset>
         </div>
-      )}
-      <div className="mt-5 flex flex-wrap items-center gap-2">
-        <Button type="submit" pending={pending}>
-          Save role
-        </Button>
-        <Button variant="secondary" onClick={onCancel} disabled={pending}>
-          Cancel
-        </Button>
-        {!isNew && (
-          <Button
-            variant="danger"
-            className="sm:ml-auto"
-            disabled={pending}
-            onClick={() => {
-              setDeleteError(null);
-              setConfirming(true);
-            }}
-          >
-            Delete role
-          </Button>
+        {error && (
+          <div className="mt-4">
+            <Alert tone="error">{error}</Alert>
+          </div>
         )}
-      </div>
-    </form>
+        <div className="mt-5 flex flex-wrap items-center gap-2">
+          <Button type="submit" pending={pending}>
+            Save role
+          </Button>
+          <Button variant="secondary" onClick={onCancel} disabled={pending}>
+            Cancel
+          </Button>
+          {!isNew && (
+            <Button
+              variant="danger"
+              className="sm:ml-auto"
+              disabled={pending}
+              onClick={() => {
+                setDeleteError(null);
+                setConfirming(true);
+              }}
+            >
+              Delete role
+            </Button>
+          )}
+        </div>
+      </form>
       {!isNew && (
         <ConfirmDialog
           open={confirming}
