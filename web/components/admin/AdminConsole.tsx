@@ -61,7 +61,7 @@ function Console({ permissions }: { permissions: string[] }) {
       <PageHeading>Admin console</PageHeading>
       {allowed.length > 0 && (
         <nav aria-label="Admin console sections" className="mt-4 border-b border-zinc-200 dark:border-zinc-800">
-          <ul className="-mb-px flex gap-1 overflow-x-auto">
+          <ul className="-mb-px flex flex-wrap gap-x-1">
             {allowed.map((t) => {
               const current = t.id === tab.id;
               return (

@@ -70,6 +70,9 @@ export function AuditTab({ params }: { params: URLSearchParams }) {
   );
   const list = useCursorList<AuditEvent>(key, load);
   const events = list.state.items ?? [];
+  const { permissions } = useSession();
+  const ids = events.flatMap((e) => [e.actor_type === 'user' ? e.actor_id : '', e.user_id].filter(Boolean) as string[]);
+  const emails = useUserEmails(ids, permissions.includes('users:read'));
   const filtered = FILTERS.some((k) => applied[k] !== '');
 
   return (
@@ -86,7 +89,8 @@ export function AuditTab({ params }: { params: URLSearchParams }) {
       />
       {events.length > 0 && (
         <div aria-busy={list.state.status === 'loading'} className={list.state.status === 'loading' ? 'opacity-60' : ''}>
-          <EventsTable events={events} />
+          <EventsTable events={events} emails={emails} />
+          <EventsCards events={events} emails={emails} />
         </div>
       )}
       <Pager
@@ -199,12 +203,9 @@ function Subject({ e, emails }: { e: AuditEvent; emails: Emails }) {
   );
 }
 
-function EventsTable({ events }: { events: AuditEvent[] }) {
-  const { permissions } = useSession();
-  const ids = events.flatMap((e) => [e.actor_type === 'user' ? e.actor_id : '', e.user_id].filter(Boolean) as string[]);
-  const emails = useUserEmails(ids, permissions.includes('users:read'));
+function EventsTable({ events, emails }: { events: AuditEvent[]; emails: Emails }) {
   return (
-    <div className="mt-4 overflow-x-auto rounded-lg border border-zinc-200 dark:border-zinc-700">
+    <div className="relative mt-4 hidden overflow-x-auto rounded-lg border border-zinc-200 sm:block dark:border-zinc-700">
       <table className="min-w-full divide-y divide-zinc-200 dark:divide-zinc-700">
         <caption className="sr-only">Audit events, newest first</caption>
         <thead className="bg-zinc-50 dark:bg-zinc-800/60">
@@ -246,5 +247,42 @@ function EventsTable({ events }: { events: AuditEvent[] }) {
         </tbody>
       </table>
     </div>
+  );
+}
+
+function EventsCards({ events, emails }: { events: AuditEvent[]; emails: Emails }) {
+  return (
+    <ul aria-label="Audit events, newest first" className="mt-4 space-y-3 sm:hidden">
+      {events.map((e) => (
+        <li key={e.id} className="rounded-lg border border-zinc-200 p-3 text-sm dark:border-zinc-700">
+          <div className="flex items-start justify-between gap-2">
+            <code className="break-all text-xs font-semibold">{e.type}</code>
+            <OutcomeBadge outcome={e.outcome} />
+          </div>
+          <dl className="mt-2 grid grid-cols-[5.5rem_1fr] gap-x-3 gap-y-1">
+            <dt className="text-zinc-600 dark:text-zinc-400">Time</dt>
+            <dd>
+              <time dateTime={e.at}>{when(e.at)}</time>
+            </dd>
+            <dt className="text-zinc-600 dark:text-zinc-400">Actor</dt>
+            <dd className="min-w-0">
+              <Actor e={e} emails={emails} />
+            </dd>
+            <dt className="text-zinc-600 dark:text-zinc-400">Subject</dt>
+            <dd className="min-w-0">
+              <Subject e={e} emails={emails} />
+            </dd>
+            {e.reason && (
+              <>
+                <dt className="text-zinc-600 dark:text-zinc-400">Reason</dt>
+                <dd>{e.reason}</dd>
+              </>
+            )}
+            <dt className="text-zinc-600 dark:text-zinc-400">IP</dt>
+            <dd className="font-mono text-xs">{e.ip || '—'}</dd>
+          </dl>
+        </li>
+      ))}
+    </ul>
   );
 }

@@ -145,11 +145,11 @@ function Details({ user }: { user: AdminUser }) {
     ['User ID', <code key="id" className="break-all text-xs">{user.id}</code>],
   ];
   return (
-    <dl className="mt-4 grid gap-x-6 gap-y-2 rounded-lg border border-zinc-200 p-4 text-sm sm:grid-cols-[10rem_1fr] dark:border-zinc-700">
+    <dl className="mt-4 grid grid-cols-[7rem_1fr] gap-x-4 gap-y-2 rounded-lg border border-zinc-200 p-4 text-sm sm:grid-cols-[10rem_1fr] sm:gap-x-6 dark:border-zinc-700">
       {rows.map(([k, v]) => (
         <div key={k} className="contents">
           <dt className="font-medium text-zinc-600 dark:text-zinc-400">{k}</dt>
-          <dd className="mb-2 text-zinc-900 sm:mb-0 dark:text-zinc-100">{v}</dd>
+          <dd className="min-w-0 break-words text-zinc-900 dark:text-zinc-100">{v}</dd>
         </div>
       ))}
     </dl>

@@ -174,7 +174,7 @@ const td = 'px-3 py-2 align-top text-sm text-zinc-800 dark:text-zinc-200';
 
 function UsersTable({ users }: { users: AdminUser[] }) {
   return (
-    <div className="mt-4 hidden overflow-x-auto rounded-lg border border-zinc-200 sm:block dark:border-zinc-700">
+    <div className="relative mt-4 hidden overflow-x-auto rounded-lg border border-zinc-200 sm:block dark:border-zinc-700">
       <table className="min-w-full divide-y divide-zinc-200 dark:divide-zinc-700">
         <caption className="sr-only">Users</caption>
         <thead className="bg-zinc-50 dark:bg-zinc-800/60">
