@@ -83,6 +83,10 @@ func newApp(ctx context.Context, cfg *config.Config, db database, log *slog.Logg
 		return nil, err
 	}
 	social.Observe = metrics.NewSocial(reg)
+	pages, err := newPages(cfg, hasher, social.Redirects)
+	if err != nil {
+		return nil, err
+	}
 
 	a := &app{tokens: tokens}
 	local := ratelimit.NewMemory(ratelimit.MemoryOptions{})
@@ -143,16 +147,18 @@ func newApp(ctx context.Context, cfg *config.Config, db database, log *slog.Logg
 		publicMetrics = nil
 	}
 	a.handler = httpapi.New(svc, tokens, db, httpapi.Config{
-		Issuer:         cfg.Issuer,
-		TrustedProxies: cfg.TrustedProxies,
-		RedisState:     redisState,
-		Metrics:        publicMetrics,
-		ShuttingDown:   a.shuttingDown.Load,
-		SchemaVersion:  schemaVersion(db),
-		Registerer:     reg,
-		TracerProvider: tel.Recorder(),
-		Propagator:     tel.Propagator,
-		HotPathLevel:   cfg.LogHotPaths,
+		Issuer:          cfg.Issuer,
+		TrustedProxies:  cfg.TrustedProxies,
+		RedisState:      redisState,
+		Metrics:         publicMetrics,
+		ShuttingDown:    a.shuttingDown.Load,
+		SchemaVersion:   schemaVersion(db),
+		Registerer:      reg,
+		TracerProvider:  tel.Recorder(),
+		Propagator:      tel.Propagator,
+		HotPathLevel:    cfg.LogHotPaths,
+		RefreshTokenTTL: cfg.RefreshTokenTTL,
+		Pages:           pages,
 	}, log)
 	return a, nil
 }

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"slices"
 	"strings"
 
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
@@ -27,6 +28,7 @@ import (
 	"github.com/talentforge/authd/internal/sqlite"
 	"github.com/talentforge/authd/internal/telemetry"
 	"github.com/talentforge/authd/internal/token"
+	"github.com/talentforge/authd/internal/ui"
 )
 
 // database is what authd needs of a storage backend.
@@ -165,6 +167,30 @@ func newHasher(cfg *config.Config, tel *telemetry.Tracing) (*password.Hasher, er
 	return password.New(pc), nil
 }
 
+// newPages returns the hosted pages under /ui/, or nil when
+// AUTH_UI_ENABLED is false.
+func newPages(cfg *config.Config, hasher *password.Hasher, redirects *auth.Redirects) (http.Handler, error) {
+	if !cfg.UI.Enabled {
+		return nil, nil
+	}
+	minLength, maxLength := hasher.Lengths()
+	h, err := ui.New(ui.Config{
+		Branding: ui.Branding{
+			ProductName:  cfg.ProductName,
+			LogoURL:      cfg.UI.LogoURL,
+			PrimaryColor: cfg.UI.PrimaryColor,
+		},
+		Issuer:            cfg.Issuer,
+		PasswordMinLength: minLength,
+		PasswordMaxLength: maxLength,
+		RedirectURLs:      redirects.URLs(),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("hosted pages: %w", err)
+	}
+	return h, nil
+}
+
 // newComposer loads the mail templates (the embedded ones, overridden from
 // AUTH_MAIL_TEMPLATES_DIR) and returns the composer that renders and seals
 // the domain's mail. A broken template or setting fails here, at start-up.
@@ -247,7 +273,13 @@ func buildVersion() (v, commit string) {
 func socialConfig(ctx context.Context, cfg *config.Config, log *slog.Logger, tel *telemetry.Tracing) (auth.SocialConfig, error) {
 	sc := cfg.Social
 	client := providerClient(tel)
-	redirects, err := auth.NewRedirects(sc.RedirectURLs)
+	allowed := sc.RedirectURLs
+	if cfg.UI.Enabled {
+		// The hosted pages' sign-in and account pages take a social
+		// sign-in's or link's return on authd's own origin.
+		allowed = append(slices.Clone(allowed), ui.ReturnURLs(cfg.Issuer)...)
+	}
+	redirects, err := auth.NewRedirects(allowed)
 	if err != nil {
 		return auth.SocialConfig{}, fmt.Errorf("AUTH_REDIRECT_URLS: %w", err)
 	}

@@ -3,8 +3,10 @@ package auth
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"net/url"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -46,6 +48,15 @@ func (r *Redirects) Allow(raw string) (string, bool) {
 		return "", false
 	}
 	return n, true
+}
+
+// URLs returns the allowlist in its normalised form, sorted: what a page
+// may compare new URL(x).href against before redirecting a browser.
+func (r *Redirects) URLs() []string {
+	if r == nil {
+		return []string{}
+	}
+	return slices.Sorted(maps.Keys(r.allowed))
 }
 
 // normalizeRedirect returns the one spelling of an absolute http(s) URL

@@ -862,3 +862,11 @@ func truncate(s string, n int) string {
 	}
 	return s[:n]
 }
+
+// CheckPassword reports whether password would be accepted as a new
+// password (the policy's length bounds and the common-password list),
+// without setting anything: the live guidance of a sign-up form. It says
+// nothing about any account.
+func (s *Accounts) CheckPassword(password string) error {
+	return s.hasher.Check(password)
+}

@@ -31,8 +31,11 @@ type OAuthState struct {
 	RedirectTo  string // where the browser goes back to (on the allowlist)
 	Challenge   string // the app's own S256 code_challenge; "" when it sent none
 	BrowserHash []byte // SHA-256 of the browser-binding cookie's value
-	CreatedAt   time.Time
-	ExpiresAt   time.Time
+	// LinkUserID is the signed-in user who started the flow to link an
+	// account at the provider to theirs (StartLink); "" for a sign-in.
+	LinkUserID string
+	CreatedAt  time.Time
+	ExpiresAt  time.Time
 }
 
 // OAuthCode is the one-time code a social sign-in's callback hands the app,
@@ -87,6 +90,10 @@ const (
 	SocialInvalidState        = "invalid_state"
 	SocialEmailNotVerified    = "email_not_verified"
 	SocialAccountDisabled     = "account_disabled"
+	// A link (StartLink) also ends with these: the provider's account is
+	// linked to another user, or the user has another account there.
+	SocialIdentityInUse = "identity_in_use"
+	SocialAlreadyLinked = "already_linked"
 )
 
 // SocialConfig configures social sign-in.

@@ -74,7 +74,10 @@ var Vars = []Var{
 	{Name: "AUTH_SMTP_URL", Default: "", Help: "smtp://[user:pass@]host[:port] (STARTTLS when offered; ?starttls=required to insist), smtps://… for implicit TLS; empty writes mail, links included, to the log (development only; required in production)", Secret: true},
 	{Name: "AUTH_SMTP_FROM", Default: "", Help: "sender address of mail, e.g. Example <no-reply@example.com>; empty means no-reply@ and the issuer's host"},
 	{Name: "AUTH_UI_URL", Default: "", Help: "base of the links in mail (…/verify-email#token=…, …/reset-password#token=…); empty means AUTH_ISSUER/ui (https in production)"},
-	{Name: "AUTH_PRODUCT_NAME", Default: "authd", Help: "product name in mail subjects and bodies"},
+	{Name: "AUTH_PRODUCT_NAME", Default: "authd", Help: "product name in mail subjects and bodies and on the hosted pages"},
+	{Name: "AUTH_UI_ENABLED", Default: "true", Help: "false turns the hosted pages under /ui/ off (404), for deployments with pages of their own"},
+	{Name: "AUTH_UI_LOGO_URL", Default: "", Help: "logo on the hosted pages: an https URL or a path on authd's origin; empty shows AUTH_PRODUCT_NAME as text"},
+	{Name: "AUTH_UI_PRIMARY_COLOR", Default: "#4f46e5", Help: "the hosted pages' brand colour as #rrggbb (buttons, links, focus rings; the text on it is black or white by contrast)"},
 	{Name: "AUTH_MAIL_TEMPLATES_DIR", Default: "", Help: "directory of mail templates overriding the embedded ones, file by file (checked at start-up)"},
 	{Name: "AUTH_REQUIRE_VERIFIED_EMAIL", Default: "false", Help: "true refuses password login until the account's address is verified"},
 	{Name: "AUTH_VERIFY_TOKEN_TTL", Default: "24h", Help: "how long an email verification (or email change) link works, 10m to 720h"},
@@ -140,6 +143,7 @@ type Config struct {
 	SMTPFrom             string // never empty: AUTH_SMTP_FROM or its default
 	UIURL                string // never empty: AUTH_UI_URL or AUTH_ISSUER/ui
 	ProductName          string
+	UI                   UI
 	MailTemplatesDir     string // "": the embedded templates
 	RequireVerifiedEmail bool
 	VerifyTokenTTL       time.Duration
@@ -330,6 +334,7 @@ func Load(getenv func(string) string, dotenvPath string) (*Config, error) {
 		p.fail("AUTH_METRICS_ADDR", "must be host:port or :port, e.g. :9090")
 	}
 	c.loadMail(&p)
+	c.loadUI(&p)
 	c.loadSocial(&p, lookup)
 	c.dotenvPath = dotenvPath
 	for name := range file {

@@ -540,3 +540,54 @@ func TestMailSettingsRefused(t *testing.T) {
 		}
 	}
 }
+
+func TestHostedPagesSettings(t *testing.T) {
+	c, err := Load(env(nil), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (UI{Enabled: true, PrimaryColor: "#4f46e5"}); c.UI != want {
+		t.Errorf("defaults: %+v, want %+v", c.UI, want)
+	}
+	c, err = Load(env(map[string]string{"AUTH_UI_ENABLED": "false", "AUTH_UI_PRIMARY_COLOR": "#0F766E", "AUTH_UI_LOGO_URL": "/static/logo.svg"}), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (UI{PrimaryColor: "#0f766e", LogoURL: "/static/logo.svg"}); c.UI != want {
+		t.Errorf("set: %+v, want %+v", c.UI, want)
+	}
+	for _, ok := range []string{"https://cdn.example.com/logo.svg", "/logo.png"} {
+		if _, err := Load(env(map[string]string{"AUTH_UI_LOGO_URL": ok}), ""); err != nil {
+			t.Errorf("AUTH_UI_LOGO_URL=%s: %v", ok, err)
+		}
+	}
+	for _, tc := range []struct {
+		vars map[string]string
+		want string
+	}{
+		{map[string]string{"AUTH_UI_ENABLED": "yes"}, "AUTH_UI_ENABLED must be true or false"},
+		{map[string]string{"AUTH_UI_PRIMARY_COLOR": "blue"}, "AUTH_UI_PRIMARY_COLOR must be a colour as #rrggbb"},
+		{map[string]string{"AUTH_UI_PRIMARY_COLOR": "#fff"}, "AUTH_UI_PRIMARY_COLOR"},
+		{map[string]string{"AUTH_UI_PRIMARY_COLOR": "#4f46e5;x:y"}, "AUTH_UI_PRIMARY_COLOR"},
+		{map[string]string{"AUTH_UI_LOGO_URL": "http://cdn.example.com/logo.svg"}, "AUTH_UI_LOGO_URL must be an https URL"},
+		{map[string]string{"AUTH_UI_LOGO_URL": "//cdn.example.com/logo.svg"}, "AUTH_UI_LOGO_URL"},
+		{map[string]string{"AUTH_UI_LOGO_URL": "javascript:alert(1)"}, "AUTH_UI_LOGO_URL"},
+		{map[string]string{"AUTH_UI_LOGO_URL": "logo.svg"}, "AUTH_UI_LOGO_URL"},
+		{map[string]string{"AUTH_UI_LOGO_URL": `https://cdn.example.com/a"b.svg`}, "AUTH_UI_LOGO_URL"},
+		{map[string]string{"AUTH_UI_LOGO_URL": "https://u:p@cdn.example.com/logo.svg"}, "AUTH_UI_LOGO_URL"},
+	} {
+		if _, err := Load(env(tc.vars), ""); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%v: error %v, want one containing %q", tc.vars, err, tc.want)
+		}
+	}
+	// With the pages on, social sign-in can come back to them: no
+	// AUTH_REDIRECT_URLS needed. With them off it still is.
+	google := map[string]string{"AUTH_GOOGLE_CLIENT_ID": "id", "AUTH_GOOGLE_CLIENT_SECRET": "secret"}
+	if _, err := Load(env(google), ""); err != nil {
+		t.Errorf("Google with the pages on: %v", err)
+	}
+	google["AUTH_UI_ENABLED"] = "false"
+	if _, err := Load(env(google), ""); err == nil || !strings.Contains(err.Error(), "AUTH_REDIRECT_URLS") {
+		t.Errorf("Google with the pages off and no AUTH_REDIRECT_URLS: %v", err)
+	}
+}

@@ -104,7 +104,8 @@ func (c *Config) loadSocial(p *parser, lookup func(name, def string) string) {
 		s.OIDC = append(s.OIDC, c.oidcProvider(p, lookup, name))
 	}
 
-	if s.Enabled() && len(s.RedirectURLs) == 0 {
+	// With the hosted pages on, social sign-in can always come back to them.
+	if s.Enabled() && len(s.RedirectURLs) == 0 && !c.UI.Enabled {
 		p.fail("AUTH_REDIRECT_URLS", "must list the URLs social login may send the browser back to: a social provider is on, and nothing could be redirected to")
 	}
 }

@@ -41,6 +41,7 @@ var statusByCode = map[auth.Code]int{
 	codePayloadTooLarge:       http.StatusRequestEntityTooLarge,
 	codeUnsupportedMediaType:  http.StatusUnsupportedMediaType,
 	codeUnsupportedGrantType:  http.StatusBadRequest,
+	codeCSRF:                  http.StatusForbidden,
 }
 
 type errorBody struct {

@@ -63,6 +63,12 @@ type Config struct {
 	// (verify, users/me, introspect); other lines are at info, 5xx at
 	// warn. The zero value is info (AUTH_LOG_HOT_PATHS).
 	HotPathLevel slog.Level
+	// RefreshTokenTTL is the lifetime of the cookie-mode refresh cookie
+	// (AUTH_REFRESH_TOKEN_TTL); zero makes it a browser-session cookie.
+	RefreshTokenTTL time.Duration
+	// Pages serves the hosted pages under /ui/ (see internal/ui); nil
+	// answers 404 there.
+	Pages http.Handler
 }
 
 type server struct {
@@ -81,6 +87,9 @@ type server struct {
 	tracerProvider trace.TracerProvider
 	propagator     propagation.TextMapPropagator
 	hotPathLevel   slog.Level
+	refreshTTL     time.Duration
+	crossOrigin    *http.CrossOriginProtection
+	pages          http.Handler
 	hsts           bool
 	trustedProxies []netip.Prefix
 	mux            *http.ServeMux
@@ -120,6 +129,9 @@ func newServer(svc *auth.Service, keys KeySet, db Pinger, cfg Config, log *slog.
 		tracerProvider: cfg.TracerProvider,
 		propagator:     cfg.Propagator,
 		hotPathLevel:   cfg.HotPathLevel,
+		refreshTTL:     cfg.RefreshTokenTTL,
+		crossOrigin:    newCrossOrigin(cfg.Issuer),
+		pages:          cfg.Pages,
 		hsts:           strings.HasPrefix(cfg.Issuer, "https://"),
 		trustedProxies: cfg.TrustedProxies,
 		mux:            http.NewServeMux(),

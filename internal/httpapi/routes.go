@@ -11,6 +11,11 @@ var (
 	errsAdmin  = []int{http.StatusBadRequest, http.StatusUnauthorized, http.StatusForbidden, http.StatusServiceUnavailable}
 )
 
+// cookieModeDoc describes cookie mode on the sign-in endpoints.
+const cookieModeDoc = "In cookie mode (request header X-Authd-Refresh: cookie, accepted only from authd's own origin) the refresh token is set " +
+	"as an HttpOnly cookie instead of returned in the body: the hosted pages keep no token where a script can read it. " +
+	"A cookie-mode request from another origin is 403 csrf_failed."
+
 func with(base []int, more ...int) []int { return append(append([]int(nil), base...), more...) }
 
 // routeTable lists every endpoint; this is the one place to find them. The
@@ -19,20 +24,29 @@ func (s *server) routeTable() []route {
 	return []route{
 		// API v1: accounts and sessions.
 		{method: "POST", path: "/api/v1/auth/register", tag: "auth", summary: "Create an account and sign in",
+			doc:  cookieModeDoc,
 			body: registerRequest{}, status: 201, response: tokensJSON{},
-			errors: with(errsPublic, 409, 429), serve: s.register},
+			headers: map[string]string{"Set-Cookie": refreshCookieDoc},
+			errors:  with(errsPublic, 403, 409, 429), serve: s.register},
 		{method: "POST", path: "/api/v1/auth/login", tag: "auth", summary: "Sign in with email and password",
+			doc:  cookieModeDoc,
 			body: loginRequest{}, status: 200, response: tokensJSON{},
-			headers: map[string]string{"Set-Cookie": deviceCookieDoc},
+			headers: map[string]string{"Set-Cookie": deviceCookieDoc + " In cookie mode also: " + refreshCookieDoc},
 			errors:  with(errsPublic, 401, 403, 429), serve: s.login},
 		{method: "POST", path: "/api/v1/auth/refresh", tag: "auth", summary: "Exchange a refresh token for a new token pair",
-			body: refreshRequest{}, status: 200, response: tokensJSON{},
-			errors: with(errsPublic, 401, 429), serve: s.refresh},
+			doc: "In cookie mode (request header X-Authd-Refresh: cookie, from authd's own origin only) the token comes from the refresh cookie, " +
+				"the body may be empty, and the new token is set in the cookie; an ended session also clears the cookie. " +
+				"A request that carries the refresh cookie without the header (a cross-site form) is 403 csrf_failed.",
+			body: refreshRequest{}, optional: true, status: 200, response: tokensJSON{},
+			headers: map[string]string{"Set-Cookie": refreshCookieDoc},
+			errors:  with(errsPublic, 401, 403, 429), serve: s.refresh},
 		{method: "POST", path: "/api/v1/auth/logout", tag: "auth", summary: "End the current session",
+			doc:    "In cookie mode (X-Authd-Refresh: cookie) also clears the refresh cookie.",
 			access: bearer, body: logoutRequest{}, optional: true, status: 204,
-			errors: with(errsPublic, 401), serve: s.authed(s.logout)},
+			errors: with(errsPublic, 401, 403), serve: s.authed(s.logout)},
 		{method: "POST", path: "/api/v1/auth/logout-all", tag: "auth", summary: "End every session of the caller",
-			access: bearer, status: 204, errors: errsBearer, serve: s.authed(s.logoutAll)},
+			doc:    "In cookie mode (X-Authd-Refresh: cookie) also clears the refresh cookie.",
+			access: bearer, status: 204, errors: with(errsBearer, 403), serve: s.authed(s.logoutAll)},
 		{method: "GET", path: "/api/v1/auth/sessions", tag: "auth", summary: "List the caller's active sessions, newest first, in pages",
 			access: bearer, query: sessionsQuery{}, status: 200, response: sessionsJSON{},
 			errors: with(errsBearer, 400), serve: s.authed(s.listSessions)},
@@ -41,6 +55,10 @@ func (s *server) routeTable() []route {
 		{method: "POST", path: "/api/v1/auth/password/change", tag: "auth", summary: "Change the password; ends the other sessions",
 			access: bearer, body: changePasswordRequest{}, status: 204,
 			errors: with(errsPublic, 401, 409, 429), serve: s.authed(s.changePassword)},
+		{method: "POST", path: "/api/v1/auth/password/check", tag: "auth", summary: "Whether a password would be accepted (length, common and breached passwords)",
+			doc:  "For a form's live guidance: 200 with acceptable false and the reason when the policy refuses it. Says nothing about any account.",
+			body: passwordCheckRequest{}, status: 200, response: passwordCheckJSON{},
+			errors: errsPublic, serve: s.passwordCheck},
 		{method: "POST", path: "/api/v1/auth/password/forgot", tag: "auth", summary: "Mail a password reset link, if an account has the address",
 			body: forgotPasswordRequest{}, status: 202, response: acceptedJSON{},
 			errors: with(errsPublic, 429), serve: s.forgotPassword},
@@ -88,9 +106,11 @@ func (s *server) routeTable() []route {
 			},
 			errors: []int{503}, pages: []int{400}, serve: s.socialCallback},
 		{method: "POST", path: "/api/v1/oauth/exchange", tag: "social", summary: "Trade a social sign-in's one-time code for tokens",
-			doc:  "The code is spent by the first attempt, right or wrong. A bad, used or expired code, or a code_verifier that does not match, is 400 invalid_token.",
+			doc: "The code is spent by the first attempt, right or wrong. A bad, used or expired code, or a code_verifier that does not match, is 400 invalid_token. " +
+				cookieModeDoc,
 			body: socialExchangeRequest{}, status: 200, response: tokensJSON{},
-			errors: with(errsPublic, 403), serve: s.socialExchange},
+			headers: map[string]string{"Set-Cookie": refreshCookieDoc},
+			errors:  with(errsPublic, 403), serve: s.socialExchange},
 		{method: "GET", path: "/api/v1/oauth/identities", tag: "social", summary: "List the caller's linked social accounts",
 			access: bearer, status: 200, response: identitiesJSON{}, errors: errsBearer, serve: s.authed(s.listIdentities)},
 		{method: "DELETE", path: "/api/v1/oauth/identities/{provider}", tag: "social", summary: "Unlink one of the caller's social accounts",
@@ -103,7 +123,11 @@ func (s *server) routeTable() []route {
 		{method: "PATCH", path: "/api/v1/users/me", tag: "users", summary: "Edit the caller's profile; a new email is mailed a link first (202)",
 			access: bearer, body: updateMeRequest{}, status: 200, response: userJSON{}, also: []int{202},
 			errors: with(errsPublic, 401, 409, 429), serve: s.authed(s.updateMe)},
+		{method: "GET", path: "/api/v1/users/me/permissions", tag: "users", summary: "The caller's current permissions",
+			doc:    "What the caller's roles grant now, for a console to show only what may be done; every endpoint still checks.",
+			access: bearer, status: 200, response: permissionsJSON{}, errors: errsBearer, serve: s.authed(s.myPermissions)},
 		{method: "DELETE", path: "/api/v1/users/me", tag: "users", summary: "Delete the caller's account",
+			doc:    "In cookie mode (X-Authd-Refresh: cookie) also clears the refresh cookie.",
 			access: bearer, body: deleteMeRequest{}, optional: true, status: 204,
 			errors: with(errsPublic, 401, 409, 429), serve: s.authed(s.deleteMe)},
 
@@ -189,6 +213,10 @@ func (s *server) routeTable() []route {
 			status: 200, content: "text/html", serve: s.docsPage},
 		{method: "GET", path: "/docs/assets/{file}", tag: "discovery", summary: "A file of the documentation page (Swagger UI and its licences)",
 			status: 200, content: "*/*", errors: []int{404}, serve: s.docsAsset},
+		{method: "GET", path: "/ui/", tag: "pages", summary: "The hosted pages: sign in, sign up, password reset, email verification, account and the admin console",
+			doc: "Each page answers with and without its trailing slash (/ui/sign-up, /ui/account/, …); /ui/config.json is the run-time branding " +
+				"(AUTH_UI_*). 404 when AUTH_UI_ENABLED is false.",
+			status: 200, content: "text/html", errors: []int{404}, serve: s.servePages},
 		{method: "GET", path: "/healthz", tag: "operations", summary: "Liveness: the process is up",
 			status: 200, response: healthJSON{}, serve: s.healthz},
 		{method: "GET", path: "/readyz", tag: "operations", summary: "Readiness and the state of each dependency",

@@ -238,6 +238,10 @@ func (s *server) socialPage(w http.ResponseWriter) error {
 
 func (s *server) socialExchange(w http.ResponseWriter, r *http.Request) error {
 	noStore(w)
+	cookie, err := s.cookieMode(r)
+	if err != nil {
+		return err
+	}
 	var in socialExchangeRequest
 	if err := decode(w, r, &in, false); err != nil {
 		return err
@@ -250,7 +254,7 @@ func (s *server) socialExchange(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	setUserID(r.Context(), u.ID)
-	writeJSON(w, http.StatusOK, toTokensJSON(u, pair))
+	s.writeTokens(w, http.StatusOK, cookie, u, pair)
 	return nil
 }
 

@@ -54,7 +54,7 @@ func optionalTime(t time.Time) *time.Time {
 type tokensJSON struct {
 	User         *userJSON `json:"user,omitempty"`
 	AccessToken  string    `json:"access_token"`
-	RefreshToken string    `json:"refresh_token"`
+	RefreshToken string    `json:"refresh_token,omitempty" doc:"Absent in cookie mode (the token is in the refresh cookie)."`
 	TokenType    string    `json:"token_type"`
 	ExpiresIn    int64     `json:"expires_in"`
 	SessionID    string    `json:"session_id"`
@@ -88,6 +88,10 @@ type sessionJSON struct {
 }
 
 func (s *server) register(w http.ResponseWriter, r *http.Request) error {
+	cookie, err := s.cookieMode(r)
+	if err != nil {
+		return err
+	}
 	var in registerRequest
 	if err := decode(w, r, &in, false); err != nil {
 		return err
@@ -102,11 +106,15 @@ func (s *server) register(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	setUserID(r.Context(), u.ID)
-	writeJSON(w, http.StatusCreated, toTokensJSON(u, pair))
+	s.writeTokens(w, http.StatusCreated, cookie, u, pair)
 	return nil
 }
 
 func (s *server) login(w http.ResponseWriter, r *http.Request) error {
+	cookie, err := s.cookieMode(r)
+	if err != nil {
+		return err
+	}
 	var in loginRequest
 	if err := decode(w, r, &in, false); err != nil {
 		return err
@@ -119,27 +127,48 @@ func (s *server) login(w http.ResponseWriter, r *http.Request) error {
 	}
 	setUserID(r.Context(), u.ID)
 	s.setDeviceCookie(w, pair)
-	writeJSON(w, http.StatusOK, toTokensJSON(u, pair))
+	s.writeTokens(w, http.StatusOK, cookie, u, pair)
 	return nil
 }
 
 func (s *server) refresh(w http.ResponseWriter, r *http.Request) error {
-	var in refreshRequest
-	if err := decode(w, r, &in, false); err != nil {
-		return err
-	}
-	if in.RefreshToken == "" {
-		return auth.Errorf(auth.EInvalid, "refresh_token is required")
-	}
-	pair, err := s.accounts.Refresh(r.Context(), in.RefreshToken, s.origin(r))
+	cookie, err := s.cookieMode(r)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, toTokensJSON(nil, pair))
+	fromCookie, err := s.refreshFromCookie(r, cookie)
+	if err != nil {
+		return err
+	}
+	var in refreshRequest
+	if err := decode(w, r, &in, cookie); err != nil {
+		return err
+	}
+	token := in.RefreshToken
+	switch {
+	case cookie && token != "":
+		return auth.Errorf(auth.EInvalid, "In cookie mode the refresh token comes from the cookie: leave refresh_token out.")
+	case cookie:
+		token = fromCookie
+	case token == "":
+		return auth.Errorf(auth.EInvalid, "refresh_token is required")
+	}
+	pair, err := s.accounts.Refresh(r.Context(), token, s.origin(r))
+	if err != nil {
+		if cookie && auth.ErrorCode(err) == auth.EInvalidRefreshToken {
+			s.setRefreshCookie(w, "") // the session is over: forget it
+		}
+		return err
+	}
+	s.writeTokens(w, http.StatusOK, cookie, nil, pair)
 	return nil
 }
 
 func (s *server) logout(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	cookie, err := s.cookieMode(r)
+	if err != nil {
+		return err
+	}
 	var in logoutRequest
 	if err := decode(w, r, &in, true); err != nil {
 		return err
@@ -147,13 +176,23 @@ func (s *server) logout(w http.ResponseWriter, r *http.Request, p *auth.Principa
 	if err := s.accounts.Logout(r.Context(), p, in.RefreshToken); err != nil {
 		return err
 	}
+	if cookie {
+		s.setRefreshCookie(w, "")
+	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
 
 func (s *server) logoutAll(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	cookie, err := s.cookieMode(r)
+	if err != nil {
+		return err
+	}
 	if err := s.accounts.LogoutAll(r.Context(), p); err != nil {
 		return err
+	}
+	if cookie {
+		s.setRefreshCookie(w, "")
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
@@ -304,12 +343,19 @@ func (s *server) resendVerification(w http.ResponseWriter, r *http.Request, p *a
 }
 
 func (s *server) deleteMe(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	cookie, err := s.cookieMode(r)
+	if err != nil {
+		return err
+	}
 	var in deleteMeRequest
 	if err := decode(w, r, &in, true); err != nil {
 		return err
 	}
 	if err := s.accounts.DeleteMe(r.Context(), p, in.Password); err != nil {
 		return err
+	}
+	if cookie {
+		s.setRefreshCookie(w, "")
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil

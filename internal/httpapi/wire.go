@@ -16,7 +16,11 @@ type loginRequest struct {
 }
 
 type refreshRequest struct {
-	RefreshToken string `json:"refresh_token" jsonschema:"required"`
+	RefreshToken string `json:"refresh_token,omitempty" doc:"Required, except in cookie mode (header X-Authd-Refresh: cookie), where the token comes from the cookie and this must be absent."`
+}
+
+type passwordCheckRequest struct {
+	Password string `json:"password" jsonschema:"required" doc:"A password the caller is about to choose."`
 }
 
 type logoutRequest struct {

@@ -59,3 +59,7 @@ func loadCommonPasswords() map[string]struct{} {
 	}
 	return set
 }
+
+// Lengths returns the shortest and longest password Check accepts, for
+// forms that guide a person while they type.
+func (h *Hasher) Lengths() (minLength, maxLength int) { return h.minLength, h.maxLength }

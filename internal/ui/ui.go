@@ -29,6 +29,13 @@ var dist embed.FS
 // Prefix is where the pages are served.
 const Prefix = "/ui/"
 
+// ReturnURLs are the pages a social sign-in (the sign-in page) and a
+// social link (the account page) send the browser back to, under issuer.
+func ReturnURLs(issuer string) []string {
+	base := strings.TrimRight(issuer, "/") + Prefix
+	return []string{base, base + "account/"}
+}
+
 // Branding is what AUTH_UI_* configure: the product the pages present.
 type Branding struct {
 	ProductName  string // shown in titles and the header
@@ -46,9 +53,6 @@ type Config struct {
 	// RedirectURLs is the allowlist of where the pages may send the browser
 	// after sign-in (?redirect_to=), in its normalised form.
 	RedirectURLs []string
-	// FormActions are the origins the browser may be sent to by a social
-	// sign-in (the providers' authorization pages), for the CSP.
-	FormActions []string
 }
 
 type configJSON struct {
@@ -198,12 +202,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // directory (with or without the trailing slash) to its index.html, a file
 // to itself, anything else to 404.html with status 404.
 func (h *Handler) resolve(rel string) (string, int) {
-	clean := strings.Trim(rel, "/")
+	if strings.Contains(rel, "..") || strings.Contains(rel, "//") || strings.HasPrefix(rel, "/") {
+		return "404.html", http.StatusNotFound
+	}
+	clean := strings.TrimSuffix(rel, "/")
 	if clean == "" {
 		return "index.html", http.StatusOK
-	}
-	if strings.Contains(clean, "..") || strings.Contains(clean, "//") {
-		return "404.html", http.StatusNotFound
 	}
 	if _, ok := h.etags[clean+"/index.html"]; ok {
 		return clean + "/index.html", http.StatusOK
