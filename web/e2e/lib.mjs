@@ -109,6 +109,9 @@ export class Scenario {
       // the API those are answers the pages handle (wrong password, no
       // session yet, …). Assets that fail are reported below.
       if (/^Failed to load resource: the server responded with a status of 4\d\d/.test(text) && where.includes('/api/')) return;
+      // The browser's own guess at /favicon.ico when a page declares no
+      // icon: the smoke scenario checks that once instead of every page.
+      if (where === env.authd + '/favicon.ico') return;
       report(`console error on ${page.url()}: ${text} (${where})`);
     });
     page.on('pageerror', (err) => {
@@ -125,7 +128,10 @@ export class Scenario {
     });
     page.on('requestfailed', (req) => {
       const url = req.url();
-      if (ours(url) && url.includes('/ui/')) report(`request failed: ${url}: ${req.failure()?.errorText}`);
+      const why = req.failure()?.errorText;
+      // ERR_ABORTED: the browser dropped the request (a prefetch or a
+      // navigation superseded by the next one), not a failure of the page.
+      if (ours(url) && url.includes('/ui/') && why !== 'net::ERR_ABORTED') report(`request failed: ${url}: ${why}`);
     });
   }
 
