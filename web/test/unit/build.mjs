@@ -1,6 +1,6 @@
 // Transpiles the framework-free modules of lib/ to plain ESM for node:test,
 // with TypeScript (already a dev dependency) instead of a test framework.
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import ts from 'typescript';
@@ -9,6 +9,7 @@ const web = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 // Inside web/ so that bare imports (react) resolve from web/node_modules;
 // one directory per process, as node --test runs the files in parallel.
 const out = join(web, '.unit-build', String(process.pid));
+process.on('exit', () => rmSync(out, { recursive: true, force: true }));
 
 export async function load(name) {
   mkdirSync(out, { recursive: true });
