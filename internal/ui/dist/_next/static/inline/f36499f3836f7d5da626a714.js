@@ -1,1 +1,0 @@
-self.__next_f.push([1,"11:null\n17:[[\"$\",\"title\",\"0\",{\"children\":\"authd\"}],[\"$\",\"meta\",\"1\",{\"name\":\"referrer\",\"content\":\"no-referrer\"}],[\"$\",\"meta\",\"2\",{\"name\":\"robots\",\"content\":\"noindex, nofollow\"}]]\n"])

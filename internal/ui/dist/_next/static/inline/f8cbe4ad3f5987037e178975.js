@@ -1,1 +1,0 @@
-self.__next_f.push([1,"e:null\n14:[[\"$\",\"title\",\"0\",{\"children\":\"authd\"}],[\"$\",\"meta\",\"1\",{\"name\":\"referrer\",\"content\":\"no-referrer\"}],[\"$\",\"meta\",\"2\",{\"name\":\"robots\",\"content\":\"noindex, nofollow\"}]]\n"])
