@@ -47,6 +47,8 @@ func (s *server) routeTable() []route {
 		{method: "POST", path: "/api/v1/auth/logout-all", tag: "auth", summary: "End every session of the caller",
 			doc:    "In cookie mode (X-Authd-Refresh: cookie) also clears the refresh cookie.",
 			access: bearer, status: 204, errors: with(errsBearer, 403), serve: s.authed(s.logoutAll)},
+		{method: "POST", path: "/api/v1/auth/logout-others", tag: "auth", summary: "End every session of the caller but the current one",
+			access: bearer, status: 204, errors: errsBearer, serve: s.authed(s.logoutOthers)},
 		{method: "GET", path: "/api/v1/auth/sessions", tag: "auth", summary: "List the caller's active sessions, newest first, in pages",
 			access: bearer, query: sessionsQuery{}, status: 200, response: sessionsJSON{},
 			errors: with(errsBearer, 400), serve: s.authed(s.listSessions)},
