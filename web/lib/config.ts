@@ -49,7 +49,6 @@ export function loadConfig(): Promise<UiConfig> {
       .then((raw) => {
         current = normalise(raw);
         applyBrand(current.primary_color);
-        if (current.product_name) document.title = document.title.replace(/^authd\b/, current.product_name);
         return current;
       });
   }
@@ -129,4 +128,12 @@ export function safeRedirect(raw: string | null | undefined, cfg: UiConfig | nul
     }
   });
   return allowed ? href : fallback;
+}
+
+/** Sets the document title to "<page> · <product>". */
+export function useTitle(page: string) {
+  const cfg = useConfig();
+  useEffect(() => {
+    document.title = `${page} · ${(cfg ?? defaultConfig).product_name}`;
+  }, [page, cfg]);
 }

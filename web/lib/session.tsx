@@ -26,6 +26,8 @@ export type Session = {
   permissions: string[];
   /** A message for the sign-in page, e.g. "You were signed out." */
   notice: string | null;
+  /** The user pressed "Sign out" (rather than the session ending on its own). */
+  signedOutByUser: boolean;
   clearNotice(): void;
   signOut(): Promise<void>;
   /** Reloads the user and permissions with the current token (after sign-in, profile edits, …). */
@@ -66,6 +68,7 @@ export function SessionProvider({ children }: { children: React.ReactNode }) {
   const [user, setUser] = useState<User | null>(null);
   const [permissions, setPermissions] = useState<string[]>([]);
   const [notice, setNotice] = useState<string | null>(null);
+  const [signedOutByUser, setSignedOutByUser] = useState(false);
   const timer = useRef<ReturnType<typeof setTimeout> | null>(null);
 
   const dropState = useCallback(() => {
@@ -93,6 +96,7 @@ export function SessionProvider({ children }: { children: React.ReactNode }) {
       setPermissions(Array.isArray(perms?.permissions) ? perms.permissions : []);
       setStatus('signed-in');
       setNotice(null);
+      setSignedOutByUser(false);
     } catch (e) {
       if (e instanceof ApiError && e.status === 401) {
         clearToken();
@@ -164,6 +168,7 @@ export function SessionProvider({ children }: { children: React.ReactNode }) {
   }, []);
 
   const signOut = useCallback(async () => {
+    setSignedOutByUser(true);
     try {
       await apiSignOut();
     } finally {
@@ -174,8 +179,8 @@ export function SessionProvider({ children }: { children: React.ReactNode }) {
   const clearNotice = useCallback(() => setNotice(null), []);
 
   const value = useMemo<Session>(
-    () => ({ status, user, permissions, notice, clearNotice, signOut, reload }),
-    [status, user, permissions, notice, clearNotice, signOut, reload],
+    () => ({ status, user, permissions, notice, signedOutByUser, clearNotice, signOut, reload }),
+    [status, user, permissions, notice, signedOutByUser, clearNotice, signOut, reload],
   );
   return <SessionContext.Provider value={value}>{children}</SessionContext.Provider>;
 }
@@ -191,15 +196,21 @@ export function useSession(): Session {
  * browser to the sign-in page with a way back here.
  */
 export function RequireSession({ children }: { children: React.ReactNode }) {
-  const { status } = useSession();
+  const { status, signedOutByUser } = useSession();
   const router = useRouter();
   const pathname = usePathname();
 
   useEffect(() => {
     if (status !== 'signed-out') return;
+    // After "Sign out" the sign-in page is a fresh start; when the session
+    // ended or was never there, signing in should lead back here.
+    if (signedOutByUser) {
+      router.replace('/');
+      return;
+    }
     const back = '/ui' + (pathname || '/');
     router.replace('/?redirect_to=' + encodeURIComponent(back));
-  }, [status, pathname, router]);
+  }, [status, signedOutByUser, pathname, router]);
 
   if (status !== 'signed-in') {
     return (

@@ -1,4 +1,6 @@
+'use client';
 import type { ReactNode } from 'react';
+import { useTitle } from '@/lib/config';
 import { Brand } from './Brand';
 import { Card } from './Card';
 import { PageHeading } from './PageHeading';
@@ -6,6 +8,7 @@ import { PageHeading } from './PageHeading';
 // The frame of the signed-out pages: brand on top, one centred card, a
 // footer line under it.
 export function AuthShell({ title, description, children, footer }: { title: string; description?: ReactNode; children: ReactNode; footer?: ReactNode }) {
+  useTitle(title);
   return (
     <div className="flex min-h-dvh flex-col items-center px-4 py-10 sm:justify-center sm:py-16">
       <header className="mb-6 flex justify-center">

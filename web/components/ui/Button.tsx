@@ -1,4 +1,5 @@
-import type { ButtonHTMLAttributes, Ref } from 'react';
+'use client';
+import { useCallback, useEffect, useLayoutEffect, useRef, type ButtonHTMLAttributes, type Ref } from 'react';
 import { Spinner } from './Spinner';
 
 export type ButtonVariant = 'primary' | 'secondary' | 'danger' | 'ghost';
@@ -24,9 +25,34 @@ export type ButtonProps = ButtonHTMLAttributes<HTMLButtonElement> & {
   ref?: Ref<HTMLButtonElement>;
 };
 
-export function Button({ variant = 'primary', pending = false, block = false, className = '', disabled, children, type = 'button', ...rest }: ButtonProps) {
+export function Button({ variant = 'primary', pending = false, block = false, className = '', disabled, children, type = 'button', ref, ...rest }: ButtonProps) {
+  const inner = useRef<HTMLButtonElement | null>(null);
+  const hadFocus = useRef(false);
+  const setRef = useCallback(
+    (el: HTMLButtonElement | null) => {
+      inner.current = el;
+      if (typeof ref === 'function') ref(el);
+      else if (ref) (ref as { current: HTMLButtonElement | null }).current = el;
+    },
+    [ref],
+  );
+
+  // Disabling a focused button drops focus to <body>; a keyboard user would
+  // have to start over from the top. Give it back when the wait is over,
+  // unless something else (an error message) has taken it meanwhile.
+  useLayoutEffect(() => {
+    if (pending) hadFocus.current = document.activeElement === inner.current;
+  }, [pending]);
+  useEffect(() => {
+    if (pending || !hadFocus.current) return;
+    hadFocus.current = false;
+    const active = document.activeElement;
+    if ((!active || active === document.body) && inner.current?.isConnected && !inner.current.disabled) inner.current.focus();
+  }, [pending]);
+
   return (
     <button
+      ref={setRef}
       type={type}
       disabled={disabled || pending}
       aria-busy={pending || undefined}

@@ -15,7 +15,7 @@ export type TextFieldProps = Omit<InputHTMLAttributes<HTMLInputElement>, 'id'> &
 export const inputClass =
   'block w-full rounded-lg border bg-white px-3 py-2 text-base text-zinc-900 shadow-sm placeholder:text-zinc-500 ' +
   'focus:outline-2 focus:outline-offset-0 focus:outline-brand disabled:opacity-60 ' +
-  'dark:bg-zinc-900 dark:text-zinc-100 dark:placeholder:text-zinc-400 sm:text-sm';
+  'dark:bg-zinc-900 dark:text-zinc-100 dark:placeholder:text-zinc-400 dark:focus:outline-brand-ink-dark sm:text-sm';
 
 export function fieldBorder(invalid: boolean) {
   return invalid ? 'border-red-600 dark:border-red-400' : 'border-zinc-300 dark:border-zinc-600';
