@@ -8,6 +8,7 @@ import { errorText, seg, shortId, useUserEmails, validScope, when, type CreatedC
 import { Alert } from '@/components/ui/Alert';
 import { Button } from '@/components/ui/Button';
 import { ConfirmDialog } from '@/components/ui/ConfirmDialog';
+import { FormError } from '@/components/ui/FormError';
 import { TextField } from '@/components/ui/TextField';
 import { Badge } from './Badge';
 import { Dialog } from './Dialog';
@@ -222,11 +223,26 @@ function NewClientForm({ onCancel, onCreated }: { onCancel: () => void; onCreate
     >
       <h3 className="text-base font-semibold text-zinc-900 dark:text-zinc-50">New client</h3>
       <div className="mt-4 grid gap-4 sm:grid-cols-2">
-        <TextField ref={first} label="Name" value={name} onChange={(e) => setName(e.target.value)} error={nameError} autoComplete="off" required maxLength={200} />
+        <TextField
+          ref={first}
+          label="Name"
+          value={name}
+          onChange={(e) => {
+            setName(e.target.value);
+            setNameError(null);
+          }}
+          error={nameError}
+          autoComplete="off"
+          required
+          maxLength={200}
+        />
         <TextField
           label="Scopes"
           value={scopes}
-          onChange={(e) => setScopes(e.target.value)}
+          onChange={(e) => {
+            setScopes(e.target.value);
+            setScopesError(null);
+          }}
           error={scopesError}
           hint="Separated by spaces, e.g. orders:read orders:write"
           autoComplete="off"
@@ -236,7 +252,7 @@ function NewClientForm({ onCancel, onCreated }: { onCancel: () => void; onCreate
       </div>
       {error && (
         <div className="mt-4">
-          <Alert tone="error">{error}</Alert>
+          <FormError message={error} />
         </div>
       )}
       <div className="mt-5 flex flex-wrap gap-2">
