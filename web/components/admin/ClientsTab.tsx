@@ -2,9 +2,10 @@
 // Service clients (API v2, problem+json errors): the list, a form to create
 // one, the once-only secret, and delete.
 import { useCallback, useEffect, useRef, useState, type FormEvent } from 'react';
+import { shortId } from '@/lib/format';
 import { api } from '@/lib/api';
 import { useSession } from '@/lib/session';
-import { errorText, seg, shortId, useUserEmails, validScope, when, type CreatedClient, type ListState, type ServiceClient } from '@/lib/admin';
+import { errorText, seg, useUserEmails, validScope, when, type CreatedClient, type ListState, type ServiceClient } from '@/lib/admin';
 import { Alert } from '@/components/ui/Alert';
 import { Button } from '@/components/ui/Button';
 import { ConfirmDialog } from '@/components/ui/ConfirmDialog';
