@@ -170,6 +170,7 @@ func TestSocialLoginEndToEnd(t *testing.T) {
 			metrics.want(t, 200)
 			for _, want := range []string{
 				`authd_social_logins_total{outcome="success",provider="corp"}`,
+				`authd_social_logins_total{outcome="linked",provider="corp"}`,
 				`authd_social_logins_total{outcome="success",provider="github"}`,
 			} {
 				if !strings.Contains(string(metrics.body), want) {
