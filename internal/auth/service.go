@@ -657,6 +657,19 @@ func (s *Accounts) LogoutAll(ctx context.Context, p *Principal) error {
 	return nil
 }
 
+// LogoutOthers ends every session of the caller but the current one: "sign
+// out everywhere else" after noticing a device they don't know.
+func (s *Accounts) LogoutOthers(ctx context.Context, p *Principal) error {
+	now := s.now()
+	ev := newEvent(EventLogout, now, Origin{}).byPrincipal(p)
+	ev.Reason = "other_sessions"
+	if err := s.inUser(ctx, p.UserID, ev, func(tx UserTx) error { return tx.RevokeSessions(ctx, p.SessionID, now) }); err != nil {
+		return err
+	}
+	s.invalidate(ctx, p.UserID)
+	return nil
+}
+
 // Sessions returns one page of the caller's active sessions, newest first,
 // and the cursor of the next page ("" on the last). Returns EInvalid for a
 // malformed cursor or limit.

@@ -81,9 +81,11 @@ var (
 )
 
 // The error codes a social sign-in sends back to redirect_to (?error=),
-// and SocialSucceeded: the outcomes SocialConfig.Observe is told of.
+// and SocialSucceeded (a sign-in) and SocialLinked (a link): the outcomes
+// SocialConfig.Observe is told of.
 const (
 	SocialSucceeded           = "success"
+	SocialLinked              = "linked"
 	SocialAccessDenied        = "access_denied"
 	SocialProviderError       = "provider_error"
 	SocialProviderUnavailable = "provider_unavailable"
@@ -104,7 +106,7 @@ type SocialConfig struct {
 	CodeTTL   time.Duration // from callback to exchange (default 60s)
 	// Observe, when set, is told the outcome of every callback (for the
 	// metrics): the provider ("" when the state named no sign-in, so that
-	// only configured names ever reach a label) and SocialSucceeded or
-	// the error code sent back.
+	// only configured names ever reach a label) and SocialSucceeded,
+	// SocialLinked or the error code sent back.
 	Observe func(provider, outcome string)
 }

@@ -141,8 +141,8 @@ func (s *Accounts) CompleteSocial(ctx context.Context, in SocialCallbackInput) (
 }
 
 // completeSocial is CompleteSocial, also returning the provider (one that
-// is configured, or "") and the outcome (SocialSucceeded or the error
-// code; "" when the store failed).
+// is configured, or "") and the outcome (SocialSucceeded, SocialLinked or
+// the error code; "" when the store failed).
 func (s *Accounts) completeSocial(ctx context.Context, in SocialCallbackInput) (to, provider, outcome string, err error) {
 	if in.State == "" {
 		return "", "", SocialInvalidState, errInvalidState
@@ -181,12 +181,12 @@ func (s *Accounts) completeSocial(ctx context.Context, in SocialCallbackInput) (
 		s.log.InfoContext(ctx, "social sign-in: provider refused", "provider", st.Provider, "err", err)
 		return fail(socialErrorCode(err))
 	}
-	var param, value, failure string
+	param, value, outcome := "code", "", SocialSucceeded
+	var failure string
 	if st.LinkUserID != "" {
-		param, value = "linked", st.Provider
+		param, value, outcome = "linked", st.Provider, SocialLinked
 		failure, err = s.linkAccount(ctx, st, profile, in.Origin)
 	} else {
-		param = "code"
 		value, failure, err = s.socialAccount(ctx, st, profile, in.Origin)
 	}
 	if err != nil {
@@ -195,7 +195,7 @@ func (s *Accounts) completeSocial(ctx context.Context, in SocialCallbackInput) (
 	if failure != "" {
 		return fail(failure)
 	}
-	return withParam(st.RedirectTo, param, value), st.Provider, SocialSucceeded, nil
+	return withParam(st.RedirectTo, param, value), st.Provider, outcome, nil
 }
 
 var errInvalidState = Errorf(EInvalid, "This sign-in link is invalid or has expired. Start again.")

@@ -288,3 +288,20 @@ func TestLinkIsBoundToTheSignedInBrowser(t *testing.T) {
 	_, err = e.svc.CompleteSocial(t.Context(), auth.SocialCallbackInput{Provider: "google", State: state, Code: code, Browser: browser})
 	wantCode(t, err, auth.EInvalid)
 }
+
+// TestLinkOutcomesAreObserved: a link is counted apart from a sign-in.
+func TestLinkOutcomesAreObserved(t *testing.T) {
+	var seen []string
+	observe := func(provider, outcome string) { seen = append(seen, provider+":"+outcome) }
+	e := newSocialEnvAt(t, wiringtest.Embedded, authtest.Options{Social: auth.SocialConfig{Observe: observe}})
+	bob := auth.SocialProfile{Subject: "g-bob", Email: "bob@example.com", EmailVerified: true}
+	e.tokensFor(t, e.google, bob)
+	_, pair := e.register(t, "ada@example.com")
+	p := e.principal(t, pair)
+	wantLinkFailure(t, e.link(t, p, e.google, bob), auth.SocialIdentityInUse)
+	wantLinked(t, e.link(t, p, e.github, auth.SocialProfile{Subject: "42", Email: "ada@example.com"}), "github")
+	want := []string{"google:success", "google:identity_in_use", "github:linked"}
+	if strings.Join(seen, " ") != strings.Join(want, " ") {
+		t.Fatalf("observed %v, want %v", seen, want)
+	}
+}

@@ -404,6 +404,37 @@ func TestLogoutAll(t *testing.T) {
 	})
 }
 
+func TestLogoutOthers(t *testing.T) {
+	forEachWiring(t, func(t *testing.T, f *fixture) {
+		a := f.register(t, "ada@example.com")
+		others := []account{f.login(t, "ada@example.com"), f.login(t, "ada@example.com")}
+		bob := f.register(t, "bob@example.com")
+		if res := f.do(t, post, "/api/v1/auth/logout-others", a.access, "", nil); res.status != 204 {
+			t.Fatalf("logout-others: %d %s", res.status, res.body)
+		}
+		for _, o := range others {
+			if res := f.do(t, get, "/api/v1/auth/verify", o.access, "", nil); res.status != 401 {
+				t.Errorf("another session's token alive after logout-others: %d", res.status)
+			}
+			if res := f.post(t, "/api/v1/auth/refresh", "", `{"refresh_token":"`+o.refresh+`"}`); res.status != 401 {
+				t.Errorf("another session refreshed after logout-others: %d", res.status)
+			}
+		}
+		// The caller's own session, and other users', go on.
+		for _, tok := range []string{a.access, bob.access} {
+			if res := f.do(t, get, "/api/v1/auth/verify", tok, "", nil); res.status != 200 {
+				t.Errorf("a session that should live: %d", res.status)
+			}
+		}
+		if res := f.post(t, "/api/v1/auth/refresh", "", `{"refresh_token":"`+a.refresh+`"}`); res.status != 200 {
+			t.Errorf("the caller's refresh after logout-others: %d %s", res.status, res.body)
+		}
+		if res := f.do(t, post, "/api/v1/auth/logout-others", "", "", nil); res.status != 401 {
+			t.Errorf("logout-others without a token: %d", res.status)
+		}
+	})
+}
+
 func TestWellKnownAndOps(t *testing.T) {
 	f := newFixture(t)
 	res := f.do(t, get, "/.well-known/jwks.json", "", "", nil)

@@ -198,6 +198,14 @@ func (s *server) logoutAll(w http.ResponseWriter, r *http.Request, p *auth.Princ
 	return nil
 }
 
+func (s *server) logoutOthers(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	if err := s.accounts.LogoutOthers(r.Context(), p); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
 func (s *server) listSessions(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
 	q, err := sessionQuery(r)
 	if err != nil {

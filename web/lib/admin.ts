@@ -5,6 +5,7 @@
 
 import { useCallback, useEffect, useRef, useState, useSyncExternalStore } from 'react';
 import { ApiError, api } from './api';
+import { dateTime } from './format';
 import { errorMessage } from './messages';
 
 export const PERMISSIONS = [
@@ -182,45 +183,9 @@ export function errorText(err: unknown): string {
 
 const SERVER_WORDED = new Set(['forbidden', 'conflict', 'not_found', 'invalid_request', 'invalid_scope']);
 
-const dateTime = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
-
 /** when formats a timestamp of the API for reading; "—" for none. */
 export function when(iso: string | null | undefined): string {
-  if (!iso) return '—';
-  const d = new Date(iso);
-  return Number.isNaN(d.getTime()) ? iso : dateTime.format(d);
-}
-
-/**
- * shortId is enough of an id to tell rows apart on screen: the tail, since
- * authd's ids are UUIDv7, whose head is a timestamp shared by ids made in
- * the same minute.
- */
-export function shortId(id: string): string {
-  return id.replace(/-/g, '').slice(-8);
-}
-
-/** device describes a User-Agent briefly: browser on platform. */
-export function device(ua: string): string {
-  if (!ua) return 'Unknown device';
-  const browser =
-    /Edg\//.test(ua) ? 'Edge'
-    : /OPR\/|Opera/.test(ua) ? 'Opera'
-    : /Firefox\//.test(ua) ? 'Firefox'
-    : /Chrome\/|Chromium\//.test(ua) ? 'Chrome'
-    : /Safari\//.test(ua) ? 'Safari'
-    : /curl\//.test(ua) ? 'curl'
-    : '';
-  const os =
-    /Android/.test(ua) ? 'Android'
-    : /iPhone|iPad|iPod/.test(ua) ? 'iOS'
-    : /Windows/.test(ua) ? 'Windows'
-    : /Mac OS X|Macintosh/.test(ua) ? 'macOS'
-    : /CrOS/.test(ua) ? 'ChromeOS'
-    : /Linux/.test(ua) ? 'Linux'
-    : '';
-  if (browser && os) return `${browser} on ${os}`;
-  return browser || os || ua.slice(0, 60);
+  return dateTime(iso) || '—';
 }
 
 /** validScope mirrors the server's RFC 6749 scope-token check (internal/auth/clients.go). */

@@ -155,6 +155,34 @@ export function SessionProvider({ children }: { children: React.ReactNode }) {
     };
   }, [reload, dropState]);
 
+  // Tabs of this browser share one session (one refresh cookie). When one
+  // tab's session ends (sign-out, or refused by the server), it tells the
+  // others, and each checks at once with a refresh instead of finding out at
+  // its next call. The check, not the message, decides: a tab that merely
+  // failed to reach authd does not sign the others out.
+  useEffect(() => {
+    if (typeof BroadcastChannel === 'undefined') return;
+    const channel = new BroadcastChannel('authd-session');
+    channel.onmessage = (e) => {
+      if (e.data?.type === 'ended' && hasToken()) {
+        refreshAcrossTabs().catch(() => {
+          /* an ended session is handled by the token listener */
+        });
+      }
+    };
+    // Only a tab that was signed in has news: a page opened without a
+    // session must not make every other tab refresh.
+    let signedIn = hasToken();
+    const off = onTokenChange((t) => {
+      if (!t && signedIn) channel.postMessage({ type: 'ended' });
+      signedIn = t !== null;
+    });
+    return () => {
+      off();
+      channel.close();
+    };
+  }, []);
+
   // A tab coming back from sleep may hold a token that expired meanwhile.
   useEffect(() => {
     const onVisible = () => {

@@ -3,6 +3,7 @@
 // string names (?tab=users|roles|audit|clients, ?user=<id>). A static export
 // has no dynamic segments, so the view lives in the query string.
 import { useEffect, useState } from 'react';
+import { useTitle } from '@/lib/config';
 import { useSession, hasAdminPermission } from '@/lib/session';
 import { TABS, hrefFor, navigate, useSearch, type Tab } from '@/lib/admin';
 import { Alert } from '@/components/ui/Alert';
@@ -17,6 +18,7 @@ import { UserView } from './UserView';
 
 export function AdminConsole() {
   const { permissions } = useSession();
+  useTitle('Admin console');
   return (
     <div className="min-h-dvh">
       <TopBar />

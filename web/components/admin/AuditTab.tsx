@@ -3,6 +3,7 @@
 // until), newest first, cursor pagination. The filters live in the URL, so
 // a user's page can link to their events.
 import { useCallback, useState, type FormEvent } from 'react';
+import { shortId } from '@/lib/format';
 import { api } from '@/lib/api';
 import { useSession } from '@/lib/session';
 import {
@@ -11,7 +12,6 @@ import {
   hrefFor,
   navigate,
   query,
-  shortId,
   useCursorList,
   useUserEmails,
   when,

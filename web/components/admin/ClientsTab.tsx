@@ -2,12 +2,14 @@
 // Service clients (API v2, problem+json errors): the list, a form to create
 // one, the once-only secret, and delete.
 import { useCallback, useEffect, useRef, useState, type FormEvent } from 'react';
+import { shortId } from '@/lib/format';
 import { api } from '@/lib/api';
 import { useSession } from '@/lib/session';
-import { errorText, seg, shortId, useUserEmails, validScope, when, type CreatedClient, type ListState, type ServiceClient } from '@/lib/admin';
+import { errorText, seg, useUserEmails, validScope, when, type CreatedClient, type ListState, type ServiceClient } from '@/lib/admin';
 import { Alert } from '@/components/ui/Alert';
 import { Button } from '@/components/ui/Button';
 import { ConfirmDialog } from '@/components/ui/ConfirmDialog';
+import { FormError } from '@/components/ui/FormError';
 import { TextField } from '@/components/ui/TextField';
 import { Badge } from './Badge';
 import { Dialog } from './Dialog';
@@ -222,11 +224,26 @@ function NewClientForm({ onCancel, onCreated }: { onCancel: () => void; onCreate
     >
       <h3 className="text-base font-semibold text-zinc-900 dark:text-zinc-50">New client</h3>
       <div className="mt-4 grid gap-4 sm:grid-cols-2">
-        <TextField ref={first} label="Name" value={name} onChange={(e) => setName(e.target.value)} error={nameError} autoComplete="off" required maxLength={200} />
+        <TextField
+          ref={first}
+          label="Name"
+          value={name}
+          onChange={(e) => {
+            setName(e.target.value);
+            setNameError(null);
+          }}
+          error={nameError}
+          autoComplete="off"
+          required
+          maxLength={200}
+        />
         <TextField
           label="Scopes"
           value={scopes}
-          onChange={(e) => setScopes(e.target.value)}
+          onChange={(e) => {
+            setScopes(e.target.value);
+            setScopesError(null);
+          }}
           error={scopesError}
           hint="Separated by spaces, e.g. orders:read orders:write"
           autoComplete="off"
@@ -236,7 +253,7 @@ function NewClientForm({ onCancel, onCreated }: { onCancel: () => void; onCreate
       </div>
       {error && (
         <div className="mt-4">
-          <Alert tone="error">{error}</Alert>
+          <FormError message={error} />
         </div>
       )}
       <div className="mt-5 flex flex-wrap gap-2">

@@ -1,6 +1,7 @@
 'use client';
 // The loading, error and empty states every admin list shows.
 import type { ReactNode } from 'react';
+import { ApiError } from '@/lib/api';
 import { errorText, type ListState } from '@/lib/admin';
 import { Alert } from '@/components/ui/Alert';
 import { Button } from '@/components/ui/Button';
@@ -19,13 +20,17 @@ export function ListStatus<T>({
   onRetry: () => void;
 }) {
   if (state.status === 'error') {
+    // A refusal stays a refusal; only a failure is worth retrying.
+    const final = state.error instanceof ApiError && [400, 403, 404].includes(state.error.status);
     return (
       <div className="mt-4">
         <Alert tone="error" title={`Could not load the ${noun}.`}>
           <p>{errorText(state.error)}</p>
-          <Button variant="secondary" className="mt-2" onClick={onRetry}>
-            Try again
-          </Button>
+          {!final && (
+            <Button variant="secondary" className="mt-2" onClick={onRetry}>
+              Try again
+            </Button>
+          )}
         </Alert>
       </div>
     );

@@ -5,9 +5,9 @@
 import { useCallback, useEffect, useId, useRef, useState, type FormEvent } from 'react';
 import { api } from '@/lib/api';
 import { PERMISSIONS, PERMISSION_HELP, ROLE_NAME, errorText, seg, type Role } from '@/lib/admin';
-import { Alert } from '@/components/ui/Alert';
 import { Button } from '@/components/ui/Button';
 import { ConfirmDialog } from '@/components/ui/ConfirmDialog';
+import { FormError } from '@/components/ui/FormError';
 import { TextField } from '@/components/ui/TextField';
 import { Badge } from './Badge';
 import { Checkbox } from './Fields';
@@ -211,9 +211,12 @@ function RoleEditor({ role, onDone, onCancel }: { role: Role | null; onDone: (me
             <TextField
               label="Name"
               value={name}
-              onChange={(e) => setName(e.target.value)}
+              onChange={(e) => {
+                setName(e.target.value);
+                setNameError(null);
+              }}
               error={nameError}
-              hint="Lowercase: a-z first, then a-z, 0-9, _ . : -"
+              hint={nameError ? undefined : 'Lowercase: a-z first, then a-z, 0-9, _ . : -'}
               autoComplete="off"
               spellCheck={false}
               required
@@ -233,7 +236,7 @@ function RoleEditor({ role, onDone, onCancel }: { role: Role | null; onDone: (me
         </div>
         {error && (
           <div className="mt-4">
-            <Alert tone="error">{error}</Alert>
+            <FormError message={error} />
           </div>
         )}
         <div className="mt-5 flex flex-wrap items-center gap-2">

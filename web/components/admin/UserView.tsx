@@ -3,17 +3,16 @@
 // is shown only with its permission, and every refusal of the server is
 // shown where it happened.
 import { useCallback, useEffect, useId, useRef, useState } from 'react';
+import { describeUserAgent, shortId } from '@/lib/format';
 import { api, ApiError } from '@/lib/api';
 import { useSession } from '@/lib/session';
 import {
   PAGE_SIZE,
-  device,
   errorText,
   hrefFor,
   navigate,
   query,
   seg,
-  shortId,
   useCursorList,
   when,
   type AdminUser,
@@ -417,7 +416,7 @@ function UserSessions({ user }: { user: AdminUser }) {
             <li key={s.id} className="flex flex-col gap-2 px-3 py-3 sm:flex-row sm:items-center sm:justify-between">
               <div id={`session-${s.id}`} className="min-w-0 text-sm">
                 <p className="font-medium text-zinc-900 dark:text-zinc-100">
-                  {device(s.user_agent)}
+                  {describeUserAgent(s.user_agent)}
                   {s.current && <span className="ml-2 text-xs font-normal text-zinc-600 dark:text-zinc-400">(your current session)</span>}
                 </p>
                 <p className="text-zinc-600 dark:text-zinc-400">

@@ -40,10 +40,12 @@ function useRoleNames(): string[] {
 }
 
 export function UsersTab({ params }: { params: URLSearchParams }) {
-  // The filters live in the URL so Back from a user returns to the same list.
-  const [email, setEmail] = useState(params.get('email') ?? '');
+  // The filters live in the URL (Back from a user returns to the same list);
+  // the search box writes to it once typing pauses.
+  const urlEmail = params.get('email') ?? '';
   const role = params.get('role') ?? '';
   const status = params.get('status') ?? '';
+  const [email, setEmail] = useState(urlEmail);
   const debouncedEmail = useDebounced(email.trim(), 300);
   const roles = useRoleNames();
   const searchId = useId();
@@ -51,23 +53,29 @@ export function UsersTab({ params }: { params: URLSearchParams }) {
   useEffect(() => {
     navigate({ email: debouncedEmail || undefined }, { keep: ['tab', 'role', 'status'] });
   }, [debouncedEmail]);
+  // The URL changed by itself (Back, the Users tab): the box follows it.
+  const [seenUrlEmail, setSeenUrlEmail] = useState(urlEmail);
+  if (urlEmail !== seenUrlEmail) {
+    setSeenUrlEmail(urlEmail);
+    if (urlEmail !== debouncedEmail) setEmail(urlEmail);
+  }
 
-  const key = `${debouncedEmail}\n${role}\n${status}`;
+  const key = `${urlEmail}\n${role}\n${status}`;
   const load = useCallback(
     async (cursor: string, signal: AbortSignal) => {
       const page = await api<UsersPage>(
         'GET',
-        '/api/v1/users' + query({ email: debouncedEmail, role, status, limit: PAGE_SIZE, cursor }),
+        '/api/v1/users' + query({ email: urlEmail, role, status, limit: PAGE_SIZE, cursor }),
         undefined,
         { signal },
       );
       return { items: page.users ?? [], next: page.next_cursor ?? '' };
     },
-    [debouncedEmail, role, status],
+    [urlEmail, role, status],
   );
   const list = useCursorList<AdminUser>(key, load);
   const users = list.state.items ?? [];
-  const filtered = debouncedEmail !== '' || role !== '' || status !== '';
+  const filtered = urlEmail !== '' || role !== '' || status !== '';
 
   const setFilter = (k: 'role' | 'status', v: string) =>
     navigate({ [k]: v || undefined }, { keep: ['tab', 'email', 'role', 'status'] });

@@ -1,1 +1,0 @@
-(globalThis.TURBOPACK||(globalThis.TURBOPACK=[])).push(["object"==typeof document?document.currentScript:void 0,31713,a=>{"use strict";var b=a.i(43476),c=a.i(71645);a.s(["default",0,function(){let[a,d]=(0,c.useState)(0);return(0,b.jsxs)("button",{className:"p-2 rounded bg-blue-600 text-white",onClick:()=>d(a+1),children:["Clicked ",a]})}])}]);

@@ -1,1 +1,0 @@
-(globalThis["TURBOPACK"] || (globalThis["TURBOPACK"] = [])).push({"otherChunks":["static/chunks/0uyl-6artxdov.js","static/chunks/3f59deov-4q1z.js","static/chunks/16ov_odi2evj_.js"],"runtimeModuleIds":[94553]});

@@ -1,1 +1,0 @@
-self.__next_f.push([1,"d:null\n13:[]\n"])

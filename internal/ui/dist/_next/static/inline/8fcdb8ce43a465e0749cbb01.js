@@ -1,1 +1,0 @@
-self.__next_f.push([1,"a:null\n10:[]\n"])

@@ -1,1 +1,0 @@
-self.__next_f.push([1,"9:{}\na:\"$5:0:1:d:r:props:children:0:props:serverProvidedParams:params\"\n"])

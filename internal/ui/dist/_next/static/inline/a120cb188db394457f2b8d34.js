@@ -1,0 +1,1 @@
+(globalThis["TURBOPACK"] || (globalThis["TURBOPACK"] = [])).push({"otherChunks":["static/chunks/34uj27_zmv66t.js","static/chunks/2m7z1zbibcxn9.js","static/chunks/2aqupm_wfsstt.js","static/chunks/3f59deov-4q1z.js"],"runtimeModuleIds":[94553]});
