@@ -69,6 +69,16 @@ func TestHostedPagesInBrowser(t *testing.T) {
 	}
 
 	artifacts := artifactsDir(t)
+	t.Cleanup(func() {
+		if t.Failed() {
+			// The whole log, for the scenario that failed: the tail above
+			// is only the last one's.
+			log := filepath.Join(artifacts, "authd.log")
+			if err := os.WriteFile(log, []byte(s.logs.String()), 0o644); err == nil {
+				t.Logf("authd's whole log: %s", log)
+			}
+		}
+	})
 
 	env := map[string]string{
 		"AUTHD_URL":         issuer,

@@ -3,7 +3,7 @@
 // with the provider onto the same account, and unlinks it.
 import assert from 'node:assert/strict';
 import {
-  scenario, env, ui, uniqueEmail, password, register, login, apiOK, findUser, expectHeading, visible,
+  scenario, env, ui, expectAccount, uniqueEmail, password, register, login, apiOK, findUser, expectHeading, visible,
   button, signIn, signOut, opLogin, section,
 } from './lib.mjs';
 
@@ -12,7 +12,7 @@ async function continueWithProvider(page) {
   await expectHeading(page, 'Sign in');
   await button(page, `Continue with ${env.providerName}`).click();
   await opLogin(page);
-  await expectHeading(page, 'Your account');
+  await expectAccount(page, 'after the social sign-in');
   const url = new URL(page.url());
   assert.ok(!url.searchParams.has('code'), `the code stays in the URL: ${page.url()}`);
 }
@@ -42,7 +42,8 @@ scenario('a password account links the provider, signs in with it, and unlinks i
   await visible(linked, 'the Linked accounts section');
   await button(linked, `Link ${env.providerName}`).click();
   await opLogin(page);
-  await expectHeading(page, 'Your account');
+  await expectAccount(page, 'back from linking');
+  assert.equal(new URL(page.url()).search, '', `the linked= answer stays in the URL: ${page.url()}`);
   await visible(button(page, `Unlink ${env.providerName}`), 'the unlink button after linking');
   const token = (await login(email, pw)).access_token;
   const ids = await apiOK('GET', '/api/v1/oauth/identities', { token });
