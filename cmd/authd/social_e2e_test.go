@@ -29,7 +29,8 @@ const socialApp = "https://app.social.test/auth/done"
 // provider a browser with a cookie jar goes start → provider → callback →
 // redirect_to?code=C; the app trades C at POST /api/v1/oauth/exchange for
 // tokens, /users/me shows the provider's address, and signing in again
-// lands on the same user.
+// lands on the same user. First, a password account links corp explicitly
+// (POST …/link, the OP, the callback), signs in with it, and unlinks it.
 func TestSocialLoginEndToEnd(t *testing.T) {
 	for _, backend := range backends {
 		t.Run(backend, func(t *testing.T) {
@@ -95,6 +96,34 @@ func TestSocialLoginEndToEnd(t *testing.T) {
 				}
 				return follow(t, browser, callback.String())
 			}
+			// A password account links corp explicitly: another address
+			// than corp's, so only the link can join them. Signing in with
+			// corp then lands on it; once unlinked, corp is free again (and
+			// makes an account of its own below).
+			linker := call(t, "POST", issuer+"/api/v1/auth/register", "", `{"email":"linker@example.com","password":"a password for the link test"}`)
+			linker.want(t, 201)
+			linkerAccess := linker.tokens(t).Access
+			linkerID := whoAmI(t, issuer, linkerAccess).ID
+			browser := newBrowser(t)
+			authURL := startLink(t, browser, issuer, "corp", linkerAccess)
+			if !strings.HasPrefix(authURL, op.Issuer+"/") {
+				t.Fatalf("link sent the browser to %s, want the OP", authURL)
+			}
+			callback, err := op.Login(browser, authURL)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if back := followBack(t, browser, callback.String()); back.Query().Get("linked") != "corp" || len(back.Query()) != 1 {
+				t.Fatalf("the link came back to %s, want %s?linked=corp", back, socialApp)
+			}
+			if linked := whoAmI(t, issuer, signIn(t, issuer, corpLogin(), "").Access); linked.ID != linkerID || linked.Email != "linker@example.com" {
+				t.Fatalf("corp sign-in after the link: %+v, want the linker %s", linked, linkerID)
+			}
+			call(t, "DELETE", issuer+"/api/v1/oauth/identities/corp", linkerAccess, "").want(t, 204)
+			if ids := call(t, "GET", issuer+"/api/v1/oauth/identities", linkerAccess, ""); strings.TrimSpace(string(ids.body)) != `{"identities":[]}` {
+				t.Fatalf("identities after unlinking corp: %d %s", ids.status, ids.body)
+			}
+
 			corp := signIn(t, issuer, corpLogin(), "")
 			me := whoAmI(t, issuer, corp.Access)
 			if me.Email != oauthtest.UserEmail || !me.EmailVerified || me.Name != oauthtest.UserName || me.HasPassword {
@@ -108,6 +137,9 @@ func TestSocialLoginEndToEnd(t *testing.T) {
 			again := whoAmI(t, issuer, signIn(t, issuer, corpLogin(), "").Access)
 			if again.ID != me.ID {
 				t.Errorf("second corp sign-in: user %s, want the same %s", again.ID, me.ID)
+			}
+			if me.ID == linkerID {
+				t.Errorf("corp, unlinked, still signs the linker in")
 			}
 
 			// GitHub, with the app's own PKCE: the emulator approves at once.
@@ -138,6 +170,7 @@ func TestSocialLoginEndToEnd(t *testing.T) {
 			metrics.want(t, 200)
 			for _, want := range []string{
 				`authd_social_logins_total{outcome="success",provider="corp"}`,
+				`authd_social_logins_total{outcome="linked",provider="corp"}`,
 				`authd_social_logins_total{outcome="success",provider="github"}`,
 			} {
 				if !strings.Contains(string(metrics.body), want) {
@@ -204,9 +237,54 @@ func startSocial(t *testing.T, browser *http.Client, issuer, provider, challenge
 	}
 }
 
+// startLink posts authd's link of provider as the page does (fetch, the
+// bearer, same origin: the browser-binding cookie lands in browser's jar),
+// redirect_to the app, and returns the location it answers: the provider's
+// authorization URL. While the provider is not ready yet it tries again,
+// for up to 10 seconds.
+func startLink(t *testing.T, browser *http.Client, issuer, provider, access string) string {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		req, err := http.NewRequest("POST", issuer+"/api/v1/oauth/"+provider+"/link", strings.NewReader(`{"redirect_to":"`+socialApp+`"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+access)
+		resp, err := browser.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var body struct {
+			Location string `json:"location"`
+		}
+		err = json.NewDecoder(resp.Body).Decode(&body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || err != nil || body.Location == "" {
+			t.Fatalf("link: %s (%v), want 200 with a location", resp.Status, err)
+		}
+		if !strings.HasPrefix(body.Location, socialApp+"?error=provider_unavailable") || time.Now().After(deadline) {
+			return body.Location
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
 // follow has browser follow location's redirects up to the app and returns
 // the code the app receives (it fails the test on an error instead).
 func follow(t *testing.T, browser *http.Client, location string) string {
+	t.Helper()
+	back := followBack(t, browser, location)
+	if back.Query().Get("code") == "" {
+		t.Fatalf("authd sent the browser to %s, want %s?code=…", back, socialApp)
+	}
+	return back.Query().Get("code")
+}
+
+// followBack has browser follow location's redirects up to the app and
+// returns the URL the app is sent to.
+func followBack(t *testing.T, browser *http.Client, location string) *url.URL {
 	t.Helper()
 	var back *url.URL
 	b := *browser
@@ -228,10 +306,10 @@ func follow(t *testing.T, browser *http.Client, location string) string {
 	if back == nil {
 		t.Fatalf("the browser ended at %s (%s), not the app", resp.Request.URL, resp.Status)
 	}
-	if got := back.Scheme + "://" + back.Host + back.Path; got != socialApp || back.Query().Get("code") == "" {
-		t.Fatalf("authd sent the browser to %s, want %s?code=…", back, socialApp)
+	if got := back.Scheme + "://" + back.Host + back.Path; got != socialApp {
+		t.Fatalf("authd sent the browser to %s, want %s?…", back, socialApp)
 	}
-	return back.Query().Get("code")
+	return back
 }
 
 // signIn trades code (with the app's verifier unless empty) for tokens.

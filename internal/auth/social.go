@@ -31,8 +31,11 @@ type OAuthState struct {
 	RedirectTo  string // where the browser goes back to (on the allowlist)
 	Challenge   string // the app's own S256 code_challenge; "" when it sent none
 	BrowserHash []byte // SHA-256 of the browser-binding cookie's value
-	CreatedAt   time.Time
-	ExpiresAt   time.Time
+	// LinkUserID is the signed-in user who started the flow to link an
+	// account at the provider to theirs (StartLink); "" for a sign-in.
+	LinkUserID string
+	CreatedAt  time.Time
+	ExpiresAt  time.Time
 }
 
 // OAuthCode is the one-time code a social sign-in's callback hands the app,
@@ -78,15 +81,21 @@ var (
 )
 
 // The error codes a social sign-in sends back to redirect_to (?error=),
-// and SocialSucceeded: the outcomes SocialConfig.Observe is told of.
+// and SocialSucceeded (a sign-in) and SocialLinked (a link): the outcomes
+// SocialConfig.Observe is told of.
 const (
 	SocialSucceeded           = "success"
+	SocialLinked              = "linked"
 	SocialAccessDenied        = "access_denied"
 	SocialProviderError       = "provider_error"
 	SocialProviderUnavailable = "provider_unavailable"
 	SocialInvalidState        = "invalid_state"
 	SocialEmailNotVerified    = "email_not_verified"
 	SocialAccountDisabled     = "account_disabled"
+	// A link (StartLink) also ends with these: the provider's account is
+	// linked to another user, or the user has another account there.
+	SocialIdentityInUse = "identity_in_use"
+	SocialAlreadyLinked = "already_linked"
 )
 
 // SocialConfig configures social sign-in.
@@ -97,7 +106,7 @@ type SocialConfig struct {
 	CodeTTL   time.Duration // from callback to exchange (default 60s)
 	// Observe, when set, is told the outcome of every callback (for the
 	// metrics): the provider ("" when the state named no sign-in, so that
-	// only configured names ever reach a label) and SocialSucceeded or
-	// the error code sent back.
+	// only configured names ever reach a label) and SocialSucceeded,
+	// SocialLinked or the error code sent back.
 	Observe func(provider, outcome string)
 }

@@ -63,6 +63,12 @@ var pkceValue = regexp.MustCompile(`^[A-Za-z0-9._~-]{43,128}$`)
 // safe place to send the browser. Once redirect_to is known good, a
 // failure is a redirect to it with ?error= instead.
 func (s *Accounts) StartSocial(ctx context.Context, in SocialStartInput) (location, browser string, err error) {
+	return s.startFlow(ctx, in, "")
+}
+
+// startFlow begins a flow at in.Provider: a sign-in, or with linkUserID a
+// link to that user's account. It returns what StartSocial returns.
+func (s *core) startFlow(ctx context.Context, in SocialStartInput, linkUserID string) (location, browser string, err error) {
 	p := s.socialProvider(in.Provider)
 	if p == nil {
 		return "", "", Errorf(ENotFound, "Unknown sign-in provider.")
@@ -73,6 +79,9 @@ func (s *Accounts) StartSocial(ctx context.Context, in SocialStartInput) (locati
 	}
 	switch {
 	case in.CodeChallenge == "" && in.CodeChallengeMethod == "":
+	case linkUserID != "":
+		// A link ends with no code for an app to trade.
+		return "", "", Errorf(EInvalid, "A link takes no code_challenge.")
 	case in.CodeChallengeMethod != "S256":
 		return "", "", Errorf(EInvalid, "code_challenge_method must be S256.")
 	case len(in.CodeChallenge) != 43 || !pkceValue.MatchString(in.CodeChallenge):
@@ -87,7 +96,7 @@ func (s *Accounts) StartSocial(ctx context.Context, in SocialStartInput) (locati
 	err = s.store.CreateOAuthState(ctx, &OAuthState{
 		Hash: digest(state), Provider: p.Name(), Verifier: verifier, Nonce: nonce,
 		RedirectTo: redirectTo, Challenge: in.CodeChallenge, BrowserHash: digest(browser),
-		CreatedAt: now, ExpiresAt: now.Add(s.socialStateTTL()),
+		LinkUserID: linkUserID, CreatedAt: now, ExpiresAt: now.Add(s.socialStateTTL()),
 	})
 	if err != nil {
 		return "", "", err
@@ -119,6 +128,10 @@ type SocialCallbackInput struct {
 // address is verified links to it; else a new account is made, with the
 // provider's verified flag. An unverified provider address never links to
 // an existing account (email_not_verified).
+//
+// A state from StartLink instead links the provider's account to the user
+// who started it and returns redirect_to?linked=<provider> (see
+// linkAccount); no code is issued.
 func (s *Accounts) CompleteSocial(ctx context.Context, in SocialCallbackInput) (string, error) {
 	to, provider, outcome, err := s.completeSocial(ctx, in)
 	if observe := s.cfg.Social.Observe; observe != nil && outcome != "" {
@@ -128,8 +141,8 @@ func (s *Accounts) CompleteSocial(ctx context.Context, in SocialCallbackInput) (
 }
 
 // completeSocial is CompleteSocial, also returning the provider (one that
-// is configured, or "") and the outcome (SocialSucceeded or the error
-// code; "" when the store failed).
+// is configured, or "") and the outcome (SocialSucceeded, SocialLinked or
+// the error code; "" when the store failed).
 func (s *Accounts) completeSocial(ctx context.Context, in SocialCallbackInput) (to, provider, outcome string, err error) {
 	if in.State == "" {
 		return "", "", SocialInvalidState, errInvalidState
@@ -168,14 +181,21 @@ func (s *Accounts) completeSocial(ctx context.Context, in SocialCallbackInput) (
 		s.log.InfoContext(ctx, "social sign-in: provider refused", "provider", st.Provider, "err", err)
 		return fail(socialErrorCode(err))
 	}
-	code, failure, err := s.socialAccount(ctx, st, profile, in.Origin)
+	param, value, outcome := "code", "", SocialSucceeded
+	var failure string
+	if st.LinkUserID != "" {
+		param, value, outcome = "linked", st.Provider, SocialLinked
+		failure, err = s.linkAccount(ctx, st, profile, in.Origin)
+	} else {
+		value, failure, err = s.socialAccount(ctx, st, profile, in.Origin)
+	}
 	if err != nil {
 		return "", st.Provider, "", err
 	}
 	if failure != "" {
 		return fail(failure)
 	}
-	return withParam(st.RedirectTo, "code", code), st.Provider, SocialSucceeded, nil
+	return withParam(st.RedirectTo, param, value), st.Provider, outcome, nil
 }
 
 var errInvalidState = Errorf(EInvalid, "This sign-in link is invalid or has expired. Start again.")

@@ -360,10 +360,13 @@ type IdentityStore interface {
 	Identities(ctx context.Context, userID string) ([]*Identity, error)
 }
 
-// OAuthStateStore keeps the social sign-ins in flight, between start and
-// callback. They belong to no user yet.
+// OAuthStateStore keeps the social sign-ins and links in flight, between
+// start and callback. They belong to no user: a link's state only names
+// the user who started it (LinkUserID), and outlives neither its expiry
+// nor the retention job, whether that user still exists or not.
 type OAuthStateStore interface {
-	// CreateOAuthState inserts st. Returns EConflict if its hash is taken.
+	// CreateOAuthState inserts st. Returns EInvalid if st.LinkUserID is
+	// set and not a canonical UUID, and EConflict if its hash is taken.
 	CreateOAuthState(ctx context.Context, st *OAuthState) error
 	// ConsumeOAuthState deletes and returns the state with the given hash,
 	// expired or not (the caller judges expiry). Of concurrent

@@ -103,7 +103,7 @@ func (s *server) routeTable() []route {
 				"(the person is in a browser), not a JSON error.",
 			query: socialCallbackQuery{}, status: 302,
 			headers: map[string]string{
-				"Location":   "redirect_to?code=C, or redirect_to?error=E.",
+				"Location":   "redirect_to?code=C (redirect_to?linked=<provider> ending a link), or redirect_to?error=E.",
 				"Set-Cookie": "Clears the social sign-in's browser-binding cookie (Max-Age=-1).",
 			},
 			errors: []int{503}, pages: []int{400}, serve: s.socialCallback},
@@ -113,6 +113,17 @@ func (s *server) routeTable() []route {
 			body: socialExchangeRequest{}, status: 200, response: tokensJSON{},
 			headers: map[string]string{"Set-Cookie": refreshCookieDoc},
 			errors:  with(errsPublic, 403), serve: s.socialExchange},
+		{method: "POST", path: "/api/v1/oauth/{provider}/link", tag: "social", summary: "Start linking an account at the provider to the caller's account",
+			doc: "For the signed-in user's page, with fetch (same-origin): answers 200 {location} and sets the browser-binding cookie; the page then " +
+				"sends the browser to location. The provider sends it back to the callback, which links the account there (found again by its subject; " +
+				"its address need not match nor be verified) and answers 302 to redirect_to?linked=<provider>, or to redirect_to?error=E with E one of " +
+				"identity_in_use (linked to another user), already_linked (the caller has another account at this provider), access_denied, " +
+				"provider_error, provider_unavailable, invalid_state (expired, not this browser, or the account was deleted), account_disabled, " +
+				"email_not_verified (the provider gave no address at all). No code or token is issued, and the account's email stays as it is. " +
+				"404 for a provider that is not enabled, 400 for a redirect_to that is not allowed.",
+			access: bearer, body: socialLinkRequest{}, status: 200, response: socialLinkJSON{},
+			headers: map[string]string{"Set-Cookie": socialCookieDoc},
+			errors:  with(errsPublic, 401, 404), serve: s.authed(s.socialLink)},
 		{method: "GET", path: "/api/v1/oauth/identities", tag: "social", summary: "List the caller's linked social accounts",
 			access: bearer, status: 200, response: identitiesJSON{}, errors: errsBearer, serve: s.authed(s.listIdentities)},
 		{method: "DELETE", path: "/api/v1/oauth/identities/{provider}", tag: "social", summary: "Unlink one of the caller's social accounts",

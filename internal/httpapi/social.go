@@ -11,7 +11,8 @@ import (
 // Social sign-in (SPEC §6/§7): the browser goes start → provider →
 // callback → the app's redirect_to?code=C, and the app trades C once at
 // exchange (or the v2 token endpoint's authorization_code grant) for
-// tokens. No token ever travels in a URL authd makes: only the one-time
+// tokens. A signed-in user's link goes link → provider → callback →
+// redirect_to?linked=<provider>, and issues nothing. No token ever travels in a URL authd makes: only the one-time
 // code does. The domain (auth.StartSocial, auth.CompleteSocial,
 // auth.ExchangeSocialCode) decides everything; this file moves values
 // between it and HTTP.
@@ -107,6 +108,14 @@ type socialStartQuery struct {
 	CodeChallengeMethod string `query:"code_challenge_method" doc:"S256, with code_challenge."`
 }
 
+type socialLinkRequest struct {
+	RedirectTo string `json:"redirect_to" jsonschema:"required" doc:"Where the browser goes back to when the link ends: one of the allowed redirect URLs (AUTH_REDIRECT_URLS)."`
+}
+
+type socialLinkJSON struct {
+	Location string `json:"location" doc:"The provider's authorization page, for the browser to go to (location.assign); redirect_to?error=E when the link could not start."`
+}
+
 type socialCallbackQuery struct {
 	State string `query:"state" doc:"The provider hands back the state it was started with."`
 	Code  string `query:"code" doc:"The provider's authorization code."`
@@ -186,6 +195,33 @@ func (s *server) socialStart(w http.ResponseWriter, r *http.Request) error {
 		s.setSocialCookie(w, browser, int(socialCookieTTL/time.Second))
 	}
 	browserRedirect(w, location)
+	return nil
+}
+
+// socialLink starts the caller's link of an account at the provider. The
+// page calls it with fetch, same-origin, so the browser-binding cookie set
+// here lands in the browser that then follows location to the provider and
+// comes back to the callback.
+func (s *server) socialLink(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	noStore(w)
+	var in socialLinkRequest
+	if err := decode(w, r, &in, false); err != nil {
+		return err
+	}
+	location, browser, err := s.accounts.StartLink(r.Context(), p, auth.SocialStartInput{
+		Provider:   r.PathValue("provider"),
+		RedirectTo: in.RedirectTo,
+		Origin:     s.origin(r),
+	})
+	if err != nil {
+		return err
+	}
+	// No browser value: the link could not start, and location is
+	// redirect_to?error=.
+	if browser != "" {
+		s.setSocialCookie(w, browser, int(socialCookieTTL/time.Second))
+	}
+	writeJSON(w, http.StatusOK, socialLinkJSON{Location: location})
 	return nil
 }
 

@@ -487,3 +487,127 @@ func TestSocialProvidersList(t *testing.T) {
 		t.Fatalf("start with no providers: %d %s", res.status, res.body)
 	}
 }
+
+// startLink posts the caller's link at provider, checks the 200 and
+// returns the state the provider got and the cookie set.
+func (f *socialFixture) startLink(t *testing.T, token, provider string) (state string, cookie *http.Cookie) {
+	t.Helper()
+	res := f.post(t, "/api/v1/oauth/"+provider+"/link", token, `{"redirect_to":"`+socialApp+`"}`)
+	if res.status != http.StatusOK || res.header.Get("Cache-Control") != "no-store" {
+		t.Fatalf("link: %d %s (Cache-Control %q)", res.status, res.body, res.header.Get("Cache-Control"))
+	}
+	loc, _ := res.json(t)["location"].(string)
+	u, err := url.Parse(loc)
+	if err != nil || u.Scheme != "https" || u.Host != provider+".test" || u.Query().Get("state") == "" {
+		t.Fatalf("link location %q", loc)
+	}
+	return u.Query().Get("state"), f.setCookie(t, res)
+}
+
+// linkedBack checks that u is socialApp?linked=P or ?error=E, nothing
+// else (a link hands out no code), and returns P and E.
+func linkedBack(t *testing.T, u *url.URL) (linked, errCode string) {
+	t.Helper()
+	q := u.Query()
+	if !strings.HasPrefix(u.String(), socialApp+"?") || len(q) != 1 || (!q.Has("linked") && !q.Has("error")) {
+		t.Fatalf("a link sent the browser back to %s, want %s?linked= or ?error=", u, socialApp)
+	}
+	return q.Get("linked"), q.Get("error")
+}
+
+// TestSocialLinkOverHTTP: a signed-in user posts link, follows location to
+// the provider with the cookie the answer set, and comes back linked; the
+// provider's account then signs in to that same user.
+func TestSocialLinkOverHTTP(t *testing.T) {
+	wiringtest.Run(t, func(t *testing.T, w wiringtest.Wiring) {
+		f := newSocialFixture(t, w, authtest.Issuer)
+		acc := f.register(t, "ada@example.com")
+
+		state, c := f.startLink(t, acc.access, "google")
+		if c.Value == "" || !c.HttpOnly || c.SameSite != http.SameSiteLaxMode || c.MaxAge != 600 ||
+			c.Path != "/api/v1/oauth/" || c.Secure || c.Domain != "" {
+			t.Fatalf("cookie %+v", c)
+		}
+		// Another address, unverified: the link is by subject.
+		profile := auth.SocialProfile{Subject: "g-ada", Email: "someone@gmail.example"}
+		code := f.google.Approve(t, state, profile)
+		res := f.browse(t, "/api/v1/oauth/google/callback?state="+url.QueryEscape(state)+"&code="+url.QueryEscape(code), c)
+		if linked, failure := linkedBack(t, location(t, res)); linked != "google" || failure != "" {
+			t.Fatalf("link callback: %s", res.header.Get("Location"))
+		}
+		if cleared := f.setCookie(t, res); cleared.MaxAge >= 0 || cleared.Value != "" {
+			t.Fatalf("the callback did not clear the cookie: %q", res.header.Get("Set-Cookie"))
+		}
+		res = f.do(t, get, "/api/v1/oauth/identities", acc.access, "", nil)
+		ids, _ := res.json(t)["identities"].([]any)
+		if len(ids) != 1 || ids[0].(map[string]any)["subject"] != "g-ada" || ids[0].(map[string]any)["email_verified"] != false {
+			t.Fatalf("identities after the link: %s", res.body)
+		}
+		me := f.do(t, get, "/api/v1/users/me", acc.access, "", nil).json(t)
+		if me["email"] != "ada@example.com" || me["email_verified"] != false {
+			t.Fatalf("the link changed the account: %v", me)
+		}
+
+		// Signing in at Google now signs Ada in.
+		res = f.exchange(t, f.signIn(t, f.google, profile, ""), "")
+		if got := accountFrom(t, res); res.status != 200 || got.userID != acc.userID {
+			t.Fatalf("sign-in with the linked identity: %d %s, want user %s", res.status, res.body, acc.userID)
+		}
+
+		// Bob's attempt at the same Google account comes back refused.
+		bob := f.register(t, "bob@example.com")
+		state, c = f.startLink(t, bob.access, "google")
+		code = f.google.Approve(t, state, profile)
+		res = f.browse(t, "/api/v1/oauth/google/callback?state="+url.QueryEscape(state)+"&code="+url.QueryEscape(code), c)
+		if linked, failure := linkedBack(t, location(t, res)); failure != auth.SocialIdentityInUse || linked != "" {
+			t.Fatalf("linking another user's identity: %s", res.header.Get("Location"))
+		}
+	})
+}
+
+func TestSocialLinkRefusals(t *testing.T) {
+	f := newSocialFixture(t, wiringtest.Embedded, authtest.Issuer)
+	acc := f.register(t, "ada@example.com")
+	good := `{"redirect_to":"` + socialApp + `"}`
+	for _, tc := range []struct {
+		name, path, token, contentType, body string
+		status                               int
+		code                                 string
+	}{
+		{"no bearer", "/api/v1/oauth/google/link", "", "application/json", good, 401, "unauthorized"},
+		{"a bad bearer", "/api/v1/oauth/google/link", "not-a-token", "application/json", good, 401, "unauthorized"},
+		{"redirect_to off the list", "/api/v1/oauth/google/link", acc.access, "application/json", `{"redirect_to":"https://evil.example.com/auth/done"}`, 400, "invalid_request"},
+		{"no redirect_to", "/api/v1/oauth/google/link", acc.access, "application/json", `{}`, 400, "invalid_request"},
+		{"no body", "/api/v1/oauth/google/link", acc.access, "application/json", ``, 400, "invalid_request"},
+		{"not JSON", "/api/v1/oauth/google/link", acc.access, "text/plain", good, 415, "unsupported_media_type"},
+		{"unknown provider", "/api/v1/oauth/myspace/link", acc.access, "application/json", good, 404, "not_found"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res := f.do(t, http.MethodPost, tc.path, tc.token, tc.contentType, strings.NewReader(tc.body))
+			if res.status != tc.status || res.errorCode(t) != tc.code {
+				t.Fatalf("%d %s, want %d %s", res.status, res.body, tc.status, tc.code)
+			}
+			if sc := res.header.Values("Set-Cookie"); len(sc) != 0 {
+				t.Fatalf("a refused link set a cookie: %v", sc)
+			}
+		})
+	}
+	// GET is not the way to start a link (a prefetch must not start one).
+	if res := f.do(t, get, "/api/v1/oauth/google/link", acc.access, "", nil); res.status != http.StatusMethodNotAllowed {
+		t.Fatalf("GET link: %d %s", res.status, res.body)
+	}
+}
+
+func TestSocialLinkCookieOverHTTPS(t *testing.T) {
+	f := newSocialFixture(t, wiringtest.Embedded, "https://authd.test")
+	acc := f.register(t, "ada@example.com")
+	state, c := f.startLink(t, acc.access, "github")
+	if !c.Secure || !c.HttpOnly || c.Path != "/" || c.SameSite != http.SameSiteLaxMode || c.MaxAge != 600 || c.Domain != "" {
+		t.Fatalf("__Host- cookie %+v", c)
+	}
+	code := f.github.Approve(t, state, auth.SocialProfile{Subject: "42", Email: "ada@example.com"})
+	res := f.browse(t, "/api/v1/oauth/github/callback?state="+url.QueryEscape(state)+"&code="+url.QueryEscape(code), c)
+	if linked, failure := linkedBack(t, location(t, res)); linked != "github" || failure != "" {
+		t.Fatalf("link callback over https: %s", res.header.Get("Location"))
+	}
+}

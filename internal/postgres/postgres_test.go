@@ -63,7 +63,8 @@ func TestMigrations(t *testing.T) {
 		!strings.Contains(out, "00002_rbac_audit_clients.sql") || !strings.Contains(out, "00003_user_listing_indexes.sql") ||
 		!strings.Contains(out, "00004_write_versions.sql") || !strings.Contains(out, "00005_normalize_emails.go") ||
 		!strings.Contains(out, "00006_session_retention.sql") || !strings.Contains(out, "00007_email_outbox.sql") ||
-		!strings.Contains(out, "00008_social_login.sql") || strings.Contains(out, "pending") {
+		!strings.Contains(out, "00008_social_login.sql") || !strings.Contains(out, "00009_oauth_link.sql") ||
+		strings.Contains(out, "pending") {
 		t.Errorf("status after up:\n%s", out)
 	}
 	// Roles that existed before they became editable were last updated when
@@ -81,10 +82,22 @@ func TestMigrations(t *testing.T) {
 	if out := status(); !strings.Contains(out, "pending") {
 		t.Errorf("status after down has no pending migration:\n%s", out)
 	}
+	// Down from 00009 drops the link's user of a state, and only that.
+	if n := count(t, url, `SELECT count(*) FROM information_schema.columns
+		WHERE table_schema = current_schema() AND table_name = 'oauth_states' AND column_name = 'link_user_id'`); n != 0 {
+		t.Error("oauth_states.link_user_id left after migrating down once")
+	}
+	if n := count(t, url, `SELECT count(*) FROM pg_tables WHERE schemaname = current_schema()
+		AND tablename = 'oauth_states'`); n != 1 {
+		t.Error("oauth_states gone after migrating down once")
+	}
+	if err := db.MigrateDown(ctx); err != nil {
+		t.Fatal(err)
+	}
 	// Down from 00008 drops the identities, states and codes.
 	if n := count(t, url, `SELECT count(*) FROM pg_tables WHERE schemaname = current_schema()
 		AND tablename IN ('identities', 'oauth_states', 'oauth_codes')`); n != 0 {
-		t.Errorf("%d tables of 00008 left after migrating down once", n)
+		t.Errorf("%d tables of 00008 left after migrating down twice", n)
 	}
 	if err := db.MigrateDown(ctx); err != nil {
 		t.Fatal(err)
@@ -92,7 +105,7 @@ func TestMigrations(t *testing.T) {
 	// Down from 00007 drops the one-time tokens and the outbox.
 	if n := count(t, url, `SELECT count(*) FROM pg_tables WHERE schemaname = current_schema()
 		AND tablename IN ('one_time_tokens', 'outbox')`); n != 0 {
-		t.Errorf("%d tables of 00007 left after migrating down twice", n)
+		t.Errorf("%d tables of 00007 left after migrating down three times", n)
 	}
 	if err := db.MigrateDown(ctx); err != nil {
 		t.Fatal(err)
@@ -100,12 +113,12 @@ func TestMigrations(t *testing.T) {
 	// Down from 00006 restores the session index of 00001 and drops the rest.
 	if n := count(t, url, `SELECT count(*) FROM information_schema.columns
 		WHERE table_schema = current_schema() AND table_name = 'refresh_tokens' AND column_name = 'grace_until'`); n != 0 {
-		t.Error("refresh_tokens.grace_until left after migrating down three times")
+		t.Error("refresh_tokens.grace_until left after migrating down four times")
 	}
 	if n := count(t, url, `SELECT count(*) FROM pg_indexes WHERE schemaname = current_schema()
 		AND indexname IN ('refresh_tokens_successor', 'refresh_tokens_expires_at', 'sessions_expires_at',
 		                  'sessions_revoked_at', 'sessions_user_id_id')`); n != 0 {
-		t.Errorf("%d indexes of 00006 left after migrating down three times", n)
+		t.Errorf("%d indexes of 00006 left after migrating down four times", n)
 	}
 	if n := count(t, url, `SELECT count(*) FROM pg_indexes WHERE schemaname = current_schema()
 		AND indexname = 'sessions_user_id_created_at'`); n != 1 {
@@ -116,21 +129,21 @@ func TestMigrations(t *testing.T) {
 	}
 	if n := count(t, url, `SELECT count(*) FROM information_schema.columns
 		WHERE table_schema = current_schema() AND table_name = 'users' AND column_name = 'email_flag'`); n != 0 {
-		t.Error("users.email_flag left after migrating down four times")
+		t.Error("users.email_flag left after migrating down five times")
 	}
 	if err := db.MigrateDown(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if n := count(t, url, `SELECT count(*) FROM information_schema.columns
 		WHERE table_schema = current_schema() AND column_name IN ('version', 'password_version')`); n != 0 {
-		t.Errorf("%d version columns of 00004 left after migrating down five times", n)
+		t.Errorf("%d version columns of 00004 left after migrating down six times", n)
 	}
 	if err := db.MigrateDown(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if n := count(t, url, `SELECT count(*) FROM pg_indexes WHERE schemaname = current_schema()
 		AND indexname IN ('users_email_prefix', 'users_disabled')`); n != 0 {
-		t.Errorf("%d indexes of 00003 left after migrating down six times", n)
+		t.Errorf("%d indexes of 00003 left after migrating down seven times", n)
 	}
 	if err := db.MigrateDown(ctx); err != nil {
 		t.Fatal(err)
@@ -138,11 +151,11 @@ func TestMigrations(t *testing.T) {
 	// Down from 00002 leaves exactly the schema of 00001.
 	if n := count(t, url, `SELECT count(*) FROM pg_tables WHERE schemaname = current_schema()
 		AND tablename IN ('audit_events', 'clients', 'revoked_tokens')`); n != 0 {
-		t.Errorf("%d tables of 00002 left after migrating down seven times", n)
+		t.Errorf("%d tables of 00002 left after migrating down eight times", n)
 	}
 	if n := count(t, url, `SELECT count(*) FROM information_schema.columns
 		WHERE table_schema = current_schema() AND table_name = 'roles' AND column_name = 'updated_at'`); n != 0 {
-		t.Error("roles.updated_at left after migrating down seven times")
+		t.Error("roles.updated_at left after migrating down eight times")
 	}
 	if err := db.MigrateDown(ctx); err != nil {
 		t.Fatal(err)

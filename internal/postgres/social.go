@@ -187,16 +187,23 @@ func (t *userTx) ConsumeOAuthCode(ctx context.Context, hash []byte) (*auth.OAuth
 
 // oauthStateColumns is the RETURNING list of oauth_states.
 const oauthStateColumns = `state_hash, provider, verifier, nonce, redirect_to, challenge,
-	browser_hash, created_at, expires_at`
+	browser_hash, link_user_id, created_at, expires_at`
 
-// CreateOAuthState inserts st. Returns EConflict if a state with st.Hash
-// exists.
+// CreateOAuthState inserts st. Returns EInvalid if st.LinkUserID is set
+// and not a canonical UUID, and EConflict if a state with st.Hash exists.
 func (db *DB) CreateOAuthState(ctx context.Context, st *auth.OAuthState) error {
+	var link *string // NULL for a sign-in
+	if st.LinkUserID != "" {
+		if !auth.ValidID(st.LinkUserID) {
+			return auth.Errorf(auth.EInvalid, "malformed link user id")
+		}
+		link = &st.LinkUserID
+	}
 	_, err := db.pool.Exec(ctx, `
 		INSERT INTO oauth_states (`+oauthStateColumns+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
 		st.Hash, st.Provider, st.Verifier, st.Nonce, st.RedirectTo, st.Challenge,
-		nonNil(st.BrowserHash), st.CreatedAt, st.ExpiresAt)
+		nonNil(st.BrowserHash), link, st.CreatedAt, st.ExpiresAt)
 	switch state, _ := violation(err); {
 	case state == uniqueViolation:
 		return auth.ErrExists
@@ -210,18 +217,24 @@ func (db *DB) CreateOAuthState(ctx context.Context, st *auth.OAuthState) error {
 // expired or not: one DELETE … RETURNING, so of concurrent consumptions
 // exactly one gets it. Returns ENotFound.
 func (db *DB) ConsumeOAuthState(ctx context.Context, hash []byte) (*auth.OAuthState, error) {
-	var st auth.OAuthState
+	var (
+		st   auth.OAuthState
+		link *string
+	)
 	err := db.pool.QueryRow(ctx, `
 		DELETE FROM oauth_states WHERE state_hash = $1
 		RETURNING `+oauthStateColumns,
 		hash).
 		Scan(&st.Hash, &st.Provider, &st.Verifier, &st.Nonce, &st.RedirectTo, &st.Challenge,
-			&st.BrowserHash, &st.CreatedAt, &st.ExpiresAt)
+			&st.BrowserHash, &link, &st.CreatedAt, &st.ExpiresAt)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, auth.ErrOAuthStateNotFound
 	}
 	if err != nil {
 		return nil, dbError("consume oauth state", err)
+	}
+	if link != nil {
+		st.LinkUserID = *link
 	}
 	st.CreatedAt, st.ExpiresAt = st.CreatedAt.UTC(), st.ExpiresAt.UTC()
 	return &st, nil

@@ -196,15 +196,22 @@ func (t *userTx) ConsumeOAuthCode(ctx context.Context, hash []byte) (*auth.OAuth
 	return &c, nil
 }
 
-// CreateOAuthState inserts st. Returns EConflict if a state with st.Hash
-// exists.
+// CreateOAuthState inserts st. Returns EInvalid if st.LinkUserID is set
+// and not a canonical UUID, and EConflict if a state with st.Hash exists.
 func (db *DB) CreateOAuthState(ctx context.Context, st *auth.OAuthState) error {
+	var link any // NULL for a sign-in
+	if st.LinkUserID != "" {
+		if !auth.ValidID(st.LinkUserID) {
+			return auth.Errorf(auth.EInvalid, "malformed link user id")
+		}
+		link = st.LinkUserID
+	}
 	_, err := db.db.ExecContext(ctx, `
 		INSERT INTO oauth_states (state_hash, provider, verifier, nonce, redirect_to, challenge,
-		                          browser_hash, created_at, expires_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		                          browser_hash, link_user_id, created_at, expires_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		nonNilBytes(st.Hash), st.Provider, st.Verifier, st.Nonce, st.RedirectTo, st.Challenge,
-		nonNilBytes(st.BrowserHash), formatTime(st.CreatedAt), formatTime(st.ExpiresAt))
+		nonNilBytes(st.BrowserHash), link, formatTime(st.CreatedAt), formatTime(st.ExpiresAt))
 	switch {
 	case isUnique(err):
 		return auth.ErrExists
@@ -221,15 +228,16 @@ func (db *DB) CreateOAuthState(ctx context.Context, st *auth.OAuthState) error {
 func (db *DB) ConsumeOAuthState(ctx context.Context, hash []byte) (*auth.OAuthState, error) {
 	var (
 		st               auth.OAuthState
+		link             sql.NullString
 		created, expires string
 	)
 	err := db.db.QueryRowContext(ctx, `
 		DELETE FROM oauth_states WHERE state_hash = ?
 		RETURNING state_hash, provider, verifier, nonce, redirect_to, challenge,
-		          browser_hash, created_at, expires_at`,
+		          browser_hash, link_user_id, created_at, expires_at`,
 		nonNilBytes(hash)).
 		Scan(&st.Hash, &st.Provider, &st.Verifier, &st.Nonce, &st.RedirectTo, &st.Challenge,
-			&st.BrowserHash, &created, &expires)
+			&st.BrowserHash, &link, &created, &expires)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, auth.ErrOAuthStateNotFound
 	}
@@ -237,6 +245,7 @@ func (db *DB) ConsumeOAuthState(ctx context.Context, hash []byte) (*auth.OAuthSt
 		return nil, dbError("consume oauth state", err)
 	}
 	st.BrowserHash = nullBytes(st.BrowserHash)
+	st.LinkUserID = link.String // "" when NULL: a sign-in
 	if st.CreatedAt, err = parseTime(created); err != nil {
 		return nil, err
 	}

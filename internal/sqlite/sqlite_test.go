@@ -57,7 +57,7 @@ func TestMigrations(t *testing.T) {
 		!strings.Contains(out, "00002_rbac_audit_clients.sql") || !strings.Contains(out, "00003_write_versions.sql") ||
 		!strings.Contains(out, "00004_normalize_emails.go") || !strings.Contains(out, "00005_session_retention.sql") ||
 		!strings.Contains(out, "00006_email_outbox.sql") || !strings.Contains(out, "00007_social_login.sql") ||
-		strings.Contains(out, "pending") {
+		!strings.Contains(out, "00008_oauth_link.sql") || strings.Contains(out, "pending") {
 		t.Errorf("status after up:\n%s", out)
 	}
 	// Up again is a no-op.
@@ -65,7 +65,7 @@ func TestMigrations(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	for i := range 7 {
+	for i := range 8 {
 		if err := db.MigrateDown(ctx); err != nil {
 			t.Fatal(err)
 		}
@@ -73,21 +73,31 @@ func TestMigrations(t *testing.T) {
 			t.Errorf("status after down has no pending migration:\n%s", out)
 		}
 		if i == 0 {
+			// Down from 00008 drops the link's user of a state, and only that.
+			var cols, tables int
+			err := db.SQL().QueryRowContext(ctx, `SELECT
+				(SELECT count(*) FROM pragma_table_info('oauth_states') WHERE name = 'link_user_id'),
+				(SELECT count(*) FROM sqlite_schema WHERE name = 'oauth_states')`).Scan(&cols, &tables)
+			if err != nil || cols != 0 || tables != 1 {
+				t.Errorf("after migrating down once: %d link_user_id columns, %d oauth_states tables, want 0 and 1 (err %v)", cols, tables, err)
+			}
+		}
+		if i == 1 {
 			// Down from 00007 drops the identities, states and codes.
 			var n int
 			err := db.SQL().QueryRowContext(ctx, `SELECT count(*) FROM sqlite_schema
 				WHERE name IN ('identities', 'oauth_states', 'oauth_codes')`).Scan(&n)
 			if err != nil || n != 0 {
-				t.Errorf("%d tables of 00007 left after migrating down once (err %v)", n, err)
+				t.Errorf("%d tables of 00007 left after migrating down twice (err %v)", n, err)
 			}
 		}
-		if i == 1 {
+		if i == 2 {
 			// Down from 00006 drops the one-time tokens and the outbox.
 			var n int
 			err := db.SQL().QueryRowContext(ctx, `SELECT count(*) FROM sqlite_schema
 				WHERE name IN ('one_time_tokens', 'outbox')`).Scan(&n)
 			if err != nil || n != 0 {
-				t.Errorf("%d tables of 00006 left after migrating down twice (err %v)", n, err)
+				t.Errorf("%d tables of 00006 left after migrating down three times (err %v)", n, err)
 			}
 		}
 	}

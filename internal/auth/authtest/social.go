@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -590,6 +591,48 @@ func testCreateConsumeOAuthState(t *testing.T, s Backend) {
 	mustOK(t, err)
 	if d := diff(held, got); d != "" {
 		t.Errorf("the state holding the hash (-want +got):\n%s", d)
+	}
+}
+
+// testCreateConsumeLinkState: a link's state names the user who started
+// it and reads back with that name; the name is not a reference (the state
+// outlives the user, whom the callback looks up anyway), but it must be a
+// user id.
+func testCreateConsumeLinkState(t *testing.T, s Backend) {
+	ctx := context.Background()
+	u, gone := createUser(t, s), createUser(t, s)
+	link := newOAuthState(t)
+	link.LinkUserID, link.Challenge = u.ID, ""
+	mustOK(t, s.CreateOAuthState(ctx, link))
+	orphan := newOAuthState(t)
+	orphan.LinkUserID = gone.ID
+	mustOK(t, s.CreateOAuthState(ctx, orphan))
+	mustOK(t, txDeleteUser(ctx, s, gone.ID, 0, nil))
+	never := newOAuthState(t)
+	never.LinkUserID = newID(t) // no such user, ever
+	mustOK(t, s.CreateOAuthState(ctx, never))
+	signIn := createOAuthState(t, s)
+
+	for name, want := range map[string]*auth.OAuthState{
+		"link":                    link,
+		"link of a deleted user":  orphan,
+		"link of an unknown user": never,
+		"sign-in (no LinkUserID)": signIn,
+	} {
+		got, err := s.ConsumeOAuthState(ctx, want.Hash)
+		mustOK(t, err)
+		if d := diff(want, got); d != "" {
+			t.Errorf("%s: ConsumeOAuthState (-want +got):\n%s", name, d)
+		}
+	}
+
+	for _, bad := range []string{"not-a-uuid", strings.ToUpper(u.ID), " " + u.ID} {
+		st := newOAuthState(t)
+		st.LinkUserID = bad
+		wantCode(t, s.CreateOAuthState(ctx, st), auth.EInvalid)
+		if _, err := s.ConsumeOAuthState(ctx, st.Hash); !errors.Is(err, auth.ErrOAuthStateNotFound) {
+			t.Errorf("LinkUserID %q: the refused state was stored (%v)", bad, err)
+		}
 	}
 }
 

@@ -150,6 +150,7 @@ func TestStore(t *testing.T, open func(t *testing.T, now func() time.Time) Backe
 			{"CreateCodeErrors", testCreateOAuthCodeErrors},
 			{"ConsumeCodeConcurrently", testConsumeOAuthCodeConcurrently},
 			{"CreateConsumeState", testCreateConsumeOAuthState},
+			{"CreateConsumeLinkState", testCreateConsumeLinkState},
 			{"ConsumeStateConcurrently", testConsumeOAuthStateConcurrently},
 		}},
 		{"Clients", []contractTest{
