@@ -103,7 +103,7 @@ func (s *server) routeTable() []route {
 				"(the person is in a browser), not a JSON error.",
 			query: socialCallbackQuery{}, status: 302,
 			headers: map[string]string{
-				"Location":   "redirect_to?code=C, or redirect_to?error=E.",
+				"Location":   "redirect_to?code=C (redirect_to?linked=<provider> ending a link), or redirect_to?error=E.",
 				"Set-Cookie": "Clears the social sign-in's browser-binding cookie (Max-Age=-1).",
 			},
 			errors: []int{503}, pages: []int{400}, serve: s.socialCallback},

@@ -21,7 +21,7 @@ export function AdminConsole() {
   useTitle('Admin console');
   return (
     <div className="min-h-dvh">
-      <TopBar />
+      <TopBar wide />
       <main className="mx-auto max-w-6xl px-4 py-6 sm:py-8">
         {hasAdminPermission(permissions) ? <Console permissions={permissions} /> : <NoAccess />}
       </main>

@@ -26,7 +26,8 @@ function NavLink({ href, children }: { href: string; children: string }) {
 
 // The bar of the signed-in pages: brand, the pages this user may open, and
 // "Sign out".
-export function TopBar() {
+/** `wide` lines the bar up with the admin console's wider content. */
+export function TopBar({ wide = false }: { wide?: boolean }) {
   const { user, permissions, signOut } = useSession();
   const [pending, setPending] = useState(false);
   const out = async () => {
@@ -39,7 +40,7 @@ export function TopBar() {
   };
   return (
     <header className="border-b border-zinc-200 bg-white dark:border-zinc-800 dark:bg-zinc-900">
-      <div className="mx-auto flex max-w-3xl flex-wrap items-center gap-x-4 gap-y-2 px-4 py-3">
+      <div className={`mx-auto flex ${wide ? 'max-w-6xl' : 'max-w-3xl'} flex-wrap items-center gap-x-4 gap-y-2 px-4 py-3`}>
         <Link href="/account/" className="rounded-md">
           <Brand size="sm" />
         </Link>

@@ -1,0 +1,1 @@
+self.__next_f.push([1,"a:C\n10:{}\n11:\"$b:0:1:d:r:props:children:0:props:serverProvidedParams:params\"\n"])
