@@ -4,22 +4,8 @@
 import assert from 'node:assert/strict';
 import {
   scenario, env, ui, uniqueEmail, password, register, findUser, expectHeading, visible, button, signIn,
-  expectSignedOut, fillSignIn, expectAlert, waitForAPI,
+  expectSignedOut, fillSignIn, expectAlert, waitForAPI, openUser,
 } from './lib.mjs';
-
-// openUser finds email through the users tab's search and opens its view.
-export async function openUser(page, email) {
-  const search = page.getByRole('searchbox', { name: 'Search by email', exact: true });
-  await visible(search, 'the users search');
-  const prefix = email.slice(0, email.indexOf('@') - 2);
-  await waitForAPI(page, 'GET', '/api/v1/users', () => search.fill(prefix));
-  const row = page.getByRole('row').filter({ hasText: email });
-  await visible(row, `the row of ${email} after searching "${prefix}"`);
-  const link = row.getByRole('link', { name: email }).or(row.getByRole('button', { name: email }));
-  if (await link.count()) await link.first().click();
-  else await row.first().click();
-  await expectHeading(page, email);
-}
 
 scenario('an administrator disables a user, whose page is signed out', async (s) => {
   const email = uniqueEmail('disable');

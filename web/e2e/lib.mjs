@@ -279,6 +279,26 @@ export async function waitForAPI(page, method, path, action) {
   return res;
 }
 
+// openUser finds email through the users tab's search and opens its view.
+export async function openUser(page, email) {
+  const search = page.getByRole('searchbox', { name: 'Search by email', exact: true });
+  await visible(search, 'the users search');
+  const prefix = email.slice(0, email.indexOf('@') - 2);
+  await Promise.all([
+    page.waitForResponse((r) => {
+      const u = new URL(r.url());
+      return u.pathname === '/api/v1/users' && u.searchParams.get('email') === prefix;
+    }, { timeout: STEP }),
+    search.fill(prefix),
+  ]);
+  const row = page.getByRole('row').filter({ hasText: email });
+  await visible(row, `the row of ${email} after searching "${prefix}"`);
+  const link = row.getByRole('link', { name: email }).or(row.getByRole('button', { name: email }));
+  if (await link.count()) await link.first().click();
+  else await row.first().click();
+  await expectHeading(page, email);
+}
+
 // ---------------------------------------------------------------- API
 
 // api calls authd from Node (not the browser): it carries no cookie, so it

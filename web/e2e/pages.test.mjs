@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { AxeBuilder } from '@axe-core/playwright';
 import {
-  scenario, env, ui, expectHeading, signIn, visible, waitForAPI,
+  scenario, env, ui, expectHeading, signIn, visible, waitForAPI, openUser,
 } from './lib.mjs';
 
 const TAGS = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'];
@@ -78,6 +78,8 @@ for (const scheme of ['light', 'dark']) {
     await adminTab(page, 'Users');
     await visible(page.getByRole('searchbox', { name: 'Search by email', exact: true }), 'the users search');
     await check(page, 'admin-users', scheme, shots, violations);
+    await openUser(page, env.adminEmail);
+    await check(page, 'admin-user', scheme, shots, violations);
     await adminTab(page, 'Roles');
     await visible(page.getByRole('button', { name: 'New role', exact: true }), 'the New role button');
     await check(page, 'admin-roles', scheme, shots, violations);
