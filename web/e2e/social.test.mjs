@@ -18,6 +18,7 @@ async function continueWithProvider(page) {
 }
 
 scenario('social sign-in creates an account', async (s) => {
+  await freeProviderUser();
   const { page } = await s.context();
   await continueWithProvider(page);
   await visible(page.getByText(env.opEmail), `the provider's address ${env.opEmail} on the account page`);
