@@ -130,12 +130,12 @@ func requireBrowserTools(t *testing.T) string {
 }
 
 // artifactsDir returns where the suite writes screenshots (and a failed
-// scenario's last page): $AUTH_UI_ARTIFACTS, relative to the repository's
+// scenario's last page): $AUTH_TEST_UI_ARTIFACTS, relative to the repository's
 // root (scripts/ui-screenshots runs from there, go test from cmd/authd), or
 // a directory of t's.
 func artifactsDir(t *testing.T) string {
 	t.Helper()
-	dir := os.Getenv("AUTH_UI_ARTIFACTS")
+	dir := os.Getenv("AUTH_TEST_UI_ARTIFACTS")
 	if dir == "" {
 		return t.TempDir()
 	}
@@ -147,7 +147,7 @@ func artifactsDir(t *testing.T) string {
 		err = os.MkdirAll(dir, 0o755)
 	}
 	if err != nil {
-		t.Fatalf("AUTH_UI_ARTIFACTS: %v", err)
+		t.Fatalf("AUTH_TEST_UI_ARTIFACTS: %v", err)
 	}
 	return dir
 }
@@ -275,10 +275,10 @@ func runNodeSuite(t *testing.T, web string, env map[string]string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), uiSuiteTimeout)
 	defer cancel()
-	// AUTH_UI_E2E names the scenario files to run (e.g. "pages" for
+	// AUTH_TEST_UI_SCENARIOS names the scenario files to run (e.g. "pages" for
 	// e2e/pages.test.mjs); all of them by default.
 	files := []string{"e2e/"}
-	if only := os.Getenv("AUTH_UI_E2E"); only != "" {
+	if only := os.Getenv("AUTH_TEST_UI_SCENARIOS"); only != "" {
 		files = nil
 		for _, name := range strings.Fields(only) {
 			files = append(files, "e2e/"+name+".test.mjs")

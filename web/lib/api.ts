@@ -73,8 +73,14 @@ export function onTokenChange(fn: (t: TokenState, reason?: string) => void): () 
   return () => listeners.delete(fn);
 }
 
+// generation counts the tokens this page has held. A refresh whose answer
+// arrives after a newer token was set (a sign-in or a social code exchange
+// that finished first) must not overwrite or drop that token.
+let generation = 0;
+
 function setToken(t: TokenState, reason?: string) {
   token = t;
+  generation++;
   for (const fn of listeners) fn(t, reason);
 }
 
@@ -231,13 +237,15 @@ let inFlight: Promise<Tokens> | null = null;
  */
 export function refresh(): Promise<Tokens> {
   if (inFlight) return inFlight;
+  const startedAt = generation;
   inFlight = (async () => {
     try {
       const t = await raw<Tokens>('POST', '/api/v1/auth/refresh', {}, { refreshHeader: true });
-      storeTokens(t);
+      if (generation === startedAt) storeTokens(t);
       return t;
     } catch (e) {
-      if (e instanceof ApiError && (e.status === 401 || e.status === 400)) {
+      const superseded = generation !== startedAt;
+      if (!superseded && e instanceof ApiError && (e.status === 401 || e.status === 400)) {
         clearToken(token ? e.code : undefined);
       }
       throw e;

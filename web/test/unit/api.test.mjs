@@ -6,6 +6,7 @@ import { load } from './build.mjs';
 const calls = [];
 let refreshes = 0;
 let sessionEnded = false;
+let refreshDelay = 0;
 const json = (status, body, headers = {}) =>
   new Response(body === undefined ? null : JSON.stringify(body), { status, headers: { 'content-type': 'application/json', ...headers } });
 globalThis.fetch = async (path, init) => {
@@ -13,6 +14,7 @@ globalThis.fetch = async (path, init) => {
   await new Promise((r) => setTimeout(r, 5)); // let concurrent callers overlap
   switch (path) {
     case '/api/v1/auth/refresh':
+      await new Promise((r) => setTimeout(r, refreshDelay));
       if (sessionEnded) return json(401, { error: { code: 'invalid_refresh_token', message: 'ended' } });
       refreshes++;
       return json(200, { access_token: `fresh${refreshes}`, expires_in: 900, session_id: 's1' });
@@ -46,6 +48,7 @@ api.onTokenChange((t, reason) => t || ended.push(reason));
 
 beforeEach(async () => {
   sessionEnded = false;
+  refreshDelay = 0;
   await api.signIn('a@example.com', 'pw');
   calls.length = 0;
   refreshes = 0;
@@ -92,6 +95,18 @@ test('an ended session drops the token and says why', async () => {
   await assert.rejects(api.refresh(), { code: 'invalid_refresh_token' });
   assert.equal(api.hasToken(), false);
   assert.equal(ended.at(-1), 'invalid_refresh_token');
+});
+
+test('a refresh that fails after a newer sign-in finished keeps the new token', async () => {
+  // The page load's restore call (no cookie yet) racing a social code
+  // exchange: the exchange's token must survive the refresh's 401.
+  api.clearToken();
+  sessionEnded = true;
+  refreshDelay = 30;
+  const restoring = api.refresh();
+  await api.signIn('a@example.com', 'pw');
+  await assert.rejects(restoring, { code: 'invalid_refresh_token' });
+  assert.equal(api.hasToken(), true);
 });
 
 test('sign-out sends the bearer token and the cookie header, then forgets the token', async () => {
