@@ -66,6 +66,18 @@ func gatewayWalk(t *testing.T, nginx, backend string) {
 		t.Fatalf("the bootstrapped admin's roles are %v", adminID.Roles)
 	}
 
+	t.Run("the hosted pages are reached without a token, with their CSP", func(t *testing.T) {
+		n := app.count()
+		res := callWith(t, "GET", gw+"/ui/sign-up", "", nil, "")
+		res.want(t, 200)
+		if csp := res.header.Get("Content-Security-Policy"); !strings.Contains(csp, "script-src 'self'") {
+			t.Errorf("the sign-up page came through the gateway with CSP %q", csp)
+		}
+		if app.count() != n {
+			t.Error("a request for a hosted page reached the application")
+		}
+	})
+
 	t.Run("a valid token reaches the application with its holder's identity", func(t *testing.T) {
 		for _, who := range []struct {
 			token string
