@@ -1,11 +1,11 @@
 'use client';
 // Service clients (API v2, problem+json errors): the list, a form to create
 // one, the once-only secret, and delete.
-import { useCallback, useEffect, useRef, useState, type FormEvent } from 'react';
+import { useEffect, useRef, useState, type FormEvent } from 'react';
 import { shortId } from '@/lib/format';
 import { api } from '@/lib/api';
 import { useSession } from '@/lib/session';
-import { errorText, seg, useUserEmails, validScope, when, type CreatedClient, type ListState, type ServiceClient } from '@/lib/admin';
+import { errorText, seg, useList, useUserEmails, validScope, when, type CreatedClient, type ServiceClient } from '@/lib/admin';
 import { Alert } from '@/components/ui/Alert';
 import { Button } from '@/components/ui/Button';
 import { ConfirmDialog } from '@/components/ui/ConfirmDialog';
@@ -17,9 +17,11 @@ import { ListStatus } from './ListStatus';
 
 const MAX_SCOPES = 32;
 
+const loadClients = (signal: AbortSignal) =>
+  api<{ clients: ServiceClient[] }>('GET', '/api/v2/clients', undefined, { signal }).then((r) => r.clients ?? []);
+
 export function ClientsTab() {
-  const [state, setState] = useState<ListState<ServiceClient>>({ status: 'loading' });
-  const [nonce, setNonce] = useState(0);
+  const { state, reload, update } = useList(loadClients);
   const [creating, setCreating] = useState(false);
   const [created, setCreated] = useState<CreatedClient | null>(null);
   const [doomed, setDoomed] = useState<ServiceClient | null>(null);
@@ -28,24 +30,13 @@ export function ClientsTab() {
   const [notice, setNotice] = useState<string | null>(null);
   const newButton = useRef<HTMLButtonElement>(null);
 
-  useEffect(() => {
-    const ctl = new AbortController();
-    setState((s) => ({ status: 'loading', items: s.items }));
-    api<{ clients: ServiceClient[] }>('GET', '/api/v2/clients', undefined, { signal: ctl.signal }).then(
-      (r) => setState({ status: 'ready', items: r.clients ?? [] }),
-      (error) => !ctl.signal.aborted && setState((s) => ({ status: 'error', error, items: s.items })),
-    );
-    return () => ctl.abort();
-  }, [nonce]);
-  const reload = useCallback(() => setNonce((n) => n + 1), []);
-
   const remove = async () => {
     if (!doomed || deleting) return;
     setDeleting(true);
     setDeleteError(null);
     try {
       await api<void>('DELETE', `/api/v2/clients/${seg(doomed.client_id)}`);
-      setState((s) => (s.status === 'ready' ? { status: 'ready', items: s.items.filter((c) => c.client_id !== doomed.client_id) } : s));
+      update((items) => items.filter((c) => c.client_id !== doomed.client_id));
       setNotice(`Client ${doomed.name} deleted; its tokens stop working.`);
       setDoomed(null);
     } catch (e) {
@@ -95,7 +86,7 @@ export function ClientsTab() {
             setCreating(false);
             setCreated(c);
             const { client_secret: _secret, ...listed } = c;
-            setState((s) => (s.status === 'ready' ? { status: 'ready', items: [listed, ...s.items] } : s));
+            update((items) => [listed, ...items]);
           }}
         />
       )}

@@ -2,9 +2,9 @@
 // Roles: the list, a form to create one, and an editor for the description
 // and permissions of one (with delete). The server decides what the caller
 // may hand out; its refusals are shown as it words them.
-import { useCallback, useEffect, useId, useRef, useState, type FormEvent } from 'react';
+import { useEffect, useId, useRef, useState, type FormEvent } from 'react';
 import { api } from '@/lib/api';
-import { PERMISSIONS, PERMISSION_HELP, ROLE_NAME, errorText, seg, type Role } from '@/lib/admin';
+import { PERMISSIONS, PERMISSION_HELP, ROLE_NAME, errorText, loadRoles, seg, useList, type Role } from '@/lib/admin';
 import { Button } from '@/components/ui/Button';
 import { ConfirmDialog } from '@/components/ui/ConfirmDialog';
 import { FormError } from '@/components/ui/FormError';
@@ -12,28 +12,15 @@ import { TextField } from '@/components/ui/TextField';
 import { Badge } from './Badge';
 import { Checkbox } from './Fields';
 import { ListStatus } from './ListStatus';
-import type { ListState } from '@/lib/admin';
 
 type Editing = { mode: 'new' } | { mode: 'edit'; role: Role } | null;
 
 export function RolesTab() {
-  const [state, setState] = useState<ListState<Role>>({ status: 'loading' });
-  const [nonce, setNonce] = useState(0);
+  const { state, reload } = useList(loadRoles);
   const [editing, setEditing] = useState<Editing>(null);
   const [notice, setNotice] = useState<string | null>(null);
   const newButton = useRef<HTMLButtonElement>(null);
 
-  useEffect(() => {
-    const ctl = new AbortController();
-    setState((s) => ({ status: 'loading', items: s.items }));
-    api<{ roles: Role[] }>('GET', '/api/v1/roles', undefined, { signal: ctl.signal }).then(
-      (r) => setState({ status: 'ready', items: r.roles ?? [] }),
-      (error) => !ctl.signal.aborted && setState((s) => ({ status: 'error', error, items: s.items })),
-    );
-    return () => ctl.abort();
-  }, [nonce]);
-
-  const reload = useCallback(() => setNonce((n) => n + 1), []);
   const roles = state.items ?? [];
 
   const close = (message?: string) => {

@@ -9,14 +9,16 @@ import { useSession } from '@/lib/session';
 import {
   PAGE_SIZE,
   errorText,
+  followLink,
   hrefFor,
+  loadRoles,
   navigate,
   query,
   seg,
   useCursorList,
+  useList,
   when,
   type AdminUser,
-  type Role,
   type Session,
   type SessionsPage,
 } from '@/lib/admin';
@@ -56,11 +58,7 @@ export function UserView({ id, onDeleted }: { id: string; onDeleted: (email: str
   const back = (
     <a
       href={hrefFor({ tab: 'users' })}
-      onClick={(e) => {
-        if (e.metaKey || e.ctrlKey || e.shiftKey || e.altKey || e.button !== 0) return;
-        e.preventDefault();
-        navigate({ user: undefined }, { push: true, keep: ['tab', 'email', 'role', 'status'] });
-      }}
+      onClick={followLink({ user: undefined }, { push: true, keep: ['tab', 'email', 'role', 'status'] })}
       className="text-sm font-medium text-zinc-700 underline underline-offset-2 hover:text-zinc-900 dark:text-zinc-300 dark:hover:text-white"
     >
       ← All users
@@ -281,21 +279,13 @@ function Feedback({ error, notice }: { error: string | null; notice: string | nu
 }
 
 function UserRoles({ user, self, onChange }: { user: AdminUser; self: boolean; onChange: () => void }) {
-  const [roles, setRoles] = useState<Role[] | null>(null);
-  const [rolesError, setRolesError] = useState<unknown>(null);
+  const { state: rolesState } = useList(loadRoles);
+  const roles = rolesState.status === 'ready' ? rolesState.items : null;
+  const rolesError = rolesState.status === 'error' ? rolesState.error : null;
   const [pick, setPick] = useState('');
   const [busy, setBusy] = useState('');
   const [error, setError] = useState<string | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
-
-  useEffect(() => {
-    const ctl = new AbortController();
-    api<{ roles: Role[] }>('GET', '/api/v1/roles', undefined, { signal: ctl.signal }).then(
-      (r) => setRoles(r.roles),
-      (e) => !ctl.signal.aborted && setRolesError(e),
-    );
-    return () => ctl.abort();
-  }, []);
 
   const grantable = (roles ?? []).filter((r) => !user.roles.includes(r.name));
   // A role granted meanwhile drops out of the choices.
@@ -437,15 +427,7 @@ function UserSessions({ user }: { user: AdminUser }) {
           ))}
         </ul>
       )}
-      <Pager
-        label="Sessions pages"
-        page={list.page}
-        hasPrev={list.hasPrev}
-        hasNext={list.hasNext}
-        busy={list.state.status === 'loading'}
-        onPrev={list.prevPage}
-        onNext={list.nextPage}
-      />
+      <Pager label="Sessions pages" list={list} />
       <Feedback error={error} notice={notice} />
     </Section>
   );
