@@ -1,7 +1,8 @@
 'use client';
-import { useEffect, useId, useRef, type FormEvent, type ReactNode } from 'react';
+import { useId, useRef, type FormEvent, type ReactNode } from 'react';
 import { Alert } from './Alert';
 import { Button } from './Button';
+import { useModal } from './useModal';
 
 export type ConfirmDialogProps = {
   open: boolean;
@@ -20,24 +21,12 @@ export type ConfirmDialogProps = {
 // makes the page inert, Escape cancels. Focus starts on the first field of
 // the body (or Cancel, the safe choice) and goes back to whatever opened it.
 export function ConfirmDialog({ open, title, children, confirmLabel, cancelLabel = 'Cancel', destructive, pending, error, onConfirm, onCancel }: ConfirmDialogProps) {
-  const ref = useRef<HTMLDialogElement>(null);
   const cancelRef = useRef<HTMLButtonElement>(null);
-  const opener = useRef<Element | null>(null);
+  const ref = useModal(open, (d) => {
+    const field = d.querySelector<HTMLElement>('input, select, textarea');
+    (field ?? cancelRef.current)?.focus();
+  });
   const titleId = useId();
-
-  useEffect(() => {
-    const d = ref.current;
-    if (!d) return;
-    if (open && !d.open) {
-      opener.current = document.activeElement;
-      d.showModal();
-      const field = d.querySelector<HTMLElement>('input, select, textarea');
-      (field ?? cancelRef.current)?.focus();
-    } else if (!open && d.open) {
-      d.close();
-      if (opener.current instanceof HTMLElement && opener.current.isConnected) opener.current.focus();
-    }
-  }, [open]);
 
   const submit = (e: FormEvent) => {
     e.preventDefault();
