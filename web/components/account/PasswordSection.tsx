@@ -5,7 +5,7 @@ import { defaultConfig, useConfig } from '@/lib/config';
 import { errorMessage } from '@/lib/messages';
 import { useSession } from '@/lib/session';
 import { useFocusInvalid } from '@/lib/validate';
-import { PasswordGuidance, passwordLength } from '@/components/auth/PasswordGuidance';
+import { PasswordGuidance, newPasswordError } from '@/components/auth/PasswordGuidance';
 import { Alert } from '@/components/ui/Alert';
 import { Button } from '@/components/ui/Button';
 import { FormError } from '@/components/ui/FormError';
@@ -31,16 +31,9 @@ export function PasswordSection({ onChanged }: { onChanged(): void }) {
   const submit = async (e: FormEvent) => {
     e.preventDefault();
     if (pending) return;
-    const len = passwordLength(next);
     const errs = {
       current: hasPassword && !current ? 'Enter your current password.' : null,
-      next: !next
-        ? 'Choose a new password.'
-        : len < policy.min_length
-          ? `Use at least ${policy.min_length} characters.`
-          : len > policy.max_length
-            ? `Use at most ${policy.max_length} characters.`
-            : null,
+      next: newPasswordError(next, policy, 'Choose a new password.'),
     };
     setErrors(errs);
     setError(null);

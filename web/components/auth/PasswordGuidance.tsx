@@ -11,6 +11,15 @@ export function passwordLength(pw: string): number {
   return [...pw].length;
 }
 
+/** The error of a new password against the length policy, or null; empty says what an empty field gets. */
+export function newPasswordError(pw: string, policy: { min_length: number; max_length: number }, empty: string): string | null {
+  const len = passwordLength(pw);
+  if (!pw) return empty;
+  if (len < policy.min_length) return `Use at least ${policy.min_length} characters.`;
+  if (len > policy.max_length) return `Use at most ${policy.max_length} characters.`;
+  return null;
+}
+
 // The server's verdict on a password (length and the breached/common list),
 // asked ~300 ms after typing stops; the previous question is abandoned.
 function useServerCheck(password: string, enabled: boolean): Check {
