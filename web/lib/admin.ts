@@ -4,7 +4,7 @@
 'use client';
 
 import { useCallback, useEffect, useRef, useState, useSyncExternalStore, type MouseEvent as ReactMouseEvent } from 'react';
-import { ApiError, api } from './api';
+import { ApiError, api, type User } from './api';
 import { dateTime } from './format';
 import { errorMessage } from './messages';
 
@@ -29,18 +29,8 @@ export const PERMISSION_HELP: Record<Permission, string> = {
 
 export type UserStatus = 'active' | 'disabled';
 
-export interface AdminUser {
-  id: string;
-  email: string;
-  email_verified: boolean;
-  name: string;
-  status: UserStatus;
-  roles: string[];
-  has_password: boolean;
-  created_at: string;
-  updated_at: string;
-  last_login_at: string | null;
-}
+/** A user as the admin API returns it: the same shape as /users/me, with the status narrowed. */
+export type AdminUser = User & { status: UserStatus };
 
 export interface UsersPage {
   users: AdminUser[];
@@ -54,21 +44,6 @@ export interface Role {
   builtin: boolean;
   created_at: string;
   updated_at: string;
-}
-
-export interface Session {
-  id: string;
-  created_at: string;
-  last_seen_at: string;
-  expires_at: string;
-  ip: string;
-  user_agent: string;
-  current: boolean;
-}
-
-export interface SessionsPage {
-  sessions: Session[];
-  next_cursor: string;
 }
 
 export interface AuditEvent {

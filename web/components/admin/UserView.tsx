@@ -4,7 +4,7 @@
 // shown where it happened.
 import { useCallback, useEffect, useId, useRef, useState } from 'react';
 import { describeUserAgent, shortId } from '@/lib/format';
-import { api, ApiError } from '@/lib/api';
+import { api, ApiError, type SessionInfo, type SessionsPage } from '@/lib/api';
 import { useSession } from '@/lib/session';
 import {
   PAGE_SIZE,
@@ -19,8 +19,6 @@ import {
   useList,
   when,
   type AdminUser,
-  type Session,
-  type SessionsPage,
 } from '@/lib/admin';
 import { Alert } from '@/components/ui/Alert';
 import { Button } from '@/components/ui/Button';
@@ -369,12 +367,12 @@ function UserSessions({ user }: { user: AdminUser }) {
     [user.id],
   );
   // A status change (disabling ends every session) reloads the list.
-  const list = useCursorList<Session>(`${user.id}\n${user.status}`, load);
+  const list = useCursorList<SessionInfo>(`${user.id}\n${user.status}`, load);
   const [busy, setBusy] = useState('');
   const [error, setError] = useState<string | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
 
-  const end = async (s: Session) => {
+  const end = async (s: SessionInfo) => {
     if (busy) return;
     setBusy(s.id);
     setError(null);
