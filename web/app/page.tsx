@@ -16,7 +16,7 @@ import { AuthShell } from '@/components/ui/AuthShell';
 import { Button } from '@/components/ui/Button';
 import { FormError } from '@/components/ui/FormError';
 import { PasswordField } from '@/components/ui/PasswordField';
-import { TextField } from '@/components/ui/TextField';
+import { EmailField } from '@/components/ui/TextField';
 import { TextLink } from '@/components/ui/TextLink';
 
 // What the social sign-in's ?error= means, in words.
@@ -146,14 +146,10 @@ export default function SignInPage() {
         <FormError message={error} />
         <SocialButtons providers={providers} redirectTo={redirectParam} onError={setError} />
         <form ref={formRef} onSubmit={submit} noValidate className="space-y-4">
-          <TextField
+          <EmailField
             label="Email"
-            type="email"
             name="email"
             autoComplete="username"
-            inputMode="email"
-            autoCapitalize="none"
-            spellCheck={false}
             value={email}
             onChange={(e) => setEmail(e.target.value)}
             error={fieldErrors.email}

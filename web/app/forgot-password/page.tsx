@@ -7,7 +7,7 @@ import { Alert } from '@/components/ui/Alert';
 import { AuthShell } from '@/components/ui/AuthShell';
 import { Button } from '@/components/ui/Button';
 import { FormError } from '@/components/ui/FormError';
-import { TextField } from '@/components/ui/TextField';
+import { EmailField } from '@/components/ui/TextField';
 import { TextLink } from '@/components/ui/TextLink';
 
 export default function ForgotPasswordPage() {
@@ -65,14 +65,10 @@ export default function ForgotPasswordPage() {
       ) : (
         <form ref={formRef} onSubmit={submit} noValidate className="space-y-4">
           <FormError message={error} />
-          <TextField
+          <EmailField
             label="Email"
-            type="email"
             name="email"
             autoComplete="email"
-            inputMode="email"
-            autoCapitalize="none"
-            spellCheck={false}
             value={email}
             onChange={(e) => setEmail(e.target.value)}
             error={fieldError}

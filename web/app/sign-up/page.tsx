@@ -15,7 +15,7 @@ import { AuthShell } from '@/components/ui/AuthShell';
 import { Button } from '@/components/ui/Button';
 import { FormError } from '@/components/ui/FormError';
 import { PasswordField } from '@/components/ui/PasswordField';
-import { TextField } from '@/components/ui/TextField';
+import { EmailField, TextField } from '@/components/ui/TextField';
 import { TextLink } from '@/components/ui/TextLink';
 
 type Errors = { name?: string | null; email?: string | null; password?: string | null };
@@ -106,14 +106,10 @@ export default function SignUpPage() {
         <SocialButtons providers={providers} redirectTo={redirectParam} onError={setError} />
         <form ref={formRef} onSubmit={submit} noValidate className="space-y-4">
           <TextField label="Name" name="name" autoComplete="name" value={name} onChange={(e) => setName(e.target.value)} error={errors.name} maxLength={200} />
-          <TextField
+          <EmailField
             label="Email"
-            type="email"
             name="email"
             autoComplete="email"
-            inputMode="email"
-            autoCapitalize="none"
-            spellCheck={false}
             value={email}
             onChange={(e) => setEmail(e.target.value)}
             error={errors.email}

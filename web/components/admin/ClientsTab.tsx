@@ -9,10 +9,10 @@ import { errorText, seg, useList, useUserEmails, validScope, when, type CreatedC
 import { Alert } from '@/components/ui/Alert';
 import { Button } from '@/components/ui/Button';
 import { ConfirmDialog } from '@/components/ui/ConfirmDialog';
-import { FormError } from '@/components/ui/FormError';
 import { TextField } from '@/components/ui/TextField';
 import { Badge } from './Badge';
 import { Dialog } from './Dialog';
+import { EditorActions, editorClass } from './Fields';
 import { ListStatus } from './ListStatus';
 
 const MAX_SCOPES = 32;
@@ -211,7 +211,7 @@ function NewClientForm({ onCancel, onCreated }: { onCancel: () => void; onCreate
       onSubmit={submit}
       noValidate
       aria-label="New client"
-      className="mt-4 rounded-lg border border-zinc-300 bg-white p-4 shadow-sm sm:p-5 dark:border-zinc-600 dark:bg-zinc-900"
+      className={editorClass}
     >
       <h3 className="text-base font-semibold text-zinc-900 dark:text-zinc-50">New client</h3>
       <div className="mt-4 grid gap-4 sm:grid-cols-2">
@@ -242,19 +242,7 @@ function NewClientForm({ onCancel, onCreated }: { onCancel: () => void; onCreate
           autoCapitalize="off"
         />
       </div>
-      {error && (
-        <div className="mt-4">
-          <FormError message={error} />
-        </div>
-      )}
-      <div className="mt-5 flex flex-wrap gap-2">
-        <Button type="submit" pending={pending}>
-          Create client
-        </Button>
-        <Button variant="secondary" onClick={onCancel} disabled={pending}>
-          Cancel
-        </Button>
-      </div>
+      <EditorActions error={error} pending={pending} submitLabel="Create client" onCancel={onCancel} />
     </form>
   );
 }

@@ -19,17 +19,13 @@ export function Dialog({
   /** The element to focus when the dialog opens (default: the first focusable one). */
   initialFocus?: React.RefObject<HTMLElement | null>;
 }) {
-  const ref = useModal(open, () => initialFocus?.current?.focus());
+  const modal = useModal(open, onClose, () => initialFocus?.current?.focus());
   const titleId = useId();
 
   return (
     <dialog
-      ref={ref}
+      {...modal}
       aria-labelledby={titleId}
-      onCancel={(e) => {
-        e.preventDefault();
-        onClose();
-      }}
       className="m-auto w-[min(32rem,calc(100vw-2rem))] rounded-xl border border-zinc-200 bg-white p-0 text-zinc-900 shadow-xl backdrop:bg-black/50 dark:border-zinc-700 dark:bg-zinc-900 dark:text-zinc-100"
     >
       {open && (

@@ -7,10 +7,9 @@ import { api } from '@/lib/api';
 import { PERMISSIONS, PERMISSION_HELP, ROLE_NAME, errorText, loadRoles, seg, useList, type Role } from '@/lib/admin';
 import { Button } from '@/components/ui/Button';
 import { ConfirmDialog } from '@/components/ui/ConfirmDialog';
-import { FormError } from '@/components/ui/FormError';
 import { TextField } from '@/components/ui/TextField';
 import { Badge } from './Badge';
-import { Checkbox } from './Fields';
+import { Checkbox, EditorActions, editorClass } from './Fields';
 import { ListStatus } from './ListStatus';
 
 type Editing = { mode: 'new' } | { mode: 'edit'; role: Role } | null;
@@ -188,7 +187,7 @@ function RoleEditor({ role, onDone, onCancel }: { role: Role | null; onDone: (me
         onSubmit={submit}
         aria-labelledby={headingId}
         noValidate
-        className="mt-4 rounded-lg border border-zinc-300 bg-white p-4 shadow-sm sm:p-5 dark:border-zinc-600 dark:bg-zinc-900"
+        className={editorClass}
       >
         <h3 id={headingId} ref={heading} tabIndex={-1} className="text-base font-semibold text-zinc-900 outline-none dark:text-zinc-50">
           {isNew ? 'New role' : `Edit role ${role.name}`}
@@ -221,18 +220,7 @@ function RoleEditor({ role, onDone, onCancel }: { role: Role | null; onDone: (me
             </div>
           </fieldset>
         </div>
-        {error && (
-          <div className="mt-4">
-            <FormError message={error} />
-          </div>
-        )}
-        <div className="mt-5 flex flex-wrap items-center gap-2">
-          <Button type="submit" pending={pending}>
-            Save role
-          </Button>
-          <Button variant="secondary" onClick={onCancel} disabled={pending}>
-            Cancel
-          </Button>
+        <EditorActions error={error} pending={pending} submitLabel="Save role" onCancel={onCancel}>
           {!isNew && (
             <Button
               variant="danger"
@@ -246,7 +234,7 @@ function RoleEditor({ role, onDone, onCancel }: { role: Role | null; onDone: (me
               Delete role
             </Button>
           )}
-        </div>
+        </EditorActions>
       </form>
       {!isNew && (
         <ConfirmDialog

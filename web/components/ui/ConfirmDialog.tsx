@@ -22,10 +22,16 @@ export type ConfirmDialogProps = {
 // the body (or Cancel, the safe choice) and goes back to whatever opened it.
 export function ConfirmDialog({ open, title, children, confirmLabel, cancelLabel = 'Cancel', destructive, pending, error, onConfirm, onCancel }: ConfirmDialogProps) {
   const cancelRef = useRef<HTMLButtonElement>(null);
-  const ref = useModal(open, (d) => {
-    const field = d.querySelector<HTMLElement>('input, select, textarea');
-    (field ?? cancelRef.current)?.focus();
-  });
+  const modal = useModal(
+    open,
+    () => {
+      if (!pending) onCancel();
+    },
+    (d) => {
+      const field = d.querySelector<HTMLElement>('input, select, textarea');
+      (field ?? cancelRef.current)?.focus();
+    },
+  );
   const titleId = useId();
 
   const submit = (e: FormEvent) => {
@@ -35,12 +41,8 @@ export function ConfirmDialog({ open, title, children, confirmLabel, cancelLabel
 
   return (
     <dialog
-      ref={ref}
+      {...modal}
       aria-labelledby={titleId}
-      onCancel={(e) => {
-        e.preventDefault();
-        if (!pending) onCancel();
-      }}
       className="m-auto w-[calc(100%-2rem)] max-w-md rounded-2xl border border-zinc-200 bg-white p-0 text-zinc-900 shadow-xl dark:border-zinc-700 dark:bg-zinc-900 dark:text-zinc-100"
     >
       <form onSubmit={submit} className="space-y-4 p-6">

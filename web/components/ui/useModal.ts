@@ -1,12 +1,13 @@
 'use client';
 // The native <dialog> as a modal driven by a prop: showModal() gives the
-// focus trap, Escape (as a cancel event) and an inert page behind it. On
-// open, focusFirst places the focus; on close, the focus goes back to the
-// element that had it before, if that is still on the page (a re-render may
-// have replaced it).
-import { useEffect, useRef } from 'react';
+// focus trap and an inert page behind it. Escape calls onCancel (the
+// browser's own close is prevented: open stays the one truth). On open,
+// focusFirst places the focus; on close, the focus goes back to the element
+// that had it before, if that is still on the page (a re-render may have
+// replaced it). Spread the result on the <dialog>.
+import { useEffect, useRef, type SyntheticEvent } from 'react';
 
-export function useModal(open: boolean, focusFirst?: (dialog: HTMLDialogElement) => void) {
+export function useModal(open: boolean, onCancel: () => void, focusFirst?: (dialog: HTMLDialogElement) => void) {
   const ref = useRef<HTMLDialogElement>(null);
   const opener = useRef<Element | null>(null);
   const focusRef = useRef(focusFirst);
@@ -27,5 +28,11 @@ export function useModal(open: boolean, focusFirst?: (dialog: HTMLDialogElement)
     }
   }, [open]);
 
-  return ref;
+  return {
+    ref,
+    onCancel: (e: SyntheticEvent<HTMLDialogElement>) => {
+      e.preventDefault();
+      onCancel();
+    },
+  };
 }
