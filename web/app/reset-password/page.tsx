@@ -1,16 +1,15 @@
 'use client';
-import { useEffect, useId, useRef, useState, type FormEvent } from 'react';
+import { useEffect, useRef, useState, type FormEvent } from 'react';
 import { api, ApiError } from '@/lib/api';
 import { defaultConfig, useConfig } from '@/lib/config';
 import { errorMessage } from '@/lib/messages';
 import { takeFragmentToken } from '@/lib/nav';
 import { useFocusInvalid } from '@/lib/validate';
-import { PasswordGuidance, newPasswordError } from '@/components/auth/PasswordGuidance';
+import { NewPasswordField, newPasswordError } from '@/components/auth/PasswordGuidance';
 import { Alert } from '@/components/ui/Alert';
 import { AuthShell } from '@/components/ui/AuthShell';
 import { Button } from '@/components/ui/Button';
 import { FormError } from '@/components/ui/FormError';
-import { PasswordField } from '@/components/ui/PasswordField';
 import { Spinner } from '@/components/ui/Spinner';
 import { TextLink } from '@/components/ui/TextLink';
 
@@ -19,7 +18,6 @@ export default function ResetPasswordPage() {
   const policy = (cfg ?? defaultConfig).password;
   const formRef = useRef<HTMLFormElement>(null);
   const focusInvalid = useFocusInvalid(formRef);
-  const guidanceId = useId();
   // undefined: not read yet (the fragment exists only in the browser).
   const [token, setToken] = useState<string | null | undefined>(undefined);
   const [password, setPassword] = useState('');
@@ -90,17 +88,14 @@ export default function ResetPasswordPage() {
         <FormError message={error} />
         {/* A hidden username lets password managers file the new password under the right account. */}
         <input type="text" name="username" autoComplete="username" hidden readOnly value="" />
-        <PasswordField
+        <NewPasswordField
           label="New password"
-          name="new-password"
-          autoComplete="new-password"
           value={password}
           onChange={(e) => setPassword(e.target.value)}
           error={fieldError}
-          aria-describedby={guidanceId}
+          policy={policy}
           required
         />
-        <PasswordGuidance id={guidanceId} password={password} min={policy.min_length} max={policy.max_length} />
         <Button type="submit" block pending={pending}>
           Set password
         </Button>

@@ -1,5 +1,5 @@
 'use client';
-import { useEffect, useId, useRef, useState, type FormEvent } from 'react';
+import { useEffect, useRef, useState, type FormEvent } from 'react';
 import { useRouter } from 'next/navigation';
 import { ApiError, signUp } from '@/lib/api';
 import { defaultConfig, safeRedirect, useConfig } from '@/lib/config';
@@ -8,13 +8,12 @@ import { goTo, useQueryParams } from '@/lib/nav';
 import { useProviders } from '@/lib/providers';
 import { useSession } from '@/lib/session';
 import { emailError, useFocusInvalid } from '@/lib/validate';
-import { PasswordGuidance, newPasswordError } from '@/components/auth/PasswordGuidance';
+import { NewPasswordField, newPasswordError } from '@/components/auth/PasswordGuidance';
 import { SigningIn } from '@/components/auth/SigningIn';
 import { SocialButtons } from '@/components/auth/SocialButtons';
 import { AuthShell } from '@/components/ui/AuthShell';
 import { Button } from '@/components/ui/Button';
 import { FormError } from '@/components/ui/FormError';
-import { PasswordField } from '@/components/ui/PasswordField';
 import { EmailField, TextField } from '@/components/ui/TextField';
 import { TextLink } from '@/components/ui/TextLink';
 
@@ -28,7 +27,6 @@ export default function SignUpPage() {
   const providers = useProviders();
   const formRef = useRef<HTMLFormElement>(null);
   const focusInvalid = useFocusInvalid(formRef);
-  const guidanceId = useId();
   const params = useQueryParams();
   const redirectParam = params?.get('redirect_to') ?? null;
   const [name, setName] = useState('');
@@ -122,17 +120,14 @@ export default function SignUpPage() {
             }
             required
           />
-          <PasswordField
+          <NewPasswordField
             label="Password"
-            name="new-password"
-            autoComplete="new-password"
             value={password}
             onChange={(e) => setPassword(e.target.value)}
             error={errors.password}
-            aria-describedby={guidanceId}
+            policy={policy}
             required
           />
-          <PasswordGuidance id={guidanceId} password={password} min={policy.min_length} max={policy.max_length} />
           <Button type="submit" block pending={pending}>
             Create account
           </Button>

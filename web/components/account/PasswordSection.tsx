@@ -1,11 +1,11 @@
 'use client';
-import { useId, useRef, useState, type FormEvent } from 'react';
+import { useRef, useState, type FormEvent } from 'react';
 import { api, ApiError } from '@/lib/api';
 import { defaultConfig, useConfig } from '@/lib/config';
 import { errorMessage } from '@/lib/messages';
 import { useSession } from '@/lib/session';
 import { useFocusInvalid } from '@/lib/validate';
-import { PasswordGuidance, newPasswordError } from '@/components/auth/PasswordGuidance';
+import { NewPasswordField, newPasswordError } from '@/components/auth/PasswordGuidance';
 import { Alert } from '@/components/ui/Alert';
 import { Button } from '@/components/ui/Button';
 import { FormError } from '@/components/ui/FormError';
@@ -18,7 +18,6 @@ export function PasswordSection({ onChanged }: { onChanged(): void }) {
   const policy = (cfg ?? defaultConfig).password;
   const formRef = useRef<HTMLFormElement>(null);
   const focusInvalid = useFocusInvalid(formRef);
-  const guidanceId = useId();
   const [current, setCurrent] = useState('');
   const [next, setNext] = useState('');
   const [errors, setErrors] = useState<{ current?: string | null; next?: string | null }>({});
@@ -96,19 +95,17 @@ export function PasswordSection({ onChanged }: { onChanged(): void }) {
             error={errors.current}
           />
         )}
-        <PasswordField
+        <NewPasswordField
           label="New password"
-          name="new-password"
-          autoComplete="new-password"
           value={next}
           onChange={(e) => {
             setNext(e.target.value);
             setDone(false);
           }}
           error={errors.next}
-          aria-describedby={next ? guidanceId : undefined}
+          policy={policy}
+          onceTyped
         />
-        {next && <PasswordGuidance id={guidanceId} password={next} min={policy.min_length} max={policy.max_length} />}
         <Button type="submit" pending={pending}>
           {hasPassword ? 'Change password' : 'Set password'}
         </Button>

@@ -1,5 +1,6 @@
 'use client';
-import { useEffect, useState } from 'react';
+import { useEffect, useId, useState, type ComponentProps } from 'react';
+import { PasswordField } from '@/components/ui/PasswordField';
 import { api } from '@/lib/api';
 
 type Check = { state: 'idle' | 'checking' | 'ok' | 'bad' | 'unknown'; message?: string };
@@ -101,5 +102,31 @@ export function PasswordGuidance({ id, password, min, max }: { id: string; passw
         </Item>
       </ul>
     </div>
+  );
+}
+
+/**
+ * A new password's field (name and autocomplete "new-password") with the
+ * guidance under it, which also describes it. onceTyped shows the guidance
+ * only when something is typed (where setting a password is not the form's
+ * only point).
+ */
+export function NewPasswordField({
+  value,
+  policy,
+  onceTyped = false,
+  ...field
+}: Omit<ComponentProps<typeof PasswordField>, 'name' | 'autoComplete' | 'aria-describedby' | 'value'> & {
+  value: string;
+  policy: { min_length: number; max_length: number };
+  onceTyped?: boolean;
+}) {
+  const guidanceId = useId();
+  const guided = !onceTyped || value !== '';
+  return (
+    <>
+      <PasswordField {...field} name="new-password" autoComplete="new-password" value={value} aria-describedby={guided ? guidanceId : undefined} />
+      {guided && <PasswordGuidance id={guidanceId} password={value} min={policy.min_length} max={policy.max_length} />}
+    </>
   );
 }
