@@ -9,14 +9,14 @@ import { takePkce } from '@/lib/pkce';
 import { useProviders } from '@/lib/providers';
 import { useSession } from '@/lib/session';
 import { emailError, useFocusInvalid } from '@/lib/validate';
-import { Divider, SocialButtons } from '@/components/auth/SocialButtons';
+import { SigningIn } from '@/components/auth/SigningIn';
+import { SocialButtons } from '@/components/auth/SocialButtons';
 import { Alert } from '@/components/ui/Alert';
 import { AuthShell } from '@/components/ui/AuthShell';
 import { Button } from '@/components/ui/Button';
 import { FormError } from '@/components/ui/FormError';
 import { PasswordField } from '@/components/ui/PasswordField';
-import { Spinner } from '@/components/ui/Spinner';
-import { TextField } from '@/components/ui/TextField';
+import { EmailField } from '@/components/ui/TextField';
 import { TextLink } from '@/components/ui/TextLink';
 
 // What the social sign-in's ?error= means, in words.
@@ -126,13 +126,7 @@ export default function SignInPage() {
   };
 
   if (exchanging || (session.status === 'signed-in' && !error)) {
-    return (
-      <AuthShell title="Sign in">
-        <div className="flex justify-center py-6">
-          <Spinner label="Signing you in…" />
-        </div>
-      </AuthShell>
-    );
+    return <SigningIn title="Sign in" />;
   }
 
   const signUpHref = redirectParam ? `/sign-up/?redirect_to=${encodeURIComponent(redirectParam)}` : '/sign-up/';
@@ -150,21 +144,12 @@ export default function SignInPage() {
         {deleted && !error && <Alert tone="success">Your account was deleted.</Alert>}
         {session.notice && !error && !deleted && <Alert tone="info">{session.notice}</Alert>}
         <FormError message={error} />
-        {providers && providers.length > 0 && (
-          <>
-            <SocialButtons providers={providers} redirectTo={redirectParam} onError={setError} />
-            <Divider>or</Divider>
-          </>
-        )}
+        <SocialButtons providers={providers} redirectTo={redirectParam} onError={setError} />
         <form ref={formRef} onSubmit={submit} noValidate className="space-y-4">
-          <TextField
+          <EmailField
             label="Email"
-            type="email"
             name="email"
             autoComplete="username"
-            inputMode="email"
-            autoCapitalize="none"
-            spellCheck={false}
             value={email}
             onChange={(e) => setEmail(e.target.value)}
             error={fieldErrors.email}

@@ -3,8 +3,8 @@
 // The shapes mirror internal/httpapi (admin.go, v1.go, v2.go).
 'use client';
 
-import { useCallback, useEffect, useRef, useState, useSyncExternalStore } from 'react';
-import { ApiError, api } from './api';
+import { useCallback, useEffect, useRef, useState, useSyncExternalStore, type MouseEvent as ReactMouseEvent } from 'react';
+import { ApiError, api, type User } from './api';
 import { dateTime } from './format';
 import { errorMessage } from './messages';
 
@@ -29,18 +29,8 @@ export const PERMISSION_HELP: Record<Permission, string> = {
 
 export type UserStatus = 'active' | 'disabled';
 
-export interface AdminUser {
-  id: string;
-  email: string;
-  email_verified: boolean;
-  name: string;
-  status: UserStatus;
-  roles: string[];
-  has_password: boolean;
-  created_at: string;
-  updated_at: string;
-  last_login_at: string | null;
-}
+/** A user as the admin API returns it: the same shape as /users/me, with the status narrowed. */
+export type AdminUser = User & { status: UserStatus };
 
 export interface UsersPage {
   users: AdminUser[];
@@ -54,21 +44,6 @@ export interface Role {
   builtin: boolean;
   created_at: string;
   updated_at: string;
-}
-
-export interface Session {
-  id: string;
-  created_at: string;
-  last_seen_at: string;
-  expires_at: string;
-  ip: string;
-  user_agent: string;
-  current: boolean;
-}
-
-export interface SessionsPage {
-  sessions: Session[];
-  next_cursor: string;
 }
 
 export interface AuditEvent {
@@ -249,6 +224,18 @@ export function navigate(set: Record<string, string | undefined>, opts: { push?:
   window.dispatchEvent(new Event(URL_EVENT));
 }
 
+/**
+ * followLink is the onClick of an <a href={hrefFor(…)}>: a plain click changes
+ * the view in place; a modified one (new tab, new window) is the browser's.
+ */
+export function followLink(set: Record<string, string | undefined>, opts: { push?: boolean; keep?: string[] } = {}) {
+  return (e: ReactMouseEvent) => {
+    if (e.metaKey || e.ctrlKey || e.shiftKey || e.altKey || e.button !== 0) return;
+    e.preventDefault();
+    navigate(set, opts);
+  };
+}
+
 /** hrefFor is the link to a view, for <a href> (opening in a new tab works). */
 export function hrefFor(set: Record<string, string | undefined>): string {
   const q = query(set);
@@ -261,6 +248,40 @@ export type ListState<T> =
   | { status: 'loading'; items?: T[] }
   | { status: 'ready'; items: T[] }
   | { status: 'error'; error: unknown; items?: T[] };
+
+/**
+ * useList loads a whole (unpaged) listing, keeping the rows on screen while a
+ * reload runs and after it fails. A request overtaken by a reload, or by
+ * leaving the view, is aborted and its failure not shown.
+ */
+export function useList<T>(load: (signal: AbortSignal) => Promise<T[]>) {
+  const [state, setState] = useState<ListState<T>>({ status: 'loading' });
+  const [nonce, setNonce] = useState(0);
+  const loadRef = useRef(load);
+  loadRef.current = load;
+
+  useEffect(() => {
+    const ctl = new AbortController();
+    setState((s) => ({ status: 'loading', items: s.items }));
+    loadRef.current(ctl.signal).then(
+      (items) => setState({ status: 'ready', items }),
+      (error) => !ctl.signal.aborted && setState((s) => ({ status: 'error', error, items: s.items })),
+    );
+    return () => ctl.abort();
+  }, [nonce]);
+
+  const reload = useCallback(() => setNonce((n) => n + 1), []);
+  // update edits the rows on screen after a successful change, without a reload.
+  const update = useCallback((f: (items: T[]) => T[]) => {
+    setState((s) => (s.status === 'ready' ? { status: 'ready', items: f(s.items) } : s));
+  }, []);
+  return { state, reload, update };
+}
+
+/** loadRoles lists every role (GET /roles, roles:manage). */
+export function loadRoles(signal?: AbortSignal): Promise<Role[]> {
+  return api<{ roles: Role[] }>('GET', '/api/v1/roles', undefined, { signal }).then((r) => r.roles ?? []);
+}
 
 /**
  * useCursorList loads one page of a cursor-paged listing and keeps the stack
@@ -327,6 +348,8 @@ export function useCursorList<T>(
     update,
   };
 }
+
+export type CursorList<T> = ReturnType<typeof useCursorList<T>>;
 
 /** useDebounced returns value once it has stopped changing for ms. */
 export function useDebounced<T>(value: T, ms = 300): T {

@@ -19,6 +19,19 @@ export type User = {
   last_login_at: string | null;
 };
 
+/** A signed-in session as both GET /auth/sessions (one's own) and GET /users/{id}/sessions (admin) list them. */
+export type SessionInfo = {
+  id: string;
+  created_at: string;
+  last_seen_at: string;
+  expires_at: string;
+  ip: string;
+  user_agent: string;
+  current: boolean;
+};
+
+export type SessionsPage = { sessions: SessionInfo[]; next_cursor: string };
+
 export type Tokens = {
   user?: User;
   access_token: string;

@@ -3,10 +3,11 @@ import { useRef, useState, type FormEvent } from 'react';
 import { api } from '@/lib/api';
 import { errorMessage } from '@/lib/messages';
 import { emailError, useFocusInvalid } from '@/lib/validate';
+import { Alert } from '@/components/ui/Alert';
 import { AuthShell } from '@/components/ui/AuthShell';
 import { Button } from '@/components/ui/Button';
 import { FormError } from '@/components/ui/FormError';
-import { TextField } from '@/components/ui/TextField';
+import { EmailField } from '@/components/ui/TextField';
 import { TextLink } from '@/components/ui/TextLink';
 
 export default function ForgotPasswordPage() {
@@ -49,13 +50,10 @@ export default function ForgotPasswordPage() {
     >
       {sentTo ? (
         <div className="space-y-4">
-          <div role="status" className="rounded-lg border border-green-300 bg-green-50 px-3.5 py-3 text-sm text-green-900 dark:border-green-800 dark:bg-green-950 dark:text-green-100">
-            <p className="font-semibold">Check your inbox</p>
-            <p className="mt-1">
-              If an account exists for <strong className="break-all">{sentTo}</strong>, we have sent it a link to reset the password. The link works once and
-              expires soon.
-            </p>
-          </div>
+          <Alert tone="success" title="Check your inbox">
+            If an account exists for <strong className="break-all">{sentTo}</strong>, we have sent it a link to reset the password. The link works once and expires
+            soon.
+          </Alert>
           <p className="text-sm text-zinc-600 dark:text-zinc-400">
             No email after a few minutes? Check your spam folder, or{' '}
             <button type="button" className="font-medium text-brand-ink underline-offset-2 hover:underline dark:text-brand-ink-dark" onClick={() => setSentTo(null)}>
@@ -67,14 +65,10 @@ export default function ForgotPasswordPage() {
       ) : (
         <form ref={formRef} onSubmit={submit} noValidate className="space-y-4">
           <FormError message={error} />
-          <TextField
+          <EmailField
             label="Email"
-            type="email"
             name="email"
             autoComplete="email"
-            inputMode="email"
-            autoCapitalize="none"
-            spellCheck={false}
             value={email}
             onChange={(e) => setEmail(e.target.value)}
             error={fieldError}

@@ -1,15 +1,15 @@
 'use client';
-import { useEffect, useId, useRef, useState, type FormEvent } from 'react';
+import { useEffect, useRef, useState, type FormEvent } from 'react';
 import { api, ApiError } from '@/lib/api';
 import { defaultConfig, useConfig } from '@/lib/config';
 import { errorMessage } from '@/lib/messages';
 import { takeFragmentToken } from '@/lib/nav';
 import { useFocusInvalid } from '@/lib/validate';
-import { PasswordGuidance, passwordLength } from '@/components/auth/PasswordGuidance';
+import { NewPasswordField, newPasswordError } from '@/components/auth/PasswordGuidance';
+import { Alert } from '@/components/ui/Alert';
 import { AuthShell } from '@/components/ui/AuthShell';
 import { Button } from '@/components/ui/Button';
 import { FormError } from '@/components/ui/FormError';
-import { PasswordField } from '@/components/ui/PasswordField';
 import { Spinner } from '@/components/ui/Spinner';
 import { TextLink } from '@/components/ui/TextLink';
 
@@ -18,7 +18,6 @@ export default function ResetPasswordPage() {
   const policy = (cfg ?? defaultConfig).password;
   const formRef = useRef<HTMLFormElement>(null);
   const focusInvalid = useFocusInvalid(formRef);
-  const guidanceId = useId();
   // undefined: not read yet (the fragment exists only in the browser).
   const [token, setToken] = useState<string | null | undefined>(undefined);
   const [password, setPassword] = useState('');
@@ -33,14 +32,7 @@ export default function ResetPasswordPage() {
   const submit = async (e: FormEvent) => {
     e.preventDefault();
     if (pending || !token) return;
-    const len = passwordLength(password);
-    const err = !password
-      ? 'Choose a new password.'
-      : len < policy.min_length
-        ? `Use at least ${policy.min_length} characters.`
-        : len > policy.max_length
-          ? `Use at most ${policy.max_length} characters.`
-          : null;
+    const err = newPasswordError(password, policy, 'Choose a new password.');
     setFieldError(err);
     setError(null);
     if (err) {
@@ -75,20 +67,18 @@ export default function ResetPasswordPage() {
   } else if (done) {
     body = (
       <div className="space-y-4">
-        <div role="status" className="rounded-lg border border-green-300 bg-green-50 px-3.5 py-3 text-sm text-green-900 dark:border-green-800 dark:bg-green-950 dark:text-green-100">
-          <p className="font-semibold">Your password has been changed.</p>
-          <p className="mt-1">For your security, you were signed out everywhere. Sign in with the new password.</p>
-        </div>
+        <Alert tone="success" title="Your password has been changed.">
+          For your security, you were signed out everywhere. Sign in with the new password.
+        </Alert>
         <TextLink href="/">Sign in</TextLink>
       </div>
     );
   } else if (!token || badLink) {
     body = (
       <div className="space-y-4">
-        <div role="alert" className="rounded-lg border border-red-300 bg-red-50 px-3.5 py-3 text-sm text-red-900 dark:border-red-800 dark:bg-red-950 dark:text-red-100">
-          <p className="font-semibold">{token ? 'This reset link has expired or was already used.' : 'This reset link is incomplete.'}</p>
-          <p className="mt-1">Links work once and only for a short time. Ask for a new one{token ? '' : ', or copy the whole link from the email'}.</p>
-        </div>
+        <Alert tone="error" title={token ? 'This reset link has expired or was already used.' : 'This reset link is incomplete.'}>
+          Links work once and only for a short time. Ask for a new one{token ? '' : ', or copy the whole link from the email'}.
+        </Alert>
         <TextLink href="/forgot-password/">Send a new reset link</TextLink>
       </div>
     );
@@ -98,17 +88,14 @@ export default function ResetPasswordPage() {
         <FormError message={error} />
         {/* A hidden username lets password managers file the new password under the right account. */}
         <input type="text" name="username" autoComplete="username" hidden readOnly value="" />
-        <PasswordField
+        <NewPasswordField
           label="New password"
-          name="new-password"
-          autoComplete="new-password"
           value={password}
           onChange={(e) => setPassword(e.target.value)}
           error={fieldError}
-          aria-describedby={guidanceId}
+          policy={policy}
           required
         />
-        <PasswordGuidance id={guidanceId} password={password} min={policy.min_length} max={policy.max_length} />
         <Button type="submit" block pending={pending}>
           Set password
         </Button>

@@ -1,5 +1,5 @@
 'use client';
-import { useEffect, useId, useRef, useState, type FormEvent } from 'react';
+import { useEffect, useRef, useState, type FormEvent } from 'react';
 import { useRouter } from 'next/navigation';
 import { ApiError, signUp } from '@/lib/api';
 import { defaultConfig, safeRedirect, useConfig } from '@/lib/config';
@@ -8,14 +8,13 @@ import { goTo, useQueryParams } from '@/lib/nav';
 import { useProviders } from '@/lib/providers';
 import { useSession } from '@/lib/session';
 import { emailError, useFocusInvalid } from '@/lib/validate';
-import { PasswordGuidance, passwordLength } from '@/components/auth/PasswordGuidance';
-import { Divider, SocialButtons } from '@/components/auth/SocialButtons';
+import { NewPasswordField, newPasswordError } from '@/components/auth/PasswordGuidance';
+import { SigningIn } from '@/components/auth/SigningIn';
+import { SocialButtons } from '@/components/auth/SocialButtons';
 import { AuthShell } from '@/components/ui/AuthShell';
 import { Button } from '@/components/ui/Button';
 import { FormError } from '@/components/ui/FormError';
-import { PasswordField } from '@/components/ui/PasswordField';
-import { Spinner } from '@/components/ui/Spinner';
-import { TextField } from '@/components/ui/TextField';
+import { EmailField, TextField } from '@/components/ui/TextField';
 import { TextLink } from '@/components/ui/TextLink';
 
 type Errors = { name?: string | null; email?: string | null; password?: string | null };
@@ -28,7 +27,6 @@ export default function SignUpPage() {
   const providers = useProviders();
   const formRef = useRef<HTMLFormElement>(null);
   const focusInvalid = useFocusInvalid(formRef);
-  const guidanceId = useId();
   const params = useQueryParams();
   const redirectParam = params?.get('redirect_to') ?? null;
   const [name, setName] = useState('');
@@ -47,20 +45,11 @@ export default function SignUpPage() {
     }
   }, [params, session.status, cfg, redirectParam, router]);
 
-  const validate = (): Errors => {
-    const len = passwordLength(password);
-    return {
-      name: [...name.trim()].length > 200 ? 'Use at most 200 characters.' : null,
-      email: emailError(email),
-      password: !password
-        ? 'Choose a password.'
-        : len < policy.min_length
-          ? `Use at least ${policy.min_length} characters.`
-          : len > policy.max_length
-            ? `Use at most ${policy.max_length} characters.`
-            : null,
-    };
-  };
+  const validate = (): Errors => ({
+    name: [...name.trim()].length > 200 ? 'Use at most 200 characters.' : null,
+    email: emailError(email),
+    password: newPasswordError(password, policy, 'Choose a password.'),
+  });
 
   const submit = async (e: FormEvent) => {
     e.preventDefault();
@@ -96,13 +85,7 @@ export default function SignUpPage() {
   };
 
   if (session.status === 'signed-in') {
-    return (
-      <AuthShell title="Create your account">
-        <div className="flex justify-center py-6">
-          <Spinner label="Signing you in…" />
-        </div>
-      </AuthShell>
-    );
+    return <SigningIn title="Create your account" />;
   }
 
   const signInHref = redirectParam ? `/?redirect_to=${encodeURIComponent(redirectParam)}` : '/';
@@ -118,22 +101,13 @@ export default function SignUpPage() {
     >
       <div className="space-y-5">
         <FormError message={error} />
-        {providers && providers.length > 0 && (
-          <>
-            <SocialButtons providers={providers} redirectTo={redirectParam} onError={setError} />
-            <Divider>or</Divider>
-          </>
-        )}
+        <SocialButtons providers={providers} redirectTo={redirectParam} onError={setError} />
         <form ref={formRef} onSubmit={submit} noValidate className="space-y-4">
           <TextField label="Name" name="name" autoComplete="name" value={name} onChange={(e) => setName(e.target.value)} error={errors.name} maxLength={200} />
-          <TextField
+          <EmailField
             label="Email"
-            type="email"
             name="email"
             autoComplete="email"
-            inputMode="email"
-            autoCapitalize="none"
-            spellCheck={false}
             value={email}
             onChange={(e) => setEmail(e.target.value)}
             error={errors.email}
@@ -146,17 +120,14 @@ export default function SignUpPage() {
             }
             required
           />
-          <PasswordField
+          <NewPasswordField
             label="Password"
-            name="new-password"
-            autoComplete="new-password"
             value={password}
             onChange={(e) => setPassword(e.target.value)}
             error={errors.password}
-            aria-describedby={guidanceId}
+            policy={policy}
             required
           />
-          <PasswordGuidance id={guidanceId} password={password} min={policy.min_length} max={policy.max_length} />
           <Button type="submit" block pending={pending}>
             Create account
           </Button>

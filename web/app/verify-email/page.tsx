@@ -4,6 +4,7 @@ import { api, ApiError, hasToken } from '@/lib/api';
 import { errorMessage } from '@/lib/messages';
 import { takeFragmentToken } from '@/lib/nav';
 import { useSession } from '@/lib/session';
+import { Alert } from '@/components/ui/Alert';
 import { AuthShell } from '@/components/ui/AuthShell';
 import { Spinner } from '@/components/ui/Spinner';
 import { TextLink } from '@/components/ui/TextLink';
@@ -59,10 +60,9 @@ export default function VerifyEmailPage() {
     case 'done':
       body = (
         <div className="space-y-4">
-          <div role="status" className="rounded-lg border border-green-300 bg-green-50 px-3.5 py-3 text-sm text-green-900 dark:border-green-800 dark:bg-green-950 dark:text-green-100">
-            <p className="font-semibold">Your email is verified</p>
-            <p className="mt-1">Thanks for confirming your address.</p>
-          </div>
+          <Alert tone="success" title="Your email is verified">
+            Thanks for confirming your address.
+          </Alert>
           {next}
         </div>
       );
@@ -89,10 +89,9 @@ export default function VerifyEmailPage() {
               : state.message;
       body = (
         <div className="space-y-4">
-          <div role="alert" className="rounded-lg border border-red-300 bg-red-50 px-3.5 py-3 text-sm text-red-900 dark:border-red-800 dark:bg-red-950 dark:text-red-100">
-            <p className="font-semibold">{title}</p>
-            <p className="mt-1">{detail}</p>
-          </div>
+          <Alert tone="error" title={title}>
+            {detail}
+          </Alert>
           {next}
         </div>
       );

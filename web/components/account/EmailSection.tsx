@@ -8,7 +8,7 @@ import { Alert } from '@/components/ui/Alert';
 import { Button } from '@/components/ui/Button';
 import { FormError } from '@/components/ui/FormError';
 import { PasswordField } from '@/components/ui/PasswordField';
-import { TextField } from '@/components/ui/TextField';
+import { EmailField } from '@/components/ui/TextField';
 import { Section } from './Section';
 
 export function VerifiedBadge({ verified }: { verified: boolean }) {
@@ -92,14 +92,10 @@ export function EmailSection() {
             {user.email}.
           </Alert>
         )}
-        <TextField
+        <EmailField
           label="New email"
-          type="email"
           name="new-email"
           autoComplete="email"
-          inputMode="email"
-          autoCapitalize="none"
-          spellCheck={false}
           value={email}
           onChange={(e) => setEmail(e.target.value)}
           error={errors.email}

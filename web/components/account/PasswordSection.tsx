@@ -1,11 +1,11 @@
 'use client';
-import { useId, useRef, useState, type FormEvent } from 'react';
+import { useRef, useState, type FormEvent } from 'react';
 import { api, ApiError } from '@/lib/api';
 import { defaultConfig, useConfig } from '@/lib/config';
 import { errorMessage } from '@/lib/messages';
 import { useSession } from '@/lib/session';
 import { useFocusInvalid } from '@/lib/validate';
-import { PasswordGuidance, passwordLength } from '@/components/auth/PasswordGuidance';
+import { NewPasswordField, newPasswordError } from '@/components/auth/PasswordGuidance';
 import { Alert } from '@/components/ui/Alert';
 import { Button } from '@/components/ui/Button';
 import { FormError } from '@/components/ui/FormError';
@@ -18,7 +18,6 @@ export function PasswordSection({ onChanged }: { onChanged(): void }) {
   const policy = (cfg ?? defaultConfig).password;
   const formRef = useRef<HTMLFormElement>(null);
   const focusInvalid = useFocusInvalid(formRef);
-  const guidanceId = useId();
   const [current, setCurrent] = useState('');
   const [next, setNext] = useState('');
   const [errors, setErrors] = useState<{ current?: string | null; next?: string | null }>({});
@@ -31,16 +30,9 @@ export function PasswordSection({ onChanged }: { onChanged(): void }) {
   const submit = async (e: FormEvent) => {
     e.preventDefault();
     if (pending) return;
-    const len = passwordLength(next);
     const errs = {
       current: hasPassword && !current ? 'Enter your current password.' : null,
-      next: !next
-        ? 'Choose a new password.'
-        : len < policy.min_length
-          ? `Use at least ${policy.min_length} characters.`
-          : len > policy.max_length
-            ? `Use at most ${policy.max_length} characters.`
-            : null,
+      next: newPasswordError(next, policy, 'Choose a new password.'),
     };
     setErrors(errs);
     setError(null);
@@ -103,19 +95,17 @@ export function PasswordSection({ onChanged }: { onChanged(): void }) {
             error={errors.current}
           />
         )}
-        <PasswordField
+        <NewPasswordField
           label="New password"
-          name="new-password"
-          autoComplete="new-password"
           value={next}
           onChange={(e) => {
             setNext(e.target.value);
             setDone(false);
           }}
           error={errors.next}
-          aria-describedby={next ? guidanceId : undefined}
+          policy={policy}
+          onceTyped
         />
-        {next && <PasswordGuidance id={guidanceId} password={next} min={policy.min_length} max={policy.max_length} />}
         <Button type="submit" pending={pending}>
           {hasPassword ? 'Change password' : 'Set password'}
         </Button>

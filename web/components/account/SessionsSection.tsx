@@ -1,6 +1,6 @@
 'use client';
 import { useCallback, useEffect, useState } from 'react';
-import { api, ApiError, currentSessionId } from '@/lib/api';
+import { api, ApiError, currentSessionId, type SessionInfo, type SessionsPage } from '@/lib/api';
 import { dateTime, describeUserAgent, relativeTime, shortId } from '@/lib/format';
 import { errorMessage } from '@/lib/messages';
 import { Alert } from '@/components/ui/Alert';
@@ -8,27 +8,15 @@ import { Button } from '@/components/ui/Button';
 import { Spinner } from '@/components/ui/Spinner';
 import { Section } from './Section';
 
-export type SessionRow = {
-  id: string;
-  created_at: string;
-  last_seen_at: string;
-  expires_at: string;
-  ip: string;
-  user_agent: string;
-  current: boolean;
-};
-
-type Page = { sessions: SessionRow[]; next_cursor: string };
-
 const PAGE = 50;
 
-async function fetchPage(cursor = ''): Promise<Page> {
+async function fetchPage(cursor = ''): Promise<SessionsPage> {
   const q = new URLSearchParams({ limit: String(PAGE) });
   if (cursor) q.set('cursor', cursor);
-  return api<Page>('GET', `/api/v1/auth/sessions?${q}`);
+  return api<SessionsPage>('GET', `/api/v1/auth/sessions?${q}`);
 }
 
-function isCurrent(s: SessionRow): boolean {
+function isCurrent(s: SessionInfo): boolean {
   return s.current || s.id === currentSessionId();
 }
 
@@ -53,7 +41,7 @@ function DeviceIcon({ ua }: { ua: string }) {
 
 /** The caller's sessions, with "This device" marked and a way to end the others. */
 export function SessionsSection({ version }: { version: number }) {
-  const [rows, setRows] = useState<SessionRow[] | null>(null);
+  const [rows, setRows] = useState<SessionInfo[] | null>(null);
   const [cursor, setCursor] = useState('');
   const [loadError, setLoadError] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
@@ -89,7 +77,7 @@ export function SessionsSection({ version }: { version: number }) {
     }
   };
 
-  const revoke = async (s: SessionRow) => {
+  const revoke = async (s: SessionInfo) => {
     setBusy(s.id);
     setError(null);
     setMessage(null);

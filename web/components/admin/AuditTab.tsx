@@ -9,6 +9,7 @@ import { useSession } from '@/lib/session';
 import {
   EVENT_TYPES,
   PAGE_SIZE,
+  followLink,
   hrefFor,
   navigate,
   query,
@@ -25,6 +26,7 @@ import { OutcomeBadge } from './Badge';
 import { Select } from './Fields';
 import { ListStatus } from './ListStatus';
 import { Pager } from './Pager';
+import { Table, td } from './Table';
 
 const FILTERS = ['type', 'user_id', 'since', 'until'] as const;
 type Filters = Record<(typeof FILTERS)[number], string>;
@@ -93,15 +95,7 @@ export function AuditTab({ params }: { params: URLSearchParams }) {
           <EventsCards events={events} emails={emails} />
         </div>
       )}
-      <Pager
-        label="Audit log pages"
-        page={list.page}
-        hasPrev={list.hasPrev}
-        hasNext={list.hasNext}
-        busy={list.state.status === 'loading'}
-        onPrev={list.prevPage}
-        onNext={list.nextPage}
-      />
+      <Pager label="Audit log pages" list={list} />
     </section>
   );
 }
@@ -151,18 +145,11 @@ function AuditFilters({ applied }: { applied: Filters }) {
   );
 }
 
-const th = 'px-3 py-2 text-left text-xs font-semibold uppercase tracking-wide text-zinc-600 dark:text-zinc-400';
-const td = 'px-3 py-2 align-top text-sm text-zinc-800 dark:text-zinc-200';
-
 function UserRef({ id, email }: { id: string; email?: string }) {
   return (
     <a
       href={hrefFor({ tab: 'users', user: id })}
-      onClick={(e) => {
-        if (e.metaKey || e.ctrlKey || e.shiftKey || e.altKey || e.button !== 0) return;
-        e.preventDefault();
-        navigate({ tab: 'users', user: id }, { push: true });
-      }}
+      onClick={followLink({ tab: 'users', user: id }, { push: true })}
       className={`${linkClass} break-all ${email ? '' : 'font-mono'}`}
       title={id}
     >
@@ -205,48 +192,33 @@ function Subject({ e, emails }: { e: AuditEvent; emails: Emails }) {
 
 function EventsTable({ events, emails }: { events: AuditEvent[]; emails: Emails }) {
   return (
-    <div className="relative mt-4 hidden overflow-x-auto rounded-lg border border-zinc-200 sm:block dark:border-zinc-700">
-      <table className="min-w-full divide-y divide-zinc-200 dark:divide-zinc-700">
-        <caption className="sr-only">Audit events, newest first</caption>
-        <thead className="bg-zinc-50 dark:bg-zinc-800/60">
-          <tr>
-            <th scope="col" className={th}>Time</th>
-            <th scope="col" className={th}>Event</th>
-            <th scope="col" className={th}>Actor</th>
-            <th scope="col" className={th}>Subject</th>
-            <th scope="col" className={th}>Outcome</th>
-            <th scope="col" className={th}>IP</th>
-          </tr>
-        </thead>
-        <tbody className="divide-y divide-zinc-200 dark:divide-zinc-700">
-          {events.map((e) => (
-            <tr key={e.id}>
-              <td className={`${td} whitespace-nowrap`}>
-                <time dateTime={e.at}>{when(e.at)}</time>
-              </td>
-              <th scope="row" className={`${td} text-left font-normal`}>
-                <code className="text-xs font-semibold">{e.type}</code>
-              </th>
-              <td className={td}>
-                <Actor e={e} emails={emails} />
-              </td>
-              <td className={td}>
-                <Subject e={e} emails={emails} />
-              </td>
-              <td className={td}>
-                <span className="flex flex-col items-start gap-0.5">
-                  <OutcomeBadge outcome={e.outcome} />
-                  {e.reason && <span className="text-xs text-zinc-600 dark:text-zinc-400">{e.reason}</span>}
-                </span>
-              </td>
-              <td className={`${td} whitespace-nowrap font-mono text-xs`} title={e.user_agent || undefined}>
-                {e.ip || '—'}
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
+    <Table caption="Audit events, newest first" columns={['Time', 'Event', 'Actor', 'Subject', 'Outcome', 'IP']}>
+      {events.map((e) => (
+        <tr key={e.id}>
+          <td className={`${td} whitespace-nowrap`}>
+            <time dateTime={e.at}>{when(e.at)}</time>
+          </td>
+          <th scope="row" className={`${td} text-left font-normal`}>
+            <code className="text-xs font-semibold">{e.type}</code>
+          </th>
+          <td className={td}>
+            <Actor e={e} emails={emails} />
+          </td>
+          <td className={td}>
+            <Subject e={e} emails={emails} />
+          </td>
+          <td className={td}>
+            <span className="flex flex-col items-start gap-0.5">
+              <OutcomeBadge outcome={e.outcome} />
+              {e.reason && <span className="text-xs text-zinc-600 dark:text-zinc-400">{e.reason}</span>}
+            </span>
+          </td>
+          <td className={`${td} whitespace-nowrap font-mono text-xs`} title={e.user_agent || undefined}>
+            {e.ip || '—'}
+          </td>
+        </tr>
+      ))}
+    </Table>
   );
 }
 

@@ -1,25 +1,27 @@
 'use client';
 // Service clients (API v2, problem+json errors): the list, a form to create
 // one, the once-only secret, and delete.
-import { useCallback, useEffect, useRef, useState, type FormEvent } from 'react';
+import { useEffect, useRef, useState, type FormEvent } from 'react';
 import { shortId } from '@/lib/format';
 import { api } from '@/lib/api';
 import { useSession } from '@/lib/session';
-import { errorText, seg, useUserEmails, validScope, when, type CreatedClient, type ListState, type ServiceClient } from '@/lib/admin';
+import { errorText, seg, useList, useUserEmails, validScope, when, type CreatedClient, type ServiceClient } from '@/lib/admin';
 import { Alert } from '@/components/ui/Alert';
 import { Button } from '@/components/ui/Button';
 import { ConfirmDialog } from '@/components/ui/ConfirmDialog';
-import { FormError } from '@/components/ui/FormError';
 import { TextField } from '@/components/ui/TextField';
 import { Badge } from './Badge';
 import { Dialog } from './Dialog';
+import { EditorActions, editorClass } from './Fields';
 import { ListStatus } from './ListStatus';
 
 const MAX_SCOPES = 32;
 
+const loadClients = (signal: AbortSignal) =>
+  api<{ clients: ServiceClient[] }>('GET', '/api/v2/clients', undefined, { signal }).then((r) => r.clients ?? []);
+
 export function ClientsTab() {
-  const [state, setState] = useState<ListState<ServiceClient>>({ status: 'loading' });
-  const [nonce, setNonce] = useState(0);
+  const { state, reload, update } = useList(loadClients);
   const [creating, setCreating] = useState(false);
   const [created, setCreated] = useState<CreatedClient | null>(null);
   const [doomed, setDoomed] = useState<ServiceClient | null>(null);
@@ -28,24 +30,13 @@ export function ClientsTab() {
   const [notice, setNotice] = useState<string | null>(null);
   const newButton = useRef<HTMLButtonElement>(null);
 
-  useEffect(() => {
-    const ctl = new AbortController();
-    setState((s) => ({ status: 'loading', items: s.items }));
-    api<{ clients: ServiceClient[] }>('GET', '/api/v2/clients', undefined, { signal: ctl.signal }).then(
-      (r) => setState({ status: 'ready', items: r.clients ?? [] }),
-      (error) => !ctl.signal.aborted && setState((s) => ({ status: 'error', error, items: s.items })),
-    );
-    return () => ctl.abort();
-  }, [nonce]);
-  const reload = useCallback(() => setNonce((n) => n + 1), []);
-
   const remove = async () => {
     if (!doomed || deleting) return;
     setDeleting(true);
     setDeleteError(null);
     try {
       await api<void>('DELETE', `/api/v2/clients/${seg(doomed.client_id)}`);
-      setState((s) => (s.status === 'ready' ? { status: 'ready', items: s.items.filter((c) => c.client_id !== doomed.client_id) } : s));
+      update((items) => items.filter((c) => c.client_id !== doomed.client_id));
       setNotice(`Client ${doomed.name} deleted; its tokens stop working.`);
       setDoomed(null);
     } catch (e) {
@@ -95,7 +86,7 @@ export function ClientsTab() {
             setCreating(false);
             setCreated(c);
             const { client_secret: _secret, ...listed } = c;
-            setState((s) => (s.status === 'ready' ? { status: 'ready', items: [listed, ...s.items] } : s));
+            update((items) => [listed, ...items]);
           }}
         />
       )}
@@ -220,7 +211,7 @@ function NewClientForm({ onCancel, onCreated }: { onCancel: () => void; onCreate
       onSubmit={submit}
       noValidate
       aria-label="New client"
-      className="mt-4 rounded-lg border border-zinc-300 bg-white p-4 shadow-sm sm:p-5 dark:border-zinc-600 dark:bg-zinc-900"
+      className={editorClass}
     >
       <h3 className="text-base font-semibold text-zinc-900 dark:text-zinc-50">New client</h3>
       <div className="mt-4 grid gap-4 sm:grid-cols-2">
@@ -251,19 +242,7 @@ function NewClientForm({ onCancel, onCreated }: { onCancel: () => void; onCreate
           autoCapitalize="off"
         />
       </div>
-      {error && (
-        <div className="mt-4">
-          <FormError message={error} />
-        </div>
-      )}
-      <div className="mt-5 flex flex-wrap gap-2">
-        <Button type="submit" pending={pending}>
-          Create client
-        </Button>
-        <Button variant="secondary" onClick={onCancel} disabled={pending}>
-          Cancel
-        </Button>
-      </div>
+      <EditorActions error={error} pending={pending} submitLabel="Create client" onCancel={onCancel} />
     </form>
   );
 }

@@ -1,7 +1,10 @@
 'use client';
 // Form controls the shared UI kit does not have: a labelled select and a
-// labelled checkbox, styled like its text fields.
+// labelled checkbox, styled like its text fields; and the frame and footer
+// of the console's inline editor forms (a new client, a role).
 import { useId, type ReactNode, type SelectHTMLAttributes } from 'react';
+import { Button } from '@/components/ui/Button';
+import { FormError } from '@/components/ui/FormError';
 import { fieldBorder, inputClass as kitInput } from '@/components/ui/TextField';
 
 // The kit's text-field look, for controls it has no component for.
@@ -63,5 +66,42 @@ export function Checkbox({
         )}
       </div>
     </div>
+  );
+}
+
+/** The frame of an inline editor form. */
+export const editorClass = 'mt-4 rounded-lg border border-zinc-300 bg-white p-4 shadow-sm sm:p-5 dark:border-zinc-600 dark:bg-zinc-900';
+
+/** The end of an inline editor form: its error, then submit and Cancel, then any further buttons. */
+export function EditorActions({
+  error,
+  pending,
+  submitLabel,
+  onCancel,
+  children,
+}: {
+  error: string | null;
+  pending: boolean;
+  submitLabel: string;
+  onCancel: () => void;
+  children?: ReactNode;
+}) {
+  return (
+    <>
+      {error && (
+        <div className="mt-4">
+          <FormError message={error} />
+        </div>
+      )}
+      <div className="mt-5 flex flex-wrap items-center gap-2">
+        <Button type="submit" pending={pending}>
+          {submitLabel}
+        </Button>
+        <Button variant="secondary" onClick={onCancel} disabled={pending}>
+          Cancel
+        </Button>
+        {children}
+      </div>
+    </>
   );
 }

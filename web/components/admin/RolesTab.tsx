@@ -2,38 +2,24 @@
 // Roles: the list, a form to create one, and an editor for the description
 // and permissions of one (with delete). The server decides what the caller
 // may hand out; its refusals are shown as it words them.
-import { useCallback, useEffect, useId, useRef, useState, type FormEvent } from 'react';
+import { useEffect, useId, useRef, useState, type FormEvent } from 'react';
 import { api } from '@/lib/api';
-import { PERMISSIONS, PERMISSION_HELP, ROLE_NAME, errorText, seg, type Role } from '@/lib/admin';
+import { PERMISSIONS, PERMISSION_HELP, ROLE_NAME, errorText, loadRoles, seg, useList, type Role } from '@/lib/admin';
 import { Button } from '@/components/ui/Button';
 import { ConfirmDialog } from '@/components/ui/ConfirmDialog';
-import { FormError } from '@/components/ui/FormError';
 import { TextField } from '@/components/ui/TextField';
 import { Badge } from './Badge';
-import { Checkbox } from './Fields';
+import { Checkbox, EditorActions, editorClass } from './Fields';
 import { ListStatus } from './ListStatus';
-import type { ListState } from '@/lib/admin';
 
 type Editing = { mode: 'new' } | { mode: 'edit'; role: Role } | null;
 
 export function RolesTab() {
-  const [state, setState] = useState<ListState<Role>>({ status: 'loading' });
-  const [nonce, setNonce] = useState(0);
+  const { state, reload } = useList(loadRoles);
   const [editing, setEditing] = useState<Editing>(null);
   const [notice, setNotice] = useState<string | null>(null);
   const newButton = useRef<HTMLButtonElement>(null);
 
-  useEffect(() => {
-    const ctl = new AbortController();
-    setState((s) => ({ status: 'loading', items: s.items }));
-    api<{ roles: Role[] }>('GET', '/api/v1/roles', undefined, { signal: ctl.signal }).then(
-      (r) => setState({ status: 'ready', items: r.roles ?? [] }),
-      (error) => !ctl.signal.aborted && setState((s) => ({ status: 'error', error, items: s.items })),
-    );
-    return () => ctl.abort();
-  }, [nonce]);
-
-  const reload = useCallback(() => setNonce((n) => n + 1), []);
   const roles = state.items ?? [];
 
   const close = (message?: string) => {
@@ -201,7 +187,7 @@ function RoleEditor({ role, onDone, onCancel }: { role: Role | null; onDone: (me
         onSubmit={submit}
         aria-labelledby={headingId}
         noValidate
-        className="mt-4 rounded-lg border border-zinc-300 bg-white p-4 shadow-sm sm:p-5 dark:border-zinc-600 dark:bg-zinc-900"
+        className={editorClass}
       >
         <h3 id={headingId} ref={heading} tabIndex={-1} className="text-base font-semibold text-zinc-900 outline-none dark:text-zinc-50">
           {isNew ? 'New role' : `Edit role ${role.name}`}
@@ -234,18 +220,7 @@ function RoleEditor({ role, onDone, onCancel }: { role: Role | null; onDone: (me
             </div>
           </fieldset>
         </div>
-        {error && (
-          <div className="mt-4">
-            <FormError message={error} />
-          </div>
-        )}
-        <div className="mt-5 flex flex-wrap items-center gap-2">
-          <Button type="submit" pending={pending}>
-            Save role
-          </Button>
-          <Button variant="secondary" onClick={onCancel} disabled={pending}>
-            Cancel
-          </Button>
+        <EditorActions error={error} pending={pending} submitLabel="Save role" onCancel={onCancel}>
           {!isNew && (
             <Button
               variant="danger"
@@ -259,7 +234,7 @@ function RoleEditor({ role, onDone, onCancel }: { role: Role | null; onDone: (me
               Delete role
             </Button>
           )}
-        </div>
+        </EditorActions>
       </form>
       {!isNew && (
         <ConfirmDialog

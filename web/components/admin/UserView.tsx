@@ -4,21 +4,21 @@
 // shown where it happened.
 import { useCallback, useEffect, useId, useRef, useState } from 'react';
 import { describeUserAgent, shortId } from '@/lib/format';
-import { api, ApiError } from '@/lib/api';
+import { api, ApiError, type SessionInfo, type SessionsPage } from '@/lib/api';
 import { useSession } from '@/lib/session';
 import {
   PAGE_SIZE,
   errorText,
+  followLink,
   hrefFor,
+  loadRoles,
   navigate,
   query,
   seg,
   useCursorList,
+  useList,
   when,
   type AdminUser,
-  type Role,
-  type Session,
-  type SessionsPage,
 } from '@/lib/admin';
 import { Alert } from '@/components/ui/Alert';
 import { Button } from '@/components/ui/Button';
@@ -56,11 +56,7 @@ export function UserView({ id, onDeleted }: { id: string; onDeleted: (email: str
   const back = (
     <a
       href={hrefFor({ tab: 'users' })}
-      onClick={(e) => {
-        if (e.metaKey || e.ctrlKey || e.shiftKey || e.altKey || e.button !== 0) return;
-        e.preventDefault();
-        navigate({ user: undefined }, { push: true, keep: ['tab', 'email', 'role', 'status'] });
-      }}
+      onClick={followLink({ user: undefined }, { push: true, keep: ['tab', 'email', 'role', 'status'] })}
       className="text-sm font-medium text-zinc-700 underline underline-offset-2 hover:text-zinc-900 dark:text-zinc-300 dark:hover:text-white"
     >
       ← All users
@@ -281,21 +277,13 @@ function Feedback({ error, notice }: { error: string | null; notice: string | nu
 }
 
 function UserRoles({ user, self, onChange }: { user: AdminUser; self: boolean; onChange: () => void }) {
-  const [roles, setRoles] = useState<Role[] | null>(null);
-  const [rolesError, setRolesError] = useState<unknown>(null);
+  const { state: rolesState } = useList(loadRoles);
+  const roles = rolesState.status === 'ready' ? rolesState.items : null;
+  const rolesError = rolesState.status === 'error' ? rolesState.error : null;
   const [pick, setPick] = useState('');
   const [busy, setBusy] = useState('');
   const [error, setError] = useState<string | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
-
-  useEffect(() => {
-    const ctl = new AbortController();
-    api<{ roles: Role[] }>('GET', '/api/v1/roles', undefined, { signal: ctl.signal }).then(
-      (r) => setRoles(r.roles),
-      (e) => !ctl.signal.aborted && setRolesError(e),
-    );
-    return () => ctl.abort();
-  }, []);
 
   const grantable = (roles ?? []).filter((r) => !user.roles.includes(r.name));
   // A role granted meanwhile drops out of the choices.
@@ -379,12 +367,12 @@ function UserSessions({ user }: { user: AdminUser }) {
     [user.id],
   );
   // A status change (disabling ends every session) reloads the list.
-  const list = useCursorList<Session>(`${user.id}\n${user.status}`, load);
+  const list = useCursorList<SessionInfo>(`${user.id}\n${user.status}`, load);
   const [busy, setBusy] = useState('');
   const [error, setError] = useState<string | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
 
-  const end = async (s: Session) => {
+  const end = async (s: SessionInfo) => {
     if (busy) return;
     setBusy(s.id);
     setError(null);
@@ -437,15 +425,7 @@ function UserSessions({ user }: { user: AdminUser }) {
           ))}
         </ul>
       )}
-      <Pager
-        label="Sessions pages"
-        page={list.page}
-        hasPrev={list.hasPrev}
-        hasNext={list.hasNext}
-        busy={list.state.status === 'loading'}
-        onPrev={list.prevPage}
-        onNext={list.nextPage}
-      />
+      <Pager label="Sessions pages" list={list} />
       <Feedback error={error} notice={notice} />
     </Section>
   );

@@ -5,38 +5,32 @@ import { useCallback, useEffect, useId, useState } from 'react';
 import { api } from '@/lib/api';
 import {
   PAGE_SIZE,
+  followLink,
   hrefFor,
+  loadRoles,
   navigate,
   query,
   useCursorList,
   useDebounced,
+  useList,
   when,
   type AdminUser,
-  type Role,
   type UsersPage,
 } from '@/lib/admin';
 import { Badge, StatusBadge } from './Badge';
 import { Select, inputClass } from './Fields';
 import { ListStatus } from './ListStatus';
 import { Pager } from './Pager';
+import { Table, td } from './Table';
 
 // The built-in roles exist everywhere; they are the choices when the caller
 // may not list roles (GET /roles needs roles:manage).
 const BUILTIN_ROLES = ['admin', 'user'];
 
 function useRoleNames(): string[] {
-  const [names, setNames] = useState<string[]>(BUILTIN_ROLES);
-  useEffect(() => {
-    const ctl = new AbortController();
-    api<{ roles: Role[] }>('GET', '/api/v1/roles', undefined, { signal: ctl.signal }).then(
-      (r) => setNames(r.roles.map((x) => x.name)),
-      () => {
-        /* keep the built-in ones */
-      },
-    );
-    return () => ctl.abort();
-  }, []);
-  return names;
+  const { state } = useList(loadRoles);
+  // Until they arrive, and when they can't, the built-in ones.
+  return state.status === 'ready' ? state.items.map((x) => x.name) : BUILTIN_ROLES;
 }
 
 export function UsersTab({ params }: { params: URLSearchParams }) {
@@ -134,15 +128,7 @@ export function UsersTab({ params }: { params: URLSearchParams }) {
         </div>
       )}
 
-      <Pager
-        label="Users pages"
-        page={list.page}
-        hasPrev={list.hasPrev}
-        hasNext={list.hasNext}
-        busy={list.state.status === 'loading'}
-        onPrev={list.prevPage}
-        onNext={list.nextPage}
-      />
+      <Pager label="Users pages" list={list} />
     </section>
   );
 }
@@ -152,11 +138,7 @@ function UserLink({ user }: { user: AdminUser }) {
   return (
     <a
       href={href}
-      onClick={(e) => {
-        if (e.metaKey || e.ctrlKey || e.shiftKey || e.altKey || e.button !== 0) return;
-        e.preventDefault();
-        navigate({ tab: 'users', user: user.id }, { push: true, keep: ['email', 'role', 'status'] });
-      }}
+      onClick={followLink({ tab: 'users', user: user.id }, { push: true, keep: ['email', 'role', 'status'] })}
       className="break-all font-medium text-zinc-900 underline decoration-zinc-400 underline-offset-2 hover:decoration-2 dark:text-zinc-100"
     >
       {user.email}
@@ -177,46 +159,27 @@ function Roles({ roles }: { roles: string[] }) {
   );
 }
 
-const th = 'px-3 py-2 text-left text-xs font-semibold uppercase tracking-wide text-zinc-600 dark:text-zinc-400';
-const td = 'px-3 py-2 align-top text-sm text-zinc-800 dark:text-zinc-200';
-
 function UsersTable({ users }: { users: AdminUser[] }) {
   return (
-    <div className="relative mt-4 hidden overflow-x-auto rounded-lg border border-zinc-200 sm:block dark:border-zinc-700">
-      <table className="min-w-full divide-y divide-zinc-200 dark:divide-zinc-700">
-        <caption className="sr-only">Users</caption>
-        <thead className="bg-zinc-50 dark:bg-zinc-800/60">
-          <tr>
-            <th scope="col" className={th}>Email</th>
-            <th scope="col" className={th}>Name</th>
-            <th scope="col" className={th}>Status</th>
-            <th scope="col" className={th}>Roles</th>
-            <th scope="col" className={th}>Verified</th>
-            <th scope="col" className={th}>Created</th>
-            <th scope="col" className={th}>Last login</th>
-          </tr>
-        </thead>
-        <tbody className="divide-y divide-zinc-200 dark:divide-zinc-700">
-          {users.map((u) => (
-            <tr key={u.id} className="hover:bg-zinc-50 dark:hover:bg-zinc-800/40">
-              <th scope="row" className={`${td} text-left font-normal`}>
-                <UserLink user={u} />
-              </th>
-              <td className={td}>{u.name || <span className="text-zinc-500 dark:text-zinc-400">—</span>}</td>
-              <td className={td}>
-                <StatusBadge status={u.status} />
-              </td>
-              <td className={td}>
-                <Roles roles={u.roles} />
-              </td>
-              <td className={td}>{u.email_verified ? 'Yes' : 'No'}</td>
-              <td className={`${td} whitespace-nowrap`}>{when(u.created_at)}</td>
-              <td className={`${td} whitespace-nowrap`}>{u.last_login_at ? when(u.last_login_at) : 'Never'}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
+    <Table caption="Users" columns={['Email', 'Name', 'Status', 'Roles', 'Verified', 'Created', 'Last login']}>
+      {users.map((u) => (
+        <tr key={u.id} className="hover:bg-zinc-50 dark:hover:bg-zinc-800/40">
+          <th scope="row" className={`${td} text-left font-normal`}>
+            <UserLink user={u} />
+          </th>
+          <td className={td}>{u.name || <span className="text-zinc-500 dark:text-zinc-400">—</span>}</td>
+          <td className={td}>
+            <StatusBadge status={u.status} />
+          </td>
+          <td className={td}>
+            <Roles roles={u.roles} />
+          </td>
+          <td className={td}>{u.email_verified ? 'Yes' : 'No'}</td>
+          <td className={`${td} whitespace-nowrap`}>{when(u.created_at)}</td>
+          <td className={`${td} whitespace-nowrap`}>{u.last_login_at ? when(u.last_login_at) : 'Never'}</td>
+        </tr>
+      ))}
+    </Table>
   );
 }
 

@@ -1,5 +1,6 @@
 'use client';
-import { useEffect, useState } from 'react';
+import { useEffect, useId, useState, type ComponentProps } from 'react';
+import { PasswordField } from '@/components/ui/PasswordField';
 import { api } from '@/lib/api';
 
 type Check = { state: 'idle' | 'checking' | 'ok' | 'bad' | 'unknown'; message?: string };
@@ -9,6 +10,15 @@ const DEBOUNCE_MS = 300;
 /** Length the way the server counts it: characters, not UTF-16 units. */
 export function passwordLength(pw: string): number {
   return [...pw].length;
+}
+
+/** The error of a new password against the length policy, or null; empty says what an empty field gets. */
+export function newPasswordError(pw: string, policy: { min_length: number; max_length: number }, empty: string): string | null {
+  const len = passwordLength(pw);
+  if (!pw) return empty;
+  if (len < policy.min_length) return `Use at least ${policy.min_length} characters.`;
+  if (len > policy.max_length) return `Use at most ${policy.max_length} characters.`;
+  return null;
 }
 
 // The server's verdict on a password (length and the breached/common list),
@@ -92,5 +102,31 @@ export function PasswordGuidance({ id, password, min, max }: { id: string; passw
         </Item>
       </ul>
     </div>
+  );
+}
+
+/**
+ * A new password's field (name and autocomplete "new-password") with the
+ * guidance under it, which also describes it. onceTyped shows the guidance
+ * only when something is typed (where setting a password is not the form's
+ * only point).
+ */
+export function NewPasswordField({
+  value,
+  policy,
+  onceTyped = false,
+  ...field
+}: Omit<ComponentProps<typeof PasswordField>, 'name' | 'autoComplete' | 'aria-describedby' | 'value'> & {
+  value: string;
+  policy: { min_length: number; max_length: number };
+  onceTyped?: boolean;
+}) {
+  const guidanceId = useId();
+  const guided = !onceTyped || value !== '';
+  return (
+    <>
+      <PasswordField {...field} name="new-password" autoComplete="new-password" value={value} aria-describedby={guided ? guidanceId : undefined} />
+      {guided && <PasswordGuidance id={guidanceId} password={value} min={policy.min_length} max={policy.max_length} />}
+    </>
   );
 }

@@ -5,12 +5,13 @@ import { newPkce, rememberPkce } from '@/lib/pkce';
 import type { Provider } from '@/lib/providers';
 import { Button } from '@/components/ui/Button';
 
-// "Continue with …" for each enabled provider. Starting one leaves the page
-// for authd's start endpoint, which sends the browser to the provider and
-// back to /ui/?code=….
-export function SocialButtons({ providers, redirectTo, onError }: { providers: Provider[]; redirectTo: string | null; onError(msg: string): void }) {
+// "Continue with …" for each enabled provider, then "or" before the page's
+// own form; nothing while the providers load or when none is enabled.
+// Starting one leaves the page for authd's start endpoint, which sends the
+// browser to the provider and back to /ui/?code=….
+export function SocialButtons({ providers, redirectTo, onError }: { providers: Provider[] | null; redirectTo: string | null; onError(msg: string): void }) {
   const [pending, setPending] = useState<string | null>(null);
-  if (providers.length === 0) return null;
+  if (!providers || providers.length === 0) return null;
 
   const start = async (p: Provider) => {
     setPending(p.name);
@@ -31,17 +32,20 @@ export function SocialButtons({ providers, redirectTo, onError }: { providers: P
   };
 
   return (
-    <div className="space-y-2.5">
-      {providers.map((p) => (
-        <Button key={p.name} variant="secondary" block pending={pending === p.name} disabled={pending !== null} onClick={() => start(p)}>
-          Continue with {p.display_name}
-        </Button>
-      ))}
-    </div>
+    <>
+      <div className="space-y-2.5">
+        {providers.map((p) => (
+          <Button key={p.name} variant="secondary" block pending={pending === p.name} disabled={pending !== null} onClick={() => start(p)}>
+            Continue with {p.display_name}
+          </Button>
+        ))}
+      </div>
+      <Divider>or</Divider>
+    </>
   );
 }
 
-export function Divider({ children }: { children: string }) {
+function Divider({ children }: { children: string }) {
   return (
     <div className="my-6 flex items-center gap-3 text-xs uppercase tracking-wide text-zinc-600 dark:text-zinc-400" role="separator" aria-label={children}>
       <span className="h-px flex-1 bg-zinc-200 dark:bg-zinc-700" aria-hidden="true" />

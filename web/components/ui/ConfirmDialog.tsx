@@ -1,7 +1,8 @@
 'use client';
-import { useEffect, useId, useRef, type FormEvent, type ReactNode } from 'react';
+import { useId, useRef, type FormEvent, type ReactNode } from 'react';
 import { Alert } from './Alert';
 import { Button } from './Button';
+import { useModal } from './useModal';
 
 export type ConfirmDialogProps = {
   open: boolean;
@@ -20,24 +21,18 @@ export type ConfirmDialogProps = {
 // makes the page inert, Escape cancels. Focus starts on the first field of
 // the body (or Cancel, the safe choice) and goes back to whatever opened it.
 export function ConfirmDialog({ open, title, children, confirmLabel, cancelLabel = 'Cancel', destructive, pending, error, onConfirm, onCancel }: ConfirmDialogProps) {
-  const ref = useRef<HTMLDialogElement>(null);
   const cancelRef = useRef<HTMLButtonElement>(null);
-  const opener = useRef<Element | null>(null);
-  const titleId = useId();
-
-  useEffect(() => {
-    const d = ref.current;
-    if (!d) return;
-    if (open && !d.open) {
-      opener.current = document.activeElement;
-      d.showModal();
+  const modal = useModal(
+    open,
+    () => {
+      if (!pending) onCancel();
+    },
+    (d) => {
       const field = d.querySelector<HTMLElement>('input, select, textarea');
       (field ?? cancelRef.current)?.focus();
-    } else if (!open && d.open) {
-      d.close();
-      if (opener.current instanceof HTMLElement && opener.current.isConnected) opener.current.focus();
-    }
-  }, [open]);
+    },
+  );
+  const titleId = useId();
 
   const submit = (e: FormEvent) => {
     e.preventDefault();
@@ -46,12 +41,8 @@ export function ConfirmDialog({ open, title, children, confirmLabel, cancelLabel
 
   return (
     <dialog
-      ref={ref}
+      {...modal}
       aria-labelledby={titleId}
-      onCancel={(e) => {
-        e.preventDefault();
-        if (!pending) onCancel();
-      }}
       className="m-auto w-[calc(100%-2rem)] max-w-md rounded-2xl border border-zinc-200 bg-white p-0 text-zinc-900 shadow-xl dark:border-zinc-700 dark:bg-zinc-900 dark:text-zinc-100"
     >
       <form onSubmit={submit} className="space-y-4 p-6">

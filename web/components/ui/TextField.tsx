@@ -59,3 +59,8 @@ export function TextField({ label, hint, error, trailing, id, className = '', re
     </div>
   );
 }
+
+/** An email address field: the email keyboard, no autocapitalising or spell-checking. */
+export function EmailField(props: Omit<TextFieldProps, 'type' | 'inputMode' | 'autoCapitalize' | 'spellCheck'>) {
+  return <TextField type="email" inputMode="email" autoCapitalize="none" spellCheck={false} {...props} />;
+}
