@@ -1,7 +1,9 @@
 package ui
 
 import (
+	"compress/gzip"
 	"encoding/json"
+	"io"
 	"io/fs"
 	"net/http"
 	"net/http/httptest"
@@ -159,6 +161,40 @@ func TestEmbeddedExport(t *testing.T) {
 	for _, page := range []string{"/ui/", "/ui/sign-up/", "/ui/forgot-password/", "/ui/reset-password/", "/ui/verify-email/", "/ui/account/", "/ui/admin/"} {
 		if rec := get(h, page); rec.Code != 200 {
 			t.Errorf("%s: %d", page, rec.Code)
+		}
+	}
+}
+
+func TestTextIsGzippedForClientsThatTakeIt(t *testing.T) {
+	h := testHandler(t)
+	plain := get(h, "/ui/_next/static/chunks/app-1a2b.js")
+	if plain.Header().Get("Content-Encoding") != "" || plain.Header().Get("Vary") != "Accept-Encoding" {
+		t.Fatalf("without Accept-Encoding: %v", plain.Header())
+	}
+	for _, accept := range []string{"gzip", "br, gzip;q=0.8, deflate", "GZIP"} {
+		rec := get(h, "/ui/_next/static/chunks/app-1a2b.js", "Accept-Encoding", accept)
+		if rec.Header().Get("Content-Encoding") != "gzip" {
+			t.Fatalf("%q: Content-Encoding %q", accept, rec.Header().Get("Content-Encoding"))
+		}
+		zr, err := gzip.NewReader(rec.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, err := io.ReadAll(zr)
+		if err != nil || string(body) != "console.log(1)" {
+			t.Fatalf("%q: decoded %q, %v", accept, body, err)
+		}
+		etag := rec.Header().Get("ETag")
+		if etag == plain.Header().Get("ETag") {
+			t.Error("the gzip encoding has the plain file's ETag")
+		}
+		if again := get(h, "/ui/_next/static/chunks/app-1a2b.js", "Accept-Encoding", accept, "If-None-Match", etag); again.Code != http.StatusNotModified {
+			t.Errorf("revalidating the gzip encoding: %d", again.Code)
+		}
+	}
+	for _, accept := range []string{"gzip;q=0", "br", "identity"} {
+		if rec := get(h, "/ui/", "Accept-Encoding", accept); rec.Header().Get("Content-Encoding") != "" || rec.Body.String() != "<p>sign in</p>" {
+			t.Errorf("%q: Content-Encoding %q, body %q", accept, rec.Header().Get("Content-Encoding"), rec.Body)
 		}
 	}
 }
