@@ -37,6 +37,8 @@ import (
 
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
+
+	"github.com/talentforge/authd/internal/testport"
 )
 
 // Options configure a Server.
@@ -94,7 +96,8 @@ func StartWith(tb testing.TB, opts Options) *Server {
 		user:     opts.User,
 		password: opts.Password,
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	// Restart needs this port back after Stop.
+	l, err := testport.Listen()
 	if err != nil {
 		tb.Fatalf("mailtest: %v", err)
 	}

@@ -22,6 +22,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/talentforge/authd/internal/testport"
 )
 
 // URL returns AUTH_TEST_REDIS_URL. Without it the test is skipped, or fails
@@ -148,7 +150,7 @@ func StartTCPServer(tb testing.TB) *Server {
 	// redis-server binds it, and then it exits and another port is tried.
 	var err error
 	for range 3 {
-		s.Port = freePort(tb)
+		s.Port = testport.Free(tb)
 		if err = s.start(); err == nil {
 			return s
 		}
@@ -330,7 +332,7 @@ func StartSentinel(tb testing.TB, master *Server) int {
 }
 
 func startSentinel(tb testing.TB, master *Server) (int, error) {
-	port := freePort(tb)
+	port := testport.Free(tb)
 	dir := tb.TempDir()
 	conf := filepath.Join(dir, "sentinel.conf")
 	body := "port " + strconv.Itoa(port) + "\nbind 127.0.0.1\ndir " + dir + "\n" +
@@ -382,13 +384,3 @@ func startSentinel(tb testing.TB, master *Server) (int, error) {
 func (s *Server) addr() string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(s.Port)) }
 
 func (s *Server) socket() string { return filepath.Join(s.dir, "redis.sock") }
-
-func freePort(tb testing.TB) int {
-	tb.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
