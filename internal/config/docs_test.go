@@ -236,7 +236,7 @@ func TestDocsLinks(t *testing.T) {
 		t.Fatal(err)
 	}
 	files = append(files, infra...)
-	files = append(files, filepath.Join(root, "README.md"), filepath.Join(root, "infra", "README.md"))
+	files = append(files, filepath.Join(root, "README.md"), filepath.Join(root, "infra", "README.md"), filepath.Join(root, "web", "README.md"))
 	absRoot, err := filepath.Abs(root)
 	if err != nil {
 		t.Fatal(err)
