@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"errors"
 	"net/http"
 	"net/url"
 	"time"
@@ -120,8 +119,8 @@ func (s *server) writeTokens(w http.ResponseWriter, status int, cookie bool, u *
 // refresh that carries the cookie without asking for cookie mode is a
 // cross-site form or a confused client, and is refused.
 func (s *server) refreshFromCookie(r *http.Request, cookie bool) (string, error) {
-	c, err := r.Cookie(s.refreshCookieName())
-	if errors.Is(err, http.ErrNoCookie) || (err == nil && c.Value == "") {
+	c, err := r.Cookie(s.refreshCookieName()) // the only error is http.ErrNoCookie
+	if err != nil || c.Value == "" {
 		if cookie {
 			return "", auth.Errorf(auth.EInvalidRefreshToken, "No session in this browser: sign in.")
 		}
@@ -130,5 +129,5 @@ func (s *server) refreshFromCookie(r *http.Request, cookie bool) (string, error)
 	if !cookie {
 		return "", auth.Errorf(codeCSRF, "The refresh cookie is accepted only with %s: %s.", refreshModeHeader, refreshModeCookie)
 	}
-	return c.Value, err
+	return c.Value, nil
 }

@@ -15,6 +15,7 @@ import (
 	"embed"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"io/fs"
 	"mime"
 	"net/http"
@@ -74,25 +75,77 @@ type passwordJSON struct {
 // Handler serves the pages. Paths are those under Prefix; each page
 // answers with and without its trailing slash.
 type Handler struct {
-	files  fs.FS
+	files  map[string]*file // by name in the export
 	csp    string
 	config []byte
-	etags  map[string]string // file name → strong ETag of its content
-
-	mu sync.Mutex
-	gz map[string][]byte // file name → its gzip encoding, made on first use
 }
+
+// file is one file of the export, read once.
+type file struct {
+	body  []byte
+	etag  string // strong, of body
+	ctype string
+
+	gzipOnce sync.Once
+	gzip     []byte // body gzipped, made on first use
+}
+
+// embedded is the embedded export, read and hashed once per process
+// however many handlers serve it.
+var embedded = sync.OnceValues(func() (map[string]*file, error) {
+	files, err := fs.Sub(dist, "dist")
+	if err != nil {
+		return nil, err
+	}
+	return load(files)
+})
 
 // New returns the handler of the embedded export.
 func New(cfg Config) (*Handler, error) {
-	files, err := fs.Sub(dist, "dist")
+	files, err := embedded()
 	if err != nil {
 		return nil, err
 	}
 	return newHandler(files, cfg)
 }
 
-func newHandler(files fs.FS, cfg Config) (*Handler, error) {
+// load reads every file of an export.
+func load(files fs.FS) (map[string]*file, error) {
+	out := map[string]*file{}
+	err := fs.WalkDir(files, ".", func(name string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := fs.ReadFile(files, name)
+		if err != nil {
+			return err
+		}
+		sum := sha256.Sum256(b)
+		out[name] = &file{body: b, etag: `"` + hex.EncodeToString(sum[:12]) + `"`, ctype: contentType(name)}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, required := range []string{"index.html", "404.html"} {
+		if out[required] == nil {
+			return nil, fmt.Errorf("ui: the export has no %s", required)
+		}
+	}
+	return out, nil
+}
+
+func contentType(name string) string {
+	if strings.HasSuffix(name, ".txt") {
+		return "text/x-component" // Next.js's flight data for client-side navigation
+	}
+	if t := mime.TypeByExtension(path.Ext(name)); t != "" {
+		return t
+	}
+	return "application/octet-stream"
+}
+
+func newHandler(files map[string]*file, cfg Config) (*Handler, error) {
 	redirects := cfg.RedirectURLs
 	if redirects == nil {
 		redirects = []string{}
@@ -106,26 +159,7 @@ func newHandler(files fs.FS, cfg Config) (*Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	h := &Handler{files: files, csp: policy(cfg), config: config, etags: map[string]string{}, gz: map[string][]byte{}}
-	err = fs.WalkDir(files, ".", func(name string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		b, err := fs.ReadFile(files, name)
-		if err != nil {
-			return err
-		}
-		sum := sha256.Sum256(b)
-		h.etags[name] = `"` + hex.EncodeToString(sum[:12]) + `"`
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	if _, ok := h.etags["index.html"]; !ok {
-		return nil, fs.ErrNotExist
-	}
-	return h, nil
+	return &Handler{files: files, csp: policy(cfg), config: config}, nil
 }
 
 // policy is the pages' Content-Security-Policy: scripts, styles and
@@ -173,39 +207,27 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	name, status := h.resolve(rel)
-	body, err := fs.ReadFile(h.files, name)
-	if err != nil {
-		http.Error(w, "not found", http.StatusNotFound)
+	f := h.files[name]
+	hdr.Set("Content-Type", f.ctype)
+	if status != http.StatusOK {
+		hdr.Set("Cache-Control", "no-store")
+		w.WriteHeader(status)
+		w.Write(f.body)
 		return
 	}
-	ctype := mime.TypeByExtension(path.Ext(name))
-	if ctype == "" {
-		ctype = "application/octet-stream"
-	}
-	if strings.HasSuffix(name, ".txt") {
-		// Next.js's flight data for client-side navigation.
-		ctype = "text/x-component"
-	}
-	hdr.Set("Content-Type", ctype)
 	if strings.HasPrefix(name, "_next/static/") {
 		// Named by content hash: never changes under its name.
 		hdr.Set("Cache-Control", "public, max-age=31536000, immutable")
 	} else {
 		hdr.Set("Cache-Control", "no-cache")
 	}
-	if status != http.StatusOK {
-		hdr.Set("Cache-Control", "no-store")
-		w.WriteHeader(status)
-		w.Write(body)
-		return
-	}
-	etag := h.etags[name]
-	if compressible(ctype) {
+	body, etag := f.body, f.etag
+	if compressible(f.ctype) {
 		hdr.Add("Vary", "Accept-Encoding")
 		if acceptsGzip(r) {
 			// React and Next.js are most of a page's bytes, and compress
 			// about 3:1; nothing in front of authd is assumed to do it.
-			body = h.gzipped(name, body)
+			body = f.gzipped()
 			hdr.Set("Content-Encoding", "gzip")
 			etag = strings.TrimSuffix(etag, `"`) + `-gzip"`
 		}
@@ -214,21 +236,18 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	http.ServeContent(w, r, name, time.Time{}, bytes.NewReader(body))
 }
 
-// gzipped returns the gzip encoding of the file name, whose content is
-// body, compressing it on first use: start-up stays cheap, and the export
-// is small enough to keep every encoding once made.
-func (h *Handler) gzipped(name string, body []byte) []byte {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if gz, ok := h.gz[name]; ok {
-		return gz
-	}
-	var buf bytes.Buffer
-	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression) // a valid level: no error
-	zw.Write(body)
-	zw.Close()
-	h.gz[name] = buf.Bytes()
-	return h.gz[name]
+// gzipped returns the file's gzip encoding, compressing it on first use:
+// start-up stays cheap, and the export is small enough to keep every
+// encoding once made.
+func (f *file) gzipped() []byte {
+	f.gzipOnce.Do(func() {
+		var buf bytes.Buffer
+		zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression) // a valid level: no error
+		zw.Write(f.body)
+		zw.Close()
+		f.gzip = buf.Bytes()
+	})
+	return f.gzip
 }
 
 func compressible(ctype string) bool {
@@ -265,10 +284,10 @@ func (h *Handler) resolve(rel string) (string, int) {
 	if clean == "" {
 		return "index.html", http.StatusOK
 	}
-	if _, ok := h.etags[clean+"/index.html"]; ok {
+	if h.files[clean+"/index.html"] != nil {
 		return clean + "/index.html", http.StatusOK
 	}
-	if _, ok := h.etags[clean]; ok && !strings.HasSuffix(rel, "/") && !strings.HasSuffix(clean, ".html") {
+	if h.files[clean] != nil && !strings.HasSuffix(rel, "/") && !strings.HasSuffix(clean, ".html") {
 		return clean, http.StatusOK
 	}
 	return "404.html", http.StatusNotFound

@@ -4,7 +4,6 @@ import (
 	"compress/gzip"
 	"encoding/json"
 	"io"
-	"io/fs"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
@@ -23,13 +22,17 @@ var testConfig = Config{
 
 func testHandler(t *testing.T) *Handler {
 	t.Helper()
-	h, err := newHandler(fstest.MapFS{
+	files, err := load(fstest.MapFS{
 		"index.html":                      {Data: []byte("<p>sign in</p>")},
 		"404.html":                        {Data: []byte("<p>not found</p>")},
 		"sign-up/index.html":              {Data: []byte("<p>sign up</p>")},
 		"__next._tree.txt":                {Data: []byte("tree")},
 		"_next/static/chunks/app-1a2b.js": {Data: []byte("console.log(1)")},
-	}, testConfig)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := newHandler(files, testConfig)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,19 +130,15 @@ func TestEmbeddedExport(t *testing.T) {
 	inline := regexp.MustCompile(`<script(?:\s[^>]*)?>\s*[^<\s]`)
 	ref := regexp.MustCompile(`(?:src|href)="(/ui/[^"]*)"`)
 	pages := 0
-	err = fs.WalkDir(h.files, ".", func(name string, d fs.DirEntry, err error) error {
-		if err != nil || !strings.HasSuffix(name, ".html") {
-			return err
+	for name, f := range h.files {
+		if !strings.HasSuffix(name, ".html") {
+			continue
 		}
 		pages++
-		b, err := fs.ReadFile(h.files, name)
-		if err != nil {
-			return err
-		}
-		html := string(b)
-		for _, m := range regexp.MustCompile(`<script[^>]*>`).FindAllString(html, -1) {
-			if !strings.Contains(m, " src=") && inline.MatchString(html[strings.Index(html, m):]) {
-				t.Errorf("%s: inline script %s", name, m)
+		html := string(f.body)
+		for _, at := range regexp.MustCompile(`<script[^>]*>`).FindAllStringIndex(html, -1) {
+			if tag := html[at[0]:at[1]]; !strings.Contains(tag, " src=") && inline.MatchString(html[at[0]:]) {
+				t.Errorf("%s: inline script %s", name, tag)
 			}
 		}
 		if strings.Contains(html, " style=\"") || strings.Contains(html, "<style") {
@@ -150,10 +149,6 @@ func TestEmbeddedExport(t *testing.T) {
 				t.Errorf("%s names %s, which answers %d", name, m[1], rec.Code)
 			}
 		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
 	}
 	if pages == 0 {
 		t.Fatal("the export has no page")
