@@ -556,7 +556,7 @@ func TestHostedPagesSettings(t *testing.T) {
 	if want := (UI{PrimaryColor: "#0f766e", LogoURL: "/static/logo.svg"}); c.UI != want {
 		t.Errorf("set: %+v, want %+v", c.UI, want)
 	}
-	for _, ok := range []string{"https://cdn.example.com/logo.svg", "/logo.png"} {
+	for _, ok := range []string{"https://cdn.example.com/logo.svg", "https://cdn.example.com:8443/a/logo.png?v=2", "/logo.png"} {
 		if _, err := Load(env(map[string]string{"AUTH_UI_LOGO_URL": ok}), ""); err != nil {
 			t.Errorf("AUTH_UI_LOGO_URL=%s: %v", ok, err)
 		}
@@ -575,6 +575,9 @@ func TestHostedPagesSettings(t *testing.T) {
 		{map[string]string{"AUTH_UI_LOGO_URL": "logo.svg"}, "AUTH_UI_LOGO_URL"},
 		{map[string]string{"AUTH_UI_LOGO_URL": `https://cdn.example.com/a"b.svg`}, "AUTH_UI_LOGO_URL"},
 		{map[string]string{"AUTH_UI_LOGO_URL": "https://u:p@cdn.example.com/logo.svg"}, "AUTH_UI_LOGO_URL"},
+		// Characters a URL's host may hold but a CSP source list must not.
+		{map[string]string{"AUTH_UI_LOGO_URL": "https://cdn.example.com;script-src*/logo.svg"}, "AUTH_UI_LOGO_URL"},
+		{map[string]string{"AUTH_UI_LOGO_URL": "https://cdn.example.com,'unsafe-inline'/logo.svg"}, "AUTH_UI_LOGO_URL"},
 	} {
 		if _, err := Load(env(tc.vars), ""); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%v: error %v, want one containing %q", tc.vars, err, tc.want)

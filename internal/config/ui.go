@@ -14,7 +14,13 @@ type UI struct {
 	PrimaryColor string // #rrggbb, lower case
 }
 
-var hexColor = regexp.MustCompile(`^#[0-9a-fA-F]{6}$`)
+var (
+	hexColor = regexp.MustCompile(`^#[0-9a-fA-F]{6}$`)
+	// logoHost is a DNS name or IPv4 address with an optional port: the
+	// host goes into the pages' CSP as a source, where URL syntax's other
+	// host characters (; , ' *) would change the policy.
+	logoHost = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:[0-9]{1,5})?$`)
+)
 
 func (c *Config) loadUI(p *parser) {
 	switch c.raw["AUTH_UI_ENABLED"] {
@@ -48,5 +54,5 @@ func logoURL(raw string) bool {
 	if u.Scheme == "" && u.Host == "" {
 		return strings.HasPrefix(raw, "/") && !strings.HasPrefix(raw, "//")
 	}
-	return u.Scheme == "https" && u.Host != ""
+	return u.Scheme == "https" && logoHost.MatchString(u.Host)
 }
