@@ -34,6 +34,8 @@ type app struct {
 	svc     *auth.Service
 	outbox  *mail.Outbox      // sends the mail the service queues; serve runs it
 	redis   *redisconn.Client // nil without AUTH_REDIS_URL
+	near    *cache.Near       // nil unless the local tier is on
+	feed    *cache.Feed       // keeps near current; nil with near
 	// shuttingDown turns /readyz to 503 when serve begins its shutdown.
 	shuttingDown atomic.Bool
 }
@@ -103,6 +105,15 @@ func newApp(ctx context.Context, cfg *config.Config, db database, log *slog.Logg
 		a.redis = rc
 		reg.MustRegister(rc.Collectors()...)
 		backend = cache.NewRedis(rc, cache.RedisOptions{Prefix: cfg.RedisKeyPrefix})
+		if cfg.RedisLocalCacheMB > 0 {
+			near := cache.NewNear(backend, cache.NearOptions{MaxBytes: cfg.RedisLocalCacheMB << 20})
+			if feed, ok := cache.StartFeed(rc, near, cache.FeedOptions{Prefix: cfg.RedisKeyPrefix, Logger: log}); ok {
+				a.near, a.feed, backend = near, feed, near
+				reg.MustRegister(cache.NearCollectors(near)...)
+			} else {
+				log.Info("AUTH_REDIS_LOCAL_CACHE_MB has no effect on a Redis Cluster: every cache lookup asks Redis")
+			}
+		}
 		limiter = ratelimit.NewRedis(rc, local, ratelimit.RedisOptions{
 			Prefix:    cfg.RedisKeyPrefix,
 			KeySecret: derive(cfg.SecretKey, "authd rate-limit keys"),
@@ -165,6 +176,9 @@ func newApp(ctx context.Context, cfg *config.Config, db database, log *slog.Logg
 
 // Close releases what newApp opened (not the database).
 func (a *app) Close() error {
+	if a.feed != nil {
+		a.feed.Close()
+	}
 	if a.redis != nil {
 		return a.redis.Close()
 	}

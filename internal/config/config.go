@@ -37,6 +37,7 @@ var Vars = []Var{
 	{Name: "AUTH_DATABASE_URL", Default: "", Help: "postgres://… selects PostgreSQL; empty selects SQLite in AUTH_DATA_DIR", Secret: true},
 	{Name: "AUTH_REDIS_URL", Default: "", Help: "redis://…; empty keeps cache and limits in process", Secret: true},
 	{Name: "AUTH_REDIS_KEY_PREFIX", Default: "authd:", Help: "prefix of every key authd writes to Redis (to share one Redis between deployments)"},
+	{Name: "AUTH_REDIS_LOCAL_CACHE_MB", Default: "32", Help: "MiB of warm cache entries each replica keeps in memory, kept current by Redis's invalidation messages (standalone and Sentinel; 0: every lookup asks Redis)"},
 	{Name: "AUTH_SINGLE_REPLICA", Default: "false", Help: "true declares that one replica serves the PostgreSQL database, so production may run without Redis"},
 	{Name: "AUTH_ISSUER", Default: "http://localhost:8080", Help: "iss of tokens and base of the well-known URLs (https in production)"},
 	{Name: "AUTH_AUDIENCE", Default: "", Help: "aud of access tokens; empty means the issuer"},
@@ -107,6 +108,7 @@ type Config struct {
 	DatabaseURL          string
 	RedisURL             string
 	RedisKeyPrefix       string
+	RedisLocalCacheMB    int
 	SingleReplica        bool
 	Issuer               string
 	Audience             string
@@ -220,6 +222,7 @@ func Load(getenv func(string) string, dotenvPath string) (*Config, error) {
 		DatabaseURL:          raw["AUTH_DATABASE_URL"],
 		RedisURL:             raw["AUTH_REDIS_URL"],
 		RedisKeyPrefix:       raw["AUTH_REDIS_KEY_PREFIX"],
+		RedisLocalCacheMB:    p.int("AUTH_REDIS_LOCAL_CACHE_MB", 0, 64<<10),
 		SingleReplica:        raw["AUTH_SINGLE_REPLICA"] == "true",
 		Issuer:               strings.TrimRight(raw["AUTH_ISSUER"], "/"),
 		Audience:             raw["AUTH_AUDIENCE"],

@@ -49,6 +49,7 @@ type Options struct {
 // concurrent use.
 type Client struct {
 	rdb      redis.UniversalClient
+	opts     redis.UniversalOptions // as opened, for Dedicated
 	mode     string
 	log      *slog.Logger
 	interval time.Duration
@@ -102,6 +103,7 @@ func Open(ctx context.Context, opts Options) (*Client, error) {
 	}
 	c := &Client{
 		rdb:      redis.NewUniversalClient(uopts),
+		opts:     *uopts,
 		mode:     mode,
 		log:      log,
 		interval: opts.ProbeInterval,
@@ -221,6 +223,22 @@ func (c *Client) WaitUp(ctx context.Context) error {
 
 // Degradations counts how many times the client has gone degraded.
 func (c *Client) Degradations() int64 { return c.transitions.Load() }
+
+// Dedicated returns a new client of one connection to the same server as c
+// (the master, under Sentinel), speaking RESP2, that runs onConnect on each
+// connection it opens: for a long-lived subscription that needs set-up
+// before it subscribes. It has no health state of its own and is closed by
+// the caller. A Cluster has no single server, so Dedicated returns false.
+func (c *Client) Dedicated(onConnect func(context.Context, *redis.Conn) error) (redis.UniversalClient, bool) {
+	if c.mode == "cluster" {
+		return nil, false
+	}
+	o := c.opts
+	o.Protocol = 2
+	o.PoolSize, o.MinIdleConns, o.MaxIdleConns = 1, 0, 1
+	o.OnConnect = onConnect
+	return redis.NewUniversalClient(&o), true
+}
 
 // Universal returns the underlying client, for pool statistics and tests.
 func (c *Client) Universal() redis.UniversalClient { return c.rdb }
