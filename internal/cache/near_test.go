@@ -36,7 +36,7 @@ func TestNearContract(t *testing.T) {
 // a Get at a fixed point (after the read, before it returns).
 type counted struct {
 	Backend
-	gets    atomic.Int64
+	gets     atomic.Int64
 	afterGet func()
 }
 
@@ -116,7 +116,7 @@ func TestNearDoesNotKeepAReadOvertakenByAReport(t *testing.T) {
 			n, inner, c := newNearOverMemory(t, NearOptions{})
 			n.Start()
 			get(t, c, "u1", "k", constant("v")) // in the shared backend and in memory
-			n.Report(hashTag("u1"))            // memory dropped; the shared entry stays
+			n.Report(hashTag("u1"))             // memory dropped; the shared entry stays
 			inner.afterGet = func() {
 				inner.afterGet = nil
 				tc.during(n)
@@ -232,7 +232,7 @@ func TestFeedApply(t *testing.T) {
 		key    string
 		u1, u2 bool // still served from memory afterwards
 	}{
-		{"p:c:{u1}:v", false, true},  // u1's version changed
+		{"p:c:{u1}:v", false, true},      // u1's version changed
 		{"p:c:{u1}:e:s:abc", true, true}, // an entry: nothing changes
 		{"p:c:{u1}:e:x}:v", true, true},  // still an entry, whatever its key holds
 		{"p:c:{u1}:x", false, false},     // not authd's shape: everything goes
