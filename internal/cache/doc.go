@@ -20,6 +20,13 @@
 // fresh random (Redis) or never-used (Memory) value, never from a small
 // counter, so an old entry can't match a recreated version by accident.
 //
+// In front of Redis, Near keeps each replica's warm entries in its own
+// memory, and a Feed (Redis's CLIENT TRACKING in broadcasting mode, on a
+// connection of its own) reports every version that changes, so a warm Get
+// makes no round trip and another replica's Invalidate reaches it within
+// the message's delivery time. Near serves memory only while its feed is
+// live, and drops everything whenever the feed is lost or restarts.
+//
 // Losing the cache costs database reads, never correctness: Get falls back to
 // the loader whenever the backend fails, and the Redis backend queues the
 // invalidations it could not deliver and replays them before the Redis client
