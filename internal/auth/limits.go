@@ -166,25 +166,16 @@ func (s *core) takeIP(ctx context.Context, rule Rule, ip string) error {
 	return s.take(ctx, rule, s.ipKey(ip))
 }
 
-// giveBack returns one attempt taken under rule. Failing to is logged, not
-// returned: it only makes the limit slightly stricter for a while.
-func (s *core) giveBack(ctx context.Context, rule Rule, key string) {
-	if !rule.Enabled() || key == "" {
+// adjust applies the give-backs and resets of ops, in one round trip.
+// Failing to is logged, not returned: it only makes the limits slightly
+// stricter for a while (a give-back lost) or leaves a count to run out by
+// itself (a reset lost).
+func (s *core) adjust(ctx context.Context, ops []LimitOp) {
+	if len(ops) == 0 {
 		return
 	}
-	if _, err := s.limiter.Allow(ctx, rule, limiterKey(key), -1); err != nil {
-		s.log.WarnContext(ctx, "rate limit: give back failed", "rule", rule.Name, "err", err)
-	}
-}
-
-// reset forgets key's attempts and lockouts under rule. Failing to is
-// logged, not returned: the count runs out by itself.
-func (s *core) reset(ctx context.Context, rule Rule, key string) {
-	if !rule.Enabled() || key == "" {
-		return
-	}
-	if err := s.limiter.Reset(ctx, rule, limiterKey(key)); err != nil {
-		s.log.WarnContext(ctx, "rate limit: reset failed", "rule", rule.Name, "err", err)
+	if _, err := s.limiter.Batch(ctx, ops); err != nil {
+		s.log.WarnContext(ctx, "rate limit: give back or reset failed", "err", err)
 	}
 }
 
@@ -229,26 +220,48 @@ func (s *core) counts(email string, who attempter) []count {
 // the outcome: success resets who's count for the account and gives the
 // others their attempt back, and an attempt that was never judged (hashing
 // overloaded) is given back to all.
+//
+// The takes are one Limiter.AllowAll, all or nothing: a refused attempt
+// costs the other counts nothing. done is one Limiter.Batch. Against Redis
+// (but Cluster, see ratelimit.Redis.AllowAll) that is two round trips per
+// login whatever the number of counts, and one for a refused attempt.
 func (s *core) loginAttempt(ctx context.Context, email string, who attempter) (done func(outcome loginOutcome), err error) {
-	counts := s.counts(email, who)
-	for i, c := range counts {
-		if err := s.take(ctx, c.rule, c.key, "email_hash", s.emailHash(email)); err != nil {
-			// A refused attempt costs the other counts nothing.
-			for _, taken := range counts[:i] {
-				s.giveBack(ctx, taken.rule, taken.key)
-			}
-			return nil, err
+	var counts []count
+	var takes []LimitOp
+	for _, c := range s.counts(email, who) {
+		if !c.rule.Enabled() || c.key == "" {
+			continue
 		}
+		c.key = limiterKey(c.key)
+		counts = append(counts, c)
+		takes = append(takes, LimitOp{Rule: c.rule, Key: c.key, Cost: 1})
+	}
+	if len(takes) == 0 {
+		return func(loginOutcome) {}, nil
+	}
+	ds, err := s.limiter.AllowAll(ctx, takes)
+	if err != nil {
+		return nil, err
+	}
+	if i := len(ds) - 1; i >= 0 && !ds[i].Allowed {
+		rule, d := counts[i].rule, ds[i]
+		s.log.InfoContext(ctx, "rate limited", "rule", rule.Name, "retry_after_s", d.RetryAfter.Seconds(), "email_hash", s.emailHash(email))
+		e := errTooMany(d.RetryAfter)
+		e.rule = rule.Name
+		return nil, e
 	}
 	return func(outcome loginOutcome) {
-		for _, c := range counts {
-			switch {
-			case outcome == loginSucceeded && c.reset:
-				s.reset(ctx, c.rule, c.key)
-			case outcome != loginFailed:
-				s.giveBack(ctx, c.rule, c.key)
+		if outcome == loginFailed {
+			return
+		}
+		ops := make([]LimitOp, len(counts))
+		for i, c := range counts {
+			ops[i] = LimitOp{Rule: c.rule, Key: c.key, Cost: -1}
+			if outcome == loginSucceeded && c.reset {
+				ops[i] = LimitOp{Rule: c.rule, Key: c.key, Reset: true}
 			}
 		}
+		s.adjust(ctx, ops)
 	}, nil
 }
 

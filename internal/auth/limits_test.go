@@ -550,6 +550,20 @@ func (r *recordingLimiter) Reset(ctx context.Context, rule auth.Rule, key string
 	return r.Limiter.Reset(ctx, rule, key)
 }
 
+func (r *recordingLimiter) Batch(ctx context.Context, ops []auth.LimitOp) ([]auth.Decision, error) {
+	for _, op := range ops {
+		r.record(op.Key)
+	}
+	return r.Limiter.Batch(ctx, ops)
+}
+
+func (r *recordingLimiter) AllowAll(ctx context.Context, ops []auth.LimitOp) ([]auth.Decision, error) {
+	for _, op := range ops {
+		r.record(op.Key)
+	}
+	return r.Limiter.AllowAll(ctx, ops)
+}
+
 func (r *recordingLimiter) record(key string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()

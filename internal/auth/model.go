@@ -29,7 +29,10 @@ type User struct {
 	Roles         []string // sorted role names
 	CreatedAt     time.Time
 	UpdatedAt     time.Time
-	LastLoginAt   time.Time // zero if the user never signed in
+	// LastLoginAt is zero if the user never signed in. A login doesn't
+	// invalidate the user's cached entries, so other sessions' cached
+	// profiles may show an older one for up to the cache's MaxTTL.
+	LastLoginAt time.Time
 	// Version counts the changes of the account (profile, status, roles,
 	// password), from 1: a change decided on one version is written only if
 	// the account is still at it, so no request undoes another's write.

@@ -452,7 +452,12 @@ func (s *core) startSession(ctx context.Context, u *User, c Origin) (*TokenPair,
 		return nil, err
 	}
 	s.observe.TokenIssued("refresh")
-	s.invalidate(ctx, u.ID) // LastLoginAt changed
+	// No cache invalidation: the write changed only the user's LastLoginAt
+	// (both stores' CreateSession) and added a session, which the cache
+	// holds under a key of its own, loaded fresh on first use. Dropping
+	// the user's group would reload every other session's entry on every
+	// login; their profiles may instead show the previous LastLoginAt until
+	// their entries expire (the cache's MaxTTL).
 	u.LastLoginAt = now
 	return s.pair(ctx, u, sess.ID, raw)
 }

@@ -491,6 +491,30 @@ type Limiter interface {
 	Allow(ctx context.Context, rule Rule, key string, cost int) (Decision, error)
 	// Reset forgets key's attempts and lockouts under rule.
 	Reset(ctx context.Context, rule Rule, key string) error
+	// AllowAll makes the attempts of ops (Allows; Reset must be unset) in
+	// order, all or nothing and atomically where the store allows it: at the
+	// first one refused, the ones made before it are given back and the
+	// ones after it are not made, so a refused attempt costs the other
+	// counts nothing. It returns the decisions of the ops made: all of them,
+	// or up to the refused one, which is then last.
+	AllowAll(ctx context.Context, ops []LimitOp) ([]Decision, error)
+	// Batch applies ops in order, each exactly as Allow or Reset alone
+	// would and as atomic on its own key, but in one round trip to a shared
+	// store: a login's counts live under different keys (on Redis Cluster,
+	// different nodes), so the ops are not atomic together. It returns one
+	// Decision per op (a Reset's is Allowed). After an error, any of ops
+	// may or may not have been applied.
+	Batch(ctx context.Context, ops []LimitOp) ([]Decision, error)
+}
+
+// LimitOp is one operation of Limiter.Batch and AllowAll:
+// Allow(Rule, Key, Cost), or Reset(Rule, Key) when Reset is set (Cost is
+// then ignored).
+type LimitOp struct {
+	Rule  Rule
+	Key   string
+	Cost  int
+	Reset bool
 }
 
 // UserUpdate is a change of an account's profile fields (AccountTx.UpdateUser).

@@ -57,3 +57,48 @@ func benchAllow(b *testing.B, l limiter) {
 		})
 	})
 }
+
+// BenchmarkRedisLogin compares a successful login's limiter traffic (take
+// three counts, then reset one and give back two) made one call at a time
+// with AllowAll and Batch.
+func BenchmarkRedisLogin(b *testing.B) {
+	ip := auth.Rule{Name: "bench-ip", Limit: 1_000_000, Period: time.Hour}
+	account := auth.Rule{Name: "bench-account", Limit: 1_000_000, Period: time.Hour, MaxLockout: time.Hour}
+	global := auth.Rule{Name: "bench-global", Limit: 1_000_000, Period: time.Hour}
+	ctx := context.Background()
+	for _, s := range servers {
+		b.Run(s.name, func(b *testing.B) {
+			url := s.url(b)
+			l := ratelimit.NewRedis(openClient(b, url, 0), nil, ratelimit.RedisOptions{Prefix: redistest.Prefix(b, url)})
+			b.Run("one-by-one", func(b *testing.B) {
+				for b.Loop() {
+					for _, r := range []auth.Rule{ip, account, global} {
+						if _, err := l.Allow(ctx, r, "k", 1); err != nil {
+							b.Fatal(err)
+						}
+					}
+					if err := l.Reset(ctx, account, "k"); err != nil {
+						b.Fatal(err)
+					}
+					for _, r := range []auth.Rule{ip, global} {
+						if _, err := l.Allow(ctx, r, "k", -1); err != nil {
+							b.Fatal(err)
+						}
+					}
+				}
+			})
+			b.Run("batched", func(b *testing.B) {
+				takes := []auth.LimitOp{{Rule: ip, Key: "k", Cost: 1}, {Rule: account, Key: "k", Cost: 1}, {Rule: global, Key: "k", Cost: 1}}
+				done := []auth.LimitOp{{Rule: ip, Key: "k", Cost: -1}, {Rule: account, Key: "k", Reset: true}, {Rule: global, Key: "k", Cost: -1}}
+				for b.Loop() {
+					if _, err := l.AllowAll(ctx, takes); err != nil {
+						b.Fatal(err)
+					}
+					if _, err := l.Batch(ctx, done); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		})
+	}
+}

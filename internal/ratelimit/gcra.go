@@ -1,6 +1,7 @@
 package ratelimit
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/talentforge/authd/internal/auth"
@@ -117,4 +118,27 @@ func prepare(r auth.Rule) (p params, enabled bool, err error) {
 		return params{}, false, nil
 	}
 	return paramsOf(r), true, nil
+}
+
+// prepareOps prepares the rule of each Allow of a batch: nil for a Reset
+// (an error unless resets) and for a rule that limits nothing. It fails on the first invalid rule, so
+// that a batch is refused before any of it is applied.
+func prepareOps(ops []auth.LimitOp, resets bool) ([]*params, error) {
+	ps := make([]*params, len(ops))
+	for i, op := range ops {
+		if op.Reset {
+			if !resets {
+				return nil, fmt.Errorf("rate limit %s: AllowAll can't reset", op.Rule.Name)
+			}
+			continue
+		}
+		p, enabled, err := prepare(op.Rule)
+		if err != nil {
+			return nil, err
+		}
+		if enabled {
+			ps[i] = &p
+		}
+	}
+	return ps, nil
 }

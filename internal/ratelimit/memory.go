@@ -52,15 +52,19 @@ func (m *Memory) Allow(_ context.Context, rule auth.Rule, key string, cost int) 
 	if err != nil || !enabled {
 		return auth.Decision{Allowed: err == nil}, err
 	}
-	k := memoryKey{rule.Name, key}
 	now := m.now().UnixMilli()
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	s, d, changed := step(m.keys[k], now, p, clampCost(cost, rule.Limit))
+	return m.allow(memoryKey{rule.Name, key}, p, now, clampCost(cost, rule.Limit)), nil
+}
+
+// allow is Allow for an enabled rule and a clamped cost, with m.mu held.
+func (m *Memory) allow(k memoryKey, p params, now, cost int64) auth.Decision {
+	s, d, changed := step(m.keys[k], now, p, cost)
 	if changed {
 		m.store(k, s, now)
 	}
-	return d, nil
+	return d
 }
 
 // Reset forgets key's attempts and lockouts under rule.
@@ -69,6 +73,61 @@ func (m *Memory) Reset(_ context.Context, rule auth.Rule, key string) error {
 	defer m.mu.Unlock()
 	delete(m.keys, memoryKey{rule.Name, key})
 	return nil
+}
+
+// Batch applies ops in order as Allow and Reset would. Every rule is
+// checked first, so an invalid one fails the batch before any op applies.
+func (m *Memory) Batch(_ context.Context, ops []auth.LimitOp) ([]auth.Decision, error) {
+	ps, err := prepareOps(ops, true)
+	if err != nil {
+		return nil, err
+	}
+	now := m.now().UnixMilli()
+	ds := make([]auth.Decision, len(ops))
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for i, op := range ops {
+		switch {
+		case op.Reset:
+			delete(m.keys, memoryKey{op.Rule.Name, op.Key})
+			ds[i] = auth.Decision{Allowed: true}
+		case ps[i] == nil:
+			ds[i] = auth.Decision{Allowed: true}
+		default:
+			ds[i] = m.allow(memoryKey{op.Rule.Name, op.Key}, *ps[i], now, clampCost(op.Cost, op.Rule.Limit))
+		}
+	}
+	return ds, nil
+}
+
+// AllowAll makes the attempts of ops in order, all or nothing, in one
+// atomic step.
+func (m *Memory) AllowAll(_ context.Context, ops []auth.LimitOp) ([]auth.Decision, error) {
+	ps, err := prepareOps(ops, false)
+	if err != nil {
+		return nil, err
+	}
+	now := m.now().UnixMilli()
+	ds := make([]auth.Decision, 0, len(ops))
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for i, op := range ops {
+		if ps[i] == nil {
+			ds = append(ds, auth.Decision{Allowed: true})
+			continue
+		}
+		d := m.allow(memoryKey{op.Rule.Name, op.Key}, *ps[i], now, clampCost(op.Cost, op.Rule.Limit))
+		ds = append(ds, d)
+		if !d.Allowed {
+			for j, made := range ops[:i] {
+				if ps[j] != nil && made.Cost > 0 {
+					m.allow(memoryKey{made.Rule.Name, made.Key}, *ps[j], now, clampCost(-made.Cost, made.Rule.Limit))
+				}
+			}
+			break
+		}
+	}
+	return ds, nil
 }
 
 // Len reports how many keys Memory holds, expired ones included until they

@@ -5,6 +5,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/talentforge/authd/internal/auth"
 	"github.com/talentforge/authd/internal/ratelimit"
 )
 
@@ -59,4 +63,27 @@ func TestMemoryBounded(t *testing.T) {
 	// The key just stored is kept.
 	check(t, m, login, "last", 5, ok(0))
 	check(t, m, login, "last", 1, no(0, 3*time.Minute))
+}
+
+// TestMeteredCountsBatchRefusals: refusals made through AllowAll and Batch
+// are counted per rule as Allow's are; asks and give-backs are not.
+func TestMeteredCountsBatchRefusals(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	m := ratelimit.NewMetered(ratelimit.NewMemory(ratelimit.MemoryOptions{Now: newClock().Now}), reg)
+	exhaust(t, m, strict, "k")
+	allowAll(t, m, []auth.LimitOp{take(login, "k", 1), take(strict, "k", 1)}, ok(4), no(0, 3*time.Minute))
+	batch(t, m, []auth.LimitOp{take(strict, "k", 1), take(strict, "k", 0), take(login, "k", -1)}, no(0, 3*time.Minute), no(0, 3*time.Minute), ok(5))
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]float64{}
+	for _, mf := range mfs {
+		for _, m := range mf.GetMetric() {
+			got[m.GetLabel()[0].GetValue()] = m.GetCounter().GetValue()
+		}
+	}
+	if diff := cmp.Diff(map[string]float64{strict.Name: 2}, got); diff != "" {
+		t.Fatalf("authd_rate_limited_total (-want +got):\n%s", diff)
+	}
 }

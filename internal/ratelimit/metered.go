@@ -38,3 +38,30 @@ func (m *Metered) Allow(ctx context.Context, rule auth.Rule, key string, cost in
 	}
 	return d, err
 }
+
+// Batch calls the wrapped Limiter and counts each refused attempt under its
+// rule, as Allow does.
+func (m *Metered) Batch(ctx context.Context, ops []auth.LimitOp) ([]auth.Decision, error) {
+	ds, err := m.Limiter.Batch(ctx, ops)
+	if err != nil {
+		return ds, err
+	}
+	for i, d := range ds {
+		if op := ops[i]; !op.Reset && !d.Allowed && op.Cost > 0 {
+			m.refused.WithLabelValues(op.Rule.Name).Inc()
+		}
+	}
+	return ds, nil
+}
+
+// AllowAll calls the wrapped Limiter and counts the refusal, if any.
+func (m *Metered) AllowAll(ctx context.Context, ops []auth.LimitOp) ([]auth.Decision, error) {
+	ds, err := m.Limiter.AllowAll(ctx, ops)
+	if err != nil || len(ds) == 0 {
+		return ds, err
+	}
+	if i := len(ds) - 1; !ds[i].Allowed && ops[i].Cost > 0 {
+		m.refused.WithLabelValues(ops[i].Rule.Name).Inc()
+	}
+	return ds, nil
+}

@@ -36,11 +36,13 @@ type RedisOptions struct {
 const maxPending = 100_000
 
 // Redis keeps the counters in Redis, shared by every replica. Each Allow is
-// one script on one key, so it is atomic and runs on Redis Cluster.
+// one script on one key, so it is atomic and runs on Redis Cluster; Batch
+// pipelines those, and AllowAll is one script over several keys except on
+// Cluster (see AllowAll).
 //
-// While the client is degraded, Allow and Reset answer from the fallback,
-// whose counts are per replica and start from zero: an outage loosens the
-// limits rather than failing logins. Resets made meanwhile are replayed on
+// While the client is degraded, Allow, AllowAll, Batch and Reset answer
+// from the fallback, whose counts are per replica and start from zero: an
+// outage loosens the limits rather than failing logins. Resets made meanwhile are replayed on
 // Redis before the client leaves degraded mode. Other Redis errors are
 // returned, wrapped; so is redisconn.ErrDegraded when there is no fallback.
 type Redis struct {
@@ -133,6 +135,247 @@ func (r *Redis) Reset(ctx context.Context, rule auth.Rule, key string) error {
 		return nil
 	}
 	return fmt.Errorf("rate limit %s: reset: %w", rule.Name, err)
+}
+
+// AllowAll makes the attempts of ops in order, all or nothing. On one
+// node (standalone, Sentinel) that is one script over all their keys: one
+// round trip, atomic, a refusal included. On Cluster a login's keys are in
+// different slots, which one script can't span, and a pipeline would judge
+// every attempt at once: one refused by an earlier count would hold the
+// later counts' allowance until given back, refusing others meanwhile. So
+// there the attempts are made one round trip each, in order, as Allow, and
+// given back together on a refusal. Outages are handled as in Allow.
+func (r *Redis) AllowAll(ctx context.Context, ops []auth.LimitOp) ([]auth.Decision, error) {
+	ps, err := prepareOps(ops, false)
+	if err != nil {
+		return nil, err
+	}
+	if r.client.Mode() == "cluster" {
+		return r.allowEach(ctx, ops)
+	}
+	var keys []string
+	var made []int // the indexes of the ops sent
+	args := []any{r.now().UnixMilli()}
+	for i, op := range ops {
+		if p := ps[i]; p != nil {
+			keys = append(keys, r.key(op.Rule, op.Key))
+			args = append(args, p.interval, p.tau, p.maxLock, p.memory, clampCost(op.Cost, op.Rule.Limit))
+			made = append(made, i)
+		}
+	}
+	ds := make([]auth.Decision, len(ops))
+	for i := range ds {
+		ds[i] = auth.Decision{Allowed: true}
+	}
+	if len(keys) == 0 {
+		return ds, nil
+	}
+	var res []int64
+	err = r.client.Do(ctx, func(c redis.UniversalClient) error {
+		var err error
+		res, err = r.script.Run(ctx, c, keys, args...).Int64Slice()
+		return err
+	})
+	if n := len(res) / 3; err == nil && len(res)%3 == 0 && n > 0 && n <= len(keys) {
+		for j, i := range made[:n] {
+			ds[i] = auth.Decision{Allowed: res[3*j] == 1, Remaining: int(res[3*j+1]), RetryAfter: time.Duration(res[3*j+2]) * time.Millisecond}
+		}
+		if last := made[n-1]; !ds[last].Allowed {
+			return ds[:last+1], nil
+		}
+		return ds, nil
+	}
+	if err == nil {
+		err = fmt.Errorf("unexpected script reply %v", res)
+	}
+	if r.fallback == nil || ctx.Err() != nil {
+		return nil, fmt.Errorf("rate limit: %w", err)
+	}
+	if !errors.Is(err, redisconn.ErrDegraded) {
+		// As in Allow: a Redis that refuses scripts must not fail logins.
+		r.client.MarkDown(fmt.Errorf("rate limit: %w", err))
+	}
+	return r.fallback.AllowAll(ctx, ops)
+}
+
+// allowEach is AllowAll one Allow at a time. A failure to give back is not
+// returned: it only makes the limits slightly stricter for a while.
+func (r *Redis) allowEach(ctx context.Context, ops []auth.LimitOp) ([]auth.Decision, error) {
+	ds := make([]auth.Decision, 0, len(ops))
+	giveBack := func(made []auth.LimitOp) {
+		var back []auth.LimitOp
+		for _, op := range made {
+			if op.Cost > 0 {
+				back = append(back, auth.LimitOp{Rule: op.Rule, Key: op.Key, Cost: -op.Cost})
+			}
+		}
+		if len(back) > 0 {
+			_, _ = r.Batch(ctx, back)
+		}
+	}
+	for i, op := range ops {
+		d, err := r.Allow(ctx, op.Rule, op.Key, op.Cost)
+		if err != nil {
+			giveBack(ops[:i])
+			return nil, err
+		}
+		ds = append(ds, d)
+		if !d.Allowed {
+			giveBack(ops[:i])
+			break
+		}
+	}
+	return ds, nil
+}
+
+// Batch applies ops in order as Allow and Reset would, in one pipeline:
+// one round trip (on Cluster, one per node holding some of the keys, sent
+// concurrently), where Allow and Reset take one each. Each op stays one
+// script or DEL on one key, so it is atomic as alone and runs on Cluster.
+// While the client is degraded, or when Redis refuses the batch, Batch
+// answers as Allow and Reset do: the Allows from the fallback, the Resets
+// remembered for replay.
+func (r *Redis) Batch(ctx context.Context, ops []auth.LimitOp) ([]auth.Decision, error) {
+	ps, err := prepareOps(ops, true)
+	if err != nil {
+		return nil, err
+	}
+	ds := make([]auth.Decision, len(ops))
+	var sent []auth.LimitOp // the ops to apply in Redis, with their keys
+	var allows []int        // the indexes of the Allows among ops
+	var resets []string     // the keys of the Resets
+	for i, op := range ops {
+		switch {
+		case op.Reset:
+			if r.fallback != nil {
+				if err := r.fallback.Reset(ctx, op.Rule, op.Key); err != nil {
+					return nil, err
+				}
+			}
+			op.Key = r.key(op.Rule, op.Key)
+			sent = append(sent, op)
+			resets = append(resets, op.Key)
+			ds[i] = auth.Decision{Allowed: true}
+		case ps[i] == nil:
+			ds[i] = auth.Decision{Allowed: true}
+		default:
+			op.Key = r.key(op.Rule, op.Key)
+			sent = append(sent, op)
+			allows = append(allows, i)
+		}
+	}
+	if len(sent) == 0 {
+		return ds, nil
+	}
+	var pending []string
+	if len(resets) > 0 {
+		// As in Reset: resets still pending go along.
+		pending = r.takePending()
+	}
+	now := r.now().UnixMilli()
+	var res [][]int64
+	err = r.client.Do(ctx, func(c redis.UniversalClient) error {
+		var err error
+		res, err = r.pipeline(ctx, c, pending, sent, now)
+		return err
+	})
+	if err == nil {
+		for j, i := range allows {
+			ds[i] = auth.Decision{Allowed: res[j][0] == 1, Remaining: int(res[j][1]), RetryAfter: time.Duration(res[j][2]) * time.Millisecond}
+		}
+		return ds, nil
+	}
+	if len(resets) > 0 {
+		r.addPending(append(pending, resets...))
+	}
+	if r.fallback == nil || ctx.Err() != nil {
+		return nil, fmt.Errorf("rate limit batch: %w", err)
+	}
+	if !errors.Is(err, redisconn.ErrDegraded) {
+		// As in Allow: a Redis that refuses scripts must not fail logins.
+		r.client.MarkDown(fmt.Errorf("rate limit batch: %w", err))
+	}
+	if len(allows) == 0 {
+		return ds, nil
+	}
+	fops := make([]auth.LimitOp, len(allows))
+	for j, i := range allows {
+		fops[j] = ops[i]
+	}
+	fds, err := r.fallback.Batch(ctx, fops)
+	if err != nil {
+		return nil, err
+	}
+	for j, i := range allows {
+		ds[i] = fds[j]
+	}
+	return ds, nil
+}
+
+// pipeline deletes the keys pending and then applies ops (their Keys are
+// Redis keys) in order, in one pipeline, and returns the replies of the
+// Allows among them. A node that has not loaded the script (a restart,
+// SCRIPT FLUSH) answers NOSCRIPT without running it: those scripts are
+// sent again in full, which costs a second round trip only then.
+func (r *Redis) pipeline(ctx context.Context, c redis.UniversalClient, pending []string, ops []auth.LimitOp, now int64) ([][]int64, error) {
+	var cmds []*redis.Cmd
+	var args [][]any
+	for _, op := range ops {
+		if !op.Reset {
+			p := paramsOf(op.Rule)
+			args = append(args, []any{now, p.interval, p.tau, p.maxLock, p.memory, clampCost(op.Cost, op.Rule.Limit)})
+		}
+	}
+	all, err := c.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for _, k := range pending {
+			p.Del(ctx, k)
+		}
+		for _, op := range ops {
+			if op.Reset {
+				p.Del(ctx, op.Key)
+				continue
+			}
+			cmds = append(cmds, r.script.EvalSha(ctx, p, []string{op.Key}, args[len(cmds)]...))
+		}
+		return nil
+	})
+	if err != nil {
+		// Pipelined reports the first failure; any but NOSCRIPT fails the
+		// batch.
+		for _, cmd := range all {
+			if err := cmd.Err(); err != nil && !redis.HasErrorPrefix(err, "NOSCRIPT") {
+				return nil, err
+			}
+		}
+		_, err := c.Pipelined(ctx, func(p redis.Pipeliner) error {
+			j := 0
+			for _, op := range ops {
+				if op.Reset {
+					continue
+				}
+				if cmds[j].Err() != nil {
+					cmds[j] = r.script.Eval(ctx, p, []string{op.Key}, args[j]...)
+				}
+				j++
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	res := make([][]int64, len(cmds))
+	for j, cmd := range cmds {
+		v, err := cmd.Int64Slice()
+		if err != nil {
+			return nil, err
+		}
+		if len(v) != 3 {
+			return nil, fmt.Errorf("unexpected script reply %v", v)
+		}
+		res[j] = v
+	}
+	return res, nil
 }
 
 // key names the hash of (rule, key). The caller's key (an email, an IP) is

@@ -309,3 +309,94 @@ func redisKeys(t *testing.T, c redis.UniversalClient, prefix string) []string {
 	}
 	return keys
 }
+
+// TestRedisBatchAfterScriptFlush: servers that lost the script (a restart,
+// SCRIPT FLUSH) answer NOSCRIPT, and the batches send it again in full.
+func TestRedisBatchAfterScriptFlush(t *testing.T) {
+	for _, s := range servers {
+		t.Run(s.name, func(t *testing.T) {
+			url := s.url(t)
+			client := openClient(t, url, 0)
+			l := ratelimit.NewRedis(client, nil, ratelimit.RedisOptions{Prefix: redistest.Prefix(t, url), Now: newClock().Now})
+			flush := func() {
+				t.Helper()
+				ctx := context.Background()
+				var err error
+				if cc, ok := client.Universal().(*redis.ClusterClient); ok {
+					err = cc.ForEachMaster(ctx, func(ctx context.Context, n *redis.Client) error { return n.ScriptFlush(ctx).Err() })
+				} else {
+					err = client.Universal().ScriptFlush(ctx).Err()
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+			flush()
+			batch(t, l, []auth.LimitOp{take(login, "a", 1), {Rule: login, Key: "b", Reset: true}, take(login, "c", 2)}, ok(4), ok(0), ok(3))
+			flush()
+			allowAll(t, l, []auth.LimitOp{take(login, "a", 1), take(login, "c", 1)}, ok(3), ok(2))
+		})
+	}
+}
+
+// TestRedisBatchFallback: while Redis is down, AllowAll and Batch answer
+// from the fallback, as Allow and Reset do, and from Redis once it is back.
+func TestRedisBatchFallback(t *testing.T) {
+	srv := redistest.StartServer(t)
+	client := openClient(t, srv.URL(), 50*time.Millisecond)
+	clk := newClock()
+	mem := ratelimit.NewMemory(ratelimit.MemoryOptions{Now: clk.Now})
+	l := ratelimit.NewRedis(client, mem, ratelimit.RedisOptions{Prefix: "batchfallback:", Now: clk.Now})
+	bare := ratelimit.NewRedis(client, nil, ratelimit.RedisOptions{Prefix: "batchfallback:", Now: clk.Now})
+
+	exhaust(t, l, strict, "locked")
+	check(t, l, strict, "locked", 1, no(0, 3*time.Minute))
+	if n := len(redisKeys(t, client.Universal(), "batchfallback:")); n != 1 || mem.Len() != 0 {
+		t.Fatalf("%d keys in Redis, %d in Memory; want 1 and 0", n, mem.Len())
+	}
+
+	srv.Stop()
+	allowAll(t, l, []auth.LimitOp{take(login, "a", 1), take(strict, "locked", 1)}, ok(4), ok(4)) // Memory starts from zero
+	if client.Up() {
+		t.Fatal("client still up with the server stopped")
+	}
+	batch(t, l, []auth.LimitOp{{Rule: strict, Key: "locked", Reset: true}, take(login, "a", -1)}, ok(0), ok(5))
+	check(t, l, strict, "locked", 0, ok(5))
+	if _, err := bare.AllowAll(context.Background(), []auth.LimitOp{take(login, "a", 1)}); !errors.Is(err, redisconn.ErrDegraded) {
+		t.Fatalf("AllowAll without fallback while degraded: %v, want ErrDegraded", err)
+	}
+	if _, err := bare.Batch(context.Background(), []auth.LimitOp{take(login, "a", 1)}); !errors.Is(err, redisconn.ErrDegraded) {
+		t.Fatalf("Batch without fallback while degraded: %v, want ErrDegraded", err)
+	}
+
+	srv.Start()
+	waitUp(t, client)
+	allowAll(t, l, []auth.LimitOp{take(login, "a", 1)}, ok(4)) // from Redis again
+	if n := len(redisKeys(t, client.Universal(), "batchfallback:")); n != 1 {
+		t.Fatalf("%d keys in Redis after recovery, want 1", n)
+	}
+}
+
+// TestRedisBatchResetReplay resets keys in a Batch while the client is
+// degraded: the resets reach Redis when the client recovers, as Reset's.
+func TestRedisBatchResetReplay(t *testing.T) {
+	url := redistest.URL(t)
+	prefix := redistest.Prefix(t, url)
+	client := openClient(t, url, time.Second)
+	clk := newClock()
+	l := ratelimit.NewRedis(client, ratelimit.NewMemory(ratelimit.MemoryOptions{Now: clk.Now}),
+		ratelimit.RedisOptions{Prefix: prefix, Now: clk.Now})
+	exhaust(t, l, strict, "k")
+	check(t, l, strict, "k", 1, no(0, 3*time.Minute))
+	client.MarkDown(errors.New("test outage"))
+	batch(t, l, []auth.LimitOp{{Rule: strict, Key: "k", Reset: true}, take(login, "other", 1)}, ok(0), ok(4))
+	if n := len(redisKeys(t, client.Universal(), prefix)); n != 1 {
+		t.Fatalf("%d keys in Redis during the outage, want 1 (the reset not delivered yet)", n)
+	}
+	waitUp(t, client)
+	if left := redisKeys(t, client.Universal(), prefix); len(left) != 0 {
+		t.Fatalf("keys after recovery: %q, want the reset replayed", left)
+	}
+	exhaust(t, l, strict, "k")
+	check(t, l, strict, "k", 1, no(0, 3*time.Minute)) // first strike again
+}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/talentforge/authd/internal/auth"
 	"github.com/talentforge/authd/internal/ratelimit"
@@ -25,6 +26,8 @@ var (
 type limiter interface {
 	Allow(ctx context.Context, rule auth.Rule, key string, cost int) (auth.Decision, error)
 	Reset(ctx context.Context, rule auth.Rule, key string) error
+	AllowAll(ctx context.Context, ops []auth.LimitOp) ([]auth.Decision, error)
+	Batch(ctx context.Context, ops []auth.LimitOp) ([]auth.Decision, error)
 }
 
 // openFunc gives a subtest a fresh, empty limiter on the clock now.
@@ -53,6 +56,34 @@ func check(t *testing.T, l limiter, rule auth.Rule, key string, cost int, want a
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Fatalf("Allow(%s, %q, %d) (-want +got):\n%s", rule.Name, key, cost, diff)
 	}
+}
+
+// batch calls Batch and compares its decisions with want.
+func batch(t *testing.T, l limiter, ops []auth.LimitOp, want ...auth.Decision) {
+	t.Helper()
+	got, err := l.Batch(context.Background(), ops)
+	if err != nil {
+		t.Fatalf("Batch(%+v): %v", ops, err)
+	}
+	if diff := cmp.Diff(want, got, cmpopts.EquateEmpty()); diff != "" {
+		t.Fatalf("Batch(%+v) (-want +got):\n%s", ops, diff)
+	}
+}
+
+// allowAll calls AllowAll and compares its decisions with want.
+func allowAll(t *testing.T, l limiter, ops []auth.LimitOp, want ...auth.Decision) {
+	t.Helper()
+	got, err := l.AllowAll(context.Background(), ops)
+	if err != nil {
+		t.Fatalf("AllowAll(%+v): %v", ops, err)
+	}
+	if diff := cmp.Diff(want, got, cmpopts.EquateEmpty()); diff != "" {
+		t.Fatalf("AllowAll(%+v) (-want +got):\n%s", ops, diff)
+	}
+}
+
+func take(rule auth.Rule, key string, cost int) auth.LimitOp {
+	return auth.LimitOp{Rule: rule, Key: key, Cost: cost}
 }
 
 func exhaust(t *testing.T, l limiter, rule auth.Rule, key string) {
@@ -227,6 +258,101 @@ func testLimiter(t *testing.T, open openFunc) {
 			if n := allowed.Load(); n != 5 {
 				t.Fatalf("%d of 50 concurrent attempts allowed, want 5", n)
 			}
+		}},
+		{"batch applies each op as alone, in order", func(t *testing.T, l limiter, clk *testclock.Clock) {
+			off := auth.Rule{Name: "off", Period: time.Minute}
+			exhaust(t, l, strict, "locked")
+			batch(t, l, []auth.LimitOp{
+				take(login, "a", 1),
+				take(login, "a", 1), // the same key again sees the first
+				take(strict, "locked", 1),
+				take(login, "b", 0),
+				take(off, "a", 1),
+				take(login, "c", 3),
+				take(login, "c", -1),
+			}, ok(4), ok(3), no(0, 3*time.Minute), ok(5), ok(0), ok(2), ok(3))
+			// The refusal struck as Allow's would: this is a lockout.
+			check(t, l, strict, "locked", 0, no(0, 3*time.Minute))
+			check(t, l, login, "a", 0, ok(3))
+			check(t, l, login, "c", 0, ok(3))
+			batch(t, l, nil)
+		}},
+		{"batch resets", func(t *testing.T, l limiter, clk *testclock.Clock) {
+			exhaust(t, l, strict, "a")
+			check(t, l, strict, "a", 1, no(0, 3*time.Minute))
+			check(t, l, login, "b", 1, ok(4))
+			batch(t, l, []auth.LimitOp{
+				{Rule: strict, Key: "a", Reset: true},
+				take(login, "b", -1),
+				{Rule: login, Key: "never-seen", Reset: true},
+			}, ok(0), ok(5), ok(0))
+			exhaust(t, l, strict, "a")
+			check(t, l, strict, "a", 1, no(0, 3*time.Minute)) // not 6m: the strike is gone
+			// A reset and then a take of the same key in one batch, in
+			// that order.
+			batch(t, l, []auth.LimitOp{{Rule: strict, Key: "a", Reset: true}, take(strict, "a", 1)}, ok(0), ok(4))
+		}},
+		{"allow all: a refusal in the middle costs the others nothing", func(t *testing.T, l limiter, clk *testclock.Clock) {
+			// A login's counts: per IP, per (account, IP), per account.
+			ip, account, global := login, strict, login
+			global.Name = "global"
+			off := auth.Rule{Name: "off", Period: time.Minute}
+			allowAll(t, l, []auth.LimitOp{take(ip, "a", 1), take(off, "a", 1), take(account, "a", 1), take(global, "a", 1)},
+				ok(4), ok(0), ok(4), ok(4))
+			exhaust(t, l, account, "b")
+			allowAll(t, l, []auth.LimitOp{take(ip, "a", 1), take(off, "a", 1), take(account, "b", 1), take(global, "a", 1)},
+				ok(3), ok(0), no(0, 3*time.Minute))
+			// The refusal struck (a lockout), the IP got its attempt back,
+			// and the per-account count was not asked.
+			check(t, l, account, "b", 0, no(0, 3*time.Minute))
+			check(t, l, ip, "a", 0, ok(4))
+			check(t, l, global, "a", 0, ok(4))
+			allowAll(t, l, nil)
+			if ds, err := l.AllowAll(context.Background(), []auth.LimitOp{{Rule: login, Key: "a", Reset: true}}); err == nil {
+				t.Fatalf("AllowAll with a Reset = %+v, want an error", ds)
+			}
+		}},
+		{"batches with an invalid rule apply nothing", func(t *testing.T, l limiter, clk *testclock.Clock) {
+			bad := auth.Rule{Name: "no-period", Limit: 5}
+			ops := []auth.LimitOp{take(login, "a", 1), take(bad, "a", 1)}
+			if ds, err := l.Batch(context.Background(), ops); err == nil {
+				t.Fatalf("Batch with an invalid rule = %+v, want an error", ds)
+			}
+			if ds, err := l.AllowAll(context.Background(), ops); err == nil {
+				t.Fatalf("AllowAll with an invalid rule = %+v, want an error", ds)
+			}
+			check(t, l, login, "a", 0, ok(5))
+		}},
+		{"concurrent AllowAlls never exceed a limit", func(t *testing.T, l limiter, clk *testclock.Clock) {
+			// 50 logins at once, each taking from a count of 5 and one of
+			// 3, all or nothing: exactly 3 get both.
+			small := auth.Rule{Name: "small", Limit: 3, Period: 15 * time.Minute}
+			var both atomic.Int32
+			var wg sync.WaitGroup
+			start := make(chan struct{})
+			for range 50 {
+				wg.Go(func() {
+					<-start
+					ctx := context.Background()
+					ops := []auth.LimitOp{take(login, "x", 1), take(small, "y", 1)}
+					ds, err := l.AllowAll(ctx, ops)
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					if len(ds) == 2 && ds[1].Allowed {
+						both.Add(1)
+					}
+				})
+			}
+			close(start)
+			wg.Wait()
+			if n := both.Load(); n != 3 {
+				t.Fatalf("%d of 50 concurrent logins allowed by both counts, want 3", n)
+			}
+			// The refused ones left nothing behind.
+			check(t, l, login, "x", 0, ok(2))
+			check(t, l, small, "y", 0, no(0, 5*time.Minute))
 		}},
 	}
 	for _, tt := range tests {
