@@ -14,15 +14,18 @@ import (
 
 	"github.com/talentforge/authd/internal/bench"
 	"github.com/talentforge/authd/internal/config"
+	"github.com/talentforge/authd/internal/postgres"
 	"github.com/talentforge/authd/internal/sqlite"
 	"github.com/talentforge/authd/internal/token"
 )
 
-const benchUsage = "usage: authd bench [--url U] [--scenarios register,login,refresh,verify,me] [--concurrency N] [--duration D] [--users N] [--password P] [--flood-logins N] [--seed-only] [--json] [--limits=false]"
+const benchUsage = "usage: authd bench [--url U[,U…]] [--scenarios register,login,refresh,verify,me] [--concurrency N] [--duration D] [--users N] [--password P] [--flood-logins N] [--seed-only] [--json] [--limits=false]"
 
 const benchAbout = `
 Seed users into the configured database (the server's AUTH_* environment),
-load the running authd at --url, and print each scenario's figures next to
+load the running authd at --url (several replicas: repeat --url or separate
+the URLs with commas; worker i of each scenario talks to replica i mod n),
+and print each scenario's figures next to
 the machine's limits. Progress goes to stderr, the report to stdout. It
 refuses to seed a database of AUTH_ENV=production.
 `
@@ -36,7 +39,8 @@ refuses to seed a database of AUTH_ENV=production.
 func benchmark(ctx context.Context, args []string, env environment, stdout, stderr io.Writer) error {
 	c := newCmdline("bench", benchUsage+"\n"+benchAbout)
 	fs := c.fs
-	url := fs.String("url", "http://127.0.0.1:8080", "base URL of the running authd")
+	var urls urlList
+	fs.Var(&urls, "url", "base URL of the running authd (default http://127.0.0.1:8080); repeat it, or separate URLs with commas, to load several replicas")
 	scenarios := fs.String("scenarios", strings.Join(bench.AllScenarios(), ","), "comma-separated scenarios to run, in order")
 	concurrency := fs.Int("concurrency", 64, "workers per scenario, each with one request in flight")
 	duration := fs.Duration("duration", 10*time.Second, "how long each scenario runs (at most 10m)")
@@ -48,6 +52,9 @@ func benchmark(ctx context.Context, args []string, env environment, stdout, stde
 	limits := fs.Bool("limits", true, "measure the machine's limits (argon2id, token verification, bare net/http)")
 	if err := c.parse(args, 0, stdout); err != nil {
 		return err
+	}
+	if len(urls) == 0 {
+		urls = urlList{"http://127.0.0.1:8080"}
 	}
 	var names []string
 	for s := range strings.SplitSeq(*scenarios, ",") {
@@ -67,7 +74,7 @@ func benchmark(ctx context.Context, args []string, env environment, stdout, stde
 		*password = rand.Text()
 	}
 	opts := bench.Options{
-		URL:         *url,
+		URLs:        urls,
 		Scenarios:   names,
 		Concurrency: *concurrency,
 		Duration:    *duration,
@@ -119,6 +126,9 @@ func benchmark(ctx context.Context, args []string, env environment, stdout, stde
 			return errors.New("this storage backend can't import users in bulk")
 		}
 		deps.Store = store
+		if pg, ok := db.(*postgres.DB); ok {
+			deps.Sizes = tableSizes(pg)
+		}
 	}
 	if opts.Limits {
 		tokens, cleanup, err := scratchTokens(ctx, cfg)
@@ -140,6 +150,36 @@ func benchmark(ctx context.Context, args []string, env environment, stdout, stde
 		err = errors.Join(err, werr)
 	}
 	return err
+}
+
+// urlList is the value of --url: every URL given, whether in one flag
+// separated by commas or in repeated flags.
+type urlList []string
+
+func (l *urlList) String() string { return strings.Join(*l, ",") }
+
+func (l *urlList) Set(v string) error {
+	for u := range strings.SplitSeq(v, ",") {
+		if u = strings.TrimSpace(u); u != "" {
+			*l = append(*l, u)
+		}
+	}
+	return nil
+}
+
+// tableSizes adapts PostgreSQL's table sizes to what bench reports.
+func tableSizes(db *postgres.DB) bench.SizeFunc {
+	return func(ctx context.Context, tables []string) ([]bench.TableSize, error) {
+		ts, err := db.TableSizes(ctx, tables)
+		if err != nil {
+			return nil, err
+		}
+		out := make([]bench.TableSize, len(ts))
+		for i, t := range ts {
+			out[i] = bench.TableSize{Table: t.Table, Rows: t.Rows, Heap: t.Heap, Indexes: t.Indexes, Total: t.Total}
+		}
+		return out, nil
+	}
 }
 
 // scratchTokens returns a token manager with the configured algorithm over a

@@ -331,3 +331,17 @@ func TestBenchRefusesToSeedProduction(t *testing.T) {
 		t.Errorf("bench-0 in the production database: %v", err)
 	}
 }
+
+// TestBenchURLList: --url takes several replicas, in one flag separated by
+// commas or in repeated flags, in the order given.
+func TestBenchURLList(t *testing.T) {
+	var l urlList
+	for _, v := range []string{"http://127.0.0.1:1, http://127.0.0.1:2", "http://127.0.0.1:3", ","} {
+		if err := l.Set(v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got, want := l.String(), "http://127.0.0.1:1,http://127.0.0.1:2,http://127.0.0.1:3"; got != want {
+		t.Errorf("--url values %q, want %q", got, want)
+	}
+}

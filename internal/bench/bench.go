@@ -28,8 +28,10 @@ const maxLimitDuration = 3 * time.Second
 
 // Options configure a run.
 type Options struct {
-	// URL is the base URL of the running authd, e.g. http://127.0.0.1:8080.
-	URL string
+	// URLs are the base URLs of the running authd replicas, e.g.
+	// http://127.0.0.1:8080. Worker i of every scenario talks to URLs[i%n],
+	// so that the replicas share the load evenly.
+	URLs []string
 	// Scenarios are run in this order (see AllScenarios).
 	Scenarios []string
 	// Concurrency is the number of workers of each scenario.
@@ -91,6 +93,9 @@ type Deps struct {
 	// not remember verified tokens, or it measures a cache hit instead of a
 	// signature check.
 	Tokens auth.TokenIssuer
+	// Sizes reads the database's table sizes, reported after the run; nil
+	// (the embedded SQLite backend) reports none, with a note saying so.
+	Sizes SizeFunc
 }
 
 // Validate reports, in one line naming the flag, the first problem with o.
@@ -100,14 +105,26 @@ func (o Options) Validate() error {
 	return err
 }
 
-// validate checks o and returns it normalised: the URL without a trailing
+// validate checks o and returns it normalised: the URLs without a trailing
 // slash, scenarios without duplicates, LimitDuration set.
 func (o Options) validate() (Options, error) {
-	u, err := url.Parse(o.URL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return o, fmt.Errorf("--url %q: want http://host:port", o.URL)
+	if len(o.URLs) == 0 {
+		return o, errors.New("--url: want at least one http://host:port")
 	}
-	o.URL = strings.TrimRight(o.URL, "/")
+	urls := make([]string, 0, len(o.URLs))
+	for _, s := range o.URLs {
+		u, err := url.Parse(s)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return o, fmt.Errorf("--url %q: want http://host:port", s)
+		}
+		s = strings.TrimRight(s, "/")
+		// The same replica twice would be counted as two.
+		if slices.Contains(urls, s) {
+			return o, fmt.Errorf("--url %q: given twice", s)
+		}
+		urls = append(urls, s)
+	}
+	o.URLs = urls
 	var names []string
 	for _, s := range o.Scenarios {
 		if !validScenario(s) {
@@ -147,7 +164,7 @@ func (o Options) SeedsUsers() bool {
 }
 
 // Run seeds the users the scenarios need, then runs the scenarios against
-// the authd at o.URL, measuring each limit right before the first scenario
+// the authd replicas at o.URLs, measuring each limit right before the first scenario
 // compared with it (the others after the last scenario), and reports every
 // figure. A scenario whose workers can't be prepared (the server refuses
 // the seeded users' logins) is reported with its error and the run goes on;
@@ -166,12 +183,15 @@ func Run(ctx context.Context, o Options, deps Deps) (*Report, error) {
 	rep := &Report{Machine: thisMachine(), Options: o}
 	client := NewClient(max(o.Concurrency, o.FloodLogins))
 	defer client.CloseIdleConnections()
-	t := &target{client: client, base: o.URL, password: o.Password}
-	// Fail at once, rather than after seeding, when nothing answers.
-	if status, _, err := t.send(ctx, http.MethodGet, "/healthz", "", nil, false); err != nil {
-		return nil, fmt.Errorf("no authd answers at %s: %w", o.URL, err)
-	} else if status != http.StatusOK {
-		return nil, fmt.Errorf("authd at %s is not healthy: /healthz answered %d", o.URL, status)
+	t := make([]*target, len(o.URLs))
+	for i, u := range o.URLs {
+		t[i] = &target{client: client, base: u, password: o.Password}
+		// Fail at once, rather than after seeding, when a replica does not answer.
+		if status, _, err := t[i].send(ctx, http.MethodGet, "/healthz", "", nil, false); err != nil {
+			return nil, fmt.Errorf("no authd answers at %s: %w", u, err)
+		} else if status != http.StatusOK {
+			return nil, fmt.Errorf("authd at %s is not healthy: /healthz answered %d", u, status)
+		}
 	}
 
 	var hash string
@@ -204,6 +224,7 @@ func Run(ctx context.Context, o Options, deps Deps) (*Report, error) {
 		}
 	}
 	if o.SeedOnly {
+		measureSizesInto(ctx, rep, deps.Sizes)
 		return rep, nil
 	}
 	var meter *limitMeter
@@ -257,11 +278,28 @@ func Run(ctx context.Context, o Options, deps Deps) (*Report, error) {
 			return rep, err
 		}
 	}
+	measureSizesInto(ctx, rep, deps.Sizes)
 	rep.Warnings = warnings(rep)
 	if len(failed) > 0 {
 		return rep, fmt.Errorf("scenarios failed to start: %s", strings.Join(failed, ", "))
 	}
 	return rep, nil
+}
+
+// measureSizesInto puts the database's table sizes into rep, or a note
+// saying why there are none: a run that measured everything else is worth
+// its report without them.
+func measureSizesInto(ctx context.Context, rep *Report, sizes SizeFunc) {
+	if sizes == nil {
+		rep.SizesNote = "not measured: only PostgreSQL reports table sizes, and only a run that seeds users opens the database"
+		return
+	}
+	s, err := measureSizes(ctx, sizes)
+	if err != nil {
+		rep.SizesNote = "not measured: " + err.Error()
+		return
+	}
+	rep.Sizes = s
 }
 
 // limitMeter measures each of the machine's limits once (see Limits), right
@@ -360,8 +398,8 @@ func (m *limitMeter) measureBare(ctx context.Context) error {
 
 // runFlood runs the flood scenario: the verify workers log in first, then
 // the login flood and the verify workers run side by side for o.Duration,
-// with the server's memory sampled throughout.
-func runFlood(ctx context.Context, now func() time.Time, t *target, o Options, runID string) ([]Result, error) {
+// with the servers' memory sampled throughout.
+func runFlood(ctx context.Context, now func() time.Time, t []*target, o Options, runID string) ([]Result, error) {
 	verify, err := newWorkers(Verify, t, o.Concurrency, o.Users, runID)
 	if err != nil {
 		return nil, err

@@ -5,8 +5,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math"
+	"net/http"
+	"net/http/httptest"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -23,13 +27,13 @@ import (
 const testPassword = "bench test passphrase 9c1e"
 
 func TestOptionsValidate(t *testing.T) {
-	good := Options{URL: "http://127.0.0.1:8080/", Scenarios: []string{Login, Verify, Login}, Concurrency: 4, Duration: time.Second, Users: 1,
+	good := Options{URLs: []string{"http://127.0.0.1:8080/", "http://127.0.0.1:8081"}, Scenarios: []string{Login, Verify, Login}, Concurrency: 4, Duration: time.Second, Users: 1,
 		Password: testPassword}
 	o, err := good.validate()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if o.URL != "http://127.0.0.1:8080" || len(o.Scenarios) != 2 || o.LimitDuration != time.Second {
+	if o.URLs[0] != "http://127.0.0.1:8080" || len(o.URLs) != 2 || len(o.Scenarios) != 2 || o.LimitDuration != time.Second {
 		t.Errorf("normalised to %+v", o)
 	}
 	long := good
@@ -38,7 +42,9 @@ func TestOptionsValidate(t *testing.T) {
 		t.Errorf("10m run: %v, limit duration %v", err, o.LimitDuration)
 	}
 	for name, change := range map[string]func(*Options){
-		"no scheme":        func(o *Options) { o.URL = "127.0.0.1:8080" },
+		"no scheme":        func(o *Options) { o.URLs = []string{"http://127.0.0.1:8080", "127.0.0.1:8081"} },
+		"no URL":           func(o *Options) { o.URLs = nil },
+		"same URL twice":   func(o *Options) { o.URLs = []string{"http://127.0.0.1:8080/", "http://127.0.0.1:8080"} },
 		"unknown scenario": func(o *Options) { o.Scenarios = []string{"logout"} },
 		"no scenario":      func(o *Options) { o.Scenarios = nil },
 		"no worker":        func(o *Options) { o.Concurrency = 0 },
@@ -186,7 +192,7 @@ func TestParallelRateStopsOnError(t *testing.T) {
 func TestWriteReport(t *testing.T) {
 	rep := &Report{
 		Machine: thisMachine(),
-		Options: Options{URL: "http://127.0.0.1:8080", Scenarios: []string{Login, Verify}, Concurrency: 8, Duration: time.Second, Users: 10,
+		Options: Options{URLs: []string{"http://127.0.0.1:8080", "http://127.0.0.1:8081"}, Scenarios: []string{Login, Verify}, Concurrency: 8, Duration: time.Second, Users: 10,
 			Server: Server{Argon2MemoryKiB: 19456, Argon2Iterations: 2, Argon2Parallelism: 1, Algorithm: "ES256"}},
 		Seed:   &SeedResult{Users: 10, Inserted: 10, Elapsed: 10 * time.Millisecond},
 		Limits: &Limits{Workers: 2, Argon2id: 40, Tokens: 9000, Bare: &Summary{Requests: 20000, Elapsed: time.Second, P50: 300 * time.Microsecond, Errors: map[string]int{}}},
@@ -259,5 +265,108 @@ func TestWarnings(t *testing.T) {
 	}
 	if strings.Contains(got, "login") {
 		t.Errorf("a ratio of 1.05 is within noise:\n%s", got)
+	}
+}
+
+// replica is a fake authd replica: it answers health checks, registrations
+// (recording which worker sent each, by its email) and /metrics with a fixed
+// resident memory.
+type replica struct {
+	mu      sync.Mutex
+	workers map[string]int // email prefix → registrations
+	rss     int
+}
+
+func (rp *replica) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	switch r.URL.Path {
+	case "/healthz":
+	case "/metrics":
+		fmt.Fprintf(w, "# TYPE process_resident_memory_bytes gauge\nprocess_resident_memory_bytes %d\n", rp.rss)
+	case pathRegister:
+		var c credentials
+		if err := json.NewDecoder(r.Body).Decode(&c); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		// bench-r-<run>-<worker>-<n>@…: the worker is all but the count.
+		prefix := c.Email[:strings.LastIndexByte(c.Email, '-')]
+		rp.mu.Lock()
+		rp.workers[prefix]++
+		rp.mu.Unlock()
+		w.WriteHeader(http.StatusCreated)
+	default:
+		http.NotFound(w, r)
+	}
+}
+
+// TestRunSpreadsOverReplicas runs register against two real HTTP servers:
+// worker i sends every request to replica i mod 2, both replicas answer, and
+// the memory reported is the larger replica's.
+func TestRunSpreadsOverReplicas(t *testing.T) {
+	replicas := []*replica{{workers: map[string]int{}, rss: 10 << 20}, {workers: map[string]int{}, rss: 30 << 20}}
+	var urls []string
+	for _, rp := range replicas {
+		srv := httptest.NewServer(rp)
+		t.Cleanup(srv.Close)
+		urls = append(urls, srv.URL)
+	}
+	o := Options{URLs: urls, Scenarios: []string{Register}, Concurrency: 4, Duration: 100 * time.Millisecond, Password: testPassword}
+	rep, err := Run(t.Context(), o, Deps{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, rp := range replicas {
+		rp.mu.Lock()
+		var got []int
+		for prefix, n := range rp.workers {
+			if n == 0 {
+				continue
+			}
+			var w int
+			if _, err := fmt.Sscanf(prefix[strings.LastIndexByte(prefix, '-')+1:], "%d", &w); err != nil {
+				t.Fatalf("prefix %q: %v", prefix, err)
+			}
+			got = append(got, w)
+		}
+		rp.mu.Unlock()
+		slices.Sort(got)
+		if want := []int{i, i + 2}; !slices.Equal(got, want) {
+			t.Errorf("replica %d got requests from workers %v, want %v", i, got, want)
+		}
+	}
+	res := rep.Scenarios[0]
+	if res.Requests == 0 || res.Memory == nil || res.Memory.Max != 30<<20 || res.Memory.Before != 30<<20 {
+		t.Errorf("register: %d requests, memory %+v; want the larger replica's 30 MiB", res.Requests, res.Memory)
+	}
+	if rep.Sizes != nil || !strings.Contains(rep.SizesNote, "only PostgreSQL") {
+		t.Errorf("sizes %+v, note %q", rep.Sizes, rep.SizesNote)
+	}
+	var text bytes.Buffer
+	if err := rep.WriteText(&text); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"(2 replicas)", urls[0] + ", " + urls[1], "rss max: the largest of the 2 replicas", "30.0 MiB", "database sizes: not measured"} {
+		if !strings.Contains(text.String(), want) {
+			t.Errorf("text report lacks %q:\n%s", want, text.String())
+		}
+	}
+	var js bytes.Buffer
+	if err := rep.WriteJSON(&js); err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Config struct {
+			URLs     []string `json:"urls"`
+			Replicas int      `json:"replicas"`
+		} `json:"config"`
+	}
+	if err := json.Unmarshal(js.Bytes(), &doc); err != nil || doc.Config.Replicas != 2 || !slices.Equal(doc.Config.URLs, urls) {
+		t.Errorf("JSON config: %v\n%s", err, js.String())
+	}
+
+	// A replica that does not answer fails the run before any load.
+	o.URLs = append(o.URLs, "http://127.0.0.1:1")
+	if _, err := Run(t.Context(), o, Deps{}); err == nil || !strings.Contains(err.Error(), "127.0.0.1:1") {
+		t.Errorf("a dead replica: %v", err)
 	}
 }

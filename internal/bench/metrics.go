@@ -19,7 +19,9 @@ const rssMetric = "process_resident_memory_bytes"
 const memoryEvery = 500 * time.Millisecond
 
 // Memory is the server's resident memory around and during one scenario,
-// in bytes.
+// in bytes. With several replicas each figure is the largest of any replica
+// at that sample: the question a memory figure answers is whether a process
+// fits its container, and every replica runs in one of the same size.
 type Memory struct {
 	Before, After, Max float64
 }
@@ -58,11 +60,25 @@ func parseMetric(exposition []byte, name string) (float64, bool) {
 	return 0, false
 }
 
-// watchMemory samples the server's resident memory now and every
+// maxResidentMemory returns the largest resident memory of the servers ts,
+// and false when none of them exports it.
+func maxResidentMemory(ctx context.Context, ts []*target) (float64, bool) {
+	var peak float64
+	found := false
+	for _, t := range ts {
+		if v, ok := t.residentMemory(ctx); ok {
+			peak, found = max(peak, v), true
+		}
+	}
+	return peak, found
+}
+
+// watchMemory samples the servers' resident memory now and every
 // memoryEvery until the returned function is called, which samples it once
-// more and returns the figures, or nil when the server does not export them.
-func watchMemory(ctx context.Context, t *target) func() *Memory {
-	before, ok := t.residentMemory(ctx)
+// more and returns the figures (the largest replica's at each sample), or
+// nil when no server exports them.
+func watchMemory(ctx context.Context, t []*target) func() *Memory {
+	before, ok := maxResidentMemory(ctx, t)
 	if !ok {
 		return func() *Memory { return nil }
 	}
@@ -81,7 +97,7 @@ func watchMemory(ctx context.Context, t *target) func() *Memory {
 				return
 			case <-tick.C:
 			}
-			if v, ok := t.residentMemory(ctx); ok {
+			if v, ok := maxResidentMemory(ctx, t); ok {
 				peak = max(peak, v)
 			}
 		}
@@ -90,7 +106,7 @@ func watchMemory(ctx context.Context, t *target) func() *Memory {
 		close(stop)
 		wg.Wait()
 		m := &Memory{Before: before, After: before, Max: peak}
-		if v, ok := t.residentMemory(ctx); ok {
+		if v, ok := maxResidentMemory(ctx, t); ok {
 			m.After = v
 			m.Max = max(m.Max, v)
 		}

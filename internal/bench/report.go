@@ -18,6 +18,10 @@ type Report struct {
 	Seed      *SeedResult // nil when no user was seeded
 	Limits    *Limits     // nil when not measured
 	Scenarios []Result
+	// Sizes are the database's tables after the run; nil when not measured,
+	// and then SizesNote says why.
+	Sizes     *Sizes
+	SizesNote string
 	Warnings  []string
 }
 
@@ -71,8 +75,10 @@ func (l *Limits) of(scenario string) (string, float64) {
 	return "", 0
 }
 
-// rateLimitEnv is what a benchmarked server should be started with.
-const rateLimitEnv = "AUTH_RATE_LOGIN_ACCOUNT=off AUTH_RATE_LOGIN_ACCOUNT_GLOBAL=off AUTH_RATE_LOGIN_IP=off AUTH_RATE_REGISTER_IP=off AUTH_RATE_REFRESH_IP=off AUTH_RATE_CLIENT_IP=off"
+// rateLimitEnv is what a benchmarked server should be started with, as
+// scripts/bench does: the login limits on (a login pays for them) but out
+// of a one-IP load generator's reach, the other per-IP limits off.
+const rateLimitEnv = "AUTH_RATE_LOGIN_ACCOUNT=1000000/1h AUTH_RATE_LOGIN_ACCOUNT_GLOBAL=1000000/1h AUTH_RATE_LOGIN_IP=1000000/1h AUTH_RATE_REGISTER_IP=off AUTH_RATE_REFRESH_IP=off AUTH_RATE_CLIENT_IP=off"
 
 // maxPlausibleRatio is the highest scenario ÷ limit ratio that measurement
 // noise explains.
@@ -106,7 +112,8 @@ func warnings(r *Report) []string {
 func (r *Report) WriteText(w io.Writer) error {
 	o, m := r.Options, r.Machine
 	var b strings.Builder
-	fmt.Fprintf(&b, "authd bench %s: %d workers, %v per scenario, %d users\n", o.URL, o.Concurrency, o.Duration, o.Users)
+	fmt.Fprintf(&b, "authd bench %s (%s): %d workers, %v per scenario, %d users\n",
+		strings.Join(o.URLs, ", "), replicas(len(o.URLs)), o.Concurrency, o.Duration, o.Users)
 	fmt.Fprintf(&b, "machine: %s/%s, GOMAXPROCS %d, NumCPU %d, %s\n", m.OS, m.Arch, m.GOMAXPROCS, m.NumCPU, m.GoVersion)
 	fmt.Fprintf(&b, "server: argon2id m=%d KiB t=%d p=%d, %s\n",
 		o.Server.Argon2MemoryKiB, o.Server.Argon2Iterations, o.Server.Argon2Parallelism, o.Server.Algorithm)
@@ -151,6 +158,16 @@ func (r *Report) WriteText(w io.Writer) error {
 				dur(s.P50), dur(s.P95), dur(s.P99), dur(s.Max), errorList(*s))
 		}
 		tw.Flush()
+		if len(o.URLs) > 1 && slices.ContainsFunc(r.Scenarios, func(s Result) bool { return s.Memory != nil }) {
+			fmt.Fprintf(&b, "rss max: the largest of the %d replicas\n", len(o.URLs))
+		}
+	}
+	switch {
+	case r.Sizes != nil:
+		b.WriteString("\n")
+		r.Sizes.writeText(&b)
+	case r.SizesNote != "":
+		fmt.Fprintf(&b, "\ndatabase sizes: %s\n", r.SizesNote)
 	}
 	failed := slices.ContainsFunc(r.Scenarios, func(s Result) bool { return s.Err != "" })
 	if failed || len(r.Warnings) > 0 {
@@ -166,6 +183,14 @@ func (r *Report) WriteText(w io.Writer) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// replicas is "1 replica" or "n replicas".
+func replicas(n int) string {
+	if n == 1 {
+		return "1 replica"
+	}
+	return fmt.Sprintf("%d replicas", n)
 }
 
 // rate formats a per-second figure with about three significant digits.
@@ -222,7 +247,7 @@ func (r *Report) WriteJSON(w io.Writer) error {
 			GoVersion: r.Machine.GoVersion, OS: r.Machine.OS, Arch: r.Machine.Arch,
 		},
 		Config: jsonConfig{
-			URL: o.URL, Scenarios: o.Scenarios, Concurrency: o.Concurrency,
+			URLs: o.URLs, Replicas: len(o.URLs), Scenarios: o.Scenarios, Concurrency: o.Concurrency,
 			DurationSeconds: o.Duration.Seconds(), Users: o.Users, SeedOnly: o.SeedOnly, Limits: o.Limits,
 			Argon2: jsonArgon2{
 				MemoryKiB: o.Server.Argon2MemoryKiB, Iterations: o.Server.Argon2Iterations,
@@ -231,6 +256,8 @@ func (r *Report) WriteJSON(w io.Writer) error {
 			Algorithm: o.Server.Algorithm,
 		},
 		Scenarios: []jsonScenario{},
+		Sizes:     r.Sizes.toJSON(),
+		SizesNote: r.SizesNote,
 		Warnings:  append([]string{}, r.Warnings...),
 	}
 	if s := r.Seed; s != nil {
@@ -257,6 +284,8 @@ type jsonReport struct {
 	Seed      *jsonSeed      `json:"seed,omitempty"`
 	Limits    *jsonLimits    `json:"limits,omitempty"`
 	Scenarios []jsonScenario `json:"scenarios"`
+	Sizes     *jsonSizes     `json:"database_sizes,omitempty"`
+	SizesNote string         `json:"database_sizes_note,omitempty"`
 	Warnings  []string       `json:"warnings"`
 }
 
@@ -269,7 +298,8 @@ type jsonMachine struct {
 }
 
 type jsonConfig struct {
-	URL             string     `json:"url"`
+	URLs            []string   `json:"urls"`
+	Replicas        int        `json:"replicas"`
 	Scenarios       []string   `json:"scenarios"`
 	Concurrency     int        `json:"concurrency"`
 	DurationSeconds float64    `json:"duration_seconds"`

@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -49,15 +50,22 @@ const (
 	pathMe       = "/api/v1/users/me"
 )
 
-// newWorkers returns the n workers of scenario against t. runID makes the
-// emails of registered users unique across runs; users is how many seeded
-// users the login-based scenarios spread over.
-func newWorkers(scenario string, t *target, n, users int, runID string) ([]Worker, error) {
+// newWorkers returns the n workers of scenario, worker i against
+// targets[i%len(targets)]: with several replicas each gets the same share of
+// workers (±1), and a session stays on the replica it logged in to, as a
+// sticky client would (it would work on any, since they share storage).
+// runID makes the emails of registered users unique across runs; users is
+// how many seeded users the login-based scenarios spread over.
+func newWorkers(scenario string, targets []*target, n, users int, runID string) ([]Worker, error) {
 	if !slices.Contains(AllScenarios(), scenario) {
 		return nil, fmt.Errorf("unknown scenario %q", scenario)
 	}
+	if len(targets) == 0 {
+		return nil, errors.New("no server to load")
+	}
 	ws := make([]Worker, n)
 	for i := range ws {
+		t := targets[i%len(targets)]
 		// Register needs no seeded user, and users may be 0.
 		var s *session
 		if NeedsUsers(scenario) {

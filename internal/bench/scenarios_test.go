@@ -95,7 +95,7 @@ func TestRefreshChainsSingleUseTokens(t *testing.T) {
 	srv := httptest.NewServer(cs)
 	defer srv.Close()
 	const workers = 4
-	ws, err := newWorkers(Refresh, &target{client: NewClient(workers), base: srv.URL, password: testPassword}, workers, 10, "test")
+	ws, err := newWorkers(Refresh, []*target{{client: NewClient(workers), base: srv.URL, password: testPassword}}, workers, 10, "test")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -161,7 +161,7 @@ func TestRegisterNeedsNoUsers(t *testing.T) {
 		w.WriteHeader(http.StatusCreated)
 	}))
 	defer srv.Close()
-	ws, err := newWorkers(Register, &target{client: NewClient(1), base: srv.URL, password: testPassword}, 1, 0, "run1")
+	ws, err := newWorkers(Register, []*target{{client: NewClient(1), base: srv.URL, password: testPassword}}, 1, 0, "run1")
 	if err != nil {
 		t.Fatal(err)
 	}
