@@ -203,7 +203,7 @@ func TestWriteReport(t *testing.T) {
 		},
 	}
 	rep.Warnings = warnings(rep)
-	if len(rep.Warnings) != 1 || !strings.Contains(rep.Warnings[0], "AUTH_RATE_LOGIN_ACCOUNT=off") {
+	if len(rep.Warnings) != 1 || !strings.Contains(rep.Warnings[0], "AUTH_RATE_LOGIN_IP=1000000/1h") {
 		t.Errorf("warnings %q", rep.Warnings)
 	}
 	var text bytes.Buffer
