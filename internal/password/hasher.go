@@ -89,7 +89,10 @@ type Config struct {
 	// about a tenth of nice 0, nice 19 about a seventieth), and the longer
 	// a hash takes then, so more callers reach QueueTimeout. 0, the default,
 	// hashes on the caller's goroutine at the process's priority. Linux
-	// only: elsewhere it is accepted and has no effect.
+	// only: elsewhere it is accepted and has no effect. A computing thread
+	// still holds one of GOMAXPROCS's slots, whatever its nice value, so
+	// the process should have MaxConcurrent more of them than it would
+	// otherwise (authd's serve raises GOMAXPROCS so).
 	Priority int
 	// Acquired, if set, is called with a hashing slot held, before the hash
 	// is computed. Production leaves it nil; tests use it to keep the
