@@ -5,11 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"runtime"
 	"time"
 
+	"github.com/talentforge/authd/internal/config"
 	"github.com/talentforge/authd/internal/redisconn"
 	"github.com/talentforge/authd/internal/telemetry"
 )
@@ -53,6 +56,8 @@ func serve(ctx context.Context, env environment, logOut io.Writer) error {
 	if endpoint, protocol, ok := tel.Exporting(); ok {
 		log.Info("tracing: exporting spans over OTLP", "endpoint", telemetry.StripQuery(endpoint), "protocol", protocol)
 	}
+
+	defer reserveHashingProcs(cfg, log)()
 
 	db, err := openReady(ctx, cfg, tel)
 	if err != nil {
@@ -181,6 +186,35 @@ func serve(ctx context.Context, env environment, logOut io.Writer) error {
 	}
 	log.Info("authd stopped")
 	return nil
+}
+
+// reserveHashingProcs, when hashing runs at a lowered priority
+// (AUTH_HASH_PRIORITY), raises GOMAXPROCS by the number of hashing threads
+// and returns the function that restores it. A hashing thread holds one of
+// Go's GOMAXPROCS slots (a P) for as long as it computes, whatever its nice
+// value: with as many hashes running as there are Ps, request handling
+// would wait for Go's scheduler to preempt one (every 10ms) however idle the
+// kernel made it. With a P of their own, hashing threads take nothing from
+// requests in Go, and the kernel, which knows their priority, arbitrates
+// the CPU. The hashing concurrency is fixed first from the CPU limit, so
+// that raising GOMAXPROCS does not also raise it.
+//
+// Setting GOMAXPROCS stops the runtime from following later changes of the
+// container's CPU limit; a restart picks them up.
+func reserveHashingProcs(cfg *config.Config, log *slog.Logger) (restore func()) {
+	if cfg.HashPriority == 0 || runtime.GOOS != "linux" {
+		return func() {}
+	}
+	procs := runtime.GOMAXPROCS(0)
+	if cfg.HashConcurrency == 0 {
+		cfg.HashConcurrency = procs
+	}
+	runtime.GOMAXPROCS(procs + cfg.HashConcurrency)
+	log.Info("password hashing on threads of lower priority", "nice", cfg.HashPriority,
+		"threads", cfg.HashConcurrency, "gomaxprocs", procs+cfg.HashConcurrency)
+	// serve returns within tests and `authd` subcommands; the process's
+	// setting must not outlive it.
+	return func() { runtime.GOMAXPROCS(procs) }
 }
 
 // metricsServer serves /metrics, and nothing else, from handler on the

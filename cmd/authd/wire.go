@@ -159,6 +159,7 @@ func newHasher(cfg *config.Config, tel *telemetry.Tracing) (*password.Hasher, er
 		MinLength:     cfg.PasswordMinLength,
 		MaxConcurrent: cfg.HashConcurrency,
 		QueueTimeout:  cfg.HashQueueTimeout,
+		Priority:      cfg.HashPriority,
 	}
 	pc.TracerProvider = tel.Recorder()
 	if err := pc.Validate(); err != nil {

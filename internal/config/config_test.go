@@ -83,6 +83,9 @@ func TestLoadRejectsMalformed(t *testing.T) {
 		{"AUTH_TRUSTED_PROXIES", "10.0.0.0/8, nonsense", "AUTH_TRUSTED_PROXIES"},
 		{"AUTH_PASSWORD_MIN_LENGTH", "4", "AUTH_PASSWORD_MIN_LENGTH"},
 		{"AUTH_HASH_CONCURRENCY", "0", "AUTH_HASH_CONCURRENCY"},
+		{"AUTH_HASH_PRIORITY", "-1", "AUTH_HASH_PRIORITY"},
+		{"AUTH_HASH_PRIORITY", "20", "AUTH_HASH_PRIORITY"},
+		{"AUTH_HASH_PRIORITY", "low", "AUTH_HASH_PRIORITY"},
 		{"AUTH_RATE_LOGIN_ACCOUNT", "5", "N/period"},
 		{"AUTH_RATE_LOGIN_ACCOUNT", "five/15m", "N/period"},
 		{"AUTH_RATE_LOGIN_IP", "0/1m", "N/period"},
@@ -100,6 +103,23 @@ func TestLoadRejectsMalformed(t *testing.T) {
 		_, err := Load(env(map[string]string{tc.name: tc.value}), "")
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s=%q: error %v, want one mentioning %q", tc.name, tc.value, err, tc.want)
+		}
+	}
+}
+
+func TestHashPriority(t *testing.T) {
+	for value, want := range map[string]int{"": 0, "0": 0, "10": 10, "19": 19} {
+		vars := map[string]string{}
+		if value != "" {
+			vars["AUTH_HASH_PRIORITY"] = value
+		}
+		c, err := Load(env(vars), "")
+		if err != nil {
+			t.Errorf("AUTH_HASH_PRIORITY=%q: %v", value, err)
+			continue
+		}
+		if c.HashPriority != want {
+			t.Errorf("AUTH_HASH_PRIORITY=%q: HashPriority %d, want %d", value, c.HashPriority, want)
 		}
 	}
 }

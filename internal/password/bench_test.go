@@ -1,13 +1,15 @@
 package password
 
 import (
+	"fmt"
 	"testing"
 	"time"
 )
 
-// The benchmarks use DefaultParams, the production cost, so that their
-// figures say what a login costs. A long queue timeout keeps a busy machine
-// from turning slowness into EUnavailable failures.
+// The benchmarks use DefaultParams, the production cost (all but
+// BenchmarkPriorityOverhead), so that their figures say what a login costs.
+// A long queue timeout keeps a busy machine from turning slowness into
+// EUnavailable failures.
 func newDefault(b *testing.B) *Hasher {
 	b.Helper()
 	return New(Config{QueueTimeout: time.Minute})
@@ -78,5 +80,22 @@ func BenchmarkCommonPasswordsLoad(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		_ = loadCommonPasswords()
+	}
+}
+
+// BenchmarkPriorityOverhead measures what a Priority adds to each hash (a
+// fresh OS thread, lowered): at cheap parameters the difference between the
+// two is that cost alone, to set against a production hash's tens of
+// milliseconds.
+func BenchmarkPriorityOverhead(b *testing.B) {
+	for _, priority := range []int{0, 10} {
+		b.Run(fmt.Sprintf("priority=%d", priority), func(b *testing.B) {
+			h := New(Config{Params: cheap, Priority: priority})
+			for b.Loop() {
+				if _, err := h.Hash(b.Context(), "passw0rd one"); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

@@ -20,7 +20,9 @@
 // most Config.MaxConcurrent hashes at once. A call that can't get a slot
 // within Config.QueueTimeout fails with auth.EUnavailable and a RetryAfter,
 // which the HTTP layer turns into 503 with Retry-After: under a login flood
-// authd sheds load instead of running out of memory.
+// authd sheds load instead of running out of memory. With Config.Priority
+// each hash runs on an OS thread of its own at a lower priority (Linux), so
+// that the kernel serves everything else first.
 //
 // A failed verification must not tell whether the account exists, so
 // Verify gives every failure the same work: one argon2id at the configured

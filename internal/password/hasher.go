@@ -49,6 +49,8 @@ const (
 	// maxBcryptCost bounds imported bcrypt hashes: each step doubles the work,
 	// and cost 16 already takes seconds.
 	maxBcryptCost = 16
+	// maxPriority is the highest nice value, the lowest priority.
+	maxPriority = 19
 )
 
 // Policy floors from NIST SP 800-63B: at least 8 characters, and a maximum of
@@ -78,6 +80,20 @@ type Config struct {
 	// QueueTimeout is how long a call waits for a hashing slot before failing
 	// with auth.EUnavailable. Default 2s.
 	QueueTimeout time.Duration
+	// Priority, from 1 to 19, computes each hash on an OS thread of its own
+	// whose nice value is Priority, so that the kernel gives request
+	// handling (and a database on the same machine) the CPU first and
+	// hashing what they leave: a lone login still hashes at full speed, and
+	// a login flood can't starve token verification. The higher, the
+	// smaller hashing's share when the CPU is contended (nice 10 weighs
+	// about a tenth of nice 0, nice 19 about a seventieth), and the longer
+	// a hash takes then, so more callers reach QueueTimeout. 0, the default,
+	// hashes on the caller's goroutine at the process's priority. Linux
+	// only: elsewhere it is accepted and has no effect. A computing thread
+	// still holds one of GOMAXPROCS's slots, whatever its nice value, so
+	// the process should have MaxConcurrent more of them than it would
+	// otherwise (authd's serve raises GOMAXPROCS so).
+	Priority int
 	// Acquired, if set, is called with a hashing slot held, before the hash
 	// is computed. Production leaves it nil; tests use it to keep the
 	// hasher busy at a known moment instead of hoping a hash is slow enough.
@@ -123,7 +139,8 @@ func (c Config) withDefaults() Config {
 // Validate reports, in one line, the first problem with c once defaults are
 // applied: parameters argon2id can't use or outside this package's sanity
 // limits, a length range below NIST's floors (minimum 8, maximum at least 64
-// and at least the minimum), or a negative MaxConcurrent or QueueTimeout.
+// and at least the minimum), a negative MaxConcurrent or QueueTimeout, or a
+// Priority outside 0..19.
 // It does not judge whether the parameters are strong enough for
 // production; that is a deployment decision. New panics on a Config that
 // fails Validate, so code that builds one from user input calls it first.
@@ -148,6 +165,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("password: negative MaxConcurrent %d", c.MaxConcurrent)
 	case c.QueueTimeout < 0:
 		return fmt.Errorf("password: negative QueueTimeout %v", c.QueueTimeout)
+	case c.Priority < 0 || c.Priority > maxPriority:
+		return fmt.Errorf("password: Priority %d out of range 0..%d", c.Priority, maxPriority)
 	}
 	return nil
 }
@@ -160,6 +179,7 @@ type Hasher struct {
 	minLength    int
 	maxLength    int
 	queueTimeout time.Duration
+	priority     int    // Config.Priority; 0 where threads can't be lowered
 	acquired     func() // Config.Acquired
 	tracer       trace.Tracer
 	slots        chan struct{} // semaphore: a send takes a slot, a receive frees it
@@ -172,7 +192,8 @@ type Hasher struct {
 	// (0: none yet), which every failed verification then pays.
 	bcryptCost atomic.Int32
 
-	trace func(computation) // sees every hash computed; nil outside tests
+	trace  func(computation) // sees every hash computed; nil outside tests
+	queued func()            // called as a caller starts to wait for a slot; nil outside tests
 
 	metrics *hashMetrics
 }
@@ -217,6 +238,9 @@ func New(cfg Config) *Hasher {
 		dummySalt:    salt,
 		metrics:      newHashMetrics(),
 	}
+	if threadPriorities {
+		h.priority = cfg.Priority
+	}
 	for cost := bcrypt.MinCost; cost <= maxBcryptCost; cost++ {
 		h.dummyBcrypt[cost] = dummyBcrypt(cost)
 	}
@@ -238,7 +262,8 @@ func (h *Hasher) Hash(ctx context.Context, password string) (string, error) {
 		return "", err
 	}
 	start := time.Now()
-	key := h.argon2id(pw, salt, h.params)
+	var key []byte
+	h.compute(func() { key = h.argon2id(pw, salt, h.params) })
 	h.release()
 	h.metrics.computed("hash", start)
 	return encodePHC(h.params, salt, key), nil
@@ -272,18 +297,14 @@ func (h *Hasher) Verify(ctx context.Context, password, encoded string) (ok, reha
 		// The same code path as a stored hash, so the same cost.
 		encoded = h.dummy
 	}
-	var (
-		p          Params
-		salt, want []byte // of an argon2id encoded
-		cost       int    // of a bcrypt encoded
-	)
+	s := stored{encoded: encoded, unknown: unknown}
 	switch {
 	case strings.HasPrefix(encoded, "$argon2id$"):
-		if p, salt, want, err = parsePHC(encoded); err != nil {
+		if s.params, s.salt, s.key, err = parsePHC(encoded); err != nil {
 			return false, false, err
 		}
 	case isBcrypt(encoded):
-		if cost, err = bcryptCost(encoded); err != nil {
+		if s.cost, err = bcryptCost(encoded); err != nil {
 			return false, false, err
 		}
 	default:
@@ -307,8 +328,25 @@ func (h *Hasher) Verify(ctx context.Context, password, encoded string) (ok, reha
 	}
 	defer h.release()
 	defer h.metrics.computed("verify", time.Now())
-	if cost > 0 {
-		ok, err := h.compareBcrypt(encoded, tries)
+	h.compute(func() { ok, rehash, err = h.check(s, pw, tries) })
+	return ok, rehash, err
+}
+
+// stored is a stored hash Verify has parsed.
+type stored struct {
+	encoded   string
+	unknown   bool   // encoded is the dummy, standing in for no hash
+	params    Params // of an argon2id hash
+	salt, key []byte // of an argon2id hash
+	cost      int    // of a bcrypt hash; 0 for argon2id
+}
+
+// check does Verify's computation, with a hashing slot held: it compares
+// pw (the NFKC form) or tries (the forms for bcrypt) with s and pads a
+// failure.
+func (h *Hasher) check(s stored, pw []byte, tries [][]byte) (ok, rehash bool, err error) {
+	if cost := s.cost; cost > 0 {
+		ok, err := h.compareBcrypt(s.encoded, tries)
 		if err != nil {
 			return false, false, fmt.Errorf("password: bcrypt: %v: %w", err, ErrMalformedHash)
 		}
@@ -321,12 +359,42 @@ func (h *Hasher) Verify(ctx context.Context, password, encoded string) (ok, reha
 		h.padFailure(pw, tries, false, cost)
 		return false, false, nil
 	}
-	got := h.argon2id(pw, salt, p)
-	if subtle.ConstantTimeCompare(got, want) == 1 && !unknown {
-		return true, p != h.params, nil
+	got := h.argon2id(pw, s.salt, s.params)
+	if subtle.ConstantTimeCompare(got, s.key) == 1 && !s.unknown {
+		return true, s.params != h.params, nil
 	}
 	h.padFailure(pw, tries, true, 0)
 	return false, false, nil
+}
+
+// compute runs f, one call's computation, with a hashing slot held: on
+// the caller's goroutine, or with a Priority on a fresh OS thread of that
+// nice value, waiting for it to end. A computation that has started is not
+// abandoned when the caller's ctx ends: its slot stays taken until it
+// finishes, so the bound on concurrent hashes holds.
+func (h *Hasher) compute(f func()) {
+	if h.priority == 0 {
+		f()
+		return
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		// Never unlocked: a goroutine that exits locked takes its thread
+		// with it, so the lowered priority can't pass to whatever Go would
+		// run on the thread next, and an unprivileged process could not
+		// raise it back. A new thread per hash costs tens of microseconds
+		// against tens of milliseconds of argon2id, and needs no pool to
+		// start or stop.
+		runtime.LockOSThread()
+		if err := lowerThreadPriority(h.priority); err != nil {
+			// Hashing at the normal priority still answers the login;
+			// the counter tells operators the setting has no effect.
+			h.metrics.priorityFailed.Inc()
+		}
+		f()
+	}()
+	<-done
 }
 
 // padFailure does, after a failed check, the work that the check did not do
@@ -468,8 +536,18 @@ func (h *Hasher) acquire(ctx context.Context) error {
 	}()
 	t := time.NewTimer(h.queueTimeout)
 	defer t.Stop()
+	if h.queued != nil {
+		h.queued()
+	}
 	select {
 	case h.slots <- struct{}{}:
+		// When the slot and the end of ctx come together, select picks
+		// either; a caller that has gone away must not compute a hash
+		// nobody will read while others queue.
+		if err := ctx.Err(); err != nil {
+			h.release()
+			return fmt.Errorf("password: waiting for a hashing slot: %w", err)
+		}
 		h.onAcquired()
 		return nil
 	case <-ctx.Done():

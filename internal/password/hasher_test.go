@@ -625,3 +625,37 @@ func TestVerifyComparesTheWholeKey(t *testing.T) {
 		}
 	}
 }
+
+// TestConcurrencyContextRace: when a slot frees up and the caller's ctx
+// ends before the caller's wait begins, the wait may pick either; in both
+// cases the call fails with ctx's error and computes nothing, and the slot
+// is free again for whoever still wants it.
+func TestConcurrencyContextRace(t *testing.T) {
+	var acquired, computed int
+	h := New(Config{Params: cheap, MaxConcurrent: 1, QueueTimeout: time.Hour, Acquired: func() { acquired++ }})
+	h.trace = func(computation) { computed++ }
+	// Enough rounds that both picks of the random select are taken (a
+	// miss is 2^-64 likely); each round is deterministic in its outcome.
+	for range 64 {
+		if err := h.acquire(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		acquired = 0
+		ctx, cancel := context.WithCancel(t.Context())
+		h.queued = func() {
+			cancel()
+			h.release()
+		}
+		_, err := h.Hash(ctx, "passw0rd one")
+		h.queued = nil
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("Hash = %v; want context.Canceled", err)
+		}
+		if acquired != 0 || computed != 0 {
+			t.Fatalf("a canceled caller got a slot (Acquired called %d times) or computed (%d)", acquired, computed)
+		}
+		if n := len(h.slots); n != 0 {
+			t.Fatalf("%d slots held after the canceled call; want 0", n)
+		}
+	}
+}

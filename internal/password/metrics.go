@@ -13,7 +13,10 @@ type hashMetrics struct {
 	duration *prometheus.HistogramVec // by op: hash, verify
 	wait     prometheus.Histogram
 	rejected prometheus.Counter
-	waiting  atomic.Int64 // callers queued for a slot
+	// priorityFailed counts hashes computed at the normal priority because
+	// lowering their thread's failed (Config.Priority).
+	priorityFailed prometheus.Counter
+	waiting        atomic.Int64 // callers queued for a slot
 }
 
 // hashBuckets span cheap test parameters to production argon2id under load.
@@ -35,6 +38,10 @@ func newHashMetrics() *hashMetrics {
 			Name: "authd_password_hash_rejected_total",
 			Help: "Hashing requests refused because no slot freed up within the queue timeout (answered 503).",
 		}),
+		priorityFailed: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "authd_password_hash_priority_errors_total",
+			Help: "Hashes computed at the normal priority because lowering their thread's to AUTH_HASH_PRIORITY failed.",
+		}),
 	}
 }
 
@@ -46,7 +53,7 @@ func (m *hashMetrics) computed(op string, start time.Time) {
 // Collectors returns the hasher's metrics, for the application's registry.
 func (h *Hasher) Collectors() []prometheus.Collector {
 	return []prometheus.Collector{
-		h.metrics.duration, h.metrics.wait, h.metrics.rejected,
+		h.metrics.duration, h.metrics.wait, h.metrics.rejected, h.metrics.priorityFailed,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "authd_password_hash_queue_depth",
 			Help: "Callers waiting for a password-hashing slot.",
