@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"time"
 )
 
@@ -21,9 +22,24 @@ func (st *sessionState) active(now time.Time) bool {
 		st.User != nil && st.User.Status == StatusActive
 }
 
+// clone is a copy of st that shares nothing with it.
+func (st *sessionState) clone() *sessionState {
+	c := *st
+	if st.User != nil {
+		u := *st.User
+		u.Roles = slices.Clone(st.User.Roles)
+		c.User = &u
+	}
+	return &c
+}
+
+// decodedStates is how many decoded session states each replica keeps (see
+// decoded): a few hundred bytes each.
+const decodedStates = 8192
+
 // sessionState returns the state of the user's session through the cache.
 func (s *core) sessionState(ctx context.Context, userID, sessionID string) (*sessionState, error) {
-	return cached(ctx, s, userID, "s:"+sessionID, func(ctx context.Context) (*sessionState, time.Duration, error) {
+	return cachedDecoded(ctx, s, userID, "s:"+sessionID, s.states, func(ctx context.Context) (*sessionState, time.Duration, error) {
 		return s.loadSessionState(ctx, userID, sessionID)
 	})
 }
@@ -33,6 +49,12 @@ func (s *core) sessionState(ctx context.Context, userID, sessionID string) (*ses
 // doesn't decode (not one authd wrote) is dropped with its group and the
 // value loaded again, rather than failing every request until it expires.
 func cached[T any](ctx context.Context, s *core, group, key string, load func(context.Context) (T, time.Duration, error)) (T, error) {
+	return cachedDecoded(ctx, s, group, key, nil, load)
+}
+
+// cachedDecoded is cached, skipping the decode of bytes memo has decoded
+// before under the same key (nil: always decode).
+func cachedDecoded[T any](ctx context.Context, s *core, group, key string, memo *decoded[T], load func(context.Context) (T, time.Duration, error)) (T, error) {
 	var v T
 	raw, err := s.cache.Get(ctx, group, key, func(ctx context.Context) ([]byte, time.Duration, error) {
 		v, ttl, err := load(ctx)
@@ -45,11 +67,20 @@ func cached[T any](ctx context.Context, s *core, group, key string, load func(co
 	if err != nil {
 		return v, err
 	}
+	memoKey := group + "\x00" + key
+	if memo != nil {
+		if v, ok := memo.get(memoKey, raw); ok {
+			return v, nil
+		}
+	}
 	if err := json.Unmarshal(raw, &v); err != nil {
 		s.log.WarnContext(ctx, "unreadable cache entry; reloading", "group", group)
 		s.invalidate(ctx, group)
 		v, _, err = load(ctx)
 		return v, err
+	}
+	if memo != nil {
+		memo.put(memoKey, raw, v)
 	}
 	return v, nil
 }

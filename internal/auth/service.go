@@ -74,6 +74,8 @@ type core struct {
 
 	deviceKey []byte // HMAC key of remembered-device tokens
 	emailKey  []byte // HMAC key of emailHash, nil without a secret
+
+	states *decoded[*sessionState] // session states decoded from cache entries
 }
 
 // Accounts is what people call for themselves: sign-up, login, refresh,
@@ -136,6 +138,7 @@ func NewService(store Store, hasher PasswordHasher, tokens TokenIssuer, cfg Conf
 		observe: cfg.Observer, cfg: cfg, log: log,
 		deviceKey: deviceKey(cfg.Secret),
 		emailKey:  emailHashKey(cfg.Secret),
+		states:    newDecoded(decodedStates, (*sessionState).clone),
 	}
 	// No defaults: a Service on a cache or limiter production never runs
 	// would be tested on something else than what is deployed.

@@ -58,7 +58,7 @@ var Vars = []Var{
 	{Name: "AUTH_ARGON2_PARALLELISM", Default: "1", Help: "argon2id lanes"},
 	{Name: "AUTH_HASH_CONCURRENCY", Default: "", Help: "password hashes computed at once; empty means GOMAXPROCS (the CPU limit)"},
 	{Name: "AUTH_HASH_QUEUE_TIMEOUT", Default: "2s", Help: "how long a login waits for a hashing slot before 503 + Retry-After"},
-	{Name: "AUTH_HASH_PRIORITY", Default: "0", Help: "nice value (0..19) of the threads that compute password hashes, so requests get the CPU first; 0 hashes at the process's priority (Linux only)"},
+	{Name: "AUTH_HASH_PRIORITY", Default: "10", Help: "nice value (0..19) of the threads that compute password hashes, so requests get the CPU first; 0 hashes at the process's priority (Linux only)"},
 	{Name: "AUTH_CACHE_TTL", Default: "5m", Help: "longest a cached session or profile is kept (every write invalidates it at once)"},
 	{Name: "AUTH_RATE_LOGIN_ACCOUNT", Default: "5/15m", Help: "failed logins per email and client IP before that IP is locked out of the account; also per remembered device and per session (N/period, or off)"},
 	{Name: "AUTH_LOGIN_MAX_LOCKOUT", Default: "1h", Help: "cap of the lockout, which doubles with each repeated lockout (0: no escalation)"},

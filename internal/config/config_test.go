@@ -108,7 +108,7 @@ func TestLoadRejectsMalformed(t *testing.T) {
 }
 
 func TestHashPriority(t *testing.T) {
-	for value, want := range map[string]int{"": 0, "0": 0, "10": 10, "19": 19} {
+	for value, want := range map[string]int{"": 10, "0": 0, "10": 10, "19": 19} {
 		vars := map[string]string{}
 		if value != "" {
 			vars["AUTH_HASH_PRIORITY"] = value
