@@ -103,12 +103,13 @@ func benchmark(ctx context.Context, args []string, env environment, stdout, stde
 	}
 
 	// The server's hashing parameters, so that the seeded hash is the one the
-	// server would make (else each login re-hashes), with one slot per CPU
-	// and a queue that never refuses, so the argon2id limit measures the CPU
-	// and nothing else.
+	// server would make (else each login re-hashes), with one slot per CPU,
+	// a queue that never refuses and the normal priority, so the argon2id
+	// limit measures the CPU and nothing else.
 	hcfg := *cfg
 	hcfg.HashConcurrency = runtime.GOMAXPROCS(0)
 	hcfg.HashQueueTimeout = time.Hour
+	hcfg.HashPriority = 0
 	hasher, err := newHasher(&hcfg, nil)
 	if err != nil {
 		return err
