@@ -4,9 +4,11 @@ import (
 	"fmt"
 	"runtime"
 	"slices"
+	"strconv"
 	"testing"
 	"time"
 
+	"github.com/talentforge/authd/internal/redisconn"
 	"github.com/talentforge/authd/internal/redisconn/redistest"
 )
 
@@ -14,9 +16,10 @@ import (
 // Near in front of the shared Redis backend, and the feed keeping it
 // current.
 type nearReplica struct {
-	near  *Near
-	feed  *Feed
-	cache *Cache
+	client *redisconn.Client
+	near   *Near
+	feed   *Feed
+	cache  *Cache
 }
 
 func startNearReplica(t *testing.T, url, prefix string, interval time.Duration) *nearReplica {
@@ -28,7 +31,7 @@ func startNearReplica(t *testing.T, url, prefix string, interval time.Duration) 
 		t.Fatal("StartFeed refused a standalone Redis")
 	}
 	t.Cleanup(func() { f.Close() })
-	r := &nearReplica{near: n, feed: f, cache: New(n, Options{})}
+	r := &nearReplica{client: client, near: n, feed: f, cache: New(n, Options{})}
 	r.waitLive(t, true)
 	return r
 }
@@ -161,5 +164,71 @@ func TestFeedNotOnCluster(t *testing.T) {
 	}
 	if n.Stats().Live {
 		t.Fatal("Near serves memory without a feed")
+	}
+}
+
+// TestFeedThroughSentinel: replicas that reach Redis through a Sentinel
+// keep their memory current too (the feed connects to the master the
+// Sentinel names).
+func TestFeedThroughSentinel(t *testing.T) {
+	master := redistest.StartTCPServer(t)
+	port := redistest.StartSentinel(t, master)
+	url := "redis://127.0.0.1:" + strconv.Itoa(port) + "?master_name=mymaster"
+	a := startNearReplica(t, url, "authd:", 50*time.Millisecond)
+	b := startNearReplica(t, url, "authd:", 50*time.Millisecond)
+	get(t, a.cache, "u1", "k", constant("old"))
+	b.warm(t, "u1")
+	if err := a.cache.Invalidate(t.Context(), "u1"); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		l, err := b.near.Get(t.Context(), "u1", "k")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !l.Hit {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("B still serves the entry A invalidated, 5s later")
+		}
+		runtime.Gosched()
+	}
+}
+
+// TestFeedSurvivesRedisLosingItsData: a FLUSHALL (reported to the feed
+// as a flush of every key) and a restart that loses everything (the feed's
+// connection dies with the server) each empty the replica's memory, and
+// the feed comes back by itself.
+func TestFeedSurvivesRedisLosingItsData(t *testing.T) {
+	srv := redistest.StartServer(t)
+	r := startNearReplica(t, srv.URL(), "authd:", 50*time.Millisecond)
+	for _, lose := range []struct {
+		name string
+		do   func()
+	}{{"flushall", srv.Flush}, {"restart", srv.Restart}} {
+		get(t, r.cache, "u1", "k", constant("old"))
+		r.warm(t, "u1")
+		lose.do()
+		// Redis lost the entry and its version, so a read that reaches it
+		// loads "new"; memory that was not emptied keeps answering "old"
+		// for a minute (MaxAge), past this bound.
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			v, err := r.cache.Get(t.Context(), "u1", "k", constant("new"))
+			if err == nil && string(v) == "new" {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: Get = %q, %v 5s later; want new", lose.name, v, err)
+			}
+			time.Sleep(time.Millisecond)
+		}
+		r.waitLive(t, true)
+		waitUp(t, r.client)
+		if err := r.cache.Invalidate(t.Context(), "u1"); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
