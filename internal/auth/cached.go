@@ -67,9 +67,11 @@ func cachedDecoded[T any](ctx context.Context, s *core, group, key string, memo 
 	if err != nil {
 		return v, err
 	}
-	memoKey := group + "\x00" + key
+	// The memo is keyed by key alone, without a per-request concatenation
+	// with group: it returns a value only for the very bytes it was decoded
+	// from, so keys that clashed across groups would only cost a decode.
 	if memo != nil {
-		if v, ok := memo.get(memoKey, raw); ok {
+		if v, ok := memo.get(key, raw); ok {
 			return v, nil
 		}
 	}
@@ -80,7 +82,7 @@ func cachedDecoded[T any](ctx context.Context, s *core, group, key string, memo 
 		return v, err
 	}
 	if memo != nil {
-		memo.put(memoKey, raw, v)
+		memo.put(key, raw, v)
 	}
 	return v, nil
 }

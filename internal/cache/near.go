@@ -166,8 +166,9 @@ func (n *Near) keep(sh *nearShard, tag, key string, l Lookup, epoch, gen uint64)
 		sh.groups[tag] = g
 		sh.bytes += len(tag)
 	case g.version != l.Version:
-		// Unreported versions can't differ; if they do, the newer read wins
-		// and the group's older entries go.
+		// The version changed and its report is still on its way (it
+		// drops the group when it lands); meanwhile entries of two
+		// versions must not mix, so the group starts again from this read.
 		sh.dropGroup(tag)
 		g = &nearGroup{version: l.Version, entries: map[string]nearEntry{}}
 		sh.groups[tag] = g
